@@ -1,0 +1,161 @@
+/**
+ * Every default in one place (argo-rollouts keeps its defaults in one file for the same reason:
+ * the CLI, the library and the docs must agree). Values are data so callers can extend them.
+ */
+
+// ---------------------------------------------------------------------------------------------
+// Where state lives
+
+/** State directory (journals, locks) relative to the working directory; `--state-dir` or SIE_FLEET_STATE_DIR override it. */
+export const DEFAULT_STATE_DIR = ".sie-fleet";
+export const STATE_DIR_ENV = "SIE_FLEET_STATE_DIR";
+export const STACK_ENV = "SIE_FLEET_STACK";
+
+// ---------------------------------------------------------------------------------------------
+// Timing
+
+export const TIMEOUTS = {
+  /** One wave's rollout: worker startup probes allow 600 s for model loading, plus drain time. */
+  waveRolloutMs: 15 * 60_000,
+  /** Waiting for the previous version to come back during a revert. */
+  revertRolloutMs: 15 * 60_000,
+  /** Cluster reachability check in preflight. */
+  preflightProbeMs: 15_000,
+  /** A single Kubernetes API request. */
+  kubeRequestMs: 30_000,
+  /** A takeover marker older than this belongs to a process that died mid-takeover. */
+  lockTakeoverStaleMs: 30_000,
+} as const;
+
+export const POLL_INTERVALS = {
+  /** Between two rollout-status reads. */
+  rolloutMs: 2_000,
+  /** `status --watch` refresh. */
+  statusWatchMs: 2_000,
+} as const;
+
+/**
+ * How long a pod of the new revision may be Running but not Ready before we call it failed.
+ * Workers get their startup-probe budget (10 s × 60) plus a margin; gateway and config boot in
+ * about a minute (startup probe 5 s × 12).
+ */
+export const NOT_READY_AFTER_MS = {
+  pool: 11 * 60_000,
+  gateway: 2 * 60_000,
+  config: 2 * 60_000,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Version policy
+
+export const VERSION_POLICY = {
+  /** Minor versions that may be skipped in one upgrade: 1 allows 0.3 → 0.5 (skipping 0.4), refuses 0.3 → 0.6. */
+  maxMinorSkip: 1,
+  /** Versions that cannot be rolled back across once reached (e.g. a one-way state migration). */
+  forwardOnly: [] as readonly string[],
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Waves
+
+export const ROLLOUT_POLICY = {
+  /** Pools released together after the canary. One at a time is the cautious default. */
+  batchSize: 1,
+  /** Leaf → core: workers first, the config service (hardest to get wrong) last. */
+  waveOrder: ["pools", "gateway", "config"] as const,
+} as const;
+
+// ---------------------------------------------------------------------------------------------
+// Guardrails
+
+export type GuardedKind = "cluster" | "node-pool" | "namespace" | "scaled-object";
+
+/** A resource type the preview must never replace or delete. */
+export interface GuardedType {
+  /** Pulumi type token, e.g. "gcp:container/nodePool:NodePool". */
+  type: string;
+  kind: GuardedKind;
+  /**
+   * Only URNs whose resource name (the part after the last "::") matches. Needed for generic tokens
+   * such as dynamic resources, where the type alone does not say what the resource is.
+   */
+  namePattern?: RegExp;
+}
+
+/**
+ * Types whose replacement or deletion would take down capacity or state. Extend with
+ * `[...GUARDED_TYPES, {...}]`; the local platform's dynamic types belong here once infra/local names them.
+ */
+export const GUARDED_TYPES: readonly GuardedType[] = [
+  { type: "gcp:container/cluster:Cluster", kind: "cluster" },
+  { type: "gcp:container/nodePool:NodePool", kind: "node-pool" },
+  { type: "aws:eks/cluster:Cluster", kind: "cluster" },
+  { type: "aws:eks/nodeGroup:NodeGroup", kind: "node-pool" },
+  { type: "eks:index:Cluster", kind: "cluster" },
+  { type: "eks:index:ManagedNodeGroup", kind: "node-pool" },
+  { type: "kubernetes:core/v1:Namespace", kind: "namespace" },
+  // A CustomResource's token is `kubernetes:<apiVersion>:<kind>`; the generic token is kept for
+  // programs that register ScaledObjects through a wrapper with that name.
+  { type: "kubernetes:keda.sh/v1alpha1:ScaledObject", kind: "scaled-object" },
+  { type: "kubernetes:apiextensions.k8s.io:CustomResource", kind: "scaled-object", namePattern: /scaledobject|-scaler$/i },
+  // The local platform (infra/local) applies objects to the simulator through dynamic providers:
+  // `pulumi-nodejs:dynamic[/<module>]:<Type>`. Names identify what they are.
+  { type: "pulumi-nodejs:dynamic:Resource", kind: "cluster", namePattern: /cluster$/i },
+  { type: "pulumi-nodejs:dynamic:Resource", kind: "node-pool", namePattern: /(node-?pool|nodegroup)$/i },
+  { type: "pulumi-nodejs:dynamic:Resource", kind: "namespace", namePattern: /(^|-)(ns|namespace)$/i },
+  { type: "pulumi-nodejs:dynamic:Resource", kind: "scaled-object", namePattern: /(scaledobject|-scaler)$/i },
+];
+
+/** The release: the one resource an image-tag upgrade is expected to update. */
+export const RELEASE_TYPES: readonly string[] = ["kubernetes:helm.sh/v3:Release"];
+
+/**
+ * Diff paths (Pulumi property paths) an upgrade may change on the release. Anything else in the
+ * release's detailedDiff is a violation unless the caller allows it.
+ */
+export const RELEASE_UPGRADE_PATHS: readonly RegExp[] = [
+  /^values\.(gateway|config|workers\.common)\.image\.tag$/,
+  /^values\.workers\.pools\.[^.]+\.image\.tag$/,
+  /^version$/,
+  /^chart(Version)?$/,
+];
+
+// ---------------------------------------------------------------------------------------------
+// Kubernetes and KEDA
+
+export const KEDA = {
+  group: "keda.sh",
+  version: "v1alpha1",
+  plural: "scaledobjects",
+  pausedReplicasAnnotation: "autoscaling.keda.sh/paused-replicas",
+  pausedAnnotation: "autoscaling.keda.sh/paused",
+} as const;
+
+/** Pod waiting reasons that fail a rollout on first sight. */
+export const FAIL_FAST_WAITING_REASONS: readonly string[] = [
+  "CrashLoopBackOff",
+  "ImagePullBackOff",
+  "ErrImagePull",
+  "InvalidImageName",
+  "ErrImageNeverPull",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Secrets
+
+/** Object keys whose values are always redacted, whatever they contain. */
+export const SECRET_KEY_PATTERN = /(token|passphrase|password|passwd|kubeconfig|api[-_]?key|private[-_]?key|client[-_]?secret|credentials?)$/i;
+
+/** Environment variables whose values are secrets (redacted wherever they appear). */
+export const SECRET_ENV_VARS: readonly string[] = [
+  "PULUMI_CONFIG_PASSPHRASE",
+  "HF_TOKEN",
+  "HUGGING_FACE_HUB_TOKEN",
+  "PULUMI_ACCESS_TOKEN",
+  "KUBECONFIG_CONTENT",
+];
+
+export const REDACTED = "[REDACTED]";

@@ -1,0 +1,192 @@
+/**
+ * Typed errors and the one exit-code table. Every error the library throws on purpose is a
+ * `SieFleetError`: a stable `code` for scripts, an `exitCode` for the CLI, and a `hint` naming
+ * the next command to run. Only `cli/main.ts` turns these into a process exit.
+ *
+ * Messages follow one shape: what happened, the offending value, what to do.
+ */
+
+/**
+ * Exit codes, documented in docs/exit-codes.md. Scripts depend on these numbers: never renumber,
+ * only add.
+ */
+export const EXIT_CODES = {
+  /** The command did what was asked (an upgrade succeeded, a dry-run ran, a read command answered). */
+  ok: 0,
+  /** A bug or an unexpected failure; nothing guarantees the stack was left untouched. */
+  internal: 1,
+  /** Bad flags, arguments or configuration; nothing was changed. */
+  usage: 2,
+  /** The stack does not exist or another run holds its lock; nothing was changed. */
+  stack: 3,
+  /** Refused by the version policy or a preview guardrail; nothing was applied. */
+  refused: 4,
+  /** The upgrade failed a gate and the stack was reverted to its previous config, which verified healthy. */
+  reverted: 5,
+  /** A revert or recovery failed, or the state is unknown: a person must look before anything else runs. */
+  needsAttention: 6,
+  /** Interrupted (Ctrl-C twice, SIGTERM); run `recover` to finish or undo the run. */
+  interrupted: 130,
+} as const;
+
+export type ExitCodeName = keyof typeof EXIT_CODES;
+export type ExitCode = (typeof EXIT_CODES)[ExitCodeName];
+
+export interface SieFleetErrorOptions {
+  /** The next command a person should run, e.g. "sie-fleet status --stack dev". */
+  hint?: string;
+  cause?: unknown;
+  /** Machine-readable facts (the holder of a lock, the violating URNs); must hold no secrets. */
+  details?: Record<string, unknown>;
+}
+
+export class SieFleetError extends Error {
+  /** Stable identifier such as "stack-locked"; part of the --json contract. */
+  readonly code: string;
+  readonly exitCode: ExitCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: string, exitCode: ExitCode, message: string, opts: SieFleetErrorOptions = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.exitCode = exitCode;
+    this.hint = opts.hint;
+    this.details = opts.details;
+  }
+
+  /** The error as it appears in --json output and journals. */
+  toJSON(): { name: string; code: string; exitCode: number; message: string; hint?: string; details?: Record<string, unknown>; cause?: string } {
+    return {
+      name: this.name,
+      code: this.code,
+      exitCode: this.exitCode,
+      message: this.message,
+      ...(this.hint !== undefined ? { hint: this.hint } : {}),
+      ...(this.details !== undefined ? { details: this.details } : {}),
+      ...(this.cause !== undefined ? { cause: describeCause(this.cause) } : {}),
+    };
+  }
+}
+
+/** Bad flags or arguments (exit 2). */
+export class UsageError extends SieFleetError {
+  constructor(message: string, opts: SieFleetErrorOptions & { code?: string } = {}) {
+    super(opts.code ?? "usage", EXIT_CODES.usage, message, opts);
+  }
+}
+
+/** Invalid stack configuration or policy settings (exit 2). */
+export class ConfigError extends SieFleetError {
+  /** Every problem found, so the user fixes them in one pass. */
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[], opts: SieFleetErrorOptions = {}) {
+    const lines = problems.map((p) => `  ${p.key}: ${p.reason}`).join("\n");
+    const head = problems.length === 1 ? "invalid configuration" : `${problems.length} configuration problems`;
+    super("invalid-config", EXIT_CODES.usage, `${head}:\n${lines}`, { ...opts, details: { ...opts.details, problems } });
+    this.problems = problems;
+  }
+}
+
+export interface ConfigProblem {
+  /** The config key or field path, e.g. "rollout.batchSize". */
+  key: string;
+  reason: string;
+}
+
+/** The stack is missing, or cannot be used right now (exit 3). */
+export class StackError extends SieFleetError {
+  constructor(code: "stack-not-found" | "stack-locked" | "stack-busy" | (string & {}), message: string, opts: SieFleetErrorOptions = {}) {
+    super(code, EXIT_CODES.stack, message, opts);
+  }
+}
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  runId: string;
+  command: string;
+  startedAt: string;
+}
+
+/** Another run holds the stack's lock (exit 3). */
+export class StackLockedError extends StackError {
+  readonly holder: LockHolder;
+  constructor(stack: string, holder: LockHolder, lockPath: string, opts: { reason?: string } = {}) {
+    const why = opts.reason ? ` (${opts.reason})` : "";
+    super(
+      "stack-locked",
+      `stack "${stack}" is locked by \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.startedAt})${why}; ` +
+        `wait for it to finish, or if that process is gone, run recover`,
+      {
+        hint: `sie-fleet status --stack ${stack}   # then, if the holder is gone: sie-fleet recover --stack ${stack}`,
+        details: { stack, holder, lockPath },
+      },
+    );
+    this.holder = holder;
+  }
+}
+
+/** A version-policy rule refused the change; nothing applied (exit 4). */
+export class PolicyRefusedError extends SieFleetError {
+  constructor(rule: string, message: string, opts: SieFleetErrorOptions = {}) {
+    super(`policy-${rule}`, EXIT_CODES.refused, message, opts);
+  }
+}
+
+/** The preview would touch something the guardrails protect; nothing applied (exit 4). */
+export class GuardrailRefusedError extends SieFleetError {
+  constructor(message: string, opts: SieFleetErrorOptions = {}) {
+    super("guardrail", EXIT_CODES.refused, message, opts);
+  }
+}
+
+/** The upgrade failed a gate and was reverted successfully (exit 5). */
+export class RevertedError extends SieFleetError {
+  constructor(message: string, opts: SieFleetErrorOptions = {}) {
+    super("reverted", EXIT_CODES.reverted, message, opts);
+  }
+}
+
+/** A revert or recovery failed, or the state is unknown (exit 6). Never retried automatically. */
+export class NeedsAttentionError extends SieFleetError {
+  constructor(message: string, opts: SieFleetErrorOptions = {}) {
+    super("needs-attention", EXIT_CODES.needsAttention, message, opts);
+  }
+}
+
+/** A bug or an unexpected failure (exit 1). */
+export class InternalError extends SieFleetError {
+  constructor(message: string, opts: SieFleetErrorOptions = {}) {
+    super("internal", EXIT_CODES.internal, message, {
+      hint: "re-run with --verbose and attach the output of `sie-fleet support-bundle` to an issue",
+      ...opts,
+    });
+  }
+}
+
+/** The run was interrupted by a signal (exit 130). */
+export class InterruptedError extends SieFleetError {
+  constructor(message = "interrupted", opts: SieFleetErrorOptions = {}) {
+    super("interrupted", EXIT_CODES.interrupted, message, opts);
+  }
+}
+
+/** Any thrown value as a SieFleetError: ours pass through, anything else is an InternalError. */
+export function toSieFleetError(err: unknown): SieFleetError {
+  if (err instanceof SieFleetError) return err;
+  if (err instanceof Error && err.name === "AbortError") return new InterruptedError(err.message, { cause: err });
+  const message = err instanceof Error ? err.message : String(err);
+  return new InternalError(`unexpected error: ${message}`, { cause: err });
+}
+
+/** The exit code a thrown value maps to. */
+export function exitCodeOf(err: unknown): ExitCode {
+  return toSieFleetError(err).exitCode;
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
+  return String(cause);
+}

@@ -1,0 +1,175 @@
+/**
+ * The Kubernetes calls the engine makes, on @kubernetes/client-node 1.4.0, behind one small class
+ * so the rest of kube/ reads as domain logic. Errors come back as KubeApiError with the HTTP code
+ * and the apiserver's message, never with the kubeconfig.
+ *
+ * Patch recipe (client-node 1.x): the generated patch methods pick the first media type they
+ * support, `application/json-patch+json`, which expects a JSON-Patch array. To send a merge patch,
+ * pass per-call options that add a middleware overriding Content-Type:
+ *
+ *   api.patchNamespacedStatefulSet({ name, namespace, body },
+ *     setHeaderOptions("Content-Type", PatchStrategy.MergePatch));
+ *
+ * The middleware runs after the request factory set the header, so it wins. `MERGE_PATCH` below
+ * is that options object; every patch in this project goes through `mergePatch*` here.
+ */
+import * as k8s from "@kubernetes/client-node";
+import { SieFleetError, EXIT_CODES } from "../errors.js";
+
+export const MERGE_PATCH = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
+
+/** A failed Kubernetes API call (exit 1: unexpected at this point of a run). */
+export class KubeApiError extends SieFleetError {
+  constructor(
+    readonly operation: string,
+    readonly status: number | undefined,
+    message: string,
+    cause?: unknown,
+  ) {
+    super("kube-api", EXIT_CODES.internal, `${operation} failed${status ? ` (HTTP ${status})` : ""}: ${message}`, {
+      cause,
+      hint: "check that the cluster is reachable with the stack's kubeconfig: sie-fleet status --stack <stack>",
+      details: { operation, ...(status !== undefined ? { status } : {}) },
+    });
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err instanceof KubeApiError && err.status === 404) || (err as { code?: unknown })?.code === 404;
+}
+
+export interface CustomObjectRef {
+  group: string;
+  version: string;
+  plural: string;
+}
+
+export interface KubeObjectLike {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: k8s.V1ObjectMeta;
+  spec?: Record<string, unknown>;
+  status?: Record<string, unknown>;
+}
+
+export class KubeApi {
+  readonly core: k8s.CoreV1Api;
+  readonly apps: k8s.AppsV1Api;
+  readonly custom: k8s.CustomObjectsApi;
+
+  constructor(readonly config: k8s.KubeConfig) {
+    this.core = config.makeApiClient(k8s.CoreV1Api);
+    this.apps = config.makeApiClient(k8s.AppsV1Api);
+    this.custom = config.makeApiClient(k8s.CustomObjectsApi);
+  }
+
+  /** The API server URL: safe to show, unlike the kubeconfig. */
+  get server(): string {
+    return this.config.getCurrentCluster()?.server ?? "?";
+  }
+
+  readNamespace(name: string): Promise<k8s.V1Namespace> {
+    return call(`read namespace ${name}`, () => this.core.readNamespace({ name }));
+  }
+
+  getStatefulSet(namespace: string, name: string): Promise<k8s.V1StatefulSet> {
+    return call(`read statefulset ${namespace}/${name}`, () => this.apps.readNamespacedStatefulSet({ name, namespace }));
+  }
+
+  getDeployment(namespace: string, name: string): Promise<k8s.V1Deployment> {
+    return call(`read deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ name, namespace }));
+  }
+
+  listStatefulSets(namespace: string, labelSelector?: string): Promise<k8s.V1StatefulSet[]> {
+    return call(`list statefulsets in ${namespace}`, async () => (await this.apps.listNamespacedStatefulSet({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
+  }
+
+  listDeployments(namespace: string, labelSelector?: string): Promise<k8s.V1Deployment[]> {
+    return call(`list deployments in ${namespace}`, async () => (await this.apps.listNamespacedDeployment({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
+  }
+
+  listReplicaSets(namespace: string, labelSelector?: string): Promise<k8s.V1ReplicaSet[]> {
+    return call(`list replicasets in ${namespace}`, async () => (await this.apps.listNamespacedReplicaSet({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
+  }
+
+  listPods(namespace: string, labelSelector?: string): Promise<k8s.V1Pod[]> {
+    return call(`list pods in ${namespace}`, async () => (await this.core.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
+  }
+
+  deletePod(namespace: string, name: string): Promise<void> {
+    return call(`delete pod ${namespace}/${name}`, async () => {
+      await this.core.deleteNamespacedPod({ name, namespace });
+    });
+  }
+
+  mergePatchStatefulSet(namespace: string, name: string, body: object): Promise<k8s.V1StatefulSet> {
+    return call(`patch statefulset ${namespace}/${name}`, () => this.apps.patchNamespacedStatefulSet({ name, namespace, body }, MERGE_PATCH));
+  }
+
+  mergePatchDeployment(namespace: string, name: string, body: object): Promise<k8s.V1Deployment> {
+    return call(`patch deployment ${namespace}/${name}`, () => this.apps.patchNamespacedDeployment({ name, namespace, body }, MERGE_PATCH));
+  }
+
+  getCustomObject(ref: CustomObjectRef, namespace: string, name: string): Promise<KubeObjectLike> {
+    return call(`read ${ref.plural}.${ref.group} ${namespace}/${name}`, async () => (await this.custom.getNamespacedCustomObject({ ...ref, namespace, name })) as KubeObjectLike);
+  }
+
+  listCustomObjects(ref: CustomObjectRef, namespace: string): Promise<KubeObjectLike[]> {
+    return call(`list ${ref.plural}.${ref.group} in ${namespace}`, async () => {
+      const list = (await this.custom.listNamespacedCustomObject({ ...ref, namespace })) as { items?: KubeObjectLike[] };
+      return list.items ?? [];
+    });
+  }
+
+  mergePatchCustomObject(ref: CustomObjectRef, namespace: string, name: string, body: object): Promise<KubeObjectLike> {
+    return call(`patch ${ref.plural}.${ref.group} ${namespace}/${name}`, async () => (await this.custom.patchNamespacedCustomObject({ ...ref, namespace, name, body }, MERGE_PATCH)) as KubeObjectLike);
+  }
+}
+
+/** `matchLabels` and `matchExpressions` as a label-selector string for list calls. */
+export function selectorString(selector: k8s.V1LabelSelector | undefined): string {
+  if (!selector) return "";
+  const parts = Object.entries(selector.matchLabels ?? {}).map(([k, v]) => `${k}=${v}`);
+  for (const e of selector.matchExpressions ?? []) {
+    const values = (e.values ?? []).join(",");
+    switch (e.operator) {
+      case "In":
+        parts.push(`${e.key} in (${values})`);
+        break;
+      case "NotIn":
+        parts.push(`${e.key} notin (${values})`);
+        break;
+      case "Exists":
+        parts.push(e.key);
+        break;
+      case "DoesNotExist":
+        parts.push(`!${e.key}`);
+        break;
+    }
+  }
+  return parts.join(",");
+}
+
+async function call<T>(operation: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof KubeApiError) throw err;
+    const e = err as { code?: unknown; body?: unknown; message?: string };
+    const status = typeof e.code === "number" ? e.code : undefined;
+    throw new KubeApiError(operation, status, apiMessage(e.body) ?? e.message ?? String(err), err);
+  }
+}
+
+function apiMessage(body: unknown): string | undefined {
+  if (typeof body === "string") {
+    try {
+      const parsed = JSON.parse(body) as { message?: unknown };
+      if (typeof parsed.message === "string") return parsed.message;
+    } catch {
+      return body.length > 0 ? body.slice(0, 500) : undefined;
+    }
+  }
+  if (body && typeof body === "object" && typeof (body as { message?: unknown }).message === "string") return (body as { message: string }).message;
+  return undefined;
+}

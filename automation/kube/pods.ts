@@ -1,0 +1,110 @@
+/**
+ * Pods of a workload, by revision. StatefulSet pods carry `controller-revision-hash`; Deployment
+ * pods carry the `pod-template-hash` of their ReplicaSet, and the newest ReplicaSet is the one
+ * with the highest `deployment.kubernetes.io/revision`.
+ *
+ * `deleteStuckPods` exists because a StatefulSet does not always replace pods stuck on a failed
+ * revision after the template is reverted (kubernetes/kubernetes#67250; with OrderedReady always,
+ * with Parallel when MaxUnavailableStatefulSet is on). Deleting them lets the controller recreate
+ * them at the reverted revision.
+ */
+import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
+import { isNotFound, selectorString, type KubeApi } from "./api.js";
+import { isPodReady, podRevision } from "./podHealth.js";
+
+export async function statefulSetPods(kube: KubeApi, namespace: string, sts: V1StatefulSet): Promise<V1Pod[]> {
+  const pods = await kube.listPods(namespace, selectorString(sts.spec?.selector));
+  const name = sts.metadata?.name;
+  // The selector may match pods of other pools if labels are shared; ownership decides.
+  return pods.filter((p) => {
+    const owners = p.metadata?.ownerReferences;
+    return !owners || owners.length === 0 || owners.some((o) => o.kind === "StatefulSet" && o.name === name);
+  });
+}
+
+export async function podsOnRevision(kube: KubeApi, namespace: string, statefulSet: string, revision: string): Promise<V1Pod[]> {
+  const sts = await kube.getStatefulSet(namespace, statefulSet);
+  return (await statefulSetPods(kube, namespace, sts)).filter((p) => podRevision(p) === revision);
+}
+
+export interface RevisionPods {
+  /** The revision new pods are created at, if known. */
+  revision: string | undefined;
+  /** Pods at that revision. */
+  pods: V1Pod[];
+}
+
+/** Pods of the revision a rollout is moving to. */
+export async function newRevisionPods(kube: KubeApi, namespace: string, obj: V1StatefulSet | V1Deployment, kind: "StatefulSet" | "Deployment"): Promise<RevisionPods> {
+  if (kind === "StatefulSet") {
+    const sts = obj as V1StatefulSet;
+    const revision = sts.status?.updateRevision;
+    const pods = await statefulSetPods(kube, namespace, sts);
+    return { revision, pods: revision ? pods.filter((p) => podRevision(p) === revision) : [] };
+  }
+  const dep = obj as V1Deployment;
+  const selector = selectorString(dep.spec?.selector);
+  const [replicaSets, pods] = await Promise.all([kube.listReplicaSets(namespace, selector), kube.listPods(namespace, selector)]);
+  const newest = newestReplicaSet(replicaSets, dep);
+  const hash = newest?.metadata?.labels?.["pod-template-hash"];
+  if (hash) return { revision: hash, pods: pods.filter((p) => p.metadata?.labels?.["pod-template-hash"] === hash) };
+  // No ReplicaSets visible: fall back to pods whose images match the template.
+  const images = (dep.spec?.template?.spec?.containers ?? []).map((c) => c.image).join(",");
+  return { revision: undefined, pods: pods.filter((p) => (p.spec?.containers ?? []).map((c) => c.image).join(",") === images) };
+}
+
+/** The Deployment's ReplicaSet with the highest revision annotation. */
+export function newestReplicaSet(replicaSets: readonly V1ReplicaSet[], dep: V1Deployment): V1ReplicaSet | undefined {
+  const owned = replicaSets.filter((rs) => {
+    const owners = rs.metadata?.ownerReferences;
+    return !owners || owners.length === 0 || owners.some((o) => o.kind === "Deployment" && o.name === dep.metadata?.name);
+  });
+  const rev = (rs: V1ReplicaSet): number => Number(rs.metadata?.annotations?.["deployment.kubernetes.io/revision"] ?? 0);
+  return [...owned].sort((a, b) => rev(b) - rev(a))[0];
+}
+
+export interface DeleteStuckPodsOptions {
+  /** Only delete pods that are not Ready (default: every pod on the bad revision). */
+  onlyNotReady?: boolean;
+  /** Called with the pod names before deleting; journal them here. */
+  beforeDelete?: (pods: string[]) => Promise<void> | void;
+}
+
+export interface DeleteStuckPodsResult {
+  deleted: string[];
+  /** Set when nothing was deleted on purpose. */
+  skippedReason?: string;
+}
+
+/**
+ * Deletes the StatefulSet's pods still on `badRevision` so they come back at the reverted one.
+ * Refuses while the StatefulSet still targets `badRevision` (the template is not reverted yet):
+ * deleted pods would only be recreated broken.
+ */
+export async function deleteStuckPods(
+  kube: KubeApi,
+  namespace: string,
+  statefulSet: string,
+  badRevision: string,
+  opts: DeleteStuckPodsOptions = {},
+): Promise<DeleteStuckPodsResult> {
+  const sts = await kube.getStatefulSet(namespace, statefulSet);
+  if (sts.status?.updateRevision === badRevision) {
+    return { deleted: [], skippedReason: `statefulset ${statefulSet} still targets revision ${badRevision}; revert its template first` };
+  }
+  const pods = (await statefulSetPods(kube, namespace, sts)).filter((p) => podRevision(p) === badRevision && !(opts.onlyNotReady && isPodReady(p)));
+  const names = pods.map((p) => p.metadata?.name ?? "").filter(Boolean).sort();
+  if (names.length === 0) return { deleted: [] };
+  await opts.beforeDelete?.(names);
+  const deleted: string[] = [];
+  for (const name of names) {
+    try {
+      await kube.deletePod(namespace, name);
+      deleted.push(name);
+    } catch (err) {
+      // Already gone (the controller or a person got there first): that is the goal.
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return { deleted };
+}

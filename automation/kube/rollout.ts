@@ -1,0 +1,104 @@
+/**
+ * Waiting for one workload's rollout, failing fast. Each poll reads the workload and the pods of
+ * the revision it moves to: a pod in CrashLoopBackOff or an image-pull error fails at once
+ * (waiting cannot fix it), a pod Running-but-not-Ready or unschedulable fails after
+ * `notReadyAfterMs`, otherwise kubectl's completion rules decide. The result carries pod evidence
+ * for the journal and the revert report; it never throws for an unhealthy rollout.
+ */
+import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import { abortError, systemClock } from "../clock.js";
+import { POLL_INTERVALS } from "../defaults.js";
+import type { Clock, GateResult, PodEvidence } from "../types.js";
+import type { KubeApi } from "./api.js";
+import { checkPods } from "./podHealth.js";
+import { newRevisionPods } from "./pods.js";
+import { rolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
+
+export interface RolloutProgress {
+  kind: WorkloadKind;
+  namespace: string;
+  name: string;
+  done: boolean;
+  reason: string;
+  revision: string | undefined;
+  podsReady: number;
+  podsTotal: number;
+}
+
+export interface WaitForRolloutOptions {
+  timeoutMs: number;
+  notReadyAfterMs: number;
+  pollMs?: number;
+  /** Called after every poll whose reason changed. */
+  onProgress?: (p: RolloutProgress) => void;
+  signal?: AbortSignal;
+  clock?: Clock;
+  failFastReasons?: readonly string[];
+}
+
+export type RolloutOutcome =
+  | { status: "done"; reason: string; revision: string | undefined; durationMs: number }
+  /** A pod of the new revision is failing; `evidence` names it. */
+  | { status: "failed"; reason: string; revision: string | undefined; evidence: PodEvidence[]; durationMs: number }
+  /** Not done within timeoutMs; evidence lists the pods that were not ready. */
+  | { status: "timeout"; reason: string; revision: string | undefined; evidence: PodEvidence[]; durationMs: number }
+  /** The rollout cannot complete (progress deadline exceeded, unsupported strategy). */
+  | { status: "error"; reason: string; revision: string | undefined; durationMs: number };
+
+export async function waitForRollout(kube: KubeApi, namespace: string, kind: WorkloadKind, name: string, opts: WaitForRolloutOptions): Promise<RolloutOutcome> {
+  const clock = opts.clock ?? systemClock;
+  const pollMs = opts.pollMs ?? POLL_INTERVALS.rolloutMs;
+  const start = clock.now();
+  let lastReason = "";
+  for (;;) {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    const obj: V1StatefulSet | V1Deployment = kind === "StatefulSet" ? await kube.getStatefulSet(namespace, name) : await kube.getDeployment(namespace, name);
+    const status = rolloutStatus(obj, kind);
+    const observed = (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0);
+    // Before the controller observed the change, "new revision" still means the old one.
+    const { revision, pods } = observed ? await newRevisionPods(kube, namespace, obj, kind) : { revision: undefined, pods: [] as V1Pod[] };
+    const now = clock.now();
+    const durationMs = now - start;
+
+    const failing = checkPods(pods, { now, notReadyAfterMs: opts.notReadyAfterMs, ...(opts.failFastReasons ? { failFastReasons: opts.failFastReasons } : {}) });
+    const ready = pods.filter((p) => (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True")).length;
+    if (status.reason !== lastReason) {
+      lastReason = status.reason;
+      opts.onProgress?.({ kind, namespace, name, done: status.done, reason: status.reason, revision, podsReady: ready, podsTotal: pods.length });
+    }
+
+    if (failing.length > 0) {
+      const first = failing[0]!;
+      return {
+        status: "failed",
+        reason: `${kind.toLowerCase()} ${name}: pod ${first.pod} ${first.reason} (restarts ${first.restartCount}, image ${first.image})`,
+        revision,
+        evidence: failing,
+        durationMs,
+      };
+    }
+    if (status.error) return { status: "error", reason: status.reason, revision, durationMs };
+    if (status.done) return { status: "done", reason: status.reason, revision, durationMs };
+    if (durationMs >= opts.timeoutMs) {
+      // Report everything unready, whatever the grace period, so the timeout says who was slow.
+      const slow = checkPods(pods, { now, notReadyAfterMs: -1 });
+      return { status: "timeout", reason: `${status.reason}; gave up after ${Math.round(durationMs / 1000)}s`, revision, evidence: slow, durationMs };
+    }
+    await clock.sleep(Math.min(pollMs, Math.max(0, opts.timeoutMs - durationMs)), opts.signal);
+  }
+}
+
+/** A rollout outcome as a gate result: done passes, anything else fails. */
+export function rolloutGate(kind: WorkloadKind, name: string, outcome: RolloutOutcome): GateResult {
+  return {
+    name: `rollout:${kind}/${name}`,
+    status: outcome.status === "done" ? "pass" : "fail",
+    message: outcome.reason,
+    evidence: {
+      outcome: outcome.status,
+      ...(outcome.revision ? { revision: outcome.revision } : {}),
+      ...("evidence" in outcome && outcome.evidence.length > 0 ? { pods: outcome.evidence } : {}),
+    },
+    durationMs: outcome.durationMs,
+  };
+}

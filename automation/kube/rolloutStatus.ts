@@ -1,0 +1,100 @@
+/**
+ * Rollout completion, decided the way `kubectl rollout status` decides it (its polymorphic
+ * status viewers), so "done" here means what operators already trust. Pure.
+ *
+ * One difference on purpose: a paused Deployment is reported as not done (kubectl would wait
+ * forever without saying why), because this engine pauses Deployments itself.
+ */
+import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
+
+export interface RolloutStatus {
+  done: boolean;
+  /** Why it is (not) done, with the counts that decided it. */
+  reason: string;
+  /** The rollout cannot complete by waiting (progress deadline exceeded, OnDelete strategy). */
+  error?: boolean;
+}
+
+export type WorkloadKind = "StatefulSet" | "Deployment";
+
+export function rolloutStatus(obj: V1StatefulSet | V1Deployment, kind?: WorkloadKind): RolloutStatus {
+  const k = kind ?? (obj.kind as WorkloadKind | undefined);
+  if (k === "StatefulSet") return statefulSetRolloutStatus(obj as V1StatefulSet);
+  if (k === "Deployment") return deploymentRolloutStatus(obj as V1Deployment);
+  throw new TypeError(`rolloutStatus: unsupported kind ${JSON.stringify(k)}; pass "StatefulSet" or "Deployment"`);
+}
+
+export function deploymentRolloutStatus(dep: V1Deployment): RolloutStatus {
+  const name = dep.metadata?.name ?? "?";
+  const generation = dep.metadata?.generation ?? 0;
+  const status = dep.status ?? {};
+  const observed = status.observedGeneration ?? 0;
+  if (generation > observed) {
+    return { done: false, reason: `deployment ${name}: waiting for the controller to observe generation ${generation} (observed ${observed})` };
+  }
+  const progressing = status.conditions?.find((c) => c.type === "Progressing");
+  if (progressing?.reason === "ProgressDeadlineExceeded") {
+    return { done: false, error: true, reason: `deployment ${name} exceeded its progress deadline: ${progressing.message ?? "no progress"}` };
+  }
+  if (dep.spec?.paused) {
+    return { done: false, reason: `deployment ${name} is paused` };
+  }
+  const want = dep.spec?.replicas ?? 1;
+  const updated = status.updatedReplicas ?? 0;
+  const total = status.replicas ?? 0;
+  const available = status.availableReplicas ?? 0;
+  if (updated < want) {
+    return { done: false, reason: `deployment ${name}: ${updated} of ${want} replicas run the new template` };
+  }
+  if (total > updated) {
+    return { done: false, reason: `deployment ${name}: ${total - updated} old replica(s) still terminating` };
+  }
+  if (available < updated) {
+    return { done: false, reason: `deployment ${name}: ${available} of ${updated} updated replicas available` };
+  }
+  return { done: true, reason: `deployment ${name} rolled out (${updated} replicas)` };
+}
+
+export function statefulSetRolloutStatus(sts: V1StatefulSet): RolloutStatus {
+  const name = sts.metadata?.name ?? "?";
+  const strategy = sts.spec?.updateStrategy?.type ?? "RollingUpdate";
+  if (strategy !== "RollingUpdate") {
+    return { done: false, error: true, reason: `statefulset ${name} uses updateStrategy ${strategy}; only RollingUpdate can be followed` };
+  }
+  const generation = sts.metadata?.generation ?? 0;
+  const status = sts.status;
+  const observed = status?.observedGeneration ?? 0;
+  if (observed === 0 || generation > observed) {
+    return { done: false, reason: `statefulset ${name}: waiting for the controller to observe generation ${generation} (observed ${observed})` };
+  }
+  const want = sts.spec?.replicas ?? 1;
+  const ready = status?.readyReplicas ?? 0;
+  if (ready < want) {
+    return { done: false, reason: `statefulset ${name}: ${ready} of ${want} pods ready` };
+  }
+  const partition = sts.spec?.updateStrategy?.rollingUpdate?.partition;
+  if (sts.spec?.updateStrategy?.rollingUpdate && partition !== undefined && partition !== null) {
+    const needed = want - partition;
+    const updated = status?.updatedReplicas ?? 0;
+    if (updated < needed) {
+      return { done: false, reason: `statefulset ${name}: ${updated} of ${needed} pods updated (partition ${partition})` };
+    }
+    return { done: true, reason: `statefulset ${name}: partitioned rollout complete, ${updated} pod(s) updated (partition ${partition})` };
+  }
+  if (status?.updateRevision !== status?.currentRevision) {
+    return {
+      done: false,
+      reason: `statefulset ${name}: ${status?.updatedReplicas ?? 0} of ${want} pods at revision ${status?.updateRevision ?? "?"}`,
+    };
+  }
+  return { done: true, reason: `statefulset ${name} rolled out: ${want} pod(s) at revision ${status?.currentRevision ?? "?"}` };
+}
+
+/**
+ * True when the StatefulSet's pods are held back from the new revision on purpose: a partition at
+ * or above replicas means no pod will be updated.
+ */
+export function isHeld(sts: V1StatefulSet): boolean {
+  const partition = sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+  return partition > 0 && partition >= (sts.spec?.replicas ?? 1);
+}

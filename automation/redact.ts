@@ -1,0 +1,88 @@
+/**
+ * Secret redaction applied to everything we write: journal entries, progress events, --json
+ * output, error details. Two rules: known secret values are replaced wherever they appear, and
+ * keys that name a secret (token, passphrase, password, kubeconfig, …) lose their value whatever it is.
+ */
+import { REDACTED, SECRET_ENV_VARS, SECRET_KEY_PATTERN } from "./defaults.js";
+
+/**
+ * Secret values shorter than this are not searched for inside strings: replacing every "ab" in a
+ * journal would destroy it and reveal the secret's length anyway. Keys are still redacted.
+ */
+const MIN_SECRET_LENGTH = 4;
+
+export interface RedactOptions {
+  /** Key names to redact in addition to SECRET_KEY_PATTERN. */
+  extraKeyPattern?: RegExp;
+}
+
+/**
+ * A deep copy of `value` with secrets removed. Handles Errors (message and stack), cycles, and
+ * Pulumi config entries shaped `{value, secret: true}`.
+ */
+export function redact<T>(value: T, secrets: readonly string[] = [], opts: RedactOptions = {}): T {
+  const needles = usableSecrets(secrets);
+  const seen = new WeakMap<object, unknown>();
+
+  const scrubString = (s: string): string => {
+    let out = s;
+    for (const n of needles) if (out.includes(n)) out = out.split(n).join(REDACTED);
+    return out;
+  };
+  const keyIsSecret = (k: string): boolean => SECRET_KEY_PATTERN.test(k) || (opts.extraKeyPattern?.test(k) ?? false);
+
+  const walk = (v: unknown): unknown => {
+    if (typeof v === "string") return scrubString(v);
+    if (v === null || typeof v !== "object") return v;
+    if (seen.has(v)) return "[Circular]";
+    if (v instanceof Date) return v.toISOString();
+    if (v instanceof Error) {
+      const out: Record<string, unknown> = { name: v.name, message: scrubString(v.message) };
+      seen.set(v, out);
+      if (v.stack) out["stack"] = scrubString(v.stack);
+      for (const [k, inner] of Object.entries(v)) out[k] = keyIsSecret(k) ? REDACTED : walk(inner);
+      if (v.cause !== undefined) out["cause"] = walk(v.cause);
+      return out;
+    }
+    if (Array.isArray(v)) {
+      const out: unknown[] = [];
+      seen.set(v, out);
+      for (const item of v) out.push(walk(item));
+      return out;
+    }
+    const out: Record<string, unknown> = {};
+    seen.set(v, out);
+    const isSecretConfigValue = (v as { secret?: unknown }).secret === true;
+    for (const [k, inner] of Object.entries(v)) {
+      if (inner === undefined) continue;
+      if (keyIsSecret(k) && inner !== null && typeof inner !== "boolean") out[k] = REDACTED;
+      else if (isSecretConfigValue && (k === "value" || k === "objectValue")) out[k] = REDACTED;
+      else out[k] = walk(inner);
+    }
+    return out;
+  };
+
+  return walk(value) as T;
+}
+
+/** A string with known secret values replaced; for free text such as log lines or CLI output. */
+export function redactText(text: string, secrets: readonly string[] = []): string {
+  let out = text;
+  for (const n of usableSecrets(secrets)) if (out.includes(n)) out = out.split(n).join(REDACTED);
+  return out;
+}
+
+/** Secret values found in an environment (PULUMI_CONFIG_PASSPHRASE, HF_TOKEN, …), for redact(). */
+export function secretsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const out: string[] = [];
+  for (const name of SECRET_ENV_VARS) {
+    const v = env[name];
+    if (v) out.push(v);
+  }
+  return out;
+}
+
+function usableSecrets(secrets: readonly string[]): string[] {
+  // Longest first, so a secret containing another is replaced whole.
+  return [...new Set(secrets.filter((s) => typeof s === "string" && s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
+}

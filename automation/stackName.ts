@@ -1,0 +1,22 @@
+/**
+ * Stack names become file names (locks, journals), so they are checked before any path is built:
+ * a name like "../x" must never escape the state directory.
+ */
+import { UsageError } from "./errors.js";
+
+const STACK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+export function isValidStackName(name: string): boolean {
+  return STACK_NAME.test(name);
+}
+
+/** Throws a UsageError naming the value and the rule unless `name` is a usable stack name. */
+export function assertStackName(name: string, flag = "--stack"): string {
+  if (!isValidStackName(name)) {
+    throw new UsageError(
+      `${flag} "${name}" is not a valid stack name: use letters, digits, "_", "-" and "." (not first), at most 100 characters`,
+      { code: "bad-stack-name", hint: "sie-fleet history --stack dev" },
+    );
+  }
+  return name;
+}

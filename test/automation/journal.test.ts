@@ -1,0 +1,126 @@
+import { promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  incompleteRun,
+  isComplete,
+  Journal,
+  lastIntent,
+  lastRun,
+  listRuns,
+  newRunId,
+  parseJournalText,
+  readJournal,
+  unfinishedIntents,
+} from "../../automation/journal.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await fsp.mkdtemp(path.join(os.tmpdir(), "sie-journal-"));
+});
+afterEach(async () => {
+  await fsp.rm(dir, { recursive: true, force: true });
+});
+
+let t = Date.parse("2026-01-01T12:00:00Z");
+const now = (): number => (t += 1000);
+
+describe("Journal", () => {
+  it("appends JSONL with increasing seq, intent before done, outcome last", async () => {
+    const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade", request: { to: "v0.3.2" }, now });
+    const intent = await j.writeBeforeSideEffect({ phase: "freeze", action: "keda.freeze", data: { prior: { a: null } } });
+    await j.recordDone(intent);
+    await j.decision("preflight", "policy.version", "allowed");
+    await j.recordOutcome("succeeded");
+    await j.close();
+
+    const text = await fsp.readFile(j.path, "utf8");
+    expect(text.trim().split("\n")).toHaveLength(5);
+    expect(j.path).toBe(path.join(dir, "journal", "dev", `${j.runId}.jsonl`));
+    const read = await readJournal(dir, "dev", j.runId);
+    expect(read.entries.map((e) => [e.seq, e.kind])).toEqual([
+      [1, "start"],
+      [2, "intent"],
+      [3, "done"],
+      [4, "decision"],
+      [5, "outcome"],
+    ]);
+    expect(read.entries[2]!.ref).toBe(2);
+    expect(read.entries[0]).toMatchObject({ v: 1, runId: j.runId, stack: "dev", command: "upgrade", data: { to: "v0.3.2" } });
+    expect(isComplete(read)).toBe(true);
+    expect(unfinishedIntents(read.entries)).toEqual([]);
+  });
+
+  it("keeps call order for appends that are not awaited one by one", async () => {
+    const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade" });
+    await Promise.all(Array.from({ length: 20 }, (_, i) => j.decision("wave", "w", `m${i}`)));
+    await j.close();
+    const read = await readJournal(dir, "dev", j.runId);
+    expect(read.entries.slice(1).map((e) => e.message)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
+  });
+
+  it("redacts everything it writes", async () => {
+    const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade", secrets: ["s3cr3t-passphrase"] });
+    await j.decision("snapshot", "config.snapshot", "using s3cr3t-passphrase", { hfToken: "hf_abc", kubeconfig: "clusters: []", tag: "v0.3.1" });
+    await j.close();
+    const text = await fsp.readFile(j.path, "utf8");
+    expect(text).not.toContain("s3cr3t-passphrase");
+    expect(text).not.toContain("hf_abc");
+    expect(text).not.toContain("clusters: []");
+    expect(text).toContain("v0.3.1");
+  });
+
+  it("survives a truncated last line (killed writer) and reopens for recover", async () => {
+    const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade" });
+    const intent = await j.writeBeforeSideEffect({ phase: "hold", action: "kube.hold", data: { statefulSets: ["sie-worker-l4"] } });
+    await j.close();
+    // The process died halfway through writing the next entry.
+    await fsp.appendFile(j.path, '{"v":1,"seq":3,"kind":"do');
+
+    const read = await readJournal(dir, "dev", j.runId);
+    expect(read.truncated).toBe(true);
+    expect(read.corruptLines).toEqual([]);
+    expect(read.entries).toHaveLength(2);
+    expect(isComplete(read)).toBe(false);
+    expect(unfinishedIntents(read.entries).map((e) => e.seq)).toEqual([intent.seq]);
+    expect(lastIntent(read.entries, "kube.hold")?.data).toEqual({ statefulSets: ["sie-worker-l4"] });
+
+    const inc = await incompleteRun(dir, "dev");
+    expect(inc?.runId).toBe(j.runId);
+
+    const resumed = await Journal.open({ stateDir: dir, stack: "dev", runId: j.runId });
+    await resumed.recordOutcome("recovered");
+    await resumed.close();
+    const after = await readJournal(dir, "dev", j.runId);
+    // The partial line stays on its own line, now counted as corrupt; the new entry is intact.
+    expect(after.truncated).toBe(false);
+    expect(after.corruptLines).toEqual([3]);
+    expect(after.entries.at(-1)).toMatchObject({ seq: 3, kind: "outcome", outcome: "recovered" });
+    expect(await incompleteRun(dir, "dev")).toBeUndefined();
+  });
+
+  it("lists runs oldest first; lastRun and incompleteRun pick the right ones", async () => {
+    const a = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade", runId: newRunId(Date.parse("2026-01-01T00:00:00Z")) });
+    await a.close(); // never finished
+    const b = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade", runId: newRunId(Date.parse("2026-01-02T00:00:00Z")) });
+    await b.recordOutcome("reverted");
+    await b.close();
+    expect(await listRuns(dir, "dev")).toEqual([a.runId, b.runId]);
+    expect((await lastRun(dir, "dev"))?.runId).toBe(b.runId);
+    expect((await incompleteRun(dir, "dev"))?.runId).toBe(a.runId);
+    expect(await listRuns(dir, "other")).toEqual([]);
+    expect(await lastRun(dir, "other")).toBeUndefined();
+  });
+
+  it("refuses stack names that would escape the state dir", async () => {
+    await expect(Journal.create({ stateDir: dir, stack: "../evil", command: "upgrade" })).rejects.toThrow(/not a valid stack name/);
+  });
+
+  it("parseJournalText counts a corrupt middle line without losing the rest", () => {
+    const r = parseJournalText('{"seq":1,"kind":"start"}\ngarbage\n{"seq":2,"kind":"outcome","outcome":"succeeded"}\n');
+    expect(r.entries).toHaveLength(2);
+    expect(r.corruptLines).toEqual([2]);
+    expect(r.truncated).toBe(false);
+  });
+});
