@@ -61,9 +61,7 @@ export const VERSION_POLICY = {
 export const ROLLOUT_POLICY = {
   /** Pools released together after the canary. One at a time is the cautious default. */
   batchSize: 1,
-  /** Leaf → core: workers first, the config service (hardest to get wrong) last. */
-  waveOrder: ["pools", "gateway", "config"] as const,
-} as const;
+  } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Guardrails
@@ -98,16 +96,33 @@ export const GUARDED_TYPES: readonly GuardedType[] = [
   // programs that register ScaledObjects through a wrapper with that name.
   { type: "kubernetes:keda.sh/v1alpha1:ScaledObject", kind: "scaled-object" },
   { type: "kubernetes:apiextensions.k8s.io:CustomResource", kind: "scaled-object", namePattern: /scaledobject|-scaler$/i },
-  // The local platform (infra/local) applies objects to the simulator through dynamic providers:
-  // `pulumi-nodejs:dynamic[/<module>]:<Type>`. Names identify what they are.
+  // The local platform (infra/local/kubeObjects.ts) applies objects to the simulator through a
+  // dynamic provider registered as `pulumi-nodejs:dynamic/sie-local:<Kind>`.
+  { type: "pulumi-nodejs:dynamic/sie-local:NodePool", kind: "node-pool" },
+  { type: "pulumi-nodejs:dynamic/sie-local:Namespace", kind: "namespace" },
+  { type: "pulumi-nodejs:dynamic/sie-local:ScaledObject", kind: "scaled-object" },
+  // Dynamic resources registered without module/type share one generic token; names tell them apart.
   { type: "pulumi-nodejs:dynamic:Resource", kind: "cluster", namePattern: /cluster$/i },
   { type: "pulumi-nodejs:dynamic:Resource", kind: "node-pool", namePattern: /(node-?pool|nodegroup)$/i },
   { type: "pulumi-nodejs:dynamic:Resource", kind: "namespace", namePattern: /(^|-)(ns|namespace)$/i },
   { type: "pulumi-nodejs:dynamic:Resource", kind: "scaled-object", namePattern: /(scaledobject|-scaler)$/i },
 ];
 
-/** The release: the one resource an image-tag upgrade is expected to update. */
-export const RELEASE_TYPES: readonly string[] = ["kubernetes:helm.sh/v3:Release"];
+/** Matches a resource by type token and, optionally, by its name (the URN's last segment). */
+export interface ResourceMatcher {
+  type: string;
+  namePattern?: RegExp;
+}
+
+/**
+ * The release: the one resource an image-tag upgrade is expected to update. Matched by name too,
+ * because the KEDA chart is also a helm.v3.Release and must not change during an upgrade.
+ * Names follow infra/release.ts ("sie-cluster") and infra/local ("sie-release").
+ */
+export const RELEASE_RESOURCES: readonly ResourceMatcher[] = [
+  { type: "kubernetes:helm.sh/v3:Release", namePattern: /^sie-cluster$/ },
+  { type: "pulumi-nodejs:dynamic/sie-local:Release", namePattern: /^sie-release$/ },
+];
 
 /**
  * Diff paths (Pulumi property paths) an upgrade may change on the release. Anything else in the

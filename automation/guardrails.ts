@@ -10,13 +10,15 @@
  *    program drifted from what is deployed, and applying would ship that drift under the cover of
  *    an upgrade.
  */
-import { GUARDED_TYPES, RELEASE_TYPES, RELEASE_UPGRADE_PATHS, type GuardedType } from "./defaults.js";
+import { GUARDED_TYPES, RELEASE_RESOURCES, RELEASE_UPGRADE_PATHS, type GuardedType, type ResourceMatcher } from "./defaults.js";
 import type { GuardrailViolation, PreviewStep } from "./types.js";
 
 export interface GuardrailPolicy {
   guardedTypes: readonly GuardedType[];
-  /** Resource types an upgrade may update in place (the release). */
-  allowedUpdateTypes: readonly string[];
+  /** Resource types an upgrade may update in place (any resource of the type). */
+  allowedUpdateTypes?: readonly string[];
+  /** Resources an upgrade may update in place, by type and name (the release). */
+  allowedUpdates?: readonly ResourceMatcher[];
   /** Exact URNs that may also be updated in place. */
   allowedUpdateUrns?: readonly string[];
   /**
@@ -30,7 +32,7 @@ export interface GuardrailPolicy {
 
 export const DEFAULT_GUARDRAIL_POLICY: GuardrailPolicy = {
   guardedTypes: GUARDED_TYPES,
-  allowedUpdateTypes: RELEASE_TYPES,
+  allowedUpdates: RELEASE_RESOURCES,
   allowedDiffPaths: RELEASE_UPGRADE_PATHS,
 };
 
@@ -91,7 +93,10 @@ export function checkGuardrails(steps: readonly PreviewStep[], policy: Guardrail
 
     if (isAllowedChange(step, policy)) continue;
 
-    const allowedResource = policy.allowedUpdateTypes.includes(step.type) || (policy.allowedUpdateUrns?.includes(step.urn) ?? false);
+    const allowedResource =
+      (policy.allowedUpdateTypes?.includes(step.type) ?? false) ||
+      (policy.allowedUpdates?.some((m) => matches(m, step)) ?? false) ||
+      (policy.allowedUpdateUrns?.includes(step.urn) ?? false);
     if (allowedResource && step.op === "update") {
       const outside = policy.allowedDiffPaths ? paths.filter((p) => !policy.allowedDiffPaths!.some((re) => re.test(p))) : [];
       if (outside.length > 0) {
@@ -148,8 +153,11 @@ export function urnName(urn: string): string {
 }
 
 function guardedMatch(step: PreviewStep, guarded: readonly GuardedType[]): GuardedType | undefined {
-  const name = urnName(step.urn);
-  return guarded.find((g) => g.type === step.type && (g.namePattern === undefined || g.namePattern.test(name)));
+  return guarded.find((g) => matches(g, step));
+}
+
+function matches(m: ResourceMatcher, step: PreviewStep): boolean {
+  return m.type === step.type && (m.namePattern === undefined || m.namePattern.test(urnName(step.urn)));
 }
 
 function isAllowedChange(step: PreviewStep, policy: GuardrailPolicy): boolean {

@@ -4,43 +4,43 @@
  * Workers are leaves (a bad worker hurts one pool), the config service is the core (one replica,
  * owns config writes), so it moves last, once everything else proved the new version.
  */
+import { CONFIG_KEYS } from "../infra/configKeys.js";
 import { ROLLOUT_POLICY } from "./defaults.js";
 import { ConfigError, type ConfigProblem } from "./errors.js";
 import type { WaveSpec } from "./types.js";
 
-export type WaveGroup = "pools" | "gateway" | "config";
-const WAVE_GROUPS: readonly WaveGroup[] = ["pools", "gateway", "config"];
-
+/** The `sie-fleet:rollout` keys the planner reads (infra/configSchema.ts rolloutSchema). */
 export interface RolloutPolicy {
-  /** Pool released alone first. Default: the first pool. */
+  /** Pool released alone first. Default: the first pool in waveOrder/config order. */
   canaryPool?: string;
+  /** Order of the remaining pools; pools not listed follow in config order. */
+  waveOrder?: readonly string[];
   /** Pools per wave after the canary (default 1). */
   batchSize?: number;
-  /** Order of the groups; each of pools, gateway, config exactly once (default leaf → core). */
-  waveOrder?: readonly string[];
 }
 
 export interface PlanWavesInput {
   /** Enabled worker pools, in config order. */
   pools: readonly string[];
   policy?: RolloutPolicy;
-  /** Prefix for config keys in error messages, e.g. "sie-fleet:rollout". */
+  /** Prefix for keys in error messages (default "sie-fleet:rollout"). */
   keyPrefix?: string;
 }
 
 /**
- * Plans the waves. Collects every problem in the policy and throws one ConfigError naming each key.
+ * Plans the waves: canary → remaining pools in batches (waveOrder first, then config order) →
+ * gateway → config. Collects every problem in the policy and throws one ConfigError naming each key.
  */
 export function planWaves(input: PlanWavesInput): WaveSpec[] {
-  const prefix = input.keyPrefix ?? "rollout";
+  const prefix = input.keyPrefix ?? CONFIG_KEYS.rollout;
   const policy = input.policy ?? {};
   const problems: ConfigProblem[] = [];
   const pools = [...input.pools];
 
   const dupes = pools.filter((p, i) => pools.indexOf(p) !== i);
-  if (dupes.length > 0) problems.push({ key: "pools", reason: `pool names must be unique; repeated: ${[...new Set(dupes)].join(", ")}` });
+  if (dupes.length > 0) problems.push({ key: CONFIG_KEYS.pools, reason: `pool names must be unique; repeated: ${[...new Set(dupes)].join(", ")}` });
   pools.forEach((p, i) => {
-    if (typeof p !== "string" || p.trim() === "") problems.push({ key: `pools[${i}]`, reason: `pool name must be a non-empty string, got ${JSON.stringify(p)}` });
+    if (typeof p !== "string" || p.trim() === "") problems.push({ key: `${CONFIG_KEYS.pools}[${i}]`, reason: `pool name must be a non-empty string, got ${JSON.stringify(p)}` });
   });
 
   const batchSize = policy.batchSize ?? ROLLOUT_POLICY.batchSize;
@@ -48,44 +48,34 @@ export function planWaves(input: PlanWavesInput): WaveSpec[] {
     problems.push({ key: `${prefix}.batchSize`, reason: `must be a whole number ≥ 1, got ${JSON.stringify(policy.batchSize)}` });
   }
 
+  const choices = pools.length > 0 ? pools.join(", ") : "(no pools enabled)";
   if (policy.canaryPool !== undefined && !pools.includes(policy.canaryPool)) {
-    problems.push({
-      key: `${prefix}.canaryPool`,
-      reason: `"${policy.canaryPool}" is not an enabled pool; choose one of: ${pools.length > 0 ? pools.join(", ") : "(no pools enabled)"}`,
-    });
+    problems.push({ key: `${prefix}.canaryPool`, reason: `"${policy.canaryPool}" is not an enabled pool; choose one of: ${choices}` });
   }
 
-  const order = policy.waveOrder ?? ROLLOUT_POLICY.waveOrder;
-  const unknown = order.filter((g) => !(WAVE_GROUPS as readonly string[]).includes(g));
-  const missing = WAVE_GROUPS.filter((g) => !order.includes(g));
-  const repeated = order.filter((g, i) => order.indexOf(g) !== i);
-  if (unknown.length > 0 || missing.length > 0 || repeated.length > 0) {
-    const parts = [
-      unknown.length > 0 ? `unknown ${unknown.map((u) => JSON.stringify(u)).join(", ")}` : "",
-      missing.length > 0 ? `missing ${missing.join(", ")}` : "",
-      repeated.length > 0 ? `repeated ${[...new Set(repeated)].join(", ")}` : "",
-    ].filter(Boolean);
-    problems.push({ key: `${prefix}.waveOrder`, reason: `must list pools, gateway and config once each (${parts.join("; ")}), e.g. ["pools","gateway","config"]` });
+  const order = policy.waveOrder ?? [];
+  const unknown = order.filter((p) => !pools.includes(p));
+  const repeated = order.filter((p, i) => order.indexOf(p) !== i);
+  if (unknown.length > 0) {
+    problems.push({ key: `${prefix}.waveOrder`, reason: `${unknown.map((u) => JSON.stringify(u)).join(", ")} ${unknown.length === 1 ? "is not an enabled pool" : "are not enabled pools"}; choose from: ${choices}` });
+  }
+  if (repeated.length > 0) {
+    problems.push({ key: `${prefix}.waveOrder`, reason: `lists ${[...new Set(repeated)].join(", ")} more than once` });
   }
 
   if (problems.length > 0) throw new ConfigError(problems, { hint: "fix the keys above in stacks/Pulumi.<stack>.yaml and re-run" });
 
+  const ordered = [...new Set([...order, ...pools])];
+  const canary = policy.canaryPool ?? ordered[0];
   const waves: WaveSpec[] = [];
-  for (const group of order as readonly WaveGroup[]) {
-    if (group === "gateway") waves.push({ name: "gateway", kind: "gateway" });
-    else if (group === "config") waves.push({ name: "config", kind: "config" });
-    else waves.push(...poolWaves(pools, policy.canaryPool ?? pools[0], batchSize));
+  if (canary !== undefined) {
+    waves.push({ name: "canary", kind: "pool", pools: [canary] });
+    const rest = ordered.filter((p) => p !== canary);
+    for (let i = 0; i < rest.length; i += batchSize) {
+      waves.push({ name: `pools-${i / batchSize + 1}`, kind: "pool", pools: rest.slice(i, i + batchSize) });
+    }
   }
-  return waves;
-}
-
-function poolWaves(pools: readonly string[], canary: string | undefined, batchSize: number): WaveSpec[] {
-  if (canary === undefined) return [];
-  const waves: WaveSpec[] = [{ name: "canary", kind: "pool", pools: [canary] }];
-  const rest = pools.filter((p) => p !== canary);
-  for (let i = 0; i < rest.length; i += batchSize) {
-    waves.push({ name: `pools-${i / batchSize + 1}`, kind: "pool", pools: rest.slice(i, i + batchSize) });
-  }
+  waves.push({ name: "gateway", kind: "gateway" }, { name: "config", kind: "config" });
   return waves;
 }
 

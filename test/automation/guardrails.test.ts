@@ -9,7 +9,7 @@ const NODEPOOL = "gcp:container/nodePool:NodePool";
 
 const releaseUpdate = (paths: string[]): PreviewStep => ({
   op: "update",
-  urn: urn(RELEASE, "sie"),
+  urn: urn(RELEASE, "sie-cluster"),
   type: RELEASE,
   detailedDiff: Object.fromEntries(paths.map((p) => [p, { diffKind: "update" }])),
 });
@@ -51,6 +51,13 @@ describe("checkGuardrails", () => {
     expect(r.violations[0]!.reason).toContain("DELETE");
   });
 
+  it("guards the local platform's dynamic types and allows its release update", () => {
+    const np = "pulumi-nodejs:dynamic/sie-local:NodePool";
+    expect(checkGuardrails([{ op: "replace", urn: urn(np, "l4-nodepool"), type: np }]).violations[0]!.reason).toContain("node-pool");
+    const rel = "pulumi-nodejs:dynamic/sie-local:Release";
+    expect(checkGuardrails([{ op: "update", urn: urn(rel, "sie-release"), type: rel }]).ok).toBe(true);
+  });
+
   it("guards dynamic-resource types by name pattern", () => {
     const dyn = "pulumi-nodejs:dynamic:Resource";
     expect(checkGuardrails([{ op: "replace", urn: urn(dyn, "local-l4-nodepool"), type: dyn }]).violations[0]!.reason).toContain("node-pool");
@@ -60,13 +67,15 @@ describe("checkGuardrails", () => {
 
   it("refuses release changes outside the upgrade paths", () => {
     const r = checkGuardrails([releaseUpdate(["values.workers.common.image.tag", "values.workers.pools.l4.maxReplicas"])]);
+    // The KEDA chart is a helm Release too, and is not part of an upgrade.
+    expect(checkGuardrails([{ op: "update", urn: urn(RELEASE, "keda"), type: RELEASE, detailedDiff: { version: { diffKind: "update" } } }]).ok).toBe(false);
     expect(r.ok).toBe(false);
     expect(r.violations[0]!.reason).toContain("values.workers.pools.l4.maxReplicas");
     expect(r.violations[0]!.reason).not.toContain("image.tag,");
   });
 
   it("refuses replacing the release itself", () => {
-    const r = checkGuardrails([{ op: "replace", urn: urn(RELEASE, "sie"), type: RELEASE, keys: ["name"] }]);
+    const r = checkGuardrails([{ op: "replace", urn: urn(RELEASE, "sie-cluster"), type: RELEASE, keys: ["name"] }]);
     expect(r.violations[0]!.reason).toMatch(/REPLACE the release .*uninstalls/);
   });
 

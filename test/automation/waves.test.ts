@@ -22,18 +22,29 @@ describe("planWaves", () => {
     expect(planWaves({ pools: [] }).map((w) => w.kind)).toEqual(["gateway", "config"]);
   });
 
+  it("waveOrder orders the remaining pools; unlisted pools follow in config order", () => {
+    const waves = planWaves({ pools: ["l4", "a100-40gb", "a100-80gb", "cpu"], policy: { waveOrder: ["a100-80gb", "l4"] } });
+    expect(waves.map((w) => w.pools?.join(","))).toEqual(["a100-80gb", "l4", "a100-40gb", "cpu", undefined, undefined]);
+  });
+
   it("collects every problem and names each key", () => {
     try {
-      planWaves({ pools: ["l4", "l4"], policy: { canaryPool: "h100", batchSize: 0, waveOrder: ["config", "pools", "router"] } });
+      planWaves({ pools: ["l4", "l4"], policy: { canaryPool: "h100", batchSize: 0, waveOrder: ["cpu", "l4", "l4"] } });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
       const e = err as ConfigError;
       expect(e.exitCode).toBe(2);
-      expect(e.problems.map((p) => p.key)).toEqual(["pools", "rollout.batchSize", "rollout.canaryPool", "rollout.waveOrder"]);
+      expect(e.problems.map((p) => p.key)).toEqual([
+        "sie-fleet:pools",
+        "sie-fleet:rollout.batchSize",
+        "sie-fleet:rollout.canaryPool",
+        "sie-fleet:rollout.waveOrder",
+        "sie-fleet:rollout.waveOrder",
+      ]);
       expect(e.message).toContain('"h100" is not an enabled pool; choose one of: l4, l4');
-      expect(e.message).toContain('unknown "router"');
-      expect(e.message).toContain("missing gateway");
+      expect(e.message).toContain('"cpu" is not an enabled pool');
+      expect(e.message).toContain("lists l4 more than once");
     }
   });
 
