@@ -1,0 +1,208 @@
+// The shape of each `sie-fleet:<section>` config key, as zod schemas. Per-field rules live here;
+// rules that span fields or sections (min <= max, canary pool exists, hardware exists) live in
+// configRules.ts. No @pulumi imports: the CLI validates stack files with this too.
+import { z } from "zod";
+import { OCI_TAG_PATTERN } from "./configKeys.js";
+import { GPU_KINDS } from "./gpu-profiles.js";
+
+export const PLATFORMS = ["gke", "eks", "local", "kubernetes"] as const;
+export type Platform = (typeof PLATFORMS)[number];
+
+export const DEFAULT_CHART = "oci://ghcr.io/superlinked/charts/sie-cluster";
+export const DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc.cluster.local:9090";
+
+const TAG_MESSAGE = "must be a valid OCI image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, e.g. v0.3.1): no spaces, ':', '@' or ';'";
+export const imageTag = z.string().regex(OCI_TAG_PATTERN, TAG_MESSAGE);
+
+/** RFC 1123 label: namespaces, release names, pool names (they end up in object names). */
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const dnsLabel = (max: number) =>
+  z.string().max(max, `must be at most ${max} characters`).regex(DNS_LABEL, "must be lowercase letters, digits and '-', starting and ending with a letter or digit");
+
+const posInt = z.number().int().min(1);
+const nonNegInt = z.number().int().min(0);
+const nonEmpty = z.string().min(1, "must not be empty");
+
+// ---- cluster (one schema per platform) ----
+
+export const gkeClusterSchema = z.strictObject({
+  /** false = use an existing cluster named `name` in `region`. */
+  create: z.boolean().default(true),
+  name: z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a GKE cluster name: lowercase letters, digits and '-', at most 40 characters, starting with a letter"),
+  project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id (6-30 lowercase letters, digits, '-')"),
+  /** Cluster location: a region (regional cluster) or, for an existing zonal cluster, a zone. */
+  region: nonEmpty,
+  /** Node locations of the cluster (and default node locations of pools). */
+  zones: z.array(nonEmpty).min(1).optional(),
+  releaseChannel: z.enum(["RAPID", "REGULAR", "STABLE", "EXTENDED", "UNSPECIFIED"]).default("REGULAR"),
+  deletionProtection: z.boolean().default(true),
+  network: nonEmpty.optional(),
+  subnetwork: nonEmpty.optional(),
+  /** minMasterVersion for a new cluster. */
+  version: nonEmpty.optional(),
+  /** Node service account email (defaults to the Compute Engine default SA). */
+  nodeServiceAccount: nonEmpty.optional(),
+  /** GKE-managed driver version for GPU nodes. */
+  gpuDriverVersion: z.enum(["DEFAULT", "LATEST"]).default("DEFAULT"),
+});
+
+const ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
+export const eksClusterSchema = z.strictObject({
+  create: z.boolean().default(true),
+  name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name (letters, digits, '-', '_', at most 100 characters)"),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1"),
+  version: z.string().regex(/^\d+\.\d+$/, "must be a Kubernetes minor version such as 1.31").optional(),
+  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "must be a subnet id (subnet-…)")).min(1, "needs at least one subnet id"),
+  nodeRoleArn: z.string().regex(ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
+  /** Cluster IAM role; required when create is true. */
+  roleArn: z.string().regex(ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
+  deletionProtection: z.boolean().default(false),
+  devicePlugin: z
+    .strictObject({ install: z.boolean().default(true), version: nonEmpty.default("0.17.4") })
+    .prefault({}),
+});
+
+export const kubernetesClusterSchema = z.strictObject({
+  /** Path to a kubeconfig file; defaults to $KUBECONFIG / ~/.kube/config. */
+  kubeconfig: nonEmpty.optional(),
+  context: nonEmpty.optional(),
+});
+
+export const localClusterSchema = z.strictObject({});
+
+export const clusterSchemas = {
+  gke: gkeClusterSchema,
+  eks: eksClusterSchema,
+  kubernetes: kubernetesClusterSchema,
+  local: localClusterSchema,
+} as const;
+
+export type GkeClusterConfig = z.output<typeof gkeClusterSchema>;
+export type EksClusterConfig = z.output<typeof eksClusterSchema>;
+export type KubernetesClusterConfig = z.output<typeof kubernetesClusterSchema>;
+export type LocalClusterConfig = z.output<typeof localClusterSchema>;
+
+// ---- pools ----
+
+export const poolSchema = z.strictObject({
+  gpu: z.enum(GPU_KINDS),
+  enabled: z.boolean().default(true),
+  /** GPUs per node; picks the default machine for that count, or must agree with machineType/instanceType. */
+  gpusPerNode: nonNegInt.optional(),
+  /** GPUs per worker pod (chart `gpu.count`); defaults to 1 (0 for cpu pools). */
+  gpusPerWorker: posInt.optional(),
+  /** Node counts are totals across zones. */
+  minNodes: nonNegInt.default(0),
+  maxNodes: posInt.default(1),
+  spot: z.boolean().default(false),
+  /** GKE node locations (zones of the cluster region). */
+  zones: z.array(nonEmpty).min(1).optional(),
+  /** EKS subnets for this node group (defaults to cluster.subnetIds). */
+  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "must be a subnet id (subnet-…)")).min(1).optional(),
+  machineType: nonEmpty.optional(),
+  instanceType: nonEmpty.optional(),
+  diskSizeGb: z.number().int().min(20).max(65536).optional(),
+  /** Worker replicas (KEDA min/max). */
+  minReplicas: nonNegInt.default(0),
+  /** Defaults to what the nodes can hold: maxNodes × workers per node. */
+  maxReplicas: nonNegInt.optional(),
+  machineProfile: dnsLabel(40).optional(),
+  bundle: dnsLabel(40).default("default"),
+  /** Only for platform kubernetes (existing nodes): labels that select this pool's nodes. */
+  nodeSelector: z.record(z.string(), z.string()).optional(),
+});
+export type PoolInput = z.output<typeof poolSchema>;
+
+export const poolsSchema = z.record(z.string(), poolSchema);
+
+// ---- release ----
+
+export const releaseSchema = z.strictObject({
+  /** `oci://…/sie-cluster`, a chart name in `repo`, or a local chart directory (./…, ../…, /…). */
+  chart: nonEmpty.default(DEFAULT_CHART),
+  /** Helm repository URL when `chart` is a bare chart name. */
+  repo: z.url({ protocol: /^(https?|oci)$/ }).optional(),
+  /** Chart version; required for OCI and repo charts. */
+  version: nonEmpty.optional(),
+  releaseName: dnsLabel(53).default("sie"),
+  namespace: dnsLabel(63).default("sie"),
+  createNamespace: z.boolean().default(true),
+  fullnameOverride: dnsLabel(40).optional(),
+  /** Worker image tag; also the gateway/config tag unless those are set. */
+  imageTag: imageTag,
+  gatewayTag: imageTag.optional(),
+  configTag: imageTag.optional(),
+  /** Extra chart values, deep-merged under the values sie-fleet computes (which may not be overridden). */
+  values: z.record(z.string(), z.unknown()).default({}),
+  timeoutSeconds: posInt.default(900),
+});
+export type ReleaseConfig = z.output<typeof releaseSchema>;
+
+// ---- autoscaling / keda (defaults are the sie-cluster chart's) ----
+
+export const autoscalingSchema = z.strictObject({
+  enabled: z.boolean().default(false),
+  prometheusAddress: z.url({ protocol: /^https?$/ }).default(DEFAULT_PROMETHEUS),
+  pollingInterval: posInt.default(15),
+  cooldownPeriod: nonNegInt.default(900),
+  scaleDownStabilization: z.number().int().min(0).max(3600).default(300),
+  queueDepthThreshold: posInt.default(10),
+  queueDepthActivation: nonNegInt.default(2),
+  fallbackReplicas: nonNegInt.default(2),
+});
+export type AutoscalingConfig = z.output<typeof autoscalingSchema>;
+
+export const kedaSchema = z.strictObject({
+  /** Install KEDA (kedacore/keda chart) from this stack. */
+  install: z.boolean().default(false),
+  version: nonEmpty.default("2.14.0"),
+  namespace: dnsLabel(63).default("keda"),
+});
+export type KedaConfig = z.output<typeof kedaSchema>;
+
+// ---- rollout policy (consumed by the automation layer) ----
+
+export const rolloutSchema = z.strictObject({
+  /** Pool upgraded first and observed before the others. */
+  canaryPool: nonEmpty.optional(),
+  /** Order of the remaining pools; pools not listed follow in config order. */
+  waveOrder: z.array(nonEmpty).default([]),
+  /** Pools per wave after the canary. */
+  batchSize: posInt.default(1),
+  gates: z
+    .strictObject({
+      maxErrorRatio: z.number().min(0).max(1).default(0.01),
+      maxP95LatencyMs: z.number().positive().default(2000),
+      observationWindowSeconds: posInt.default(300),
+      intervalSeconds: posInt.default(30),
+      /** Failed measurements tolerated before the gate fails. */
+      failureLimit: nonNegInt.default(0),
+    })
+    .prefault({}),
+  /** Largest minor-version jump allowed in one upgrade. */
+  maxMinorSkip: nonNegInt.default(1),
+  /** Versions that cannot be rolled back across (e.g. a data-format change). */
+  forwardOnly: z.array(imageTag).default([]),
+  timeouts: z
+    .strictObject({ applySeconds: posInt.default(1200), verifySeconds: posInt.default(900) })
+    .prefault({}),
+  revertOnFailure: z.boolean().default(true),
+});
+export type RolloutConfig = z.output<typeof rolloutSchema>;
+
+// ---- local simulator (loose: the local platform may add settings of its own) ----
+
+export const localSchema = z.looseObject({
+  /** Working directory of the SIE simulator. */
+  simDir: nonEmpty.optional(),
+});
+export type LocalConfig = z.output<typeof localSchema>;
+
+/** Sections other than platform/cluster/pools/hfToken, with their schema and whether they may be omitted. */
+export const sectionSchemas = {
+  release: releaseSchema,
+  autoscaling: autoscalingSchema.prefault({}),
+  keda: kedaSchema.prefault({}),
+  rollout: rolloutSchema.prefault({}),
+  local: localSchema.prefault({}),
+} as const;

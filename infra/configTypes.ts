@@ -1,0 +1,74 @@
+// The validated, defaulted and resolved stack config that the rest of infra/ consumes.
+import type {
+  AutoscalingConfig,
+  EksClusterConfig,
+  GkeClusterConfig,
+  KedaConfig,
+  KubernetesClusterConfig,
+  LocalClusterConfig,
+  LocalConfig,
+  Platform,
+  PoolInput,
+  ReleaseConfig,
+  RolloutConfig,
+} from "./configSchema.js";
+import type { NodeTaint, ResolvedHardware } from "./gpu-profiles.js";
+
+export type { Platform } from "./configSchema.js";
+
+/** A pool after defaults and hardware resolution: everything node pools and Helm values need. */
+export interface ResolvedPool extends Omit<PoolInput, "gpusPerWorker" | "maxReplicas" | "machineProfile" | "diskSizeGb" | "nodeSelector"> {
+  name: string;
+  /** Chart `gpu.count`: 0 for cpu pools. */
+  gpusPerWorker: number;
+  /** Workers one node can hold (GPUs per node / GPUs per worker; 1 for cpu pools). */
+  workersPerNode: number;
+  maxReplicas: number;
+  machineProfile: string;
+  diskSizeGb: number;
+  hardware: ResolvedHardware;
+  /** Labels the pool's nodes carry (set by us on gke/eks/local; the configured nodeSelector on kubernetes). */
+  nodeLabels: Record<string, string>;
+  /** Taints the pool's nodes carry. */
+  nodeTaints: NodeTaint[];
+  /** What the pool's workers select on; always a subset of nodeLabels. */
+  nodeSelector: Record<string, string>;
+}
+
+interface CommonConfig {
+  /** Pools in config order, keyed by name. */
+  pools: Record<string, ResolvedPool>;
+  release: ReleaseConfig;
+  autoscaling: AutoscalingConfig;
+  keda: KedaConfig;
+  rollout: RolloutConfig;
+  local: LocalConfig;
+  /** Whether `sie-fleet:hfToken` is set (its value is only ever handled as a Pulumi secret). */
+  hasHfToken: boolean;
+}
+
+export type GkeFleetConfig = CommonConfig & { platform: "gke"; cluster: GkeClusterConfig };
+export type EksFleetConfig = CommonConfig & { platform: "eks"; cluster: EksClusterConfig };
+export type KubernetesFleetConfig = CommonConfig & { platform: "kubernetes"; cluster: KubernetesClusterConfig };
+export type LocalFleetConfig = CommonConfig & { platform: "local"; cluster: LocalClusterConfig };
+
+/** A stack's whole sie-fleet config, discriminated by platform. */
+export type FleetConfig = GkeFleetConfig | EksFleetConfig | KubernetesFleetConfig | LocalFleetConfig;
+
+export type {
+  AutoscalingConfig,
+  EksClusterConfig,
+  GkeClusterConfig,
+  KedaConfig,
+  KubernetesClusterConfig,
+  LocalClusterConfig,
+  LocalConfig,
+  PoolInput,
+  ReleaseConfig,
+  RolloutConfig,
+};
+
+/** Whether the pool runs SIE workers (a pool with maxReplicas 0 only provides nodes, e.g. for system pods). */
+export function hasWorkers(pool: Pick<ResolvedPool, "enabled" | "maxReplicas">): boolean {
+  return pool.enabled && pool.maxReplicas > 0;
+}

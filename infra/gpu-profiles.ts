@@ -1,0 +1,274 @@
+// The one table that maps a GPU kind to cloud hardware, node labels/taints and the SIE chart's
+// pool settings. Node pools (gke.ts, eks.ts, local) and Helm values (releaseValues.ts) both read
+// it, so a worker's nodeSelector/tolerations cannot drift from the nodes it must land on.
+
+export const GPU_KINDS = ["l4", "a100-40gb", "a100-80gb", "cpu"] as const;
+export type GpuKind = (typeof GPU_KINDS)[number];
+
+/** Where a pool's hardware is resolved: a cloud table, or no table (local simulator, existing cluster). */
+export type HardwareTarget = "gke" | "eks" | "generic";
+
+/** A Kubernetes node taint (Kubernetes spelling of the effect). */
+export interface NodeTaint {
+  key: string;
+  value: string;
+  effect: "NoSchedule" | "PreferNoSchedule" | "NoExecute";
+}
+
+export interface PodToleration {
+  key: string;
+  operator: "Exists" | "Equal";
+  value?: string;
+  effect: NodeTaint["effect"];
+}
+
+/** Node label carrying the pool name; the workers' nodeSelector uses it, so it must be unique per pool. */
+export const POOL_LABEL = "sie-fleet/pool";
+/** Node label carrying the GPU kind; the NVIDIA device plugin (EKS) is pinned to GPU kinds with it. */
+export const GPU_LABEL = "sie-fleet/gpu";
+
+/** GPU nodes are tainted so only pods that tolerate it (GPU workers, device plugins) land there. */
+export const GPU_TAINT: NodeTaint = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" };
+
+/** EKS AMI for GPU node groups; AL2023 needs the NVIDIA device plugin installed separately (eks.ts). */
+export const EKS_GPU_AMI = "AL2023_x86_64_NVIDIA";
+export const EKS_CPU_AMI = "AL2023_x86_64_STANDARD";
+
+interface CloudTable {
+  /** Machine/instance type → GPUs per node. `undefined` for cpu: any non-GPU type is allowed. */
+  types?: Readonly<Record<string, number>>;
+  /** Default type for a GPUs-per-node count (first key = default count). */
+  defaults: Readonly<Record<number, string>>;
+}
+
+export interface GpuProfile {
+  kind: GpuKind;
+  /** `workers.pools.<name>.gpuType` in the sie-cluster chart (also the X-SIE-MACHINE-PROFILE value). */
+  chartGpuType: string;
+  /** Default `machineProfile` for pools of this kind. */
+  machineProfile: string;
+  gke: CloudTable & { acceleratorType?: string };
+  eks: CloudTable & { amiType: string };
+  /** Node labels shared by all pools of this kind (the pool label is added per pool). */
+  labels: Readonly<Record<string, string>>;
+  taints: readonly NodeTaint[];
+  defaultDiskSizeGb: number;
+}
+
+// GPU counts per machine: GCP g2/a2 and AWS g6/p4 machine families (see gpu-pools-facts.md §1-2).
+export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
+  l4: {
+    kind: "l4",
+    chartGpuType: "l4",
+    machineProfile: "l4",
+    gke: {
+      acceleratorType: "nvidia-l4",
+      types: {
+        "g2-standard-4": 1, "g2-standard-8": 1, "g2-standard-12": 1, "g2-standard-16": 1, "g2-standard-32": 1,
+        "g2-standard-24": 2, "g2-standard-48": 4, "g2-standard-96": 8,
+      },
+      defaults: { 1: "g2-standard-8", 2: "g2-standard-24", 4: "g2-standard-48", 8: "g2-standard-96" },
+    },
+    eks: {
+      amiType: EKS_GPU_AMI,
+      types: {
+        "g6.xlarge": 1, "g6.2xlarge": 1, "g6.4xlarge": 1, "g6.8xlarge": 1, "g6.16xlarge": 1,
+        "g6.12xlarge": 4, "g6.24xlarge": 4, "g6.48xlarge": 8,
+      },
+      // g6.xlarge (4 vCPU/16 GiB) cannot fit the chart's default L4 worker request (4 CPU/16Gi).
+      defaults: { 1: "g6.2xlarge", 4: "g6.12xlarge", 8: "g6.48xlarge" },
+    },
+    labels: { [GPU_LABEL]: "l4" },
+    taints: [GPU_TAINT],
+    defaultDiskSizeGb: 200,
+  },
+  "a100-40gb": {
+    kind: "a100-40gb",
+    chartGpuType: "a100-40gb",
+    machineProfile: "a100-40gb",
+    gke: {
+      acceleratorType: "nvidia-tesla-a100",
+      types: { "a2-highgpu-1g": 1, "a2-highgpu-2g": 2, "a2-highgpu-4g": 4, "a2-highgpu-8g": 8, "a2-megagpu-16g": 16 },
+      defaults: { 1: "a2-highgpu-1g", 2: "a2-highgpu-2g", 4: "a2-highgpu-4g", 8: "a2-highgpu-8g", 16: "a2-megagpu-16g" },
+    },
+    eks: { amiType: EKS_GPU_AMI, types: { "p4d.24xlarge": 8 }, defaults: { 8: "p4d.24xlarge" } },
+    labels: { [GPU_LABEL]: "a100-40gb" },
+    taints: [GPU_TAINT],
+    defaultDiskSizeGb: 200,
+  },
+  "a100-80gb": {
+    kind: "a100-80gb",
+    chartGpuType: "a100-80gb",
+    machineProfile: "a100-80gb",
+    gke: {
+      acceleratorType: "nvidia-a100-80gb",
+      types: { "a2-ultragpu-1g": 1, "a2-ultragpu-2g": 2, "a2-ultragpu-4g": 4, "a2-ultragpu-8g": 8 },
+      defaults: { 1: "a2-ultragpu-1g", 2: "a2-ultragpu-2g", 4: "a2-ultragpu-4g", 8: "a2-ultragpu-8g" },
+    },
+    eks: { amiType: EKS_GPU_AMI, types: { "p4de.24xlarge": 8 }, defaults: { 8: "p4de.24xlarge" } },
+    labels: { [GPU_LABEL]: "a100-80gb" },
+    taints: [GPU_TAINT],
+    defaultDiskSizeGb: 200,
+  },
+  cpu: {
+    kind: "cpu",
+    chartGpuType: "cpu",
+    machineProfile: "cpu",
+    gke: { defaults: { 0: "n2-standard-8" } },
+    eks: { amiType: EKS_CPU_AMI, defaults: { 0: "m6i.2xlarge" } },
+    labels: { [GPU_LABEL]: "cpu" },
+    // Untainted: gateway, config and kube-system pods schedule here.
+    taints: [],
+    defaultDiskSizeGb: 100,
+  },
+};
+
+/** Machine families that carry GPUs; a cpu pool on one of them would waste (and hide) GPUs. */
+const GKE_GPU_FAMILY = /^(a2|a3|a4|g2|g4)-/;
+const EKS_GPU_FAMILY = /^(g\d+[a-z]*|gr\d+|p\d+[a-z]*)\./;
+
+export function isGpuKind(kind: GpuKind): boolean {
+  return kind !== "cpu";
+}
+
+export interface HardwareRequest {
+  gpu: GpuKind;
+  gpusPerNode?: number | undefined;
+  /** GKE machine type override. */
+  machineType?: string | undefined;
+  /** EKS instance type override. */
+  instanceType?: string | undefined;
+}
+
+export interface ResolvedHardware {
+  target: HardwareTarget;
+  gpusPerNode: number;
+  /** GKE only. */
+  machineType?: string;
+  /** GKE only, GPU kinds only. */
+  acceleratorType?: string;
+  /** EKS only. */
+  instanceType?: string;
+  /** EKS only. */
+  amiType?: string;
+}
+
+export interface HardwareProblem {
+  /** Pool field the problem is about. */
+  field: "gpusPerNode" | "machineType" | "instanceType";
+  message: string;
+}
+
+export type HardwareResult = { ok: true; value: ResolvedHardware } | { ok: false; problem: HardwareProblem };
+
+/** Which GPU kind a machine/instance type belongs to, if any (for "you picked the wrong family" messages). */
+function kindOfType(target: "gke" | "eks", type: string): GpuKind | undefined {
+  for (const profile of Object.values(GPU_PROFILES)) {
+    if (profile[target].types?.[type] !== undefined) return profile.kind;
+  }
+  return undefined;
+}
+
+function listCounts(table: CloudTable): string {
+  return Object.keys(table.defaults).join(", ");
+}
+
+/**
+ * Picks the machine/instance type for a pool, or explains why the combination does not exist.
+ * An explicit type wins (and gpusPerNode must agree with it); otherwise gpusPerNode picks the default
+ * type for that count; otherwise the profile's first default is used.
+ */
+export function resolveHardware(target: HardwareTarget, req: HardwareRequest): HardwareResult {
+  const profile = GPU_PROFILES[req.gpu];
+  const gpu = isGpuKind(req.gpu);
+  if (!gpu && req.gpusPerNode !== undefined && req.gpusPerNode !== 0) {
+    return fail("gpusPerNode", `a cpu pool has no GPUs (got ${req.gpusPerNode}); remove gpusPerNode or pick a GPU kind`);
+  }
+  if (target === "generic") {
+    if (req.machineType !== undefined) return fail("machineType", "machineType is only used on platform gke; remove it");
+    if (req.instanceType !== undefined) return fail("instanceType", "instanceType is only used on platform eks; remove it");
+    return ok({ target, gpusPerNode: gpu ? (req.gpusPerNode ?? 1) : 0 });
+  }
+  const typeField = target === "gke" ? "machineType" : "instanceType";
+  const otherField = target === "gke" ? "instanceType" : "machineType";
+  if (req[otherField] !== undefined) {
+    return fail(otherField, `${otherField} is not used on platform ${target}; use ${typeField} instead`);
+  }
+  const table = profile[target];
+  const explicit = req[typeField];
+  let type: string;
+  let gpusPerNode: number;
+  if (explicit !== undefined) {
+    if (!gpu) {
+      const family = target === "gke" ? GKE_GPU_FAMILY : EKS_GPU_FAMILY;
+      if (family.test(explicit)) {
+        const owner = kindOfType(target, explicit);
+        return fail(typeField, `${typeField} ${explicit} is a GPU machine${owner ? ` (${owner})` : ""}; a cpu pool needs a plain machine type such as ${table.defaults[0]}`);
+      }
+      type = explicit;
+      gpusPerNode = 0;
+    } else {
+      const count = table.types?.[explicit];
+      if (count === undefined) {
+        const owner = kindOfType(target, explicit);
+        const known = Object.keys(table.types ?? {}).join(", ");
+        return fail(
+          typeField,
+          owner
+            ? `${typeField} ${explicit} carries ${owner} GPUs, not ${req.gpu}; use one of ${known} or remove ${typeField}`
+            : `${typeField} ${explicit} is not a known ${req.gpu} machine on ${target}; use one of ${known} or remove ${typeField}`,
+        );
+      }
+      if (req.gpusPerNode !== undefined && req.gpusPerNode !== count) {
+        return fail("gpusPerNode", `${explicit} has ${count} GPU(s) per node, not ${req.gpusPerNode}; set gpusPerNode: ${count} or remove it`);
+      }
+      type = explicit;
+      gpusPerNode = count;
+    }
+  } else {
+    const count = gpu ? (req.gpusPerNode ?? Number(Object.keys(table.defaults)[0])) : 0;
+    const picked = table.defaults[count];
+    if (picked === undefined) {
+      return fail("gpusPerNode", `${target} offers ${req.gpu} nodes with ${listCounts(table)} GPU(s), not ${count}; pick one of those`);
+    }
+    type = picked;
+    gpusPerNode = count;
+  }
+  if (target === "gke") {
+    return ok({ target, gpusPerNode, machineType: type, ...(profile.gke.acceleratorType && gpu ? { acceleratorType: profile.gke.acceleratorType } : {}) });
+  }
+  return ok({ target, gpusPerNode, instanceType: type, amiType: profile.eks.amiType });
+}
+
+function ok(value: ResolvedHardware): HardwareResult {
+  return { ok: true, value };
+}
+
+function fail(field: HardwareProblem["field"], message: string): HardwareResult {
+  return { ok: false, problem: { field, message } };
+}
+
+/** Labels every node of a pool carries. The workers' nodeSelector is a subset of these. */
+export function nodeLabels(poolName: string, kind: GpuKind): Record<string, string> {
+  return { ...GPU_PROFILES[kind].labels, [POOL_LABEL]: poolName };
+}
+
+export function nodeTaints(kind: GpuKind): NodeTaint[] {
+  return GPU_PROFILES[kind].taints.map((t) => ({ ...t }));
+}
+
+/** Tolerations that let a worker onto nodes with these taints (any value of the key). */
+export function tolerationsFor(taints: readonly NodeTaint[]): PodToleration[] {
+  return taints.map((t) => ({ key: t.key, operator: "Exists", effect: t.effect }));
+}
+
+const CLOUD_EFFECT: Record<NodeTaint["effect"], string> = {
+  NoSchedule: "NO_SCHEDULE",
+  PreferNoSchedule: "PREFER_NO_SCHEDULE",
+  NoExecute: "NO_EXECUTE",
+};
+
+/** GKE and EKS both spell taint effects in SCREAMING_SNAKE_CASE. */
+export function cloudTaint(t: NodeTaint): { key: string; value: string; effect: string } {
+  return { key: t.key, value: t.value, effect: CLOUD_EFFECT[t.effect] };
+}

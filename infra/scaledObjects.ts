@@ -1,0 +1,103 @@
+// Pure builder for the KEDA ScaledObjects sie-fleet owns (one per enabled pool). They mirror what
+// the sie-cluster chart renders into its hook Job, but as first-class Pulumi resources so that
+// Helm upgrades and uninstalls do not leave them behind and their diffs show up in previews.
+import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
+import { scaledObjectName, workerStatefulSetName } from "./releaseValues.js";
+
+export const SCALED_OBJECT_API_VERSION = "keda.sh/v1alpha1";
+
+/** Rejections that are transient while a model loads; they must not trigger scale-up. */
+const IGNORED_REJECT_REASONS = "resource_exhausted|upstream_model_loading|upstream_timeout_model_loading|upstream_lora_loading";
+
+export interface ScaledObjectManifest {
+  apiVersion: typeof SCALED_OBJECT_API_VERSION;
+  kind: "ScaledObject";
+  metadata: { name: string; namespace: string; labels: Record<string, string> };
+  spec: {
+    scaleTargetRef: { apiVersion: "apps/v1"; kind: "StatefulSet"; name: string };
+    pollingInterval: number;
+    cooldownPeriod: number;
+    minReplicaCount: number;
+    maxReplicaCount: number;
+    fallback: { failureThreshold: number; replicas: number };
+    advanced: { horizontalPodAutoscalerConfig: { behavior: Record<string, unknown> } };
+    triggers: { type: "prometheus"; name: string; metadata: Record<string, string> }[];
+  };
+}
+
+function promTrigger(name: string, serverAddress: string, query: string, threshold: number, activation: number) {
+  return {
+    type: "prometheus" as const,
+    name,
+    metadata: { serverAddress, query, threshold: String(threshold), activationThreshold: String(activation) },
+  };
+}
+
+function triggers(cfg: FleetConfig, pool: ResolvedPool) {
+  const a = cfg.autoscaling;
+  const sel = `machine_profile="${pool.machineProfile}",bundle="${pool.bundle}"`;
+  // `or vector(0)`: an empty result (no traffic yet) must read as 0, not as a scaler error.
+  return [
+    promTrigger("pending-demand", a.prometheusAddress, `sum(sie_gateway_pending_demand{${sel}}) or vector(0)`, 1, 0),
+    promTrigger("queue-depth", a.prometheusAddress, `sum(sie_gateway_worker_queue_depth{${sel}}) or vector(0)`, a.queueDepthThreshold, a.queueDepthActivation),
+    promTrigger("active-leases", a.prometheusAddress, `sum(sie_gateway_active_lease_gpus{${sel}}) or vector(0)`, 1, 0),
+    promTrigger(
+      "rejections",
+      a.prometheusAddress,
+      `sum(rate(sie_gateway_rejected_requests_total{${sel},reason!~"${IGNORED_REJECT_REASONS}"}[2m])) or vector(0)`,
+      1,
+      0,
+    ),
+  ];
+}
+
+function behavior(cfg: FleetConfig): Record<string, unknown> {
+  return {
+    scaleUp: {
+      stabilizationWindowSeconds: 0,
+      policies: [
+        { type: "Percent", value: 100, periodSeconds: 15 },
+        { type: "Pods", value: 4, periodSeconds: 15 },
+      ],
+      selectPolicy: "Max",
+    },
+    scaleDown: {
+      stabilizationWindowSeconds: cfg.autoscaling.scaleDownStabilization,
+      policies: [
+        { type: "Percent", value: 25, periodSeconds: 60 },
+        { type: "Pods", value: 1, periodSeconds: 60 },
+      ],
+      selectPolicy: "Max",
+    },
+  };
+}
+
+/** One ScaledObject per pool with workers, or none when autoscaling is off. */
+export function buildScaledObjects(cfg: FleetConfig, fullname: string): ScaledObjectManifest[] {
+  if (!cfg.autoscaling.enabled) return [];
+  return Object.values(cfg.pools)
+    .filter(hasWorkers)
+    .map((pool) => ({
+      apiVersion: SCALED_OBJECT_API_VERSION,
+      kind: "ScaledObject",
+      metadata: {
+        name: scaledObjectName(fullname, pool.name),
+        namespace: cfg.release.namespace,
+        labels: {
+          "app.kubernetes.io/managed-by": "sie-fleet",
+          "app.kubernetes.io/part-of": "sie",
+          "sie.superlinked.com/pool": pool.name,
+        },
+      },
+      spec: {
+        scaleTargetRef: { apiVersion: "apps/v1", kind: "StatefulSet", name: workerStatefulSetName(fullname, pool.name) },
+        pollingInterval: cfg.autoscaling.pollingInterval,
+        cooldownPeriod: cfg.autoscaling.cooldownPeriod,
+        minReplicaCount: pool.minReplicas,
+        maxReplicaCount: pool.maxReplicas,
+        fallback: { failureThreshold: 3, replicas: cfg.autoscaling.fallbackReplicas },
+        advanced: { horizontalPodAutoscalerConfig: { behavior: behavior(cfg) } },
+        triggers: triggers(cfg, pool),
+      },
+    }));
+}

@@ -1,0 +1,170 @@
+import * as pulumi from "@pulumi/pulumi";
+import { describe, expect, it } from "vitest";
+import { ConfigError, loadConfig, parseConfig, validateConfig } from "../../../infra/config.js";
+import { IMAGE_TAG_PATTERN_CASES } from "./tagCases.js";
+import { eksRaw, gkeRaw, kubernetesRaw, localRaw, withValue, type Raw } from "./fixtures.js";
+
+function issuesOf(raw: Raw) {
+  const r = validateConfig(raw);
+  if (r.ok) throw new Error("expected the config to be rejected");
+  return r.issues;
+}
+
+describe("parseConfig: valid configs", () => {
+  it("applies the chart's autoscaling defaults and sie-fleet's release defaults", () => {
+    const cfg = parseConfig({ ...localRaw(), "sie-fleet:autoscaling": { enabled: true } });
+    expect(cfg.autoscaling).toEqual({
+      enabled: true,
+      prometheusAddress: "http://prometheus-operated.monitoring.svc.cluster.local:9090",
+      pollingInterval: 15,
+      cooldownPeriod: 900,
+      scaleDownStabilization: 300,
+      queueDepthThreshold: 10,
+      queueDepthActivation: 2,
+      fallbackReplicas: 2,
+    });
+    expect(cfg.keda).toEqual({ install: false, version: "2.14.0", namespace: "keda" });
+    expect(cfg.release.chart).toBe("oci://ghcr.io/superlinked/charts/sie-cluster");
+    expect(cfg.rollout.gates.maxErrorRatio).toBe(0.01);
+    expect(cfg.rollout.revertOnFailure).toBe(true);
+  });
+
+  it("accepts keys with or without the sie-fleet: prefix and ignores other namespaces", () => {
+    const unprefixed = Object.fromEntries(Object.entries(gkeRaw()).map(([k, v]) => [k.replace(/^sie-fleet:/, ""), v]));
+    expect(parseConfig(unprefixed)).toEqual(parseConfig(gkeRaw()));
+  });
+
+  it("derives maxReplicas from node capacity and resolves hardware per platform", () => {
+    const gke = parseConfig(gkeRaw());
+    expect(gke.pools["a100-40"]).toMatchObject({ gpusPerWorker: 1, workersPerNode: 2, maxReplicas: 4 });
+    expect(gke.pools["a100-40"]!.hardware).toEqual({ target: "gke", gpusPerNode: 2, machineType: "a2-highgpu-2g", acceleratorType: "nvidia-tesla-a100" });
+    const eks = parseConfig(eksRaw());
+    expect(eks.pools["a100-40"]).toMatchObject({ workersPerNode: 8, maxReplicas: 4 });
+    expect(eks.pools["a100-80"]!.hardware).toEqual({ target: "eks", gpusPerNode: 8, instanceType: "p4de.24xlarge", amiType: "AL2023_x86_64_NVIDIA" });
+  });
+
+  it("on platform kubernetes the configured nodeSelector is what workers select", () => {
+    const cfg = parseConfig(kubernetesRaw());
+    expect(cfg.pools.l4!.nodeSelector).toEqual({ "cloud.google.com/gke-accelerator": "nvidia-l4" });
+    expect(cfg.cluster).toEqual({ kubeconfig: "/home/me/.kube/config", context: "lab" });
+  });
+
+  it("accepts semver-ish and plain OCI tags", () => {
+    for (const tag of IMAGE_TAG_PATTERN_CASES.valid) {
+      expect(parseConfig(withValue(localRaw(), "release.imageTag", tag)).release.imageTag).toBe(tag);
+    }
+  });
+
+  it("accepts an encrypted hfToken in a stack file", () => {
+    expect(parseConfig({ ...localRaw(), "sie-fleet:hfToken": { secure: "v1:abc" } }).hasHfToken).toBe(true);
+    expect(parseConfig(localRaw()).hasHfToken).toBe(false);
+  });
+});
+
+// [what, raw config, key path the error must name, message pattern]
+const INVALID: [string, () => Raw, string, RegExp][] = [
+  ["unknown gpu", () => withValue(gkeRaw(), "pools.l4.gpu", "h100"), "sie-fleet:pools.l4.gpu", /unknown value "h100"; expected one of l4, a100-40gb, a100-80gb, cpu/],
+  ["minNodes > maxNodes", () => withValue(withValue(gkeRaw(), "pools.l4.minNodes", 5), "pools.l4.maxNodes", 4), "sie-fleet:pools.l4.maxNodes", /maxNodes \(4\) is below minNodes \(5\)/],
+  ["minReplicas > maxReplicas", () => withValue(withValue(gkeRaw(), "pools.l4.minReplicas", 3), "pools.l4.maxReplicas", 2), "sie-fleet:pools.l4.maxReplicas", /maxReplicas \(2\) is below minReplicas \(3\)/],
+  ["tag with a shell metacharacter", () => withValue(gkeRaw(), "release.imageTag", "latest;rm"), "sie-fleet:release.imageTag", /valid OCI image tag.*got "latest;rm"/],
+  ["empty tag", () => withValue(gkeRaw(), "release.imageTag", ""), "sie-fleet:release.imageTag", /valid OCI image tag/],
+  ["tag with a space", () => withValue(gkeRaw(), "release.gatewayTag", "v0.3 .1"), "sie-fleet:release.gatewayTag", /valid OCI image tag/],
+  ["image reference instead of a tag", () => withValue(gkeRaw(), "release.configTag", "ghcr.io/x:v1"), "sie-fleet:release.configTag", /valid OCI image tag/],
+  ["digest instead of a tag", () => withValue(gkeRaw(), "release.imageTag", "v1@sha256"), "sie-fleet:release.imageTag", /valid OCI image tag/],
+  ["missing GCP project", () => withValue(gkeRaw(), "cluster.project", undefined), "sie-fleet:cluster.project", /is required/],
+  ["negative replicas", () => withValue(gkeRaw(), "pools.l4.minReplicas", -1), "sie-fleet:pools.l4.minReplicas", /must be ≥ 0 \(got -1\)/],
+  ["fractional node count", () => withValue(gkeRaw(), "pools.l4.maxNodes", 1.5), "sie-fleet:pools.l4.maxNodes", /whole number/],
+  ["unknown platform", () => withValue(gkeRaw(), "platform", "aks"), "sie-fleet:platform", /unknown platform "aks"; expected one of gke, eks, local, kubernetes/],
+  ["missing platform", () => withValue(gkeRaw(), "platform", undefined), "sie-fleet:platform", /is required/],
+  ["duplicate pool name ignoring case", () => withValue(gkeRaw(), "pools.L4", { gpu: "l4" }), "sie-fleet:pools.L4", /duplicate pool name: "L4" and "l4"/],
+  ["canaryPool not a pool", () => withValue(gkeRaw(), "rollout.canaryPool", "h100"), "sie-fleet:rollout.canaryPool", /"h100" is not a pool/],
+  ["canaryPool without workers", () => withValue(gkeRaw(), "rollout.canaryPool", "system"), "sie-fleet:rollout.canaryPool", /runs no workers/],
+  ["waveOrder names an unknown pool", () => withValue(gkeRaw(), "rollout.waveOrder", ["a100-40", "t4"]), "sie-fleet:rollout.waveOrder[1]", /"t4" is not a pool/],
+  ["L4 machine for an A100 pool", () => withValue(gkeRaw(), "pools.a100-40.machineType", "g2-standard-8"), "sie-fleet:pools.a100-40.machineType", /g2-standard-8 carries l4 GPUs, not a100-40gb/],
+  ["GPU count the machine family lacks (GKE)", () => withValue(gkeRaw(), "pools.l4.gpusPerNode", 3), "sie-fleet:pools.l4.gpusPerNode", /gke offers l4 nodes with 1, 2, 4, 8 GPU\(s\), not 3/],
+  ["GPU count the machine family lacks (EKS)", () => withValue(eksRaw(), "pools.a100-40.gpusPerNode", 1), "sie-fleet:pools.a100-40.gpusPerNode", /eks offers a100-40gb nodes with 8 GPU\(s\), not 1/],
+  ["gpusPerNode disagrees with machineType", () => withValue(withValue(gkeRaw(), "pools.l4.machineType", "g2-standard-24"), "pools.l4.gpusPerNode", 1), "sie-fleet:pools.l4.gpusPerNode", /g2-standard-24 has 2 GPU\(s\) per node, not 1/],
+  ["GPU machine for a cpu pool", () => withValue(eksRaw(), "pools.system.instanceType", "g6.xlarge"), "sie-fleet:pools.system.instanceType", /g6.xlarge is a GPU machine \(l4\)/],
+  ["instanceType on GKE", () => withValue(gkeRaw(), "pools.l4.instanceType", "g6.xlarge"), "sie-fleet:pools.l4.instanceType", /not used on platform gke; use machineType/],
+  ["zone outside the cluster region", () => withValue(gkeRaw(), "pools.l4.zones", ["europe-west4-a"]), "sie-fleet:pools.l4.zones[0]", /europe-west4-a is not in the cluster region us-central1/],
+  ["more workers than nodes can hold", () => withValue(gkeRaw(), "pools.a100-80.maxReplicas", 2), "sie-fleet:pools.a100-80.maxReplicas", /exceeds what the node pool can hold: maxNodes 1 × 1 worker\(s\) per node = 1/],
+  ["new cluster without an untainted pool", () => withValue(gkeRaw(), "pools.system", undefined), "sie-fleet:pools", /needs a pool without the GPU taint/],
+  ["EKS without node role", () => withValue(eksRaw(), "cluster.nodeRoleArn", undefined), "sie-fleet:cluster.nodeRoleArn", /is required/],
+  ["new EKS cluster without cluster role", () => withValue(eksRaw(), "cluster.roleArn", undefined), "sie-fleet:cluster.roleArn", /required when cluster.create is true/],
+  ["misspelt pool field", () => withValue(gkeRaw(), "pools.l4.maxNode", 3), "sie-fleet:pools.l4.maxNode", /unknown key/],
+  ["misspelt section", () => ({ ...gkeRaw(), "sie-fleet:pool": {} }), "sie-fleet:pool", /unknown config key/],
+  ["user values override a managed tag", () => withValue(gkeRaw(), "release.values", { gateway: { image: { tag: "v9" } } }), "sie-fleet:release.values.gateway.image.tag", /managed by sie-fleet/],
+  ["plain-text hfToken", () => ({ ...gkeRaw(), "sie-fleet:hfToken": "hf_abc" }), "sie-fleet:hfToken", /must be stored as a secret/],
+  ["OCI chart without version", () => withValue(gkeRaw(), "release.version", undefined), "sie-fleet:release.version", /required for an OCI or repository chart/],
+  ["bare chart name without repo", () => withValue(gkeRaw(), "release.chart", "sie-cluster"), "sie-fleet:release.chart", /neither an oci:\/\/ reference/],
+  ["uppercase namespace", () => withValue(gkeRaw(), "release.namespace", "SIE"), "sie-fleet:release.namespace", /lowercase letters/],
+  ["prometheus address not a URL", () => withValue(gkeRaw(), "autoscaling.prometheusAddress", "prometheus:9090 "), "sie-fleet:autoscaling.prometheusAddress", /must be a valid url/],
+  ["error ratio above 1", () => withValue(gkeRaw(), "rollout.gates", { maxErrorRatio: 1.5 }), "sie-fleet:rollout.gates.maxErrorRatio", /must be ≤ 1 \(got 1.5\)/],
+  ["bad forward-only version", () => withValue(gkeRaw(), "rollout.forwardOnly", ["v0.4.0", "v0.5 beta"]), "sie-fleet:rollout.forwardOnly[1]", /valid OCI image tag/],
+  ["nodeSelector on a managed platform", () => withValue(gkeRaw(), "pools.l4.nodeSelector", { a: "b" }), "sie-fleet:pools.l4.nodeSelector", /only for platform kubernetes/],
+  ["missing release", () => withValue(gkeRaw(), "release", undefined), "sie-fleet:release", /is required/],
+];
+
+describe("parseConfig: invalid configs name the key", () => {
+  it.each(INVALID)("%s", (_what, make, path, message) => {
+    const issues = issuesOf(make());
+    const hit = issues.find((i) => i.path === path && message.test(i.message));
+    expect(hit, `issues were: ${JSON.stringify(issues, null, 2)}`).toBeDefined();
+  });
+
+  it("has at least 15 distinct invalid cases", () => {
+    expect(new Set(INVALID.map(([what]) => what)).size).toBeGreaterThanOrEqual(15);
+  });
+
+  it("throws one ConfigError listing every problem with hints", () => {
+    let raw = withValue(gkeRaw(), "pools.l4.gpu", "h100");
+    raw = withValue(raw, "release.imageTag", "bad tag");
+    raw = withValue(raw, "cluster.project", undefined);
+    raw = withValue(raw, "pools.l4.maxNode", 3);
+    let err: unknown;
+    try {
+      parseConfig(raw);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.name).toBe("ConfigError");
+    expect(e.issues.map((i) => i.path).sort()).toEqual(
+      ["sie-fleet:cluster.project", "sie-fleet:pools.l4.gpu", "sie-fleet:pools.l4.maxNode", "sie-fleet:release.imageTag"].sort(),
+    );
+    expect(e.message).toMatch(/^invalid sie-fleet stack config \(4 problems\)/);
+    expect(e.message).toContain("hint: pulumi config set --path sie-fleet:cluster.project <value>");
+    expect(e.issues.find((i) => i.path.endsWith("maxNode"))!.hint).toMatch(/did you mean "maxNodes"/);
+  });
+
+  it("rejects each bad tag", () => {
+    for (const tag of IMAGE_TAG_PATTERN_CASES.invalid) {
+      const issues = issuesOf(withValue(localRaw(), "release.imageTag", tag));
+      expect(issues.map((i) => i.path), `tag ${JSON.stringify(tag)}`).toContain("sie-fleet:release.imageTag");
+    }
+  });
+});
+
+describe("loadConfig", () => {
+  it("reads structured keys from Pulumi config and keeps hfToken secret", async () => {
+    await pulumi.runtime.setMocks({ newResource: (a) => ({ id: a.name, state: a.inputs }), call: (a) => a.inputs }, "sie-fleet", "test");
+    const raw = localRaw();
+    const all: Record<string, string> = { "aws:region": "us-east-1", "sie-fleet:hfToken": "hf_secret" };
+    for (const [k, v] of Object.entries(raw)) all[k] = typeof v === "string" ? v : JSON.stringify(v);
+    pulumi.runtime.setAllConfig(all, ["sie-fleet:hfToken"]);
+
+    const cfg = loadConfig();
+    expect(cfg.platform).toBe("local");
+    expect(cfg.pools.l4!.maxReplicas).toBe(3);
+    expect(cfg.hasHfToken).toBe(true);
+    expect(await pulumi.isSecret(cfg.hfToken!)).toBe(true);
+    expect(await new Promise((r) => cfg.hfToken!.apply(r))).toBe("hf_secret");
+  });
+
+  it("throws ConfigError for bad Pulumi config", async () => {
+    pulumi.runtime.setAllConfig({ "sie-fleet:platform": "aks", "sie-fleet:release": JSON.stringify({ imageTag: "v1" }) });
+    expect(() => loadConfig()).toThrow(ConfigError);
+    pulumi.runtime.setAllConfig({});
+  });
+});

@@ -1,0 +1,110 @@
+import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../../infra/configParse.js";
+import { buildReleaseValues, chartFullname } from "../../../infra/releaseValues.js";
+import { buildScaledObjects } from "../../../infra/scaledObjects.js";
+import { gkeRaw, localRaw, withValue } from "./fixtures.js";
+
+describe("chartFullname", () => {
+  const fn = (release: Record<string, unknown>) => chartFullname({ release: { releaseName: "sie", ...release } as never });
+  it("follows the chart's naming", () => {
+    expect(fn({})).toBe("sie-sie-cluster");
+    expect(fn({ releaseName: "prod-sie-cluster" })).toBe("prod-sie-cluster");
+    expect(fn({ fullnameOverride: "sie" })).toBe("sie");
+    expect(fn({ releaseName: "a".repeat(60) })).toHaveLength(63);
+  });
+});
+
+describe("buildReleaseValues", () => {
+  it("sends the image tag to workers, gateway and config", () => {
+    const v = buildReleaseValues(parseConfig(withValue(gkeRaw(), "release.imageTag", "v0.3.7"))) as any;
+    expect(v.workers.common.image.tag).toBe("v0.3.7");
+    expect(v.gateway.image.tag).toBe("v0.3.7");
+    expect(v.config.image.tag).toBe("v0.3.7");
+  });
+
+  it("lets gateway and config have their own tags", () => {
+    let raw = withValue(gkeRaw(), "release.gatewayTag", "v0.3.8");
+    raw = withValue(raw, "release.configTag", "v0.3.6");
+    const v = buildReleaseValues(parseConfig(raw)) as any;
+    expect([v.workers.common.image.tag, v.gateway.image.tag, v.config.image.tag]).toEqual(["v0.3.1", "v0.3.8", "v0.3.6"]);
+  });
+
+  it("describes each pool for the chart and switches off chart pools we do not use", () => {
+    const v = buildReleaseValues(parseConfig(gkeRaw())) as any;
+    expect(v.workers.pools.l4).toEqual({
+      enabled: true,
+      minReplicas: 0,
+      maxReplicas: 4,
+      machineProfile: "l4",
+      gpuType: "l4",
+      bundle: "default",
+      gpu: { count: 1 },
+      nodeSelector: { "sie-fleet/pool": "l4" },
+      tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
+    });
+    expect(v.workers.pools["a100-40"]).toMatchObject({ gpuType: "a100-40gb", maxReplicas: 4, gpu: { count: 1 } });
+    expect(v.workers.pools.system).toMatchObject({ enabled: false, platform: "cpu", gpu: { count: 0 }, tolerations: [] });
+    for (const unused of ["a100-40gb", "a100-80gb", "cpu"]) expect(v.workers.pools[unused]).toEqual({ enabled: false });
+    expect(v.machineProfiles.l4).toEqual({ gpuType: "l4", machineType: "g2-standard-8", spot: true });
+    expect(v.autoscaling).toEqual({ enabled: false });
+    expect(v.keda).toEqual({ install: false });
+    expect(v.fullnameOverride).toBeUndefined();
+  });
+
+  it("merges user values under the managed ones", () => {
+    const raw = withValue(gkeRaw(), "release.values", { gateway: { replicas: 3 }, workers: { pools: { l4: { resources: { requests: { cpu: "6" } } } } } });
+    const v = buildReleaseValues(parseConfig(raw)) as any;
+    expect(v.gateway).toEqual({ replicas: 3, image: { tag: "v0.3.1" } });
+    expect(v.workers.pools.l4.resources).toEqual({ requests: { cpu: "6" } });
+    expect(v.workers.pools.l4.gpuType).toBe("l4");
+  });
+});
+
+describe("buildScaledObjects", () => {
+  it("one valid ScaledObject per pool with workers, targeting its StatefulSet", () => {
+    const cfg = parseConfig(withValue(gkeRaw(), "release.fullnameOverride", "sie"));
+    const sos = buildScaledObjects(cfg, chartFullname(cfg));
+    expect(sos.map((s) => [s.metadata.name, s.spec.scaleTargetRef.name])).toEqual([
+      ["sie-worker-l4-scaler", "sie-worker-l4"],
+      ["sie-worker-a100-40-scaler", "sie-worker-a100-40"],
+      ["sie-worker-a100-80-scaler", "sie-worker-a100-80"],
+    ]);
+    for (const so of sos) {
+      expect(() => new ScaledObject(so as any).validate()).not.toThrow();
+      expect(so.spec.scaleTargetRef).toMatchObject({ apiVersion: "apps/v1", kind: "StatefulSet" });
+      expect(so.metadata.namespace).toBe("sie");
+    }
+  });
+
+  it("carries the autoscaling settings and the chart's triggers", () => {
+    const cfg = parseConfig(withValue(localRaw(), "autoscaling", { enabled: true, prometheusAddress: "http://127.0.0.1:9090", queueDepthThreshold: 7, fallbackReplicas: 1, scaleDownStabilization: 120 }));
+    const [so] = buildScaledObjects(cfg, "sie-sie-cluster");
+    expect(so!.spec).toMatchObject({
+      minReplicaCount: 1,
+      maxReplicaCount: 3,
+      pollingInterval: 15,
+      cooldownPeriod: 900,
+      fallback: { failureThreshold: 3, replicas: 1 },
+    });
+    const behavior = so!.spec.advanced.horizontalPodAutoscalerConfig.behavior as any;
+    expect(behavior.scaleUp).toEqual({ stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }, { type: "Pods", value: 4, periodSeconds: 15 }], selectPolicy: "Max" });
+    expect(behavior.scaleDown.stabilizationWindowSeconds).toBe(120);
+    expect(so!.spec.triggers.map((t) => [t.name, t.metadata.threshold, t.metadata.activationThreshold])).toEqual([
+      ["pending-demand", "1", "0"],
+      ["queue-depth", "7", "2"],
+      ["active-leases", "1", "0"],
+      ["rejections", "1", "0"],
+    ]);
+    for (const t of so!.spec.triggers) {
+      expect(t.type).toBe("prometheus");
+      expect(t.metadata.serverAddress).toBe("http://127.0.0.1:9090");
+      expect(t.metadata.query).toContain('machine_profile="l4",bundle="default"');
+      expect(t.metadata.query).toMatch(/ or vector\(0\)$/);
+    }
+  });
+
+  it("none when autoscaling is off", () => {
+    expect(buildScaledObjects(parseConfig(withValue(gkeRaw(), "autoscaling", { enabled: false })), "x")).toEqual([]);
+  });
+});

@@ -1,0 +1,60 @@
+// Every stack file in stacks/ must load and validate; the local stack is also checked in detail.
+import { load } from "js-yaml";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseConfig } from "../../../infra/configParse.js";
+import type { LocalFleetConfig } from "../../../infra/configTypes.js";
+import { localDeployArgs } from "../../../infra/localArgs.js";
+
+const STACKS = join(import.meta.dirname, "../../../stacks");
+const files = readdirSync(STACKS).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f));
+
+function stackConfig(file: string): Record<string, unknown> {
+  const text = readFileSync(join(STACKS, file), "utf8");
+  expect(text, "no encryption salt in committed stack files").not.toMatch(/encryptionsalt/);
+  const doc = load(text) as { config?: Record<string, unknown> };
+  return doc.config ?? {};
+}
+
+describe("stack files", () => {
+  it("include the gke-prod, eks-prod and local examples", () => {
+    expect(files).toEqual(expect.arrayContaining(["Pulumi.gke-prod.yaml", "Pulumi.eks-prod.yaml", "Pulumi.local.yaml"]));
+  });
+
+  it.each(files)("%s validates", (file) => {
+    const cfg = parseConfig(stackConfig(file));
+    expect(Object.keys(cfg.pools).length).toBeGreaterThan(0);
+    if (cfg.rollout.canaryPool) expect(cfg.pools[cfg.rollout.canaryPool]).toBeDefined();
+  });
+
+  it("local stack: pools, release, autoscaling and canary as the simulator expects", () => {
+    const cfg = parseConfig(stackConfig("Pulumi.local.yaml")) as LocalFleetConfig;
+    expect(cfg.platform).toBe("local");
+    expect(Object.fromEntries(Object.values(cfg.pools).map((p) => [p.name, [p.gpu, p.minReplicas, p.maxReplicas]]))).toEqual({
+      l4: ["l4", 1, 3],
+      a100: ["a100-40gb", 0, 2],
+      cpu: ["cpu", 0, 2],
+    });
+    expect(cfg.release).toMatchObject({ namespace: "sie", releaseName: "sie", imageTag: "v0.3.1" });
+    expect(cfg.autoscaling).toMatchObject({ enabled: true, prometheusAddress: "http://127.0.0.1:9090" });
+    expect(cfg.keda.install).toBe(false);
+    expect(cfg.rollout.canaryPool).toBe("l4");
+
+    const args = localDeployArgs(cfg);
+    expect(args.fullname).toBe("sie-sie-cluster");
+    expect(args.scaledObjects.map((s) => (s.metadata as { name: string }).name)).toEqual([
+      "sie-sie-cluster-worker-l4-scaler",
+      "sie-sie-cluster-worker-a100-scaler",
+      "sie-sie-cluster-worker-cpu-scaler",
+    ]);
+    expect(args.nodePools.find((p) => p.name === "l4")).toEqual({
+      name: "l4",
+      labels: { "sie-fleet/gpu": "l4", "sie-fleet/pool": "l4" },
+      taints: [{ key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" }],
+      gpuCount: 1,
+      maxNodes: 3,
+    });
+    expect((args.values.workers as any).pools.l4.nodeSelector).toEqual({ "sie-fleet/pool": "l4" });
+  });
+});
