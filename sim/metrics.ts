@@ -9,6 +9,11 @@ export interface PoolInfo {
   bundle: string;
 }
 
+/** Labels in a fixed order, so scraped series read the same every time. */
+function poolLabels(p: PoolInfo): PoolInfo {
+  return { machine_profile: p.machine_profile, bundle: p.bundle, pool: p.pool };
+}
+
 /**
  * The SIE metrics the gateway and workers expose, on a Registry per simulator instance.
  * `version` is the version of the component that served the request (the worker's for encodes),
@@ -77,7 +82,7 @@ export class SimMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [p, v] of sample.queueDepth()) this.set({ ...p }, v);
+        for (const [p, v] of sample.queueDepth()) this.set(poolLabels(p), v);
       },
     });
     new Gauge({
@@ -87,7 +92,7 @@ export class SimMetrics {
       registers: [this.registry],
       collect() {
         this.reset();
-        for (const [p, v] of sample.pendingDemand()) this.set({ ...p }, v);
+        for (const [p, v] of sample.pendingDemand()) this.set(poolLabels(p), v);
       },
     });
     new Gauge({
