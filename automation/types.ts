@@ -322,3 +322,28 @@ export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
+
+/**
+ * What every action receives from its caller (the CLI, a test, another program). Actions take
+ * their own `XOptions` plus this; they never read process.env, argv or the console themselves.
+ */
+export interface ActionContext {
+  /** Journals and locks live here (default .sie-fleet). */
+  stateDir: string;
+  reporter: Reporter;
+  /** Aborted on Ctrl-C; actions stop at the next safe point and record it. */
+  signal?: AbortSignal;
+  /** Values redacted from everything written (passphrase, HF token, kubeconfig content). */
+  secrets: readonly string[];
+  /** --yes: proceed without asking. */
+  yes: boolean;
+  /** Never prompt (stdin is not a TTY, CI, or --non-interactive). */
+  nonInteractive: boolean;
+  verbose: boolean;
+  /** Asks a person to confirm; absent when non-interactive. */
+  confirm?: (question: string) => Promise<boolean>;
+  clock?: Clock;
+  /** Environment for the Pulumi CLI and kubeconfig lookup (default process.env). */
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}

@@ -1,0 +1,64 @@
+/**
+ * Flag value parsers for commander. Each throws InvalidArgumentError with the expected form and an
+ * example; commander prefixes it with the flag and the value, so the message names all three.
+ */
+import { InvalidArgumentError } from "commander";
+import * as semver from "semver";
+import { tryParseImageTag } from "../policy/version.js";
+import { isValidStackName } from "../stackName.js";
+import type { RollbackTarget } from "../types.js";
+
+export function parseTagArg(value: string): string {
+  if (!tryParseImageTag(value)) {
+    throw new InvalidArgumentError("expected an image tag vMAJOR.MINOR.PATCH with an optional -suffix, e.g. v0.3.2 or v0.3.2-errors10.");
+  }
+  return value;
+}
+
+export function parseChartVersionArg(value: string): string {
+  if (!semver.valid(value.replace(/^v/, ""))) {
+    throw new InvalidArgumentError("expected a chart version MAJOR.MINOR.PATCH, e.g. 0.3.2.");
+  }
+  return value;
+}
+
+export function parseStackArg(value: string): string {
+  if (!isValidStackName(value)) {
+    throw new InvalidArgumentError('use letters, digits, "_", "-" and "." (not first), at most 100 characters, e.g. dev.');
+  }
+  return value;
+}
+
+export function parsePositiveIntArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError("expected a whole number ≥ 1, e.g. 10.");
+  }
+  return n;
+}
+
+export function parsePortArg(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("expected a port number 0-65535 (0 = any free port).");
+  return n;
+}
+
+/** `previous`, an image tag, or `update:<n>` (an update number from `history`). */
+export function parseRollbackTarget(value: string): RollbackTarget {
+  if (value === "previous") return { kind: "previous" };
+  const m = /^update:(\d+)$/.exec(value);
+  if (m) {
+    const version = Number(m[1]);
+    if (!Number.isSafeInteger(version) || version < 1) throw new InvalidArgumentError("update numbers start at 1, e.g. update:12.");
+    return { kind: "update", version };
+  }
+  if (tryParseImageTag(value)) return { kind: "tag", tag: value };
+  throw new InvalidArgumentError("expected previous, an image tag like v0.3.1, or update:<n> with a number from `sie-fleet history`.");
+}
+
+export function parseChoice<T extends string>(choices: readonly T[]): (value: string) => T {
+  return (value: string) => {
+    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of: ${choices.join(", ")}.`);
+    return value as T;
+  };
+}

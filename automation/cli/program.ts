@@ -1,0 +1,204 @@
+/**
+ * Every command and flag of `sie-fleet`, with help that teaches (examples under each command).
+ * Command bodies live in commands/<verb>.ts and are imported only when that command runs, so
+ * `--help` and flag errors stay fast and never load Pulumi or the Kubernetes client.
+ */
+import { readFileSync } from "node:fs";
+import { Command, Option } from "commander";
+import { STACK_ENV, STATE_DIR_ENV, DEFAULT_STATE_DIR } from "../defaults.js";
+import { parseChartVersionArg, parsePortArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
+import { makeCommandContext, resolveGlobals, type CliIO, type CommandContext } from "./context.js";
+
+/** Filled in while a command runs; read by run.ts. */
+export interface RunState {
+  exitCode: number;
+  ctx?: CommandContext;
+  command?: string;
+}
+
+type CommandModule<O> = { run(opts: O, ctx: CommandContext): Promise<number> };
+
+const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0    ok (upgrade succeeded, dry-run done, query answered)
+  1    internal error (a bug; run with --verbose)
+  2    bad flags, arguments or config; nothing changed
+  3    stack not found, or locked by another run; nothing changed
+  4    refused by version policy or preview guardrail; nothing applied
+  5    upgrade failed a gate and was reverted to the previous version
+  6    needs attention: a revert or recovery failed; look before running anything else
+  130  interrupted; run \`sie-fleet recover\`
+See docs/exit-codes.md and docs/json-output.md.`;
+
+export function buildProgram(io: CliIO, state: RunState): Command {
+  const program = new Command("sie-fleet")
+    .description(
+      "Run and upgrade SIE GPU inference clusters without fear: bump the image tag, preview with guardrails, " +
+        "apply in health-gated waves (canary pool → pools → gateway → config), verify, and revert on failure.",
+    )
+    .version(VERSION, "-V, --version", "print the sie-fleet version")
+    // Env fallbacks are resolved in resolveGlobals from the injected env, not by commander
+    // (which reads process.env), so in-process runs and tests see the same rules.
+    .addOption(new Option("-s, --stack <name>", `stack to act on, e.g. dev (env: ${STACK_ENV})`).argParser(parseStackArg))
+    .option("--json", "machine-readable output: one JSON object per line (schema: docs/json-output.md)")
+    .option("-y, --yes", "proceed without asking for confirmation")
+    .option("--non-interactive", "never prompt (implied when stdin is not a terminal or CI is set)")
+    .option("--state-dir <dir>", `where run journals and locks are kept (default: ${DEFAULT_STATE_DIR}, env: ${STATE_DIR_ENV})`)
+    .option("-v, --verbose", "show debug events and error causes")
+    // Errors are thrown (not exited) and printed by run.ts in our format; help goes to our streams.
+    .exitOverride()
+    .configureOutput({
+      writeOut: (str) => void io.stdout.write(str),
+      writeErr: (str) => void io.stderr.write(str),
+      outputError: () => undefined,
+    })
+    .showSuggestionAfterError(true)
+    .showHelpAfterError(false)
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ sie-fleet sim start                              # start the local SIE simulator
+  $ sie-fleet status --stack dev                     # what runs where, and is it healthy
+  $ sie-fleet preview --stack dev --to v0.3.2        # what an upgrade would change
+  $ sie-fleet upgrade --stack dev --to v0.3.2 --yes  # upgrade in waves, revert on failure
+  $ sie-fleet rollback --stack dev --to previous --yes
+${EXIT_CODES_HELP}`,
+    );
+
+  const cmd = <O>(name: string, load: () => Promise<CommandModule<O>>) =>
+    async (opts: O, command: Command): Promise<void> => {
+      const globals = resolveGlobals(command.optsWithGlobals(), io);
+      const ctx = makeCommandContext(io, globals);
+      state.ctx = ctx;
+      state.command = name;
+      const mod = await load();
+      state.exitCode = await mod.run(opts, ctx);
+    };
+
+  program
+    .command("upgrade")
+    .summary("upgrade the stack's SIE release to a new image tag, in health-gated waves")
+    .description(
+      "Upgrade the stack's SIE release to a new image tag.\n\n" +
+        "Phases (journaled in <state-dir>/journal/<stack>/): lock + preflight (tag format, version policy, " +
+        "cluster reachable and healthy) → snapshot config → freeze KEDA → set tag → preview + guardrails → " +
+        "hold workloads and apply the release once → release waves: canary pool → remaining pools → gateway " +
+        "→ config, each gated on rollout health → verify → thaw KEDA. On a failed gate the stack is reverted " +
+        "to the exact previous config and verified (exit 5).",
+    )
+    .requiredOption("--to <tag>", "image tag to upgrade to, e.g. v0.3.2", parseTagArg)
+    .option("--chart-version <version>", "also move the sie-cluster chart to this version, e.g. 0.3.2", parseChartVersionArg)
+    .option("--dry-run", "preview and check policy and guardrails only; change nothing")
+    .option("--force", "override version-policy refusals (minor skips, forward-only versions, major changes)")
+    .addHelpText(
+      "after",
+      `
+Examples:
+  $ sie-fleet upgrade --stack dev --to v0.3.2 --dry-run   # look first
+  $ sie-fleet upgrade --stack dev --to v0.3.2 --yes       # then do it
+  $ sie-fleet upgrade --stack dev --to v0.3.2 --json --yes | jq -c 'select(.kind=="wave")'
+${EXIT_CODES_HELP}`,
+    )
+    .action(cmd("upgrade", () => import("./commands/upgrade.js")));
+
+  program
+    .command("preview")
+    .summary("show what `up` or an upgrade would change, and whether the guardrails allow it")
+    .option("--to <tag>", "preview an upgrade to this image tag instead of the current config", parseTagArg)
+    .option("--chart-version <version>", "with --to: also preview a chart version change", parseChartVersionArg)
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet preview --stack dev\n  $ sie-fleet preview --stack dev --to v0.3.2")
+    .action(cmd("preview", () => import("./commands/preview.js")));
+
+  program
+    .command("up")
+    .summary("apply the stack's current config (pools, settings) — not for image upgrades")
+    .option("-m, --message <text>", "message recorded in the stack history")
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet up --stack dev --yes\n\nFor image tags use `sie-fleet upgrade`, which adds waves, gates and revert.")
+    .action(cmd("up", () => import("./commands/up.js")));
+
+  program
+    .command("rollback")
+    .summary("roll the stack back to a previous version (rolls forward to the old config)")
+    .requiredOption("--to <target>", "previous | an image tag (v0.3.1) | update:<n> from `history`", parseRollbackTarget)
+    .option("--dry-run", "preview and check only; change nothing")
+    .option("--force", "override version-policy refusals (e.g. going below a forward-only version)")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ sie-fleet rollback --stack dev --to previous --yes\n  $ sie-fleet rollback --stack dev --to v0.3.1 --yes\n  $ sie-fleet history --stack dev && sie-fleet rollback --stack dev --to update:12 --yes",
+    )
+    .action(cmd("rollback", () => import("./commands/rollback.js")));
+
+  program
+    .command("history")
+    .summary("list the stack's updates with their image tags and run outcomes")
+    .option("-n, --limit <count>", "how many updates to show", parsePositiveIntArg, 10)
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet history --stack dev\n  $ sie-fleet history --stack dev --limit 50 --json")
+    .action(cmd("history", () => import("./commands/history.js")));
+
+  program
+    .command("status")
+    .summary("show what runs in the stack's cluster and whether it is healthy")
+    .option("-w, --watch", "refresh until Ctrl-C")
+    .option("--interval <seconds>", "with --watch: seconds between refreshes", parsePositiveIntArg, 2)
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet status --stack dev\n  $ sie-fleet status --stack dev --watch")
+    .action(cmd("status", () => import("./commands/status.js")));
+
+  program
+    .command("recover")
+    .summary("finish or undo a run that was killed, using its journal")
+    .description(
+      "Finish or undo the newest unfinished run of the stack (one killed by Ctrl-C twice, a crash or a lost machine), " +
+        "using what its journal says happened: thaw KEDA, lift holds, and either keep the new version if it verifies or revert to the snapshot.",
+    )
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet recover --stack dev --yes\n  $ sie-fleet status --stack dev    # shows whether a run is unfinished")
+    .action(cmd("recover", () => import("./commands/recover.js")));
+
+  program
+    .command("verify")
+    .summary("run the health gates against what is deployed now")
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet verify --stack dev")
+    .action(cmd("verify", () => import("./commands/verify.js")));
+
+  program
+    .command("demo")
+    .summary("walk through an upgrade, a failing upgrade with automatic revert, and a rollback on the simulator")
+    .addOption(new Option("--profile <name>", "simulator timing profile").choices(["fast", "demo"]).default("demo"))
+    .option("--keep", "leave the simulator and the demo stack in place afterwards")
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet demo\n  $ sie-fleet demo --profile fast --json")
+    .action(cmd("demo", () => import("./commands/demo.js")));
+
+  const sim = program
+    .command("sim")
+    .summary("start, stop or inspect the local SIE simulator (the `local` platform)")
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet sim start\n  $ sie-fleet sim status --json\n  $ sie-fleet sim stop");
+  const simDir = (): Option => new Option("--dir <dir>", "simulator working directory (default: $SIE_FLEET_SIM_DIR, else <state-dir>/sim)");
+  sim
+    .command("start")
+    .description("start the simulator in the background and print its endpoints")
+    .addOption(simDir())
+    .addOption(new Option("--profile <name>", "timing profile").choices(["fast", "demo"]).default("demo"))
+    .option("--api-port <port>", "Kubernetes API port (default: any free port)", parsePortArg)
+    .action(cmd("sim start", async () => ({ run: (await import("./commands/sim.js")).start })));
+  sim
+    .command("stop")
+    .description("stop the simulator started by `sim start`")
+    .addOption(simDir())
+    .action(cmd("sim stop", async () => ({ run: (await import("./commands/sim.js")).stop })));
+  sim
+    .command("status")
+    .description("say whether the simulator runs and where")
+    .addOption(simDir())
+    .action(cmd("sim status", async () => ({ run: (await import("./commands/sim.js")).status })));
+
+  program
+    .command("support-bundle")
+    .summary("collect redacted journals, stack state and cluster state for a support ticket")
+    .option("-o, --output <file>", "where to write the bundle", "sie-fleet-support.tar.gz")
+    .action(cmd("support-bundle", () => import("./commands/supportBundle.js")));
+
+  return program;
+}

@@ -1,0 +1,68 @@
+/** Human renderings of results. Pure: data in, lines out (golden-testable). */
+import { formatDuration } from "../events/format.js";
+import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
+
+export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[] {
+  const from = r.from ?? "?";
+  const took = formatDuration(r.durationMs);
+  const tail = r.journalPath ? [`journal: ${r.journalPath}`] : [];
+  switch (r.outcome) {
+    case "succeeded":
+      return [`✔ ${r.stack}: ${verb} ${from} → ${r.to} succeeded in ${took} (${r.waves.length} wave(s), ${r.gates.length} gate(s) passed)`, ...tail];
+    case "reverted":
+      return [
+        `✖ ${r.stack}: ${verb} to ${r.to} failed gate ${r.failedGate.name}: ${r.failedGate.message}`,
+        ...gateEvidence(r.failedGate),
+        `↩ reverted to ${r.revertedTo}; the previous version verified healthy (${took} in all)`,
+        ...tail,
+        `next: fix the release, then \`sie-fleet upgrade --stack ${r.stack} --to <fixed tag>\``,
+      ];
+    case "refused":
+      return [
+        `⊘ ${r.stack}: ${verb} to ${r.to} refused by ${r.refusedBy} (${r.rule}); nothing was applied`,
+        `  ${r.reason}`,
+        ...violations(r.violations ?? []),
+        ...tail,
+      ];
+    case "needs-attention":
+      return [
+        `‼ ${r.stack}: NEEDS ATTENTION — ${r.reason}`,
+        ...(r.failedGate ? [`  failed gate ${r.failedGate.name}: ${r.failedGate.message}`, ...gateEvidence(r.failedGate)] : []),
+        ...(r.revertError ? [`  revert failed: ${r.revertError}`] : []),
+        ...tail,
+        `next: \`sie-fleet status --stack ${r.stack}\`, fix what it shows, then \`sie-fleet recover --stack ${r.stack}\``,
+      ];
+    case "dry-run":
+      return [
+        `${r.stack}: dry run of ${verb} ${from} → ${r.to}: ${summary(r.changeSummary)}`,
+        ...(r.violations.length > 0 ? ["guardrails would refuse:", ...violations(r.violations)] : ["guardrails: ok"]),
+        `nothing was changed; run again without --dry-run to apply`,
+      ];
+  }
+}
+
+export function summary(changes: Partial<Record<StepOp, number>>): string {
+  const parts = Object.entries(changes)
+    .filter(([op, n]) => op !== "same" && (n ?? 0) > 0)
+    .map(([op, n]) => `${n} to ${op}`);
+  return parts.length > 0 ? parts.join(", ") : "no changes";
+}
+
+export function violations(vs: readonly GuardrailViolation[]): string[] {
+  return vs.map((v) => `  - ${v.reason}`);
+}
+
+export function gateLines(gates: readonly GateResult[]): string[] {
+  return gates.flatMap((g) => [`${g.status === "pass" ? "✔" : g.status === "warn" ? "⚠" : "✖"} ${g.name}: ${g.message} (${formatDuration(g.durationMs)})`, ...gateEvidence(g)]);
+}
+
+function gateEvidence(g: GateResult): string[] {
+  return (g.evidence.pods ?? []).map((p) => `    pod ${p.pod}: ${p.reason}, ${p.restartCount} restart(s), image ${p.image}${p.message ? ` — ${p.message}` : ""}`);
+}
+
+/** Left-aligned columns; the last column is not padded. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const fmt = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
+  return [fmt(header), ...rows.map(fmt)];
+}

@@ -1,0 +1,57 @@
+/**
+ * The sie-fleet library: everything the CLI does is available here as typed async functions
+ * that return results and emit ProgressEvents to an injected Reporter.
+ */
+export * from "./errors.js";
+export * from "./types.js";
+export * from "./defaults.js";
+export { systemClock } from "./clock.js";
+export { assertStackName, isValidStackName } from "./stackName.js";
+export { redact, redactText, secretsFromEnv, type RedactOptions } from "./redact.js";
+export {
+  Journal,
+  JOURNAL_SCHEMA_VERSION,
+  incompleteRun,
+  isComplete,
+  journalDir,
+  journalPath,
+  lastIntent,
+  lastPhase,
+  lastRun,
+  listRuns,
+  newRunId,
+  parseJournalText,
+  readJournal,
+  unfinishedIntents,
+  type JournalEntry,
+  type JournalEntryKind,
+  type JournalInput,
+  type JournalOptions,
+  type JournalRead,
+} from "./journal.js";
+export { acquireLock, isProcessAlive, lockPath, readLock, type AcquireLockOptions, type LockHandle } from "./lock.js";
+export {
+  checkVersionPolicy,
+  parseImageTag,
+  tryParseImageTag,
+  type ImageTag,
+  type PolicyFinding,
+  type VersionDirection,
+  type VersionPolicyInput,
+  type VersionPolicyResult,
+  type VersionPolicyRule,
+} from "./policy/version.js";
+export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, formatViolations, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
+export { allTargets, planWaves, waveTargets, workerStatefulSetName, type ChartNames, type PlanWavesInput, type RolloutPolicy, type WaveTargets } from "./waves.js";
+export * from "./kube/index.js";
+export * from "./events/index.js";
+
+export { upgrade, type UpgradeOptions } from "./actions/upgrade.js";
+export { preview, type PreviewOptions, type PreviewReport } from "./actions/preview.js";
+export { up, type UpOptions, type UpReport } from "./actions/up.js";
+export { rollback, type RollbackOptions } from "./actions/rollback.js";
+export { history, type HistoryEntry, type HistoryOptions } from "./actions/history.js";
+export { status, type StatusOptions, type StatusReport, type WorkloadStatus } from "./actions/status.js";
+export { recover, type RecoverOptions, type RecoverReport } from "./actions/recover.js";
+export { verify, type VerifyOptions, type VerifyReport } from "./actions/verify.js";
+export { demo, type DemoOptions, type DemoReport } from "./actions/demo.js";
