@@ -1,0 +1,117 @@
+// Everything an action needs to know about one stack, read once: the opened Pulumi stack, its
+// validated config, the names of what the release runs, and a Kubernetes client.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
+import { parseConfig, ConfigError as InfraConfigError } from "../../infra/configParse.js";
+import type { FleetConfig } from "../../infra/configTypes.js";
+import { IMAGE_TAG_PATHS, STACK_OUTPUTS } from "../../infra/configKeys.js";
+import { ConfigError } from "../errors.js";
+import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
+import { KubeClient } from "../kube/index.js";
+import { planWaves } from "../waves.js";
+import type { WaveSpec } from "../types.js";
+
+export interface ReleaseNames {
+  namespace: string;
+  fullname: string;
+  gatewayDeployment: string;
+  configDeployment: string;
+  /** pool → StatefulSet, for pools that run workers. */
+  statefulSets: Record<string, string>;
+}
+
+export interface StackContext {
+  open: OpenStack;
+  config: FleetConfig;
+  /** The image tag the stack config asks for now. */
+  imageTag: string;
+  names: ReleaseNames;
+  waves: WaveSpec[];
+  kube: KubeClient;
+  /** Values to keep out of every output (passphrase, HF token, kubeconfig). */
+  secrets: string[];
+  /** Gateway base URL reachable from here ($SIE_FLEET_GATEWAY_URL, or the local simulator's). */
+  gatewayUrl?: string;
+}
+
+/** `pulumi config --json` values back to the objects the stack file holds. */
+export function rawConfig(map: ConfigMap): Record<string, unknown> {
+  const raw: Record<string, unknown> = {};
+  for (const [key, v] of Object.entries(map)) {
+    const objectValue = (v as { objectValue?: unknown }).objectValue;
+    if (objectValue !== undefined) raw[key] = objectValue;
+    else if (typeof v.value === "string" && /^[[{]/.test(v.value.trim())) {
+      try {
+        raw[key] = JSON.parse(v.value);
+      } catch {
+        raw[key] = v.value;
+      }
+    } else raw[key] = v.value;
+  }
+  return raw;
+}
+
+export function validateStackConfig(map: ConfigMap, stack: string): FleetConfig {
+  try {
+    return parseConfig(rawConfig(map), { hfTokenIsSecret: map["sie-fleet:hfToken"]?.secret === true });
+  } catch (err) {
+    if (err instanceof InfraConfigError) {
+      throw new ConfigError(
+        err.issues.map((i) => ({ key: i.path, reason: i.hint ? `${i.message} (${i.hint})` : i.message })),
+        { hint: `fix stacks/Pulumi.${stack}.yaml and run again` },
+      );
+    }
+    throw err;
+  }
+}
+
+function outputString(outputs: Record<string, { value: unknown }>, key: string): string | undefined {
+  const v = outputs[key]?.value;
+  return typeof v === "string" ? v : undefined;
+}
+
+export async function loadStackContext(target: StackTarget, opts: OpenStackOptions = {}): Promise<StackContext> {
+  const open = await openStack(target, opts);
+  const configMap = await open.stack.getAllConfig();
+  const config = validateStackConfig(configMap, open.name);
+  const secrets = [...open.secrets];
+  for (const v of Object.values(configMap)) if (v.secret && v.value) secrets.push(v.value);
+
+  const outputs = await open.stack.outputs();
+  const kubeconfig = outputString(outputs, STACK_OUTPUTS.kubeconfig);
+  if (kubeconfig) secrets.push(kubeconfig);
+  const pools = (outputs[STACK_OUTPUTS.pools]?.value ?? {}) as Record<string, { statefulSet: string }>;
+  const names: ReleaseNames = {
+    namespace: outputString(outputs, STACK_OUTPUTS.namespace) ?? config.release.namespace,
+    fullname: outputString(outputs, STACK_OUTPUTS.fullname) ?? "",
+    gatewayDeployment: outputString(outputs, STACK_OUTPUTS.gatewayDeployment) ?? "",
+    configDeployment: outputString(outputs, STACK_OUTPUTS.configDeployment) ?? "",
+    statefulSets: Object.fromEntries(Object.entries(pools).map(([p, v]) => [p, v.statefulSet])),
+  };
+  if (!kubeconfig || !names.fullname) {
+    throw new ConfigError([{ key: "stack outputs", reason: `stack "${open.name}" has no deployment outputs yet (kubeconfig, fullname)` }], {
+      hint: `deploy it first: sie-fleet up --stack ${open.name}`,
+    });
+  }
+  const kube = KubeClient.fromKubeconfig({ kubeconfig });
+  const waves = planWaves({
+    pools: Object.keys(names.statefulSets),
+    policy: { canaryPool: config.rollout.canaryPool, waveOrder: config.rollout.waveOrder, batchSize: config.rollout.batchSize },
+  });
+  const env = target.env ?? process.env;
+  const address = outputString(outputs, STACK_OUTPUTS.gatewayAddress);
+  const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? (config.platform === "local" ? address : undefined);
+  return { open, config, imageTag: config.release.imageTag, names, waves, kube, secrets, ...(gatewayUrl ? { gatewayUrl } : {}) };
+}
+
+/** The sim's kubeconfig for a local stack whose outputs are not there yet. */
+export function localKubeconfigPath(stateDir: string): string {
+  return path.join(stateDir, "sim", "kubeconfig");
+}
+
+export function hasLocalSim(stateDir: string): boolean {
+  return fs.existsSync(path.join(stateDir, "sim", "endpoints.json"));
+}
+
+export const TAG_KEY = IMAGE_TAG_PATHS.imageTag;

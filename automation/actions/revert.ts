@@ -1,0 +1,93 @@
+// Undoing a failed upgrade: the stack's config file goes back to its snapshot, the release is
+// applied again, holds are restored, pods stuck on the failed revision are deleted (a
+// StatefulSet does not replace them by itself), and the previous version must verify healthy.
+// Never loops: a failure here ends the run as needs-attention.
+import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
+import { upStack } from "../engine/operations.js";
+import type { ProgressEmitter } from "../events/emitter.js";
+import type { Journal } from "../journal.js";
+import { rolloutGate, selectorString, type HoldRecord } from "../kube/index.js";
+import type { GateResult } from "../types.js";
+import { endpointGates, serverVersion } from "../verify/basicGates.js";
+import type { StackContext } from "./context.js";
+import { rolloutTiming } from "./timing.js";
+
+export interface RevertInput {
+  snapshot: ConfigSnapshot;
+  holds?: HoldRecord;
+  badRevisions: Record<string, string>;
+  /** The tag we return to. */
+  previousTag: string;
+  gatewayUrl?: string;
+}
+
+export interface RevertOutcome {
+  ok: boolean;
+  gates: GateResult[];
+  deletedPods: string[];
+  error?: string;
+}
+
+export async function revertToSnapshot(sc: StackContext, journal: Journal, emit: ProgressEmitter, input: RevertInput): Promise<RevertOutcome> {
+  const ns = sc.names.namespace;
+  const gates: GateResult[] = [];
+  const deletedPods: string[] = [];
+  try {
+    emit.phase("revert", "started", `reverting to ${input.previousTag}: restoring the stack config snapshot`);
+    let intent = await journal.append({ kind: "intent", phase: "revert", action: "config.restore", data: { file: input.snapshot.file, sha256: input.snapshot.sha256 } });
+    restoreConfigFile(sc.open.configFile, input.snapshot);
+    await journal.append({ kind: "done", phase: "revert", action: "config.restore", ref: intent.seq });
+
+    intent = await journal.append({ kind: "intent", phase: "revert", action: "pulumi.up", message: `revert to ${input.previousTag}` });
+    await upStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) });
+    await journal.append({ kind: "done", phase: "revert", action: "pulumi.up", ref: intent.seq });
+
+    if (input.holds) {
+      intent = await journal.append({ kind: "intent", phase: "revert", action: "holds.restore", data: JSON.parse(JSON.stringify(input.holds)) });
+      await sc.kube.restoreHolds(input.holds);
+      await journal.append({ kind: "done", phase: "revert", action: "holds.restore", ref: intent.seq });
+    }
+
+    // Pods of any revision the StatefulSet no longer targets and that are not Ready are stuck
+    // there (a killed run may not have recorded which revision failed).
+    const stuck = { ...input.badRevisions };
+    for (const sts of Object.values(sc.names.statefulSets)) {
+      const obj = await sc.kube.api.getStatefulSet(ns, sts);
+      const pods = await sc.kube.api.listPods(ns, selectorString(obj.spec?.selector));
+      for (const p of pods) {
+        const rev = p.metadata?.labels?.["controller-revision-hash"];
+        if (rev && rev !== obj.status?.updateRevision && stuck[sts] === undefined) stuck[sts] = rev;
+      }
+    }
+    for (const [sts, bad] of Object.entries(stuck)) {
+      const res = await sc.kube.deleteStuckPods(ns, sts, bad, {
+        onlyNotReady: true,
+        beforeDelete: async (pods) => {
+          await journal.append({ kind: "intent", phase: "revert", action: "pods.delete", data: { statefulSet: sts, revision: bad, pods } });
+        },
+      });
+      deletedPods.push(...res.deleted);
+      if (res.deleted.length) emit.log("info", "revert", `deleted pods stuck on failed revision ${bad}: ${res.deleted.join(", ")}`);
+    }
+
+    const all = [
+      ...Object.values(sc.names.statefulSets).map((name) => ({ kind: "StatefulSet" as const, name })),
+      { kind: "Deployment" as const, name: sc.names.gatewayDeployment },
+      { kind: "Deployment" as const, name: sc.names.configDeployment },
+    ];
+    const timing = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
+    const outcomes = await Promise.all(all.map((w) => sc.kube.waitForRollout(ns, w.kind, w.name, timing)));
+    all.forEach((w, i) => gates.push(rolloutGate(w.kind, w.name, outcomes[i]!)));
+    if (input.gatewayUrl && gates.every((g) => g.status === "pass")) {
+      gates.push(...(await endpointGates({ gatewayUrl: input.gatewayUrl, expectVersion: serverVersion(input.previousTag) })));
+    }
+    for (const g of gates) emit.gate("revert", g);
+    await journal.append({ kind: "evidence", phase: "revert", action: "revert.verify", data: JSON.parse(JSON.stringify(gates)) });
+    const failed = gates.find((g) => g.status === "fail");
+    if (failed) return { ok: false, gates, deletedPods, error: `previous version ${input.previousTag} is not healthy after the revert: ${failed.name}: ${failed.message}` };
+    emit.phase("revert", "succeeded", `reverted to ${input.previousTag}; it verifies healthy`);
+    return { ok: true, gates, deletedPods };
+  } catch (err) {
+    return { ok: false, gates, deletedPods, error: (err as Error).message };
+  }
+}

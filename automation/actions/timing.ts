@@ -1,0 +1,19 @@
+// Rollout timing per platform. The simulator boots pods in a fraction of a second, so the local
+// platform uses short budgets; real clusters get the chart's probe budgets (defaults.ts).
+import { NOT_READY_AFTER_MS, POLL_INTERVALS, TIMEOUTS } from "../defaults.js";
+import type { WaveKind } from "../types.js";
+
+export interface RolloutTiming {
+  timeoutMs: number;
+  notReadyAfterMs: number;
+  pollMs: number;
+}
+
+export function rolloutTiming(platform: string, kind: WaveKind, applySeconds?: number): RolloutTiming {
+  if (platform === "local") return { timeoutMs: 60_000, notReadyAfterMs: 6_000, pollMs: 200 };
+  return {
+    timeoutMs: applySeconds ? applySeconds * 1000 : TIMEOUTS.waveRolloutMs,
+    notReadyAfterMs: NOT_READY_AFTER_MS[kind],
+    pollMs: POLL_INTERVALS.rolloutMs,
+  };
+}

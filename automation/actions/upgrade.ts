@@ -1,0 +1,236 @@
+// `sie-fleet upgrade`: move a stack to a new image tag in health-gated waves, and revert to the
+// exact previous config when any gate fails. Every side effect is journaled before it happens,
+// so `recover` can finish or undo a run killed at any point.
+import * as path from "node:path";
+import { CHART_VERSION_PATH, IMAGE_TAG_PATHS } from "../../infra/configKeys.js";
+import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
+import { previewStack, setConfigPath, upStack } from "../engine/operations.js";
+import { restoreConfigFile } from "../engine/configFile.js";
+import { PolicyRefusedError, SieFleetError } from "../errors.js";
+import { ProgressEmitter } from "../events/emitter.js";
+import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
+import { Journal, newRunId } from "../journal.js";
+import { planHolds, applyHolds, planKedaFreeze, applyKedaFreeze, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
+import { acquireLock } from "../lock.js";
+import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
+import { assertStackName } from "../stackName.js";
+import type { ActionContext, GateResult, UpgradeResult, WaveReport } from "../types.js";
+import { rolloutGates, endpointGates, serverVersion } from "../verify/basicGates.js";
+import { loadStackContext, type StackContext } from "./context.js";
+import { recoverIfNeeded } from "./recover.js";
+import { revertToSnapshot } from "./revert.js";
+import { stackTarget } from "./target.js";
+import { applyWaves } from "./waves.js";
+
+export interface UpgradeOptions {
+  stack: string;
+  /** Image tag to move to, e.g. "v0.3.2". */
+  to: string;
+  chartVersion?: string;
+  /** Preview and check policy/guardrails only; change nothing. */
+  dryRun?: boolean;
+  /** Override version-policy refusals. */
+  force?: boolean;
+}
+
+/** Provider and stack resources change when config does; they carry no infrastructure. */
+const ALWAYS_ALLOWED = [
+  { op: "update", type: "pulumi:providers:pulumi-nodejs" },
+  { op: "update", type: "pulumi:providers:kubernetes" },
+  { op: "update", type: "pulumi:pulumi:Stack" },
+];
+
+export async function upgrade(opts: UpgradeOptions, ctx: ActionContext): Promise<UpgradeResult> {
+  assertStackName(opts.stack);
+  const to = parseImageTag(opts.to, "--to").raw;
+  const runId = newRunId();
+  const emit = new ProgressEmitter(ctx.reporter, runId);
+  const started = Date.now();
+  const target = stackTarget(opts.stack, ctx);
+
+  emit.phase("lock", "started", `locking stack ${opts.stack}`);
+  const lock = await acquireLock({
+    stateDir: ctx.stateDir,
+    stack: opts.stack,
+    runId,
+    command: `upgrade --to ${to}`,
+    onWarning: (m) => emit.log("warn", "lock", m),
+  });
+  try {
+    await recoverIfNeeded(opts.stack, ctx, emit);
+    const sc = await loadStackContext(target, { onProgress: (l) => emit.log("info", "preflight", l) });
+    const journal = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "upgrade", request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force }, secrets: sc.secrets });
+    const base = { runId, stack: opts.stack, from: sc.imageTag, to, startedAt: new Date(started).toISOString(), journalPath: journal.path };
+    const finish = <T extends object>(r: T) => ({ ...base, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, ...r });
+    try {
+      const refusal = await preflight(sc, to, !!opts.force, emit, journal);
+      if (refusal) {
+        await journal.append({ kind: "outcome", phase: "preflight", outcome: "refused", message: refusal.message });
+        emit.outcome("refused", refusal.exitCode, refusal.message);
+        return finish({ outcome: "refused" as const, refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const), rule: refusal.code, reason: refusal.message, waves: [], gates: [] });
+      }
+      return await run(sc, journal, emit, { ...opts, to }, ctx, finish);
+    } finally {
+      await journal.close();
+    }
+  } finally {
+    await lock.release();
+  }
+}
+
+async function preflight(sc: StackContext, to: string, force: boolean, emit: ProgressEmitter, journal: Journal): Promise<SieFleetError | undefined> {
+  emit.phase("preflight", "started", `preflight: ${sc.imageTag} → ${to}`);
+  const policy = checkVersionPolicy({ from: sc.imageTag, to, maxMinorSkip: sc.config.rollout.maxMinorSkip, forwardOnly: sc.config.rollout.forwardOnly, force });
+  await journal.append({ kind: "decision", phase: "preflight", action: "policy.version", data: JSON.parse(JSON.stringify(policy)) });
+  if (!policy.allowed) {
+    return new PolicyRefusedError(policy.rule, `version policy refuses ${sc.imageTag} → ${to}: ${policy.reason}`, { hint: "upgrade through the intermediate versions, or pass --force if you accept the risk" });
+  }
+  if (policy.direction === "same") {
+    return new PolicyRefusedError("same-version", `stack ${sc.open.name} already runs ${to}; nothing to upgrade`, { hint: `sie-fleet status --stack ${sc.open.name}` });
+  }
+  await sc.kube.ping(sc.names.namespace);
+  const health = await rolloutGates(sc.kube, sc.names);
+  for (const g of health) emit.gate("preflight", g);
+  const unhealthy = health.find((g) => g.status === "fail");
+  if (unhealthy) {
+    return new PolicyRefusedError("unhealthy", `the current deployment is not healthy (${unhealthy.name}: ${unhealthy.message}); refusing to upgrade on top of it`, { hint: `sie-fleet status --stack ${sc.open.name}; fix it or run sie-fleet recover` });
+  }
+  const exported = await sc.open.stack.exportStack();
+  const pending = (exported.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
+  if (pending.length > 0) {
+    return new PolicyRefusedError("pending-operations", `stack ${sc.open.name} has ${pending.length} pending operation(s) from an interrupted update`, { hint: `sie-fleet recover --stack ${sc.open.name}` });
+  }
+  emit.phase("preflight", "succeeded", "preflight passed");
+  return undefined;
+}
+
+type Finish = <T extends object>(r: T) => T & { runId: string; stack: string; from: string; to: string; startedAt: string; finishedAt: string; durationMs: number; journalPath: string };
+
+async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: UpgradeOptions, ctx: ActionContext, finish: Finish): Promise<UpgradeResult> {
+  const stack = sc.open.name;
+  const snapFile = path.join(ctx.stateDir, "snapshots", stack, `${journal.runId}.yaml`);
+  let intent = await journal.append({ kind: "intent", phase: "snapshot", action: "config.snapshot", data: { file: snapFile } });
+  const snapshot: ConfigSnapshot = snapshotConfigFile(sc.open.configFile, snapFile);
+  await journal.append({ kind: "done", phase: "snapshot", action: "config.snapshot", ref: intent.seq, data: { ...snapshot, previousTag: sc.imageTag } });
+  emit.phase("snapshot", "succeeded", `config snapshot saved (sha256 ${snapshot.sha256.slice(0, 12)})`);
+
+  let freeze: KedaFreezeRecord | undefined;
+  let holds: HoldRecord | undefined;
+  const thaw = async () => {
+    if (!freeze) return;
+    const i = await journal.append({ kind: "intent", phase: "thaw", action: "keda.thaw", data: JSON.parse(JSON.stringify(freeze)) });
+    await sc.kube.thawKeda(freeze);
+    await journal.append({ kind: "done", phase: "thaw", action: "keda.thaw", ref: i.seq });
+    emit.phase("thaw", "succeeded", `KEDA thawed (${freeze.entries.length} ScaledObjects restored)`);
+    freeze = undefined;
+  };
+
+  if (!opts.dryRun) {
+    const plan = await planKedaFreeze(sc.kube.api, sc.names.namespace);
+    intent = await journal.append({ kind: "intent", phase: "freeze", action: "keda.freeze", data: JSON.parse(JSON.stringify(plan)) });
+    freeze = plan;
+    await applyKedaFreeze(sc.kube.api, plan);
+    await journal.append({ kind: "done", phase: "freeze", action: "keda.freeze", ref: intent.seq });
+    emit.phase("freeze", "succeeded", `KEDA frozen: ${plan.entries.map((e) => `${e.name}=${e.replicas}`).join(", ") || "no ScaledObjects"}`);
+  }
+
+  const waves: WaveReport[] = [];
+  const gates: GateResult[] = [];
+  let badRevisions: Record<string, string> = {};
+  let failedGate: GateResult | undefined;
+  try {
+    intent = await journal.append({ kind: "intent", phase: "set-config", action: "config.set", data: { [IMAGE_TAG_PATHS.imageTag]: opts.to, ...(opts.chartVersion ? { [CHART_VERSION_PATH]: opts.chartVersion } : {}) } });
+    await setConfigPath(sc.open, IMAGE_TAG_PATHS.imageTag, opts.to);
+    if (opts.chartVersion) await setConfigPath(sc.open, CHART_VERSION_PATH, opts.chartVersion);
+    await journal.append({ kind: "done", phase: "set-config", action: "config.set", ref: intent.seq });
+
+    emit.phase("preview", "started", "previewing the change");
+    const preview = await previewStack(sc.open, { onStep: (l) => emit.log("info", "preview", l) });
+    const verdict = checkGuardrails(preview.steps, { ...DEFAULT_GUARDRAIL_POLICY, allowedChanges: ALWAYS_ALLOWED });
+    await journal.append({ kind: "decision", phase: "guardrails", action: "guardrails", data: JSON.parse(JSON.stringify({ changeSummary: preview.changeSummary, violations: verdict.violations })) });
+    if (opts.dryRun || !verdict.ok) {
+      restoreConfigFile(sc.open.configFile, snapshot);
+      await journal.append({ kind: "done", phase: "guardrails", action: "config.restore" });
+      await thaw();
+      if (!verdict.ok) {
+        const reason = verdict.violations.map((v) => v.reason).join("; ");
+        await journal.append({ kind: "outcome", phase: "guardrails", outcome: "refused", message: reason });
+        emit.outcome("refused", 4, `guardrails refused the upgrade: ${reason}`);
+        return finish({ outcome: "refused" as const, refusedBy: "guardrail" as const, rule: "guardrail", reason, violations: verdict.violations, waves, gates });
+      }
+      await journal.append({ kind: "outcome", phase: "preview", outcome: "dry-run" });
+      emit.outcome("dry-run", 0, `dry run: the upgrade would change ${verdict.changes} resource(s); nothing was applied`);
+      return finish({ outcome: "dry-run" as const, changeSummary: preview.changeSummary, steps: preview.steps, violations: [], waves, gates });
+    }
+    emit.phase("guardrails", "succeeded", `guardrails passed (${verdict.changes} change(s), release only)`);
+
+    // Hold every workload before the one release update, so waves decide what rolls.
+    const plan = await planHolds(sc.kube.api, sc.names.namespace, {
+      statefulSets: Object.values(sc.names.statefulSets),
+      deployments: [sc.names.gatewayDeployment, sc.names.configDeployment],
+    });
+    intent = await journal.append({ kind: "intent", phase: "hold", action: "holds.apply", data: JSON.parse(JSON.stringify(plan)) });
+    holds = plan;
+    await applyHolds(sc.kube.api, plan);
+    await journal.append({ kind: "done", phase: "hold", action: "holds.apply", ref: intent.seq });
+    emit.phase("hold", "succeeded", "workers held by partitions, gateway and config paused");
+
+    intent = await journal.append({ kind: "intent", phase: "apply", action: "pulumi.up", message: `upgrade to ${opts.to}` });
+    emit.phase("apply", "started", `applying the release with ${opts.to}`);
+    await upStack(sc.open, { message: `sie-fleet upgrade ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
+    await journal.append({ kind: "done", phase: "apply", action: "pulumi.up", ref: intent.seq });
+    emit.phase("apply", "succeeded", "release updated; rolling out wave by wave");
+
+    const wavesOut = await applyWaves(sc, journal, emit, { to: opts.to, ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    waves.push(...wavesOut.reports);
+    badRevisions = wavesOut.badRevisions;
+    failedGate = wavesOut.failedGate;
+
+    if (!failedGate) {
+      emit.phase("verify", "started", "verifying the whole deployment");
+      gates.push(...(await rolloutGates(sc.kube, sc.names)));
+      if (sc.gatewayUrl) gates.push(...(await endpointGates({ gatewayUrl: sc.gatewayUrl, expectVersion: serverVersion(opts.to) })));
+      for (const g of gates) emit.gate("verify", g);
+      await journal.append({ kind: "evidence", phase: "verify", action: "verify", data: JSON.parse(JSON.stringify(gates)) });
+      failedGate = gates.find((g) => g.status === "fail");
+    }
+  } catch (err) {
+    failedGate = { name: "engine", status: "fail", message: (err as Error).message, evidence: {}, durationMs: 0 };
+    emit.log("error", "apply", `upgrade step failed: ${(err as Error).message}`);
+  }
+
+  if (!failedGate) {
+    if (holds) {
+      const i = await journal.append({ kind: "intent", phase: "thaw", action: "holds.restore", data: JSON.parse(JSON.stringify(holds)) });
+      await sc.kube.restoreHolds(holds);
+      await journal.append({ kind: "done", phase: "thaw", action: "holds.restore", ref: i.seq });
+    }
+    await thaw();
+    await journal.append({ kind: "outcome", phase: "done", outcome: "succeeded", message: `${sc.imageTag} → ${opts.to}` });
+    emit.outcome("succeeded", 0, `stack ${stack} upgraded ${sc.imageTag} → ${opts.to}`);
+    return finish({ outcome: "succeeded" as const, waves, gates });
+  }
+
+  // Revert: the failed gate decided it; KEDA is thawed whatever happens next.
+  await journal.append({ kind: "decision", phase: "revert", action: "revert.decide", data: JSON.parse(JSON.stringify({ failedGate })) });
+  let reverted;
+  try {
+    reverted = await revertToSnapshot(sc, journal, emit, {
+      snapshot,
+      ...(holds ? { holds } : {}),
+      badRevisions,
+      previousTag: sc.imageTag,
+      ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
+    });
+  } finally {
+    await thaw().catch((err) => emit.log("error", "thaw", `KEDA thaw failed: ${(err as Error).message}`));
+  }
+  if (reverted.ok) {
+    await journal.append({ kind: "outcome", phase: "done", outcome: "reverted", message: `${failedGate.name}: ${failedGate.message}` });
+    emit.outcome("reverted", 5, `upgrade to ${opts.to} failed (${failedGate.name}: ${failedGate.message}); reverted to ${sc.imageTag}`);
+    return finish({ outcome: "reverted" as const, failedGate, revertedTo: sc.imageTag, waves, gates: [...gates, ...reverted.gates] });
+  }
+  await journal.append({ kind: "outcome", phase: "revert", outcome: "needs-attention", message: reverted.error ?? "revert failed" });
+  emit.outcome("needs-attention", 6, `upgrade failed and the revert did not verify: ${reverted.error}`);
+  return finish({ outcome: "needs-attention" as const, reason: `revert did not complete: ${reverted.error}. Inspect with sie-fleet status --stack ${stack}; the config snapshot is ${snapshot.file}`, failedGate, revertError: reverted.error ?? "", waves, gates: [...gates, ...reverted.gates] });
+}

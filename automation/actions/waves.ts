@@ -1,0 +1,79 @@
+// Applying the held release wave by wave: lift one group's hold, wait for its rollout (failing
+// fast on broken pods), run the gates, then the next. Returns at the first failing wave.
+import type { ProgressEmitter } from "../events/emitter.js";
+import type { Journal } from "../journal.js";
+import { rolloutGate, type RolloutOutcome } from "../kube/index.js";
+import type { GateResult, WaveReport, WaveSpec } from "../types.js";
+import { endpointGates, serverVersion } from "../verify/basicGates.js";
+import type { StackContext } from "./context.js";
+import { rolloutTiming } from "./timing.js";
+
+export interface WavesOutcome {
+  reports: WaveReport[];
+  failedGate?: GateResult;
+  /** StatefulSet → the revision its failing wave moved to (a revert deletes pods stuck on it). */
+  badRevisions: Record<string, string>;
+}
+
+function targetsOf(sc: StackContext, wave: WaveSpec): { kind: "StatefulSet" | "Deployment"; name: string }[] {
+  if (wave.kind === "gateway") return [{ kind: "Deployment", name: sc.names.gatewayDeployment }];
+  if (wave.kind === "config") return [{ kind: "Deployment", name: sc.names.configDeployment }];
+  return (wave.pools ?? []).flatMap((p) => (sc.names.statefulSets[p] ? [{ kind: "StatefulSet" as const, name: sc.names.statefulSets[p] }] : []));
+}
+
+export async function applyWaves(
+  sc: StackContext,
+  journal: Journal,
+  emit: ProgressEmitter,
+  opts: { to: string; gatewayUrl?: string; signal?: AbortSignal },
+): Promise<WavesOutcome> {
+  const reports: WaveReport[] = [];
+  const badRevisions: Record<string, string> = {};
+  const ns = sc.names.namespace;
+  for (const wave of sc.waves) {
+    const targets = targetsOf(sc, wave);
+    const report: WaveReport = { wave, status: "released", gates: [], startedAt: new Date().toISOString() };
+    reports.push(report);
+    const holdTargets = {
+      statefulSets: targets.filter((t) => t.kind === "StatefulSet").map((t) => t.name),
+      deployments: targets.filter((t) => t.kind === "Deployment").map((t) => t.name),
+    };
+    const intent = await journal.append({ kind: "intent", phase: "wave", action: "wave.release", message: wave.name, data: { wave: wave.name, ...holdTargets } });
+    await sc.kube.releaseWave(ns, holdTargets);
+    await journal.append({ kind: "done", phase: "wave", action: "wave.release", ref: intent.seq });
+    emit.wave(wave, "released", `wave ${wave.name}: released ${targets.map((t) => t.name).join(", ") || "(nothing to roll)"}`);
+
+    const timing = rolloutTiming(sc.config.platform, wave.kind, sc.config.rollout.timeouts.applySeconds);
+    const outcomes: RolloutOutcome[] = await Promise.all(
+      targets.map((t) =>
+        sc.kube.waitForRollout(ns, t.kind, t.name, {
+          ...timing,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+          onProgress: (p) => emit.rollout("wave", { kind: t.kind, namespace: ns, name: t.name }, p.done, `${t.name}: ${p.reason} (${p.podsReady}/${p.podsTotal} ready)`, { wave: wave.name }),
+        }),
+      ),
+    );
+    targets.forEach((t, i) => {
+      const o = outcomes[i]!;
+      report.gates.push(rolloutGate(t.kind, t.name, o));
+      if (t.kind === "StatefulSet" && o.revision) badRevisions[t.name] = o.revision;
+    });
+    // Endpoint checks once the gateway serves the new version (its own wave and after).
+    if (opts.gatewayUrl && report.gates.every((g) => g.status === "pass")) {
+      const gatewayDone = wave.kind === "gateway" || wave.kind === "config";
+      report.gates.push(...(await endpointGates({ gatewayUrl: opts.gatewayUrl, ...(gatewayDone ? { expectVersion: serverVersion(opts.to) } : {}) })));
+    }
+    for (const g of report.gates) emit.gate("wave", g, { wave: wave.name });
+    await journal.append({ kind: "evidence", phase: "wave", action: "wave.gates", message: wave.name, data: JSON.parse(JSON.stringify(report.gates)) });
+    report.finishedAt = new Date().toISOString();
+    const failed = report.gates.find((g) => g.status === "fail");
+    if (failed) {
+      report.status = "failed";
+      emit.wave(wave, "failed", `wave ${wave.name} failed: ${failed.name}: ${failed.message}`, { evidence: failed.evidence });
+      return { reports, failedGate: failed, badRevisions };
+    }
+    report.status = "succeeded";
+    emit.wave(wave, "succeeded", `wave ${wave.name} healthy`);
+  }
+  return { reports, badRevisions };
+}
