@@ -1,0 +1,294 @@
+// The kube helpers against the SIE simulator, through @kubernetes/client-node exactly as the
+// engine uses them (merge patches, label selectors, ReplicaSets, ControllerRevisions).
+import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { startSimulator, type Simulator } from "../../sim/index.js";
+import { KEDA } from "../../automation/defaults.js";
+import { KubeClient } from "../../automation/kube/client.js";
+import { SCALED_OBJECTS, pauseAnnotations } from "../../automation/kube/keda.js";
+import { isHeld } from "../../automation/kube/rolloutStatus.js";
+import { podRevision } from "../../automation/kube/podHealth.js";
+
+const NS = "sie";
+const TIMINGS = { tickMs: 20, podStartMs: 80, podReadyMs: 80, podTerminateMs: 30, crashLoopMs: 150, pullBackoffMs: 80, simSecondMs: 20 };
+const WAIT = { timeoutMs: 10_000, pollMs: 25, notReadyAfterMs: 60_000 };
+
+const labels = (component: string, pool?: string): Record<string, string> => ({
+  "app.kubernetes.io/name": "sie-cluster",
+  "app.kubernetes.io/instance": "sie",
+  "app.kubernetes.io/component": component,
+  ...(pool ? { "sie.superlinked.com/pool": pool } : {}),
+});
+const workerImage = (tag: string): string => `ghcr.io/superlinked/sie-server:${tag}-cuda12-default`;
+
+function worker(pool: string, replicas: number, opts: { policy?: "Parallel" | "OrderedReady" } = {}): V1StatefulSet {
+  const l = labels("worker", pool);
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: { name: `sie-worker-${pool}`, namespace: NS, labels: l },
+    spec: {
+      replicas,
+      serviceName: "sie-worker",
+      podManagementPolicy: opts.policy ?? "Parallel",
+      selector: { matchLabels: l },
+      template: { metadata: { labels: l }, spec: { containers: [{ name: "sie-server", image: workerImage("v0.3.1") }] } },
+    },
+  };
+}
+
+function deployment(component: "gateway" | "config", replicas: number): V1Deployment {
+  const l = labels(component);
+  return {
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: `sie-${component}`, namespace: NS, labels: l },
+    spec: { replicas, selector: { matchLabels: l }, template: { metadata: { labels: l }, spec: { containers: [{ name: component, image: `ghcr.io/superlinked/sie-${component}:v0.3.1` }] } } },
+  };
+}
+
+function scaledObject(name: string, target: string, annotations?: Record<string, string>): object {
+  return {
+    apiVersion: "keda.sh/v1alpha1",
+    kind: "ScaledObject",
+    metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) },
+    spec: { scaleTargetRef: { kind: "StatefulSet", name: target }, minReplicaCount: 1, maxReplicaCount: 5, triggers: [{ type: "prometheus", metadata: { serverAddress: "http://p:9090", query: "vector(0)", threshold: "10" } }] },
+  };
+}
+
+let sim: Simulator;
+let kube: KubeClient;
+
+beforeEach(async () => {
+  sim = await startSimulator({ profile: "fast", timings: TIMINGS });
+  kube = KubeClient.fromKubeconfig({ kubeconfig: sim.kubeconfig(NS) });
+  await kube.api.core.createNamespace({ body: { apiVersion: "v1", kind: "Namespace", metadata: { name: NS } } });
+});
+afterEach(async () => {
+  await sim.stop();
+});
+
+async function createWorker(pool: string, replicas: number, opts: { policy?: "Parallel" | "OrderedReady" } = {}): Promise<void> {
+  await kube.api.apps.createNamespacedStatefulSet({ namespace: NS, body: worker(pool, replicas, opts) });
+  const r = await kube.waitForRollout(NS, "StatefulSet", `sie-worker-${pool}`, WAIT);
+  expect(r.status).toBe("done");
+}
+
+async function createDeployment(component: "gateway" | "config", replicas: number): Promise<void> {
+  await kube.api.apps.createNamespacedDeployment({ namespace: NS, body: deployment(component, replicas) });
+  expect((await kube.waitForRollout(NS, "Deployment", `sie-${component}`, WAIT)).status).toBe("done");
+}
+
+/** What the release update does to a worker StatefulSet: a new template image. */
+async function setWorkerTag(pool: string, tag: string): Promise<void> {
+  await kube.api.mergePatchStatefulSet(NS, `sie-worker-${pool}`, { spec: { template: { spec: { containers: [{ name: "sie-server", image: workerImage(tag) }] } } } });
+}
+
+async function setDeploymentTag(component: string, tag: string): Promise<void> {
+  await kube.api.mergePatchDeployment(NS, `sie-${component}`, { spec: { template: { spec: { containers: [{ name: component, image: `ghcr.io/superlinked/sie-${component}:${tag}` }] } } } });
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe("KubeClient", () => {
+  it("never shows the kubeconfig", () => {
+    expect(String(kube)).toBe(`KubeClient(${sim.api})`);
+    expect(JSON.stringify(kube)).toBe(JSON.stringify({ server: sim.api }));
+    expect(() => KubeClient.fromKubeconfig({ kubeconfig: "{{{ not yaml: [" })).toThrow(/could not be parsed/);
+  });
+
+  it("reports API errors with the operation and HTTP status", async () => {
+    await expect(kube.api.getStatefulSet(NS, "nope")).rejects.toMatchObject({ code: "kube-api", status: 404, message: expect.stringContaining("read statefulset sie/nope failed (HTTP 404)") });
+  });
+});
+
+describe("freezeKeda / thawKeda", () => {
+  it("freezes each ScaledObject at its own target's replicas and restores prior annotations exactly", async () => {
+    await createWorker("l4", 3);
+    await createWorker("a100", 1);
+    await createWorker("cpu", 2);
+    const custom = kube.api.custom;
+    await custom.createNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, body: scaledObject("sie-worker-l4-scaler", "sie-worker-l4") });
+    // Someone had pinned a100 at 4 by hand; KEDA (simulated) honours it before we arrive.
+    await custom.createNamespacedCustomObject({
+      ...SCALED_OBJECTS,
+      namespace: NS,
+      body: scaledObject("sie-worker-a100-scaler", "sie-worker-a100", { [KEDA.pausedReplicasAnnotation]: "4", team: "ml" }),
+    });
+    await custom.createNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, body: scaledObject("sie-worker-cpu-scaler", "sie-worker-cpu", { [KEDA.pausedAnnotation]: "true" }) });
+    await custom.createNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, body: scaledObject("orphan-scaler", "sie-worker-gone") });
+    for (let i = 0; i < 200 && (await kube.api.getStatefulSet(NS, "sie-worker-a100")).spec?.replicas !== 4; i++) await sleep(20);
+
+    const seenBeforeApply: (string | null)[] = [];
+    const record = await kube.freezeKeda(NS, {
+      beforeApply: async (plan) => {
+        // Called with the plan before any annotation changed: this is where the journal entry goes.
+        const so = await kube.api.getCustomObject(SCALED_OBJECTS, NS, "sie-worker-l4-scaler");
+        seenBeforeApply.push(pauseAnnotations(so).pausedReplicas, String(plan.entries.length));
+      },
+    });
+    expect(seenBeforeApply).toEqual([null, "3"]);
+    expect(record.entries).toEqual([
+      { name: "sie-worker-a100-scaler", target: { kind: "StatefulSet", name: "sie-worker-a100" }, replicas: 4, prior: { pausedReplicas: "4", paused: null } },
+      { name: "sie-worker-cpu-scaler", target: { kind: "StatefulSet", name: "sie-worker-cpu" }, replicas: 2, prior: { pausedReplicas: null, paused: "true" } },
+      { name: "sie-worker-l4-scaler", target: { kind: "StatefulSet", name: "sie-worker-l4" }, replicas: 3, prior: { pausedReplicas: null, paused: null } },
+    ]);
+    expect(record.skipped).toEqual([{ name: "orphan-scaler", reason: "target StatefulSet/sie-worker-gone not found" }]);
+
+    const annotationsOf = async (name: string) => (await kube.api.getCustomObject(SCALED_OBJECTS, NS, name)).metadata?.annotations ?? {};
+    expect(pauseAnnotations({ metadata: { annotations: await annotationsOf("sie-worker-l4-scaler") } })).toEqual({ pausedReplicas: "3", paused: null });
+    expect(await annotationsOf("sie-worker-cpu-scaler")).toMatchObject({ [KEDA.pausedReplicasAnnotation]: "2", [KEDA.pausedAnnotation]: "true" });
+    const before = { a100: await annotationsOf("sie-worker-a100-scaler"), cpu: { [KEDA.pausedAnnotation]: "true" } };
+
+    // The record survives a JSON round trip (it lives in the journal between freeze and thaw).
+    const thawed = await kube.thawKeda(JSON.parse(JSON.stringify(record)));
+    expect(thawed).toEqual({ restored: ["sie-worker-a100-scaler", "sie-worker-cpu-scaler", "sie-worker-l4-scaler"], missing: [] });
+    expect(await annotationsOf("sie-worker-l4-scaler")).not.toHaveProperty([KEDA.pausedReplicasAnnotation]);
+    expect(await annotationsOf("sie-worker-a100-scaler")).toEqual(before.a100);
+    expect(await annotationsOf("sie-worker-a100-scaler")).toMatchObject({ [KEDA.pausedReplicasAnnotation]: "4", team: "ml" });
+    expect(await annotationsOf("sie-worker-cpu-scaler")).toEqual(before.cpu);
+
+    // Thaw is idempotent and tolerates a deleted ScaledObject.
+    await custom.deleteNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, name: "sie-worker-l4-scaler" });
+    expect(await kube.thawKeda(record)).toEqual({ restored: ["sie-worker-a100-scaler", "sie-worker-cpu-scaler"], missing: ["sie-worker-l4-scaler"] });
+  });
+});
+
+describe("holds and waves", () => {
+  it("holds workers and pauses deployments across the release update, then releases wave by wave and restores", async () => {
+    await createWorker("l4", 2);
+    await createWorker("cpu", 1);
+    await createDeployment("gateway", 2);
+    const oldRevision = (await kube.api.getStatefulSet(NS, "sie-worker-l4")).status?.currentRevision;
+
+    const record = await kube.hold(NS, { statefulSets: ["sie-worker-l4", "sie-worker-cpu"], deployments: ["sie-gateway"] });
+    expect(record).toEqual({
+      namespace: NS,
+      statefulSets: [
+        { name: "sie-worker-l4", replicas: 2, priorPartition: 0 },
+        { name: "sie-worker-cpu", replicas: 1, priorPartition: 0 },
+      ],
+      deployments: [{ name: "sie-gateway", priorPaused: false }],
+    });
+    expect(isHeld(await kube.api.getStatefulSet(NS, "sie-worker-l4"))).toBe(true);
+
+    // The release update: every template changes at once.
+    await setWorkerTag("l4", "v0.3.2");
+    await setWorkerTag("cpu", "v0.3.2");
+    await setDeploymentTag("gateway", "v0.3.2");
+    await sleep(400);
+    const l4 = await kube.api.getStatefulSet(NS, "sie-worker-l4");
+    const newRevision = l4.status?.updateRevision;
+    expect(newRevision).not.toBe(oldRevision);
+    expect(await kube.podsOnRevision(NS, "sie-worker-l4", newRevision!)).toHaveLength(0);
+    expect((await kube.api.listPods(NS, "app.kubernetes.io/component=gateway")).every((p) => p.spec?.containers?.[0]?.image?.endsWith(":v0.3.1"))).toBe(true);
+
+    // Wave 1: the canary pool only.
+    await kube.releaseWave(NS, { statefulSets: ["sie-worker-l4"] });
+    const canary = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", WAIT);
+    expect(canary).toMatchObject({ status: "done", revision: newRevision });
+    expect((await kube.podsOnRevision(NS, "sie-worker-l4", newRevision!)).map((p) => p.metadata?.name).sort()).toEqual(["sie-worker-l4-0", "sie-worker-l4-1"]);
+    const cpuPods = await kube.api.listPods(NS, "sie.superlinked.com/pool=cpu");
+    expect(cpuPods.every((p) => p.spec?.containers?.[0]?.image === workerImage("v0.3.1"))).toBe(true);
+
+    // Wave 2: the rest; then the gateway.
+    await kube.releaseWave(NS, { statefulSets: ["sie-worker-cpu"] });
+    expect((await kube.waitForRollout(NS, "StatefulSet", "sie-worker-cpu", WAIT)).status).toBe("done");
+    const progress: string[] = [];
+    await kube.releaseWave(NS, { deployments: ["sie-gateway"] });
+    const gw = await kube.waitForRollout(NS, "Deployment", "sie-gateway", { ...WAIT, onProgress: (p) => progress.push(p.reason) });
+    expect(gw.status).toBe("done");
+    expect(progress.length).toBeGreaterThan(0);
+    expect((await kube.api.listPods(NS, "app.kubernetes.io/component=gateway")).filter((p) => !p.metadata?.deletionTimestamp).every((p) => p.spec?.containers?.[0]?.image?.endsWith(":v0.3.2"))).toBe(true);
+
+    expect(await kube.restoreHolds(record)).toEqual({ restored: ["StatefulSet/sie-worker-l4", "StatefulSet/sie-worker-cpu", "Deployment/sie-gateway"], missing: [] });
+    const after = await kube.api.getStatefulSet(NS, "sie-worker-l4");
+    expect(after.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0);
+    expect((await kube.api.getDeployment(NS, "sie-gateway")).spec?.paused ?? false).toBe(false);
+  });
+
+  it("restores a partition that was set before the hold", async () => {
+    await createWorker("l4", 3);
+    await kube.api.mergePatchStatefulSet(NS, "sie-worker-l4", { spec: { updateStrategy: { rollingUpdate: { partition: 1 } } } });
+    const record = await kube.holdWorkers(NS, ["sie-worker-l4"]);
+    expect((await kube.api.getStatefulSet(NS, "sie-worker-l4")).spec?.updateStrategy?.rollingUpdate?.partition).toBe(3);
+    await kube.restoreHolds(record);
+    expect((await kube.api.getStatefulSet(NS, "sie-worker-l4")).spec?.updateStrategy?.rollingUpdate?.partition).toBe(1);
+  });
+});
+
+describe("waitForRollout fails fast", () => {
+  it("on a -crashloop tag, on first sight, with pod evidence", async () => {
+    await createWorker("l4", 2);
+    await setWorkerTag("l4", "v0.3.2-crashloop");
+    const started = Date.now();
+    const r = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", { ...WAIT, timeoutMs: 30_000 });
+    expect(r.status).toBe("failed");
+    expect(Date.now() - started).toBeLessThan(5_000);
+    if (r.status !== "failed") return;
+    expect(r.evidence[0]).toMatchObject({ reason: "CrashLoopBackOff", image: workerImage("v0.3.2-crashloop"), revision: r.revision });
+    expect(r.reason).toMatch(/pod sie-worker-l4-\d CrashLoopBackOff/);
+  });
+
+  it("on a -pullerr tag", async () => {
+    await createWorker("l4", 1);
+    await setWorkerTag("l4", "v0.3.2-pullerr");
+    const r = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", WAIT);
+    expect(r.status).toBe("failed");
+    if (r.status === "failed") expect(["ErrImagePull", "ImagePullBackOff"]).toContain(r.evidence[0]?.reason);
+  });
+
+  it("on a -noready tag after notReadyAfterMs", async () => {
+    await createWorker("l4", 1);
+    await setWorkerTag("l4", "v0.3.2-noready");
+    const r = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", { ...WAIT, notReadyAfterMs: 300 });
+    expect(r.status).toBe("failed");
+    if (r.status === "failed") expect(r.evidence[0]).toMatchObject({ reason: "NotReady", message: expect.stringContaining("running but not Ready") });
+  });
+
+  it("on a crash-looping Deployment, using its newest ReplicaSet", async () => {
+    await createDeployment("gateway", 2);
+    await setDeploymentTag("gateway", "v0.3.2-crashloop");
+    const r = await kube.waitForRollout(NS, "Deployment", "sie-gateway", WAIT);
+    expect(r.status).toBe("failed");
+    if (r.status === "failed") expect(r.evidence[0]).toMatchObject({ reason: "CrashLoopBackOff", image: "ghcr.io/superlinked/sie-gateway:v0.3.2-crashloop" });
+  });
+
+  it("times out with the slow pods as evidence", async () => {
+    await createWorker("l4", 1);
+    await setWorkerTag("l4", "v0.3.2-noready");
+    const r = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", { ...WAIT, timeoutMs: 600 });
+    expect(r.status).toBe("timeout");
+    if (r.status === "timeout") expect(r.reason).toContain("gave up after");
+  });
+});
+
+describe("deleteStuckPods", () => {
+  it("unsticks an OrderedReady revert by deleting pods left on the bad revision", async () => {
+    await createWorker("l4", 3, { policy: "OrderedReady" });
+    await setWorkerTag("l4", "v0.3.2-crashloop");
+    const failed = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", WAIT);
+    expect(failed.status).toBe("failed");
+    const badRevision = failed.revision!;
+
+    // Before the template is reverted, deleting would only recreate broken pods: refused.
+    const early = await kube.deleteStuckPods(NS, "sie-worker-l4", badRevision);
+    expect(early.deleted).toEqual([]);
+    expect(early.skippedReason).toContain("revert its template first");
+
+    await setWorkerTag("l4", "v0.3.1");
+    await sleep(400);
+    const stuck = await kube.podsOnRevision(NS, "sie-worker-l4", badRevision);
+    expect(stuck.length).toBeGreaterThan(0);
+
+    const journaled: string[][] = [];
+    const res = await kube.deleteStuckPods(NS, "sie-worker-l4", badRevision, { beforeDelete: (names) => void journaled.push(names) });
+    expect(res.deleted).toEqual(stuck.map((p) => p.metadata!.name!).sort());
+    expect(journaled).toEqual([res.deleted]);
+
+    const back = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", WAIT);
+    expect(back.status).toBe("done");
+    const pods = await kube.api.listPods(NS, "sie.superlinked.com/pool=l4");
+    expect(pods.filter((p) => !p.metadata?.deletionTimestamp).every((p) => podRevision(p) !== badRevision)).toBe(true);
+  });
+});
