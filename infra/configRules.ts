@@ -191,7 +191,6 @@ export function checkRollout(rollout: RolloutConfig, pools: Record<string, { wor
   for (const [i, name] of rollout.waveOrder.entries()) {
     if (!(name in pools)) report(["rollout", "waveOrder", i], `"${name}" is not a pool`, `use pools from: ${list}`);
     if (seen.has(name)) report(["rollout", "waveOrder", i], `"${name}" is listed twice`, "list each pool once");
-    if (name === rollout.canaryPool) report(["rollout", "waveOrder", i], `"${name}" is the canary pool, which always goes first`, "remove it from waveOrder");
     seen.add(name);
   }
 }

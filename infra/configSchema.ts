@@ -165,7 +165,7 @@ export type KedaConfig = z.output<typeof kedaSchema>;
 export const rolloutSchema = z.strictObject({
   /** Pool upgraded first and observed before the others. */
   canaryPool: nonEmpty.optional(),
-  /** Order of the remaining pools; pools not listed follow in config order. */
+  /** Order of the pools after the canary (listing the canary is allowed; it still goes first); unlisted pools follow in config order. */
   waveOrder: z.array(nonEmpty).default([]),
   /** Pools per wave after the canary. */
   batchSize: posInt.default(1),

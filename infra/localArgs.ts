@@ -11,6 +11,7 @@ export function localDeployArgs(cfg: LocalFleetConfig): LocalDeployArgs {
     namespace: cfg.release.namespace,
     releaseName: cfg.release.releaseName,
     fullname,
+    ...(cfg.local.simDir ? { simDir: cfg.local.simDir } : {}),
     values: buildReleaseValues(cfg),
     scaledObjects: buildScaledObjects(cfg, fullname).map((so) => ({ ...so })),
     nodePools: Object.values(cfg.pools)

@@ -56,7 +56,7 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
   const base = args.dependsOn ?? [];
 
   const namespace = r.createNamespace
-    ? new k8s.core.v1.Namespace("namespace", { metadata: { name: r.namespace } }, { provider, dependsOn: base })
+    ? new k8s.core.v1.Namespace("namespace", { metadata: { name: r.namespace } }, { provider })
     : undefined;
 
   const keda = cfg.keda.install
