@@ -1,0 +1,130 @@
+/**
+ * A throwaway PKI for one test control plane, made with the openssl CLI (Node's crypto can make
+ * keys but not X.509 certificates). One CA signs the apiserver's serving certificate and every
+ * client certificate; Kubernetes reads the user from CN and the groups from O.
+ */
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+
+export interface ClientCert {
+  cert: string;
+  key: string;
+}
+
+export interface Pki {
+  dir: string;
+  caCert: string;
+  caKey: string;
+  servingCert: string;
+  servingKey: string;
+  /** Service-account token signing key pair. */
+  saKey: string;
+  saPub: string;
+  clients: Record<string, ClientCert>;
+}
+
+export interface ClientSpec {
+  /** File name stem and kubeconfig user name. */
+  name: string;
+  /** Kubernetes user name (certificate CN). */
+  user: string;
+  /** Kubernetes groups (certificate O). */
+  groups?: readonly string[];
+}
+
+/** Undefined when openssl can run; otherwise why not. */
+export function opensslMissing(): string | undefined {
+  try {
+    execFileSync("openssl", ["version"], { stdio: "pipe" });
+    return undefined;
+  } catch (err) {
+    return `openssl is needed to make the test cluster's certificates (apt-get install openssl): ${(err as Error).message}`;
+  }
+}
+
+function openssl(args: readonly string[], cwd: string): void {
+  try {
+    execFileSync("openssl", [...args], { cwd, stdio: "pipe" });
+  } catch (err) {
+    const e = err as Error & { stderr?: Buffer };
+    throw new Error(`openssl ${args.join(" ")} failed: ${e.stderr?.toString().trim() || e.message}`);
+  }
+}
+
+// P-256 keys: quick to generate, and accepted everywhere Kubernetes takes a key.
+const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+function sign(dir: string, stem: string, subject: string, extensions: string): void {
+  openssl(["req", "-new", ...EC_KEY, "-keyout", `${stem}.key`, "-out", `${stem}.csr`, "-subj", subject], dir);
+  fs.writeFileSync(path.join(dir, `${stem}.ext`), extensions);
+  const serial = `0x${randomBytes(8).toString("hex")}`;
+  openssl(
+    ["x509", "-req", "-in", `${stem}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", serial, "-days", "30", "-sha256", "-out", `${stem}.crt`, "-extfile", `${stem}.ext`],
+    dir,
+  );
+}
+
+export function makePki(dir: string, clients: readonly ClientSpec[]): Pki {
+  fs.mkdirSync(dir, { recursive: true });
+  openssl(
+    [
+      "req", "-x509", "-new", ...EC_KEY, "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-sha256",
+      "-subj", "/CN=sie-fleet-test-ca",
+      "-addext", "basicConstraints=critical,CA:TRUE",
+      "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+    ],
+    dir,
+  );
+  // The first service IP (10.96.0.1) and the in-cluster names are what pods would dial.
+  sign(
+    dir,
+    "apiserver",
+    "/CN=kube-apiserver",
+    [
+      "basicConstraints=CA:FALSE",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage=serverAuth",
+      "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
+      "",
+    ].join("\n"),
+  );
+  const out: Record<string, ClientCert> = {};
+  for (const c of clients) {
+    const subject = [...(c.groups ?? []).map((g) => `/O=${g}`), `/CN=${c.user}`].join("");
+    sign(dir, c.name, subject, ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth", ""].join("\n"));
+    out[c.name] = { cert: path.join(dir, `${c.name}.crt`), key: path.join(dir, `${c.name}.key`) };
+  }
+  openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"], dir);
+  openssl(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
+  return {
+    dir,
+    caCert: path.join(dir, "ca.crt"),
+    caKey: path.join(dir, "ca.key"),
+    servingCert: path.join(dir, "apiserver.crt"),
+    servingKey: path.join(dir, "apiserver.key"),
+    saKey: path.join(dir, "sa.key"),
+    saPub: path.join(dir, "sa.pub"),
+    clients: out,
+  };
+}
+
+/** A kubeconfig with the certificates embedded, so it stays valid if the files move. */
+export function kubeconfig(server: string, caCert: string, client: ClientCert, user: string): string {
+  const b64 = (f: string): string => fs.readFileSync(f).toString("base64");
+  // JSON is valid YAML, and every Kubernetes client reads it.
+  return JSON.stringify(
+    {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "sie-fleet-test", cluster: { server, "certificate-authority-data": b64(caCert) } }],
+      users: [{ name: user, user: { "client-certificate-data": b64(client.cert), "client-key-data": b64(client.key) } }],
+      contexts: [{ name: "sie-fleet-test", context: { cluster: "sie-fleet-test", user, namespace: "default" } }],
+      "current-context": "sie-fleet-test",
+      preferences: {},
+    },
+    null,
+    2,
+  );
+}

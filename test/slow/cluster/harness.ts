@@ -1,0 +1,293 @@
+/**
+ * A real Kubernetes control plane for integration tests: etcd, kube-apiserver,
+ * kube-controller-manager and kube-scheduler built from Go modules (scripts/ensure-kube-tools),
+ * with kwok standing in for the kubelets of fake GPU nodes. Everything listens on 127.0.0.1 at
+ * random ports, so several clusters can run side by side.
+ *
+ *   const cluster = await startCluster({ dir });
+ *   try { ... use cluster.kubeconfigPath ... } finally { await cluster.stop(); }
+ *
+ * Pods get their status from kwok stages (tools/kube/manifests/kwok-stages.yaml): Ready, or the
+ * simulator's image-tag faults (-crashloop, -pullerr, -noready).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import * as k8s from "@kubernetes/client-node";
+import { kubeconfig, makePki, opensslMissing, type Pki } from "./certs.js";
+import { defaultNodes, KWOK_NODE_LABEL, KWOK_NODE_VALUE, nodeObject, type FakeNodeSpec } from "./nodes.js";
+import { freePort, httpGet, Proc, waitFor } from "./procs.js";
+import { findKubeTools, KUBE_MANIFESTS } from "./tools.js";
+
+export interface StartClusterOptions {
+  /** Work directory: certificates, etcd data, kubeconfigs and one log per component (logs/). */
+  dir: string;
+  /** Fake nodes to register (default: GKE L4, A100 and CPU nodes, see nodes.ts). */
+  nodes?: readonly FakeNodeSpec[];
+  /** Create KEDA's CRDs (default true). */
+  kedaCrds?: boolean;
+  /** Budget for the whole start (default 180 s: the apiserver alone takes ~15 s on a busy 2-core machine). */
+  timeoutMs?: number;
+}
+
+export interface Cluster {
+  /** Admin kubeconfig (system:masters), certificates embedded. */
+  kubeconfigPath: string;
+  /** https://127.0.0.1:<port> */
+  server: string;
+  dir: string;
+  logDir: string;
+  /** A client config loaded from kubeconfigPath. */
+  kubeConfig(): k8s.KubeConfig;
+  /** Kills every component (SIGTERM, then SIGKILL); safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** The cluster's Service range; the first address is the `kubernetes` Service. */
+const SERVICE_CIDR = "10.96.0.0/16";
+/** What kwok writes into pod and node status. Nothing here ever dials them (see egress below). */
+const POD_CIDR = "10.244.0.0/16";
+const NODE_IP = "10.240.0.1";
+
+export async function startCluster(opts: StartClusterOptions): Promise<Cluster> {
+  const tools = findKubeTools();
+  if (!tools.ok) throw new Error(tools.reason);
+  const noOpenssl = opensslMissing();
+  if (noOpenssl) throw new Error(noOpenssl);
+
+  const dir = path.resolve(opts.dir);
+  const logDir = path.join(dir, "logs");
+  for (const d of [dir, logDir, path.join(dir, "etcd"), path.join(dir, "kcm"), path.join(dir, "scheduler")]) fs.mkdirSync(d, { recursive: true });
+  const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
+  const left = (): number => Math.max(1_000, deadline - Date.now());
+
+  const procs: Proc[] = [];
+  let stopped = false;
+  const stop = async (): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    // Reverse start order: clients first, so none of them logs a storm of connection errors.
+    for (const p of [...procs].reverse()) await p.stop();
+  };
+
+  try {
+    const [etcdPort, etcdPeerPort, apiPort, kcmPort, schedPort] = await distinctPorts(5);
+    const server = `https://127.0.0.1:${apiPort}`;
+    const pki = makePki(path.join(dir, "pki"), [
+      { name: "admin", user: "sie-fleet-admin", groups: ["system:masters"] },
+      { name: "kcm", user: "system:kube-controller-manager" },
+      { name: "scheduler", user: "system:kube-scheduler" },
+      // kwok writes node and pod status and leases for every fake node, as a kubelet would for its own.
+      { name: "kwok", user: "kwok-controller", groups: ["system:masters"] },
+    ]);
+    const kubeconfigPath = path.join(dir, "kubeconfig");
+    const kcFor = (name: string, user: string): string => {
+      const file = name === "admin" ? kubeconfigPath : path.join(dir, `${name}.kubeconfig`);
+      fs.writeFileSync(file, kubeconfig(server, pki.caCert, pki.clients[name]!, user), { mode: 0o600 });
+      return file;
+    };
+    const adminKc = kcFor("admin", "sie-fleet-admin");
+    const kcmKc = kcFor("kcm", "system:kube-controller-manager");
+    const schedKc = kcFor("scheduler", "system:kube-scheduler");
+    const kwokKc = kcFor("kwok", "kwok-controller");
+
+    const etcd = start(procs, logDir, "etcd", tools.bin("etcd"), etcdArgs(dir, etcdPort!, etcdPeerPort!));
+    await waitFor("etcd /health", async () => ((await httpGet(`http://127.0.0.1:${etcdPort}/health`)).body.includes('"true"') ? true : undefined), {
+      timeoutMs: left(),
+      watch: [etcd],
+    });
+
+    const apiserver = start(procs, logDir, "kube-apiserver", tools.bin("kube-apiserver"), apiserverArgs(dir, pki, apiPort!, etcdPort!));
+    const adminTls = { ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.clients["admin"]!.cert), key: fs.readFileSync(pki.clients["admin"]!.key) };
+    await waitFor("kube-apiserver /readyz", async () => ((await httpGet(`${server}/readyz`, adminTls)).status === 200 ? true : undefined), {
+      timeoutMs: left(),
+      intervalMs: 500,
+      watch: [etcd, apiserver],
+    });
+
+    const kcm = start(procs, logDir, "kube-controller-manager", tools.bin("kube-controller-manager"), kcmArgs(dir, pki, kcmKc, kcmPort!));
+    const scheduler = start(procs, logDir, "kube-scheduler", tools.bin("kube-scheduler"), schedulerArgs(dir, schedKc, schedPort!));
+    const all = [etcd, apiserver, kcm, scheduler];
+    for (const [what, port] of [["kube-controller-manager", kcmPort], ["kube-scheduler", schedPort]] as const) {
+      // They serve a self-signed certificate of their own; only liveness matters here.
+      await waitFor(`${what} /healthz`, async () => ((await httpGet(`https://127.0.0.1:${port}/healthz`, { insecure: true })).status === 200 ? true : undefined), {
+        timeoutMs: left(),
+        intervalMs: 500,
+        watch: all,
+      });
+    }
+
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(adminKc);
+    if (opts.kedaCrds ?? true) await applyCrds(kc, path.join(KUBE_MANIFESTS, "keda-crds.yaml"), left());
+
+    const nodes = opts.nodes ?? defaultNodes();
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    for (const n of nodes) await core.createNode({ body: nodeObject(n) });
+
+    const kwok = start(procs, logDir, "kwok", tools.bin("kwok"), [
+      `--kubeconfig=${kwokKc}`,
+      `--config=${path.join(KUBE_MANIFESTS, "kwok-stages.yaml")}`,
+      "--manage-all-nodes=false",
+      `--manage-nodes-with-label-selector=${KWOK_NODE_LABEL}=${KWOK_NODE_VALUE}`,
+      `--cidr=${POD_CIDR}`,
+      `--node-ip=${NODE_IP}`,
+      "--node-lease-duration-seconds=40",
+    ]);
+    all.push(kwok);
+    await waitFor(
+      `${nodes.length} fake nodes Ready`,
+      async () => {
+        const list = await core.listNode({ labelSelector: `${KWOK_NODE_LABEL}=${KWOK_NODE_VALUE}` });
+        const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        return ready.length >= nodes.length ? true : undefined;
+      },
+      { timeoutMs: left(), intervalMs: 500, watch: all },
+    );
+    // The serviceaccount controller makes `default` in each namespace; pods are refused until then.
+    await waitFor("the default ServiceAccount", async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: "default" })) ? true : undefined), {
+      timeoutMs: left(),
+      intervalMs: 500,
+      watch: all,
+    });
+
+    return {
+      kubeconfigPath,
+      server,
+      dir,
+      logDir,
+      kubeConfig: () => {
+        const c = new k8s.KubeConfig();
+        c.loadFromFile(kubeconfigPath);
+        return c;
+      },
+      stop,
+    };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function start(procs: Proc[], logDir: string, name: string, bin: string, args: readonly string[]): Proc {
+  // KUBECONFIG from the caller's shell must not leak into a component's client.
+  const env = { ...process.env };
+  delete env["KUBECONFIG"];
+  const p = new Proc(name, bin, args, logDir, env);
+  procs.push(p);
+  return p;
+}
+
+async function distinctPorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+function etcdArgs(dir: string, port: number, peerPort: number): string[] {
+  const client = `http://127.0.0.1:${port}`;
+  const peer = `http://127.0.0.1:${peerPort}`;
+  return [
+    "--name=sie-fleet-test",
+    `--data-dir=${path.join(dir, "etcd")}`,
+    `--listen-client-urls=${client}`,
+    `--advertise-client-urls=${client}`,
+    `--listen-peer-urls=${peer}`,
+    `--initial-advertise-peer-urls=${peer}`,
+    `--initial-cluster=sie-fleet-test=${peer}`,
+    // Throwaway data: skipping fsync keeps a busy disk from stalling the apiserver.
+    "--unsafe-no-fsync",
+    "--log-level=warn",
+  ];
+}
+
+function apiserverArgs(dir: string, pki: Pki, port: number, etcdPort: number): string[] {
+  // Every connection the apiserver would open into the cluster (pod/node/service proxy, logs,
+  // exec) goes through the "cluster" egress, pointed here at a socket that does not exist: the
+  // fake pod and node addresses are never dialled.
+  const egress = path.join(dir, "egress.yaml");
+  fs.writeFileSync(
+    egress,
+    [
+      "apiVersion: apiserver.k8s.io/v1beta1",
+      "kind: EgressSelectorConfiguration",
+      "egressSelections:",
+      "- name: cluster",
+      "  connection:",
+      "    proxyProtocol: HTTPConnect",
+      "    transport:",
+      "      uds:",
+      `        udsName: ${path.join(dir, "no-egress.sock")}`,
+      "",
+    ].join("\n"),
+  );
+  return [
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--etcd-servers=http://127.0.0.1:${etcdPort}`,
+    `--cert-dir=${path.join(dir, "pki")}`,
+    `--tls-cert-file=${pki.servingCert}`,
+    `--tls-private-key-file=${pki.servingKey}`,
+    `--client-ca-file=${pki.caCert}`,
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    `--service-account-key-file=${pki.saPub}`,
+    `--service-account-signing-key-file=${pki.saKey}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    "--authorization-mode=RBAC",
+    "--allow-privileged=true",
+    // The `kubernetes` Service's endpoints would be 127.0.0.1, which endpoint validation refuses.
+    "--endpoint-reconciler-type=none",
+    `--egress-selector-config-file=${egress}`,
+    "--profiling=false",
+  ];
+}
+
+function kcmArgs(dir: string, pki: Pki, kc: string, port: number): string[] {
+  return [
+    `--kubeconfig=${kc}`,
+    `--authentication-kubeconfig=${kc}`,
+    `--authorization-kubeconfig=${kc}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--cert-dir=${path.join(dir, "kcm")}`,
+    "--leader-elect=false",
+    // Each controller acts as its own service account under RBAC, as on a real control plane.
+    "--use-service-account-credentials=true",
+    `--service-account-private-key-file=${pki.saKey}`,
+    `--root-ca-file=${pki.caCert}`,
+    `--cluster-signing-cert-file=${pki.caCert}`,
+    `--cluster-signing-key-file=${pki.caKey}`,
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    "--profiling=false",
+  ];
+}
+
+function schedulerArgs(dir: string, kc: string, port: number): string[] {
+  return [
+    `--kubeconfig=${kc}`,
+    `--authentication-kubeconfig=${kc}`,
+    `--authorization-kubeconfig=${kc}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--cert-dir=${path.join(dir, "scheduler")}`,
+    "--leader-elect=false",
+    "--profiling=false",
+  ];
+}
+
+async function applyCrds(kc: k8s.KubeConfig, file: string, timeoutMs: number): Promise<void> {
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const docs = k8s.loadAllYaml(fs.readFileSync(file, "utf8")) as k8s.V1CustomResourceDefinition[];
+  for (const crd of docs) await ext.createCustomResourceDefinition({ body: crd });
+  for (const crd of docs) {
+    const name = crd.metadata?.name ?? "";
+    await waitFor(
+      `CRD ${name} Established`,
+      async () => {
+        const got = await ext.readCustomResourceDefinition({ name });
+        return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ? true : undefined;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
+  }
+}

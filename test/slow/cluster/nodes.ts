@@ -1,0 +1,100 @@
+/**
+ * Fake nodes for the test control plane, labelled and tainted the way the GKE and EKS node pools
+ * that infra/ creates would come up, with the GPU count the device plugin would advertise. Pool
+ * labels and taints come from infra/gpu-profiles.ts (the functions the node pools use), so a worker's
+ * nodeSelector/tolerations here cannot drift from what real pools carry.
+ */
+import type { V1Node } from "@kubernetes/client-node";
+import { GPU_PROFILES, nodeLabels, nodeTaints, type GpuKind } from "../../../infra/gpu-profiles.js";
+
+/** kwok manages only nodes with this label, so a stray real node would be left alone. */
+export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
+export const KWOK_NODE_VALUE = "fake";
+/** GKE's accelerator label on GPU nodes. */
+export const GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator";
+
+export type Cloud = "gke" | "eks";
+
+export interface FakeNodeSpec {
+  name: string;
+  labels: Record<string, string>;
+  taints: { key: string; value: string; effect: string }[];
+  /** Capacity as the kubelet reports it; allocatable is derived from it. */
+  capacity: Record<string, string>;
+}
+
+// vCPU and memory of the default machine types in GPU_PROFILES (cloud docs); enough for the
+// scheduler to place the chart's default requests.
+const MACHINES: Record<string, { cpu: number; memoryGi: number }> = {
+  "g2-standard-8": { cpu: 8, memoryGi: 32 },
+  "a2-highgpu-1g": { cpu: 12, memoryGi: 85 },
+  "a2-ultragpu-1g": { cpu: 12, memoryGi: 170 },
+  "n2-standard-8": { cpu: 8, memoryGi: 32 },
+  "g6.2xlarge": { cpu: 8, memoryGi: 32 },
+  "p4d.24xlarge": { cpu: 96, memoryGi: 1152 },
+  "p4de.24xlarge": { cpu: 96, memoryGi: 1152 },
+  "m6i.2xlarge": { cpu: 8, memoryGi: 32 },
+};
+
+/** A node of `kind` in pool `pool` as `cloud` would register it. */
+export function fakeNode(cloud: Cloud, kind: GpuKind, pool: string, index = 0): FakeNodeSpec {
+  const profile = GPU_PROFILES[kind];
+  const table = profile[cloud];
+  const [gpuText, machine] = Object.entries(table.defaults)[0] ?? ["0", "unknown"];
+  const gpus = Number(gpuText);
+  const size = MACHINES[machine] ?? { cpu: 8, memoryGi: 32 };
+  const name = `${cloud}-${pool}-${index}`;
+  const labels: Record<string, string> = {
+    "kubernetes.io/hostname": name,
+    "kubernetes.io/os": "linux",
+    "kubernetes.io/arch": "amd64",
+    "node.kubernetes.io/instance-type": machine,
+    ...nodeLabels(pool, kind),
+    [KWOK_NODE_LABEL]: KWOK_NODE_VALUE,
+  };
+  if (cloud === "gke") {
+    Object.assign(labels, {
+      "cloud.google.com/gke-nodepool": pool,
+      "cloud.google.com/machine-family": machine.split("-")[0] ?? machine,
+      "topology.kubernetes.io/region": "us-central1",
+      "topology.kubernetes.io/zone": "us-central1-a",
+    });
+    const accelerator = GPU_PROFILES[kind].gke.acceleratorType;
+    if (accelerator && gpus > 0) labels[GKE_ACCELERATOR_LABEL] = accelerator;
+  } else {
+    Object.assign(labels, {
+      "eks.amazonaws.com/nodegroup": pool,
+      "eks.amazonaws.com/capacityType": "ON_DEMAND",
+      "topology.kubernetes.io/region": "us-east-1",
+      "topology.kubernetes.io/zone": "us-east-1a",
+    });
+  }
+  const capacity: Record<string, string> = {
+    cpu: String(size.cpu),
+    memory: `${size.memoryGi}Gi`,
+    pods: "110",
+    "ephemeral-storage": `${profile.defaultDiskSizeGb}Gi`,
+  };
+  if (gpus > 0) capacity["nvidia.com/gpu"] = String(gpus);
+  return { name, labels, taints: nodeTaints(kind), capacity };
+}
+
+/** GKE's shape of the issue's default fleet: one L4 node, one A100 (40 GB) node, one CPU node. */
+export function defaultNodes(): FakeNodeSpec[] {
+  return [fakeNode("gke", "l4", "l4"), fakeNode("gke", "a100-40gb", "a100"), fakeNode("gke", "cpu", "cpu")];
+}
+
+/** The Node object to create; kwok's node stage then marks it Ready and keeps the capacity. */
+export function nodeObject(spec: FakeNodeSpec): V1Node {
+  // What the kubelet would hold back for the system; the rest is allocatable.
+  const allocatable = { ...spec.capacity };
+  const cpu = Number(spec.capacity["cpu"] ?? "0");
+  if (cpu > 1) allocatable["cpu"] = `${cpu * 1000 - 200}m`;
+  return {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: { name: spec.name, labels: spec.labels, annotations: { "node.alpha.kubernetes.io/ttl": "0" } },
+    spec: { taints: spec.taints },
+    status: { capacity: spec.capacity, allocatable },
+  };
+}
