@@ -40,6 +40,15 @@ function simDir(flags: SimFlags, ctx: CommandContext): string {
   return path.resolve(ctx.io.cwd, flags.dir ?? (ctx.io.env["SIE_FLEET_SIM_DIR"] || path.join(ctx.globals.stateDir, "sim")));
 }
 
+/**
+ * The endpoints as a result: `kubeconfig` there is a file path, renamed so the redaction rule for
+ * keys named "kubeconfig" (whose values are content) does not hide it.
+ */
+function describe(ep: Endpoints): Omit<Endpoints, "kubeconfig"> & { kubeconfigPath?: string } {
+  const { kubeconfig, ...rest } = ep;
+  return { ...rest, ...(kubeconfig ? { kubeconfigPath: kubeconfig } : {}) };
+}
+
 async function readEndpoints(dir: string): Promise<Endpoints | undefined> {
   try {
     const e = JSON.parse(await fsp.readFile(path.join(dir, ENDPOINTS_FILE), "utf8")) as Endpoints;
@@ -68,7 +77,7 @@ export async function start(flags: SimFlags, ctx: CommandContext): Promise<numbe
   const dir = simDir(flags, ctx);
   const running = await readEndpoints(dir);
   if (running && (await isSimulator(running.pid))) {
-    ctx.out.result("sim start", { running: true, alreadyRunning: true, dir, ...running }, [`simulator already running (pid ${running.pid}): api ${running.api}, gateway ${running.gateway}`]);
+    ctx.out.result("sim start", { running: true, alreadyRunning: true, dir, ...describe(running) }, [`simulator already running (pid ${running.pid}): api ${running.api}, gateway ${running.gateway}`]);
     return EXIT_CODES.ok;
   }
   const main = path.join(repoRoot, "sim", "main.ts");
@@ -96,7 +105,7 @@ export async function start(flags: SimFlags, ctx: CommandContext): Promise<numbe
   for (;;) {
     const ep = await readEndpoints(dir);
     if (ep && ep.pid === child.pid) {
-      ctx.out.result("sim start", { running: true, alreadyRunning: false, dir, log: logPath, ...ep }, [
+      ctx.out.result("sim start", { running: true, alreadyRunning: false, dir, log: logPath, ...describe(ep) }, [
         `simulator started (pid ${ep.pid})`,
         `  api        ${ep.api}`,
         `  gateway    ${ep.gateway}`,
@@ -153,7 +162,7 @@ export async function status(flags: SimFlags, ctx: CommandContext): Promise<numb
   } catch {
     reachable = false;
   }
-  ctx.out.result("sim status", { running: true, reachable, dir, ...ep }, [
+  ctx.out.result("sim status", { running: true, reachable, dir, ...describe(ep) }, [
     `simulator running (pid ${ep.pid}${ep.startedAt ? `, since ${ep.startedAt}` : ""})${reachable ? "" : " but its API does not answer"}`,
     `  api ${ep.api}  gateway ${ep.gateway}  config ${ep.config}`,
     ...(ep.kubeconfig ? [`  kubeconfig ${ep.kubeconfig}`] : []),
