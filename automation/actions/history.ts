@@ -1,8 +1,12 @@
-// PLACEHOLDER created by the automation/CLI engineer so the CLI compiles and runs; the lead
-// replaces this file with the real action. Keep the exported names (the CLI imports them) or
-// update automation/cli/commands/history.ts with it.
-import { InternalError } from "../errors.js";
+// `sie-fleet history`: the stack's Pulumi updates, newest first, each with the image tag and
+// chart version its config had, joined with the outcome of the sie-fleet run that made it.
+import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
+import { openStack } from "../engine/stack.js";
+import { listRuns, readJournal } from "../journal.js";
+import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
+import { rawConfig } from "./context.js";
+import { stackTarget } from "./target.js";
 
 export interface HistoryOptions {
   stack: string;
@@ -10,19 +14,79 @@ export interface HistoryOptions {
 }
 
 export interface HistoryEntry {
-  /** Pulumi update number (what `rollback --to update:<n>` takes). */
+  /**
+   * Update number, counted from 1 for the stack's first update (the file backend records no
+   * numbers of its own). This is what `rollback --to update:<n>` takes.
+   */
   version: number;
   kind: string;
   result: string;
   startTime: string;
   endTime?: string;
+  durationMs?: number;
   message?: string;
   imageTag?: string;
+  chartVersion?: string;
+  /** Who ran it (user@host as Pulumi recorded), when known. */
+  who?: string;
   /** The sie-fleet run that made this update, if any, and how it ended. */
   runId?: string;
   outcome?: string;
 }
 
-export async function history(_opts: HistoryOptions, _ctx: ActionContext): Promise<HistoryEntry[]> {
-  throw new InternalError("history is not implemented yet");
+/** The recorded config of an update, as the stack file holds it (secrets left out). */
+export type RecordedConfig = Record<string, { value?: string; objectValue?: unknown; secret: boolean }>;
+
+export interface RecordedUpdate extends HistoryEntry {
+  config: RecordedConfig;
+}
+
+function releaseOf(config: RecordedConfig): { imageTag?: string; chartVersion?: string } {
+  const raw = rawConfig(config as never) as Record<string, unknown>;
+  const release = raw["sie-fleet:release"] as { imageTag?: string; version?: string } | undefined;
+  return { ...(release?.imageTag ? { imageTag: release.imageTag } : {}), ...(release?.version ? { chartVersion: String(release.version) } : {}) };
+}
+
+/** All updates, oldest first, numbered from 1. */
+export function numberUpdates(summaries: readonly UpdateSummary[]): RecordedUpdate[] {
+  const oldestFirst = [...summaries].sort((a, b) => new Date(a.startTime).getTime() - new Date(b.startTime).getTime());
+  return oldestFirst.map((u, i) => {
+    const config = (u.config ?? {}) as RecordedConfig;
+    const env = u.environment ?? {};
+    return {
+      version: i + 1,
+      kind: u.kind,
+      result: u.result,
+      startTime: new Date(u.startTime).toISOString(),
+      ...(u.endTime ? { endTime: new Date(u.endTime).toISOString(), durationMs: new Date(u.endTime).getTime() - new Date(u.startTime).getTime() } : {}),
+      ...(u.message ? { message: u.message } : {}),
+      ...(env["git.author"] || env["exec.kind"] ? { who: env["git.author"] ?? env["exec.kind"] } : {}),
+      ...releaseOf(config),
+      config,
+    };
+  });
+}
+
+export async function recordedUpdates(opts: HistoryOptions, ctx: ActionContext): Promise<RecordedUpdate[]> {
+  assertStackName(opts.stack);
+  const s = await openStack(stackTarget(opts.stack, ctx));
+  return numberUpdates(await s.stack.history(undefined, undefined, false));
+}
+
+export async function history(opts: HistoryOptions, ctx: ActionContext): Promise<HistoryEntry[]> {
+  const updates = await recordedUpdates(opts, ctx);
+  // Join our runs: an update belongs to the run whose time span contains its start.
+  const runs = await Promise.all((await listRuns(ctx.stateDir, opts.stack)).map((id) => readJournal(ctx.stateDir, opts.stack, id)));
+  const spans = runs.map((r) => ({
+    runId: r.runId,
+    from: new Date(r.entries[0]?.time ?? 0).getTime(),
+    to: new Date(r.entries.at(-1)?.time ?? 0).getTime(),
+    outcome: r.entries.findLast((e) => e.kind === "outcome")?.outcome ?? "unfinished",
+  }));
+  const entries = updates.map(({ config: _config, ...u }) => {
+    const t = new Date(u.startTime).getTime();
+    const run = spans.find((s) => t >= s.from - 1000 && t <= s.to + 1000);
+    return run ? { ...u, runId: run.runId, outcome: run.outcome } : u;
+  });
+  return entries.reverse().slice(0, opts.limit ?? 20);
 }

@@ -1,10 +1,15 @@
-// PLACEHOLDER created by the automation/CLI engineer so the CLI compiles and runs; the lead
-// replaces this file with the real action. Keep the exported names (the CLI imports them) or
-// update automation/cli/commands/preview.ts with it.
-import { InternalError } from "../errors.js";
-import type { GuardrailResult } from "../guardrails.js";
+// `sie-fleet preview`: what `up` would change now, or — with --to — what an upgrade would change,
+// through the upgrade's own dry run (locked and journaled, so a killed preview is recoverable and
+// the stack config ends exactly as it began). Nothing is applied.
+import { previewStack } from "../engine/operations.js";
+import { openStack } from "../engine/stack.js";
+import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../guardrails.js";
 import type { VersionPolicyResult } from "../policy/version.js";
-import type { ActionContext, PreviewStep, StepOp } from "../types.js";
+import { assertStackName } from "../stackName.js";
+import type { ActionContext, PreviewStep, StepOp, UpgradeResult } from "../types.js";
+import { validateStackConfig } from "./context.js";
+import { stackTarget } from "./target.js";
+import { changeStack } from "./upgrade.js";
 
 export interface PreviewOptions {
   stack: string;
@@ -19,8 +24,32 @@ export interface PreviewReport {
   steps: PreviewStep[];
   guardrails: GuardrailResult;
   policy?: VersionPolicyResult;
+  /** With --to: the dry run's outcome ("dry-run", or "refused" by policy/guardrails/preflight). */
+  upgrade?: UpgradeResult;
 }
 
-export async function preview(_opts: PreviewOptions, _ctx: ActionContext): Promise<PreviewReport> {
-  throw new InternalError("preview is not implemented yet");
+export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise<PreviewReport> {
+  assertStackName(opts.stack);
+  if (opts.to !== undefined) {
+    const r = await changeStack({ stack: opts.stack, to: opts.to, command: "upgrade", dryRun: true, ...(opts.chartVersion ? { chartVersion: opts.chartVersion } : {}) }, ctx);
+    const steps = r.outcome === "dry-run" ? r.steps : [];
+    const violations = r.outcome === "dry-run" ? r.violations : r.outcome === "refused" ? (r.violations ?? []) : [];
+    return {
+      stack: opts.stack,
+      changeSummary: r.outcome === "dry-run" ? r.changeSummary : {},
+      steps,
+      guardrails: { ok: violations.length === 0 && r.outcome === "dry-run", violations, changes: steps.filter((s) => !["same", "read", "refresh"].includes(s.op)).length },
+      upgrade: r,
+    };
+  }
+  const s = await openStack(stackTarget(opts.stack, ctx));
+  validateStackConfig(await s.stack.getAllConfig(), opts.stack);
+  const res = await previewStack(s, {
+    onStep: (l) => ctx.reporter.emit({ v: 1, kind: "log", level: "info", phase: "preview", runId: "preview", time: new Date().toISOString(), message: l }),
+  });
+  const guardrails = checkGuardrails(res.steps, {
+    ...DEFAULT_GUARDRAIL_POLICY,
+    allowedChanges: [{ op: "update", type: "pulumi:providers:pulumi-nodejs" }, { op: "update", type: "pulumi:pulumi:Stack" }],
+  });
+  return { stack: opts.stack, changeSummary: res.changeSummary as PreviewReport["changeSummary"], steps: res.steps, guardrails };
 }

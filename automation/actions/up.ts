@@ -1,8 +1,15 @@
-// PLACEHOLDER created by the automation/CLI engineer so the CLI compiles and runs; the lead
-// replaces this file with the real action. Keep the exported names (the CLI imports them) or
-// update automation/cli/commands/up.ts with it.
-import { InternalError } from "../errors.js";
+// `sie-fleet up`: apply the stack's config as it is, like `pulumi up` (creates the stack on
+// first use). No waves: this is the plain apply, for parity and first deployments.
+import { upStack } from "../engine/operations.js";
+import { openStack } from "../engine/stack.js";
+import { ProgressEmitter } from "../events/emitter.js";
+import { newRunId } from "../journal.js";
+import { acquireLock } from "../lock.js";
+import { assertStackName } from "../stackName.js";
 import type { ActionContext, StepOp } from "../types.js";
+import { validateStackConfig } from "./context.js";
+import { recoverIfNeeded } from "./recover.js";
+import { stackTarget } from "./target.js";
 
 export interface UpOptions {
   stack: string;
@@ -13,8 +20,25 @@ export interface UpReport {
   stack: string;
   changeSummary: Partial<Record<StepOp, number>>;
   durationMs: number;
+  outputs: Record<string, unknown>;
 }
 
-export async function up(_opts: UpOptions, _ctx: ActionContext): Promise<UpReport> {
-  throw new InternalError("up is not implemented yet");
+export async function up(opts: UpOptions, ctx: ActionContext): Promise<UpReport> {
+  assertStackName(opts.stack);
+  const runId = newRunId();
+  const emit = new ProgressEmitter(ctx.reporter, runId);
+  const started = Date.now();
+  const lock = await acquireLock({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "up", onWarning: (m) => emit.log("warn", "lock", m) });
+  try {
+    const s = await openStack(stackTarget(opts.stack, ctx), { create: true, onProgress: (l) => emit.log("info", "preflight", l) });
+    // Bad config fails here with every problem listed, before Pulumi runs.
+    validateStackConfig(await s.stack.getAllConfig(), opts.stack);
+    if ((await s.stack.history(1, 1, false)).length > 0) await recoverIfNeeded(opts.stack, ctx, emit);
+    emit.phase("apply", "started", `pulumi up --stack ${opts.stack}`);
+    const res = await upStack(s, { ...(opts.message ? { message: opts.message } : {}), onStep: (l) => emit.log("info", "apply", l), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    emit.phase("apply", "succeeded", `stack ${opts.stack} is up to date (${Object.entries(res.resourceChanges).map(([k, v]) => `${k} ${v}`).join(", ")})`, { durationMs: Date.now() - started });
+    return { stack: opts.stack, changeSummary: res.resourceChanges as UpReport["changeSummary"], durationMs: Date.now() - started, outputs: res.outputs };
+  } finally {
+    await lock.release();
+  }
 }

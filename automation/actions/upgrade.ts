@@ -41,6 +41,19 @@ const ALWAYS_ALLOWED = [
 ];
 
 export async function upgrade(opts: UpgradeOptions, ctx: ActionContext): Promise<UpgradeResult> {
+  return changeStack({ ...opts, command: "upgrade" }, ctx);
+}
+
+/** What `upgrade` and `rollback` share; rollback brings its own way of setting the config. */
+export interface ChangeOptions extends UpgradeOptions {
+  command: "upgrade" | "rollback";
+  /** Sets the target config (default: the image tag, and the chart version if given). */
+  applyConfig?: (sc: StackContext) => Promise<void>;
+  /** Journal/outcome wording, e.g. "rollback to update 3". */
+  label?: string;
+}
+
+export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Promise<UpgradeResult> {
   assertStackName(opts.stack);
   const to = parseImageTag(opts.to, "--to").raw;
   const runId = newRunId();
@@ -53,13 +66,13 @@ export async function upgrade(opts: UpgradeOptions, ctx: ActionContext): Promise
     stateDir: ctx.stateDir,
     stack: opts.stack,
     runId,
-    command: `upgrade --to ${to}`,
+    command: `${opts.command} --to ${to}`,
     onWarning: (m) => emit.log("warn", "lock", m),
   });
   try {
     await recoverIfNeeded(opts.stack, ctx, emit);
     const sc = await loadStackContext(target, { onProgress: (l) => emit.log("info", "preflight", l) });
-    const journal = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "upgrade", request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force }, secrets: sc.secrets });
+    const journal = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: opts.command, request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force }, secrets: sc.secrets });
     const base = { runId, stack: opts.stack, from: sc.imageTag, to, startedAt: new Date(started).toISOString(), journalPath: journal.path };
     const finish = <T extends object>(r: T) => ({ ...base, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, ...r });
     try {
@@ -106,7 +119,7 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
 
 type Finish = <T extends object>(r: T) => T & { runId: string; stack: string; from: string; to: string; startedAt: string; finishedAt: string; durationMs: number; journalPath: string };
 
-async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: UpgradeOptions, ctx: ActionContext, finish: Finish): Promise<UpgradeResult> {
+async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: ChangeOptions, ctx: ActionContext, finish: Finish): Promise<UpgradeResult> {
   const stack = sc.open.name;
   const snapFile = path.join(ctx.stateDir, "snapshots", stack, `${journal.runId}.yaml`);
   let intent = await journal.append({ kind: "intent", phase: "snapshot", action: "config.snapshot", data: { file: snapFile } });
@@ -140,8 +153,11 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   let failedGate: GateResult | undefined;
   try {
     intent = await journal.append({ kind: "intent", phase: "set-config", action: "config.set", data: { [IMAGE_TAG_PATHS.imageTag]: opts.to, ...(opts.chartVersion ? { [CHART_VERSION_PATH]: opts.chartVersion } : {}) } });
-    await setConfigPath(sc.open, IMAGE_TAG_PATHS.imageTag, opts.to);
-    if (opts.chartVersion) await setConfigPath(sc.open, CHART_VERSION_PATH, opts.chartVersion);
+    if (opts.applyConfig) await opts.applyConfig(sc);
+    else {
+      await setConfigPath(sc.open, IMAGE_TAG_PATHS.imageTag, opts.to);
+      if (opts.chartVersion) await setConfigPath(sc.open, CHART_VERSION_PATH, opts.chartVersion);
+    }
     await journal.append({ kind: "done", phase: "set-config", action: "config.set", ref: intent.seq });
 
     emit.phase("preview", "started", "previewing the change");
@@ -177,7 +193,7 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
 
     intent = await journal.append({ kind: "intent", phase: "apply", action: "pulumi.up", message: `upgrade to ${opts.to}` });
     emit.phase("apply", "started", `applying the release with ${opts.to}`);
-    await upStack(sc.open, { message: `sie-fleet upgrade ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
+    await upStack(sc.open, { message: `sie-fleet ${opts.label ?? opts.command} ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
     await journal.append({ kind: "done", phase: "apply", action: "pulumi.up", ref: intent.seq });
     emit.phase("apply", "succeeded", "release updated; rolling out wave by wave");
 

@@ -1,8 +1,9 @@
-// PLACEHOLDER created by the automation/CLI engineer so the CLI compiles and runs; the lead
-// replaces this file with the real action. Keep the exported names (the CLI imports them) or
-// update automation/cli/commands/verify.ts with it.
-import { InternalError } from "../errors.js";
+// `sie-fleet verify`: run the verification gates against what is deployed now; changes nothing.
+import { assertStackName } from "../stackName.js";
 import type { ActionContext, GateResult } from "../types.js";
+import { endpointGates, rolloutGates, serverVersion } from "../verify/basicGates.js";
+import { loadStackContext } from "./context.js";
+import { stackTarget } from "./target.js";
 
 export interface VerifyOptions {
   stack: string;
@@ -14,6 +15,10 @@ export interface VerifyReport {
   gates: GateResult[];
 }
 
-export async function verify(_opts: VerifyOptions, _ctx: ActionContext): Promise<VerifyReport> {
-  throw new InternalError("verify is not implemented yet");
+export async function verify(opts: VerifyOptions, ctx: ActionContext): Promise<VerifyReport> {
+  assertStackName(opts.stack);
+  const sc = await loadStackContext(stackTarget(opts.stack, ctx));
+  const gates = await rolloutGates(sc.kube, sc.names);
+  if (sc.gatewayUrl) gates.push(...(await endpointGates({ gatewayUrl: sc.gatewayUrl, expectVersion: serverVersion(sc.imageTag) })));
+  return { stack: opts.stack, ok: gates.every((g) => g.status !== "fail"), gates };
 }
