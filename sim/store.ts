@@ -134,6 +134,19 @@ export class ObjectStore extends EventEmitter {
     );
   }
 
+  /** How many objects of a type exist (no copying). */
+  size(t: ResourceType): number {
+    return this.bucket(t).size;
+  }
+
+  /**
+   * Read-only view of the stored objects, without the defensive copy `list` makes. For hot
+   * internal loops (garbage collection); callers must not mutate or keep the objects.
+   */
+  peek(t: ResourceType): Iterable<Readonly<KObject>> {
+    return this.bucket(t).values();
+  }
+
   findByUid(uid: string): KObject | undefined {
     for (const b of this.buckets.values()) for (const o of b.values()) if (o.metadata.uid === uid) return clone(o);
     return undefined;

@@ -101,7 +101,9 @@ export function create(ctx: SimContext, t: ResourceType, ns: string | undefined,
   if (t.namespaced && !o.metadata.namespace) throw badRequest("a namespace is required for this resource");
   // Server-owned fields are ignored on create.
   for (const k of ["uid", "resourceVersion", "creationTimestamp", "deletionTimestamp", "generation"]) delete o.metadata[k];
-  if (t.subresources.includes("status")) delete o.status;
+  // Status is server-owned on create, except for Nodes: there is no kubelet here to report a
+  // fake node's capacity, so the creator's status (allocatable GPUs) is kept, as node registration does.
+  if (t.subresources.includes("status") && t !== T.nodes) delete o.status;
   if (t === T.pods) o.status = { phase: "Pending" };
   applyDefaults(t, o);
   validate(t, o);
@@ -120,7 +122,7 @@ function replace(ctx: SimContext, req: ApiRequest, o: KObject): ApiResponse {
   if (subresource === "status") return { code: 200, body: ctx.store.update(t, o, "status") };
   applyDefaults(t, o);
   validate(t, o, cur);
-  return { code: 200, body: ctx.store.update(t, o, hasStatus ? "main" : "all") };
+  return { code: 200, body: ctx.store.update(t, o, hasStatus && t !== T.nodes ? "main" : "all") };
 }
 
 function patch(ctx: SimContext, req: ApiRequest, applyBody?: Json): ApiResponse {
@@ -151,7 +153,7 @@ function patch(ctx: SimContext, req: ApiRequest, applyBody?: Json): ApiResponse 
   checkKind(t, next);
   applyDefaults(t, next);
   validate(t, next, cur);
-  return { code: 200, body: ctx.store.update(t, next, t.subresources.includes("status") ? "main" : "all") };
+  return { code: 200, body: ctx.store.update(t, next, t.subresources.includes("status") && t !== T.nodes ? "main" : "all") };
 }
 
 /** Apply bodies are YAML; JSON (a YAML subset) is parsed directly, other YAML with client-node's parser. */

@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import type { KObject, ObjectStore } from "../store.js";
 import { T } from "../resources.js";
 
-const MAX_EVENTS = 2000;
+const MAX_EVENTS = 1000;
 
 /**
  * Writes core/v1 Events the way the kubelet and controllers do: one Event per
@@ -57,11 +57,15 @@ export class EventRecorder {
 
   /** Keeps the event list bounded, dropping the oldest like the apiserver's event TTL would. */
   private trim(): void {
+    if (this.store.size(T.events) <= MAX_EVENTS) return;
     const all = this.store.list(T.events);
-    if (all.length <= MAX_EVENTS) return;
     all.sort((a, b) => Number(a.metadata.resourceVersion) - Number(b.metadata.resourceVersion));
-    for (const e of all.slice(0, all.length - MAX_EVENTS)) {
+    // Trim a tenth at a time so the sort is not paid on every new event.
+    const dropped = new Set<string>();
+    for (const e of all.slice(0, all.length - Math.floor(MAX_EVENTS * 0.9))) {
       this.store.remove(T.events, e.metadata.namespace, e.metadata.name);
+      dropped.add(e.metadata.name);
     }
+    for (const [k, name] of this.index) if (dropped.has(name)) this.index.delete(k);
   }
 }

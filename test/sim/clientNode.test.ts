@@ -129,3 +129,27 @@ describe("@kubernetes/client-node against the simulator", () => {
     expect(groups.groups.map((g) => g.name)).toEqual(expect.arrayContaining(["apps", "keda.sh"]));
   });
 });
+
+describe("watch", () => {
+  it("streams ADDED/MODIFIED events to client-node's Watch", async () => {
+    const { Watch } = await import("@kubernetes/client-node");
+    const sim = await startTestSim();
+    try {
+      const kc = kubeConfigFor(sim);
+      const seen: string[] = [];
+      const w = new Watch(kc);
+      const req = await w.watch(
+        "/api/v1/namespaces",
+        {},
+        (type: string, obj: { metadata?: { name?: string } }) => seen.push(`${type} ${obj.metadata?.name}`),
+        () => undefined,
+      );
+      await waitFor("initial list", () => seen.includes("ADDED default"));
+      await kc.makeApiClient(CoreV1Api).createNamespace({ body: namespace("watched") });
+      await waitFor("watched ns added", () => seen.includes("ADDED watched"));
+      req.abort();
+    } finally {
+      await sim.stop();
+    }
+  });
+});
