@@ -1,7 +1,7 @@
 // Public surface of the SIE simulator (tests, CLI and the local Pulumi platform import from here).
 export { startSimulator, writeKubeconfig, ENDPOINTS_FILE, KUBECONFIG_FILE } from "./simulator.js";
 export type { Simulator, SimulatorOptions, SimulatorEndpoints } from "./simulator.js";
-export { spawnSimulator } from "./spawn.js";
+export { spawnSimulator, stopSimulator, runningSimulator } from "./spawn.js";
 export type { SpawnOptions, SpawnedSimulator } from "./spawn.js";
 export { FAULTS, FAULT_NAMES, ERRORS10_RATE, parseImage } from "./faults.js";
 export type { FaultName, ParsedImage } from "./faults.js";

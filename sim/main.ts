@@ -61,3 +61,5 @@ const shutdown = () => {
 };
 process.on("SIGTERM", shutdown);
 process.on("SIGINT", shutdown);
+// Started by spawnSimulator without `detached`: the parent's death closes the IPC channel.
+if (process.send) process.on("disconnect", shutdown);

@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENDPOINTS_FILE, type SimulatorEndpoints } from "./simulator.js";
@@ -15,8 +15,14 @@ export interface SpawnOptions {
   sieNamespace?: string;
   /** How long to wait for endpoints.json (default 20 s). */
   startTimeoutMs?: number;
-  /** Receives the child's stderr (default: kept for error messages only). */
+  /** Receives the child's stderr (default: kept for error messages only). Not used when detached. */
   onStderr?: (chunk: string) => void;
+  /**
+   * Keep the simulator running after this process exits (a daemon, e.g. `sie-fleet sim start`);
+   * its output goes to DIR/sim.log and `stopSimulator(DIR)` ends it. By default the child is tied
+   * to this process: it shuts down when this process exits or dies (IPC channel closes).
+   */
+  detached?: boolean;
 }
 
 export interface SpawnedSimulator extends SimulatorEndpoints {
@@ -77,16 +83,27 @@ export async function spawnSimulator(opts: SpawnOptions): Promise<SpawnedSimulat
     ...(opts.sieNamespace ? ["--namespace", opts.sieNamespace] : []),
   ];
   // cwd = repo root so `--import tsx` resolves from this project's node_modules.
-  const child = spawn(process.execPath, args, { cwd: resolve(here, ".."), stdio: ["ignore", "pipe", "pipe"] });
-  installExitHook();
-  live.add(child);
-  child.once("exit", () => live.delete(child));
+  const cwd = resolve(here, "..");
+  let child: ChildProcess;
   let stderr = "";
-  child.stderr?.setEncoding("utf8").on("data", (d: string) => {
-    stderr = (stderr + d).slice(-8000);
-    opts.onStderr?.(d);
-  });
-  child.stdout?.resume();
+  const logPath = join(stateDir, "sim.log");
+  if (opts.detached) {
+    const log = openSync(logPath, "a");
+    child = spawn(process.execPath, args, { cwd, stdio: ["ignore", log, log], detached: true });
+    closeSync(log);
+    child.unref();
+  } else {
+    child = spawn(process.execPath, args, { cwd, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+    installExitHook();
+    live.add(child);
+    child.once("exit", () => live.delete(child));
+    child.stderr?.setEncoding("utf8").on("data", (d: string) => {
+      stderr = (stderr + d).slice(-8000);
+      opts.onStderr?.(d);
+    });
+    child.stdout?.resume();
+  }
+  const tail = () => (opts.detached && existsSync(logPath) ? readFileSync(logPath, "utf8").slice(-8000) : stderr).trim();
 
   const stop = async () => {
     if (child.exitCode !== null || child.signalCode !== null) return;
@@ -100,7 +117,7 @@ export async function spawnSimulator(opts: SpawnOptions): Promise<SpawnedSimulat
   const deadline = Date.now() + (opts.startTimeoutMs ?? 20_000);
   for (;;) {
     if (child.exitCode !== null || child.signalCode !== null) {
-      throw new Error(`simulator exited before it was ready (code ${child.exitCode ?? child.signalCode}): ${stderr.trim()}`);
+      throw new Error(`simulator exited before it was ready (code ${child.exitCode ?? child.signalCode}): ${tail()}`);
     }
     if (existsSync(endpointsPath)) {
       try {
@@ -114,8 +131,43 @@ export async function spawnSimulator(opts: SpawnOptions): Promise<SpawnedSimulat
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`simulator did not write ${endpointsPath} within ${opts.startTimeoutMs ?? 20_000} ms: ${stderr.trim()}`);
+      throw new Error(`simulator did not write ${endpointsPath} within ${opts.startTimeoutMs ?? 20_000} ms: ${tail()}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** Reads DIR/endpoints.json if a simulator is running there (its pid is alive). */
+export function runningSimulator(stateDir: string): SimulatorEndpoints | undefined {
+  const p = join(resolve(stateDir), ENDPOINTS_FILE);
+  if (!existsSync(p)) return undefined;
+  try {
+    const ep = JSON.parse(readFileSync(p, "utf8")) as SimulatorEndpoints;
+    process.kill(ep.pid, 0);
+    return ep;
+  } catch {
+    return undefined; // unreadable, or the process is gone (stale file after a crash)
+  }
+}
+
+/** Stops the simulator serving DIR (SIGTERM, then SIGKILL after `timeoutMs`). False if none ran. */
+export async function stopSimulator(stateDir: string, timeoutMs = 5000): Promise<boolean> {
+  const ep = runningSimulator(stateDir);
+  if (!ep) return false;
+  const alive = () => {
+    try {
+      process.kill(ep.pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  process.kill(ep.pid, "SIGTERM");
+  const deadline = Date.now() + timeoutMs;
+  while (alive() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  if (alive()) {
+    process.kill(ep.pid, "SIGKILL");
+    rmSync(join(resolve(stateDir), ENDPOINTS_FILE), { force: true });
+  }
+  return true;
 }

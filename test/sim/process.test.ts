@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { AppsV1Api, CoreV1Api, KubeConfig, type V1StatefulSet } from "@kubernetes/client-node";
-import { spawnSimulator, type SpawnedSimulator } from "../../sim/index.js";
+import { runningSimulator, spawnSimulator, stopSimulator, type SpawnedSimulator } from "../../sim/index.js";
 import { namespace, NS, TEST_TIMINGS, waitFor, workerStatefulSet } from "./helpers.js";
 
 describe("simulator process", () => {
@@ -48,5 +48,18 @@ describe("simulator process", () => {
       const s = await kc2.makeApiClient(AppsV1Api).readNamespacedStatefulSet({ name: "sie-worker-l4", namespace: NS });
       return s.status?.readyReplicas === 1;
     });
+  });
+
+  it("runs detached as a daemon that stopSimulator(dir) ends", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sie-sim-"));
+    dirs.push(dir);
+    const sim = await spawnSimulator({ stateDir: dir, detached: true });
+    sims.push(sim);
+    expect(runningSimulator(dir)?.pid).toBe(sim.pid);
+    expect((await fetch(`${sim.api}/version`)).status).toBe(200);
+    expect(await stopSimulator(dir)).toBe(true);
+    expect(runningSimulator(dir)).toBeUndefined();
+    expect(existsSync(join(dir, "endpoints.json"))).toBe(false);
+    expect(await stopSimulator(dir)).toBe(false);
   });
 });
