@@ -4,18 +4,14 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { ensureDeps, repo } from "./ensure-deps.mjs";
 
-const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), "..");
 const out = path.join(repo, ".sie-fleet", "test-results.json");
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.rmSync(out, { force: true });
 
 const vitest = path.join(repo, "node_modules", "vitest", "vitest.mjs");
-if (!fs.existsSync(vitest)) {
-  console.log("[test] installing dependencies from the lockfile (npm ci)");
-  const ci = spawnSync("npm", ["ci", "--no-audit", "--no-fund"], { cwd: repo, stdio: "inherit" });
-  if (ci.status !== 0) process.exit(ci.status ?? 1);
-}
+ensureDeps();
 const run = spawnSync(
   process.execPath,
   [vitest, "run", "--reporter=default", "--reporter=json", `--outputFile.json=${out}`, ...process.argv.slice(2)],

@@ -57,7 +57,7 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
   try {
     emit.phase("apply", "started", "deploying the local stack (pulumi up: node pools, namespace, SIE release, KEDA ScaledObjects)");
     const u = await up({ stack: "local", message: "demo: first deployment" }, sub);
-    steps.push({ name: `pulumi up local (${Object.entries(u.changeSummary).map(([k, v]) => `${k} ${v}`).join(", ")})`, outcome: "ok", exitCode: 0 });
+    steps.push({ name: `pulumi up local (${Object.entries(u.changeSummary).map(([k, v]) => `${k} ${v}`).join(", ")})`, outcome: u.ready ? "ready" : "not-ready", exitCode: u.ready ? 0 : 1 });
 
     const health = await fetch(`${sim.gateway}/health`);
     const body = (await health.json()) as { status?: string; cluster?: { worker_count?: number } };
@@ -76,7 +76,7 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     for (const h of (await history({ stack: "local", limit: 10 }, sub)).reverse()) {
       emit.log("info", "done", `update ${h.version}: ${h.kind} ${h.result} tag=${h.imageTag ?? "?"} ${h.message ?? ""}${h.outcome ? ` [${h.outcome}]` : ""}`);
     }
-    const ok = steps.every((s) => (s.name.includes(bad) ? s.exitCode === EXIT_CODES.reverted : s.exitCode === 0));
+    const ok = steps.every((s) => (s.name.endsWith(bad) ? s.exitCode === EXIT_CODES.reverted : s.exitCode === 0));
     emit.outcome(ok ? "succeeded" : "failed", ok ? 0 : 1, ok ? `demo complete: ${good} rolled out, ${bad} detected and reverted` : "demo did not go as expected");
   } finally {
     if (opts.keep) emit.log("info", "done", `simulator left running (pid ${sim.pid}); project in ${projectDir}`);

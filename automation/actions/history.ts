@@ -67,26 +67,30 @@ export function numberUpdates(summaries: readonly UpdateSummary[]): RecordedUpda
   });
 }
 
-export async function recordedUpdates(opts: HistoryOptions, ctx: ActionContext): Promise<RecordedUpdate[]> {
-  assertStackName(opts.stack);
-  const s = await openStack(stackTarget(opts.stack, ctx));
-  return numberUpdates(await s.stack.history(undefined, undefined, false));
-}
-
-export async function history(opts: HistoryOptions, ctx: ActionContext): Promise<HistoryEntry[]> {
-  const updates = await recordedUpdates(opts, ctx);
-  // Join our runs: an update belongs to the run whose time span contains its start.
-  const runs = await Promise.all((await listRuns(ctx.stateDir, opts.stack)).map((id) => readJournal(ctx.stateDir, opts.stack, id)));
+/** Updates joined with the sie-fleet run that made each (the run whose time span contains its start). */
+async function joinRuns(updates: RecordedUpdate[], stateDir: string, stack: string): Promise<RecordedUpdate[]> {
+  const runs = await Promise.all((await listRuns(stateDir, stack)).map((id) => readJournal(stateDir, stack, id)));
   const spans = runs.map((r) => ({
     runId: r.runId,
     from: new Date(r.entries[0]?.time ?? 0).getTime(),
     to: new Date(r.entries.at(-1)?.time ?? 0).getTime(),
     outcome: r.entries.findLast((e) => e.kind === "outcome")?.outcome ?? "unfinished",
   }));
-  const entries = updates.map(({ config: _config, ...u }) => {
+  return updates.map((u) => {
     const t = new Date(u.startTime).getTime();
     const run = spans.find((s) => t >= s.from - 1000 && t <= s.to + 1000);
     return run ? { ...u, runId: run.runId, outcome: run.outcome } : u;
   });
-  return entries.reverse().slice(0, opts.limit ?? 20);
+}
+
+/** All updates, oldest first, numbered from 1, with their recorded config and run outcome. */
+export async function recordedUpdates(opts: HistoryOptions, ctx: ActionContext): Promise<RecordedUpdate[]> {
+  assertStackName(opts.stack);
+  const s = await openStack(stackTarget(opts.stack, ctx));
+  return joinRuns(numberUpdates(await s.stack.history(undefined, undefined, false)), ctx.stateDir, opts.stack);
+}
+
+export async function history(opts: HistoryOptions, ctx: ActionContext): Promise<HistoryEntry[]> {
+  const updates = await recordedUpdates(opts, ctx);
+  return updates.map(({ config: _config, ...u }) => u).reverse().slice(0, opts.limit ?? 20);
 }

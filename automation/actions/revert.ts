@@ -75,7 +75,10 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
       { kind: "Deployment" as const, name: sc.names.gatewayDeployment },
       { kind: "Deployment" as const, name: sc.names.configDeployment },
     ];
-    const timing = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
+    // A revert waits out slow pods instead of failing fast on not-ready: there is no other
+    // version to fall back to, only a person to call.
+    const base = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
+    const timing = { ...base, notReadyAfterMs: base.timeoutMs };
     const outcomes = await Promise.all(all.map((w) => sc.kube.waitForRollout(ns, w.kind, w.name, timing)));
     all.forEach((w, i) => gates.push(rolloutGate(w.kind, w.name, outcomes[i]!)));
     if (input.gatewayUrl && gates.every((g) => g.status === "pass")) {

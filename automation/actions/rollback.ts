@@ -6,6 +6,8 @@ import { applyRecordedConfig } from "../engine/operations.js";
 import type { ActionContext, RollbackTarget, UpgradeResult } from "../types.js";
 import { recordedUpdates, type RecordedUpdate } from "./history.js";
 import { changeStack } from "./upgrade.js";
+import { loadStackContext } from "./context.js";
+import { stackTarget } from "./target.js";
 
 export interface RollbackOptions {
   stack: string;
@@ -14,8 +16,11 @@ export interface RollbackOptions {
   force?: boolean;
 }
 
+const BAD_RUN_OUTCOMES = new Set(["reverted", "needs-attention", "failed", "interrupted"]);
+
 export function pickUpdate(updates: readonly RecordedUpdate[], target: RollbackTarget, currentTag: string | undefined): RecordedUpdate {
-  const good = updates.filter((u) => u.kind === "update" && u.result === "succeeded" && u.imageTag);
+  // An update made by a run that was reverted (or needs attention) is not a version to return to.
+  const good = updates.filter((u) => u.kind === "update" && u.result === "succeeded" && u.imageTag && !BAD_RUN_OUTCOMES.has(u.outcome ?? ""));
   let found: RecordedUpdate | undefined;
   if (target.kind === "update") {
     found = updates.find((u) => u.version === target.version);
@@ -36,7 +41,8 @@ export function pickUpdate(updates: readonly RecordedUpdate[], target: RollbackT
 
 export async function rollback(opts: RollbackOptions, ctx: ActionContext): Promise<UpgradeResult> {
   const updates = await recordedUpdates({ stack: opts.stack }, ctx);
-  const current = [...updates].reverse().find((u) => u.kind === "update" && u.result === "succeeded")?.imageTag;
+  const sc = await loadStackContext(stackTarget(opts.stack, ctx));
+  const current = sc.imageTag;
   const chosen = pickUpdate(updates, opts.target, current);
   return changeStack(
     {

@@ -10,7 +10,7 @@ export interface RolloutTiming {
 }
 
 export function rolloutTiming(platform: string, kind: WaveKind, applySeconds?: number): RolloutTiming {
-  if (platform === "local") return { timeoutMs: 60_000, notReadyAfterMs: 6_000, pollMs: 200 };
+  if (platform === "local") return { timeoutMs: 90_000, notReadyAfterMs: 15_000, pollMs: 200 };
   return {
     timeoutMs: applySeconds ? applySeconds * 1000 : TIMEOUTS.waveRolloutMs,
     notReadyAfterMs: NOT_READY_AFTER_MS[kind],

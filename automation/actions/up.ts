@@ -7,7 +7,10 @@ import { newRunId } from "../journal.js";
 import { acquireLock } from "../lock.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext, StepOp } from "../types.js";
-import { validateStackConfig } from "./context.js";
+import { loadStackContext, validateStackConfig } from "./context.js";
+import { rolloutGate } from "../kube/index.js";
+import { workloads } from "../verify/basicGates.js";
+import { rolloutTiming } from "./timing.js";
 import { recoverIfNeeded } from "./recover.js";
 import { stackTarget } from "./target.js";
 
@@ -21,6 +24,29 @@ export interface UpReport {
   changeSummary: Partial<Record<StepOp, number>>;
   durationMs: number;
   outputs: Record<string, unknown>;
+  /** Every workload rolled out and Ready afterwards (false when the cluster could not be reached). */
+  ready: boolean;
+}
+
+/** Like `pulumi up` on Kubernetes resources, `up` returns once what it changed is rolled out. */
+async function waitUntilReady(stack: string, ctx: ActionContext, emit: ProgressEmitter): Promise<boolean> {
+  let sc;
+  try {
+    sc = await loadStackContext(stackTarget(stack, ctx));
+  } catch (err) {
+    emit.log("warn", "verify", `not waiting for rollouts: ${(err as Error).message}`);
+    return false;
+  }
+  const timing = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
+  const outcomes = await Promise.all(
+    workloads(sc.names).map(async (w) => {
+      const o = await sc.kube.waitForRollout(sc.names.namespace, w.kind, w.name, { ...timing, notReadyAfterMs: timing.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      const g = rolloutGate(w.kind, w.name, o);
+      emit.gate("verify", g);
+      return g.status === "pass";
+    }),
+  );
+  return outcomes.every(Boolean);
 }
 
 export async function up(opts: UpOptions, ctx: ActionContext): Promise<UpReport> {
@@ -37,7 +63,8 @@ export async function up(opts: UpOptions, ctx: ActionContext): Promise<UpReport>
     emit.phase("apply", "started", `pulumi up --stack ${opts.stack}`);
     const res = await upStack(s, { ...(opts.message ? { message: opts.message } : {}), onStep: (l) => emit.log("info", "apply", l), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     emit.phase("apply", "succeeded", `stack ${opts.stack} is up to date (${Object.entries(res.resourceChanges).map(([k, v]) => `${k} ${v}`).join(", ")})`, { durationMs: Date.now() - started });
-    return { stack: opts.stack, changeSummary: res.resourceChanges as UpReport["changeSummary"], durationMs: Date.now() - started, outputs: res.outputs };
+    const ready = await waitUntilReady(opts.stack, ctx, emit);
+    return { stack: opts.stack, changeSummary: res.resourceChanges as UpReport["changeSummary"], durationMs: Date.now() - started, outputs: res.outputs, ready };
   } finally {
     await lock.release();
   }
