@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { SimContext } from "../context.js";
+import type { KObject } from "../store.js";
 import { readBody, sendJson } from "../http.js";
 import { ApiError } from "./errors.js";
 import { parseResourcePath } from "./path.js";
 import { handleResource } from "./resources.js";
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, SERVER_VERSION } from "./discovery.js";
 import { WatchHub } from "./watch.js";
+import { toTable, wantsTable } from "./table.js";
 
 /** Handles `/sim/...` control requests; returns false when the path is not one of them. */
 export type ControlHandler = (req: IncomingMessage, res: ServerResponse, url: URL, body: string) => Promise<boolean>;
@@ -56,8 +58,9 @@ async function handle(ctx: SimContext, watches: WatchHub, control: ControlHandle
   const path = parseResourcePath(p);
   if (!path) throw new ApiError("NotFound", "the server could not find the requested resource");
   const w = url.searchParams.get("watch");
+  const table = method === "GET" && wantsTable(req.headers.accept);
   if (method === "GET" && (w === "true" || w === "1")) {
-    watches.serve(req, res, path, url.searchParams);
+    watches.serve(req, res, path, url.searchParams, table);
     return;
   }
   const out = await handleResource(ctx, {
@@ -67,5 +70,10 @@ async function handle(ctx: SimContext, watches: WatchHub, control: ControlHandle
     ...(req.headers["content-type"] ? { contentType: req.headers["content-type"] } : {}),
     body,
   });
+  if (table && out.code === 200 && !path.subresource) {
+    const body = out.body as { items?: KObject[]; metadata: { resourceVersion?: string } };
+    const items = path.name ? [out.body as KObject] : (body.items ?? []);
+    return sendJson(res, 200, toTable(path.type, items, ctx.store.resourceVersion));
+  }
   sendJson(res, out.code, out.body);
 }

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ObjectStore, StoreEvent } from "../store.js";
+import type { KObject, ObjectStore, StoreEvent } from "../store.js";
+import { toTable } from "./table.js";
 import { typeKey } from "../resources.js";
 import type { ResourcePath } from "./path.js";
 import { matchesSelector, parseFieldSelector, parseLabelSelector } from "./selectors.js";
@@ -22,7 +23,8 @@ export class WatchHub {
     store.on("restored", () => (this.history.length = 0));
   }
 
-  serve(req: IncomingMessage, res: ServerResponse, path: ResourcePath, query: URLSearchParams): void {
+  /** `asTable`: frames carry one-row Tables, as `kubectl get -w` asks for. */
+  serve(req: IncomingMessage, res: ServerResponse, path: ResourcePath, query: URLSearchParams, asTable = false): void {
     const key = typeKey(path.type);
     const sel = parseLabelSelector(query.get("labelSelector"));
     const fieldOk = parseFieldSelector(query.get("fieldSelector"));
@@ -33,7 +35,10 @@ export class WatchHub {
       matchesSelector(sel, e.object.metadata.labels ?? {}) &&
       fieldOk(e.object);
     res.writeHead(200, { "Content-Type": "application/json", "Transfer-Encoding": "chunked", "Cache-Control": "no-cache" });
-    const send = (type: string, object: unknown) => res.write(JSON.stringify({ type, object }) + "\n");
+    const send = (type: string, object: unknown) => {
+      const o = asTable && type !== "ERROR" ? toTable(path.type, [object as KObject], (object as KObject).metadata.resourceVersion) : object;
+      res.write(JSON.stringify({ type, object: o }) + "\n");
+    };
 
     const rvParam = query.get("resourceVersion");
     const since = rvParam && rvParam !== "0" ? Number(rvParam) : undefined;

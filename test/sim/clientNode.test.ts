@@ -126,6 +126,13 @@ describe("@kubernetes/client-node against the simulator", () => {
     const v = await (await fetch(`${sim.api}/version`)).json();
     expect(v).toMatchObject({ major: "1" });
     const groups = (await (await fetch(`${sim.api}/apis`)).json()) as { groups: { name: string }[] };
+    // kubectl get asks for server-side Tables.
+    const table = (await (
+      await fetch(`${sim.api}/api/v1/namespaces/${NS}/pods`, { headers: { Accept: "application/json;as=Table;v=v1;g=meta.k8s.io,application/json" } })
+    ).json()) as { kind: string; columnDefinitions: { name: string }[]; rows: { cells: unknown[] }[] };
+    expect(table.kind).toBe("Table");
+    expect(table.columnDefinitions.map((c) => c.name).slice(0, 5)).toEqual(["Name", "Ready", "Status", "Restarts", "Age"]);
+    expect(table.rows.length).toBeGreaterThanOrEqual(3);
     expect(groups.groups.map((g) => g.name)).toEqual(expect.arrayContaining(["apps", "keda.sh"]));
   });
 });
