@@ -4,6 +4,7 @@ import type { ProfileName, SimTimings } from "./timing.js";
 
 // CLI: node --import tsx sim/main.ts --state-dir DIR [--api-port 0] [--gateway-port 0]
 //      [--config-port 0] [--profile fast|demo] [--timings '{"podStartMs":100}'] [--namespace NS]
+//      [--load RPS:SECONDS]   (start the built-in load generator once listening)
 const { values } = parseArgs({
   options: {
     "state-dir": { type: "string" },
@@ -13,6 +14,7 @@ const { values } = parseArgs({
     profile: { type: "string", default: "fast" },
     timings: { type: "string" },
     namespace: { type: "string" },
+    load: { type: "string" },
   },
   strict: true,
 });
@@ -45,6 +47,15 @@ const sim = await startSimulator({
   ...(values.timings ? { timings: JSON.parse(values.timings) as Partial<SimTimings> } : {}),
   ...(values.namespace ? { sieNamespace: values.namespace } : {}),
 });
+if (values.load) {
+  const m = /^(\d+):(\d+)$/.exec(values.load);
+  if (!m) {
+    process.stderr.write(`sie-sim: --load must be RPS:SECONDS, got ${JSON.stringify(values.load)}\n`);
+    await sim.stop();
+    process.exit(2);
+  }
+  sim.load.start({ rps: Number(m[1]), durationMs: Number(m[2]) * 1000 });
+}
 process.stdout.write(JSON.stringify({ api: sim.api, gateway: sim.gateway, config: sim.config, metrics: sim.metrics, kubeconfig: sim.kubeconfigPath }) + "\n");
 
 let exiting = false;
