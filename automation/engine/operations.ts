@@ -101,11 +101,23 @@ export async function applyRecordedConfig(s: OpenStack, recorded: Record<string,
       if (!(k in current)) missingSecrets.push(k);
       continue;
     }
-    plain[k] = v.objectValue !== undefined ? { objectValue: v.objectValue, secret: false } : { value: v.value ?? "", secret: false };
+    const objectValue = v.objectValue ?? structured(v.value);
+    // The CLI wants both: `value` as JSON text and `objectValue` to store it as an object.
+    plain[k] = objectValue !== undefined ? { value: JSON.stringify(objectValue), objectValue, secret: false } : { value: v.value ?? "", secret: false };
   }
   // No secret goes through argv here: `set-all --json` only carries the non-secret keys.
   if (Object.keys(plain).length > 0) await s.stack.workspace.setAllConfigJson(s.name, JSON.stringify(plain));
   return { missingSecrets };
+}
+
+/** History records structured values as JSON text; they must go back as objects, not strings. */
+function structured(value: string | undefined): unknown {
+  if (value === undefined || !/^\s*[[{]/.test(value)) return undefined;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return undefined;
+  }
 }
 
 export async function setConfigPath(s: OpenStack, key: string, value: string): Promise<void> {

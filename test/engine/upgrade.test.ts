@@ -103,7 +103,7 @@ describe("sie-fleet upgrade on the real engine", () => {
     "rollback --to previous restores the config recorded in stack history",
     async () => {
       const r = await rollback({ stack: "local", target: { kind: "previous" } }, fx.ctx);
-      expect(r.outcome).toBe("succeeded");
+      expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("succeeded");
       expect(r.to).toBe("v0.3.1");
       expect(await images()).toContain("sie-sie-cluster-gateway=ghcr.io/superlinked/sie-gateway:v0.3.1");
       expect(fs.readFileSync(fx.configFile, "utf8")).toMatch(/imageTag: v0\.3\.1/);

@@ -1,0 +1,48 @@
+// Each simulator fault that a rollout or endpoint gate can see is caught in the canary wave and
+// ends `reverted`, with the config file and the running images exactly as before.
+// (-slow and -errors10 need the metric gates of the verification suite.)
+import * as fs from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { upStack } from "../../automation/engine/operations.js";
+import { upgrade } from "../../automation/actions/upgrade.js";
+import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, type EngineFixture } from "./harness.js";
+
+let fx: EngineFixture;
+
+beforeAll(async () => {
+  await ensureCli();
+  fx = await engineFixture();
+  await upStack(await fx.open(true));
+}, CLI_BUILD_TIMEOUT_MS);
+
+afterAll(async () => {
+  await fx?.cleanup();
+});
+
+async function images(): Promise<string[]> {
+  const list = async (p: string) => ((await (await fetch(`${fx.sim.api}${p}`)).json()) as { items: any[] }).items;
+  const all = [...(await list("/apis/apps/v1/namespaces/sie/statefulsets")), ...(await list("/apis/apps/v1/namespaces/sie/deployments"))];
+  return all.map((o) => `${o.metadata.name}=${o.spec.template.spec.containers[0].image}`).sort();
+}
+
+describe.each([
+  ["v0.3.2-pullerr", /ImagePullBackOff|ErrImagePull/],
+  ["v0.3.2-noready", /NotReady|not Ready/i],
+  ["v0.3.2-5xx", /encode.*failed/],
+])("fault tag %s", (tag, reason) => {
+  it(
+    "is detected in the canary wave and reverted",
+    async () => {
+      const config = fs.readFileSync(fx.configFile);
+      const before = await images();
+      const r = await upgrade({ stack: "local", to: tag }, fx.ctx);
+      expect(r.outcome).toBe("reverted");
+      if (r.outcome !== "reverted") return;
+      expect(r.waves.at(-1)?.wave.name).toBe("canary");
+      expect(r.failedGate.message).toMatch(reason);
+      expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
+      expect(await images()).toEqual(before);
+    },
+    ENGINE_TEST_TIMEOUT_MS,
+  );
+});
