@@ -2,28 +2,17 @@
 // ends `reverted`, with the config file and the running images exactly as before.
 // (-slow and -errors10 need the metric gates of the verification suite.)
 import * as fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upStack } from "../../automation/engine/operations.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, type EngineFixture } from "./harness.js";
+import { ENGINE_TEST_TIMEOUT_MS, useEngineFixture, workloadImages, type EngineFixture } from "./harness.js";
 
+const fixture = useEngineFixture();
 let fx: EngineFixture;
-
-beforeAll(async () => {
-  await ensureCli();
-  fx = await engineFixture();
-  await upStack(await fx.open(true));
-}, CLI_BUILD_TIMEOUT_MS);
-
-afterAll(async () => {
-  await fx?.cleanup();
+beforeEach(() => {
+  fx = fixture();
 });
 
-async function images(): Promise<string[]> {
-  const list = async (p: string) => ((await (await fetch(`${fx.sim.api}${p}`)).json()) as { items: any[] }).items;
-  const all = [...(await list("/apis/apps/v1/namespaces/sie/statefulsets")), ...(await list("/apis/apps/v1/namespaces/sie/deployments"))];
-  return all.map((o) => `${o.metadata.name}=${o.spec.template.spec.containers[0].image}`).sort();
-}
+const images = () => workloadImages(fx);
 
 describe.each([
   ["v0.3.2-pullerr", /ImagePullBackOff|ErrImagePull/],

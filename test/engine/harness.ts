@@ -9,6 +9,8 @@ import { openStack, type OpenStack } from "../../automation/engine/stack.js";
 import { PROJECT_DIR_ENV } from "../../automation/actions/target.js";
 import type { ActionContext, ProgressEvent } from "../../automation/types.js";
 import { spawnSimulator, type SpawnedSimulator } from "../../sim/index.js";
+import { afterAll, beforeAll } from "vitest";
+import { upStack } from "../../automation/engine/operations.js";
 
 /** The Pulumi CLI may need a first build from Go modules (~10 min cold on 2 cores). */
 export const CLI_BUILD_TIMEOUT_MS = 30 * 60_000;
@@ -67,4 +69,31 @@ export async function engineFixture(opts: { stackFile?: string } = {}): Promise<
 export async function getJson(url: string): Promise<{ status: number; body: unknown; headers: Headers }> {
   const r = await fetch(url);
   return { status: r.status, body: await r.json().catch(() => undefined), headers: r.headers };
+}
+
+/**
+ * Registers beforeAll/afterAll for a test file: the CLI ready, a fixture, and (by default) the
+ * local stack deployed. Returns a getter, since the fixture exists only once beforeAll ran.
+ */
+export function useEngineFixture(opts: { deploy?: boolean } = {}): () => EngineFixture {
+  let fx: EngineFixture | undefined;
+  beforeAll(async () => {
+    await ensureCli();
+    fx = await engineFixture();
+    if (opts.deploy !== false) await upStack(await fx.open(true));
+  }, CLI_BUILD_TIMEOUT_MS);
+  afterAll(async () => {
+    await fx?.cleanup();
+  });
+  return () => {
+    if (!fx) throw new Error("engine fixture not ready: beforeAll failed");
+    return fx;
+  };
+}
+
+/** `<object>=<image>` for every StatefulSet and Deployment in the release namespace, sorted. */
+export async function workloadImages(fx: EngineFixture, namespace = "sie"): Promise<string[]> {
+  const list = async (p: string) => ((await (await fetch(`${fx.sim.api}${p}`)).json()) as { items: { metadata: { name: string }; spec: { template: { spec: { containers: { image: string }[] } } } }[] }).items;
+  const all = [...(await list(`/apis/apps/v1/namespaces/${namespace}/statefulsets`)), ...(await list(`/apis/apps/v1/namespaces/${namespace}/deployments`))];
+  return all.map((o) => `${o.metadata.name}=${o.spec.template.spec.containers[0]?.image}`).sort();
 }

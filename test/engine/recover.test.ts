@@ -3,23 +3,16 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upStack } from "../../automation/engine/operations.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { recover } from "../../automation/actions/recover.js";
 import { verify } from "../../automation/actions/verify.js";
 import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, type EngineFixture } from "./harness.js";
+import { ENGINE_TEST_TIMEOUT_MS, useEngineFixture, type EngineFixture } from "./harness.js";
 
+const fixture = useEngineFixture();
 let fx: EngineFixture;
-
-beforeAll(async () => {
-  await ensureCli();
-  fx = await engineFixture();
-  await upStack(await fx.open(true));
-}, CLI_BUILD_TIMEOUT_MS);
-
-afterAll(async () => {
-  await fx?.cleanup();
+beforeEach(() => {
+  fx = fixture();
 });
 
 /** Runs the CLI and SIGKILLs it as soon as it reports the first released wave. */

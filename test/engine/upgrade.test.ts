@@ -2,35 +2,24 @@
 // pool and component; a bad tag is caught in the canary wave and reverted to the exact previous
 // config with KEDA thawed; refusals and a concurrent run change nothing; rollback uses history.
 import * as fs from "node:fs";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upStack } from "../../automation/engine/operations.js";
+import { beforeEach, describe, expect, it } from "vitest";
 import { history } from "../../automation/actions/history.js";
 import { rollback } from "../../automation/actions/rollback.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
 import { acquireLock } from "../../automation/lock.js";
-import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, type EngineFixture } from "./harness.js";
+import { ENGINE_TEST_TIMEOUT_MS, useEngineFixture, workloadImages, type EngineFixture } from "./harness.js";
 
+const fixture = useEngineFixture();
 let fx: EngineFixture;
-
-beforeAll(async () => {
-  await ensureCli();
-  fx = await engineFixture();
-  await upStack(await fx.open(true));
-}, CLI_BUILD_TIMEOUT_MS);
-
-afterAll(async () => {
-  await fx?.cleanup();
+beforeEach(() => {
+  fx = fixture();
 });
 
 async function kube(path: string): Promise<Record<string, any>> {
   return (await (await fetch(`${fx.sim.api}${path}`)).json()) as Record<string, any>;
 }
 
-async function images(): Promise<string[]> {
-  const sts = await kube("/apis/apps/v1/namespaces/sie/statefulsets");
-  const deps = await kube("/apis/apps/v1/namespaces/sie/deployments");
-  return [...sts.items, ...deps.items].map((o: any) => `${o.metadata.name}=${o.spec.template.spec.containers[0].image}`).sort();
-}
+const images = () => workloadImages(fx);
 
 async function pausedAnnotations(): Promise<Record<string, string | undefined>> {
   const list = await kube("/apis/keda.sh/v1alpha1/namespaces/sie/scaledobjects");
