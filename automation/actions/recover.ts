@@ -2,11 +2,11 @@
 // passed is finished (holds restored, KEDA thawed); any other run that changed something is
 // reverted to its config snapshot. Every mutating command calls this first.
 import * as fs from "node:fs";
-import * as path from "node:path";
 import type { ConfigSnapshot } from "../engine/configFile.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { incompleteRun, Journal, lastIntent, newRunId, type JournalEntry } from "../journal.js";
-import { isProcessAlive, acquireLock } from "../lock.js";
+import { acquireLock } from "../lock.js";
+import { pulumiLocks } from "../engine/pulumiLocks.js";
 import type { HoldRecord, KedaFreezeRecord } from "../kube/index.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
@@ -37,24 +37,9 @@ function doneFor(entries: readonly JournalEntry[], action: string): JournalEntry
 }
 
 /** Removes Pulumi's file-backend locks left by CLI processes that no longer exist. */
-async function clearStalePulumiLocks(sc: StackContext, emit: ProgressEmitter): Promise<void> {
-  const backend = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(sc.open.stateDir, "state")}`;
-  if (!backend.startsWith("file://")) return;
-  const dir = path.join(backend.slice("file://".length).split("?")[0]!, ".pulumi", "locks");
-  if (!fs.existsSync(dir)) return;
-  const stale: string[] = [];
-  const walk = (d: string) => {
-    for (const f of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, f.name);
-      if (f.isDirectory()) walk(p);
-      else if (p.includes(`${path.sep}${sc.open.name}${path.sep}`) && f.name.endsWith(".json")) {
-        const lock = JSON.parse(fs.readFileSync(p, "utf8")) as { pid?: number };
-        if (lock.pid !== undefined && !isProcessAlive(lock.pid)) stale.push(p);
-      }
-    }
-  };
-  walk(dir);
-  for (const p of stale) fs.rmSync(p, { force: true });
+function clearStalePulumiLocks(sc: StackContext, emit: ProgressEmitter): void {
+  const stale = pulumiLocks(sc.open).filter((l) => !l.alive);
+  for (const l of stale) fs.rmSync(l.file, { force: true });
   if (stale.length) emit.log("warn", "recover", `removed ${stale.length} Pulumi stack lock(s) left by a killed process`);
 }
 
@@ -65,7 +50,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
   const entries = read.entries;
   emit.phase("recover", "started", `run ${read.runId} did not finish (last phase: ${entries.at(-1)?.phase ?? "?"}); recovering it`);
   const sc = await loadStackContext(stackTarget(stack, ctx));
-  await clearStalePulumiLocks(sc, emit);
+  clearStalePulumiLocks(sc, emit);
   const journal = await Journal.open({ stateDir: ctx.stateDir, stack, runId: read.runId, secrets: sc.secrets });
   try {
     const snapDone = doneFor(entries, "config.snapshot");

@@ -5,6 +5,7 @@ import * as path from "node:path";
 import { CHART_VERSION_PATH, IMAGE_TAG_PATHS } from "../../infra/configKeys.js";
 import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
 import { previewStack, setConfigPath, upStack } from "../engine/operations.js";
+import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
 import { PolicyRefusedError, SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
@@ -100,6 +101,10 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
   }
   if (policy.direction === "same") {
     return new PolicyRefusedError("same-version", `stack ${sc.open.name} already runs ${to}; nothing to upgrade`, { hint: `sie-fleet status --stack ${sc.open.name}` });
+  }
+  const live = pulumiLocks(sc.open).filter((l) => l.alive);
+  if (live.length > 0) {
+    return new PolicyRefusedError("pulumi-locked", `another Pulumi operation holds stack ${sc.open.name} (pid ${live.map((l) => l.pid ?? "?").join(", ")})`, { hint: "wait for it to finish; if its process is gone, sie-fleet recover removes the lock" });
   }
   await sc.kube.ping(sc.names.namespace);
   const health = await rolloutGates(sc.kube, sc.names);

@@ -1,0 +1,101 @@
+// Runs checks: a concurrency limit, a timeout per attempt, and retries with exponential backoff
+// for outcomes that may still settle ("pending", or a fail marked retryable). A definite fail is
+// never retried: retrying a 500 until it happens to pass would hide the fault.
+import type { GateResult } from "../types.js";
+import type { Check, CheckOutcome } from "./types.js";
+import { describe } from "./prometheus.js";
+
+export interface RunPolicy {
+  /** Checks at once (default 4). */
+  concurrency?: number;
+  /** Per attempt (default 30 s). */
+  timeoutMs?: number;
+  /** Attempts after the first (default 5). */
+  retries?: number;
+  /** First backoff; doubles per attempt up to maxBackoffMs (default 2 s / 30 s). */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  signal?: AbortSignal;
+}
+
+export async function runCheck(check: Check, policy: RunPolicy = {}): Promise<GateResult> {
+  const started = Date.now();
+  const retries = check.retries ?? policy.retries ?? 5;
+  const timeoutMs = check.timeoutMs ?? policy.timeoutMs ?? 30_000;
+  const backoff = policy.backoffMs ?? 2_000;
+  const maxBackoff = policy.maxBackoffMs ?? 30_000;
+  let outcome: CheckOutcome = { status: "fail", message: "not run", evidence: {} };
+  let attempts = 0;
+  for (let attempt = 0; attempt <= retries; attempt++) {
+    if (policy.signal?.aborted) {
+      outcome = { status: "fail", message: `aborted before attempt ${attempt + 1}: ${outcome.message}`, evidence: outcome.evidence };
+      break;
+    }
+    attempts++;
+    outcome = await attemptOnce(check, timeoutMs, policy.signal);
+    const again = outcome.status === "pending" || (outcome.status === "fail" && outcome.retryable === true);
+    if (!again || attempt === retries) break;
+    await sleep(Math.min(maxBackoff, backoff * 2 ** attempt), policy.signal);
+  }
+  const status = outcome.status === "pending" ? "fail" : outcome.status;
+  const message = outcome.status === "pending" ? `not settled after ${attempts} attempt(s) in ${fmt(Date.now() - started)}: ${outcome.message}` : outcome.message;
+  return { name: check.name, status, message, evidence: { ...outcome.evidence, attempts }, durationMs: Date.now() - started };
+}
+
+async function attemptOnce(check: Check, timeoutMs: number, outer?: AbortSignal): Promise<CheckOutcome> {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  const signal = outer ? AbortSignal.any([outer, timeout]) : timeout;
+  // The race makes the timeout hold even for a check that ignores its signal.
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<CheckOutcome>((resolve) => {
+    onAbort = () =>
+      resolve({
+        status: "fail",
+        retryable: timeout.aborted,
+        message: timeout.aborted ? `timed out after ${fmt(timeoutMs)}` : "aborted",
+        evidence: { timeoutMs },
+      });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    return await Promise.race([
+      check.run(signal).catch((err: unknown): CheckOutcome => ({ status: "fail", retryable: true, message: describe(err), evidence: {} })),
+      aborted,
+    ]);
+  } finally {
+    if (onAbort) signal.removeEventListener("abort", onAbort);
+  }
+}
+
+/** Runs every check, at most `concurrency` at once; results keep the order of `checks`. */
+export async function runChecks(checks: readonly Check[], policy: RunPolicy = {}): Promise<GateResult[]> {
+  const results = new Array<GateResult>(checks.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < checks.length) {
+      const i = next++;
+      results[i] = await runCheck(checks[i]!, policy);
+    }
+  };
+  const n = Math.max(1, Math.min(policy.concurrency ?? 4, checks.length));
+  await Promise.all(Array.from({ length: n }, worker));
+  return results;
+}
+
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+export function fmt(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(1)}s`;
+}
