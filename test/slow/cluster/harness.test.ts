@@ -94,7 +94,7 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
     const unschedulable = (p: k8s.V1Pod): boolean => p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable") ?? false;
     const stuck = await podOn("no-toleration", unschedulable, "Unschedulable");
     expect(stuck.spec?.nodeName).toBeUndefined();
-    expect(stuck.status?.conditions?.find((c) => c.type === "PodScheduled")?.message).toMatch(/untolerated taint.*nvidia\.com\/gpu/);
+    expect(stuck.status?.conditions?.find((c) => c.type === "PodScheduled")?.message).toMatch(/untolerated taint/);
 
     // The L4 node has one GPU and gpu-1 holds it.
     await core.createNamespacedPod({ namespace: NS, body: gpuPod("gpu-2", "l4", true, 1) });

@@ -1,7 +1,7 @@
 /**
  * Child processes of the test control plane: each runs in its own process group with its output
- * in a log file, and is killed on stop() or, failing that, when the test process exits, so a
- * crashed test run does not leave an apiserver holding ports on a shared machine.
+ * in a log file, and is killed on stop() or, failing that, when the test process goes away, so a
+ * crashed or killed test run does not leave an apiserver holding ports on a shared machine.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
@@ -11,6 +11,11 @@ import * as net from "node:net";
 import * as path from "node:path";
 
 const live = new Set<ChildProcess>();
+
+// util-linux's setpriv sets the kernel's parent-death signal before exec'ing the component, so
+// it is SIGKILLed even when the test process dies without running exit handlers (SIGKILL, or
+// a SIGTERM from a test runner's timeout, which skips 'exit').
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((f) => fs.existsSync(f));
 let exitHookInstalled = false;
 
 function installExitHook(): void {
@@ -48,7 +53,8 @@ export class Proc {
     this.logPath = path.join(logDir, `${name}.log`);
     const fd = fs.openSync(this.logPath, "a");
     fs.writeSync(fd, `$ ${bin} ${args.join(" ")}\n`);
-    this.child = spawn(bin, [...args], { stdio: ["ignore", fd, fd], detached: true, env });
+    const [cmd, argv] = SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", bin, ...args]] : [bin, [...args]];
+    this.child = spawn(cmd, argv, { stdio: ["ignore", fd, fd], detached: true, env });
     fs.closeSync(fd);
     live.add(this.child);
     this.exited = new Promise((resolve) => {
