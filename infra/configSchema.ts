@@ -162,6 +162,10 @@ export type KedaConfig = z.output<typeof kedaSchema>;
 
 // ---- rollout policy (consumed by the automation layer) ----
 
+/** Named checks of automation/verify, listed here so stack files are validated without importing automation. */
+export const VERIFY_CHECKS = ["rollout", "images", "gateway-readyz", "gateway-health", "gateway-models", "config-healthz", "encode-smoke", "keda", "prometheus", "metric-gates"] as const;
+export type VerifyCheckName = (typeof VERIFY_CHECKS)[number];
+
 export const rolloutSchema = z.strictObject({
   /** Pool upgraded first and observed before the others. */
   canaryPool: nonEmpty.optional(),
@@ -177,6 +181,41 @@ export const rolloutSchema = z.strictObject({
       intervalSeconds: posInt.default(30),
       /** Failed measurements tolerated before the gate fails. */
       failureLimit: nonNegInt.default(0),
+      /** Prometheus HTTP API base URL for the metric gates; without one they are skipped (with a warning). */
+      prometheusUrl: z.url({ protocol: /^https?$/ }).optional(),
+      /** Which verification checks run after each wave and at the end (automation/verify). */
+      checks: z
+        .strictObject({ wave: z.array(z.enum(VERIFY_CHECKS)).optional(), final: z.array(z.enum(VERIFY_CHECKS)).optional() })
+        .prefault({}),
+      /** Valid samples needed before a metric gate decides anything (default: the window's full count). */
+      minSamples: posInt.optional(),
+      /** A sample with fewer requests than this in its rate window is inconclusive, not a pass. */
+      minRequests: nonNegInt.default(20),
+      /** Range of rate()/increase() in the metric queries (default: max(intervalSeconds, 60)). */
+      rateWindowSeconds: posInt.optional(),
+      /** Per attempt of one check (HTTP, Kubernetes reads). */
+      checkTimeoutSeconds: posInt.default(30),
+      /** Attempts after the first for checks that may still settle (rollout, readiness). */
+      retries: nonNegInt.default(5),
+      /** First backoff between attempts; doubles each time. */
+      backoffSeconds: z.number().positive().default(2),
+      /** Checks run at the same time. */
+      concurrency: posInt.default(4),
+      /** Relative comparison with the pre-upgrade baseline of the same pool (Kayenta-style). */
+      mannWhitney: z
+        .strictObject({
+          enabled: z.boolean().default(true),
+          /** One-sided significance level ("canary worse than baseline"). */
+          alpha: z.number().gt(0).lt(1).default(0.05),
+          /** Relative worsening of the median tolerated, e.g. 0.2 = 20 %. */
+          tolerance: z.number().min(0).default(0.2),
+          /** Absolute floors below which a difference is noise. */
+          minErrorRatioDelta: z.number().min(0).max(1).default(0.005),
+          minLatencyDeltaMs: z.number().min(0).default(50),
+          /** false: a significant worsening only warns. */
+          enforce: z.boolean().default(true),
+        })
+        .prefault({}),
     })
     .prefault({}),
   /** Largest minor-version jump allowed in one upgrade. */

@@ -1,0 +1,81 @@
+// The registry of named checks: each name maps to a factory that turns the verification context
+// into zero or more Checks (one per workload, per pool, …), or explains why it cannot run.
+// `runChecks` builds and runs a list of names in stages (a stage starts only if the previous
+// one had no fail, so a metric window is not spent on a wave that is already broken).
+import type { GateResult } from "../types.js";
+import { configHealthzCheck, encodeSmokeCheck, gatewayHealthCheck, gatewayModelsCheck, gatewayReadyzCheck } from "./endpoints.js";
+import { imageChecks } from "./images.js";
+import { kedaCheck } from "./keda.js";
+import { metricGateChecks } from "./metricGates.js";
+import { prometheusChecks } from "./promChecks.js";
+import { rolloutChecks } from "./rollout.js";
+import { runChecks as runAll, type RunPolicy } from "./runner.js";
+import { poolsInScope } from "./scope.js";
+import type { Check, VerifyCheckName, VerifyContext } from "./types.js";
+
+export { VERIFY_CHECKS } from "../../infra/configSchema.js";
+export type { RunPolicy };
+
+/** Checks to build, or a reason they are skipped (reported as a "warn" gate). */
+type Factory = (ctx: VerifyContext) => Check[] | { skipped: string };
+
+export const CHECK_REGISTRY: Readonly<Record<VerifyCheckName, Factory>> = {
+  rollout: rolloutChecks,
+  images: imageChecks,
+  "gateway-readyz": (ctx) => (ctx.gatewayUrl ? [gatewayReadyzCheck(ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
+  "gateway-health": (ctx) => (ctx.gatewayUrl ? [gatewayHealthCheck(ctx, ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
+  "gateway-models": (ctx) => (ctx.gatewayUrl ? [gatewayModelsCheck(ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
+  "config-healthz": (ctx) => (ctx.configUrl ? [configHealthzCheck(ctx.configUrl)] : { skipped: "no config service URL" }),
+  "encode-smoke": (ctx) => (ctx.gatewayUrl ? [encodeSmokeCheck(ctx, ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
+  keda: (ctx) => [kedaCheck(ctx)],
+  prometheus: (ctx) => (ctx.prometheus ? prometheusChecks(ctx, ctx.prometheus) : { skipped: "no Prometheus URL configured (rollout.gates.prometheusUrl)" }),
+  "metric-gates": (ctx) => {
+    if (!ctx.prometheus) return { skipped: "no Prometheus URL configured (rollout.gates.prometheusUrl); metric gates not run" };
+    const pools = ctx.phase === "wave" && ctx.wave?.kind === "pool" ? poolsInScope(ctx) : [];
+    return metricGateChecks(ctx, ctx.prometheus, pools);
+  },
+};
+
+/**
+ * Defaults per phase. A wave is judged on what it changed; KEDA is checked at the end (after the
+ * thaw), and metric gates only observe pool waves (the gateway and config waves have no pool of
+ * their own to compare).
+ */
+export const DEFAULT_CHECKS: Readonly<Record<"wave" | "final", readonly VerifyCheckName[]>> = {
+  wave: ["rollout", "images", "gateway-readyz", "gateway-health", "gateway-models", "encode-smoke", "prometheus", "metric-gates"],
+  final: ["rollout", "images", "gateway-readyz", "gateway-health", "gateway-models", "config-healthz", "encode-smoke", "keda", "prometheus"],
+};
+
+export interface BuiltChecks {
+  checks: Check[];
+  skipped: GateResult[];
+}
+
+export function buildChecks(names: readonly VerifyCheckName[], ctx: VerifyContext): BuiltChecks {
+  const out: BuiltChecks = { checks: [], skipped: [] };
+  for (const name of names) {
+    const made = CHECK_REGISTRY[name](ctx);
+    if (Array.isArray(made)) out.checks.push(...made);
+    else out.skipped.push({ name, status: "warn", message: `skipped: ${made.skipped}`, evidence: { skipped: made.skipped }, durationMs: 0 });
+  }
+  return out;
+}
+
+/** Builds the named checks (or takes ready Checks) and runs them stage by stage. */
+export async function runChecks(list: readonly (VerifyCheckName | Check)[], ctx: VerifyContext, policy: RunPolicy = {}): Promise<GateResult[]> {
+  const names = list.filter((c): c is VerifyCheckName => typeof c === "string");
+  const built = buildChecks(names, ctx);
+  const checks = [...built.checks, ...list.filter((c): c is Check => typeof c !== "string")];
+  const results: GateResult[] = [...built.skipped];
+  const stages = [...new Set(checks.map((c) => c.stage ?? 0))].sort((a, b) => a - b);
+  for (const stage of stages) {
+    const these = checks.filter((c) => (c.stage ?? 0) === stage);
+    const failed = results.find((r) => r.status === "fail");
+    if (failed) {
+      for (const c of these) results.push({ name: c.name, status: "warn", message: `not run: ${failed.name} failed first`, evidence: { blockedBy: failed.name }, durationMs: 0 });
+      continue;
+    }
+    results.push(...(await runAll(these, policy)));
+  }
+  return results;
+}

@@ -1,0 +1,75 @@
+// The verification suite's entry points for the upgrade engine: captureBaseline() before the
+// release is applied, runVerification() after each wave's rollout and once at the end.
+// See README.md in this folder for the wiring.
+import type { GateResult, WaveSpec } from "../types.js";
+import type { KubeClient } from "../kube/index.js";
+import { DEFAULT_CHECKS, runChecks } from "./checks.js";
+import { resolveGates, type Baseline } from "./metricGates.js";
+import { PrometheusClient } from "./prometheus.js";
+import type { GatesConfig, GatesInput, VerifyCheckName, VerifyContext, VerifyNames } from "./types.js";
+
+export { captureBaseline, compareWithBaseline, metricQueries, metricSpec, observe, resolveGates, type Baseline, type CaptureBaselineOptions, type PoolBaseline } from "./metricGates.js";
+export { CHECK_REGISTRY, DEFAULT_CHECKS, VERIFY_CHECKS, buildChecks, runChecks } from "./checks.js";
+export { runCheck, type RunPolicy } from "./runner.js";
+export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";
+export * from "./analysis.js";
+export { mannWhitneyU, median, type MannWhitneyResult } from "./mannWhitney.js";
+export type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyCheckName, VerifyContext, VerifyNames } from "./types.js";
+
+export interface RunVerificationOptions {
+  phase: "wave" | "final";
+  /** The wave just rolled out (phase "wave"). */
+  wave?: WaveSpec;
+  kube: KubeClient;
+  names: VerifyNames;
+  gatewayUrl?: string;
+  configUrl?: string;
+  /** The release tag being rolled out, e.g. "v0.3.2". */
+  expectTag: string;
+  /** Overrides gates.prometheusUrl. */
+  prometheusUrl?: string;
+  /** The stack's `rollout.gates` (defaults filled in if missing). */
+  gates?: GatesInput | GatesConfig;
+  /** From captureBaseline() before the apply; without it metric gates judge absolute thresholds only. */
+  baseline?: Baseline;
+  signal?: AbortSignal;
+  /** Overrides gates.checks[phase] (e.g. ["keda"] right after the thaw). */
+  checks?: readonly VerifyCheckName[];
+  /** Running-but-not-Ready grace for the rollout check (default NOT_READY_AFTER_MS per kind). */
+  notReadyAfterMs?: number;
+  /** Encode requests per smoke test (default 10). */
+  smokeRequests?: number;
+}
+
+/**
+ * Runs the configured checks for one phase and returns one GateResult per check (fail → the
+ * engine reverts; warn never fails a run). Never throws for a failing cluster: every problem is a
+ * GateResult with evidence. Without a Prometheus URL the Prometheus checks and metric gates come
+ * back as one "warn" each saying they were skipped.
+ */
+export async function runVerification(opts: RunVerificationOptions): Promise<GateResult[]> {
+  const gates = resolveGates(opts.gates);
+  const prometheusUrl = opts.prometheusUrl ?? gates.prometheusUrl;
+  const ctx: VerifyContext = {
+    phase: opts.phase,
+    ...(opts.wave ? { wave: opts.wave } : {}),
+    kube: opts.kube,
+    names: opts.names,
+    ...(opts.gatewayUrl ? { gatewayUrl: opts.gatewayUrl } : {}),
+    ...(opts.configUrl ? { configUrl: opts.configUrl } : {}),
+    expectTag: opts.expectTag,
+    ...(prometheusUrl ? { prometheus: new PrometheusClient(prometheusUrl, { timeoutMs: gates.checkTimeoutSeconds * 1000 }) } : {}),
+    gates,
+    ...(opts.baseline ? { baseline: opts.baseline } : {}),
+    ...(opts.notReadyAfterMs !== undefined ? { notReadyAfterMs: opts.notReadyAfterMs } : {}),
+    ...(opts.smokeRequests !== undefined ? { smokeRequests: opts.smokeRequests } : {}),
+  };
+  const names = opts.checks ?? gates.checks[opts.phase] ?? DEFAULT_CHECKS[opts.phase];
+  return runChecks(names, ctx, {
+    concurrency: gates.concurrency,
+    timeoutMs: gates.checkTimeoutSeconds * 1000,
+    retries: gates.retries,
+    backoffMs: gates.backoffSeconds * 1000,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+}
