@@ -123,6 +123,9 @@ export function metricSpec(kind: MetricKind, pool: string, gates: GatesConfig): 
     name: `metric:${kind}:${pool}`,
     intervalMs: gates.intervalSeconds * 1000,
     count,
+    // The first sample waits one rate window, so its rate() covers new-version traffic only
+    // instead of the few seconds since the pods turned Ready.
+    initialDelayMs: rateWindowSeconds(gates) * 1000,
     successCondition: kind === "error-ratio" ? { op: "<=", value: gates.maxErrorRatio } : { op: "<=", value: gates.maxP95LatencyMs },
     failureLimit: gates.failureLimit,
     // Samples without data are judged at the end of the window (too few → Inconclusive), not early.
@@ -216,7 +219,7 @@ export function metricGateChecks(ctx: VerifyContext, prom: PrometheusClient, poo
         stage: 1,
         retries: 0,
         // The whole window plus slack for the last queries.
-        timeoutMs: spec.count * spec.intervalMs + 2 * ctx.gates.checkTimeoutSeconds * 1000,
+        timeoutMs: (spec.initialDelayMs ?? 0) + spec.count * spec.intervalMs + 2 * ctx.gates.checkTimeoutSeconds * 1000,
         async run(signal): Promise<CheckOutcome> {
           const result = await observe(spec, (s) => measure(prom, kind, q, spec, ctx.gates.minRequests, s), { signal });
           const samples = result.measurements.filter((m) => m.phase === "Successful" || m.phase === "Failed").map((m) => m.value!);
@@ -235,7 +238,7 @@ export function metricGateChecks(ctx: VerifyContext, prom: PrometheusClient, poo
               version,
               phase: result.phase,
               counts: { count: result.count, successful: result.successful, failed: result.failed, inconclusive: result.inconclusive, error: result.error },
-              spec: { intervalSeconds: ctx.gates.intervalSeconds, count: spec.count, minSamples: spec.minSamples, failureLimit: spec.failureLimit, successCondition: `result ${spec.successCondition.op} ${spec.successCondition.value}` },
+              spec: { initialDelaySeconds: (spec.initialDelayMs ?? 0) / 1000, intervalSeconds: ctx.gates.intervalSeconds, count: spec.count, minSamples: spec.minSamples, failureLimit: spec.failureLimit, successCondition: `result ${spec.successCondition.op} ${spec.successCondition.value}` },
               samples: result.measurements.map((m) => ({ phase: m.phase, ...(m.value !== undefined ? { value: m.value } : {}), ...(m.detail?.["requests"] !== undefined ? { requests: m.detail["requests"] } : {}), ...(m.phase !== "Successful" && m.message ? { message: m.message } : {}) })),
               baseline: { status: cmp.status, ...(cmp.baselineMedian !== undefined ? { median: cmp.baselineMedian, canaryMedian: cmp.canaryMedian!, u: cmp.u!, p: cmp.p!, n: cmp.n! } : {}), ...(base?.error ? { error: base.error } : {}) },
             },
