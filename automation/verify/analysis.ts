@@ -115,6 +115,11 @@ export function assess(result: MetricResult, spec: MetricSpec, ended = false): {
     return { phase: "Inconclusive", message: `inconclusive (${result.inconclusive}) > inconclusiveLimit (${spec.inconclusiveLimit})` };
   }
   if (result.count >= spec.count || ended) {
+    if (valid < spec.minSamples && result.error > 0) {
+      // Too few samples because the provider failed is "could not measure" (Error), not "nothing
+      // to measure" (Inconclusive): a Prometheus that died mid-window must not pass as a warning.
+      return { phase: "Error", message: `only ${valid} valid sample(s) of the ${spec.minSamples} required: ${result.error} measurement(s) failed (last: ${lastError(result) ?? "?"})` };
+    }
     if (valid < spec.minSamples) {
       return { phase: "Inconclusive", message: `only ${valid} valid sample(s) of the ${spec.minSamples} required (${result.count} measured, ${result.inconclusive} without data, ${result.error} errors)` };
     }
@@ -122,6 +127,10 @@ export function assess(result: MetricResult, spec: MetricSpec, ended = false): {
   }
   if (result.count === 0) return { phase: "Pending", message: "no measurement yet" };
   return { phase: "Running", message: `${result.count}/${spec.count} measurements` };
+}
+
+function lastError(result: MetricResult): string | undefined {
+  return [...result.measurements].reverse().find((m) => m.phase === "Error")?.message;
 }
 
 export function isCompleted(phase: AnalysisPhase): boolean {

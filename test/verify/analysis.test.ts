@@ -51,6 +51,10 @@ describe("assess", () => {
     // cut short (aborted) after two good samples: still no pass
     expect(assess(feed([m("Successful", 0), m("Successful", 0)]), spec, true).phase).toBe("Inconclusive");
   });
+  it("a window short of samples because measuring failed is Error, not Inconclusive", () => {
+    const r = feed([m("Successful", 0), m("Successful", 0), { ...m("Error"), message: "Prometheus did not answer" }, m("Inconclusive"), m("Successful", 0)]);
+    expect(assess(r, spec)).toEqual({ phase: "Error", message: "only 3 valid sample(s) of the 4 required: 1 measurement(s) failed (last: Prometheus did not answer)" });
+  });
   it("consecutive errors beyond the limit are Error", () => {
     const r = feed([m("Successful", 0), m("Error"), m("Error"), m("Error")]);
     expect(assess(r, spec)).toEqual({ phase: "Error", message: "consecutive errors (3) > consecutiveErrorLimit (2)" });

@@ -82,6 +82,19 @@ describe.skipIf(!!unavailable)(title("Prometheus client and checks"), () => {
     expect(r.message).toMatch(/only 0 valid sample\(s\) of the 4 required/);
   });
 
+  it("Prometheus stopped mid-window: the metric gates fail as Error (could not measure), with the query error", async () => {
+    const run = runVerification({ phase: "wave", wave: { name: "canary", kind: "pool", pools: ["l4"] }, kube: fleet.kube, names: fleet.names, expectTag: "v0.3.1", prometheusUrl: prom.url, gates: GATES, checks: ["metric-gates"] });
+    // The first sample is taken after one rate window (2 s); stop Prometheus after it.
+    await sleep(2500);
+    await prom.stop();
+    const results = await run;
+    const r = byName(results, "metric:error-ratio:l4");
+    expect(r.status).toBe("fail");
+    expect(r.evidence).toMatchObject({ phase: "Error", prometheusUrl: prom.url });
+    expect(r.message).toMatch(/measurement\(s\) failed \(last: Prometheus at http:\/\/127\.0\.0\.1:\d+ did not answer/);
+    expect((r.evidence.samples as { phase: string }[]).filter((s) => s.phase === "Error").length).toBeGreaterThan(0);
+  });
+
   it("Prometheus stopped: its checks fail with the URL and the error; metric gates are not run; captureBaseline does not throw", async () => {
     await prom.stop();
     const results = await runVerification({ phase: "wave", wave: { name: "canary", kind: "pool", pools: ["l4"] }, kube: fleet.kube, names: fleet.names, expectTag: "v0.3.1", prometheusUrl: prom.url, gates: { ...GATES, retries: 1 }, checks: ["prometheus", "metric-gates"] });
