@@ -6,7 +6,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureDeps, repo } from "./ensure-deps.mjs";
 
-const out = path.join(repo, ".sie-fleet", "test-results.json");
+// One results file per run: concurrent runs in one checkout must not read each other's.
+const out = path.join(repo, ".sie-fleet", `test-results-${process.pid}.json`);
 fs.mkdirSync(path.dirname(out), { recursive: true });
 fs.rmSync(out, { force: true });
 
@@ -24,11 +25,12 @@ let skipped = 0;
 if (fs.existsSync(out)) {
   const r = JSON.parse(fs.readFileSync(out, "utf8"));
   passed = r.numPassedTests ?? 0;
-  failed = (r.numFailedTests ?? 0) + (r.numFailedTestSuites ?? 0);
+  failed = r.numFailedTests ?? 0;
   skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
 } else {
   failed = 1;
 }
+fs.rmSync(out, { force: true });
 const code = run.status ?? 1;
 if (code !== 0 && failed === 0) failed = 1;
 console.log(`${passed} passed, ${failed} failed, ${skipped} skipped`);

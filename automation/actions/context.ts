@@ -6,7 +6,7 @@ import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parseConfig, ConfigError as InfraConfigError } from "../../infra/configParse.js";
 import type { FleetConfig } from "../../infra/configTypes.js";
 import { IMAGE_TAG_PATHS, STACK_OUTPUTS } from "../../infra/configKeys.js";
-import { ConfigError } from "../errors.js";
+import { ConfigError, StackError } from "../errors.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { KubeClient } from "../kube/index.js";
 import { planWaves } from "../waves.js";
@@ -94,24 +94,26 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
       hint: `deploy it first: sie-fleet up --stack ${open.name}`,
     });
   }
-  const kube = KubeClient.fromKubeconfig({ kubeconfig });
+  // The local simulator may have restarted on new ports since the last update: its current
+  // endpoints file and kubeconfig win over the stack outputs.
+  const env = target.env ?? process.env;
+  const sim = config.platform === "local" ? currentSim(env.SIE_FLEET_SIM_DIR ?? path.join(open.stateDir, "sim")) : undefined;
+  const kube = sim ? KubeClient.fromKubeconfig({ kubeconfigPath: sim.kubeconfigPath }) : KubeClient.fromKubeconfig({ kubeconfig });
   const waves = planWaves({
     pools: Object.keys(names.statefulSets),
     policy: { canaryPool: config.rollout.canaryPool, waveOrder: config.rollout.waveOrder, batchSize: config.rollout.batchSize },
   });
-  const env = target.env ?? process.env;
-  const address = outputString(outputs, STACK_OUTPUTS.gatewayAddress);
-  const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? (config.platform === "local" ? address : undefined);
+  const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? sim?.gateway;
   return { open, config, imageTag: config.release.imageTag, names, waves, kube, secrets, ...(gatewayUrl ? { gatewayUrl } : {}) };
 }
 
-/** The sim's kubeconfig for a local stack whose outputs are not there yet. */
-export function localKubeconfigPath(stateDir: string): string {
-  return path.join(stateDir, "sim", "kubeconfig");
-}
-
-export function hasLocalSim(stateDir: string): boolean {
-  return fs.existsSync(path.join(stateDir, "sim", "endpoints.json"));
+function currentSim(simDir: string): { gateway: string; kubeconfigPath: string } {
+  const file = path.join(simDir, "endpoints.json");
+  if (!fs.existsSync(file)) {
+    throw new StackError("sim-not-running", `the local SIE simulator is not running (no ${file})`, { hint: "start it with: sie-fleet sim start" });
+  }
+  const endpoints = JSON.parse(fs.readFileSync(file, "utf8")) as { gateway: string };
+  return { gateway: endpoints.gateway, kubeconfigPath: path.join(simDir, "kubeconfig") };
 }
 
 export const TAG_KEY = IMAGE_TAG_PATHS.imageTag;

@@ -216,6 +216,12 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
       failedGate = gates.find((g) => g.status === "fail");
     }
   } catch (err) {
+    if (opts.dryRun) {
+      // A dry run never applies: put the config back and report the error as it is.
+      restoreConfigFile(sc.open.configFile, snapshot);
+      await journal.append({ kind: "outcome", phase: "preview", outcome: "failed", message: (err as Error).message });
+      throw err;
+    }
     failedGate = { name: "engine", status: "fail", message: (err as Error).message, evidence: {}, durationMs: 0 };
     emit.log("error", "apply", `upgrade step failed: ${(err as Error).message}`);
   }

@@ -33,7 +33,7 @@ describe("stack files", () => {
     expect(cfg.platform).toBe("local");
     expect(Object.fromEntries(Object.values(cfg.pools).map((p) => [p.name, [p.gpu, p.minReplicas, p.maxReplicas]]))).toEqual({
       l4: ["l4", 1, 3],
-      a100: ["a100-40gb", 0, 2],
+      a100: ["a100-40gb", 1, 2],
       cpu: ["cpu", 0, 2],
     });
     expect(cfg.release).toMatchObject({ namespace: "sie", releaseName: "sie", imageTag: "v0.3.1" });
