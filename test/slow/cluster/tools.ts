@@ -24,8 +24,8 @@ export function findKubeTools(): KubeTools {
     const r = spawnSync(path.join(REPO_ROOT, "scripts/ensure-kube-tools"), ["--check"], { encoding: "utf8" });
     if (r.error) return { ok: false, reason: `scripts/ensure-kube-tools could not run: ${r.error.message}` };
     if (r.status !== 0) {
-      const why = (r.stderr || "").trim().split("\n").pop() ?? "";
-      return { ok: false, reason: `the Kubernetes control plane is not built: run scripts/ensure-kube-tools (${why || `exit ${r.status}`})` };
+      const why = (r.stderr || "").trim().split("\n").pop()?.replace(/^\[ensure-kube-tools\] /, "");
+      return { ok: false, reason: `the Kubernetes control plane is not built: ${why || `scripts/ensure-kube-tools --check exited ${r.status}`}` };
     }
     root = r.stdout.trim().split("\n").pop() ?? "";
   }
