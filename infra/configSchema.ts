@@ -187,7 +187,7 @@ export const rolloutSchema = z.strictObject({
       checks: z
         .strictObject({ wave: z.array(z.enum(VERIFY_CHECKS)).optional(), final: z.array(z.enum(VERIFY_CHECKS)).optional() })
         .prefault({}),
-      /** Valid samples needed before a metric gate decides anything (default: the window's full count). */
+      /** Valid samples needed before a metric gate decides anything (default: half the window's count, rounded up). */
       minSamples: posInt.optional(),
       /** A sample with fewer requests than this in its rate window is inconclusive, not a pass. */
       minRequests: nonNegInt.default(20),

@@ -142,6 +142,7 @@ export function gatewayHealthCheck(ctx: VerifyContext, gatewayUrl: string): Chec
  */
 export function encodeSmokeCheck(ctx: VerifyContext, gatewayUrl: string): Check {
   const expected = serverVersion(ctx.expectTag);
+  const expectedGateway = serverVersion(ctx.componentTags?.gateway ?? ctx.expectTag);
   const pinned = ctx.phase === "wave" && ctx.wave?.kind === "pool" ? poolsInScope(ctx) : [undefined];
   const requests = ctx.smokeRequests ?? 10;
   return {
@@ -181,7 +182,7 @@ export function encodeSmokeCheck(ctx: VerifyContext, gatewayUrl: string): Check 
         }
         perPool[key] = { statuses: seen.statuses, versions: [...seen.versions], gatewayVersions: [...seen.gatewayVersions] };
       }
-      const verdict = judgeEncode(perPool, { url, model, expected, checkGateway: allPoolsUpgraded(ctx) });
+      const verdict = judgeEncode(perPool, { url, model, expected, expectedGateway, checkGateway: allPoolsUpgraded(ctx) });
       return scaledToZero.length > 0 ? { ...verdict, evidence: { ...verdict.evidence, scaledToZero } } : verdict;
     },
   };
@@ -189,7 +190,7 @@ export function encodeSmokeCheck(ctx: VerifyContext, gatewayUrl: string): Check 
 
 function judgeEncode(
   perPool: Record<string, { statuses: number[]; versions: string[]; gatewayVersions: string[] }>,
-  o: { url: string; model: string; expected: string; checkGateway: boolean },
+  o: { url: string; model: string; expected: string; expectedGateway: string; checkGateway: boolean },
 ): CheckOutcome {
   const evidence = { url: o.url, model: o.model, expectedVersion: o.expected, pools: perPool };
   const where = (pool: string): string => (pool === "*" ? "" : ` (pool ${pool})`);
@@ -206,8 +207,8 @@ function judgeEncode(
     if (s.versions.length === 0) return { status: "fail", message: `POST encode${where(pool)}: no X-SIE-Server-Version header`, evidence };
     if (wrong.length > 0) return { status: "pending", message: `X-SIE-Server-Version${where(pool)} is ${s.versions.join(", ")}, expected ${o.expected}`, evidence };
     // The gateway's own version (the simulator's X-SIE-Gateway-Version) once it has been upgraded.
-    const wrongGw = o.checkGateway ? s.gatewayVersions.filter((v) => v !== o.expected) : [];
-    if (wrongGw.length > 0) return { status: "pending", message: `X-SIE-Gateway-Version is ${s.gatewayVersions.join(", ")}, expected ${o.expected}`, evidence };
+    const wrongGw = o.checkGateway ? s.gatewayVersions.filter((v) => v !== o.expectedGateway) : [];
+    if (wrongGw.length > 0) return { status: "pending", message: `X-SIE-Gateway-Version is ${s.gatewayVersions.join(", ")}, expected ${o.expectedGateway}`, evidence };
   }
   const n = Object.values(perPool).reduce((a, s) => a + s.statuses.length, 0);
   return { status: "pass", message: `POST encode → 200 ×${n}, version ${o.expected}`, evidence };

@@ -36,6 +36,7 @@ export function imageChecks(ctx: VerifyContext): Check[] {
 
 function imageCheck(ctx: VerifyContext, w: Workload): Check {
   const ns = ctx.names.namespace;
+  const expectTag = w.component === "worker" ? ctx.expectTag : (ctx.componentTags?.[w.component] ?? ctx.expectTag);
   return {
     name: `images:${w.kind}/${w.name}`,
     async run() {
@@ -54,18 +55,18 @@ function imageCheck(ctx: VerifyContext, w: Workload): Check {
         for (const image of [main?.image, status?.image]) {
           if (!image) continue;
           seen.add(image);
-          if (!tagMatches(imageTag(image), ctx.expectTag, w.component, bundle)) {
-            wrong.push({ pod: p.metadata?.name ?? "?", image, expected: w.component === "worker" ? `${ctx.expectTag}-<platform>-${bundle ?? "<bundle>"}` : ctx.expectTag });
+          if (!tagMatches(imageTag(image), expectTag, w.component, bundle)) {
+            wrong.push({ pod: p.metadata?.name ?? "?", image, expected: w.component === "worker" ? `${expectTag}-<platform>-${bundle ?? "<bundle>"}` : expectTag });
             break;
           }
         }
       }
-      const evidence = { expectTag: ctx.expectTag, podCount: live.length, images: [...seen].sort(), ...(wrong.length ? { wrong } : {}) };
+      const evidence = { expectTag, podCount: live.length, images: [...seen].sort(), ...(wrong.length ? { wrong } : {}) };
       if (wrong.length > 0) {
         return { status: "pending", message: `${wrong.length}/${live.length} pod(s) of ${w.name} run another tag: ${wrong[0]!.pod} runs ${wrong[0]!.image}`, evidence };
       }
       if (live.length === 0) return { status: "pass", message: `${w.kind} ${w.name} has no pods (scaled to zero)`, evidence };
-      return { status: "pass", message: `${live.length} pod(s) of ${w.name} run ${ctx.expectTag}`, evidence };
+      return { status: "pass", message: `${live.length} pod(s) of ${w.name} run ${expectTag}`, evidence };
     },
   };
 }

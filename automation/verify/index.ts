@@ -26,6 +26,8 @@ export interface RunVerificationOptions {
   configUrl?: string;
   /** The release tag being rolled out, e.g. "v0.3.2". */
   expectTag: string;
+  /** Gateway/config tags when the stack sets release.gatewayTag/configTag apart from imageTag. */
+  componentTags?: { gateway?: string; config?: string };
   /** Overrides gates.prometheusUrl. */
   prometheusUrl?: string;
   /** The stack's `rollout.gates` (defaults filled in if missing). */
@@ -58,6 +60,7 @@ export async function runVerification(opts: RunVerificationOptions): Promise<Gat
     ...(opts.gatewayUrl ? { gatewayUrl: opts.gatewayUrl } : {}),
     ...(opts.configUrl ? { configUrl: opts.configUrl } : {}),
     expectTag: opts.expectTag,
+    ...(opts.componentTags ? { componentTags: opts.componentTags } : {}),
     ...(prometheusUrl ? { prometheus: new PrometheusClient(prometheusUrl, { timeoutMs: gates.checkTimeoutSeconds * 1000 }) } : {}),
     gates,
     ...(opts.baseline ? { baseline: opts.baseline } : {}),

@@ -131,7 +131,9 @@ export function metricSpec(kind: MetricKind, pool: string, gates: GatesConfig): 
     // Samples without data are judged at the end of the window (too few → Inconclusive), not early.
     inconclusiveLimit: count,
     consecutiveErrorLimit: DEFAULT_CONSECUTIVE_ERROR_LIMIT,
-    minSamples: Math.min(count, gates.minSamples ?? count),
+    // Half the window by default: enough data for a verdict, while one sample without data (a
+    // scrape gap) cannot turn a clearly failing canary into an undecided warning.
+    minSamples: Math.min(count, gates.minSamples ?? Math.max(1, Math.ceil(count / 2))),
   };
 }
 

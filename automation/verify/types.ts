@@ -58,6 +58,8 @@ export interface VerifyContext {
   configUrl?: string;
   /** The release's image tag, e.g. "v0.3.2" (workers run "v0.3.2-<platform>-<bundle>"). */
   expectTag: string;
+  /** Gateway/config tags when the stack sets release.gatewayTag/configTag apart from imageTag. */
+  componentTags?: { gateway?: string; config?: string };
   prometheus?: PrometheusClient;
   gates: GatesConfig;
   baseline?: Baseline;

@@ -94,10 +94,10 @@ describe("observe (the window runner)", () => {
 });
 
 describe("metric spec from the stack's gates", () => {
-  it("count = window / interval, minSamples defaults to the full count", () => {
+  it("count = window / interval, minSamples defaults to half of it", () => {
     const gates = resolveGates({});
     const s = metricSpec("p95-latency", "l4", gates);
-    expect(s).toMatchObject({ name: "metric:p95-latency:l4", count: 10, minSamples: 10, intervalMs: 30_000, failureLimit: 0, successCondition: { op: "<=", value: 2000 } });
+    expect(s).toMatchObject({ name: "metric:p95-latency:l4", count: 10, minSamples: 5, initialDelayMs: 60_000, intervalMs: 30_000, failureLimit: 0, successCondition: { op: "<=", value: 2000 } });
     expect(metricSpec("error-ratio", "l4", resolveGates({ minSamples: 3, observationWindowSeconds: 60, intervalSeconds: 20 }))).toMatchObject({ count: 3, minSamples: 3 });
   });
 });
