@@ -1,0 +1,27 @@
+// The rollout.gates keys the suite added: optional, defaulted, validated; old stacks still parse.
+import { describe, expect, it } from "vitest";
+import { rolloutSchema } from "../../infra/configSchema.js";
+import { resolveGates } from "../../automation/verify/metricGates.js";
+import { DEFAULT_CHECKS } from "../../automation/verify/checks.js";
+
+describe("rollout.gates", () => {
+  it("a stack written before the suite keeps validating, with the new keys defaulted", () => {
+    const r = rolloutSchema.parse({ gates: { maxErrorRatio: 0.02, maxP95LatencyMs: 1500, observationWindowSeconds: 120, intervalSeconds: 20, failureLimit: 1 } });
+    expect(r.gates).toMatchObject({ maxErrorRatio: 0.02, minRequests: 20, retries: 5, backoffSeconds: 2, checkTimeoutSeconds: 30, concurrency: 4, checks: {}, mannWhitney: { enabled: true, alpha: 0.05, enforce: true } });
+    expect(r.gates.prometheusUrl).toBeUndefined();
+  });
+
+  it("accepts a Prometheus URL and per-phase check lists; rejects unknown checks and bad URLs", () => {
+    const g = resolveGates({ prometheusUrl: "http://prometheus.monitoring:9090", checks: { wave: ["images", "metric-gates"] }, mannWhitney: { alpha: 0.01 } });
+    expect(g.checks.wave).toEqual(["images", "metric-gates"]);
+    expect(g.mannWhitney).toMatchObject({ alpha: 0.01, tolerance: 0.2 });
+    expect(() => resolveGates({ checks: { final: ["smoke"] } } as never)).toThrow();
+    expect(() => resolveGates({ prometheusUrl: "ftp://x" })).toThrow();
+    expect(() => resolveGates({ mannWhitney: { alpha: 1 } })).toThrow();
+  });
+
+  it("every default check is a known name", () => {
+    const known = rolloutSchema.shape.gates.parse({ checks: { wave: [...DEFAULT_CHECKS.wave], final: [...DEFAULT_CHECKS.final] } });
+    expect(known.checks.final).toContain("keda");
+  });
+});
