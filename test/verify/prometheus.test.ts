@@ -76,6 +76,21 @@ describe.skipIf(!!unavailable)(title("Prometheus client and checks"), () => {
     expect(byName(results, "prometheus:traffic").evidence.requests).toBeGreaterThan(0);
   });
 
+  it("per-pod targets: every Ready pod of the new revision must be scraped", async () => {
+    // Two target groups on the same endpoint stand in for per-pod scrape targets.
+    const only0 = await startPrometheus({ metricsUrl: fleet.sim.metrics, targetGroups: [{ namespace: "sie", pod: "sie-worker-l4-0" }] });
+    const both = await startPrometheus({ metricsUrl: fleet.sim.metrics, targetGroups: [{ namespace: "sie", pod: "sie-worker-l4-0" }, { namespace: "sie", pod: "sie-worker-l4-1" }] });
+    try {
+      await Promise.all([waitForSeries(only0.url, 'up{namespace="sie"}'), waitForSeries(both.url, 'count(up{namespace="sie"}) == 2')]);
+      const run = (url: string) => runVerification({ phase: "wave", wave: { name: "canary", kind: "pool", pools: ["l4"] }, kube: fleet.kube, names: fleet.names, expectTag: "v0.3.1", prometheusUrl: url, gates: { ...GATES, retries: 1 }, checks: ["prometheus"] });
+      const [missing, complete] = await Promise.all([run(only0.url), run(both.url)]);
+      expect(byName(missing, "prometheus:targets")).toMatchObject({ status: "fail", message: expect.stringMatching(/new pod\(s\) not scraped yet: sie-worker-l4-1/), evidence: { missing: ["sie-worker-l4-1"] } });
+      expect(byName(complete, "prometheus:targets")).toMatchObject({ status: "pass", message: "2 target(s) up" });
+    } finally {
+      await Promise.all([only0.stop(), both.stop()]);
+    }
+  });
+
   it("a gate respects its window: with no traffic on the new version it measures all samples and decides nothing", async () => {
     // Nothing is served as 9.9.9, so every sample lacks data: the gate waits out its 4 samples.
     const started = Date.now();

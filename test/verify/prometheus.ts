@@ -39,6 +39,11 @@ export interface StartPrometheusOptions {
   metricsUrl: string;
   /** Static labels on the target (namespace, as Prometheus Operator attaches). */
   labels?: Record<string, string>;
+  /**
+   * One target group per entry, all scraping metricsUrl, to stand in for per-pod targets
+   * (e.g. `{namespace, pod}` each). Overrides `labels`.
+   */
+  targetGroups?: Record<string, string>[];
   scrapeInterval?: string;
   readyTimeoutMs?: number;
 }
@@ -56,7 +61,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
         scrape_interval: interval,
         scrape_timeout: interval,
         metrics_path: target.pathname,
-        static_configs: [{ targets: [target.host], labels: opts.labels ?? { namespace: "sie" } }],
+        static_configs: (opts.targetGroups ?? [opts.labels ?? { namespace: "sie" }]).map((labels) => ({ targets: [target.host], labels })),
       },
     ],
   };
