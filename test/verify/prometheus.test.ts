@@ -8,6 +8,8 @@ import { prometheusUnavailable, startPrometheus, waitForSeries, type PrometheusS
 
 const unavailable = prometheusUnavailable();
 const title = (s: string): string => (unavailable ? `${s} (skipped: ${unavailable})` : s);
+// The default reporter hides the names of skipped suites, so say it once on stderr as well.
+if (unavailable) console.warn(`[test/verify] ${unavailable}`);
 
 /**
  * Short windows so a test takes seconds: 4 samples 1 s apart over 2 s rate windows, 500 ms

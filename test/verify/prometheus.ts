@@ -15,10 +15,13 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-/** Why Prometheus cannot run here, or undefined when the binary is on PATH. */
+/** The server binary: `prometheus` on PATH, or $PROMETHEUS_BIN (set it to a missing path to try the skip). */
+const BIN = process.env["PROMETHEUS_BIN"] ?? "prometheus";
+
+/** Why Prometheus cannot run here, or undefined when the binary is there. */
 export function prometheusUnavailable(): string | undefined {
-  const r = spawnSync("prometheus", ["--version"], { encoding: "utf8" });
-  if (r.error || r.status !== 0) return "prometheus is not installed (run scripts/install-prometheus); metric-gate tests skipped";
+  const r = spawnSync(BIN, ["--version"], { encoding: "utf8" });
+  if (r.error || r.status !== 0) return `${BIN} is not installed (run scripts/install-prometheus); metric-gate tests skipped`;
   return undefined;
 }
 
@@ -71,7 +74,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   const url = `http://127.0.0.1:${port}`;
   let stderr = "";
   const child: ChildProcess = spawn(
-    "prometheus",
+    BIN,
     [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--storage.tsdb.retention.time=1h", "--log.level=warn"],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
