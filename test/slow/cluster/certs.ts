@@ -66,6 +66,17 @@ function sign(dir: string, stem: string, subject: string, extensions: string): v
   );
 }
 
+/** A serving certificate from the cluster CA for a component listening on 127.0.0.1. */
+export function issueServingCert(pki: Pki, name: string): ClientCert {
+  sign(
+    pki.dir,
+    name,
+    `/CN=${name}`,
+    ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=serverAuth,clientAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost", ""].join("\n"),
+  );
+  return { cert: path.join(pki.dir, `${name}.crt`), key: path.join(pki.dir, `${name}.key`) };
+}
+
 export function makePki(dir: string, clients: readonly ClientSpec[]): Pki {
   fs.mkdirSync(dir, { recursive: true });
   openssl(

@@ -36,6 +36,8 @@ export interface Cluster {
   server: string;
   dir: string;
   logDir: string;
+  /** The cluster's CA and keys, for add-ons that need a certificate (see keda.ts). */
+  pki: Pki;
   /** A client config loaded from kubeconfigPath. */
   kubeConfig(): k8s.KubeConfig;
   /** Kills every component (SIGTERM, then SIGKILL); safe to call twice. */
@@ -155,6 +157,7 @@ export async function startCluster(opts: StartClusterOptions): Promise<Cluster> 
       server,
       dir,
       logDir,
+      pki,
       kubeConfig: () => {
         const c = new k8s.KubeConfig();
         c.loadFromFile(kubeconfigPath);
