@@ -33,6 +33,10 @@ export interface StackContext {
   secrets: string[];
   /** Gateway base URL reachable from here ($SIE_FLEET_GATEWAY_URL, or the local simulator's). */
   gatewayUrl?: string;
+  /** Config service base URL ($SIE_FLEET_CONFIG_URL, or the local simulator's). */
+  configUrl?: string;
+  /** Prometheus for metric gates ($SIE_FLEET_PROMETHEUS_URL, else rollout.gates.prometheusUrl). */
+  prometheusUrl?: string;
 }
 
 /** `pulumi config --json` values back to the objects the stack file holds. */
@@ -104,16 +108,23 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
     policy: { canaryPool: config.rollout.canaryPool, waveOrder: config.rollout.waveOrder, batchSize: config.rollout.batchSize },
   });
   const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? sim?.gateway;
-  return { open, config, imageTag: config.release.imageTag, names, waves, kube, secrets, ...(gatewayUrl ? { gatewayUrl } : {}) };
+  const configUrl = env.SIE_FLEET_CONFIG_URL ?? sim?.config;
+  const prometheusUrl = env.SIE_FLEET_PROMETHEUS_URL ?? config.rollout.gates.prometheusUrl;
+  return {
+    open, config, imageTag: config.release.imageTag, names, waves, kube, secrets,
+    ...(gatewayUrl ? { gatewayUrl } : {}),
+    ...(configUrl ? { configUrl } : {}),
+    ...(prometheusUrl ? { prometheusUrl } : {}),
+  };
 }
 
-function currentSim(simDir: string): { gateway: string; kubeconfigPath: string } {
+function currentSim(simDir: string): { gateway: string; config: string; kubeconfigPath: string } {
   const file = path.join(simDir, "endpoints.json");
   if (!fs.existsSync(file)) {
     throw new StackError("sim-not-running", `the local SIE simulator is not running (no ${file})`, { hint: "start it with: sie-fleet sim start" });
   }
-  const endpoints = JSON.parse(fs.readFileSync(file, "utf8")) as { gateway: string };
-  return { gateway: endpoints.gateway, kubeconfigPath: path.join(simDir, "kubeconfig") };
+  const endpoints = JSON.parse(fs.readFileSync(file, "utf8")) as { gateway: string; config: string };
+  return { gateway: endpoints.gateway, config: endpoints.config, kubeconfigPath: path.join(simDir, "kubeconfig") };
 }
 
 export const TAG_KEY = IMAGE_TAG_PATHS.imageTag;

@@ -11,6 +11,7 @@ import { ProgressEmitter } from "../events/emitter.js";
 import type { ActionContext, UpgradeResult } from "../types.js";
 import { exitCodeForOutcome } from "../types.js";
 import { spawnSimulator } from "../../sim/index.js";
+import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../sim/prometheus.js";
 import { history } from "./history.js";
 import { PROJECT_DIR_ENV } from "./target.js";
 import { up } from "./up.js";
@@ -54,6 +55,15 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
   emit.phase("preflight", "started", "starting the SIE simulator (a Kubernetes API, SIE gateway/config/workers and KEDA on loopback)");
   const sim = await spawnSimulator({ stateDir: path.join(stateDir, "sim"), profile: opts.profile ?? "fast" });
   emit.log("info", "preflight", `simulator: API ${sim.api}, gateway ${sim.gateway}`);
+  // With Prometheus the canary is judged on its metrics too; without it, on rollout and endpoints.
+  const noProm = prometheusUnavailable();
+  let prom: PrometheusServer | undefined;
+  if (noProm) emit.log("warn", "preflight", `${noProm}: the demo runs without metric gates`);
+  else {
+    prom = await startPrometheus({ metricsUrl: sim.metrics, labels: { namespace: "sie" } });
+    sub.env = { ...sub.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
+    emit.log("info", "preflight", `Prometheus ${prom.url} scraping the simulator; metric gates on`);
+  }
   try {
     emit.phase("apply", "started", "deploying the local stack (pulumi up: node pools, namespace, SIE release, KEDA ScaledObjects)");
     const u = await up({ stack: "local", message: "demo: first deployment" }, sub);
@@ -65,12 +75,14 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     steps.push({ name: `gateway answers: version ${health.headers.get("x-sie-server-version")}`, outcome: body.status ?? "?", exitCode: 0 });
 
     const record = (name: string, r: UpgradeResult) => steps.push({ name, outcome: r.outcome, exitCode: exitCodeForOutcome(r.outcome) });
+    // Steady traffic, so error ratios and latencies have something to measure (stops by itself).
+    await fetch(`${sim.api}/sim/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "start", rps: 50, durationMs: 10 * 60_000 }) });
     const good = opts.goodTag ?? "v0.3.2";
     emit.phase("apply", "started", `upgrading to ${good} (a good release)`);
     record(`upgrade --to ${good}`, await upgrade({ stack: "local", to: good }, sub));
 
-    const bad = opts.badTag ?? "v0.3.3-crashloop";
-    emit.phase("apply", "started", `upgrading to ${bad} (a release whose workers crash: expect an automatic revert)`);
+    const bad = opts.badTag ?? (prom ? "v0.3.3-errors10" : "v0.3.3-crashloop");
+    emit.phase("apply", "started", `upgrading to ${bad} (${prom ? "workers that look healthy but fail 10% of requests" : "workers that crash"}: expect an automatic revert)`);
     record(`upgrade --to ${bad}`, await upgrade({ stack: "local", to: bad }, sub));
 
     for (const h of (await history({ stack: "local", limit: 10 }, sub)).reverse()) {
@@ -79,6 +91,7 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     const ok = steps.every((s) => (s.name.endsWith(bad) ? s.exitCode === EXIT_CODES.reverted : s.exitCode === 0));
     emit.outcome(ok ? "succeeded" : "failed", ok ? 0 : 1, ok ? `demo complete: ${good} rolled out, ${bad} detected and reverted` : "demo did not go as expected");
   } finally {
+    await prom?.stop();
     if (opts.keep) emit.log("info", "done", `simulator left running (pid ${sim.pid}); project in ${projectDir}`);
     else await sim.stop();
   }

@@ -58,7 +58,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, "keda.freeze"));
     const thawed = doneFor(entries, "keda.thaw") !== undefined;
     const holds = entryData<HoldRecord>(lastIntent(entries, "holds.apply"));
-    const verified = entries.some((e) => e.kind === "evidence" && e.action === "verify" && Array.isArray(e.data) && (e.data as { status?: string }[]).every((g) => g.status === "pass"));
+    const verified = entries.some((e) => e.kind === "evidence" && e.action === "verify" && Array.isArray(e.data) && (e.data as { status?: string }[]).every((g) => g.status !== "fail"));
 
     const thaw = async () => {
       if (freeze && !thawed) {

@@ -16,7 +16,8 @@ import { acquireLock } from "../lock.js";
 import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext, GateResult, UpgradeResult, WaveReport } from "../types.js";
-import { rolloutGates, endpointGates, serverVersion } from "../verify/basicGates.js";
+import { rolloutGates } from "../verify/basicGates.js";
+import { captureBaseline, runVerification, type VerifyCheckName } from "../verify/index.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
 import { revertToSnapshot } from "./revert.js";
@@ -196,21 +197,26 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
     await journal.append({ kind: "done", phase: "hold", action: "holds.apply", ref: intent.seq });
     emit.phase("hold", "succeeded", "workers held by partitions, gateway and config paused");
 
+    // What the canary is compared with: the pools' error ratio and p95 before the release.
+    const baseline = sc.prometheusUrl
+      ? await captureBaseline({ prometheusUrl: sc.prometheusUrl, gates: sc.config.rollout.gates, namespace: sc.names.namespace, pools: Object.keys(sc.names.statefulSets), ...(ctx.signal ? { signal: ctx.signal } : {}) })
+      : undefined;
+    await journal.append({ kind: "evidence", phase: "apply", action: "verify.baseline", data: baseline ? JSON.parse(JSON.stringify(baseline)) : null });
+
     intent = await journal.append({ kind: "intent", phase: "apply", action: "pulumi.up", message: `upgrade to ${opts.to}` });
     emit.phase("apply", "started", `applying the release with ${opts.to}`);
     await upStack(sc.open, { message: `sie-fleet ${opts.label ?? opts.command} ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
     await journal.append({ kind: "done", phase: "apply", action: "pulumi.up", ref: intent.seq });
     emit.phase("apply", "succeeded", "release updated; rolling out wave by wave");
 
-    const wavesOut = await applyWaves(sc, journal, emit, { to: opts.to, ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const wavesOut = await applyWaves(sc, journal, emit, { to: opts.to, ...(baseline ? { baseline } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
     waves.push(...wavesOut.reports);
     badRevisions = wavesOut.badRevisions;
     failedGate = wavesOut.failedGate;
 
     if (!failedGate) {
       emit.phase("verify", "started", "verifying the whole deployment");
-      gates.push(...(await rolloutGates(sc.kube, sc.names)));
-      if (sc.gatewayUrl) gates.push(...(await endpointGates({ gatewayUrl: sc.gatewayUrl, expectVersion: serverVersion(opts.to) })));
+      gates.push(...(await finalVerification(sc, opts.to, ctx.signal)));
       for (const g of gates) emit.gate("verify", g);
       await journal.append({ kind: "evidence", phase: "verify", action: "verify", data: JSON.parse(JSON.stringify(gates)) });
       failedGate = gates.find((g) => g.status === "fail");
@@ -233,6 +239,14 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
       await journal.append({ kind: "done", phase: "thaw", action: "holds.restore", ref: i.seq });
     }
     await thaw();
+    // KEDA evaluates its triggers again only once thawed: Fallback can show only now.
+    const keda = await finalVerification(sc, opts.to, ctx.signal, ["keda"]);
+    for (const g of keda) emit.gate("thaw", g);
+    gates.push(...keda);
+    failedGate = keda.find((g) => g.status === "fail");
+  }
+
+  if (!failedGate) {
     await journal.append({ kind: "outcome", phase: "done", outcome: "succeeded", message: `${sc.imageTag} → ${opts.to}` });
     emit.outcome("succeeded", 0, `stack ${stack} upgraded ${sc.imageTag} → ${opts.to}`);
     return finish({ outcome: "succeeded" as const, waves, gates });
@@ -260,4 +274,20 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   await journal.append({ kind: "outcome", phase: "revert", outcome: "needs-attention", message: reverted.error ?? "revert failed" });
   emit.outcome("needs-attention", 6, `upgrade failed and the revert did not verify: ${reverted.error}`);
   return finish({ outcome: "needs-attention" as const, reason: `revert did not complete: ${reverted.error}. Inspect with sie-fleet status --stack ${stack}; the config snapshot is ${snapshot.file}`, failedGate, revertError: reverted.error ?? "", waves, gates: [...gates, ...reverted.gates] });
+}
+
+/** The suite's final phase (or only `checks`), with the stack's URLs and gate settings. */
+export function finalVerification(sc: StackContext, tag: string, signal?: AbortSignal, checks?: readonly VerifyCheckName[]): Promise<GateResult[]> {
+  return runVerification({
+    phase: "final",
+    kube: sc.kube,
+    names: sc.names,
+    expectTag: tag,
+    gates: sc.config.rollout.gates,
+    ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
+    ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),
+    ...(sc.prometheusUrl ? { prometheusUrl: sc.prometheusUrl } : {}),
+    ...(checks ? { checks } : {}),
+    ...(signal ? { signal } : {}),
+  });
 }

@@ -1,7 +1,7 @@
 // `sie-fleet verify`: run the verification gates against what is deployed now; changes nothing.
 import { assertStackName } from "../stackName.js";
 import type { ActionContext, GateResult } from "../types.js";
-import { endpointGates, rolloutGates, serverVersion } from "../verify/basicGates.js";
+import { finalVerification } from "./upgrade.js";
 import { loadStackContext } from "./context.js";
 import { stackTarget } from "./target.js";
 
@@ -18,7 +18,6 @@ export interface VerifyReport {
 export async function verify(opts: VerifyOptions, ctx: ActionContext): Promise<VerifyReport> {
   assertStackName(opts.stack);
   const sc = await loadStackContext(stackTarget(opts.stack, ctx));
-  const gates = await rolloutGates(sc.kube, sc.names);
-  if (sc.gatewayUrl) gates.push(...(await endpointGates({ gatewayUrl: sc.gatewayUrl, expectVersion: serverVersion(sc.imageTag) })));
+  const gates = await finalVerification(sc, sc.imageTag, ctx.signal);
   return { stack: opts.stack, ok: gates.every((g) => g.status !== "fail"), gates };
 }

@@ -4,7 +4,7 @@ import type { ProgressEmitter } from "../events/emitter.js";
 import type { Journal } from "../journal.js";
 import { rolloutGate, type RolloutOutcome } from "../kube/index.js";
 import type { GateResult, WaveReport, WaveSpec } from "../types.js";
-import { endpointGates, serverVersion } from "../verify/basicGates.js";
+import { runVerification, type Baseline } from "../verify/index.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
 
@@ -25,7 +25,7 @@ export async function applyWaves(
   sc: StackContext,
   journal: Journal,
   emit: ProgressEmitter,
-  opts: { to: string; gatewayUrl?: string; signal?: AbortSignal },
+  opts: { to: string; baseline?: Baseline; signal?: AbortSignal },
 ): Promise<WavesOutcome> {
   const reports: WaveReport[] = [];
   const badRevisions: Record<string, string> = {};
@@ -58,10 +58,24 @@ export async function applyWaves(
       report.gates.push(rolloutGate(t.kind, t.name, o));
       if (t.kind === "StatefulSet" && o.revision) badRevisions[t.name] = o.revision;
     });
-    // Endpoint checks once the gateway serves the new version (its own wave and after).
-    if (opts.gatewayUrl && report.gates.every((g) => g.status === "pass")) {
-      const gatewayDone = wave.kind === "gateway" || wave.kind === "config";
-      report.gates.push(...(await endpointGates({ gatewayUrl: opts.gatewayUrl, ...(gatewayDone ? { expectVersion: serverVersion(opts.to) } : {}) })));
+    // The verification suite once the wave rolled out: images, endpoints, encode pinned to the
+    // wave's pools, and the metric gates against the pre-upgrade baseline.
+    if (report.gates.every((g) => g.status === "pass")) {
+      report.gates.push(
+        ...(await runVerification({
+          phase: "wave",
+          wave,
+          kube: sc.kube,
+          names: sc.names,
+          expectTag: opts.to,
+          gates: sc.config.rollout.gates,
+          ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
+          ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),
+          ...(sc.prometheusUrl ? { prometheusUrl: sc.prometheusUrl } : {}),
+          ...(opts.baseline ? { baseline: opts.baseline } : {}),
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        })),
+      );
     }
     for (const g of report.gates) emit.gate("wave", g, { wave: wave.name });
     await journal.append({ kind: "evidence", phase: "wave", action: "wave.gates", message: wave.name, data: JSON.parse(JSON.stringify(report.gates)) });
