@@ -61,21 +61,22 @@ export async function applyWaves(
     // The verification suite once the wave rolled out: images, endpoints, encode pinned to the
     // wave's pools, and the metric gates against the pre-upgrade baseline.
     if (report.gates.every((g) => g.status === "pass")) {
-      report.gates.push(
-        ...(await runVerification({
-          phase: "wave",
-          wave,
-          kube: sc.kube,
-          names: sc.names,
-          expectTag: opts.to,
-          gates: sc.config.rollout.gates,
-          ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
-          ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),
-          ...(sc.prometheusUrl ? { prometheusUrl: sc.prometheusUrl } : {}),
-          ...(opts.baseline ? { baseline: opts.baseline } : {}),
-          ...(opts.signal ? { signal: opts.signal } : {}),
-        })),
-      );
+      const seen = new Set(report.gates.map((g) => g.name));
+      const suite = await runVerification({
+        phase: "wave",
+        wave,
+        kube: sc.kube,
+        names: sc.names,
+        expectTag: opts.to,
+        gates: sc.config.rollout.gates,
+        ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
+        ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),
+        ...(sc.prometheusUrl ? { prometheusUrl: sc.prometheusUrl } : {}),
+        ...(opts.baseline ? { baseline: opts.baseline } : {}),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      // The suite's rollout check repeats the wave's own rollout gate as a snapshot.
+      report.gates.push(...suite.filter((g) => !seen.has(g.name)));
     }
     for (const g of report.gates) emit.gate("wave", g, { wave: wave.name });
     await journal.append({ kind: "evidence", phase: "wave", action: "wave.gates", message: wave.name, data: JSON.parse(JSON.stringify(report.gates)) });
