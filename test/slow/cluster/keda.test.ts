@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startCluster, type Cluster } from "./harness.js";
 import { startKedaOperator, type KedaOperator } from "./keda.js";
 import { waitFor } from "./procs.js";
@@ -38,10 +38,16 @@ describe.skipIf(skipReason !== undefined)(`KEDA operator${skipReason ? ` (skippe
     await waitFor("the default ServiceAccount", async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: NS })) ? true : undefined), { timeoutMs: 60_000 });
   });
 
+  let failed = false;
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail") failed = true;
+  });
+
   afterAll(async () => {
     await operator?.stop();
     await cluster?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (failed) console.warn(`[keda tests] logs kept in ${dir}/logs`);
+    else if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
   it("reconciles a ScaledObject into an HPA and honours paused-replicas", async () => {
