@@ -82,7 +82,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     }
     let out;
     try {
-      out = await revertToSnapshot(sc, journal, emit, { snapshot, ...(holds ? { holds } : {}), badRevisions: {}, previousTag: snapshot.previousTag, ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}) });
+      out = await revertToSnapshot(sc, journal, emit, { snapshot, ...(holds ? { holds } : {}), badRevisions: {}, previousTag: snapshot.previousTag });
     } finally {
       await thaw().catch((err) => emit.log("error", "thaw", `KEDA thaw failed: ${(err as Error).message}`));
     }

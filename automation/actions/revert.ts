@@ -8,7 +8,7 @@ import type { ProgressEmitter } from "../events/emitter.js";
 import type { Journal } from "../journal.js";
 import { rolloutGate, selectorString, type HoldRecord } from "../kube/index.js";
 import type { GateResult } from "../types.js";
-import { endpointGates, serverVersion } from "../verify/basicGates.js";
+import { finalVerification } from "./verification.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
 
@@ -18,7 +18,6 @@ export interface RevertInput {
   badRevisions: Record<string, string>;
   /** The tag we return to. */
   previousTag: string;
-  gatewayUrl?: string;
 }
 
 export interface RevertOutcome {
@@ -81,8 +80,8 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
     const timing = { ...base, notReadyAfterMs: base.timeoutMs };
     const outcomes = await Promise.all(all.map((w) => sc.kube.waitForRollout(ns, w.kind, w.name, timing)));
     all.forEach((w, i) => gates.push(rolloutGate(w.kind, w.name, outcomes[i]!)));
-    if (input.gatewayUrl && gates.every((g) => g.status === "pass")) {
-      gates.push(...(await endpointGates({ gatewayUrl: input.gatewayUrl, expectVersion: serverVersion(input.previousTag) })));
+    if (gates.every((g) => g.status === "pass")) {
+      gates.push(...(await finalVerification(sc, input.previousTag, undefined, ["gateway-readyz", "encode-smoke"])));
     }
     for (const g of gates) emit.gate("revert", g);
     await journal.append({ kind: "evidence", phase: "revert", action: "revert.verify", data: JSON.parse(JSON.stringify(gates)) });

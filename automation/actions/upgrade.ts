@@ -17,7 +17,8 @@ import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext, GateResult, UpgradeResult, WaveReport } from "../types.js";
 import { rolloutGates } from "../verify/basicGates.js";
-import { captureBaseline, runVerification, type VerifyCheckName } from "../verify/index.js";
+import { captureBaseline } from "../verify/index.js";
+import { finalVerification } from "./verification.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
 import { revertToSnapshot } from "./revert.js";
@@ -261,7 +262,6 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
       ...(holds ? { holds } : {}),
       badRevisions,
       previousTag: sc.imageTag,
-      ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
     });
   } finally {
     await thaw().catch((err) => emit.log("error", "thaw", `KEDA thaw failed: ${(err as Error).message}`));
@@ -276,18 +276,3 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   return finish({ outcome: "needs-attention" as const, reason: `revert did not complete: ${reverted.error}. Inspect with sie-fleet status --stack ${stack}; the config snapshot is ${snapshot.file}`, failedGate, revertError: reverted.error ?? "", waves, gates: [...gates, ...reverted.gates] });
 }
 
-/** The suite's final phase (or only `checks`), with the stack's URLs and gate settings. */
-export function finalVerification(sc: StackContext, tag: string, signal?: AbortSignal, checks?: readonly VerifyCheckName[]): Promise<GateResult[]> {
-  return runVerification({
-    phase: "final",
-    kube: sc.kube,
-    names: sc.names,
-    expectTag: tag,
-    gates: sc.config.rollout.gates,
-    ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
-    ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),
-    ...(sc.prometheusUrl ? { prometheusUrl: sc.prometheusUrl } : {}),
-    ...(checks ? { checks } : {}),
-    ...(signal ? { signal } : {}),
-  });
-}

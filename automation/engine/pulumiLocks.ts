@@ -11,9 +11,9 @@ export interface PulumiLock {
   alive: boolean;
 }
 
-export function pulumiLocks(s: OpenStack, backendUrl = process.env.PULUMI_BACKEND_URL ?? `file://${path.join(s.stateDir, "state")}`): PulumiLock[] {
-  if (!backendUrl.startsWith("file://")) return [];
-  const dir = path.join(backendUrl.slice("file://".length).split("?")[0]!, ".pulumi", "locks");
+export function pulumiLocks(s: OpenStack): PulumiLock[] {
+  if (!s.backendUrl.startsWith("file://")) return [];
+  const dir = path.join(s.backendUrl.slice("file://".length).split("?")[0]!, ".pulumi", "locks");
   if (!fs.existsSync(dir)) return [];
   const out: PulumiLock[] = [];
   const walk = (d: string) => {

@@ -29,6 +29,8 @@ export interface OpenStack {
   configFile: string;
   /** Values that must never be printed (the passphrase). */
   secrets: string[];
+  /** The Pulumi backend every CLI call of this stack uses. */
+  backendUrl: string;
 }
 
 export interface OpenStackOptions extends EnsurePulumiOptions {
@@ -112,7 +114,7 @@ export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Pr
     }
     throw err;
   }
-  return { stack, name: target.stack, projectDir: target.projectDir, stateDir: target.stateDir, configFile, secrets };
+  return { stack, name: target.stack, projectDir: target.projectDir, stateDir: target.stateDir, configFile, secrets, backendUrl };
 }
 
 export function listStacks(projectDir: string): string[] {
