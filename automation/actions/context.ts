@@ -5,7 +5,7 @@ import * as path from "node:path";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parseConfig, ConfigError as InfraConfigError } from "../../infra/configParse.js";
 import type { FleetConfig } from "../../infra/configTypes.js";
-import { IMAGE_TAG_PATHS, STACK_OUTPUTS } from "../../infra/configKeys.js";
+import { STACK_OUTPUTS } from "../../infra/configKeys.js";
 import { ConfigError, StackError } from "../errors.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { KubeClient } from "../kube/index.js";
@@ -127,4 +127,3 @@ function currentSim(simDir: string): { gateway: string; config: string; kubeconf
   return { gateway: endpoints.gateway, config: endpoints.config, kubeconfigPath: path.join(simDir, "kubeconfig") };
 }
 
-export const TAG_KEY = IMAGE_TAG_PATHS.imageTag;

@@ -1,6 +1,6 @@
 // The Pulumi operations the actions need, on an opened stack: each returns plain data (steps,
 // summaries, config maps) so actions never touch the automation SDK's types directly.
-import type { ConfigMap, EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation/index.js";
+import type { EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation/index.js";
 import type { PreviewStep } from "../types.js";
 import type { OpenStack } from "./stack.js";
 
@@ -70,18 +70,6 @@ export async function upStack(s: OpenStack, opts: OperationOptions = {}): Promis
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(res.outputs)) outputs[k] = v.secret ? "[secret]" : v.value;
   return { result: res.summary.result, resourceChanges: (res.summary.resourceChanges ?? {}) as Record<string, number>, outputs };
-}
-
-export async function stackOutputs(s: OpenStack): Promise<Record<string, unknown>> {
-  const out = await s.stack.outputs();
-  const plain: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(out)) plain[k] = v.secret ? "[secret]" : v.value;
-  return plain;
-}
-
-/** The full config of the stack, secrets included (decrypted): keep it out of any output. */
-export async function readConfig(s: OpenStack): Promise<ConfigMap> {
-  return s.stack.getAllConfig();
 }
 
 /**
