@@ -5,7 +5,7 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts", "infra/**/*.test.ts", "automation/**/*.test.ts", "sim/**/*.test.ts"],
-    exclude: ["node_modules", "dist", ".sie-fleet", "test/slow/**"],
+    exclude: ["node_modules", "dist", ".sie-fleet", "test/slow/**", "test/reliability/**"],
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 120_000,
