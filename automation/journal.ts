@@ -123,8 +123,15 @@ export class Journal {
     const now = opts.now ?? Date.now;
     const read = await readJournal(opts.stateDir, opts.stack, opts.runId);
     const fh = await fsp.open(read.path, fsConstants.O_WRONLY | fsConstants.O_APPEND);
+    // A line cut short by a killed writer was never acknowledged (append resolves after fsync):
+    // drop it, or it would sit between whole entries as a corrupt line once we append after it.
+    if (read.truncated) {
+      const text = await fsp.readFile(read.path, "utf8");
+      await fh.truncate(Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
+      await fh.sync();
+    }
     const last = read.entries.at(-1);
-    return new Journal(read.path, opts.runId, opts.stack, fh, opts.secrets ?? [], now, last?.seq ?? 0, read.truncated || !read.endsWithNewline);
+    return new Journal(read.path, opts.runId, opts.stack, fh, opts.secrets ?? [], now, last?.seq ?? 0, !read.truncated && !read.endsWithNewline);
   }
 
   /** Appends one entry and fsyncs it before resolving. Entries are written in call order. */

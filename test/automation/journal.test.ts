@@ -93,9 +93,10 @@ describe("Journal", () => {
     await resumed.recordOutcome("recovered");
     await resumed.close();
     const after = await readJournal(dir, "dev", j.runId);
-    // The partial line stays on its own line, now counted as corrupt; the new entry is intact.
+    // The partial line was never acknowledged: reopening drops it, so the journal stays whole.
     expect(after.truncated).toBe(false);
-    expect(after.corruptLines).toEqual([3]);
+    expect(after.corruptLines).toEqual([]);
+    expect(await fsp.readFile(j.path, "utf8")).not.toContain('"kind":"do\n');
     expect(after.entries.at(-1)).toMatchObject({ seq: 3, kind: "outcome", outcome: "recovered" });
     expect(await incompleteRun(dir, "dev")).toBeUndefined();
   });
