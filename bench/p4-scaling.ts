@@ -1,0 +1,99 @@
+// P4: how an upgrade scales with the number of pools. Stack files with N cpu pools (the cheapest
+// in the simulator: no GPU accounting, one fake node each) are deployed fresh, then upgraded once
+// with `--json`; wall time per phase comes from the NDJSON progress events. Waves are sequential
+// by design (canary first, then batchSize pools per wave); the final verification runs its
+// checks `rollout.gates.concurrency` at a time, which shows as gate time summed over checks
+// exceeding the verify phase's wall time.
+import { benchStack, dumpStack, expectExit, localStackConfig, waitAllReady } from "./fixture.js";
+import { jsonLines, ms, phaseTimes, type Event } from "./runData.js";
+import { median, mib, secs, table } from "./report.js";
+import type { Benchmark } from "./types.js";
+
+export function stackWithPools(n: number): string {
+  const doc = localStackConfig();
+  const pools: Record<string, unknown> = {};
+  for (let i = 1; i <= n; i++) pools[`cpu${i}`] = { gpu: "cpu", minNodes: 1, maxNodes: 1, minReplicas: 1, maxReplicas: 1 };
+  doc.config["sie-fleet:pools"] = pools;
+  doc.config["sie-fleet:rollout"].canaryPool = "cpu1";
+  doc.config["sie-fleet:rollout"].waveOrder = [];
+  return dumpStack(doc);
+}
+
+interface SizeResult {
+  pools: number;
+  run: number;
+  wallMs: number;
+  phasesMs: Record<string, number>;
+  waves: number;
+  medianWaveMs: number;
+  verify: { wallMs: number; checks: number; summedCheckMs: number; concurrency: number };
+  cliPeakRssKiB?: number;
+  treePeakRssKiB?: number;
+}
+
+const PHASE_COLUMNS = ["preflight", "snapshot", "freeze", "set-config", "preview", "guardrails", "hold", "apply", "wave", "verify", "thaw"];
+
+export const p4: Benchmark = {
+  name: "p4-scaling",
+  title: "P4 scaling: one upgrade on 1..16 pools, wall time per phase",
+  async run({ runs, quick, log }) {
+    const sizes = quick ? [1, 2] : [1, 2, 4, 8, 16];
+    const reps = runs && runs < 5 ? runs : 1;
+    const results: SizeResult[] = [];
+    for (const n of sizes) {
+      const s = await benchStack({ stackFile: stackWithPools(n), log });
+      try {
+        await waitAllReady(s.sim.api);
+        for (let r = 0; r < reps; r++) {
+          const to = r % 2 === 0 ? "v0.3.2" : "v0.3.1";
+          const p = await s.cli(["upgrade", "--stack", "local", "--to", to, "--yes", "--json"], { memory: true });
+          expectExit(p, [0], `sie-fleet upgrade (${n} pools)`);
+          const events = jsonLines<Event>(p.stdout);
+          const phasesMs = phaseTimes(events);
+          const waveSpans: number[] = [];
+          const released = new Map<string, string>();
+          for (const e of events) {
+            if (e.kind !== "wave" || !e.wave || !e.time) continue;
+            if (e.status === "released") released.set(e.wave, e.time);
+            if (e.status === "succeeded" && released.has(e.wave)) waveSpans.push(ms(e.time) - ms(released.get(e.wave)!));
+          }
+          const verifyGates = events.filter((e) => e.kind === "gate" && e.phase === "verify" && e.gate);
+          const summed = verifyGates.reduce((a, e) => a + (e.gate!.durationMs ?? 0), 0);
+          const vWall = phasesMs["verify"] ?? NaN;
+          results.push({
+            pools: n,
+            run: r,
+            wallMs: p.ms,
+            phasesMs,
+            waves: waveSpans.length,
+            medianWaveMs: median(waveSpans),
+            verify: { wallMs: vWall, checks: verifyGates.length, summedCheckMs: summed, concurrency: summed / vWall },
+            ...(p.memory ? { cliPeakRssKiB: p.memory.rootPeakKiB, treePeakRssKiB: p.memory.treePeakKiB } : {}),
+          });
+          log(`P4 ${n} pool(s): upgrade ${secs(p.ms)}, ${waveSpans.length} waves, verify ${secs(vWall)} for ${verifyGates.length} checks (${secs(summed)} summed)`);
+          await waitAllReady(s.sim.api);
+        }
+      } finally {
+        await s.stop();
+      }
+    }
+    const cols = PHASE_COLUMNS.filter((c) => results.some((r) => (r.phasesMs[c] ?? 0) > 0));
+    const rows = sizes.map((n) => {
+      const rs = results.filter((r) => r.pools === n);
+      const m = (f: (r: SizeResult) => number) => median(rs.map(f));
+      return [
+        n,
+        secs(m((r) => r.wallMs)),
+        ...cols.map((c) => secs(m((r) => r.phasesMs[c] ?? 0))),
+        m((r) => r.waves),
+        secs(m((r) => r.medianWaveMs)),
+        `${m((r) => r.verify.checks)} checks, ${secs(m((r) => r.verify.summedCheckMs))} summed, ×${m((r) => r.verify.concurrency).toFixed(1)}`,
+        `${mib(m((r) => r.cliPeakRssKiB ?? NaN))} / ${mib(m((r) => r.treePeakRssKiB ?? NaN))}`,
+      ];
+    });
+    return {
+      tables: [table(`${this.title} (${reps} run(s) per size; wave/verify columns are wall time of that phase)`, ["pools", "total", ...cols, "waves", "per wave", "final verify: checks run concurrently", "RSS CLI / tree"], rows)],
+      json: { method: "NDJSON progress events of `sie-fleet upgrade --json`, cut where the phase changes", sizes, results },
+    };
+  },
+};

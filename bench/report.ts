@@ -1,0 +1,78 @@
+// Shared output of the benchmarks: statistics, a plain-text table on stdout, JSON results with
+// the machine they ran on.
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const RESULTS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), "results");
+
+export function median(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+export const min = (xs: number[]) => (xs.length ? Math.min(...xs) : NaN);
+export const max = (xs: number[]) => (xs.length ? Math.max(...xs) : NaN);
+export const secs = (ms: number) => (Number.isFinite(ms) ? `${(ms / 1000).toFixed(1)} s` : "n/a");
+export const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
+
+export function table(title: string, header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  return [`\n${title}`, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map((r) => line(r.map(String)))].join("\n");
+}
+
+export interface Machine {
+  nproc: number;
+  cpuModel: string;
+  memTotalGiB: number;
+  loadavg: number[];
+  node: string;
+  pulumi: string;
+  prometheus?: string;
+}
+
+export function machine(pulumiBin?: string): Machine {
+  const cpu = fs.readFileSync("/proc/cpuinfo", "utf8");
+  const version = (bin: string, args: string[]) => {
+    try {
+      return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0] ?? "?";
+    } catch {
+      return "unavailable";
+    }
+  };
+  return {
+    nproc: os.cpus().length,
+    cpuModel: /^model name\s*:\s*(.*)$/m.exec(cpu)?.[1] ?? "?",
+    memTotalGiB: Math.round((os.totalmem() / 2 ** 30) * 10) / 10,
+    loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+    node: process.version,
+    pulumi: pulumiBin ? version(pulumiBin, ["version"]) : "?",
+    prometheus: version(process.env["PROMETHEUS_BIN"] ?? "prometheus", ["--version"]),
+  };
+}
+
+/** Samples the 1-minute load average while a benchmark runs. */
+export function loadSampler(everyMs = 5000): { stop(): { min: number; median: number; max: number } } {
+  const xs = [os.loadavg()[0]!];
+  const t = setInterval(() => xs.push(os.loadavg()[0]!), everyMs);
+  return {
+    stop() {
+      clearInterval(t);
+      const r = (n: number) => Math.round(n * 100) / 100;
+      return { min: r(min(xs)), median: r(median(xs)), max: r(max(xs)) };
+    },
+  };
+}
+
+export function writeResult(name: string, data: unknown): string {
+  fs.mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  fs.writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}

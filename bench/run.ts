@@ -1,0 +1,62 @@
+// `npm run bench [-- --only P1,P3] [--runs N] [--quick]`: runs the benchmarks one after the other
+// (they share a 2-core machine with everything else, so never in parallel), prints each table
+// and writes bench/results/<name>.json with the machine notes and the load during the run.
+import { parseArgs } from "node:util";
+import { ensurePulumi } from "../automation/engine/pulumiCli.js";
+import { p1 } from "./p1-overhead.js";
+import { p2, p3 } from "./p2p3-detect-recover.js";
+import { p4 } from "./p4-scaling.js";
+import { p5 } from "./p5-rss.js";
+import { loadSampler, machine, writeResult } from "./report.js";
+import type { Benchmark } from "./types.js";
+
+const ALL: Record<string, Benchmark> = { P1: p1, P2: p2, P3: p3, P4: p4, P5: p5 };
+
+const { values } = parseArgs({
+  options: {
+    only: { type: "string" },
+    runs: { type: "string" },
+    quick: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+if (values.help) {
+  process.stdout.write("usage: npm run bench -- [--only P1,P2,P3,P4,P5] [--runs N] [--quick]\n");
+  process.exit(0);
+}
+const only = values.only ? values.only.split(",").map((s) => s.trim().toUpperCase()) : Object.keys(ALL);
+const unknown = only.filter((k) => !ALL[k]);
+if (unknown.length) {
+  process.stderr.write(`--only: unknown benchmark ${unknown.join(", ")}; choose from ${Object.keys(ALL).join(", ")}\n`);
+  process.exit(2);
+}
+const runs = values.runs === undefined ? undefined : Number(values.runs);
+if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
+  process.stderr.write(`--runs: "${values.runs}" is not a positive integer\n`);
+  process.exit(2);
+}
+
+const log = (l: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${l}\n`);
+const pulumi = await ensurePulumi({ onProgress: log });
+let failed = 0;
+const t0 = Date.now();
+for (const key of only) {
+  const b = ALL[key]!;
+  log(`${key}: ${b.title}`);
+  const load = loadSampler();
+  const started = new Date().toISOString();
+  try {
+    const out = await b.run({ ...(runs !== undefined ? { runs } : {}), quick: values.quick, log });
+    const env = { ...machine(pulumi.command), loadavg1m: load.stop(), started, finished: new Date().toISOString(), quick: values.quick };
+    for (const t of out.tables) process.stdout.write(`${t}\n`);
+    process.stdout.write(`(load average 1m during ${key}: min ${env.loadavg1m.min}, median ${env.loadavg1m.median}, max ${env.loadavg1m.max})\n`);
+    log(`wrote ${writeResult(b.name, { benchmark: key, title: b.title, machine: env, ...out.json })}`);
+  } catch (err) {
+    load.stop();
+    failed++;
+    log(`${key} failed: ${(err as Error).stack ?? err}`);
+  }
+}
+log(`done in ${((Date.now() - t0) / 60_000).toFixed(1)} min${failed ? `, ${failed} benchmark(s) failed` : ""}`);
+process.exit(failed ? 1 : 0);
