@@ -62,10 +62,20 @@ export const eksClusterSchema = z.strictObject({
     .prefault({}),
 });
 
+/** How platform kubernetes installs the release (see infra/kubernetesObjects.ts). */
+export const DEPLOY_WITH = ["helm", "objects"] as const;
+
 export const kubernetesClusterSchema = z.strictObject({
-  /** Path to a kubeconfig file; defaults to $KUBECONFIG / ~/.kube/config. */
+  /** Path to a kubeconfig file (relative to the project directory); defaults to $KUBECONFIG / ~/.kube/config. */
   kubeconfig: nonEmpty.optional(),
   context: nonEmpty.optional(),
+  /**
+   * "helm": a helm.v3.Release and ScaledObjects through the Pulumi Kubernetes provider. "objects":
+   * the chart's objects rendered by sie-fleet and applied with merge patches through its own
+   * dynamic provider (no provider plugin, no Helm; the Helm hooks, PDBs and prepull DaemonSets are
+   * not rendered).
+   */
+  deployWith: z.enum(DEPLOY_WITH).default("helm"),
 });
 
 export const localClusterSchema = z.strictObject({});

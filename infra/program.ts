@@ -6,6 +6,7 @@ import type { StackConfig } from "./config.js";
 import { hasWorkers, type FleetConfig, type KubernetesFleetConfig } from "./configTypes.js";
 import { deployEks } from "./eks.js";
 import { deployGke } from "./gke.js";
+import { deployKubernetesObjects } from "./kubernetesObjects.js";
 import { deployLocal } from "./local/index.js";
 import { localDeployArgs } from "./localArgs.js";
 import { chartVersionLabel, deployRelease, gatewayAddress, type ReleaseDeployment } from "./release.js";
@@ -95,6 +96,10 @@ export function deployFleet(cfg: StackConfig): FleetOutputs {
     const deps = [...Object.values(eks.nodeGroups), ...(eks.devicePlugin ? [eks.devicePlugin] : [])];
     deployed = deployRelease(cfg, { provider: eks.provider, dependsOn: deps, hfToken: cfg.hfToken });
     kubeconfig = eks.kubeconfig;
+  } else if (cfg.cluster.deployWith === "objects") {
+    // No Helm release, so no helmRevision; the kubeconfig output is its path, as below.
+    const objects = deployKubernetesObjects(cfg);
+    return { ...common, gatewayAddress: gatewayAddress(cfg), kubeconfig: pulumi.secret(objects.kubeconfigPath) };
   } else {
     deployed = deployRelease(cfg, { provider: kubernetesProvider(cfg), hfToken: cfg.hfToken });
     // An existing cluster: report where its kubeconfig lives, not its contents.
