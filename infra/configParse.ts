@@ -15,6 +15,7 @@ import {
   type IssuePath,
   type Report,
 } from "./configRules.js";
+import { checkDeployWith } from "./configDeployWith.js";
 import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type Platform } from "./configSchema.js";
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 
@@ -123,6 +124,7 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
   }
   const config = { platform, cluster, pools, release, autoscaling, keda, rollout, local, hasHfToken } as FleetConfig;
   checkValuesOverlap(config, report);
+  checkDeployWith(config, report);
   return issues.length > 0 ? { ok: false, issues } : { ok: true, config };
 }
 
