@@ -1,12 +1,12 @@
 // `sie-fleet recover`: finish or undo a run that was killed. A run whose final verification
 // passed is finished (holds restored, KEDA thawed); any other run that changed something is
 // reverted to its config snapshot. Every mutating command calls this first.
-import * as fs from "node:fs";
 import type { ConfigSnapshot } from "../engine/configFile.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { incompleteRun, Journal, lastIntent, newRunId, type JournalEntry } from "../journal.js";
 import { acquireLock } from "../lock.js";
-import { pulumiLocks } from "../engine/pulumiLocks.js";
+import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../engine/pulumiLocks.js";
+import { TIMEOUTS } from "../defaults.js";
 import type { HoldRecord, KedaFreezeRecord } from "../kube/index.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
@@ -39,20 +39,38 @@ function doneFor(entries: readonly JournalEntry[], action: string): JournalEntry
 /** Removes Pulumi's file-backend locks left by CLI processes that no longer exist. */
 function clearStalePulumiLocks(sc: StackContext, emit: ProgressEmitter): void {
   const stale = pulumiLocks(sc.open).filter((l) => !l.alive);
-  for (const l of stale) fs.rmSync(l.file, { force: true });
+  for (const l of stale) removePulumiLock(l);
   if (stale.length) emit.log("warn", "recover", `removed ${stale.length} Pulumi stack lock(s) left by a killed process`);
 }
 
 /** Recovers the stack's newest incomplete run, if any. The caller holds the sie-fleet lock. */
 export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: ProgressEmitter): Promise<RecoverReport> {
-  const read = await incompleteRun(ctx.stateDir, stack);
+  let read = await incompleteRun(ctx.stateDir, stack);
+  // A recover run killed between its start and its outcome changed nothing of its own (what it
+  // did is journaled in the run it recovered): close it and look further back.
+  while (read && read.entries[0]?.command === "recover") {
+    const stale = await Journal.open({ stateDir: ctx.stateDir, stack, runId: read.runId, secrets: ctx.secrets });
+    await stale.append({ kind: "outcome", phase: "recover", outcome: "interrupted", message: "the recover run was killed; its work is journaled in the run it recovered" });
+    await stale.close();
+    read = await incompleteRun(ctx.stateDir, stack);
+  }
   if (!read) return { stack, action: "none", message: `no unfinished run for stack ${stack}` };
   const entries = read.entries;
   emit.phase("recover", "started", `run ${read.runId} did not finish (last phase: ${entries.at(-1)?.phase ?? "?"}); recovering it`);
   const sc = await loadStackContext(stackTarget(stack, ctx));
-  clearStalePulumiLocks(sc, emit);
   const journal = await Journal.open({ stateDir: ctx.stateDir, stack, runId: read.runId, secrets: sc.secrets });
   try {
+    // The killed CLI's `pulumi up` may still run as an orphan: let it end before we touch the stack.
+    const live = await waitForLivePulumiLocks(sc.open, {
+      timeoutMs: TIMEOUTS.revertRolloutMs,
+      onWait: (l) => emit.log("warn", "recover", `waiting for a Pulumi operation still running on the stack (pid ${l.map((x) => x.pid ?? "?").join(", ")}), left by the killed run`),
+    });
+    if (live.length > 0) {
+      const message = `a Pulumi operation still holds stack ${stack} (pid ${live.map((x) => x.pid ?? "?").join(", ")}); stop it, then run sie-fleet recover --stack ${stack} again`;
+      await journal.append({ kind: "decision", phase: "recover", action: "recover.blocked", message });
+      return { stack, runId: read.runId, action: "needs-attention", message };
+    }
+    clearStalePulumiLocks(sc, emit);
     const snapDone = doneFor(entries, "config.snapshot");
     const snapshot = entryData<ConfigSnapshot & { previousTag: string }>(snapDone);
     const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, "keda.freeze"));
@@ -62,8 +80,9 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
 
     const thaw = async () => {
       if (freeze && !thawed) {
-        await journal.append({ kind: "intent", phase: "thaw", action: "keda.thaw", data: JSON.parse(JSON.stringify(freeze)) });
+        const intent = await journal.append({ kind: "intent", phase: "thaw", action: "keda.thaw", data: JSON.parse(JSON.stringify(freeze)) });
         await sc.kube.thawKeda(freeze);
+        await journal.append({ kind: "done", phase: "thaw", action: "keda.thaw", ref: intent.seq });
         emit.phase("thaw", "succeeded", "KEDA thawed");
       }
     };
@@ -74,7 +93,11 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       return { stack, runId: read.runId, action: "none", message: "the killed run had changed nothing" };
     }
     if (verified) {
-      if (holds) await sc.kube.restoreHolds(holds);
+      if (holds) {
+        const intent = await journal.append({ kind: "intent", phase: "thaw", action: "holds.restore", data: JSON.parse(JSON.stringify(holds)) });
+        await sc.kube.restoreHolds(holds);
+        await journal.append({ kind: "done", phase: "thaw", action: "holds.restore", ref: intent.seq });
+      }
       await thaw();
       await journal.append({ kind: "outcome", phase: "recover", outcome: "recovered", message: "finished: the new version had verified" });
       emit.phase("recover", "succeeded", "the new version had verified; holds restored and KEDA thawed");
@@ -104,6 +127,14 @@ export async function recover(opts: RecoverOptions, ctx: ActionContext): Promise
   const lock = await acquireLock({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", onWarning: (m) => emit.log("warn", "lock", m) });
   try {
     const report = await recoverIfNeeded(opts.stack, ctx, emit);
+    // recover's own run: what it found and did, next to the run it finished or reverted.
+    const own = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", request: { stack: opts.stack }, secrets: ctx.secrets });
+    try {
+      await own.append({ kind: "decision", phase: "recover", action: "recover.report", message: report.message, data: { recoveredRun: report.runId ?? null, action: report.action } });
+      await own.recordOutcome(report.action === "needs-attention" ? "needs-attention" : "recovered", { phase: "recover", message: report.message });
+    } finally {
+      await own.close();
+    }
     emit.outcome(report.action === "needs-attention" ? "needs-attention" : "recovered", report.action === "needs-attention" ? 6 : 0, report.message);
     return report;
   } finally {

@@ -11,6 +11,15 @@ export interface PulumiLock {
   alive: boolean;
 }
 
+/**
+ * Deletes a dead holder's lock. The file backend (gocloud fileblob) keeps each blob's metadata
+ * in a `<file>.attrs` sidecar; leaving it behind would look like a lock to anyone listing the dir.
+ */
+export function removePulumiLock(lock: PulumiLock): void {
+  fs.rmSync(lock.file, { force: true });
+  fs.rmSync(`${lock.file}.attrs`, { force: true });
+}
+
 export function pulumiLocks(s: OpenStack): PulumiLock[] {
   if (!s.backendUrl.startsWith("file://")) return [];
   const dir = path.join(s.backendUrl.slice("file://".length).split("?")[0]!, ".pulumi", "locks");
@@ -33,4 +42,22 @@ export function pulumiLocks(s: OpenStack): PulumiLock[] {
   };
   walk(dir);
   return out;
+}
+
+/**
+ * Waits until no live process holds a Pulumi lock on the stack. A `pulumi up` whose sie-fleet
+ * parent was SIGKILLed lives on as an orphan and finishes (or dies on its closed stdout) by
+ * itself; touching the stack before it is gone would race it. Returns the holders still alive
+ * at the deadline (empty when the stack is free).
+ */
+export async function waitForLivePulumiLocks(s: OpenStack, opts: { timeoutMs: number; pollMs?: number; onWait?: (live: PulumiLock[]) => void }): Promise<PulumiLock[]> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let told = false;
+  for (;;) {
+    const live = pulumiLocks(s).filter((l) => l.alive);
+    if (live.length === 0 || Date.now() >= deadline) return live;
+    if (!told) opts.onWait?.(live);
+    told = true;
+    await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
+  }
 }
