@@ -3,6 +3,8 @@ import type { SimContext } from "./context.js";
 import { sendJson } from "./http.js";
 import { ApiError, badRequest } from "./api/errors.js";
 import { FAULT_NAMES, parseImage, type FaultName } from "./faults.js";
+import { parseScope, readFaultScopes, updateFaultScopes, type FaultScope } from "./faultScopes.js";
+import { containerFault } from "./controllers/pods.js";
 import { T } from "./resources.js";
 import { isPodReady } from "./controllers/workload.js";
 import type { LoadGenerator } from "./sie/loadgen.js";
@@ -20,7 +22,13 @@ export interface FaultRequest {
   metricsDown?: boolean;
   /** Force a fault on running pods (null clears it). The fault dies with the pod. */
   pods?: { namespace?: string; name: string; fault: FaultName | null }[];
-  /** Clear every runtime fault first. */
+  /**
+   * Scoped faults, kept in the simulator's saved state: pods of a component (and pool) running a
+   * version behave as the fault. Each entry adds or replaces the scope for its component/pool/
+   * version; `fault: null` removes it.
+   */
+  scopes?: (Omit<FaultScope, "fault"> & { fault: FaultName | null })[];
+  /** Clear every runtime fault (and every scope) first. */
   clear?: boolean;
 }
 
@@ -30,7 +38,7 @@ export function faultsView(ctx: SimContext) {
     const f = ctx.faults.pods.get(p.metadata.uid);
     if (f) pods.push({ namespace: p.metadata.namespace, name: p.metadata.name, fault: f });
   }
-  return { metricsDown: ctx.faults.metricsDown, pods };
+  return { metricsDown: ctx.faults.metricsDown, pods, scopes: readFaultScopes(ctx) };
 }
 
 function parse(body: string): Record<string, unknown> {
@@ -56,10 +64,13 @@ export function createControlHandler(deps: ControlDeps) {
         return true;
       case "POST /sim/faults": {
         const r = parse(body) as FaultRequest;
+        if (r.scopes !== undefined && !Array.isArray(r.scopes)) throw badRequest("scopes must be a list of {component, pool?, version, fault}");
+        const scopes = (r.scopes ?? []).map(parseScope);
         if (r.clear) {
           ctx.faults.metricsDown = false;
           ctx.faults.pods.clear();
         }
+        updateFaultScopes(ctx, scopes, r.clear === true);
         if (r.metricsDown !== undefined) ctx.faults.metricsDown = Boolean(r.metricsDown);
         for (const p of r.pods ?? []) {
           const pod = ctx.store.mustGet(T.pods, p.namespace ?? "default", p.name);
@@ -118,7 +129,7 @@ function state(deps: ControlDeps) {
       restarts: (p.status?.containerStatuses ?? []).reduce((n: number, c: { restartCount?: number }) => n + (c.restartCount ?? 0), 0),
       image,
       version: parsed.version,
-      fault: ctx.faults.pods.get(p.metadata.uid) ?? parsed.fault,
+      fault: containerFault(ctx, p, image),
       node: p.spec?.nodeName,
     };
   });

@@ -4,6 +4,7 @@ import { stableStringify } from "../store.js";
 import { T } from "../resources.js";
 import type { SimContext } from "../context.js";
 import { parseImage, type FaultName } from "../faults.js";
+import { scopedFault } from "../faultScopes.js";
 import { schedule } from "./scheduler.js";
 import { isTerminating } from "./workload.js";
 
@@ -21,9 +22,12 @@ function hashOf(s: string, n: number): string {
   return createHash("sha256").update(s).digest("hex").slice(0, n);
 }
 
-/** The fault that applies to one container: a forced per-pod fault wins over the image tag. */
+/**
+ * The fault that applies to one container: a forced per-pod fault wins over the image tag, and
+ * the tag over a scoped fault (sim/faultScopes.ts: component/pool/version → fault).
+ */
 export function containerFault(ctx: SimContext, pod: KObject, image: string): FaultName | undefined {
-  return ctx.faults.pods.get(pod.metadata.uid) ?? parseImage(image).fault;
+  return ctx.faults.pods.get(pod.metadata.uid) ?? parseImage(image).fault ?? scopedFault(ctx, pod, image);
 }
 
 /**
