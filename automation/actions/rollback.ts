@@ -33,7 +33,7 @@ export function pickUpdate(updates: readonly RecordedUpdate[], target: RollbackT
     found = [...good].reverse().find((u) => u.imageTag !== currentTag);
   }
   if (!found) {
-    const what = target.kind === "update" ? `update ${target.version}` : target.kind === "tag" ? `a successful update with tag ${target.tag}` : "an earlier successful update with a different tag";
+    const what = target.kind === "update" ? `update ${target.version}` : target.kind === "tag" ? `successful update with tag ${target.tag}` : "earlier successful update with a different tag";
     throw new UsageError(`--to: the stack history has no ${what}`, { code: "bad-rollback-target", hint: "list updates with: sie-fleet history --stack <stack>" });
   }
   return found;
