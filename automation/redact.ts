@@ -86,3 +86,17 @@ function usableSecrets(secrets: readonly string[]): string[] {
   // Longest first, so a secret containing another is replaced whole.
   return [...new Set(secrets.filter((s) => typeof s === "string" && s.length >= MIN_SECRET_LENGTH))].sort((a, b) => b.length - a.length);
 }
+
+/**
+ * The secrets plus their base64 forms: Kubernetes Secrets, kubeconfigs and HTTP auth headers carry
+ * values base64-encoded, and a bundle or log must not leak them that way either.
+ */
+export function withEncodedSecrets(secrets: readonly string[]): string[] {
+  const out = new Set<string>();
+  for (const s of usableSecrets(secrets)) {
+    out.add(s);
+    out.add(Buffer.from(s, "utf8").toString("base64"));
+    out.add(Buffer.from(s, "utf8").toString("base64url"));
+  }
+  return [...out];
+}

@@ -15,7 +15,7 @@ export function assertStackName(name: string, flag = "--stack"): string {
   if (!isValidStackName(name)) {
     throw new UsageError(
       `${flag} "${name}" is not a valid stack name: use letters, digits, "_", "-" and "." (not first), at most 100 characters`,
-      { code: "bad-stack-name", hint: "sie-fleet history --stack dev" },
+      { code: "bad-stack-name", hint: flag.startsWith("-") ? `e.g. ${flag} dev` : `e.g. export ${flag}=dev, or unset it and pass --stack dev` },
     );
   }
   return name;

@@ -197,7 +197,17 @@ ${EXIT_CODES_HELP}`,
   program
     .command("support-bundle")
     .summary("collect redacted journals, stack state and cluster state for a support ticket")
+    .description(
+      "Write one .tar.gz to attach to a support ticket: the stack's run journals, history, status, rendered Helm values, " +
+        "stack config (secret values shown as [secret]), recent simulator or cluster events and logs, lock state and tool versions, " +
+        "plus manifest.json listing every file. Secrets (config passphrase, HF token, kubeconfig, and their base64 forms) are redacted. " +
+        "Parts that cannot be collected (stack never deployed, cluster down) are left out with a note in manifest.json; changes nothing.",
+    )
     .option("-o, --output <file>", "where to write the bundle", "sie-fleet-support.tar.gz")
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ sie-fleet support-bundle --stack dev\n  $ sie-fleet support-bundle --stack dev --output /tmp/dev-bundle.tar.gz --json\n  $ tar tzf sie-fleet-support.tar.gz   # what is inside\n\nSee docs/support-bundle.md.",
+    )
     .action(cmd("support-bundle", () => import("./commands/supportBundle.js")));
 
   return program;

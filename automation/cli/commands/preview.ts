@@ -1,5 +1,5 @@
 import { preview } from "../../actions/preview.js";
-import { EXIT_CODES } from "../../errors.js";
+import { EXIT_CODES, UsageError } from "../../errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { summary, violations } from "../render.js";
 
@@ -10,6 +10,13 @@ export interface PreviewFlags {
 
 export async function run(flags: PreviewFlags, ctx: CommandContext): Promise<number> {
   const stack = requireStack(ctx, "sie-fleet preview --stack dev --to v0.3.2");
+  // A chart version alone would be silently ignored: the plain preview shows the current config.
+  if (flags.chartVersion !== undefined && flags.to === undefined) {
+    throw new UsageError(`--chart-version ${flags.chartVersion} needs --to: name the image tag to preview with it, e.g. \`sie-fleet preview --stack ${stack} --to v0.3.2 --chart-version ${flags.chartVersion}\``, {
+      code: "bad-flags",
+      hint: "sie-fleet preview --help",
+    });
+  }
   const report = await preview(
     { stack, ...(flags.to !== undefined ? { to: flags.to } : {}), ...(flags.chartVersion !== undefined ? { chartVersion: flags.chartVersion } : {}) },
     ctx.action,
