@@ -5,6 +5,8 @@ import type { ProfileName, SimTimings } from "./timing.js";
 // CLI: node --import tsx sim/main.ts --state-dir DIR [--api-port 0] [--gateway-port 0]
 //      [--config-port 0] [--profile fast|demo] [--timings '{"podStartMs":100}'] [--namespace NS]
 //      [--load RPS:SECONDS]   (start the built-in load generator once listening)
+//      [--kubeconfig FILE [--context NAME]]   (mirror mode: serve the SIE endpoints for the release
+//                                              in --namespace of that cluster; see sim/mirror.ts)
 const { values } = parseArgs({
   options: {
     "state-dir": { type: "string" },
@@ -15,6 +17,8 @@ const { values } = parseArgs({
     timings: { type: "string" },
     namespace: { type: "string" },
     load: { type: "string" },
+    kubeconfig: { type: "string" },
+    context: { type: "string" },
   },
   strict: true,
 });
@@ -46,6 +50,10 @@ const sim = await startSimulator({
   configPort: port("config-port", values["config-port"]),
   ...(values.timings ? { timings: JSON.parse(values.timings) as Partial<SimTimings> } : {}),
   ...(values.namespace ? { sieNamespace: values.namespace } : {}),
+  ...(values.kubeconfig ? { mirror: { kubeconfigPath: values.kubeconfig, namespace: values.namespace ?? "sie", ...(values.context ? { context: values.context } : {}) } } : {}),
+}).catch((err: unknown) => {
+  process.stderr.write(`sie-sim: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
 });
 if (values.load) {
   const m = /^(\d+):(\d+)$/.exec(values.load);

@@ -22,6 +22,7 @@ import { DEFAULT_MODELS, type ModelSpec } from "./sie/models.js";
 import { createControlHandler } from "./control.js";
 import { loadSnapshot, StatePersister, writeFileAtomic } from "./persist.js";
 import { renderKubeconfig } from "./kubeconfig.js";
+import { ClusterMirror, type MirrorOptions } from "./mirror.js";
 
 export interface SimulatorOptions {
   /** Where state.json, endpoints.json and kubeconfig live. Without it the cluster is memory-only. */
@@ -41,6 +42,11 @@ export interface SimulatorOptions {
   sieNamespace?: string;
   /** Write DIR/endpoints.json (default true when stateDir is set). */
   writeEndpoints?: boolean;
+  /**
+   * Mirror a real cluster instead of simulating one (sim/mirror.ts): no controllers, no API of
+   * its own (`api` is the cluster's server), the SIE endpoints serve the pods of `namespace`.
+   */
+  mirror?: MirrorOptions;
 }
 
 export interface SimulatorEndpoints {
@@ -89,12 +95,15 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const models = opts.models ?? DEFAULT_MODELS;
   const store = new ObjectStore();
   const namespaces = opts.namespaces ?? DEFAULT_NAMESPACES;
-  if (opts.stateDir) {
-    mkdirSync(opts.stateDir, { recursive: true });
+  if (opts.stateDir) mkdirSync(opts.stateDir, { recursive: true });
+  const mirror = opts.mirror ? new ClusterMirror(store, opts.mirror) : undefined;
+  if (mirror) await mirror.start();
+  else if (opts.stateDir) {
     const snap = loadSnapshot(opts.stateDir);
     if (snap) store.restore(snap);
   }
-  ensureNamespaces(store, namespaces);
+  if (!mirror) ensureNamespaces(store, namespaces);
+  const sieNamespace = opts.mirror?.namespace ?? opts.sieNamespace;
 
   const ctx: SimContext = {
     store,
@@ -121,7 +130,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     workers: () => (gateway?.workers() ?? []).map((w) => ({ pool: w.pool, version: w.image.version, ready: w.ready })),
     leaseGpus: () => 0,
   });
-  gateway = new Gateway(ctx, metrics, demand, { models, ...(opts.sieNamespace ? { namespace: opts.sieNamespace } : {}) });
+  gateway = new Gateway(ctx, metrics, demand, { models, ...(sieNamespace ? { namespace: sieNamespace } : {}) });
 
   const pods = new PodController(ctx);
   const deployments = new DeploymentController(ctx);
@@ -159,32 +168,33 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
 
   const apiServer = createApiServer(ctx, createControlHandler({ ctx, load, reset, endpoints: () => ({ ...urls }) }));
   const gatewayServer = gateway.createServer();
-  const configServer = createConfigServer(ctx, opts.sieNamespace);
-  const servers: Server[] = [apiServer, gatewayServer, configServer];
+  const configServer = createConfigServer(ctx, sieNamespace);
+  const servers: Server[] = [...(mirror ? [] : [apiServer]), gatewayServer, configServer];
   try {
     const [api, gw, config] = await Promise.all([
-      listen(apiServer, opts.apiPort ?? 0),
+      mirror ? Promise.resolve(mirror.server) : listen(apiServer, opts.apiPort ?? 0),
       listen(gatewayServer, opts.gatewayPort ?? 0),
       listen(configServer, opts.configPort ?? 0),
     ]);
     urls = { api, gateway: gw, config, metrics: `${gw}/metrics` };
   } catch (err) {
+    mirror?.stop();
     await Promise.all(servers.map(closeServer));
     throw err;
   }
 
-  const persister = opts.stateDir ? new StatePersister(opts.stateDir, store, timings.persistDebounceMs) : undefined;
+  const persister = opts.stateDir && !mirror ? new StatePersister(opts.stateDir, store, timings.persistDebounceMs) : undefined;
   persister?.flush();
-  const kubeconfigPath = opts.stateDir ? join(opts.stateDir, KUBECONFIG_FILE) : undefined;
-  if (kubeconfigPath) writeFileAtomic(kubeconfigPath, renderKubeconfig(urls.api));
+  const kubeconfigPath = opts.mirror?.kubeconfigPath ?? (opts.stateDir ? join(opts.stateDir, KUBECONFIG_FILE) : undefined);
+  if (kubeconfigPath && !mirror) writeFileAtomic(kubeconfigPath, renderKubeconfig(urls.api));
   const endpointsPath = opts.stateDir && opts.writeEndpoints !== false ? join(opts.stateDir, ENDPOINTS_FILE) : undefined;
   if (endpointsPath) {
     const ep: SimulatorEndpoints = { pid: process.pid, ...urls, ...(kubeconfigPath ? { kubeconfig: kubeconfigPath } : {}), startedAt: new Date().toISOString() };
     writeFileAtomic(endpointsPath, JSON.stringify(ep, null, 2) + "\n");
   }
 
-  tick();
-  let running = true;
+  if (!mirror) tick();
+  let running = !mirror;
   let busy = false;
   const timer = setInterval(() => {
     if (busy || !running) return;
@@ -201,6 +211,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     stopped ??= (async () => {
       running = false;
       clearInterval(timer);
+      mirror?.stop();
       load.stop();
       persister?.close();
       await Promise.all(servers.map(closeServer));

@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ENDPOINTS_FILE, type SimulatorEndpoints } from "./simulator.js";
 import type { ProfileName, SimTimings } from "./timing.js";
+import type { MirrorOptions } from "./mirror.js";
 
 export interface SpawnOptions {
   stateDir: string;
@@ -13,6 +14,8 @@ export interface SpawnOptions {
   gatewayPort?: number;
   configPort?: number;
   sieNamespace?: string;
+  /** Mirror a real cluster's release instead of simulating one (see sim/mirror.ts). */
+  mirror?: Pick<MirrorOptions, "kubeconfigPath" | "context" | "namespace">;
   /** How long to wait for endpoints.json (default 20 s). */
   startTimeoutMs?: number;
   /** Receives the child's stderr (default: kept for error messages only). Not used when detached. */
@@ -81,6 +84,8 @@ export async function spawnSimulator(opts: SpawnOptions): Promise<SpawnedSimulat
     String(opts.configPort ?? 0),
     ...(opts.timings ? ["--timings", JSON.stringify(opts.timings)] : []),
     ...(opts.sieNamespace ? ["--namespace", opts.sieNamespace] : []),
+    ...(opts.mirror ? ["--kubeconfig", resolve(opts.mirror.kubeconfigPath), "--namespace", opts.mirror.namespace] : []),
+    ...(opts.mirror?.context ? ["--context", opts.mirror.context] : []),
   ];
   // cwd = repo root so `--import tsx` resolves from this project's node_modules.
   const cwd = resolve(here, "..");

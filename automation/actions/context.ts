@@ -6,9 +6,11 @@ import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { parseConfig, ConfigError as InfraConfigError } from "../../infra/configParse.js";
 import type { FleetConfig } from "../../infra/configTypes.js";
 import { STACK_OUTPUTS } from "../../infra/configKeys.js";
+import { resolveKubeconfigPath } from "../../infra/kubeconfigPath.js";
 import { ConfigError, StackError } from "../errors.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { KubeClient } from "../kube/index.js";
+import { isProcessAlive } from "../lock.js";
 import { planWaves } from "../waves.js";
 import type { WaveSpec } from "../types.js";
 
@@ -93,7 +95,8 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
     configDeployment: outputString(outputs, STACK_OUTPUTS.configDeployment) ?? "",
     statefulSets: Object.fromEntries(Object.entries(pools).map(([p, v]) => [p, v.statefulSet])),
   };
-  if (!kubeconfig || !names.fullname) {
+  // Platform kubernetes outputs the kubeconfig's path, which may be empty when it came from $KUBECONFIG.
+  if ((!kubeconfig && config.platform !== "kubernetes") || !names.fullname) {
     throw new ConfigError([{ key: "stack outputs", reason: `stack "${open.name}" has no deployment outputs yet (kubeconfig, fullname)` }], {
       hint: `deploy it first: sie-fleet up --stack ${open.name}`,
     });
@@ -101,8 +104,22 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   // The local simulator may have restarted on new ports since the last update: its current
   // endpoints file and kubeconfig win over the stack outputs.
   const env = target.env ?? process.env;
-  const sim = config.platform === "local" ? currentSim(env.SIE_FLEET_SIM_DIR ?? path.join(open.stateDir, "sim")) : undefined;
-  const kube = sim ? KubeClient.fromKubeconfig({ kubeconfigPath: sim.kubeconfigPath }) : KubeClient.fromKubeconfig({ kubeconfig });
+  const simDir = env.SIE_FLEET_SIM_DIR ?? path.join(open.stateDir, "sim");
+  let sim: { gateway: string; config: string } | undefined;
+  let kube: KubeClient;
+  if (config.platform === "local") {
+    const local = currentSim(simDir);
+    sim = local;
+    kube = KubeClient.fromKubeconfig({ kubeconfigPath: local.kubeconfigPath });
+  } else if (config.platform === "kubernetes") {
+    // An existing cluster: its kubeconfig file (never its content) from config, else where the last
+    // update read it; the SIE endpoints from a mirror simulator (`sim start --kubeconfig`) if one runs.
+    const kubeconfigPath = resolveKubeconfigPath(config.cluster.kubeconfig ?? (kubeconfig || undefined), open.projectDir, env);
+    kube = KubeClient.fromKubeconfig({ kubeconfigPath, ...(config.cluster.context ? { context: config.cluster.context } : {}) });
+    sim = mirrorSim(simDir);
+  } else {
+    kube = KubeClient.fromKubeconfig({ kubeconfig });
+  }
   const waves = planWaves({
     pools: Object.keys(names.statefulSets),
     policy: { canaryPool: config.rollout.canaryPool, waveOrder: config.rollout.waveOrder, batchSize: config.rollout.batchSize },
@@ -127,3 +144,12 @@ function currentSim(simDir: string): { gateway: string; config: string; kubeconf
   return { gateway: endpoints.gateway, config: endpoints.config, kubeconfigPath: path.join(simDir, "kubeconfig") };
 }
 
+/** The endpoints of a simulator running in `simDir` (mirror mode for platform kubernetes), if any. */
+function mirrorSim(simDir: string): { gateway: string; config: string } | undefined {
+  try {
+    const ep = JSON.parse(fs.readFileSync(path.join(simDir, "endpoints.json"), "utf8")) as { pid: number; gateway: string; config: string };
+    return isProcessAlive(ep.pid) ? { gateway: ep.gateway, config: ep.config } : undefined;
+  } catch {
+    return undefined;
+  }
+}

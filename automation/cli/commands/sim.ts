@@ -34,6 +34,10 @@ export interface SimFlags {
   dir?: string;
   profile?: "fast" | "demo";
   apiPort?: number;
+  /** Mirror mode: serve the SIE endpoints for the release in `namespace` of this cluster. */
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
 }
 
 function simDir(flags: SimFlags, ctx: CommandContext): string {
@@ -90,9 +94,12 @@ export async function start(flags: SimFlags, ctx: CommandContext): Promise<numbe
   await fsp.rm(path.join(dir, ENDPOINTS_FILE), { force: true });
   const logPath = path.join(dir, LOG_FILE);
   const log = openSync(logPath, "a");
+  const mirror = flags.kubeconfig
+    ? ["--kubeconfig", path.resolve(ctx.io.cwd, flags.kubeconfig), "--namespace", flags.namespace ?? "sie", ...(flags.context ? ["--context", flags.context] : [])]
+    : [];
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", main, "--state-dir", dir, "--profile", flags.profile ?? "demo", "--api-port", String(flags.apiPort ?? 0)],
+    ["--import", "tsx", main, "--state-dir", dir, "--profile", flags.profile ?? "demo", "--api-port", String(flags.apiPort ?? 0), ...mirror],
     // Detached with its own log: it must outlive this command.
     { cwd: repoRoot, detached: true, stdio: ["ignore", log, log] },
   );
@@ -105,8 +112,8 @@ export async function start(flags: SimFlags, ctx: CommandContext): Promise<numbe
   for (;;) {
     const ep = await readEndpoints(dir);
     if (ep && ep.pid === child.pid) {
-      ctx.out.result("sim start", { running: true, alreadyRunning: false, dir, log: logPath, ...describe(ep) }, [
-        `simulator started (pid ${ep.pid})`,
+      ctx.out.result("sim start", { running: true, alreadyRunning: false, mirror: mirror.length > 0, dir, log: logPath, ...describe(ep) }, [
+        mirror.length > 0 ? `simulator started (pid ${ep.pid}), mirroring namespace ${flags.namespace ?? "sie"} of ${ep.api}` : `simulator started (pid ${ep.pid})`,
         `  api        ${ep.api}`,
         `  gateway    ${ep.gateway}`,
         `  config     ${ep.config}`,
