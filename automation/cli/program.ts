@@ -182,6 +182,9 @@ ${EXIT_CODES_HELP}`,
     .addOption(simDir())
     .addOption(new Option("--profile <name>", "timing profile").choices(["fast", "demo"]).default("demo"))
     .option("--api-port <port>", "Kubernetes API port (default: any free port)", parsePortArg)
+    .option("--kubeconfig <file>", "mirror a real cluster instead of simulating one: serve the SIE endpoints for the Ready pods it runs")
+    .option("--context <name>", "kubeconfig context (with --kubeconfig)")
+    .option("--namespace <ns>", "namespace of the SIE release (with --kubeconfig; default sie)")
     .action(cmd("sim start", async () => ({ run: (await import("./commands/sim.js")).start })));
   sim
     .command("stop")
