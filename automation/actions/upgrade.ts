@@ -18,6 +18,7 @@ import { assertStackName } from "../stackName.js";
 import type { ActionContext, GateResult, UpgradeResult, WaveReport } from "../types.js";
 import { rolloutGates } from "../verify/basicGates.js";
 import { captureBaseline } from "../verify/index.js";
+import { PrometheusClient } from "../verify/prometheus.js";
 import { finalVerification } from "./verification.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
@@ -114,6 +115,14 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
   const unhealthy = health.find((g) => g.status === "fail");
   if (unhealthy) {
     return new PolicyRefusedError("unhealthy", `the current deployment is not healthy (${unhealthy.name}: ${unhealthy.message}); refusing to upgrade on top of it`, { hint: `sie-fleet status --stack ${sc.open.name}; fix it or run sie-fleet recover` });
+  }
+  // Metric gates without Prometheus would fail the canary after the apply (a needless revert):
+  // refuse now, while nothing has changed. Any HTTP answer counts as reachable.
+  if (sc.prometheusUrl) {
+    const ready = await new PrometheusClient(sc.prometheusUrl, { timeoutMs: 5_000 }).ready();
+    if (ready.phase === "Error") {
+      return new PolicyRefusedError("prometheus-unreachable", `metric gates need Prometheus at ${sc.prometheusUrl}, which does not answer (${ready.message}); nothing was changed`, { hint: "start Prometheus, or fix rollout.gates.prometheusUrl / SIE_FLEET_PROMETHEUS_URL (unset both to upgrade without metric gates)" });
+    }
   }
   const exported = await sc.open.stack.exportStack();
   const pending = (exported.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
