@@ -116,11 +116,11 @@ describe("runCli in-process", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ kind: "error", command: "upgrade" });
   });
 
-  it("support-bundle is not implemented yet: exit 1 with a workaround", async () => {
+  it("support-bundle without --stack: exit 2 with an example", async () => {
     const r = await inProcess(["support-bundle"]);
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain("support-bundle is not implemented yet");
-    expect(r.stderr).toContain("hint: attach the run journals");
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("missing --stack");
+    expect(r.stderr).toContain("sie-fleet support-bundle --stack dev");
   });
 
   it("no command prints help and exits 2", async () => {
