@@ -175,8 +175,10 @@ export class InterruptedError extends SieFleetError {
 
 /** Any thrown value as a SieFleetError: ours pass through, anything else is an InternalError. */
 export function toSieFleetError(err: unknown): SieFleetError {
-  if (err instanceof SieFleetError) return err;
+  if (err instanceof SieFleetError) return unreachableCluster(err) ?? err;
   if (err instanceof Error && err.name === "AbortError") return new InterruptedError(err.message, { cause: err });
+  const pulumi = fromPulumiCommandError(err);
+  if (pulumi) return pulumi;
   const message = err instanceof Error ? err.message : String(err);
   return new InternalError(`unexpected error: ${message}`, { cause: err });
 }
@@ -189,4 +191,46 @@ export function exitCodeOf(err: unknown): ExitCode {
 function describeCause(cause: unknown): string {
   if (cause instanceof Error) return `${cause.name}: ${cause.message}`;
   return String(cause);
+}
+
+/**
+ * A failed Pulumi CLI call (the Automation API's CommandError) carries the whole command line,
+ * stdout and stderr in its message. Users need Pulumi's own `error:` lines only; a stack file
+ * that is not valid YAML is bad input (exit 2) naming the file, anything else stays internal.
+ */
+function fromPulumiCommandError(err: unknown): SieFleetError | undefined {
+  if (!(err instanceof Error) || !/CommandError|StackNotFoundError|ConcurrentUpdateError/.test(err.name) && !/^code: -?\d+\n\s*stdout:/.test(err.message)) return undefined;
+  const lines = err.message.split("\n");
+  const errors = [...new Set(lines.map((l) => l.trim()).filter((l) => l.startsWith("error: ")).map((l) => l.slice("error: ".length)))];
+  const argv = lines.find((l) => /Command failed with exit code/.test(l)) ?? "";
+  const stack = /--stack (\S+)/.exec(argv)?.[1];
+  const sub = /\/pulumi (\w+)/.exec(argv)?.[1] ?? "a command";
+  const file = stack ? `stacks/Pulumi.${stack}.yaml` : "the stack config file";
+  const yaml = errors.find((e) => /invalid YAML file/i.test(e));
+  if (yaml) {
+    return new ConfigError([{ key: file, reason: `not valid YAML (${yaml.replace(/^invalid YAML file:\s*/i, "")})` }], {
+      hint: `fix ${file} (indentation, brackets, quotes) and run again`,
+      cause: err,
+    });
+  }
+  if (errors.length === 0) return undefined;
+  return new InternalError(`pulumi ${sub}${stack ? ` for stack ${stack}` : ""} failed: ${errors.join("; ")}`, { cause: err });
+}
+
+const CONNECT_FAILURE = /\b(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN)\b|socket hang up/;
+
+/**
+ * A Kubernetes call that never got an HTTP answer means the cluster (or the local simulator) is
+ * down or unreachable: an environment problem with its own fix, not a bug (exit 3, not 1).
+ */
+function unreachableCluster(err: SieFleetError): SieFleetError | undefined {
+  if (err.code !== "kube-api" || err.details?.["status"] !== undefined) return undefined;
+  const reason = CONNECT_FAILURE.exec(err.message)?.[0];
+  if (!reason) return undefined;
+  const server = /request to (https?:\/\/[^/\s]+)/.exec(err.message)?.[1] ?? "the cluster API";
+  return new StackError("cluster-unreachable", `cannot reach the cluster at ${server} (${reason}): ${String(err.details?.["operation"] ?? "a Kubernetes request")} got no answer`, {
+    hint: "start the cluster or the simulator (sie-fleet sim status), or fix the stack's kubeconfig; if a run was in progress, then run sie-fleet recover",
+    cause: err,
+    details: { server, reason },
+  });
 }

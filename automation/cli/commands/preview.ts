@@ -25,7 +25,9 @@ export async function run(flags: PreviewFlags, ctx: CommandContext): Promise<num
   ctx.out.result("preview", report, () => [
     `${stack}: ${summary(report.changeSummary)}`,
     ...(report.policy && !report.policy.allowed ? [`version policy would refuse (${report.policy.rule}): ${report.policy.reason}`] : []),
-    ...(report.guardrails.ok ? ["guardrails: ok"] : ["guardrails would refuse:", ...violations(report.guardrails.violations)]),
+    // With --to the refusal comes from the upgrade's dry run; without its reason "refuse" says nothing.
+    ...(report.upgrade?.outcome === "refused" ? [`an upgrade to ${report.upgrade.to} would be refused by ${report.upgrade.refusedBy} (${report.upgrade.rule}): ${report.upgrade.reason}`] : []),
+    ...(report.guardrails.ok ? ["guardrails: ok"] : report.guardrails.violations.length > 0 ? ["guardrails would refuse:", ...violations(report.guardrails.violations)] : []),
   ]);
   // Exit 4 when an upgrade with these inputs would be refused, so scripts can check first.
   return policyRefused || !report.guardrails.ok ? EXIT_CODES.refused : EXIT_CODES.ok;
