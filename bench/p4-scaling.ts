@@ -6,7 +6,10 @@
 // exceeding the verify phase's wall time.
 import { benchStack, dumpStack, expectExit, localStackConfig, waitAllReady } from "./fixture.js";
 import { jsonLines, ms, phaseTimes, type Event } from "./runData.js";
-import { median, mib, secs, table } from "./report.js";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { RESULTS_DIR, median, mib, secs, table, writeResult } from "./report.js";
 import type { Benchmark } from "./types.js";
 
 export function stackWithPools(n: number): string {
@@ -23,23 +26,36 @@ interface SizeResult {
   pools: number;
   run: number;
   wallMs: number;
+  /** Process wall time outside the first..last event: CLI start (tsx compiles on the fly) and exit. */
+  outsideEventsMs: number;
   phasesMs: Record<string, number>;
   waves: number;
   medianWaveMs: number;
   verify: { wallMs: number; checks: number; summedCheckMs: number; concurrency: number };
+  /** When this size was measured and the 1-minute load average then (runs may come from separate invocations). */
+  at?: string;
+  loadavg1m?: number;
   cliPeakRssKiB?: number;
   treePeakRssKiB?: number;
 }
 
-const PHASE_COLUMNS = ["preflight", "snapshot", "freeze", "set-config", "preview", "guardrails", "hold", "apply", "wave", "verify", "thaw"];
+function previousResults(): SizeResult[] {
+  const file = path.join(RESULTS_DIR, "p4-scaling.json");
+  if (!fs.existsSync(file)) return [];
+  return ((JSON.parse(fs.readFileSync(file, "utf8")) as { results?: SizeResult[] }).results ?? []);
+}
+
+const PHASE_COLUMNS = ["lock", "preflight", "snapshot", "freeze", "set-config", "preview", "guardrails", "hold", "apply", "wave", "verify", "thaw"];
 
 export const p4: Benchmark = {
   name: "p4-scaling",
   title: "P4 scaling: one upgrade on 1..16 pools, wall time per phase",
-  async run({ runs, quick, log }) {
-    const sizes = quick ? [1, 2] : [1, 2, 4, 8, 16];
+  async run({ runs, quick, pools, log }) {
+    const sizes = pools ?? (quick ? [1, 2] : [1, 2, 4, 8, 16]);
     const reps = runs && runs < 5 ? runs : 1;
-    const results: SizeResult[] = [];
+    // With --pools, sizes measured by an earlier run and not asked for now are kept.
+    const earlier = pools ? previousResults().filter((r) => !sizes.includes(r.pools)) : [];
+    const results: SizeResult[] = [...earlier];
     for (const n of sizes) {
       const s = await benchStack({ stackFile: stackWithPools(n), log });
       try {
@@ -64,6 +80,9 @@ export const p4: Benchmark = {
             pools: n,
             run: r,
             wallMs: p.ms,
+            at: new Date().toISOString(),
+            loadavg1m: Math.round(os.loadavg()[0]! * 100) / 100,
+            outsideEventsMs: p.ms - (ms(events.at(-1)?.time ?? "") - ms(events.find((e) => e.time)?.time ?? "")),
             phasesMs,
             waves: waveSpans.length,
             medianWaveMs: median(waveSpans),
@@ -76,14 +95,18 @@ export const p4: Benchmark = {
       } finally {
         await s.stop();
       }
+      // A long run may be cut short: keep what was measured so far.
+      writeResult(this.name, { partial: true, sizesDone: [...new Set(results.map((r) => r.pools))], results });
     }
     const cols = PHASE_COLUMNS.filter((c) => results.some((r) => (r.phasesMs[c] ?? 0) > 0));
-    const rows = sizes.map((n) => {
+    const allSizes = [...new Set(results.map((r) => r.pools))].sort((a, b) => a - b);
+    const rows = allSizes.map((n) => {
       const rs = results.filter((r) => r.pools === n);
       const m = (f: (r: SizeResult) => number) => median(rs.map(f));
       return [
         n,
         secs(m((r) => r.wallMs)),
+        secs(m((r) => r.outsideEventsMs)),
         ...cols.map((c) => secs(m((r) => r.phasesMs[c] ?? 0))),
         m((r) => r.waves),
         secs(m((r) => r.medianWaveMs)),
@@ -92,8 +115,8 @@ export const p4: Benchmark = {
       ];
     });
     return {
-      tables: [table(`${this.title} (${reps} run(s) per size; wave/verify columns are wall time of that phase)`, ["pools", "total", ...cols, "waves", "per wave", "final verify: checks run concurrently", "RSS CLI / tree"], rows)],
-      json: { method: "NDJSON progress events of `sie-fleet upgrade --json`, cut where the phase changes", sizes, results },
+      tables: [table(`${this.title} (${reps} run(s) per size; wave/verify columns are wall time of that phase)`, ["pools", "total", "CLI start/exit", ...cols, "waves", "per wave", "final verify: checks run concurrently", "RSS CLI / tree"], rows)],
+      json: { method: "NDJSON progress events of `sie-fleet upgrade --json`, cut where the phase changes", sizes: allSizes, measuredNow: sizes, results },
     };
   },
 };

@@ -18,11 +18,24 @@ function status(pid: number): { ppid: number; rss: number; hwm: number; name: st
   try {
     const text = fs.readFileSync(`/proc/${pid}/status`, "utf8");
     const field = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
-    const name = /^Name:\s+(.*)$/m.exec(text)?.[1] ?? "?";
+    const name = label(pid, /^Name:\s+(.*)$/m.exec(text)?.[1] ?? "?");
     return { ppid: field("PPid"), rss: field("VmRSS"), hwm: field("VmHWM"), name };
   } catch {
     return undefined; // exited between readdir and read
   }
+}
+
+/** Node processes all show as "node": tell the Pulumi program and the dynamic provider apart. */
+function label(pid: number, name: string): string {
+  if (name !== "node") return name;
+  try {
+    const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
+    if (cmd.includes("dynamic-provider")) return "node (Pulumi dynamic provider)";
+    if (cmd.includes("cmd/run")) return "node (Pulumi program)";
+  } catch {
+    // exited
+  }
+  return name;
 }
 
 function descendants(root: number, table: Map<number, { ppid: number }>): number[] {

@@ -35,6 +35,8 @@ export interface Machine {
   node: string;
   pulumi: string;
   prometheus?: string;
+  /** The commit measured (the working tree may hold other helpers' uncommitted changes). */
+  commit: string;
 }
 
 export function machine(pulumiBin?: string): Machine {
@@ -54,6 +56,7 @@ export function machine(pulumiBin?: string): Machine {
     node: process.version,
     pulumi: pulumiBin ? version(pulumiBin, ["version"]) : "?",
     prometheus: version(process.env["PROMETHEUS_BIN"] ?? "prometheus", ["--version"]),
+    commit: version("git", ["-C", RESULTS_DIR, "rev-parse", "--short", "HEAD"]),
   };
 }
 

@@ -17,12 +17,13 @@ const { values } = parseArgs({
     only: { type: "string" },
     runs: { type: "string" },
     quick: { type: "boolean", default: false },
+    pools: { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (values.help) {
-  process.stdout.write("usage: npm run bench -- [--only P1,P2,P3,P4,P5] [--runs N] [--quick]\n");
+  process.stdout.write("usage: npm run bench -- [--only P1,P2,P3,P4,P5] [--runs N] [--quick] [--pools 1,2,4 (P4 sizes)]\n");
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim().toUpperCase()) : Object.keys(ALL);
@@ -37,6 +38,11 @@ if (runs !== undefined && (!Number.isInteger(runs) || runs < 1)) {
   process.exit(2);
 }
 
+const pools = values.pools?.split(",").map(Number);
+if (pools && !pools.every((n) => Number.isInteger(n) && n >= 1 && n <= 64)) {
+  process.stderr.write(`--pools: "${values.pools}" must be a comma-separated list of pool counts between 1 and 64\n`);
+  process.exit(2);
+}
 const log = (l: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${l}\n`);
 const pulumi = await ensurePulumi({ onProgress: log });
 let failed = 0;
@@ -47,7 +53,7 @@ for (const key of only) {
   const load = loadSampler();
   const started = new Date().toISOString();
   try {
-    const out = await b.run({ ...(runs !== undefined ? { runs } : {}), quick: values.quick, log });
+    const out = await b.run({ ...(runs !== undefined ? { runs } : {}), quick: values.quick, ...(pools ? { pools } : {}), log });
     const env = { ...machine(pulumi.command), loadavg1m: load.stop(), started, finished: new Date().toISOString(), quick: values.quick };
     for (const t of out.tables) process.stdout.write(`${t}\n`);
     process.stdout.write(`(load average 1m during ${key}: min ${env.loadavg1m.min}, median ${env.loadavg1m.median}, max ${env.loadavg1m.max})\n`);

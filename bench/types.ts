@@ -4,6 +4,8 @@ export interface BenchOptions {
   runs?: number;
   /** A short smoke run: fewer repetitions and sizes. */
   quick: boolean;
+  /** P4 only: pool counts to measure (default 1,2,4,8,16). */
+  pools?: number[];
   log(line: string): void;
 }
 
