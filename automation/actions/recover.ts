@@ -1,7 +1,7 @@
 // `sie-fleet recover`: finish or undo a run that was killed. A run whose final verification
 // passed is finished (holds restored, KEDA thawed); any other run that changed something is
 // reverted to its config snapshot. Every mutating command calls this first.
-import type { ConfigSnapshot } from "../engine/configFile.js";
+import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { incompleteRun, Journal, lastIntent, newRunId, type JournalEntry } from "../journal.js";
 import { acquireLock } from "../lock.js";
@@ -43,6 +43,25 @@ function clearStalePulumiLocks(sc: StackContext, emit: ProgressEmitter): void {
   if (stale.length) emit.log("warn", "recover", `removed ${stale.length} Pulumi stack lock(s) left by a killed process`);
 }
 
+/**
+ * A `pulumi up` killed mid-update leaves pending operations in the checkpoint; Pulumi refuses
+ * nothing because of them but they stay until someone clears them, and our preflight refuses
+ * to upgrade over them. sie-fleet's updates only ever update the release in place, so the revert
+ * (or nothing, when the run never applied) re-applies the desired state: dropping them is safe.
+ * What was dropped is journaled first.
+ */
+async function clearPendingOperations(sc: StackContext, journal: Journal, emit: ProgressEmitter): Promise<void> {
+  const exported = await sc.open.stack.exportStack();
+  const deployment = exported.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] };
+  const pending = deployment.pending_operations ?? [];
+  if (pending.length === 0) return;
+  const ops = pending.map((p) => ({ type: p.type ?? "?", urn: p.resource?.urn ?? "?" }));
+  const intent = await journal.append({ kind: "intent", phase: "recover", action: "pulumi.clear-pending", data: { operations: ops } });
+  await sc.open.stack.importStack({ ...exported, deployment: { ...deployment, pending_operations: [] } });
+  await journal.append({ kind: "done", phase: "recover", action: "pulumi.clear-pending", ref: intent.seq });
+  emit.log("warn", "recover", `cleared ${ops.length} pending operation(s) left by the killed pulumi up: ${ops.map((o) => `${o.type} ${o.urn.split("::").pop()}`).join(", ")}`);
+}
+
 /** Recovers the stack's newest incomplete run, if any. The caller holds the sie-fleet lock. */
 export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: ProgressEmitter): Promise<RecoverReport> {
   let read = await incompleteRun(ctx.stateDir, stack);
@@ -71,6 +90,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       return { stack, runId: read.runId, action: "needs-attention", message };
     }
     clearStalePulumiLocks(sc, emit);
+    await clearPendingOperations(sc, journal, emit);
     const snapDone = doneFor(entries, "config.snapshot");
     const snapshot = entryData<ConfigSnapshot & { previousTag: string }>(snapDone);
     const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, "keda.freeze"));
@@ -103,16 +123,47 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       emit.phase("recover", "succeeded", "the new version had verified; holds restored and KEDA thawed");
       return { stack, runId: read.runId, action: "finished", message: "finished the verified upgrade" };
     }
+    // A thaw that failed leaves pools frozen: that needs a person, whatever else went well.
+    let thawError: string | undefined;
+    const attention = async (message: string): Promise<RecoverReport> => {
+      await journal.append({ kind: "outcome", phase: "recover", outcome: "needs-attention", message });
+      return { stack, runId: read.runId, action: "needs-attention", message };
+    };
+    if (!lastIntent(entries, "pulumi.up")) {
+      // Killed before anything was applied: only the config file, the holds and KEDA's pause
+      // annotations may have changed. Put those back; a `pulumi up` would change nothing.
+      try {
+        const intent = await journal.append({ kind: "intent", phase: "recover", action: "config.restore", data: { file: snapshot.file, sha256: snapshot.sha256 } });
+        restoreConfigFile(sc.open.configFile, snapshot);
+        await journal.append({ kind: "done", phase: "recover", action: "config.restore", ref: intent.seq });
+        if (holds) {
+          const h = await journal.append({ kind: "intent", phase: "recover", action: "holds.restore", data: JSON.parse(JSON.stringify(holds)) });
+          await sc.kube.restoreHolds(holds);
+          await journal.append({ kind: "done", phase: "recover", action: "holds.restore", ref: h.seq });
+        }
+      } finally {
+        await thaw().catch((err) => {
+          thawError = `KEDA thaw failed: ${(err as Error).message}`;
+          emit.log("error", "thaw", thawError);
+        });
+      }
+      if (thawError) return attention(thawError);
+      const message = `nothing had been applied; config restored to ${snapshot.previousTag}${holds ? ", holds lifted" : ""}${freeze ? ", KEDA thawed" : ""}`;
+      await journal.append({ kind: "outcome", phase: "recover", outcome: "recovered", message });
+      emit.phase("recover", "succeeded", message);
+      return { stack, runId: read.runId, action: "reverted", message: `reverted the unfinished run to ${snapshot.previousTag}: ${message}` };
+    }
     let out;
     try {
       out = await revertToSnapshot(sc, journal, emit, { snapshot, ...(holds ? { holds } : {}), badRevisions: {}, previousTag: snapshot.previousTag });
     } finally {
-      await thaw().catch((err) => emit.log("error", "thaw", `KEDA thaw failed: ${(err as Error).message}`));
+      await thaw().catch((err) => {
+          thawError = `KEDA thaw failed: ${(err as Error).message}`;
+          emit.log("error", "thaw", thawError);
+        });
     }
-    if (!out.ok) {
-      await journal.append({ kind: "outcome", phase: "recover", outcome: "needs-attention", message: out.error ?? "revert failed" });
-      return { stack, runId: read.runId, action: "needs-attention", message: out.error ?? "revert failed" };
-    }
+    if (!out.ok) return attention(out.error ?? "revert failed");
+    if (thawError) return attention(thawError);
     await journal.append({ kind: "outcome", phase: "recover", outcome: "recovered", message: `reverted to ${snapshot.previousTag}` });
     return { stack, runId: read.runId, action: "reverted", message: `reverted the unfinished run to ${snapshot.previousTag}` };
   } finally {

@@ -7,7 +7,7 @@ import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js
 import { previewStack, setConfigPath, upStack } from "../engine/operations.js";
 import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
-import { PolicyRefusedError, SieFleetError } from "../errors.js";
+import { NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
 import { Journal, newRunId } from "../journal.js";
@@ -74,7 +74,11 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
     onWarning: (m) => emit.log("warn", "lock", m),
   });
   try {
-    await recoverIfNeeded(opts.stack, ctx, emit);
+    const recovered = await recoverIfNeeded(opts.stack, ctx, emit);
+    // Never change a stack whose last run could not be brought back to a known state.
+    if (recovered.action === "needs-attention") {
+      throw new NeedsAttentionError(`the unfinished run ${recovered.runId ?? ""} of stack ${opts.stack} could not be recovered: ${recovered.message}`, { hint: `sie-fleet status --stack ${opts.stack}; fix what it shows, then sie-fleet recover --stack ${opts.stack}` });
+    }
     const sc = await loadStackContext(target, { onProgress: (l) => emit.log("info", "preflight", l) });
     const journal = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: opts.command, request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force }, secrets: sc.secrets });
     const base = { runId, stack: opts.stack, from: sc.imageTag, to, startedAt: new Date(started).toISOString(), journalPath: journal.path };
