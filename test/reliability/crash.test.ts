@@ -1,0 +1,105 @@
+// Crash matrix (issue 8): SIGKILL `sie-fleet upgrade` at each journal phase, then run the next
+// command and check the stack came back whole: verified on the old or the new version, KEDA
+// thawed, no lock, the config file one of the two snapshots, no pending operation, every journal
+// finished. The kill point is seen from the outside (the run's fsynced journal and the CLI's
+// process tree), as an operator's `kill -9` would land. One deployed stack is shared: every
+// scenario ends verified on a known version, and the next one upgrades from there.
+import { describe, expect, it } from "vitest";
+import { ENGINE_TEST_TIMEOUT_MS, FULL_MATRIX, jsonLines, runCli, useEngineFixture, type CliResult } from "./harness.js";
+import { clusterView, expectRecovered, has, killAt, pulumiChild, readEntries, type KillPoint } from "./crashKit.js";
+
+const fixture = useEngineFixture();
+
+interface Scenario {
+  name: string;
+  /** Tag suffix of the upgrade that gets killed (a fault makes the run revert). */
+  fault?: string;
+  point: KillPoint;
+  /** What runs after the kill: `recover`, or a fresh `upgrade` to the same tag. */
+  next: "recover" | "upgrade";
+  /** Expected exit code and final version ("old" | "new") of the next command. */
+  expect: { code: number; on: "old" | "new"; action?: string };
+  full?: boolean;
+}
+
+const intentSeen = (action: string, phase?: string): KillPoint["reached"] => (es) => has(es, "intent", action, phase);
+const doneSeen = (action: string, phase?: string): KillPoint["reached"] => (es) => has(es, "done", action, phase);
+
+const SCENARIOS: Scenario[] = [
+  { name: "after lock (journal started)", point: { reached: (es) => has(es, "start") }, next: "recover", expect: { code: 0, on: "old", action: "none" } },
+  { name: "after snapshot", point: { reached: doneSeen("config.snapshot") }, next: "upgrade", expect: { code: 0, on: "new" } },
+  { name: "after freeze", point: { reached: doneSeen("keda.freeze") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" } },
+  {
+    name: "mid-preview (pulumi preview running, left orphaned)",
+    point: { reached: (es, pid) => has(es, "done", "config.set") && pulumiChild(pid, "preview") !== undefined, settleMs: 300 },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted" },
+  },
+  {
+    name: "mid-apply (pulumi up running, left orphaned)",
+    point: { reached: (es, pid) => has(es, "intent", "pulumi.up", "apply") && pulumiChild(pid, "up") !== undefined, settleMs: 1500 },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted" },
+  },
+  {
+    name: "mid-apply, whole process group killed (pulumi dies too)",
+    point: { reached: (es, pid) => has(es, "intent", "pulumi.up", "apply") && pulumiChild(pid, "up") !== undefined, settleMs: 1500, mode: "group" },
+    next: "upgrade",
+    expect: { code: 0, on: "new" },
+  },
+  { name: "mid-wave (second wave released)", point: { reached: (es) => es.some((e) => e.kind === "done" && e.action === "wave.release" && es.filter((x) => x.action === "wave.release" && x.kind === "done").length >= 2) }, next: "recover", expect: { code: 0, on: "old", action: "reverted" } },
+  {
+    name: "mid-revert (revert's pulumi up running, left orphaned)",
+    fault: "-crashloop",
+    point: { reached: (es, pid) => has(es, "intent", "pulumi.up", "revert") && pulumiChild(pid, "up") !== undefined, settleMs: 1000 },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted" },
+  },
+  { name: "before thaw (verified, holds restored)", point: { reached: intentSeen("keda.thaw", "thaw") }, next: "recover", expect: { code: 0, on: "new", action: "finished" } },
+  // The wider matrix (SIE_FLEET_RELIABILITY=full).
+  { name: "after holds", point: { reached: doneSeen("holds.apply") }, next: "upgrade", expect: { code: 0, on: "new" }, full: true },
+  { name: "mid-revert, before thaw", fault: "-crashloop", point: { reached: intentSeen("keda.thaw") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" }, full: true },
+  { name: "mid-final-verification", point: { reached: (es) => es.some((e) => e.kind === "evidence" && e.action === "wave.gates" && e.message === "config") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" }, full: true },
+  { name: "after revert config restore", fault: "-noready", point: { reached: doneSeen("config.restore", "revert") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" }, full: true },
+];
+
+let current = "v0.3.1";
+let patch = 1;
+
+function outcomeOf(r: CliResult): Record<string, unknown> | undefined {
+  return jsonLines(r.stdout).findLast((e) => e["kind"] === "outcome" || e["outcome"] !== undefined);
+}
+
+describe("crash matrix: SIGKILL at each journal phase, then the next command", () => {
+  it.each(SCENARIOS.filter((s) => FULL_MATRIX || !s.full))(
+    "$name",
+    async (s) => {
+      const fx = fixture();
+      const from = current;
+      const base = `v0.3.${++patch}`;
+      const to = `${base}${s.fault ?? ""}`;
+      const before = await clusterView(fx);
+      const killed = await killAt(fx, ["upgrade", "--stack", "local", "--to", to, "--yes", "--json"], s.point);
+
+      let next: CliResult;
+      if (s.next === "recover") {
+        // status is read-only: it names the unfinished run and changes nothing.
+        const st = await runCli(fx, ["status", "--stack", "local", "--json"]);
+        expect(st.stdout).toContain(killed.runId);
+        next = await runCli(fx, ["recover", "--stack", "local", "--yes", "--json"]);
+      } else {
+        next = await runCli(fx, ["upgrade", "--stack", "local", "--to", to, "--yes", "--json"]);
+      }
+      const detail = `${s.next} exit ${next.code}\nstdout:\n${next.stdout.slice(-5000)}\nstderr:\n${next.stderr.slice(-3000)}`;
+      expect(next.code, detail).toBe(s.expect.code);
+      const entries = readEntries(killed.journal);
+      expect(entries.at(-1)?.outcome, detail).toBe("recovered");
+      if (s.expect.action) expect(JSON.stringify(outcomeOf(next) ?? {}), detail).toContain(s.expect.action === "none" ? "changed nothing" : s.expect.action === "finished" ? "finished" : "reverted");
+
+      const on = await expectRecovered(fx, before, from, to, killed);
+      expect(on).toBe(s.expect.on === "old" ? from : to);
+      current = on;
+    },
+    ENGINE_TEST_TIMEOUT_MS,
+  );
+});

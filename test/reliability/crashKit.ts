@@ -1,0 +1,212 @@
+// The crash matrix's tools: run the CLI in its own process group, watch its journal and its
+// process tree from the outside, SIGKILL it at a chosen point, and check what a recovery left.
+import { spawn, type ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { expect } from "vitest";
+import { parseJournalText, type JournalEntry } from "../../automation/journal.js";
+import { CLI, runCli, workloadImages, type EngineFixture } from "./harness.js";
+
+export interface Proc {
+  pid: number;
+  ppid: number;
+  cmd: string;
+}
+
+/** Every process on this host (Linux /proc), for finding the CLI's Pulumi children. */
+export function processes(): Proc[] {
+  const out: Proc[] = [];
+  for (const d of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      const cmd = fs.readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").join(" ").trim();
+      out.push({ pid: Number(d), ppid, cmd });
+    } catch {
+      /* exited while we looked */
+    }
+  }
+  return out;
+}
+
+export function descendants(root: number): Proc[] {
+  const all = processes();
+  const found: Proc[] = [];
+  const queue = [root];
+  while (queue.length) {
+    const p = queue.shift()!;
+    for (const c of all.filter((x) => x.ppid === p)) {
+      found.push(c);
+      queue.push(c.pid);
+    }
+  }
+  return found;
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** The `pulumi <verb>` process among a CLI's descendants, if one runs. */
+export function pulumiChild(root: number, verb: "preview" | "up"): Proc | undefined {
+  return descendants(root).find((p) => /(^|\/)pulumi( |$)/.test(p.cmd.split(" ")[0] ?? "") && p.cmd.split(" ").includes(verb));
+}
+
+export function journalFiles(fx: EngineFixture, stack = "local"): string[] {
+  const dir = path.join(fx.stateDir, "journal", stack);
+  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort().map((f) => path.join(dir, f)) : [];
+}
+
+export function readEntries(file: string): JournalEntry[] {
+  return parseJournalText(fs.readFileSync(file, "utf8")).entries;
+}
+
+export type KillMode = "cli" | "group";
+
+export interface KillPoint {
+  /** True once the run reached the point; `cli` is the CLI's pid (for its process tree). */
+  reached(entries: JournalEntry[], cli: number): boolean;
+  /** Extra wait after the point is seen, so the kill lands inside a running step. */
+  settleMs?: number;
+  /**
+   * "cli": SIGKILL the CLI alone (kill -9 <pid>, the OOM killer): its Pulumi children live on as
+   * orphans. "group": SIGKILL its whole process group (a closed terminal, a killed container).
+   */
+  mode?: KillMode;
+}
+
+export interface Killed {
+  runId: string;
+  journal: string;
+  /** Processes that were the CLI's descendants when it was killed (orphans in "cli" mode). */
+  orphans: Proc[];
+  stdout: string;
+}
+
+const isEntry = (e: JournalEntry, kind: string, action?: string, phase?: string) => e.kind === kind && (action === undefined || e.action === action) && (phase === undefined || e.phase === phase);
+export const has = (es: JournalEntry[], kind: string, action?: string, phase?: string) => es.some((e) => isEntry(e, kind, action, phase));
+
+/** Starts `sie-fleet <args>` in its own process group and SIGKILLs it at `point`. */
+export async function killAt(fx: EngineFixture, args: string[], point: KillPoint, timeoutMs = 240_000): Promise<Killed> {
+  const known = new Set(journalFiles(fx));
+  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
+    cwd: fx.dir,
+    env: { ...fx.ctx.env, CI: "1", NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+    detached: true,
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  let done: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  void exited.then((r) => (done = r));
+  const pid = child.pid!;
+  const deadline = Date.now() + timeoutMs;
+  let journal: string | undefined;
+  for (;;) {
+    if (done) throw new Error(`the CLI ended (code ${done.code}) before the kill point; stdout:\n${stdout.slice(-3000)}\nstderr:\n${stderr.slice(-3000)}`);
+    if (Date.now() > deadline) {
+      process.kill(-pid, "SIGKILL");
+      throw new Error(`kill point not reached in ${timeoutMs} ms; journal ${journal ?? "(none)"}`);
+    }
+    journal ??= journalFiles(fx).find((f) => !known.has(f));
+    if (journal && point.reached(readEntries(journal), pid)) break;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  if (point.settleMs) await new Promise((r) => setTimeout(r, point.settleMs));
+  const orphans = descendants(pid);
+  process.kill(point.mode === "group" ? -pid : pid, "SIGKILL");
+  const end = await exited;
+  expect(end.signal).toBe("SIGKILL");
+  return { runId: path.basename(journal!, ".jsonl"), journal: journal!, orphans, stdout };
+}
+
+export interface ClusterView {
+  config: Buffer;
+  /** ScaledObject name → its annotations. */
+  keda: Record<string, Record<string, string>>;
+}
+
+export async function scaledObjectAnnotations(fx: EngineFixture): Promise<ClusterView["keda"]> {
+  const r = (await (await fetch(`${fx.sim.api}/apis/keda.sh/v1alpha1/namespaces/sie/scaledobjects`)).json()) as { items: { metadata: { name: string; annotations?: Record<string, string> } }[] };
+  return Object.fromEntries(r.items.map((so) => [so.metadata.name, so.metadata.annotations ?? {}]));
+}
+
+export async function clusterView(fx: EngineFixture): Promise<ClusterView> {
+  return { config: fs.readFileSync(fx.configFile), keda: await scaledObjectAnnotations(fx) };
+}
+
+/** The config file as `pulumi config set --path sie-fleet:release.imageTag <to>` leaves it. */
+export function configWithTag(before: Buffer, from: string, to: string): Buffer {
+  const text = before.toString("utf8");
+  const re = new RegExp(`^(\\s+imageTag: )${from.replace(/\./g, "\\.")}$`, "m");
+  expect(text).toMatch(re);
+  return Buffer.from(text.replace(re, `$1${to}`));
+}
+
+/** Image tags of every SIE workload (worker tags lose their -<platform>-<bundle> suffix). */
+export async function runningTags(fx: EngineFixture): Promise<string[]> {
+  const imgs = await workloadImages(fx);
+  return [...new Set(imgs.map((i) => i.split(":").pop()!.replace(/-(cuda\d*|cpu)-[a-z0-9._]+$/, "")))];
+}
+
+/**
+ * What every crash must end in: the stack verifies on one version (old or new), KEDA annotations
+ * as before the run, no sie-fleet or Pulumi lock, the config file byte-equal to one of the two
+ * snapshots, no pending operations, every journal finished and well-formed, no orphan alive.
+ * Returns the version the stack is on.
+ */
+export async function expectRecovered(fx: EngineFixture, before: ClusterView, from: string, to: string, killed: Killed): Promise<string> {
+  const v = await runCli(fx, ["verify", "--stack", "local", "--json"]);
+  expect(v.code, `verify failed:\n${v.stdout.slice(-4000)}\n${v.stderr.slice(-2000)}`).toBe(0);
+  const tags = await runningTags(fx);
+  expect(tags).toHaveLength(1);
+  const on = tags[0]!;
+  expect([from, to]).toContain(on);
+  const config = fs.readFileSync(fx.configFile);
+  expect(config.equals(on === from ? before.config : configWithTag(before.config, from, to)), `config file is not the ${on} snapshot:\n${config.toString()}`).toBe(true);
+  expect(await scaledObjectAnnotations(fx)).toEqual(before.keda);
+  expect(fs.existsSync(path.join(fx.stateDir, "locks", "local.json"))).toBe(false);
+  expect(pulumiLockFiles(fx)).toEqual([]);
+  const exported = (await (await fx.open()).stack.exportStack()).deployment as { pending_operations?: unknown[] };
+  expect(exported.pending_operations ?? []).toEqual([]);
+  for (const f of journalFiles(fx)) expectCoherentJournal(f);
+  const killedEntries = readEntries(killed.journal);
+  expect(killedEntries.at(-1)?.kind).toBe("outcome");
+  for (const o of killed.orphans) expect(alive(o.pid), `orphan ${o.pid} (${o.cmd}) still runs`).toBe(false);
+  return on;
+}
+
+export function pulumiLockFiles(fx: EngineFixture): string[] {
+  const dir = path.join(fx.stateDir, "state", ".pulumi", "locks");
+  const out: string[] = [];
+  const walk = (d: string) => {
+    if (!fs.existsSync(d)) return;
+    for (const f of fs.readdirSync(d, { withFileTypes: true })) (f.isDirectory() ? walk(path.join(d, f.name)) : out.push(path.join(d, f.name)));
+  };
+  walk(dir);
+  return out;
+}
+
+/** seq 1..n, one start first, every done refers to an earlier intent, ends with an outcome, no corrupt line. */
+export function expectCoherentJournal(file: string): void {
+  const parsed = parseJournalText(fs.readFileSync(file, "utf8"));
+  expect(parsed.corruptLines, file).toEqual([]);
+  expect(parsed.truncated, file).toBe(false);
+  const es = parsed.entries;
+  expect(es[0]?.kind, file).toBe("start");
+  es.forEach((e, i) => expect(e.seq, file).toBe(i + 1));
+  for (const d of es.filter((e) => e.kind === "done" && e.ref !== undefined)) {
+    expect(es.find((e) => e.seq === d.ref)?.kind, `${file}: done ${d.seq} refers to ${d.ref}`).toBe("intent");
+  }
+  expect(es.at(-1)?.kind, file).toBe("outcome");
+  expect(es.filter((e) => e.kind === "outcome"), file).toHaveLength(1);
+}
