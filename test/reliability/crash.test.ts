@@ -9,6 +9,9 @@ import { ENGINE_TEST_TIMEOUT_MS, FULL_MATRIX, jsonLines, runCli, useEngineFixtur
 import { clusterView, expectRecovered, has, killAt, pulumiChild, readEntries, type KillPoint } from "./crashKit.js";
 
 const fixture = useEngineFixture();
+// A scenario is a killed upgrade, a recovery (which may wait for an orphaned pulumi up) and a
+// verify; on a loaded 2-core machine that is several engine runs' worth of time.
+const SCENARIO_TIMEOUT_MS = 3 * ENGINE_TEST_TIMEOUT_MS;
 
 interface Scenario {
   name: string;
@@ -75,6 +78,7 @@ describe("crash matrix: SIGKILL at each journal phase, then the next command", (
     "$name",
     async (s) => {
       const fx = fixture();
+      const t0 = Date.now();
       const from = current;
       const base = `v0.3.${++patch}`;
       const to = `${base}${s.fault ?? ""}`;
@@ -99,7 +103,8 @@ describe("crash matrix: SIGKILL at each journal phase, then the next command", (
       const on = await expectRecovered(fx, before, from, to, killed);
       expect(on).toBe(s.expect.on === "old" ? from : to);
       current = on;
+      process.stderr.write(`crash matrix: ${s.name}: ${s.next} exit ${next.code}, stack verified on ${on} (${Math.round((Date.now() - t0) / 1000)} s)\n`);
     },
-    ENGINE_TEST_TIMEOUT_MS,
+    SCENARIO_TIMEOUT_MS,
   );
 });

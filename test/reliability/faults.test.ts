@@ -52,6 +52,8 @@ const MATRIX = readMatrix();
 const METRIC_FAULTS = new Set(["slow", "errors10"]);
 const noProm = prometheusUnavailable();
 const rows = MATRIX.filter((r) => FULL_MATRIX || r.run === "ci");
+// One upgrade with its waves, gates and maybe a revert; a loaded 2-core machine needs the margin.
+const ROW_TIMEOUT_MS = 3 * ENGINE_TEST_TIMEOUT_MS;
 
 describe("fault matrix: each fault in each wave → the documented outcome", () => {
   let fx: EngineFixture;
@@ -91,6 +93,7 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
     "%s",
     async (_name, row) => {
       if (METRIC_FAULTS.has(row.fault) && noProm) return;
+      const t0 = Date.now();
       const from = current;
       const to = `v0.3.${++patch}`;
       const config = fs.readFileSync(fx.configFile);
@@ -109,7 +112,7 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
       const failedWave = events.find((e) => e["kind"] === "wave" && e["status"] === "failed")?.["wave"];
       const failedGates = events.filter((e) => e["kind"] === "gate" && (e["gate"] as { status: string }).status === "fail").map((e) => (e["gate"] as { name: string }).name);
       const detail = `exit ${r.code}, outcome ${JSON.stringify(outcome)}, failed wave ${String(failedWave)}, failed gates ${failedGates.join(", ")}\nstderr:\n${r.stderr.slice(-2000)}`;
-      process.stderr.write(`fault matrix: ${row.fault} in ${row.wave}: ${detail.split("\n")[0]}\n`);
+      process.stderr.write(`fault matrix: ${row.fault} in ${row.wave}: ${detail.split("\n")[0]} (${Math.round((Date.now() - t0) / 1000)} s)\n`);
       expect(row.exits, detail).toContain(r.code);
       expect(row.outcomes, detail).toContain(outcome?.["outcome"]);
       if (outcome?.["outcome"] === "reverted") {
@@ -125,6 +128,6 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
       const v = await runCli(fx, ["verify", "--stack", "local", "--json"]);
       expect(v.code, v.stdout.slice(-3000)).toBe(0);
     },
-    ENGINE_TEST_TIMEOUT_MS,
+    ROW_TIMEOUT_MS,
   );
 });
