@@ -31,11 +31,11 @@ export async function ensureCli(): Promise<void> {
   await ensurePulumi({ onProgress: (l) => process.stderr.write(`${l}\n`) });
 }
 
-export async function engineFixture(opts: { stackFile?: string } = {}): Promise<EngineFixture> {
+export async function engineFixture(opts: { stackFile?: string; simStartTimeoutMs?: number } = {}): Promise<EngineFixture> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-engine-"));
   makeScratchProject(dir, opts.stackFile ? { stacks: [], stackFiles: { local: opts.stackFile } } : { stacks: ["local"] });
   const stateDir = path.join(dir, ".sie-fleet");
-  const sim = await spawnSimulator({ stateDir: path.join(stateDir, "sim") });
+  const sim = await spawnSimulator({ stateDir: path.join(stateDir, "sim"), ...(opts.simStartTimeoutMs ? { startTimeoutMs: opts.simStartTimeoutMs } : {}) });
   const events: ProgressEvent[] = [];
   const env: NodeJS.ProcessEnv = { ...process.env, [PROJECT_DIR_ENV]: dir, SIE_FLEET_SIM_DIR: path.join(stateDir, "sim") };
   delete env.PULUMI_BACKEND_URL;
