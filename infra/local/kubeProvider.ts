@@ -183,10 +183,14 @@ function keyOf(o: KubeObject): string {
 }
 
 // Keeps only the fields we render, so a refresh reports drift in what we own and nothing else.
-// A real API server drops empty maps and lists and returns quantities as strings (1 → "1");
-// neither is drift.
+// A real API server leaves out zero values (0, false, "", empty maps and lists: Go's omitempty)
+// and returns quantities as strings (1 → "1"); neither is drift.
+function isZero(v: unknown): boolean {
+  return v === 0 || v === false || v === "" || (v !== null && typeof v === "object" && Object.keys(v).length === 0);
+}
+
 function project(ours: unknown, live: unknown): unknown {
-  if (live === undefined && ours !== null && typeof ours === "object" && Object.keys(ours).length === 0) return ours;
+  if (live === undefined && isZero(ours)) return ours;
   if (typeof ours === "number" && typeof live === "string" && live === String(ours)) return ours;
   if (Array.isArray(ours)) {
     return Array.isArray(live) && live.length === ours.length ? ours.map((v, i) => project(v, live[i])) : live;
