@@ -82,7 +82,7 @@ export const p4: Benchmark = {
             wallMs: p.ms,
             at: new Date().toISOString(),
             loadavg1m: Math.round(os.loadavg()[0]! * 100) / 100,
-            outsideEventsMs: p.ms - (ms(events.at(-1)?.time ?? "") - ms(events.find((e) => e.time)?.time ?? "")),
+            outsideEventsMs: p.ms - (ms(events.findLast((e) => e.time)?.time ?? "") - ms(events.find((e) => e.time)?.time ?? "")),
             phasesMs,
             waves: waveSpans.length,
             medianWaveMs: median(waveSpans),
