@@ -122,7 +122,8 @@ export function useClusterStack(opts: ClusterStackOptions = {}): () => ClusterSt
     delete env.PULUMI_HOME;
     delete env.KUBECONFIG;
     const events: ProgressEvent[] = [];
-    const mirror = await spawnSimulator({ stateDir: simDir, mirror: { kubeconfigPath: cluster.kubeconfigPath, namespace: NS } });
+    // A loaded machine can take longer than the default 20 s to start node + tsx.
+    const mirror = await spawnSimulator({ stateDir: simDir, mirror: { kubeconfigPath: cluster.kubeconfigPath, namespace: NS }, startTimeoutMs: 120_000 });
     const kc = cluster.kubeConfig();
     fx = {
       cluster,
