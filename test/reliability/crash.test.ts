@@ -4,11 +4,25 @@
 // finished. The kill point is seen from the outside (the run's fsynced journal and the CLI's
 // process tree), as an operator's `kill -9` would land. One deployed stack is shared: every
 // scenario ends verified on a known version, and the next one upgrades from there.
-import { describe, expect, it } from "vitest";
-import { ENGINE_TEST_TIMEOUT_MS, FULL_MATRIX, jsonLines, runCli, useEngineFixture, type CliResult } from "./harness.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { upStack } from "../../automation/engine/operations.js";
+import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, FULL_MATRIX, jsonLines, runCli, type CliResult, type EngineFixture } from "./harness.js";
 import { clusterView, expectRecovered, has, killAt, pulumiChild, readEntries, type KillPoint } from "./crashKit.js";
 
-const fixture = useEngineFixture();
+// The simulator gets 120 s to start: node + tsx take longer than the 20 s default on a busy box.
+let fxRef: EngineFixture | undefined;
+beforeAll(async () => {
+  await ensureCli();
+  fxRef = await engineFixture({ simStartTimeoutMs: 120_000 });
+  await upStack(await fxRef.open(true));
+}, CLI_BUILD_TIMEOUT_MS);
+afterAll(async () => {
+  await fxRef?.cleanup();
+});
+const fixture = (): EngineFixture => {
+  if (!fxRef) throw new Error("engine fixture not ready: beforeAll failed");
+  return fxRef;
+};
 // A scenario is a killed upgrade, a recovery (which may wait for an orphaned pulumi up) and a
 // verify; on a loaded 2-core machine that is several engine runs' worth of time.
 const SCENARIO_TIMEOUT_MS = 3 * ENGINE_TEST_TIMEOUT_MS;

@@ -65,7 +65,7 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
 
   beforeAll(async () => {
     await ensureCli();
-    fx = await engineFixture();
+    fx = await engineFixture({ simStartTimeoutMs: 120_000 });
     if (!noProm) {
       prom = await startPrometheus({ metricsUrl: fx.sim.metrics, labels: { namespace: "sie" } });
       fx.ctx.env = { ...fx.ctx.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
