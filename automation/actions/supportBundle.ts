@@ -205,18 +205,24 @@ export async function supportBundle(opts: SupportBundleOptions, ctx: ActionConte
     await part(c, "stack config", async () => {
       if (!open) throw new Error("the stack could not be opened (see the note above)");
       configMap = await open.stack.getAllConfig();
-      const shown: Record<string, unknown> = {};
+      const plain: Record<string, unknown> = {};
+      const secretKeys: string[] = [];
       for (const [k, v] of Object.entries(configMap)) {
         if (v.secret) {
           if (v.value) c.secrets = withEncodedSecrets([...c.secrets, v.value]);
-          shown[k] = { value: SECRET_SHOWN_AS, secret: true };
-        } else shown[k] = v;
+          secretKeys.push(k);
+        } else plain[k] = v;
       }
+      // Secret entries are marked after redaction: redact would blank a key such as hfToken whole,
+      // and the reader should see that the key is set, as a secret.
+      const shown: Record<string, unknown> = redact(plain, c.secrets);
+      for (const k of secretKeys) shown[k] = { value: SECRET_SHOWN_AS, secret: true };
       const outputs = await open.stack.outputs();
       for (const o of Object.values(outputs)) if (o.secret && typeof o.value === "string") c.secrets = withEncodedSecrets([...c.secrets, o.value]);
       const kubeconfig = outputs["kubeconfig"]?.value;
       if (typeof kubeconfig === "string") c.secrets = withEncodedSecrets([...c.secrets, kubeconfig]);
-      add(c, "stack/config.json", shown, "the stack config (pulumi config), secret values shown as [secret]");
+      const sorted = Object.fromEntries(Object.entries(shown).sort(([a], [b]) => a.localeCompare(b)));
+      add(c, "stack/config.json", `${JSON.stringify(sorted, null, 2)}\n`, "the stack config (pulumi config), secret values shown as [secret]");
     });
     if (!configMap) {
       await part(c, "stack config file", async () => {
