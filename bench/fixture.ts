@@ -77,7 +77,10 @@ export async function benchStack(opts: { stackFile?: string; prometheus?: boolea
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-bench-"));
   makeScratchProject(dir, opts.stackFile ? { stacks: [], stackFiles: { [STACK]: opts.stackFile } } : { stacks: [STACK] });
   const stateDir = path.join(dir, ".sie-fleet");
-  const sim = await spawnSimulator({ stateDir: path.join(stateDir, "sim"), profile: "fast", startTimeoutMs: 120_000 });
+  const sim = await spawnSimulator({ stateDir: path.join(stateDir, "sim"), profile: "fast", startTimeoutMs: 120_000 }).catch((err: unknown) => {
+    fs.rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
   let prom: PrometheusServer | undefined;
   const env: NodeJS.ProcessEnv = { ...process.env, [PROJECT_DIR_ENV]: dir, SIE_FLEET_SIM_DIR: path.join(stateDir, "sim"), SIE_FLEET_STATE_DIR: stateDir, CI: "1", NO_COLOR: "1" };
   for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME", "SIE_FLEET_PROMETHEUS_URL"]) delete env[k];
