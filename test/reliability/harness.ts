@@ -75,7 +75,6 @@ export function checkpointFile(fx: EngineFixture, stack = "local"): string {
  * `pulumi stack export`. Compare two of these with `expect(after).toEqual(before)`.
  */
 export async function stackBytes(fx: EngineFixture, stack = "local"): Promise<{ checkpoint: string; config: string; export: string }> {
-  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f).toString("base64") : "<missing>");
   let exported = "<no stack>";
   try {
     const open = await fx.open();
@@ -83,10 +82,18 @@ export async function stackBytes(fx: EngineFixture, stack = "local"): Promise<{ 
   } catch (err) {
     exported = `<export failed: ${(err as Error).message.split("\n")[0]}>`;
   }
+  return { ...stackFiles(fx, stack), export: exported };
+}
+
+/**
+ * The checkpoint and config file bytes alone: what `pulumi stack export` is made from, without
+ * the few seconds a CLI call costs, for suites that check after every one of many cases.
+ */
+export function stackFiles(fx: EngineFixture, stack = "local"): { checkpoint: string; config: string } {
+  const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f).toString("base64") : "<missing>");
   return {
     checkpoint: read(checkpointFile(fx, stack)),
     config: read(path.join(fx.dir, "stacks", `Pulumi.${stack}.yaml`)),
-    export: exported,
   };
 }
 
