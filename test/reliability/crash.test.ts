@@ -72,7 +72,9 @@ const SCENARIOS: Scenario[] = [
     next: "recover",
     expect: { code: 0, on: "old", action: "reverted" },
   },
-  { name: "before thaw (verified, holds restored)", point: { reached: intentSeen("keda.thaw", "thaw") }, next: "recover", expect: { code: 0, on: "new", action: "finished" } },
+  // Killed once the final verification passed, while the holds are lifted and before KEDA is
+  // thawed (a kill at the thaw's own intent lands after the run ended: the thaw is a few API calls).
+  { name: "before thaw (verified, holds being restored)", point: { reached: intentSeen("holds.restore", "thaw") }, next: "recover", expect: { code: 0, on: "new", action: "finished" } },
   // The wider matrix (SIE_FLEET_RELIABILITY=full).
   { name: "after holds", point: { reached: doneSeen("holds.apply") }, next: "upgrade", expect: { code: 0, on: "new" }, full: true },
   { name: "mid-revert, before thaw", fault: "-crashloop", point: { reached: intentSeen("keda.thaw") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" }, full: true },

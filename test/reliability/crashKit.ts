@@ -119,7 +119,8 @@ export async function killAt(fx: EngineFixture, args: string[], point: KillPoint
     }
     journal ??= journalFiles(fx).find((f) => !known.has(f));
     if (journal && point.reached(readEntries(journal), pid)) break;
-    await new Promise((r) => setTimeout(r, 25));
+    // Short: the last kill points are only tens of milliseconds wide (a few API calls).
+    await new Promise((r) => setTimeout(r, 5));
   }
   if (point.settleMs) await new Promise((r) => setTimeout(r, point.settleMs));
   const orphans = descendants(pid);
