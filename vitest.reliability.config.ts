@@ -9,7 +9,6 @@ export default defineConfig({
     exclude: ["node_modules", "dist", ".sie-fleet"],
     pool: "forks",
     maxWorkers: 2,
-    passWithNoTests: true,
     testTimeout: 300_000,
     hookTimeout: 300_000,
     reporters: ["default"],
