@@ -6,17 +6,15 @@
  * into the pod states the engine watches; the mirror simulator answers the gateway checks from
  * the Ready pods. One cluster and one deployed stack for the whole file; scenarios run in order.
  */
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
 import { recover } from "../../../automation/actions/recover.js";
 import { rollback } from "../../../automation/actions/rollback.js";
 import { upgrade } from "../../../automation/actions/upgrade.js";
 import { verify } from "../../../automation/actions/verify.js";
-import { REPO_ROOT } from "../../../automation/engine/paths.js";
 import { FULLNAME, NS, SCENARIO_TIMEOUT_MS, gatewayGet, pausedAnnotations, useClusterStack, workloadImages, type ClusterStack } from "./stack.js";
 import { findKubeTools } from "./tools.js";
+import { upgradeKilledMidWave } from "../../engine/harness.js";
 
 const tools = findKubeTools();
 if (!tools.ok) console.warn(`[cluster tests] skipped: ${tools.reason}`);
@@ -71,35 +69,6 @@ async function observe<T>(fx: ClusterStack, run: () => Promise<T>): Promise<{ re
   }
 }
 
-/** Runs the CLI's upgrade and SIGKILLs it as soon as it reports the first released wave. */
-function upgradeKilledMidWave(fx: ClusterStack, to: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(REPO_ROOT, "bin", "sie-fleet.js"), "upgrade", "--stack", "kube", "--to", to, "--yes", "--json", "--state-dir", fx.stateDir],
-      { cwd: fx.dir, env: { ...fx.ctx.env, SIE_FLEET_STATE_DIR: fx.stateDir }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const seen: string[] = [];
-    let buf = "";
-    child.stdout.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          const e = JSON.parse(line) as { kind: string; status?: string; phase?: string };
-          seen.push(`${e.kind}:${e.phase}:${e.status ?? ""}`);
-          if (e.kind === "wave" && e.status === "released") child.kill("SIGKILL");
-        } catch {
-          /* not JSON */
-        }
-      }
-    });
-    child.on("error", reject);
-    child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve(seen) : reject(new Error(`upgrade was not killed mid-wave (exit ${code}); saw ${seen.join(" ")}`))));
-  });
-}
 
 describe.skipIf(!tools.ok)(`upgrades on the real control plane${tools.ok ? "" : ` (skipped: ${tools.reason})`}`, () => {
   const fixture = useClusterStack();
@@ -186,7 +155,7 @@ describe.skipIf(!tools.ok)(`upgrades on the real control plane${tools.ok ? "" : 
     "a CLI run SIGKILLed mid-wave is recovered to a verified version, KEDA thawed, holds lifted",
     async () => {
       const before = fs.readFileSync(fx.configFile);
-      const seen = await upgradeKilledMidWave(fx, "v0.3.2");
+      const seen = await upgradeKilledMidWave(fx, "kube", "v0.3.2");
       expect(seen).toContain("phase:hold:succeeded");
       // The kill left the stack half way: config changed, KEDA frozen.
       expect(fs.readFileSync(fx.configFile).equals(before)).toBe(false);
