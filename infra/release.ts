@@ -1,6 +1,7 @@
 // The SIE release: namespace, optional KEDA install, the sie-cluster Helm release and the
 // Pulumi-owned ScaledObjects. Only the Helm release's inputs depend on image tags, so a tag change
 // is a one-resource update.
+import { fileURLToPath } from "node:url";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart } from "./chartSource.js";
@@ -16,11 +17,10 @@ export type { ScaledObjectManifest } from "./scaledObjects.js";
 export const KEDA_REPO = "https://kedacore.github.io/charts";
 
 /**
- * Helm post-renderer that leaves worker replica counts to KEDA (see the file). Relative to the
- * project directory, where the Pulumi engine starts the provider, so the recorded input is the
- * same from every checkout.
+ * Helm post-renderer that leaves worker replica counts to KEDA (see the file). An absolute path:
+ * the provider plugin does not run in the project directory.
  */
-export const WORKER_REPLICAS_POSTRENDER = "./infra/helm/keepWorkerReplicas.mjs";
+export const WORKER_REPLICAS_POSTRENDER = fileURLToPath(new URL("./helm/keepWorkerReplicas.mjs", import.meta.url));
 
 export interface ReleaseDeployArgs {
   provider: k8s.Provider;
@@ -126,11 +126,14 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
           namespace: r.namespace,
           // KEDA's HPA becomes the owner of spec.replicas when it scales; a changed minReplicas
           // takes it back.
-          annotations: { "pulumi.com/patchForce": "true" },
+          // Readiness is the waves' business; a pool whose nodes are missing must not block the update.
+          annotations: { "pulumi.com/patchForce": "true", "pulumi.com/skipAwait": "true" },
         },
         spec: { replicas: pool.minReplicas },
       },
-      { provider, dependsOn: [release] },
+      // A pool is only ever dropped with its StatefulSet, which Helm deletes; the patch has
+      // nothing left to hand back (and Kubernetes would refuse to strip fields it co-owns).
+      { provider, dependsOn: [release], retainOnDelete: true },
     );
   }
 

@@ -62,7 +62,7 @@ export async function renderChart(opts: { chartDir: string; releaseName: string;
     "--values",
     valuesFile,
     "--post-renderer",
-    path.join(REPO_ROOT, WORKER_REPLICAS_POSTRENDER),
+    WORKER_REPLICAS_POSTRENDER,
   ]);
   return (yaml.loadAll(out) as (KubeObject | null)[]).filter((d): d is KubeObject => d !== null && typeof d === "object");
 }

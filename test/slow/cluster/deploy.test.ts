@@ -44,7 +44,8 @@ describe.skipIf(!tools.ok)(`platform kubernetes on the real control plane${tools
   it("workers run only on the nodes of their pool (the real scheduler, GPU labels and taints)", async () => {
     const pods = (await fx.core.listNamespacedPod({ namespace: NS })).items;
     const nodes = new Map((await fx.core.listNode()).items.map((n) => [n.metadata!.name!, n]));
-    const byPool = (pool: string) => pods.filter((p) => p.metadata?.labels?.["sie.superlinked.com/pool"] === pool);
+    // Workers only: the chart's image pre-pull DaemonSet pods carry the pool label too.
+    const byPool = (pool: string) => pods.filter((p) => p.metadata?.labels?.["sie.superlinked.com/pool"] === pool && p.metadata?.labels?.["app.kubernetes.io/component"] === "worker");
     for (const [pool, accel] of [["l4", "nvidia-l4"], ["a100", "nvidia-tesla-a100"]] as const) {
       expect(byPool(pool).length).toBe(1);
       for (const p of byPool(pool)) {

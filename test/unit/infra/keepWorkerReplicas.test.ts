@@ -9,7 +9,7 @@ import { WORKER_REPLICAS_POSTRENDER } from "../../../infra/release.js";
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 function postRender(manifests: string): unknown[] {
-  const out = execFileSync(path.join(REPO, WORKER_REPLICAS_POSTRENDER), { input: manifests, encoding: "utf8" });
+  const out = execFileSync(WORKER_REPLICAS_POSTRENDER, { input: manifests, encoding: "utf8" });
   return yaml.loadAll(out).filter((d) => d !== null);
 }
 
