@@ -88,7 +88,7 @@ describe.skipIf(!tools.ok)(`platform kubernetes on the real control plane${tools
     const pending = await waitFor(
       "the a100big worker to be reported unschedulable",
       async () => {
-        const p = (await fx.core.listNamespacedPod({ namespace: NS, labelSelector: "sie.superlinked.com/pool=a100big" })).items[0];
+        const p = (await fx.core.listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/component=worker,sie.superlinked.com/pool=a100big" })).items[0];
         const cond = p?.status?.conditions?.find((c) => c.type === "PodScheduled");
         return cond?.status === "False" ? { pod: p!, cond } : undefined;
       },

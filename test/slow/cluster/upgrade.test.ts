@@ -46,8 +46,8 @@ async function observe<T>(fx: ClusterStack, run: () => Promise<T>): Promise<{ re
         const a100 = await fx.apps.readNamespacedStatefulSet({ name: A100, namespace: NS });
         const gw = await fx.apps.readNamespacedDeployment({ name: GATEWAY, namespace: NS });
         samples.push({
-          l4Pods: await podImages("sie.superlinked.com/pool=l4"),
-          a100Pods: await podImages("sie.superlinked.com/pool=a100"),
+          l4Pods: await podImages("app.kubernetes.io/component=worker,sie.superlinked.com/pool=l4"),
+          a100Pods: await podImages("app.kubernetes.io/component=worker,sie.superlinked.com/pool=a100"),
           a100Template: a100.spec?.template.spec?.containers[0]?.image ?? "",
           a100Partition: a100.spec?.updateStrategy?.rollingUpdate?.partition,
           a100Replicas: a100.spec?.replicas ?? 0,
