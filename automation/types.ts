@@ -162,7 +162,8 @@ export const UPGRADE_OUTCOMES = ["succeeded", "reverted", "refused", "needs-atte
 export type UpgradeOutcome = (typeof UPGRADE_OUTCOMES)[number];
 
 /** Outcomes that end a run; a journal whose last entry is not one of these belongs to an unfinished run. */
-export const TERMINAL_OUTCOMES: readonly string[] = [...UPGRADE_OUTCOMES, "failed", "interrupted", "recovered"];
+export const TERMINAL_OUTCOMES = [...UPGRADE_OUTCOMES, "failed", "interrupted", "recovered"] as const;
+export type RunOutcome = (typeof TERMINAL_OUTCOMES)[number];
 
 export const OUTCOME_EXIT_CODES: Readonly<Record<UpgradeOutcome, ExitCode>> = {
   succeeded: EXIT_CODES.ok,
@@ -303,7 +304,7 @@ export interface LogEvent extends EventBase {
 /** The run ended. Always the last event of a run. */
 export interface OutcomeEvent extends EventBase {
   kind: "outcome";
-  outcome: UpgradeOutcome | "failed" | "interrupted" | "recovered";
+  outcome: RunOutcome;
   exitCode: number;
 }
 

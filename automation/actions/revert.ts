@@ -5,9 +5,9 @@
 import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
 import { upStack } from "../engine/operations.js";
 import type { ProgressEmitter } from "../events/emitter.js";
-import type { Journal } from "../journal.js";
+import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
 import { rolloutGate, selectorString, type HoldRecord } from "../kube/index.js";
-import type { GateResult } from "../types.js";
+import type { GateResult, RunPhase } from "../types.js";
 import { finalVerification } from "./verification.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
@@ -33,19 +33,12 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
   const deletedPods: string[] = [];
   try {
     emit.phase("revert", "started", `reverting to ${input.previousTag}: restoring the stack config snapshot`);
-    let intent = await journal.append({ kind: "intent", phase: "revert", action: "config.restore", data: { file: input.snapshot.file, sha256: input.snapshot.sha256 } });
-    restoreConfigFile(sc.open.configFile, input.snapshot);
-    await journal.append({ kind: "done", phase: "revert", action: "config.restore", ref: intent.seq });
-
-    intent = await journal.append({ kind: "intent", phase: "revert", action: "pulumi.up", message: `revert to ${input.previousTag}` });
-    await upStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) });
-    await journal.append({ kind: "done", phase: "revert", action: "pulumi.up", ref: intent.seq });
-
-    if (input.holds) {
-      intent = await journal.append({ kind: "intent", phase: "revert", action: "holds.restore", data: JSON.parse(JSON.stringify(input.holds)) });
-      await sc.kube.restoreHolds(input.holds);
-      await journal.append({ kind: "done", phase: "revert", action: "holds.restore", ref: intent.seq });
-    }
+    await restoreConfigStep(sc, journal, "revert", input.snapshot);
+    await journal.step("revert", JOURNAL_ACTIONS.pulumiUp, undefined, () => upStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) }), {
+      message: `revert to ${input.previousTag}`,
+    });
+    const holds = input.holds;
+    if (holds) await journal.step("revert", JOURNAL_ACTIONS.holdsRestore, holds, () => sc.kube.restoreHolds(holds));
 
     // Pods of any revision the StatefulSet no longer targets and that are not Ready are stuck
     // there (a killed run may not have recorded which revision failed).
@@ -62,7 +55,7 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
       const res = await sc.kube.deleteStuckPods(ns, sts, bad, {
         onlyNotReady: true,
         beforeDelete: async (pods) => {
-          await journal.append({ kind: "intent", phase: "revert", action: "pods.delete", data: { statefulSet: sts, revision: bad, pods } });
+          await journal.writeBeforeSideEffect("revert", JOURNAL_ACTIONS.podsDelete, { statefulSet: sts, revision: bad, pods });
         },
       });
       deletedPods.push(...res.deleted);
@@ -84,7 +77,7 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
       gates.push(...(await finalVerification(sc, input.previousTag, undefined, ["gateway-readyz", "encode-smoke"])));
     }
     for (const g of gates) emit.gate("revert", g);
-    await journal.append({ kind: "evidence", phase: "revert", action: "revert.verify", data: JSON.parse(JSON.stringify(gates)) });
+    await journal.evidence("revert", JOURNAL_ACTIONS.revertVerify, gates);
     const failed = gates.find((g) => g.status === "fail");
     if (failed) return { ok: false, gates, deletedPods, error: `previous version ${input.previousTag} is not healthy after the revert: ${failed.name}: ${failed.message}` };
     emit.phase("revert", "succeeded", `reverted to ${input.previousTag}; it verifies healthy`);
@@ -92,4 +85,9 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
   } catch (err) {
     return { ok: false, gates, deletedPods, error: (err as Error).message };
   }
+}
+
+/** Puts the stack config file back to its snapshot, journaled (a revert, or recover before anything was applied). */
+export async function restoreConfigStep(sc: StackContext, journal: Journal, phase: RunPhase, snapshot: ConfigSnapshot): Promise<void> {
+  await journal.step(phase, JOURNAL_ACTIONS.configRestore, { file: snapshot.file, sha256: snapshot.sha256 }, () => restoreConfigFile(sc.open.configFile, snapshot));
 }

@@ -1,7 +1,7 @@
 // Applying the held release wave by wave: lift one group's hold, wait for its rollout (failing
 // fast on broken pods), run the gates, then the next. Returns at the first failing wave.
 import type { ProgressEmitter } from "../events/emitter.js";
-import type { Journal } from "../journal.js";
+import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
 import { rolloutGate, type RolloutOutcome } from "../kube/index.js";
 import type { GateResult, WaveReport, WaveSpec } from "../types.js";
 import { runVerification, type Baseline } from "../verify/index.js";
@@ -38,9 +38,7 @@ export async function applyWaves(
       statefulSets: targets.filter((t) => t.kind === "StatefulSet").map((t) => t.name),
       deployments: targets.filter((t) => t.kind === "Deployment").map((t) => t.name),
     };
-    const intent = await journal.append({ kind: "intent", phase: "wave", action: "wave.release", message: wave.name, data: { wave: wave.name, ...holdTargets } });
-    await sc.kube.releaseWave(ns, holdTargets);
-    await journal.append({ kind: "done", phase: "wave", action: "wave.release", ref: intent.seq });
+    await journal.step("wave", JOURNAL_ACTIONS.waveRelease, { wave: wave.name, ...holdTargets }, () => sc.kube.releaseWave(ns, holdTargets), { message: wave.name });
     emit.wave(wave, "released", `wave ${wave.name}: released ${targets.map((t) => t.name).join(", ") || "(nothing to roll)"}`);
 
     const timing = rolloutTiming(sc.config.platform, wave.kind, sc.config.rollout.timeouts.applySeconds);
@@ -79,7 +77,7 @@ export async function applyWaves(
       report.gates.push(...suite.filter((g) => !seen.has(g.name)));
     }
     for (const g of report.gates) emit.gate("wave", g, { wave: wave.name });
-    await journal.append({ kind: "evidence", phase: "wave", action: "wave.gates", message: wave.name, data: JSON.parse(JSON.stringify(report.gates)) });
+    await journal.evidence("wave", JOURNAL_ACTIONS.waveGates, report.gates, wave.name);
     report.finishedAt = new Date().toISOString();
     const failed = report.gates.find((g) => g.status === "fail");
     if (failed) {
