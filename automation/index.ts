@@ -42,7 +42,8 @@ export {
   type VersionPolicyRule,
 } from "./policy/version.js";
 export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, formatViolations, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
-export { allTargets, planWaves, waveTargets, workerStatefulSetName, type ChartNames, type PlanWavesInput, type RolloutPolicy, type WaveTargets } from "./waves.js";
+export { planWaves, type PlanWavesInput, type RolloutPolicy } from "./waves.js";
+export { holdTargets, releaseWorkloads, type ReleaseNames, type Workload } from "./workloads.js";
 export * from "./kube/index.js";
 export * from "./events/index.js";
 

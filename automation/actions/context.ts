@@ -13,15 +13,7 @@ import { KubeClient } from "../kube/index.js";
 import { isProcessAlive } from "../lock.js";
 import { planWaves } from "../waves.js";
 import type { WaveSpec } from "../types.js";
-
-export interface ReleaseNames {
-  namespace: string;
-  fullname: string;
-  gatewayDeployment: string;
-  configDeployment: string;
-  /** pool → StatefulSet, for pools that run workers. */
-  statefulSets: Record<string, string>;
-}
+import type { ReleaseNames } from "../workloads.js";
 
 export interface StackContext {
   open: OpenStack;

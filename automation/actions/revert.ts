@@ -6,8 +6,9 @@ import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js"
 import { upStack } from "../engine/operations.js";
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
-import { rolloutGate, selectorString, type HoldRecord } from "../kube/index.js";
+import { rolloutGates, selectorString, type HoldRecord } from "../kube/index.js";
 import type { GateResult, RunPhase } from "../types.js";
+import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { finalVerification } from "./verification.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
@@ -42,8 +43,9 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
 
     // Pods of any revision the StatefulSet no longer targets and that are not Ready are stuck
     // there (a killed run may not have recorded which revision failed).
+    const workloads = releaseWorkloads(sc.names);
     const stuck = { ...input.badRevisions };
-    for (const sts of Object.values(sc.names.statefulSets)) {
+    for (const sts of holdTargets(workloads).statefulSets) {
       const obj = await sc.kube.api.getStatefulSet(ns, sts);
       const pods = await sc.kube.api.listPods(ns, selectorString(obj.spec?.selector));
       for (const p of pods) {
@@ -62,17 +64,11 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
       if (res.deleted.length) emit.log("info", "revert", `deleted pods stuck on failed revision ${bad}: ${res.deleted.join(", ")}`);
     }
 
-    const all = [
-      ...Object.values(sc.names.statefulSets).map((name) => ({ kind: "StatefulSet" as const, name })),
-      { kind: "Deployment" as const, name: sc.names.gatewayDeployment },
-      { kind: "Deployment" as const, name: sc.names.configDeployment },
-    ];
     // A revert waits out slow pods instead of failing fast on not-ready: there is no other
     // version to fall back to, only a person to call.
     const base = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
-    const timing = { ...base, notReadyAfterMs: base.timeoutMs };
-    const outcomes = await Promise.all(all.map((w) => sc.kube.waitForRollout(ns, w.kind, w.name, timing)));
-    all.forEach((w, i) => gates.push(rolloutGate(w.kind, w.name, outcomes[i]!)));
+    const rollouts = await rolloutGates(sc.kube.api, ns, workloads, { ...base, notReadyAfterMs: base.timeoutMs });
+    gates.push(...rollouts.map((r) => r.gate));
     if (gates.every((g) => g.status === "pass")) {
       gates.push(...(await finalVerification(sc, input.previousTag, undefined, ["gateway-readyz", "encode-smoke"])));
     }

@@ -6,7 +6,7 @@ import { readLock, type LockHolder } from "../lock.js";
 import { rolloutStatus } from "../kube/index.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
-import { workloads } from "../verify/basicGates.js";
+import { releaseWorkloads } from "../workloads.js";
 import { loadStackContext } from "./context.js";
 import { stackTarget } from "./target.js";
 
@@ -41,7 +41,7 @@ export async function status(opts: StatusOptions, ctx: ActionContext): Promise<S
   const sc = await loadStackContext(stackTarget(opts.stack, ctx));
   const ns = sc.names.namespace;
   const list = await Promise.all(
-    workloads(sc.names).map(async (w): Promise<WorkloadStatus> => {
+    releaseWorkloads(sc.names).map(async (w): Promise<WorkloadStatus> => {
       const obj: V1StatefulSet | V1Deployment = w.kind === "StatefulSet" ? await sc.kube.api.getStatefulSet(ns, w.name) : await sc.kube.api.getDeployment(ns, w.name);
       const st = rolloutStatus(obj, w.kind);
       const image = obj.spec?.template?.spec?.containers?.[0]?.image;

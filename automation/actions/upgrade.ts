@@ -11,13 +11,13 @@ import { NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../error
 import { ProgressEmitter } from "../events/emitter.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
-import { planHolds, applyHolds, planKedaFreeze, applyKedaFreeze, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
+import { planHolds, applyHolds, planKedaFreeze, applyKedaFreeze, settledGates, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
 import { acquireLock } from "../lock.js";
 import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
 import { exitCodeForOutcome, type ActionContext, type GateResult, type UpgradeResult, type WaveReport } from "../types.js";
-import { rolloutGates } from "../verify/basicGates.js";
 import { captureBaseline } from "../verify/index.js";
+import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { PrometheusClient } from "../verify/prometheus.js";
 import { finalVerification } from "./verification.js";
 import { loadStackContext, type StackContext } from "./context.js";
@@ -114,7 +114,7 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
     return new PolicyRefusedError("pulumi-locked", `another Pulumi operation holds stack ${sc.open.name} (pid ${live.map((l) => l.pid ?? "?").join(", ")})`, { hint: "wait for it to finish; if its process is gone, sie-fleet recover removes the lock" });
   }
   await sc.kube.ping(sc.names.namespace);
-  const health = await rolloutGates(sc.kube, sc.names);
+  const health = await settledGates(sc.kube.api, sc.names.namespace, releaseWorkloads(sc.names));
   for (const g of health) emit.gate("preflight", g);
   const unhealthy = health.find((g) => g.status === "fail");
   if (unhealthy) {
@@ -201,10 +201,7 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
     emit.phase("guardrails", "succeeded", `guardrails passed (${verdict.changes} change(s), release only)`);
 
     // Hold every workload before the one release update, so waves decide what rolls.
-    const plan = await planHolds(sc.kube.api, sc.names.namespace, {
-      statefulSets: Object.values(sc.names.statefulSets),
-      deployments: [sc.names.gatewayDeployment, sc.names.configDeployment],
-    });
+    const plan = await planHolds(sc.kube.api, sc.names.namespace, holdTargets(releaseWorkloads(sc.names)));
     await journal.step("hold", JOURNAL_ACTIONS.holdsApply, plan, async () => {
       applied.holds = plan;
       await applyHolds(sc.kube.api, plan);

@@ -31,4 +31,4 @@ export {
 export { deleteStuckPods, newRevisionPods, newestReplicaSet, podsOnRevision, statefulSetPods, type DeleteStuckPodsOptions, type DeleteStuckPodsResult, type RevisionPods } from "./pods.js";
 export { checkPod, checkPods, isPodReady, podRevision, type PodCheckOptions } from "./podHealth.js";
 export { deploymentRolloutStatus, isHeld, rolloutStatus, statefulSetRolloutStatus, type RolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
-export { rolloutGate, waitForRollout, type RolloutOutcome, type RolloutProgress, type WaitForRolloutOptions } from "./rollout.js";
+export { readRollout, rolloutGateName, rolloutGates, settledGates, waitForRollout, type RolloutOutcome, type RolloutProgress, type RolloutSnapshot, type WaitForRolloutOptions } from "./rollout.js";

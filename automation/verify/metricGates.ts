@@ -3,7 +3,6 @@
 // interval), judged against absolute thresholds and, with a Mann-Whitney U test, against the
 // same pool's samples from before the upgrade (captureBaseline). Canary samples are filtered on
 // the new `version` label, so old pods still draining do not dilute them.
-import { serverVersion } from "./basicGates.js";
 import {
   assess,
   DEFAULT_CONSECUTIVE_ERROR_LIMIT,
@@ -15,6 +14,7 @@ import {
   type MetricResult,
   type MetricSpec,
 } from "./analysis.js";
+import { serverVersion } from "./endpoints.js";
 import { mannWhitneyU, median } from "./mannWhitney.js";
 import { PrometheusClient, promString } from "./prometheus.js";
 import { rateWindowSeconds } from "./promChecks.js";

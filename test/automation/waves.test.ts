@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../automation/errors.js";
-import { allTargets, planWaves, waveTargets } from "../../automation/waves.js";
+import { planWaves } from "../../automation/waves.js";
+import { holdTargets, releaseWorkloads } from "../../automation/workloads.js";
 
 describe("planWaves", () => {
   it("orders canary → pools in batches → gateway → config", () => {
@@ -48,10 +49,12 @@ describe("planWaves", () => {
     }
   });
 
-  it("maps waves to the chart's object names", () => {
-    const names = { fullname: "sie" };
+  it("lists the workloads of a wave and of the whole release", () => {
+    const names = { namespace: "sie", fullname: "sie", gatewayDeployment: "sie-gateway", configDeployment: "sie-config", statefulSets: { l4: "sie-worker-l4", cpu: "sie-worker-cpu" } };
     const waves = planWaves({ pools: ["l4", "cpu"] });
-    expect(waveTargets(waves[0]!, names)).toEqual({ statefulSets: ["sie-worker-l4"], deployments: [] });
-    expect(allTargets(waves, names)).toEqual({ statefulSets: ["sie-worker-l4", "sie-worker-cpu"], deployments: ["sie-gateway", "sie-config"] });
+    expect(releaseWorkloads(names, waves[0]!)).toEqual([{ kind: "StatefulSet", name: "sie-worker-l4", component: "worker", pool: "l4" }]);
+    expect(releaseWorkloads(names, { name: "pools-1", kind: "pool", pools: ["cpu", "l4", "h100"] }).map((w) => w.name)).toEqual(["sie-worker-cpu", "sie-worker-l4"]);
+    expect(releaseWorkloads(names, waves.at(-2)!).map((w) => w.name)).toEqual(["sie-gateway"]);
+    expect(holdTargets(releaseWorkloads(names))).toEqual({ statefulSets: ["sie-worker-l4", "sie-worker-cpu"], deployments: ["sie-gateway", "sie-config"] });
   });
 });
