@@ -8,7 +8,7 @@ import { incompleteRun, Journal, JOURNAL_ACTIONS, lastIntent, newRunId, type Jou
 import { acquireLock } from "../lock.js";
 import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../engine/pulumiLocks.js";
 import { TIMEOUTS } from "../defaults.js";
-import type { HoldRecord, KedaFreezeRecord } from "../kube/index.js";
+import { restoreHolds, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
 import { loadStackContext, type StackContext } from "./context.js";
@@ -101,7 +101,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
 
     const thaw = async () => {
       if (freeze && !thawed) {
-        await journal.step("thaw", JOURNAL_ACTIONS.kedaThaw, freeze, () => sc.kube.thawKeda(freeze));
+        await journal.step("thaw", JOURNAL_ACTIONS.kedaThaw, freeze, () => thawKeda(sc.kube.api, freeze));
         emit.phase("thaw", "succeeded", "KEDA thawed");
       }
     };
@@ -112,7 +112,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       return { stack, runId: read.runId, action: "none", message: "the killed run had changed nothing" };
     }
     if (verified) {
-      if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => sc.kube.restoreHolds(holds));
+      if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
       await thaw();
       await journal.recordOutcome("recovered", { phase: "recover", message: "finished: the new version had verified" });
       emit.phase("recover", "succeeded", "the new version had verified; holds restored and KEDA thawed");
@@ -133,7 +133,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       // annotations may have changed. Put those back; a `pulumi up` would change nothing.
       try {
         await restoreConfigStep(sc, journal, "recover", snapshot);
-        if (holds) await journal.step("recover", JOURNAL_ACTIONS.holdsRestore, holds, () => sc.kube.restoreHolds(holds));
+        if (holds) await journal.step("recover", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
       } finally {
         await thaw().catch(onThawError);
       }

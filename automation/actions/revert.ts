@@ -6,7 +6,7 @@ import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js"
 import { upStack } from "../engine/operations.js";
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
-import { rolloutGates, selectorString, type HoldRecord } from "../kube/index.js";
+import { deleteStuckPods, restoreHolds, rolloutGates, selectorString, type HoldRecord } from "../kube/index.js";
 import type { GateResult, RunPhase } from "../types.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { finalVerification } from "./verification.js";
@@ -39,7 +39,7 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
       message: `revert to ${input.previousTag}`,
     });
     const holds = input.holds;
-    if (holds) await journal.step("revert", JOURNAL_ACTIONS.holdsRestore, holds, () => sc.kube.restoreHolds(holds));
+    if (holds) await journal.step("revert", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
 
     // Pods of any revision the StatefulSet no longer targets and that are not Ready are stuck
     // there (a killed run may not have recorded which revision failed).
@@ -54,7 +54,7 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
       }
     }
     for (const [sts, bad] of Object.entries(stuck)) {
-      const res = await sc.kube.deleteStuckPods(ns, sts, bad, {
+      const res = await deleteStuckPods(sc.kube.api, ns, sts, bad, {
         onlyNotReady: true,
         beforeDelete: async (pods) => {
           await journal.writeBeforeSideEffect("revert", JOURNAL_ACTIONS.podsDelete, { statefulSet: sts, revision: bad, pods });

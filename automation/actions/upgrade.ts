@@ -11,7 +11,7 @@ import { NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../error
 import { ProgressEmitter } from "../events/emitter.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
-import { planHolds, applyHolds, planKedaFreeze, applyKedaFreeze, settledGates, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
+import { applyHolds, applyKedaFreeze, planHolds, planKedaFreeze, restoreHolds, settledGates, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
 import { acquireLock } from "../lock.js";
 import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
@@ -113,7 +113,8 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
   if (live.length > 0) {
     return new PolicyRefusedError("pulumi-locked", `another Pulumi operation holds stack ${sc.open.name} (pid ${live.map((l) => l.pid ?? "?").join(", ")})`, { hint: "wait for it to finish; if its process is gone, sie-fleet recover removes the lock" });
   }
-  await sc.kube.ping(sc.names.namespace);
+  // Reachable with the stack's kubeconfig: one cheap read before anything else.
+  await sc.kube.api.readNamespace(sc.names.namespace);
   const health = await settledGates(sc.kube.api, sc.names.namespace, releaseWorkloads(sc.names));
   for (const g of health) emit.gate("preflight", g);
   const unhealthy = health.find((g) => g.status === "fail");
@@ -152,7 +153,7 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   const thaw = async () => {
     const freeze = applied.freeze;
     if (!freeze) return;
-    await journal.step("thaw", JOURNAL_ACTIONS.kedaThaw, freeze, () => sc.kube.thawKeda(freeze));
+    await journal.step("thaw", JOURNAL_ACTIONS.kedaThaw, freeze, () => thawKeda(sc.kube.api, freeze));
     emit.phase("thaw", "succeeded", `KEDA thawed (${freeze.entries.length} ScaledObjects restored)`);
     delete applied.freeze;
   };
@@ -245,7 +246,7 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
 
   if (!failedGate) {
     const holds = applied.holds;
-    if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => sc.kube.restoreHolds(holds));
+    if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
     await thaw();
     // KEDA evaluates its triggers again only once thawed: Fallback can show only now.
     const keda = await finalVerification(sc, opts.to, ctx.signal, ["keda"]);

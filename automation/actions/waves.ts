@@ -2,7 +2,7 @@
 // fast on broken pods), run the gates, then the next. Returns at the first failing wave.
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
-import { rolloutGates } from "../kube/index.js";
+import { releaseWave, rolloutGates } from "../kube/index.js";
 import type { GateResult, WaveReport } from "../types.js";
 import { runVerification, type Baseline } from "../verify/index.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
@@ -30,7 +30,7 @@ export async function applyWaves(
     const report: WaveReport = { wave, status: "released", gates: [], startedAt: new Date().toISOString() };
     reports.push(report);
     const release = holdTargets(targets);
-    await journal.step("wave", JOURNAL_ACTIONS.waveRelease, { wave: wave.name, ...release }, () => sc.kube.releaseWave(ns, release), { message: wave.name });
+    await journal.step("wave", JOURNAL_ACTIONS.waveRelease, { wave: wave.name, ...release }, () => releaseWave(sc.kube.api, ns, release), { message: wave.name });
     emit.wave(wave, "released", `wave ${wave.name}: released ${targets.map((t) => t.name).join(", ") || "(nothing to roll)"}`);
 
     const timing = rolloutTiming(sc.config.platform, wave.kind, sc.config.rollout.timeouts.applySeconds);

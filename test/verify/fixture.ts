@@ -2,7 +2,7 @@
 // config created through client-node (no Pulumi engine), and "upgrades" done by replacing a
 // workload's image the way the release update would.
 import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
-import { KubeClient } from "../../automation/kube/index.js";
+import { KubeClient, waitForRollout } from "../../automation/kube/index.js";
 import type { ReleaseNames } from "../../automation/workloads.js";
 import { startSimulator, type Simulator } from "../../sim/index.js";
 import { componentDeployment, scaledObject, TEST_TIMINGS, workerStatefulSet } from "../sim/helpers.js";
@@ -55,7 +55,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
 }
 
 export async function waitRollout(f: Fleet, kind: "StatefulSet" | "Deployment", name: string): Promise<string> {
-  const r = await f.kube.waitForRollout(NS, kind, name, WAIT);
+  const r = await waitForRollout(f.kube.api, NS, kind, name, WAIT);
   return r.status;
 }
 
