@@ -77,22 +77,34 @@ export class UsageError extends SieFleetError {
   }
 }
 
-/** Invalid stack configuration or policy settings (exit 2). */
+/**
+ * Invalid stack configuration (exit 2), from infra/configParse.ts or a setting the CLI needs
+ * (passphrase, stack outputs). Thrown in the Pulumi program and the CLI alike.
+ */
 export class ConfigError extends SieFleetError {
   /** Every problem found, so the user fixes them in one pass. */
   readonly problems: readonly ConfigProblem[];
   constructor(problems: readonly ConfigProblem[], opts: SieFleetErrorOptions = {}) {
-    const lines = problems.map((p) => `  ${p.key}: ${p.reason}`).join("\n");
+    const lines = problems.map((p) => `  ${p.key}: ${problemText(p)}`).join("\n");
     const head = problems.length === 1 ? "invalid configuration" : `${problems.length} configuration problems`;
-    super("invalid-config", EXIT_CODES.usage, `${head}:\n${lines}`, { ...opts, details: { ...opts.details, problems } });
+    super("invalid-config", EXIT_CODES.usage, `${head}:\n${lines}`, {
+      ...opts,
+      details: { ...opts.details, problems: problems.map((p) => ({ key: p.key, reason: problemText(p) })) },
+    });
     this.problems = problems;
   }
 }
 
 export interface ConfigProblem {
-  /** The config key or field path, e.g. "rollout.batchSize". */
+  /** The config key or field path, e.g. "sie-fleet:rollout.batchSize". */
   key: string;
   reason: string;
+  /** What to do about it. */
+  hint?: string;
+}
+
+function problemText(p: ConfigProblem): string {
+  return p.hint ? `${p.reason} (${p.hint})` : p.reason;
 }
 
 /** The stack is missing, or cannot be used right now (exit 3). */

@@ -42,7 +42,7 @@ export {
   type VersionPolicyRule,
 } from "./policy/version.js";
 export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, formatViolations, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
-export { planWaves, type PlanWavesInput, type RolloutPolicy } from "./waves.js";
+export { planWaves } from "./waves.js";
 export { holdTargets, releaseWorkloads, type ReleaseNames, type Workload } from "./workloads.js";
 export * from "./kube/index.js";
 export * from "./events/index.js";

@@ -1,5 +1,5 @@
-// Stack-config key names shared by the Pulumi program and the automation layer.
-// This is the only infra file automation may import, so it must stay free of @pulumi imports.
+// Stack-config key names shared by the Pulumi program and the automation layer; free of @pulumi
+// imports, like every infra file automation imports.
 
 /** Config namespace: every key is `sie-fleet:<section>`. */
 export const CONFIG_NAMESPACE = "sie-fleet";

@@ -82,7 +82,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
   try {
     // The killed CLI's `pulumi up` may still run as an orphan: let it end before we touch the stack.
     const live = await waitForLivePulumiLocks(sc.open, {
-      timeoutMs: TIMEOUTS.revertRolloutMs,
+      timeoutMs: TIMEOUTS.orphanedPulumiMs,
       onWait: (l) => emit.log("warn", "recover", `waiting for a Pulumi operation still running on the stack (pid ${l.map((x) => x.pid ?? "?").join(", ")}), left by the killed run`),
     });
     if (live.length > 0) {

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { ConfigError, StackError } from "../errors.js";
+import { assertStackName } from "../stackName.js";
 import { ensurePulumi, type EnsurePulumiOptions } from "./pulumiCli.js";
 import { REPO_ROOT, stateDirFor } from "./paths.js";
 
@@ -37,8 +38,6 @@ export interface OpenStackOptions extends EnsurePulumiOptions {
   /** Create the stack in the backend if it does not exist yet (up, demo); read commands never do. */
   create?: boolean;
 }
-
-const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export function resolveTarget(t: StackTarget): Required<Omit<StackTarget, "env">> & { env: NodeJS.ProcessEnv } {
   const projectDir = path.resolve(t.projectDir ?? REPO_ROOT);
@@ -81,9 +80,7 @@ export function pulumiEnv(target: ReturnType<typeof resolveTarget>): { vars: Rec
 }
 
 export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Promise<OpenStack> {
-  if (!STACK_NAME.test(t.stack)) {
-    throw new ConfigError([{ key: "--stack", reason: `"${t.stack}" is not a valid stack name: use letters, digits, "-", "_" or "."` }]);
-  }
+  assertStackName(t.stack);
   const target = resolveTarget(t);
   const configFile = path.join(target.projectDir, "stacks", `Pulumi.${target.stack}.yaml`);
   if (!fs.existsSync(configFile)) {

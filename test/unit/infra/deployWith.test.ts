@@ -15,7 +15,7 @@ const objectsRaw = (): Raw => withValue(withValue(kubernetesRaw(), "cluster.depl
 function issuesOf(raw: Raw) {
   const r = validateConfig(raw);
   if (r.ok) throw new Error("expected the config to be rejected");
-  return r.issues.map((i) => ({ path: i.path, message: i.message, hint: i.hint }));
+  return r.problems.map((p) => ({ path: p.key, message: p.reason, hint: p.hint }));
 }
 
 describe("cluster.deployWith", () => {
@@ -41,7 +41,7 @@ describe("cluster.deployWith", () => {
     expect(keda).toEqual([expect.objectContaining({ path: "sie-fleet:keda.install", hint: expect.stringMatching(/keda.install: false|deployWith: helm/) })]);
     const token = validateConfig({ ...objectsRaw(), "sie-fleet:hfToken": { secure: "v1:abc" } });
     expect(token.ok).toBe(false);
-    if (!token.ok) expect(token.issues.map((i) => i.path)).toEqual(["sie-fleet:hfToken"]);
+    if (!token.ok) expect(token.problems.map((p) => p.key)).toEqual(["sie-fleet:hfToken"]);
     // The helm path still installs both.
     expect(validateConfig({ ...withValue(kubernetesRaw(), "keda.install", true), "sie-fleet:hfToken": { secure: "v1:abc" } }).ok).toBe(true);
   });
