@@ -147,20 +147,6 @@ export class PolicyRefusedError extends SieFleetError {
   }
 }
 
-/** The preview would touch something the guardrails protect; nothing applied (exit 4). */
-export class GuardrailRefusedError extends SieFleetError {
-  constructor(message: string, opts: SieFleetErrorOptions = {}) {
-    super("guardrail", EXIT_CODES.refused, message, opts);
-  }
-}
-
-/** The upgrade failed a gate and was reverted successfully (exit 5). */
-export class RevertedError extends SieFleetError {
-  constructor(message: string, opts: SieFleetErrorOptions = {}) {
-    super("reverted", EXIT_CODES.reverted, message, opts);
-  }
-}
-
 /** A revert or recovery failed, or the state is unknown (exit 6). Never retried automatically. */
 export class NeedsAttentionError extends SieFleetError {
   constructor(message: string, opts: SieFleetErrorOptions = {}) {
@@ -193,11 +179,6 @@ export function toSieFleetError(err: unknown): SieFleetError {
   if (pulumi) return pulumi;
   const message = err instanceof Error ? err.message : String(err);
   return new InternalError(`unexpected error: ${message}`, { cause: err });
-}
-
-/** The exit code a thrown value maps to. */
-export function exitCodeOf(err: unknown): ExitCode {
-  return toSieFleetError(err).exitCode;
 }
 
 function describeCause(cause: unknown): string {

@@ -16,7 +16,6 @@ export {
   journalDir,
   journalPath,
   lastIntent,
-  lastPhase,
   lastRun,
   listRuns,
   newRunId,
@@ -41,7 +40,7 @@ export {
   type VersionPolicyResult,
   type VersionPolicyRule,
 } from "./policy/version.js";
-export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, formatViolations, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
+export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
 export { planWaves } from "./waves.js";
 export { holdTargets, releaseWorkloads, type ReleaseNames, type Workload } from "./workloads.js";
 export * from "./kube/index.js";

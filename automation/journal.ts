@@ -342,11 +342,6 @@ export function lastIntent(entries: readonly JournalEntry[], action: JournalActi
   return undefined;
 }
 
-/** The phase the run was in when its journal stopped. */
-export function lastPhase(entries: readonly JournalEntry[]): RunPhase | undefined {
-  return entries.at(-1)?.phase;
-}
-
 /** `{data}` as plain JSON (undefined fields dropped), or nothing when there is no data. */
 function jsonData(data: unknown): { data?: JsonValue } {
   return data === undefined ? {} : { data: JSON.parse(JSON.stringify(data)) as JsonValue };

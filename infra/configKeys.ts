@@ -19,23 +19,6 @@ export const CONFIG_SECTIONS = [
 
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 
-/** Fully qualified key of a section, e.g. `sie-fleet:release`. */
-export function configKey(section: ConfigSection): string {
-  return `${CONFIG_NAMESPACE}:${section}`;
-}
-
-export const CONFIG_KEYS = {
-  platform: configKey("platform"),
-  cluster: configKey("cluster"),
-  pools: configKey("pools"),
-  release: configKey("release"),
-  hfToken: configKey("hfToken"),
-  autoscaling: configKey("autoscaling"),
-  keda: configKey("keda"),
-  rollout: configKey("rollout"),
-  local: configKey("local"),
-} as const satisfies Record<ConfigSection, string>;
-
 /**
  * Paths for `pulumi config set --path <key> <value>` (and Automation API `setConfig(key, {path: true})`).
  * Changing only these between two updates must change only the Helm release.

@@ -21,7 +21,7 @@ import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type Platform } 
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 
 /** `["pools","l4","zones",0]` → `sie-fleet:pools.l4.zones[0]` (the syntax of `pulumi config set --path`). */
-export function formatPath(path: IssuePath): string {
+function formatPath(path: IssuePath): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;

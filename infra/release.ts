@@ -11,7 +11,7 @@ export { buildReleaseValues, chartFullname } from "./releaseValues.js";
 export { buildScaledObjects } from "./scaledObjects.js";
 export type { ScaledObjectManifest } from "./scaledObjects.js";
 
-export const KEDA_REPO = "https://kedacore.github.io/charts";
+const KEDA_REPO = "https://kedacore.github.io/charts";
 
 export interface ReleaseDeployArgs {
   provider: k8s.Provider;
@@ -29,7 +29,7 @@ export interface ReleaseDeployment {
 }
 
 /** Chart reference inputs: an OCI reference, a chart in a Helm repo, or a local directory. */
-export function chartSource(r: ReleaseConfig): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
+function chartSource(r: ReleaseConfig): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
   return {
     chart: r.chart,
     ...(r.version ? { version: r.version } : {}),

@@ -180,4 +180,3 @@ export async function recover(opts: RecoverOptions, ctx: ActionContext): Promise
     await lock.release();
   }
 }
-export type RecoverResult = RecoverReport;

@@ -8,7 +8,7 @@ import { ensurePulumi, type EnsurePulumiOptions } from "./pulumiCli.js";
 import { REPO_ROOT, stateDirFor } from "./paths.js";
 
 /** The passphrase of the `local` stack only; documented in the README. Other stacks must bring their own. */
-export const LOCAL_STACK_PASSPHRASE = "sie-fleet-local-demo";
+const LOCAL_STACK_PASSPHRASE = "sie-fleet-local-demo";
 
 export interface StackTarget {
   /** Stack name, e.g. "local" (config in <projectDir>/stacks/Pulumi.<stack>.yaml). */
@@ -114,7 +114,7 @@ export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Pr
   return { stack, name: target.stack, projectDir: target.projectDir, stateDir: target.stateDir, configFile, secrets, backendUrl };
 }
 
-export function listStacks(projectDir: string): string[] {
+function listStacks(projectDir: string): string[] {
   const dir = path.join(projectDir, "stacks");
   if (!fs.existsSync(dir)) return [];
   return fs

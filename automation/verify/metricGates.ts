@@ -138,7 +138,7 @@ export function metricSpec(kind: MetricKind, pool: string, gates: GatesConfig): 
 }
 
 /** One canary sample: a Measurement with its phase already evaluated. */
-export async function measure(prom: PrometheusClient, kind: MetricKind, q: ReturnType<typeof metricQueries>, spec: MetricSpec, minRequests: number, signal?: AbortSignal): Promise<Measurement> {
+async function measure(prom: PrometheusClient, kind: MetricKind, q: ReturnType<typeof metricQueries>, spec: MetricSpec, minRequests: number, signal?: AbortSignal): Promise<Measurement> {
   const startedAt = new Date().toISOString();
   const [total, errors, p95] = await Promise.all([prom.scalar(q.total, { signal }), kind === "error-ratio" ? prom.scalar(q.errors, { signal }) : undefined, kind === "p95-latency" ? prom.scalar(q.p95, { signal }) : undefined]);
   const failed = [total, errors, p95].find((m) => m?.phase === "Error");

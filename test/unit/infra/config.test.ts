@@ -6,7 +6,7 @@ import { parseConfig, validateConfig } from "../../../infra/configParse.js";
 import { IMAGE_TAG_PATTERN_CASES } from "./tagCases.js";
 import { eksRaw, gkeRaw, kubernetesRaw, localRaw, withValue, type Raw } from "./fixtures.js";
 
-function issuesOf(raw: Raw) {
+function problemsOf(raw: Raw) {
   const r = validateConfig(raw);
   if (r.ok) throw new Error("expected the config to be rejected");
   return r.problems.map((p) => ({ path: p.key, message: p.reason, hint: p.hint }));
@@ -112,9 +112,9 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
 
 describe("parseConfig: invalid configs name the key", () => {
   it.each(INVALID)("%s", (_what, make, path, message) => {
-    const issues = issuesOf(make());
-    const hit = issues.find((i) => i.path === path && message.test(i.message));
-    expect(hit, `issues were: ${JSON.stringify(issues, null, 2)}`).toBeDefined();
+    const problems = problemsOf(make());
+    const hit = problems.find((i) => i.path === path && message.test(i.message));
+    expect(hit, `problems were: ${JSON.stringify(problems, null, 2)}`).toBeDefined();
   });
 
   it("has at least 15 distinct invalid cases", () => {
@@ -146,8 +146,8 @@ describe("parseConfig: invalid configs name the key", () => {
 
   it("rejects each bad tag", () => {
     for (const tag of IMAGE_TAG_PATTERN_CASES.invalid) {
-      const issues = issuesOf(withValue(localRaw(), "release.imageTag", tag));
-      expect(issues.map((i) => i.path), `tag ${JSON.stringify(tag)}`).toContain("sie-fleet:release.imageTag");
+      const problems = problemsOf(withValue(localRaw(), "release.imageTag", tag));
+      expect(problems.map((i) => i.path), `tag ${JSON.stringify(tag)}`).toContain("sie-fleet:release.imageTag");
     }
   });
 });
