@@ -1,6 +1,6 @@
 import { defineConfig } from "vitest/config";
 
-// The reliability lane (issue 8): crash matrix, fault matrix, bad input, secrets. Every test
+// The reliability lane: crash matrix, fault matrix, bad input, secrets. Every test
 // drives the real CLI against the real Pulumi engine and the simulator, so files run in forks
 // and at most two at a time (CI has two cores). SIE_FLEET_RELIABILITY=full widens the matrices.
 export default defineConfig({

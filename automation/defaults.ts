@@ -1,6 +1,8 @@
 /**
- * Every default in one place (argo-rollouts keeps its defaults in one file for the same reason:
- * the CLI, the library and the docs must agree). Values are data so callers can extend them.
+ * The engine's defaults in one place (argo-rollouts keeps its defaults in one file for the same
+ * reason: the CLI, the library and the docs must agree). Values are data so callers can extend
+ * them. Defaults of the stack config (`sie-fleet:rollout` and the rest) are applied by its schema,
+ * infra/configSchema.ts, and nowhere else.
  */
 
 // ---------------------------------------------------------------------------------------------
@@ -15,14 +17,8 @@ export const STACK_ENV = "SIE_FLEET_STACK";
 // Timing
 
 export const TIMEOUTS = {
-  /** One wave's rollout: worker startup probes allow 600 s for model loading, plus drain time. */
-  waveRolloutMs: 15 * 60_000,
-  /** Waiting for the previous version to come back during a revert. */
-  revertRolloutMs: 15 * 60_000,
-  /** Cluster reachability check in preflight. */
-  preflightProbeMs: 15_000,
-  /** A single Kubernetes API request. */
-  kubeRequestMs: 30_000,
+  /** Waiting for a Pulumi operation left running by a killed run before recovering its stack. */
+  orphanedPulumiMs: 15 * 60_000,
   /** A takeover marker older than this belongs to a process that died mid-takeover. */
   lockTakeoverStaleMs: 30_000,
 } as const;
@@ -44,24 +40,6 @@ export const NOT_READY_AFTER_MS = {
   gateway: 2 * 60_000,
   config: 2 * 60_000,
 } as const;
-
-// ---------------------------------------------------------------------------------------------
-// Version policy
-
-export const VERSION_POLICY = {
-  /** Minor versions that may be skipped in one upgrade: 1 allows 0.3 → 0.5 (skipping 0.4), refuses 0.3 → 0.6. */
-  maxMinorSkip: 1,
-  /** Versions that cannot be rolled back across once reached (e.g. a one-way state migration). */
-  forwardOnly: [] as readonly string[],
-} as const;
-
-// ---------------------------------------------------------------------------------------------
-// Waves
-
-export const ROLLOUT_POLICY = {
-  /** Pools released together after the canary. One at a time is the cautious default. */
-  batchSize: 1,
-  } as const;
 
 // ---------------------------------------------------------------------------------------------
 // Guardrails

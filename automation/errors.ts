@@ -77,22 +77,34 @@ export class UsageError extends SieFleetError {
   }
 }
 
-/** Invalid stack configuration or policy settings (exit 2). */
+/**
+ * Invalid stack configuration (exit 2), from infra/configParse.ts or a setting the CLI needs
+ * (passphrase, stack outputs). Thrown in the Pulumi program and the CLI alike.
+ */
 export class ConfigError extends SieFleetError {
   /** Every problem found, so the user fixes them in one pass. */
   readonly problems: readonly ConfigProblem[];
   constructor(problems: readonly ConfigProblem[], opts: SieFleetErrorOptions = {}) {
-    const lines = problems.map((p) => `  ${p.key}: ${p.reason}`).join("\n");
+    const lines = problems.map((p) => `  ${p.key}: ${problemText(p)}`).join("\n");
     const head = problems.length === 1 ? "invalid configuration" : `${problems.length} configuration problems`;
-    super("invalid-config", EXIT_CODES.usage, `${head}:\n${lines}`, { ...opts, details: { ...opts.details, problems } });
+    super("invalid-config", EXIT_CODES.usage, `${head}:\n${lines}`, {
+      ...opts,
+      details: { ...opts.details, problems: problems.map((p) => ({ key: p.key, reason: problemText(p) })) },
+    });
     this.problems = problems;
   }
 }
 
 export interface ConfigProblem {
-  /** The config key or field path, e.g. "rollout.batchSize". */
+  /** The config key or field path, e.g. "sie-fleet:rollout.batchSize". */
   key: string;
   reason: string;
+  /** What to do about it. */
+  hint?: string;
+}
+
+function problemText(p: ConfigProblem): string {
+  return p.hint ? `${p.reason} (${p.hint})` : p.reason;
 }
 
 /** The stack is missing, or cannot be used right now (exit 3). */
@@ -135,20 +147,6 @@ export class PolicyRefusedError extends SieFleetError {
   }
 }
 
-/** The preview would touch something the guardrails protect; nothing applied (exit 4). */
-export class GuardrailRefusedError extends SieFleetError {
-  constructor(message: string, opts: SieFleetErrorOptions = {}) {
-    super("guardrail", EXIT_CODES.refused, message, opts);
-  }
-}
-
-/** The upgrade failed a gate and was reverted successfully (exit 5). */
-export class RevertedError extends SieFleetError {
-  constructor(message: string, opts: SieFleetErrorOptions = {}) {
-    super("reverted", EXIT_CODES.reverted, message, opts);
-  }
-}
-
 /** A revert or recovery failed, or the state is unknown (exit 6). Never retried automatically. */
 export class NeedsAttentionError extends SieFleetError {
   constructor(message: string, opts: SieFleetErrorOptions = {}) {
@@ -181,11 +179,6 @@ export function toSieFleetError(err: unknown): SieFleetError {
   if (pulumi) return pulumi;
   const message = err instanceof Error ? err.message : String(err);
   return new InternalError(`unexpected error: ${message}`, { cause: err });
-}
-
-/** The exit code a thrown value maps to. */
-export function exitCodeOf(err: unknown): ExitCode {
-  return toSieFleetError(err).exitCode;
 }
 
 function describeCause(cause: unknown): string {

@@ -141,10 +141,6 @@ export function checkGuardrails(steps: readonly PreviewStep[], policy: Guardrail
   return { ok: violations.length === 0, violations, changes };
 }
 
-/** One line per violation, for error messages. */
-export function formatViolations(violations: readonly GuardrailViolation[]): string {
-  return violations.map((v) => `  - ${v.reason}`).join("\n");
-}
 
 /** The resource name: the part of the URN after the last "::". */
 export function urnName(urn: string): string {

@@ -16,7 +16,6 @@ export {
   journalDir,
   journalPath,
   lastIntent,
-  lastPhase,
   lastRun,
   listRuns,
   newRunId,
@@ -41,8 +40,9 @@ export {
   type VersionPolicyResult,
   type VersionPolicyRule,
 } from "./policy/version.js";
-export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, formatViolations, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
-export { allTargets, planWaves, waveTargets, workerStatefulSetName, type ChartNames, type PlanWavesInput, type RolloutPolicy, type WaveTargets } from "./waves.js";
+export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
+export { planWaves } from "./waves.js";
+export { holdTargets, releaseWorkloads, type ReleaseNames, type Workload } from "./workloads.js";
 export * from "./kube/index.js";
 export * from "./events/index.js";
 

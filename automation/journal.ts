@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { InternalError, StackError } from "./errors.js";
 import { redact } from "./redact.js";
 import { assertStackName } from "./stackName.js";
-import { TERMINAL_OUTCOMES, type JsonValue, type RunCommand, type RunPhase } from "./types.js";
+import { TERMINAL_OUTCOMES, type JsonValue, type RunCommand, type RunOutcome, type RunPhase } from "./types.js";
 
 export const JOURNAL_SCHEMA_VERSION = 1;
 
@@ -33,6 +33,36 @@ export type JournalEntryKind =
   /** Terminal: the run ended with `outcome`. */
   | "outcome";
 
+/**
+ * The name of every journaled step. Runs write them and `recover` reads them back, so both use
+ * these constants; the strings are part of the on-disk format and never change.
+ */
+export const JOURNAL_ACTIONS = {
+  // Side effects (intent → done).
+  configSnapshot: "config.snapshot",
+  configSet: "config.set",
+  configRestore: "config.restore",
+  kedaFreeze: "keda.freeze",
+  kedaThaw: "keda.thaw",
+  holdsApply: "holds.apply",
+  holdsRestore: "holds.restore",
+  waveRelease: "wave.release",
+  pulumiUp: "pulumi.up",
+  pulumiClearPending: "pulumi.clear-pending",
+  podsDelete: "pods.delete",
+  // Decisions and evidence.
+  policyVersion: "policy.version",
+  guardrails: "guardrails",
+  verifyBaseline: "verify.baseline",
+  waveGates: "wave.gates",
+  verify: "verify",
+  revertDecide: "revert.decide",
+  revertVerify: "revert.verify",
+  recoverBlocked: "recover.blocked",
+  recoverReport: "recover.report",
+} as const;
+export type JournalAction = (typeof JOURNAL_ACTIONS)[keyof typeof JOURNAL_ACTIONS];
+
 export interface JournalEntry {
   v: typeof JOURNAL_SCHEMA_VERSION;
   /** 1-based position in this run's journal. */
@@ -42,7 +72,7 @@ export interface JournalEntry {
   stack: string;
   kind: JournalEntryKind;
   phase: RunPhase;
-  /** Dotted name of the side effect or decision, e.g. "keda.freeze", "pulumi.up", "policy.version". */
+  /** Dotted name of the side effect or decision (JOURNAL_ACTIONS); older journals may hold others. */
   action?: string;
   message?: string;
   /** For "done": the seq of the intent it completes. */
@@ -154,34 +184,40 @@ export class Journal {
   }
 
   /**
-   * Records what is about to change and how to undo it. Await it before performing the effect:
-   * if the process dies right after, `recover` knows the effect may have happened.
+   * One journaled side effect: the intent (with `data`, what undoing the effect needs) is fsynced,
+   * then `effect` runs, then a "done" entry references the intent. A process killed in between
+   * leaves an intent without its done, so `recover` knows the effect may have happened.
+   * `opts.done` picks what the done entry records from the effect's result.
    */
-  writeBeforeSideEffect(entry: { phase: RunPhase; action: string; message?: string; data?: JsonValue }): Promise<JournalEntry> {
-    return this.append({ kind: "intent", ...entry });
+  async step<T>(
+    phase: RunPhase,
+    action: JournalAction,
+    data: unknown,
+    effect: () => T | Promise<T>,
+    opts: { message?: string; done?: (result: T) => unknown } = {},
+  ): Promise<T> {
+    const intent = await this.writeBeforeSideEffect(phase, action, data, opts.message);
+    const result = await effect();
+    const done = opts.done?.(result);
+    await this.append({ kind: "done", phase, action, ref: intent.seq, ...jsonData(done) });
+    return result;
   }
 
-  /** Marks the side effect announced by `intent` as done. */
-  recordDone(intent: Pick<JournalEntry, "seq" | "phase" | "action">, data?: JsonValue): Promise<JournalEntry> {
-    return this.append({
-      kind: "done",
-      phase: intent.phase,
-      ref: intent.seq,
-      ...(intent.action !== undefined ? { action: intent.action } : {}),
-      ...(data !== undefined ? { data } : {}),
-    });
+  /** An intent alone, for an effect whose completion is not journaled (the caller awaits it, then acts). */
+  writeBeforeSideEffect(phase: RunPhase, action: JournalAction, data: unknown, message?: string): Promise<JournalEntry> {
+    return this.append({ kind: "intent", phase, action, ...(message !== undefined ? { message } : {}), ...jsonData(data) });
   }
 
-  decision(phase: RunPhase, action: string, message: string, data?: JsonValue): Promise<JournalEntry> {
-    return this.append({ kind: "decision", phase, action, message, ...(data !== undefined ? { data } : {}) });
+  decision(phase: RunPhase, action: JournalAction, opts: { message?: string; data?: unknown } = {}): Promise<JournalEntry> {
+    return this.append({ kind: "decision", phase, action, ...(opts.message !== undefined ? { message: opts.message } : {}), ...jsonData(opts.data) });
   }
 
-  evidence(phase: RunPhase, message: string, data: JsonValue): Promise<JournalEntry> {
-    return this.append({ kind: "evidence", phase, message, data });
+  evidence(phase: RunPhase, action: JournalAction, data: unknown, message?: string): Promise<JournalEntry> {
+    return this.append({ kind: "evidence", phase, action, ...(message !== undefined ? { message } : {}), ...jsonData(data) });
   }
 
   /** Writes the terminal entry. A run with one is finished; `incompleteRun` ignores it. */
-  recordOutcome(outcome: string, opts: { phase?: RunPhase; message?: string; data?: JsonValue } = {}): Promise<JournalEntry> {
+  recordOutcome(outcome: RunOutcome, opts: { phase?: RunPhase; message?: string; data?: JsonValue } = {}): Promise<JournalEntry> {
     return this.append({
       kind: "outcome",
       phase: opts.phase ?? "done",
@@ -278,7 +314,7 @@ export async function lastRun(stateDir: string, stack: string): Promise<JournalR
 
 export function isComplete(read: Pick<JournalRead, "entries">): boolean {
   const last = read.entries.at(-1);
-  return last?.kind === "outcome" && typeof last.outcome === "string" && TERMINAL_OUTCOMES.includes(last.outcome);
+  return last?.kind === "outcome" && typeof last.outcome === "string" && (TERMINAL_OUTCOMES as readonly string[]).includes(last.outcome);
 }
 
 /** The newest run of `stack` that never wrote a terminal outcome (killed, crashed), if any. */
@@ -298,7 +334,7 @@ export function unfinishedIntents(entries: readonly JournalEntry[]): JournalEntr
 }
 
 /** The latest intent for `action` (done or not): e.g. the KEDA prior annotations a thaw must restore. */
-export function lastIntent(entries: readonly JournalEntry[], action: string): JournalEntry | undefined {
+export function lastIntent(entries: readonly JournalEntry[], action: JournalAction): JournalEntry | undefined {
   for (let i = entries.length - 1; i >= 0; i--) {
     const e = entries[i];
     if (e?.kind === "intent" && e.action === action) return e;
@@ -306,9 +342,9 @@ export function lastIntent(entries: readonly JournalEntry[], action: string): Jo
   return undefined;
 }
 
-/** The phase the run was in when its journal stopped. */
-export function lastPhase(entries: readonly JournalEntry[]): RunPhase | undefined {
-  return entries.at(-1)?.phase;
+/** `{data}` as plain JSON (undefined fields dropped), or nothing when there is no data. */
+function jsonData(data: unknown): { data?: JsonValue } {
+  return data === undefined ? {} : { data: JSON.parse(JSON.stringify(data)) as JsonValue };
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -10,7 +10,6 @@ import { EXIT_CODES, type ExitCode } from "./errors.js";
 
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
-export type JsonObject = { [key: string]: JsonValue };
 
 // ---------------------------------------------------------------------------------------------
 // Phases of a run
@@ -35,10 +34,6 @@ export const RUN_PHASES = [
   "done",
 ] as const;
 export type RunPhase = (typeof RUN_PHASES)[number];
-
-export function isRunPhase(value: unknown): value is RunPhase {
-  return typeof value === "string" && (RUN_PHASES as readonly string[]).includes(value);
-}
 
 /** The command that started a run; recorded in locks and journals. */
 export const RUN_COMMANDS = ["upgrade", "preview", "up", "rollback", "recover", "verify", "demo"] as const;
@@ -162,7 +157,8 @@ export const UPGRADE_OUTCOMES = ["succeeded", "reverted", "refused", "needs-atte
 export type UpgradeOutcome = (typeof UPGRADE_OUTCOMES)[number];
 
 /** Outcomes that end a run; a journal whose last entry is not one of these belongs to an unfinished run. */
-export const TERMINAL_OUTCOMES: readonly string[] = [...UPGRADE_OUTCOMES, "failed", "interrupted", "recovered"];
+export const TERMINAL_OUTCOMES = [...UPGRADE_OUTCOMES, "failed", "interrupted", "recovered"] as const;
+export type RunOutcome = (typeof TERMINAL_OUTCOMES)[number];
 
 export const OUTCOME_EXIT_CODES: Readonly<Record<UpgradeOutcome, ExitCode>> = {
   succeeded: EXIT_CODES.ok,
@@ -303,12 +299,11 @@ export interface LogEvent extends EventBase {
 /** The run ended. Always the last event of a run. */
 export interface OutcomeEvent extends EventBase {
   kind: "outcome";
-  outcome: UpgradeOutcome | "failed" | "interrupted" | "recovered";
+  outcome: RunOutcome;
   exitCode: number;
 }
 
 export type ProgressEvent = PhaseEvent | WaveEvent | GateEvent | RolloutEvent | ResourceEvent | LogEvent | OutcomeEvent;
-export type ProgressEventKind = ProgressEvent["kind"];
 
 /** Receives progress. The library only ever emits to one of these, never to the console. */
 export interface Reporter {
@@ -340,9 +335,6 @@ export interface ActionContext {
   /** Never prompt (stdin is not a TTY, CI, or --non-interactive). */
   nonInteractive: boolean;
   verbose: boolean;
-  /** Asks a person to confirm; absent when non-interactive. */
-  confirm?: (question: string) => Promise<boolean>;
-  clock?: Clock;
   /** Environment for the Pulumi CLI and kubeconfig lookup (default process.env). */
   env?: NodeJS.ProcessEnv;
   cwd?: string;

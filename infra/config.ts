@@ -4,8 +4,6 @@ import { CONFIG_NAMESPACE } from "./configKeys.js";
 import { parseConfig } from "./configParse.js";
 import type { FleetConfig } from "./configTypes.js";
 
-export { ConfigError, formatIssues, formatPath, parseConfig, validateConfig } from "./configParse.js";
-export type { ConfigIssue, ParseOptions, ValidateResult } from "./configParse.js";
 export type * from "./configTypes.js";
 
 /** The stack config plus the Hugging Face token, which only ever exists as a Pulumi secret. */

@@ -1,5 +1,5 @@
-// Stack-config key names shared by the Pulumi program and the automation layer.
-// This is the only infra file automation may import, so it must stay free of @pulumi imports.
+// Stack-config key names shared by the Pulumi program and the automation layer; free of @pulumi
+// imports, like every infra file automation imports.
 
 /** Config namespace: every key is `sie-fleet:<section>`. */
 export const CONFIG_NAMESPACE = "sie-fleet";
@@ -18,23 +18,6 @@ export const CONFIG_SECTIONS = [
 ] as const;
 
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
-
-/** Fully qualified key of a section, e.g. `sie-fleet:release`. */
-export function configKey(section: ConfigSection): string {
-  return `${CONFIG_NAMESPACE}:${section}`;
-}
-
-export const CONFIG_KEYS = {
-  platform: configKey("platform"),
-  cluster: configKey("cluster"),
-  pools: configKey("pools"),
-  release: configKey("release"),
-  hfToken: configKey("hfToken"),
-  autoscaling: configKey("autoscaling"),
-  keda: configKey("keda"),
-  rollout: configKey("rollout"),
-  local: configKey("local"),
-} as const satisfies Record<ConfigSection, string>;
 
 /**
  * Paths for `pulumi config set --path <key> <value>` (and Automation API `setConfig(key, {path: true})`).

@@ -1,7 +1,8 @@
-// parseConfig: raw `sie-fleet:*` values → FleetConfig, or one ConfigError listing every problem
-// with its key path and a hint. Pure (no @pulumi imports), so the CLI can check a stack file
-// before running Pulumi at all.
+// parseConfig: raw `sie-fleet:*` values → FleetConfig, or one ConfigError (automation/errors.ts,
+// exit 2 in the CLI) listing every problem with its key path and a hint. Pure (no @pulumi
+// imports), so the CLI can check a stack file before running Pulumi at all.
 import type { z } from "zod";
+import { ConfigError, type ConfigProblem } from "../automation/errors.js";
 import { CONFIG_NAMESPACE, CONFIG_SECTIONS, type ConfigSection } from "./configKeys.js";
 import {
   checkChart,
@@ -19,31 +20,8 @@ import { checkDeployWith } from "./configDeployWith.js";
 import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type Platform } from "./configSchema.js";
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 
-export interface ConfigIssue {
-  /** Full config key path, e.g. `sie-fleet:pools.l4.maxNodes`. */
-  path: string;
-  message: string;
-  /** What to do about it. */
-  hint?: string;
-}
-
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-  readonly issues: readonly ConfigIssue[];
-
-  constructor(issues: ConfigIssue[]) {
-    super(formatIssues(issues));
-    this.issues = issues;
-  }
-}
-
-export function formatIssues(issues: readonly ConfigIssue[]): string {
-  const lines = issues.map((i) => `  - ${i.path}: ${i.message}${i.hint ? `\n      hint: ${i.hint}` : ""}`);
-  return `invalid sie-fleet stack config (${issues.length} problem${issues.length === 1 ? "" : "s"}):\n${lines.join("\n")}`;
-}
-
 /** `["pools","l4","zones",0]` → `sie-fleet:pools.l4.zones[0]` (the syntax of `pulumi config set --path`). */
-export function formatPath(path: IssuePath): string {
+function formatPath(path: IssuePath): string {
   let out = "";
   for (const seg of path) {
     if (typeof seg === "number") out += `[${seg}]`;
@@ -61,24 +39,22 @@ export interface ParseOptions {
   hfTokenIsSecret?: boolean;
 }
 
-type Issues = ConfigIssue[];
-
-function reporter(issues: Issues): Report {
-  return (path, message, hint) => issues.push({ path: formatPath(path), message, ...(hint ? { hint } : {}) });
+function reporter(problems: ConfigProblem[]): Report {
+  return (path, reason, hint) => problems.push({ key: formatPath(path), reason, ...(hint ? { hint } : {}) });
 }
 
 /** Validate raw config (keys with or without the `sie-fleet:` prefix; other namespaces are ignored). */
 export function parseConfig(raw: Record<string, unknown>, opts: ParseOptions = {}): FleetConfig {
   const result = validateConfig(raw, opts);
-  if (!result.ok) throw new ConfigError(result.issues);
+  if (!result.ok) throw new ConfigError(result.problems);
   return result.config;
 }
 
-export type ValidateResult = { ok: true; config: FleetConfig } | { ok: false; issues: ConfigIssue[] };
+export type ValidateResult = { ok: true; config: FleetConfig } | { ok: false; problems: ConfigProblem[] };
 
 export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions = {}): ValidateResult {
-  const issues: Issues = [];
-  const report = reporter(issues);
+  const problems: ConfigProblem[] = [];
+  const report = reporter(problems);
   const sections = collectSections(raw, report);
 
   const platform = parsePlatform(sections.platform, report);
@@ -119,13 +95,13 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
     checkRollout(rollout, workersByName, report);
   }
 
-  if (issues.length > 0 || !platform || !cluster || !release || !autoscaling || !keda || !rollout || !local) {
-    return { ok: false, issues };
+  if (problems.length > 0 || !platform || !cluster || !release || !autoscaling || !keda || !rollout || !local) {
+    return { ok: false, problems };
   }
   const config = { platform, cluster, pools, release, autoscaling, keda, rollout, local, hasHfToken } as FleetConfig;
   checkValuesOverlap(config, report);
   checkDeployWith(config, report);
-  return issues.length > 0 ? { ok: false, issues } : { ok: true, config };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -183,18 +183,25 @@ export function checkNames(release: ReleaseConfig, poolNames: string[], report: 
   }
 }
 
-/** `pools` maps every configured pool name to whether it runs workers (when known). */
+/**
+ * The rollout policy against the pools: the canary and every waveOrder entry name a pool that runs
+ * workers (waves only roll those), each listed once. `pools` maps every configured pool name to
+ * whether it runs workers (when known). The wave planner (automation/waves.ts) relies on this.
+ */
 export function checkRollout(rollout: RolloutConfig, pools: Record<string, { workers: boolean }>, report: Report): void {
   const names = Object.keys(pools);
   const list = names.join(", ") || "(none)";
+  const noWorkers = (name: string) => `pool "${name}" runs no workers (disabled or maxReplicas 0)`;
   if (rollout.canaryPool !== undefined) {
     const canary = pools[rollout.canaryPool];
     if (!canary) report(["rollout", "canaryPool"], `"${rollout.canaryPool}" is not a pool`, `use one of: ${list}`);
-    else if (!canary.workers) report(["rollout", "canaryPool"], `pool "${rollout.canaryPool}" runs no workers (disabled or maxReplicas 0)`, "enable it or pick another canary pool");
+    else if (!canary.workers) report(["rollout", "canaryPool"], noWorkers(rollout.canaryPool), "enable it or pick another canary pool");
   }
   const seen = new Set<string>();
   for (const [i, name] of rollout.waveOrder.entries()) {
-    if (!(name in pools)) report(["rollout", "waveOrder", i], `"${name}" is not a pool`, `use pools from: ${list}`);
+    const pool = pools[name];
+    if (!pool) report(["rollout", "waveOrder", i], `"${name}" is not a pool`, `use pools from: ${list}`);
+    else if (!pool.workers) report(["rollout", "waveOrder", i], noWorkers(name), "enable it or remove it from waveOrder");
     if (seen.has(name)) report(["rollout", "waveOrder", i], `"${name}" is listed twice`, "list each pool once");
     seen.add(name);
   }

@@ -8,11 +8,11 @@ import { GPU_KINDS } from "./gpu-profiles.js";
 export const PLATFORMS = ["gke", "eks", "local", "kubernetes"] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
-export const DEFAULT_CHART = "oci://ghcr.io/superlinked/charts/sie-cluster";
-export const DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc.cluster.local:9090";
+const DEFAULT_CHART = "oci://ghcr.io/superlinked/charts/sie-cluster";
+const DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc.cluster.local:9090";
 
 const TAG_MESSAGE = "must be a valid OCI image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, e.g. v0.3.1): no spaces, ':', '@' or ';'";
-export const imageTag = z.string().regex(OCI_TAG_PATTERN, TAG_MESSAGE);
+const imageTag = z.string().regex(OCI_TAG_PATTERN, TAG_MESSAGE);
 
 /** RFC 1123 label: namespaces, release names, pool names (they end up in object names). */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -25,7 +25,7 @@ const nonEmpty = z.string().min(1, "must not be empty");
 
 // ---- cluster (one schema per platform) ----
 
-export const gkeClusterSchema = z.strictObject({
+const gkeClusterSchema = z.strictObject({
   /** false = use an existing cluster named `name` in `region`. */
   create: z.boolean().default(true),
   name: z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a GKE cluster name: lowercase letters, digits and '-', at most 40 characters, starting with a letter"),
@@ -47,7 +47,7 @@ export const gkeClusterSchema = z.strictObject({
 });
 
 const ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
-export const eksClusterSchema = z.strictObject({
+const eksClusterSchema = z.strictObject({
   create: z.boolean().default(true),
   name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name (letters, digits, '-', '_', at most 100 characters)"),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1"),
@@ -63,9 +63,9 @@ export const eksClusterSchema = z.strictObject({
 });
 
 /** How platform kubernetes installs the release (see infra/kubernetesObjects.ts). */
-export const DEPLOY_WITH = ["helm", "objects"] as const;
+const DEPLOY_WITH = ["helm", "objects"] as const;
 
-export const kubernetesClusterSchema = z.strictObject({
+const kubernetesClusterSchema = z.strictObject({
   /** Path to a kubeconfig file (relative to the project directory); defaults to $KUBECONFIG / ~/.kube/config. */
   kubeconfig: nonEmpty.optional(),
   context: nonEmpty.optional(),
@@ -78,7 +78,7 @@ export const kubernetesClusterSchema = z.strictObject({
   deployWith: z.enum(DEPLOY_WITH).default("helm"),
 });
 
-export const localClusterSchema = z.strictObject({});
+const localClusterSchema = z.strictObject({});
 
 export const clusterSchemas = {
   gke: gkeClusterSchema,
@@ -127,11 +127,9 @@ export const poolSchema = z.strictObject({
 });
 export type PoolInput = z.output<typeof poolSchema>;
 
-export const poolsSchema = z.record(z.string(), poolSchema);
-
 // ---- release ----
 
-export const releaseSchema = z.strictObject({
+const releaseSchema = z.strictObject({
   /** `oci://…/sie-cluster`, a chart name in `repo`, or a local chart directory (./…, ../…, /…). */
   chart: nonEmpty.default(DEFAULT_CHART),
   /** Helm repository URL when `chart` is a bare chart name. */
@@ -154,7 +152,7 @@ export type ReleaseConfig = z.output<typeof releaseSchema>;
 
 // ---- autoscaling / keda (defaults are the sie-cluster chart's) ----
 
-export const autoscalingSchema = z.strictObject({
+const autoscalingSchema = z.strictObject({
   enabled: z.boolean().default(false),
   prometheusAddress: z.url({ protocol: /^https?$/ }).default(DEFAULT_PROMETHEUS),
   pollingInterval: posInt.default(15),
@@ -166,7 +164,7 @@ export const autoscalingSchema = z.strictObject({
 });
 export type AutoscalingConfig = z.output<typeof autoscalingSchema>;
 
-export const kedaSchema = z.strictObject({
+const kedaSchema = z.strictObject({
   /** Install KEDA (kedacore/keda chart) from this stack. */
   install: z.boolean().default(false),
   version: nonEmpty.default("2.14.0"),
@@ -245,7 +243,7 @@ export type RolloutConfig = z.output<typeof rolloutSchema>;
 
 // ---- local simulator (loose: the local platform may add settings of its own) ----
 
-export const localSchema = z.looseObject({
+const localSchema = z.looseObject({
   /** Working directory of the SIE simulator. */
   simDir: nonEmpty.optional(),
 });

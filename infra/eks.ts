@@ -7,7 +7,7 @@ import type { EksClusterConfig, EksFleetConfig, ResolvedPool } from "./configTyp
 import { GPU_KINDS, GPU_LABEL, GPU_TAINT, cloudTaint, isGpuKind, tolerationsFor } from "./gpu-profiles.js";
 import { eksKubeconfig } from "./kubeconfig.js";
 
-export const DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin";
+const DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin";
 
 export interface EksDeployment {
   clusterName: pulumi.Output<string>;
@@ -18,7 +18,7 @@ export interface EksDeployment {
   provider: k8s.Provider;
 }
 
-export function eksClusterArgs(c: EksClusterConfig): aws.eks.ClusterArgs {
+function eksClusterArgs(c: EksClusterConfig): aws.eks.ClusterArgs {
   return {
     name: c.name,
     region: c.region,
@@ -31,7 +31,7 @@ export function eksClusterArgs(c: EksClusterConfig): aws.eks.ClusterArgs {
   };
 }
 
-export function eksNodeGroupArgs(c: EksClusterConfig, pool: ResolvedPool, clusterName: pulumi.Input<string>): aws.eks.NodeGroupArgs {
+function eksNodeGroupArgs(c: EksClusterConfig, pool: ResolvedPool, clusterName: pulumi.Input<string>): aws.eks.NodeGroupArgs {
   return {
     clusterName,
     nodeGroupName: pool.name,
@@ -51,7 +51,7 @@ export function eksNodeGroupArgs(c: EksClusterConfig, pool: ResolvedPool, cluste
 }
 
 /** Device plugin values: tolerate the GPU taint and run only on our GPU nodes (no NFD labels needed). */
-export function devicePluginValues(): Record<string, unknown> {
+function devicePluginValues(): Record<string, unknown> {
   return {
     tolerations: tolerationsFor([GPU_TAINT]),
     affinity: {

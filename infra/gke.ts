@@ -15,7 +15,7 @@ export interface GkeDeployment {
   provider: k8s.Provider;
 }
 
-export function gkeClusterArgs(c: GkeClusterConfig): gcp.container.ClusterArgs {
+function gkeClusterArgs(c: GkeClusterConfig): gcp.container.ClusterArgs {
   return {
     name: c.name,
     project: c.project,
@@ -34,7 +34,7 @@ export function gkeClusterArgs(c: GkeClusterConfig): gcp.container.ClusterArgs {
 }
 
 /** Node pool inputs for one pool. Pure apart from `clusterName`, so tests can read the mapping directly. */
-export function gkeNodePoolArgs(c: GkeClusterConfig, pool: ResolvedPool, clusterName: pulumi.Input<string>): gcp.container.NodePoolArgs {
+function gkeNodePoolArgs(c: GkeClusterConfig, pool: ResolvedPool, clusterName: pulumi.Input<string>): gcp.container.NodePoolArgs {
   const gpu = isGpuKind(pool.gpu);
   const zones = pool.zones ?? c.zones;
   return {

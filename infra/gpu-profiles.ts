@@ -31,8 +31,8 @@ export const GPU_LABEL = "sie-fleet/gpu";
 export const GPU_TAINT: NodeTaint = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" };
 
 /** EKS AMI for GPU node groups; AL2023 needs the NVIDIA device plugin installed separately (eks.ts). */
-export const EKS_GPU_AMI = "AL2023_x86_64_NVIDIA";
-export const EKS_CPU_AMI = "AL2023_x86_64_STANDARD";
+const EKS_GPU_AMI = "AL2023_x86_64_NVIDIA";
+const EKS_CPU_AMI = "AL2023_x86_64_STANDARD";
 
 interface CloudTable {
   /** Machine/instance type → GPUs per node. `undefined` for cpu: any non-GPU type is allowed. */

@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart } from "./chartSource.js";
-import { ConfigError } from "./configParse.js";
+import { ConfigError } from "../automation/errors.js";
 import { hasWorkers, type FleetConfig, type ReleaseConfig } from "./configTypes.js";
 import { buildReleaseValues, chartFullname, deepMerge, workerStatefulSetName, type Values } from "./releaseValues.js";
 import { buildScaledObjects } from "./scaledObjects.js";
@@ -14,7 +14,7 @@ export { buildReleaseValues, chartFullname } from "./releaseValues.js";
 export { buildScaledObjects } from "./scaledObjects.js";
 export type { ScaledObjectManifest } from "./scaledObjects.js";
 
-export const KEDA_REPO = "https://kedacore.github.io/charts";
+const KEDA_REPO = "https://kedacore.github.io/charts";
 
 /**
  * Helm post-renderer that leaves worker replica counts to KEDA (see the file). An absolute path:
@@ -48,7 +48,7 @@ export function chartSource(r: ReleaseConfig, projectDir: string = process.cwd()
   const resolved = resolveChart(r, chartBaseDir(projectDir));
   const problem = localChartProblem(resolved);
   if (problem) {
-    throw new ConfigError([{ path: "sie-fleet:release.chart", message: problem, hint: `point release.chart at a sie-cluster chart directory (e.g. ../shared/charts/sie-cluster-{version}) or set ${CHART_BASE_ENV} to the directory relative paths start from` }]);
+    throw new ConfigError([{ key: "sie-fleet:release.chart", reason: problem, hint: `point release.chart at a sie-cluster chart directory (e.g. ../shared/charts/sie-cluster-{version}) or set ${CHART_BASE_ENV} to the directory relative paths start from` }]);
   }
   return {
     chart: resolved.chart,

@@ -4,7 +4,7 @@ import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.j
 import { GPU_PROFILES, tolerationsFor } from "./gpu-profiles.js";
 
 /** Pools the chart defines by default; any we do not configure are switched off explicitly. */
-export const CHART_DEFAULT_POOLS = ["l4", "a100-40gb", "a100-80gb", "cpu"] as const;
+const CHART_DEFAULT_POOLS = ["l4", "a100-40gb", "a100-80gb", "cpu"] as const;
 
 export type Values = Record<string, unknown>;
 
@@ -97,7 +97,7 @@ export function buildReleaseValues(cfg: FleetConfig): Values {
   return deepMerge(cfg.release.values, buildManagedValues(cfg));
 }
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
+function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 

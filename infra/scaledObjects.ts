@@ -4,7 +4,7 @@
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 import { scaledObjectName, workerStatefulSetName } from "./releaseValues.js";
 
-export const SCALED_OBJECT_API_VERSION = "keda.sh/v1alpha1";
+const SCALED_OBJECT_API_VERSION = "keda.sh/v1alpha1";
 
 /** Rejections that are transient while a model loads; they must not trigger scale-up. */
 const IGNORED_REJECT_REASONS = "resource_exhausted|upstream_model_loading|upstream_timeout_model_loading|upstream_lora_loading";

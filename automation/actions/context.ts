@@ -3,7 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
-import { parseConfig, ConfigError as InfraConfigError } from "../../infra/configParse.js";
+import { validateConfig } from "../../infra/configParse.js";
 import type { FleetConfig } from "../../infra/configTypes.js";
 import { STACK_OUTPUTS } from "../../infra/configKeys.js";
 import { resolveKubeconfigPath } from "../../infra/kubeconfigPath.js";
@@ -13,15 +13,7 @@ import { KubeClient } from "../kube/index.js";
 import { isProcessAlive } from "../lock.js";
 import { planWaves } from "../waves.js";
 import type { WaveSpec } from "../types.js";
-
-export interface ReleaseNames {
-  namespace: string;
-  fullname: string;
-  gatewayDeployment: string;
-  configDeployment: string;
-  /** pool → StatefulSet, for pools that run workers. */
-  statefulSets: Record<string, string>;
-}
+import type { ReleaseNames } from "../workloads.js";
 
 export interface StackContext {
   open: OpenStack;
@@ -59,17 +51,9 @@ export function rawConfig(map: ConfigMap): Record<string, unknown> {
 }
 
 export function validateStackConfig(map: ConfigMap, stack: string): FleetConfig {
-  try {
-    return parseConfig(rawConfig(map), { hfTokenIsSecret: map["sie-fleet:hfToken"]?.secret === true });
-  } catch (err) {
-    if (err instanceof InfraConfigError) {
-      throw new ConfigError(
-        err.issues.map((i) => ({ key: i.path, reason: i.hint ? `${i.message} (${i.hint})` : i.message })),
-        { hint: `fix stacks/Pulumi.${stack}.yaml and run again` },
-      );
-    }
-    throw err;
-  }
+  const result = validateConfig(rawConfig(map), { hfTokenIsSecret: map["sie-fleet:hfToken"]?.secret === true });
+  if (!result.ok) throw new ConfigError(result.problems, { hint: `fix stacks/Pulumi.${stack}.yaml and run again` });
+  return result.config;
 }
 
 function outputString(outputs: Record<string, { value: unknown }>, key: string): string | undefined {
@@ -120,10 +104,7 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   } else {
     kube = KubeClient.fromKubeconfig({ kubeconfig });
   }
-  const waves = planWaves({
-    pools: Object.keys(names.statefulSets),
-    policy: { canaryPool: config.rollout.canaryPool, waveOrder: config.rollout.waveOrder, batchSize: config.rollout.batchSize },
-  });
+  const waves = planWaves(Object.keys(names.statefulSets), config.rollout);
   const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? sim?.gateway;
   const configUrl = env.SIE_FLEET_CONFIG_URL ?? sim?.config;
   const prometheusUrl = env.SIE_FLEET_PROMETHEUS_URL ?? config.rollout.gates.prometheusUrl;

@@ -48,7 +48,7 @@ function releaseOf(config: RecordedConfig): { imageTag?: string; chartVersion?: 
 }
 
 /** All updates, oldest first, numbered from 1. */
-export function numberUpdates(summaries: readonly UpdateSummary[]): RecordedUpdate[] {
+function numberUpdates(summaries: readonly UpdateSummary[]): RecordedUpdate[] {
   const oldestFirst = [...summaries].sort((a, b) => new Date(a.startTime).getTime() - new Date(b.startTime).getTime());
   return oldestFirst.map((u, i) => {
     const config = (u.config ?? {}) as RecordedConfig;

@@ -1,17 +1,18 @@
 // `sie-fleet recover`: finish or undo a run that was killed. A run whose final verification
 // passed is finished (holds restored, KEDA thawed); any other run that changed something is
 // reverted to its config snapshot. Every mutating command calls this first.
-import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
+import type { ConfigSnapshot } from "../engine/configFile.js";
+import { EXIT_CODES } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import { incompleteRun, Journal, lastIntent, newRunId, type JournalEntry } from "../journal.js";
+import { incompleteRun, Journal, JOURNAL_ACTIONS, lastIntent, newRunId, type JournalAction, type JournalEntry } from "../journal.js";
 import { acquireLock } from "../lock.js";
 import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../engine/pulumiLocks.js";
 import { TIMEOUTS } from "../defaults.js";
-import type { HoldRecord, KedaFreezeRecord } from "../kube/index.js";
+import { restoreHolds, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
 import { loadStackContext, type StackContext } from "./context.js";
-import { revertToSnapshot } from "./revert.js";
+import { restoreConfigStep, revertToSnapshot } from "./revert.js";
 import { stackTarget } from "./target.js";
 
 export interface RecoverOptions {
@@ -31,7 +32,7 @@ function entryData<T>(e: JournalEntry | undefined): T | undefined {
   return e?.data as T | undefined;
 }
 
-function doneFor(entries: readonly JournalEntry[], action: string): JournalEntry | undefined {
+function doneFor(entries: readonly JournalEntry[], action: JournalAction): JournalEntry | undefined {
   const intent = lastIntent(entries, action);
   return intent ? entries.find((e) => e.kind === "done" && e.ref === intent.seq) : undefined;
 }
@@ -56,9 +57,9 @@ async function clearPendingOperations(sc: StackContext, journal: Journal, emit: 
   const pending = deployment.pending_operations ?? [];
   if (pending.length === 0) return;
   const ops = pending.map((p) => ({ type: p.type ?? "?", urn: p.resource?.urn ?? "?" }));
-  const intent = await journal.append({ kind: "intent", phase: "recover", action: "pulumi.clear-pending", data: { operations: ops } });
-  await sc.open.stack.importStack({ ...exported, deployment: { ...deployment, pending_operations: [] } });
-  await journal.append({ kind: "done", phase: "recover", action: "pulumi.clear-pending", ref: intent.seq });
+  await journal.step("recover", JOURNAL_ACTIONS.pulumiClearPending, { operations: ops }, () =>
+    sc.open.stack.importStack({ ...exported, deployment: { ...deployment, pending_operations: [] } }),
+  );
   emit.log("warn", "recover", `cleared ${ops.length} pending operation(s) left by the killed pulumi up: ${ops.map((o) => `${o.type} ${o.urn.split("::").pop()}`).join(", ")}`);
 }
 
@@ -69,7 +70,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
   // did is journaled in the run it recovered): close it and look further back.
   while (read && read.entries[0]?.command === "recover") {
     const stale = await Journal.open({ stateDir: ctx.stateDir, stack, runId: read.runId, secrets: ctx.secrets });
-    await stale.append({ kind: "outcome", phase: "recover", outcome: "interrupted", message: "the recover run was killed; its work is journaled in the run it recovered" });
+    await stale.recordOutcome("interrupted", { phase: "recover", message: "the recover run was killed; its work is journaled in the run it recovered" });
     await stale.close();
     read = await incompleteRun(ctx.stateDir, stack);
   }
@@ -81,75 +82,64 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
   try {
     // The killed CLI's `pulumi up` may still run as an orphan: let it end before we touch the stack.
     const live = await waitForLivePulumiLocks(sc.open, {
-      timeoutMs: TIMEOUTS.revertRolloutMs,
+      timeoutMs: TIMEOUTS.orphanedPulumiMs,
       onWait: (l) => emit.log("warn", "recover", `waiting for a Pulumi operation still running on the stack (pid ${l.map((x) => x.pid ?? "?").join(", ")}), left by the killed run`),
     });
     if (live.length > 0) {
       const message = `a Pulumi operation still holds stack ${stack} (pid ${live.map((x) => x.pid ?? "?").join(", ")}); stop it, then run sie-fleet recover --stack ${stack} again`;
-      await journal.append({ kind: "decision", phase: "recover", action: "recover.blocked", message });
+      await journal.decision("recover", JOURNAL_ACTIONS.recoverBlocked, { message });
       return { stack, runId: read.runId, action: "needs-attention", message };
     }
     clearStalePulumiLocks(sc, emit);
     await clearPendingOperations(sc, journal, emit);
-    const snapDone = doneFor(entries, "config.snapshot");
+    const snapDone = doneFor(entries, JOURNAL_ACTIONS.configSnapshot);
     const snapshot = entryData<ConfigSnapshot & { previousTag: string }>(snapDone);
-    const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, "keda.freeze"));
-    const thawed = doneFor(entries, "keda.thaw") !== undefined;
-    const holds = entryData<HoldRecord>(lastIntent(entries, "holds.apply"));
-    const verified = entries.some((e) => e.kind === "evidence" && e.action === "verify" && Array.isArray(e.data) && (e.data as { status?: string }[]).every((g) => g.status !== "fail"));
+    const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, JOURNAL_ACTIONS.kedaFreeze));
+    const thawed = doneFor(entries, JOURNAL_ACTIONS.kedaThaw) !== undefined;
+    const holds = entryData<HoldRecord>(lastIntent(entries, JOURNAL_ACTIONS.holdsApply));
+    const verified = entries.some((e) => e.kind === "evidence" && e.action === JOURNAL_ACTIONS.verify && Array.isArray(e.data) && (e.data as { status?: string }[]).every((g) => g.status !== "fail"));
 
     const thaw = async () => {
       if (freeze && !thawed) {
-        const intent = await journal.append({ kind: "intent", phase: "thaw", action: "keda.thaw", data: JSON.parse(JSON.stringify(freeze)) });
-        await sc.kube.thawKeda(freeze);
-        await journal.append({ kind: "done", phase: "thaw", action: "keda.thaw", ref: intent.seq });
+        await journal.step("thaw", JOURNAL_ACTIONS.kedaThaw, freeze, () => thawKeda(sc.kube.api, freeze));
         emit.phase("thaw", "succeeded", "KEDA thawed");
       }
     };
 
     if (!snapshot) {
-      await journal.append({ kind: "outcome", phase: "recover", outcome: "recovered", message: "nothing had changed yet" });
+      await journal.recordOutcome("recovered", { phase: "recover", message: "nothing had changed yet" });
       emit.phase("recover", "succeeded", "the run had changed nothing; marked recovered");
       return { stack, runId: read.runId, action: "none", message: "the killed run had changed nothing" };
     }
     if (verified) {
-      if (holds) {
-        const intent = await journal.append({ kind: "intent", phase: "thaw", action: "holds.restore", data: JSON.parse(JSON.stringify(holds)) });
-        await sc.kube.restoreHolds(holds);
-        await journal.append({ kind: "done", phase: "thaw", action: "holds.restore", ref: intent.seq });
-      }
+      if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
       await thaw();
-      await journal.append({ kind: "outcome", phase: "recover", outcome: "recovered", message: "finished: the new version had verified" });
+      await journal.recordOutcome("recovered", { phase: "recover", message: "finished: the new version had verified" });
       emit.phase("recover", "succeeded", "the new version had verified; holds restored and KEDA thawed");
       return { stack, runId: read.runId, action: "finished", message: "finished the verified upgrade" };
     }
     // A thaw that failed leaves pools frozen: that needs a person, whatever else went well.
     let thawError: string | undefined;
+    const onThawError = (err: unknown) => {
+      thawError = `KEDA thaw failed: ${(err as Error).message}`;
+      emit.log("error", "thaw", thawError);
+    };
     const attention = async (message: string): Promise<RecoverReport> => {
-      await journal.append({ kind: "outcome", phase: "recover", outcome: "needs-attention", message });
+      await journal.recordOutcome("needs-attention", { phase: "recover", message });
       return { stack, runId: read.runId, action: "needs-attention", message };
     };
-    if (!lastIntent(entries, "pulumi.up")) {
+    if (!lastIntent(entries, JOURNAL_ACTIONS.pulumiUp)) {
       // Killed before anything was applied: only the config file, the holds and KEDA's pause
       // annotations may have changed. Put those back; a `pulumi up` would change nothing.
       try {
-        const intent = await journal.append({ kind: "intent", phase: "recover", action: "config.restore", data: { file: snapshot.file, sha256: snapshot.sha256 } });
-        restoreConfigFile(sc.open.configFile, snapshot);
-        await journal.append({ kind: "done", phase: "recover", action: "config.restore", ref: intent.seq });
-        if (holds) {
-          const h = await journal.append({ kind: "intent", phase: "recover", action: "holds.restore", data: JSON.parse(JSON.stringify(holds)) });
-          await sc.kube.restoreHolds(holds);
-          await journal.append({ kind: "done", phase: "recover", action: "holds.restore", ref: h.seq });
-        }
+        await restoreConfigStep(sc, journal, "recover", snapshot);
+        if (holds) await journal.step("recover", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
       } finally {
-        await thaw().catch((err) => {
-          thawError = `KEDA thaw failed: ${(err as Error).message}`;
-          emit.log("error", "thaw", thawError);
-        });
+        await thaw().catch(onThawError);
       }
       if (thawError) return attention(thawError);
       const message = `nothing had been applied; config restored to ${snapshot.previousTag}${holds ? ", holds lifted" : ""}${freeze ? ", KEDA thawed" : ""}`;
-      await journal.append({ kind: "outcome", phase: "recover", outcome: "recovered", message });
+      await journal.recordOutcome("recovered", { phase: "recover", message });
       emit.phase("recover", "succeeded", message);
       return { stack, runId: read.runId, action: "reverted", message: `reverted the unfinished run to ${snapshot.previousTag}: ${message}` };
     }
@@ -157,14 +147,11 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     try {
       out = await revertToSnapshot(sc, journal, emit, { snapshot, ...(holds ? { holds } : {}), badRevisions: {}, previousTag: snapshot.previousTag });
     } finally {
-      await thaw().catch((err) => {
-          thawError = `KEDA thaw failed: ${(err as Error).message}`;
-          emit.log("error", "thaw", thawError);
-        });
+      await thaw().catch(onThawError);
     }
     if (!out.ok) return attention(out.error ?? "revert failed");
     if (thawError) return attention(thawError);
-    await journal.append({ kind: "outcome", phase: "recover", outcome: "recovered", message: `reverted to ${snapshot.previousTag}` });
+    await journal.recordOutcome("recovered", { phase: "recover", message: `reverted to ${snapshot.previousTag}` });
     return { stack, runId: read.runId, action: "reverted", message: `reverted the unfinished run to ${snapshot.previousTag}` };
   } finally {
     await journal.close();
@@ -178,18 +165,18 @@ export async function recover(opts: RecoverOptions, ctx: ActionContext): Promise
   const lock = await acquireLock({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", onWarning: (m) => emit.log("warn", "lock", m) });
   try {
     const report = await recoverIfNeeded(opts.stack, ctx, emit);
+    const outcome = report.action === "needs-attention" ? "needs-attention" : "recovered";
     // recover's own run: what it found and did, next to the run it finished or reverted.
     const own = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", request: { stack: opts.stack }, secrets: ctx.secrets });
     try {
-      await own.append({ kind: "decision", phase: "recover", action: "recover.report", message: report.message, data: { recoveredRun: report.runId ?? null, action: report.action } });
-      await own.recordOutcome(report.action === "needs-attention" ? "needs-attention" : "recovered", { phase: "recover", message: report.message });
+      await own.decision("recover", JOURNAL_ACTIONS.recoverReport, { message: report.message, data: { recoveredRun: report.runId ?? null, action: report.action } });
+      await own.recordOutcome(outcome, { phase: "recover", message: report.message });
     } finally {
       await own.close();
     }
-    emit.outcome(report.action === "needs-attention" ? "needs-attention" : "recovered", report.action === "needs-attention" ? 6 : 0, report.message);
+    emit.outcome(outcome, outcome === "needs-attention" ? EXIT_CODES.needsAttention : EXIT_CODES.ok, report.message);
     return report;
   } finally {
     await lock.release();
   }
 }
-export type RecoverResult = RecoverReport;

@@ -5,9 +5,10 @@
 import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
 import { upStack } from "../engine/operations.js";
 import type { ProgressEmitter } from "../events/emitter.js";
-import type { Journal } from "../journal.js";
-import { rolloutGate, selectorString, type HoldRecord } from "../kube/index.js";
-import type { GateResult } from "../types.js";
+import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
+import { deleteStuckPods, restoreHolds, rolloutGates, selectorString, type HoldRecord } from "../kube/index.js";
+import type { GateResult, RunPhase } from "../types.js";
+import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { finalVerification } from "./verification.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
@@ -33,24 +34,18 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
   const deletedPods: string[] = [];
   try {
     emit.phase("revert", "started", `reverting to ${input.previousTag}: restoring the stack config snapshot`);
-    let intent = await journal.append({ kind: "intent", phase: "revert", action: "config.restore", data: { file: input.snapshot.file, sha256: input.snapshot.sha256 } });
-    restoreConfigFile(sc.open.configFile, input.snapshot);
-    await journal.append({ kind: "done", phase: "revert", action: "config.restore", ref: intent.seq });
-
-    intent = await journal.append({ kind: "intent", phase: "revert", action: "pulumi.up", message: `revert to ${input.previousTag}` });
-    await upStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) });
-    await journal.append({ kind: "done", phase: "revert", action: "pulumi.up", ref: intent.seq });
-
-    if (input.holds) {
-      intent = await journal.append({ kind: "intent", phase: "revert", action: "holds.restore", data: JSON.parse(JSON.stringify(input.holds)) });
-      await sc.kube.restoreHolds(input.holds);
-      await journal.append({ kind: "done", phase: "revert", action: "holds.restore", ref: intent.seq });
-    }
+    await restoreConfigStep(sc, journal, "revert", input.snapshot);
+    await journal.step("revert", JOURNAL_ACTIONS.pulumiUp, undefined, () => upStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) }), {
+      message: `revert to ${input.previousTag}`,
+    });
+    const holds = input.holds;
+    if (holds) await journal.step("revert", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
 
     // Pods of any revision the StatefulSet no longer targets and that are not Ready are stuck
     // there (a killed run may not have recorded which revision failed).
+    const workloads = releaseWorkloads(sc.names);
     const stuck = { ...input.badRevisions };
-    for (const sts of Object.values(sc.names.statefulSets)) {
+    for (const sts of holdTargets(workloads).statefulSets) {
       const obj = await sc.kube.api.getStatefulSet(ns, sts);
       const pods = await sc.kube.api.listPods(ns, selectorString(obj.spec?.selector));
       for (const p of pods) {
@@ -59,32 +54,26 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
       }
     }
     for (const [sts, bad] of Object.entries(stuck)) {
-      const res = await sc.kube.deleteStuckPods(ns, sts, bad, {
+      const res = await deleteStuckPods(sc.kube.api, ns, sts, bad, {
         onlyNotReady: true,
         beforeDelete: async (pods) => {
-          await journal.append({ kind: "intent", phase: "revert", action: "pods.delete", data: { statefulSet: sts, revision: bad, pods } });
+          await journal.writeBeforeSideEffect("revert", JOURNAL_ACTIONS.podsDelete, { statefulSet: sts, revision: bad, pods });
         },
       });
       deletedPods.push(...res.deleted);
       if (res.deleted.length) emit.log("info", "revert", `deleted pods stuck on failed revision ${bad}: ${res.deleted.join(", ")}`);
     }
 
-    const all = [
-      ...Object.values(sc.names.statefulSets).map((name) => ({ kind: "StatefulSet" as const, name })),
-      { kind: "Deployment" as const, name: sc.names.gatewayDeployment },
-      { kind: "Deployment" as const, name: sc.names.configDeployment },
-    ];
     // A revert waits out slow pods instead of failing fast on not-ready: there is no other
     // version to fall back to, only a person to call.
     const base = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
-    const timing = { ...base, notReadyAfterMs: base.timeoutMs };
-    const outcomes = await Promise.all(all.map((w) => sc.kube.waitForRollout(ns, w.kind, w.name, timing)));
-    all.forEach((w, i) => gates.push(rolloutGate(w.kind, w.name, outcomes[i]!)));
+    const rollouts = await rolloutGates(sc.kube.api, ns, workloads, { ...base, notReadyAfterMs: base.timeoutMs });
+    gates.push(...rollouts.map((r) => r.gate));
     if (gates.every((g) => g.status === "pass")) {
       gates.push(...(await finalVerification(sc, input.previousTag, undefined, ["gateway-readyz", "encode-smoke"])));
     }
     for (const g of gates) emit.gate("revert", g);
-    await journal.append({ kind: "evidence", phase: "revert", action: "revert.verify", data: JSON.parse(JSON.stringify(gates)) });
+    await journal.evidence("revert", JOURNAL_ACTIONS.revertVerify, gates);
     const failed = gates.find((g) => g.status === "fail");
     if (failed) return { ok: false, gates, deletedPods, error: `previous version ${input.previousTag} is not healthy after the revert: ${failed.name}: ${failed.message}` };
     emit.phase("revert", "succeeded", `reverted to ${input.previousTag}; it verifies healthy`);
@@ -92,4 +81,9 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
   } catch (err) {
     return { ok: false, gates, deletedPods, error: (err as Error).message };
   }
+}
+
+/** Puts the stack config file back to its snapshot, journaled (a revert, or recover before anything was applied). */
+export async function restoreConfigStep(sc: StackContext, journal: Journal, phase: RunPhase, snapshot: ConfigSnapshot): Promise<void> {
+  await journal.step(phase, JOURNAL_ACTIONS.configRestore, { file: snapshot.file, sha256: snapshot.sha256 }, () => restoreConfigFile(sc.open.configFile, snapshot));
 }

@@ -18,7 +18,7 @@ export interface RollbackOptions {
 
 const BAD_RUN_OUTCOMES = new Set(["reverted", "needs-attention", "failed", "interrupted"]);
 
-export function pickUpdate(updates: readonly RecordedUpdate[], target: RollbackTarget, currentTag: string | undefined): RecordedUpdate {
+function pickUpdate(updates: readonly RecordedUpdate[], target: RollbackTarget, currentTag: string | undefined): RecordedUpdate {
   // An update made by a run that was reverted (or needs attention) is not a version to return to.
   const good = updates.filter((u) => u.kind === "update" && u.result === "succeeded" && u.imageTag && !BAD_RUN_OUTCOMES.has(u.outcome ?? ""));
   let found: RecordedUpdate | undefined;

@@ -3,10 +3,10 @@
 import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { incompleteRun } from "../journal.js";
 import { readLock, type LockHolder } from "../lock.js";
-import { rolloutStatus } from "../kube/index.js";
+import { SCALED_OBJECTS, pauseAnnotations, rolloutStatus } from "../kube/index.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
-import { workloads } from "../verify/basicGates.js";
+import { releaseWorkloads } from "../workloads.js";
 import { loadStackContext } from "./context.js";
 import { stackTarget } from "./target.js";
 
@@ -41,17 +41,17 @@ export async function status(opts: StatusOptions, ctx: ActionContext): Promise<S
   const sc = await loadStackContext(stackTarget(opts.stack, ctx));
   const ns = sc.names.namespace;
   const list = await Promise.all(
-    workloads(sc.names).map(async (w): Promise<WorkloadStatus> => {
+    releaseWorkloads(sc.names).map(async (w): Promise<WorkloadStatus> => {
       const obj: V1StatefulSet | V1Deployment = w.kind === "StatefulSet" ? await sc.kube.api.getStatefulSet(ns, w.name) : await sc.kube.api.getDeployment(ns, w.name);
       const st = rolloutStatus(obj, w.kind);
       const image = obj.spec?.template?.spec?.containers?.[0]?.image;
       return { kind: w.kind, name: w.name, ...(image ? { image } : {}), ready: obj.status?.readyReplicas ?? 0, desired: obj.spec?.replicas ?? 0, done: st.done, reason: st.reason };
     }),
   );
-  const sos = await sc.kube.api.listCustomObjects({ group: "keda.sh", version: "v1alpha1", plural: "scaledobjects" }, ns);
+  const sos = await sc.kube.api.listCustomObjects(SCALED_OBJECTS, ns);
   const scaledObjects = sos.map((so) => {
     const conds = ((so.status?.["conditions"] ?? []) as { type: string; status: string }[]);
-    const paused = so.metadata?.annotations?.["autoscaling.keda.sh/paused-replicas"];
+    const paused = pauseAnnotations(so).pausedReplicas;
     const ready = conds.find((c) => c.type === "Ready")?.status;
     const fallback = conds.find((c) => c.type === "Fallback")?.status;
     return { name: so.metadata?.name ?? "?", ...(paused ? { pausedReplicas: paused } : {}), ...(ready ? { ready } : {}), ...(fallback ? { fallback } : {}) };

@@ -22,9 +22,9 @@ import { history } from "./history.js";
 import { status } from "./status.js";
 import { stackTarget } from "./target.js";
 
-export const DEFAULT_BUNDLE_FILE = "sie-fleet-support.tar.gz";
+const DEFAULT_BUNDLE_FILE = "sie-fleet-support.tar.gz";
 /** How the stack config shows a secret value in the bundle. */
-export const SECRET_SHOWN_AS = "[secret]";
+const SECRET_SHOWN_AS = "[secret]";
 /** Only the end of a log is useful and logs can be large. */
 const LOG_TAIL_BYTES = 512 * 1024;
 /** A cluster that does not answer must not hang the bundle. */

@@ -8,8 +8,8 @@ import { acquireLock } from "../lock.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext, StepOp } from "../types.js";
 import { loadStackContext, validateStackConfig } from "./context.js";
-import { rolloutGate } from "../kube/index.js";
-import { workloads } from "../verify/basicGates.js";
+import { rolloutGates } from "../kube/index.js";
+import { releaseWorkloads } from "../workloads.js";
 import { rolloutTiming } from "./timing.js";
 import { recoverIfNeeded } from "./recover.js";
 import { stackTarget } from "./target.js";
@@ -38,15 +38,13 @@ async function waitUntilReady(stack: string, ctx: ActionContext, emit: ProgressE
     return false;
   }
   const timing = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
-  const outcomes = await Promise.all(
-    workloads(sc.names).map(async (w) => {
-      const o = await sc.kube.waitForRollout(sc.names.namespace, w.kind, w.name, { ...timing, notReadyAfterMs: timing.timeoutMs, ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      const g = rolloutGate(w.kind, w.name, o);
-      emit.gate("verify", g);
-      return g.status === "pass";
-    }),
-  );
-  return outcomes.every(Boolean);
+  const rollouts = await rolloutGates(sc.kube.api, sc.names.namespace, releaseWorkloads(sc.names), {
+    ...timing,
+    notReadyAfterMs: timing.timeoutMs,
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    onGate: (g) => emit.gate("verify", g),
+  });
+  return rollouts.every((r) => r.gate.status === "pass");
 }
 
 export async function up(opts: UpOptions, ctx: ActionContext): Promise<UpReport> {

@@ -10,14 +10,14 @@ import { restoreConfigFile } from "../engine/configFile.js";
 import { NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
-import { Journal, newRunId } from "../journal.js";
-import { planHolds, applyHolds, planKedaFreeze, applyKedaFreeze, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
+import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
+import { applyHolds, applyKedaFreeze, planHolds, planKedaFreeze, restoreHolds, settledGates, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
 import { acquireLock } from "../lock.js";
 import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
-import type { ActionContext, GateResult, UpgradeResult, WaveReport } from "../types.js";
-import { rolloutGates } from "../verify/basicGates.js";
+import { exitCodeForOutcome, type ActionContext, type GateResult, type UpgradeResult, type WaveReport } from "../types.js";
 import { captureBaseline } from "../verify/index.js";
+import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { PrometheusClient } from "../verify/prometheus.js";
 import { finalVerification } from "./verification.js";
 import { loadStackContext, type StackContext } from "./context.js";
@@ -86,7 +86,7 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
     try {
       const refusal = await preflight(sc, to, !!opts.force, emit, journal);
       if (refusal) {
-        await journal.append({ kind: "outcome", phase: "preflight", outcome: "refused", message: refusal.message });
+        await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
         emit.outcome("refused", refusal.exitCode, refusal.message);
         return finish({ outcome: "refused" as const, refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const), rule: refusal.code, reason: refusal.message, waves: [], gates: [] });
       }
@@ -102,7 +102,7 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
 async function preflight(sc: StackContext, to: string, force: boolean, emit: ProgressEmitter, journal: Journal): Promise<SieFleetError | undefined> {
   emit.phase("preflight", "started", `preflight: ${sc.imageTag} → ${to}`);
   const policy = checkVersionPolicy({ from: sc.imageTag, to, maxMinorSkip: sc.config.rollout.maxMinorSkip, forwardOnly: sc.config.rollout.forwardOnly, force });
-  await journal.append({ kind: "decision", phase: "preflight", action: "policy.version", data: JSON.parse(JSON.stringify(policy)) });
+  await journal.decision("preflight", JOURNAL_ACTIONS.policyVersion, { data: policy });
   if (!policy.allowed) {
     return new PolicyRefusedError(policy.rule, `version policy refuses ${sc.imageTag} → ${to}: ${policy.reason}`, { hint: "upgrade through the intermediate versions, or pass --force if you accept the risk" });
   }
@@ -113,8 +113,9 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
   if (live.length > 0) {
     return new PolicyRefusedError("pulumi-locked", `another Pulumi operation holds stack ${sc.open.name} (pid ${live.map((l) => l.pid ?? "?").join(", ")})`, { hint: "wait for it to finish; if its process is gone, sie-fleet recover removes the lock" });
   }
-  await sc.kube.ping(sc.names.namespace);
-  const health = await rolloutGates(sc.kube, sc.names);
+  // Reachable with the stack's kubeconfig: one cheap read before anything else.
+  await sc.kube.api.readNamespace(sc.names.namespace);
+  const health = await settledGates(sc.kube.api, sc.names.namespace, releaseWorkloads(sc.names));
   for (const g of health) emit.gate("preflight", g);
   const unhealthy = health.find((g) => g.status === "fail");
   if (unhealthy) {
@@ -142,28 +143,27 @@ type Finish = <T extends object>(r: T) => T & { runId: string; stack: string; fr
 async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: ChangeOptions, ctx: ActionContext, finish: Finish): Promise<UpgradeResult> {
   const stack = sc.open.name;
   const snapFile = path.join(ctx.stateDir, "snapshots", stack, `${journal.runId}.yaml`);
-  let intent = await journal.append({ kind: "intent", phase: "snapshot", action: "config.snapshot", data: { file: snapFile } });
-  const snapshot: ConfigSnapshot = snapshotConfigFile(sc.open.configFile, snapFile);
-  await journal.append({ kind: "done", phase: "snapshot", action: "config.snapshot", ref: intent.seq, data: { ...snapshot, previousTag: sc.imageTag } });
+  const snapshot: ConfigSnapshot = await journal.step("snapshot", JOURNAL_ACTIONS.configSnapshot, { file: snapFile }, () => snapshotConfigFile(sc.open.configFile, snapFile), {
+    done: (snap) => ({ ...snap, previousTag: sc.imageTag }),
+  });
   emit.phase("snapshot", "succeeded", `config snapshot saved (sha256 ${snapshot.sha256.slice(0, 12)})`);
 
-  let freeze: KedaFreezeRecord | undefined;
-  let holds: HoldRecord | undefined;
+  // What is in effect and must be undone: set once its intent is journaled.
+  const applied: { freeze?: KedaFreezeRecord; holds?: HoldRecord } = {};
   const thaw = async () => {
+    const freeze = applied.freeze;
     if (!freeze) return;
-    const i = await journal.append({ kind: "intent", phase: "thaw", action: "keda.thaw", data: JSON.parse(JSON.stringify(freeze)) });
-    await sc.kube.thawKeda(freeze);
-    await journal.append({ kind: "done", phase: "thaw", action: "keda.thaw", ref: i.seq });
+    await journal.step("thaw", JOURNAL_ACTIONS.kedaThaw, freeze, () => thawKeda(sc.kube.api, freeze));
     emit.phase("thaw", "succeeded", `KEDA thawed (${freeze.entries.length} ScaledObjects restored)`);
-    freeze = undefined;
+    delete applied.freeze;
   };
 
   if (!opts.dryRun) {
     const plan = await planKedaFreeze(sc.kube.api, sc.names.namespace);
-    intent = await journal.append({ kind: "intent", phase: "freeze", action: "keda.freeze", data: JSON.parse(JSON.stringify(plan)) });
-    freeze = plan;
-    await applyKedaFreeze(sc.kube.api, plan);
-    await journal.append({ kind: "done", phase: "freeze", action: "keda.freeze", ref: intent.seq });
+    await journal.step("freeze", JOURNAL_ACTIONS.kedaFreeze, plan, async () => {
+      applied.freeze = plan;
+      await applyKedaFreeze(sc.kube.api, plan);
+    });
     emit.phase("freeze", "succeeded", `KEDA frozen: ${plan.entries.map((e) => `${e.name}=${e.replicas}`).join(", ") || "no ScaledObjects"}`);
   }
 
@@ -172,55 +172,53 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   let badRevisions: Record<string, string> = {};
   let failedGate: GateResult | undefined;
   try {
-    intent = await journal.append({ kind: "intent", phase: "set-config", action: "config.set", data: { [IMAGE_TAG_PATHS.imageTag]: opts.to, ...(opts.chartVersion ? { [CHART_VERSION_PATH]: opts.chartVersion } : {}) } });
-    if (opts.applyConfig) await opts.applyConfig(sc);
-    else {
-      await setConfigPath(sc.open, IMAGE_TAG_PATHS.imageTag, opts.to);
-      if (opts.chartVersion) await setConfigPath(sc.open, CHART_VERSION_PATH, opts.chartVersion);
-    }
-    await journal.append({ kind: "done", phase: "set-config", action: "config.set", ref: intent.seq });
+    const setting = { [IMAGE_TAG_PATHS.imageTag]: opts.to, ...(opts.chartVersion ? { [CHART_VERSION_PATH]: opts.chartVersion } : {}) };
+    await journal.step("set-config", JOURNAL_ACTIONS.configSet, setting, async () => {
+      if (opts.applyConfig) await opts.applyConfig(sc);
+      else {
+        await setConfigPath(sc.open, IMAGE_TAG_PATHS.imageTag, opts.to);
+        if (opts.chartVersion) await setConfigPath(sc.open, CHART_VERSION_PATH, opts.chartVersion);
+      }
+    });
 
     emit.phase("preview", "started", "previewing the change");
     const preview = await previewStack(sc.open, { onStep: (l) => emit.log("info", "preview", l) });
     const verdict = checkGuardrails(preview.steps, { ...DEFAULT_GUARDRAIL_POLICY, allowedChanges: ALWAYS_ALLOWED });
-    await journal.append({ kind: "decision", phase: "guardrails", action: "guardrails", data: JSON.parse(JSON.stringify({ changeSummary: preview.changeSummary, violations: verdict.violations })) });
+    await journal.decision("guardrails", JOURNAL_ACTIONS.guardrails, { data: { changeSummary: preview.changeSummary, violations: verdict.violations } });
     if (opts.dryRun || !verdict.ok) {
       restoreConfigFile(sc.open.configFile, snapshot);
-      await journal.append({ kind: "done", phase: "guardrails", action: "config.restore" });
+      await journal.append({ kind: "done", phase: "guardrails", action: JOURNAL_ACTIONS.configRestore });
       await thaw();
       if (!verdict.ok) {
         const reason = verdict.violations.map((v) => v.reason).join("; ");
-        await journal.append({ kind: "outcome", phase: "guardrails", outcome: "refused", message: reason });
-        emit.outcome("refused", 4, `guardrails refused the upgrade: ${reason}`);
+        await journal.recordOutcome("refused", { phase: "guardrails", message: reason });
+        emit.outcome("refused", exitCodeForOutcome("refused"), `guardrails refused the upgrade: ${reason}`);
         return finish({ outcome: "refused" as const, refusedBy: "guardrail" as const, rule: "guardrail", reason, violations: verdict.violations, waves, gates });
       }
-      await journal.append({ kind: "outcome", phase: "preview", outcome: "dry-run" });
-      emit.outcome("dry-run", 0, `dry run: the upgrade would change ${verdict.changes} resource(s); nothing was applied`);
+      await journal.recordOutcome("dry-run", { phase: "preview" });
+      emit.outcome("dry-run", exitCodeForOutcome("dry-run"), `dry run: the upgrade would change ${verdict.changes} resource(s); nothing was applied`);
       return finish({ outcome: "dry-run" as const, changeSummary: preview.changeSummary, steps: preview.steps, violations: [], waves, gates });
     }
     emit.phase("guardrails", "succeeded", `guardrails passed (${verdict.changes} change(s), release only)`);
 
     // Hold every workload before the one release update, so waves decide what rolls.
-    const plan = await planHolds(sc.kube.api, sc.names.namespace, {
-      statefulSets: Object.values(sc.names.statefulSets),
-      deployments: [sc.names.gatewayDeployment, sc.names.configDeployment],
+    const plan = await planHolds(sc.kube.api, sc.names.namespace, holdTargets(releaseWorkloads(sc.names)));
+    await journal.step("hold", JOURNAL_ACTIONS.holdsApply, plan, async () => {
+      applied.holds = plan;
+      await applyHolds(sc.kube.api, plan);
     });
-    intent = await journal.append({ kind: "intent", phase: "hold", action: "holds.apply", data: JSON.parse(JSON.stringify(plan)) });
-    holds = plan;
-    await applyHolds(sc.kube.api, plan);
-    await journal.append({ kind: "done", phase: "hold", action: "holds.apply", ref: intent.seq });
     emit.phase("hold", "succeeded", "workers held by partitions, gateway and config paused");
 
     // What the canary is compared with: the pools' error ratio and p95 before the release.
     const baseline = sc.prometheusUrl
       ? await captureBaseline({ prometheusUrl: sc.prometheusUrl, gates: sc.config.rollout.gates, namespace: sc.names.namespace, pools: Object.keys(sc.names.statefulSets), ...(ctx.signal ? { signal: ctx.signal } : {}) })
       : undefined;
-    await journal.append({ kind: "evidence", phase: "apply", action: "verify.baseline", data: baseline ? JSON.parse(JSON.stringify(baseline)) : null });
+    await journal.evidence("apply", JOURNAL_ACTIONS.verifyBaseline, baseline ?? null);
 
-    intent = await journal.append({ kind: "intent", phase: "apply", action: "pulumi.up", message: `upgrade to ${opts.to}` });
-    emit.phase("apply", "started", `applying the release with ${opts.to}`);
-    await upStack(sc.open, { message: `sie-fleet ${opts.label ?? opts.command} ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
-    await journal.append({ kind: "done", phase: "apply", action: "pulumi.up", ref: intent.seq });
+    await journal.step("apply", JOURNAL_ACTIONS.pulumiUp, undefined, async () => {
+      emit.phase("apply", "started", `applying the release with ${opts.to}`);
+      await upStack(sc.open, { message: `sie-fleet ${opts.label ?? opts.command} ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
+    }, { message: `upgrade to ${opts.to}` });
     emit.phase("apply", "succeeded", "release updated; rolling out wave by wave");
 
     const wavesOut = await applyWaves(sc, journal, emit, { to: opts.to, ...(baseline ? { baseline } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
@@ -232,14 +230,14 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
       emit.phase("verify", "started", "verifying the whole deployment");
       gates.push(...(await finalVerification(sc, opts.to, ctx.signal)));
       for (const g of gates) emit.gate("verify", g);
-      await journal.append({ kind: "evidence", phase: "verify", action: "verify", data: JSON.parse(JSON.stringify(gates)) });
+      await journal.evidence("verify", JOURNAL_ACTIONS.verify, gates);
       failedGate = gates.find((g) => g.status === "fail");
     }
   } catch (err) {
     if (opts.dryRun) {
       // A dry run never applies: put the config back and report the error as it is.
       restoreConfigFile(sc.open.configFile, snapshot);
-      await journal.append({ kind: "outcome", phase: "preview", outcome: "failed", message: (err as Error).message });
+      await journal.recordOutcome("failed", { phase: "preview", message: (err as Error).message });
       throw err;
     }
     failedGate = { name: "engine", status: "fail", message: (err as Error).message, evidence: {}, durationMs: 0 };
@@ -247,11 +245,8 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   }
 
   if (!failedGate) {
-    if (holds) {
-      const i = await journal.append({ kind: "intent", phase: "thaw", action: "holds.restore", data: JSON.parse(JSON.stringify(holds)) });
-      await sc.kube.restoreHolds(holds);
-      await journal.append({ kind: "done", phase: "thaw", action: "holds.restore", ref: i.seq });
-    }
+    const holds = applied.holds;
+    if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
     await thaw();
     // KEDA evaluates its triggers again only once thawed: Fallback can show only now.
     const keda = await finalVerification(sc, opts.to, ctx.signal, ["keda"]);
@@ -261,18 +256,18 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   }
 
   if (!failedGate) {
-    await journal.append({ kind: "outcome", phase: "done", outcome: "succeeded", message: `${sc.imageTag} → ${opts.to}` });
-    emit.outcome("succeeded", 0, `stack ${stack} upgraded ${sc.imageTag} → ${opts.to}`);
+    await journal.recordOutcome("succeeded", { message: `${sc.imageTag} → ${opts.to}` });
+    emit.outcome("succeeded", exitCodeForOutcome("succeeded"), `stack ${stack} upgraded ${sc.imageTag} → ${opts.to}`);
     return finish({ outcome: "succeeded" as const, waves, gates });
   }
 
   // Revert: the failed gate decided it; KEDA is thawed whatever happens next.
-  await journal.append({ kind: "decision", phase: "revert", action: "revert.decide", data: JSON.parse(JSON.stringify({ failedGate })) });
+  await journal.decision("revert", JOURNAL_ACTIONS.revertDecide, { data: { failedGate } });
   let reverted;
   try {
     reverted = await revertToSnapshot(sc, journal, emit, {
       snapshot,
-      ...(holds ? { holds } : {}),
+      ...(applied.holds ? { holds: applied.holds } : {}),
       badRevisions,
       previousTag: sc.imageTag,
     });
@@ -280,12 +275,12 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
     await thaw().catch((err) => emit.log("error", "thaw", `KEDA thaw failed: ${(err as Error).message}`));
   }
   if (reverted.ok) {
-    await journal.append({ kind: "outcome", phase: "done", outcome: "reverted", message: `${failedGate.name}: ${failedGate.message}` });
-    emit.outcome("reverted", 5, `upgrade to ${opts.to} failed (${failedGate.name}: ${failedGate.message}); reverted to ${sc.imageTag}`);
+    await journal.recordOutcome("reverted", { message: `${failedGate.name}: ${failedGate.message}` });
+    emit.outcome("reverted", exitCodeForOutcome("reverted"), `upgrade to ${opts.to} failed (${failedGate.name}: ${failedGate.message}); reverted to ${sc.imageTag}`);
     return finish({ outcome: "reverted" as const, failedGate, revertedTo: sc.imageTag, waves, gates: [...gates, ...reverted.gates] });
   }
-  await journal.append({ kind: "outcome", phase: "revert", outcome: "needs-attention", message: reverted.error ?? "revert failed" });
-  emit.outcome("needs-attention", 6, `upgrade failed and the revert did not verify: ${reverted.error}`);
+  await journal.recordOutcome("needs-attention", { phase: "revert", message: reverted.error ?? "revert failed" });
+  emit.outcome("needs-attention", exitCodeForOutcome("needs-attention"), `upgrade failed and the revert did not verify: ${reverted.error}`);
   return finish({ outcome: "needs-attention" as const, reason: `revert did not complete: ${reverted.error}. Inspect with sie-fleet status --stack ${stack}; the config snapshot is ${snapshot.file}`, failedGate, revertError: reverted.error ?? "", waves, gates: [...gates, ...reverted.gates] });
 }
 

@@ -55,10 +55,3 @@ export function parseRollbackTarget(value: string): RollbackTarget {
   if (tryParseImageTag(value)) return { kind: "tag", tag: value };
   throw new InvalidArgumentError("expected previous, an image tag like v0.3.1, or update:<n> with a number from `sie-fleet history`.");
 }
-
-export function parseChoice<T extends string>(choices: readonly T[]): (value: string) => T {
-  return (value: string) => {
-    if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected one of: ${choices.join(", ")}.`);
-    return value as T;
-  };
-}

@@ -3,7 +3,6 @@
  * the parsed global flags, the ActionContext handed to the library, and the output helpers.
  */
 import * as path from "node:path";
-import { createInterface } from "node:readline/promises";
 import { DEFAULT_STATE_DIR, STACK_ENV, STATE_DIR_ENV } from "../defaults.js";
 import { UsageError } from "../errors.js";
 import { chooseReporterKind, createReporter } from "../events/index.js";
@@ -20,7 +19,6 @@ export interface CliStream {
 export interface CliIO {
   stdout: CliStream & NodeJS.WritableStream;
   stderr: CliStream & NodeJS.WritableStream;
-  stdin?: NodeJS.ReadableStream;
   stdinIsTTY: boolean;
   env: NodeJS.ProcessEnv;
   cwd: string;
@@ -79,7 +77,6 @@ export function makeCommandContext(io: CliIO, globals: GlobalOptions): CommandCo
     verbose: globals.verbose,
     env: io.env,
     cwd: io.cwd,
-    ...(globals.nonInteractive ? {} : { confirm: (q: string) => ask(io, q) }),
   };
   return { io, globals, action, reporter, out: new Output(io, globals.json, secrets) };
 }
@@ -96,8 +93,8 @@ export function requireStack(ctx: CommandContext, example: string): string {
 }
 
 /**
- * Changing commands need a person's yes: --yes, or an answer at the prompt. Without a terminal
- * there is nobody to ask, so refuse up front (exit 2) rather than hang or proceed silently.
+ * Without a terminal nobody watches a changing command, so it needs --yes: refuse up front
+ * (exit 2) rather than proceed unseen.
  */
 export function requireConsent(ctx: CommandContext, command: string): void {
   if (ctx.globals.nonInteractive && !ctx.globals.yes) {
@@ -105,17 +102,5 @@ export function requireConsent(ctx: CommandContext, command: string): void {
       code: "needs-yes",
       hint: `sie-fleet ${command} --yes …`,
     });
-  }
-}
-
-async function ask(io: CliIO, question: string): Promise<boolean> {
-  const rl = createInterface({ input: io.stdin ?? process.stdin, output: io.stderr });
-  try {
-    const answer = await rl.question(`${question} [y/N] `, { signal: io.signal });
-    return /^y(es)?$/i.test(answer.trim());
-  } catch {
-    return false;
-  } finally {
-    rl.close();
   }
 }

@@ -20,7 +20,6 @@ process.on("SIGTERM", onSignal);
 const code = await runCli(process.argv, {
   stdout: process.stdout,
   stderr: process.stderr,
-  stdin: process.stdin,
   stdinIsTTY: process.stdin.isTTY === true,
   env: process.env,
   cwd: process.cwd(),

@@ -10,7 +10,7 @@ export interface ConfigSnapshot {
   sha256: string;
 }
 
-export function sha256(bytes: Buffer | string): string {
+function sha256(bytes: Buffer | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
@@ -40,8 +40,4 @@ export function restoreConfigFile(configFile: string, snap: ConfigSnapshot): voi
     throw new Error(`config snapshot ${snap.file} is corrupt (sha256 mismatch); restore ${configFile} from version control`);
   }
   writeAtomic(configFile, bytes);
-}
-
-export function configFileHash(configFile: string): string {
-  return sha256(fs.readFileSync(configFile));
 }

@@ -4,12 +4,13 @@ import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { CHART_BASE_ENV } from "../../infra/chartSource.js";
 import { ConfigError, StackError } from "../errors.js";
+import { assertStackName } from "../stackName.js";
 import { ensureKubernetesPlugin } from "./kubernetesPlugin.js";
 import { ensurePulumi, type EnsurePulumiOptions } from "./pulumiCli.js";
 import { REPO_ROOT, stateDirFor } from "./paths.js";
 
 /** The passphrase of the `local` stack only; documented in the README. Other stacks must bring their own. */
-export const LOCAL_STACK_PASSPHRASE = "sie-fleet-local-demo";
+const LOCAL_STACK_PASSPHRASE = "sie-fleet-local-demo";
 
 export interface StackTarget {
   /** Stack name, e.g. "local" (config in <projectDir>/stacks/Pulumi.<stack>.yaml). */
@@ -39,8 +40,6 @@ export interface OpenStackOptions extends EnsurePulumiOptions {
   /** Create the stack in the backend if it does not exist yet (up, demo); read commands never do. */
   create?: boolean;
 }
-
-const STACK_NAME = /^[A-Za-z0-9_.-]{1,100}$/;
 
 export function resolveTarget(t: StackTarget): Required<Omit<StackTarget, "env">> & { env: NodeJS.ProcessEnv } {
   const projectDir = path.resolve(t.projectDir ?? REPO_ROOT);
@@ -85,9 +84,7 @@ export function pulumiEnv(target: ReturnType<typeof resolveTarget>): { vars: Rec
 }
 
 export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Promise<OpenStack> {
-  if (!STACK_NAME.test(t.stack)) {
-    throw new ConfigError([{ key: "--stack", reason: `"${t.stack}" is not a valid stack name: use letters, digits, "-", "_" or "."` }]);
-  }
+  assertStackName(t.stack);
   const target = resolveTarget(t);
   const configFile = path.join(target.projectDir, "stacks", `Pulumi.${target.stack}.yaml`);
   if (!fs.existsSync(configFile)) {
@@ -123,7 +120,7 @@ export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Pr
   return { stack, name: target.stack, projectDir: target.projectDir, stateDir: target.stateDir, configFile, secrets, backendUrl };
 }
 
-export function listStacks(projectDir: string): string[] {
+function listStacks(projectDir: string): string[] {
   const dir = path.join(projectDir, "stacks");
   if (!fs.existsSync(dir)) return [];
   return fs

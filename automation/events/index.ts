@@ -5,7 +5,7 @@ import { ttyReporter } from "./tty.js";
 
 export { ProgressEmitter, type EventExtras } from "./emitter.js";
 export { describeEvent, evidenceLines, formatDuration, type EventLine, type Tone } from "./format.js";
-export { fanOut, memoryReporter, nullReporter, type MemoryReporter } from "./memory.js";
+export { fanOut, memoryReporter, type MemoryReporter } from "./memory.js";
 export { ndjsonReporter } from "./ndjson.js";
 export { plainReporter, type StreamReporterOptions } from "./plain.js";
 export { ttyReporter } from "./tty.js";

@@ -1,7 +1,7 @@
 /**
- * The Kubernetes calls the engine makes, on @kubernetes/client-node 1.4.0, behind one small class
- * so the rest of kube/ reads as domain logic. Errors come back as KubeApiError with the HTTP code
- * and the apiserver's message, never with the kubeconfig.
+ * The one module that uses @kubernetes/client-node 1.4.0: loading a kubeconfig, and the calls the
+ * engine makes, behind one small class so the rest of kube/ reads as domain logic. Errors come
+ * back as KubeApiError with the HTTP code and the apiserver's message, never with the kubeconfig.
  *
  * Patch recipe (client-node 1.x): the generated patch methods pick the first media type they
  * support, `application/json-patch+json`, which expects a JSON-Patch array. To send a merge patch,
@@ -13,8 +13,9 @@
  * The middleware runs after the request factory set the header, so it wins. `MERGE_PATCH` below
  * is that options object; every patch in this project goes through `mergePatch*` here.
  */
+import * as fs from "node:fs";
 import * as k8s from "@kubernetes/client-node";
-import { SieFleetError, EXIT_CODES } from "../errors.js";
+import { SieFleetError, EXIT_CODES, UsageError } from "../errors.js";
 
 export const MERGE_PATCH = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 
@@ -50,6 +51,47 @@ export interface KubeObjectLike {
   metadata?: k8s.V1ObjectMeta;
   spec?: Record<string, unknown>;
   status?: Record<string, unknown>;
+}
+
+export interface KubeConfigSource {
+  /** Path to a kubeconfig file. */
+  kubeconfigPath?: string;
+  /** Kubeconfig content (YAML or JSON), e.g. a stack output. Treated as a secret. */
+  kubeconfig?: string;
+  /** Context to use instead of the kubeconfig's current one. */
+  context?: string;
+}
+
+/** Loads and checks a kubeconfig; errors name the file or context, never the content. */
+export function loadKubeConfig(opts: KubeConfigSource): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  if (opts.kubeconfig !== undefined) {
+    try {
+      kc.loadFromString(opts.kubeconfig);
+    } catch (err) {
+      // The parser's message may quote the content; keep only its kind.
+      throw new UsageError(`the kubeconfig content could not be parsed (${(err as Error).name}); check the stack output or file it came from`, { code: "bad-kubeconfig" });
+    }
+  } else if (opts.kubeconfigPath !== undefined) {
+    if (!fs.existsSync(opts.kubeconfigPath)) {
+      throw new UsageError(`kubeconfig file ${opts.kubeconfigPath} does not exist; pass --kubeconfig or set KUBECONFIG`, { code: "bad-kubeconfig" });
+    }
+    try {
+      kc.loadFromFile(opts.kubeconfigPath);
+    } catch (err) {
+      throw new UsageError(`kubeconfig file ${opts.kubeconfigPath} could not be parsed (${(err as Error).name})`, { code: "bad-kubeconfig" });
+    }
+  } else {
+    throw new UsageError("no kubeconfig: pass a file path or content", { code: "bad-kubeconfig" });
+  }
+  if (opts.context !== undefined) {
+    if (!kc.getContexts().some((c) => c.name === opts.context)) {
+      throw new UsageError(`kubeconfig has no context "${opts.context}"; available: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}`, { code: "bad-kubeconfig" });
+    }
+    kc.setCurrentContext(opts.context);
+  }
+  if (!kc.getCurrentCluster()) throw new UsageError("kubeconfig has no current cluster; set current-context", { code: "bad-kubeconfig" });
+  return kc;
 }
 
 export class KubeApi {

@@ -63,29 +63,6 @@ export async function applyHolds(kube: KubeApi, record: HoldRecord): Promise<voi
   }
 }
 
-export interface HoldOptions {
-  /** Called with the plan before any patch; journal it here. */
-  beforeApply?: (plan: HoldRecord) => Promise<void> | void;
-}
-
-/** Holds every pod of these StatefulSets on its current revision. */
-export async function holdWorkers(kube: KubeApi, namespace: string, statefulSets: readonly string[], opts: HoldOptions = {}): Promise<HoldRecord> {
-  return hold(kube, namespace, { statefulSets }, opts);
-}
-
-/** Pauses these Deployments so a template change does not roll. */
-export async function pauseDeployments(kube: KubeApi, namespace: string, names: readonly string[], opts: HoldOptions = {}): Promise<HoldRecord> {
-  return hold(kube, namespace, { deployments: names }, opts);
-}
-
-/** Both at once, planned and journaled as one step. */
-export async function hold(kube: KubeApi, namespace: string, targets: HoldTargets, opts: HoldOptions = {}): Promise<HoldRecord> {
-  const plan = await planHolds(kube, namespace, targets);
-  await opts.beforeApply?.(plan);
-  await applyHolds(kube, plan);
-  return plan;
-}
-
 /** Lets a wave roll: partition 0 for its StatefulSets, unpause its Deployments. */
 export async function releaseWave(kube: KubeApi, namespace: string, targets: HoldTargets): Promise<void> {
   for (const name of targets.statefulSets ?? []) {
@@ -124,12 +101,6 @@ export async function restoreHolds(kube: KubeApi, record: HoldRecord): Promise<R
     await attempt(`Deployment/${d.name}`, () => kube.mergePatchDeployment(record.namespace, d.name, { spec: { paused: d.priorPaused } }));
   }
   return result;
-}
-
-/** Merges two records (e.g. workers held, then deployments paused in a second call). */
-export function mergeHoldRecords(a: HoldRecord, b: HoldRecord): HoldRecord {
-  if (a.namespace !== b.namespace) throw new InternalError(`cannot merge hold records of namespaces ${a.namespace} and ${b.namespace}`);
-  return { namespace: a.namespace, statefulSets: [...a.statefulSets, ...b.statefulSets], deployments: [...a.deployments, ...b.deployments] };
 }
 
 function partitionPatch(partition: number | null): object {

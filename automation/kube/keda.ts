@@ -1,7 +1,7 @@
 /**
  * Freezing KEDA during an upgrade. Each ScaledObject gets `autoscaling.keda.sh/paused-replicas`
  * set to its target's current replica count, so the autoscaler neither scales a pool mid-rollout
- * nor fights the partitions we set. Pools differ, so each is frozen at its own count (runbook §1.5).
+ * nor fights the partitions we set. Pools differ, so each is frozen at its own count.
  *
  * The freeze is split into plan (reads only) and apply so the caller can journal the prior
  * annotations before anything changes; thaw puts back exactly what was there.
@@ -28,18 +28,9 @@ export interface KedaFreezeRecord {
   skipped: { name: string; reason: string }[];
 }
 
-export interface FreezeOptions {
-  /** Only these ScaledObjects (default: all in the namespace). */
-  names?: readonly string[];
-  /** Called with the plan before any patch; journal it here (await writeBeforeSideEffect). */
-  beforeApply?: (plan: KedaFreezeRecord) => Promise<void> | void;
-}
-
 /** Reads every ScaledObject and its target; changes nothing. */
-export async function planKedaFreeze(kube: KubeApi, namespace: string, names?: readonly string[]): Promise<KedaFreezeRecord> {
-  const all = names
-    ? await Promise.all(names.map((n) => kube.getCustomObject(SCALED_OBJECTS, namespace, n)))
-    : await kube.listCustomObjects(SCALED_OBJECTS, namespace);
+export async function planKedaFreeze(kube: KubeApi, namespace: string): Promise<KedaFreezeRecord> {
+  const all = await kube.listCustomObjects(SCALED_OBJECTS, namespace);
   const record: KedaFreezeRecord = { namespace, entries: [], skipped: [] };
   for (const so of [...all].sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""))) {
     const name = so.metadata?.name ?? "?";
@@ -84,14 +75,6 @@ export async function applyKedaFreeze(kube: KubeApi, record: KedaFreezeRecord): 
       metadata: { annotations: { [KEDA.pausedReplicasAnnotation]: String(e.replicas) } },
     });
   }
-}
-
-/** Plans, lets the caller journal the plan, then freezes. Returns what thaw needs. */
-export async function freezeKeda(kube: KubeApi, namespace: string, opts: FreezeOptions = {}): Promise<KedaFreezeRecord> {
-  const plan = await planKedaFreeze(kube, namespace, opts.names);
-  await opts.beforeApply?.(plan);
-  await applyKedaFreeze(kube, plan);
-  return plan;
 }
 
 export interface ThawResult {

@@ -22,11 +22,6 @@ export async function statefulSetPods(kube: KubeApi, namespace: string, sts: V1S
   });
 }
 
-export async function podsOnRevision(kube: KubeApi, namespace: string, statefulSet: string, revision: string): Promise<V1Pod[]> {
-  const sts = await kube.getStatefulSet(namespace, statefulSet);
-  return (await statefulSetPods(kube, namespace, sts)).filter((p) => podRevision(p) === revision);
-}
-
 export interface RevisionPods {
   /** The revision new pods are created at, if known. */
   revision: string | undefined;

@@ -104,9 +104,6 @@ export type VersionPolicyResult =
 export function checkVersionPolicy(input: VersionPolicyInput): VersionPolicyResult {
   const from = parseImageTag(input.from, "current tag");
   const to = parseImageTag(input.to, "--to");
-  if (!Number.isInteger(input.maxMinorSkip) || input.maxMinorSkip < 0) {
-    throw new UsageError(`maxMinorSkip ${input.maxMinorSkip} is invalid: use a whole number ≥ 0`, { code: "bad-policy" });
-  }
   const forwardOnly = input.forwardOnly.map((v) => parseImageTag(v, "forwardOnly entry"));
 
   const cmp = semver.compare(to.core, from.core);

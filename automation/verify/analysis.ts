@@ -133,10 +133,6 @@ function lastError(result: MetricResult): string | undefined {
   return [...result.measurements].reverse().find((m) => m.phase === "Error")?.message;
 }
 
-export function isCompleted(phase: AnalysisPhase): boolean {
-  return phase === "Successful" || phase === "Failed" || phase === "Error" || phase === "Inconclusive";
-}
-
 const SEVERITY: Record<AnalysisPhase, number> = { Successful: 0, Pending: 1, Running: 1, Inconclusive: 2, Error: 3, Failed: 4 };
 
 /** The run takes the worst phase of its metrics (Argo). */

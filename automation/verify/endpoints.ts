@@ -3,12 +3,16 @@
 // values it judged as evidence. A 503 or an empty model list is "pending" (the gateway may still
 // be catching up with a rollout); a 5xx on an encode is a definite fail.
 import type { V1StatefulSet } from "@kubernetes/client-node";
-import { serverVersion } from "./basicGates.js";
 import { describe } from "./prometheus.js";
 import { allPoolsUpgraded, poolsInScope } from "./scope.js";
 import type { Check, CheckOutcome, VerifyContext } from "./types.js";
 
 const GPU_TYPE_LABEL = "sie.superlinked.com/gpu-type";
+
+/** "v0.3.2-errors10" → "0.3.2-errors10": what SIE reports in X-SIE-Server-Version for a tag. */
+export function serverVersion(tag: string): string {
+  return tag.replace(/^v/, "");
+}
 
 interface HttpReply {
   status: number;

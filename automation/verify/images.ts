@@ -5,7 +5,8 @@
 // rollout may not have replaced them yet.
 import type { V1Pod } from "@kubernetes/client-node";
 import { selectorString, statefulSetPods } from "../kube/index.js";
-import { workloadsInScope, type Workload } from "./scope.js";
+import type { Workload } from "../workloads.js";
+import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
 
 const BUNDLE_LABEL = "sie.superlinked.com/bundle";
@@ -31,7 +32,7 @@ export function tagMatches(tag: string | undefined, expect: string, component: W
 }
 
 export function imageChecks(ctx: VerifyContext): Check[] {
-  return workloadsInScope(ctx.names, ctx.phase, ctx.wave).map((w) => imageCheck(ctx, w));
+  return workloadsInScope(ctx).map((w) => imageCheck(ctx, w));
 }
 
 function imageCheck(ctx: VerifyContext, w: Workload): Check {

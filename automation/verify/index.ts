@@ -6,7 +6,8 @@ import type { KubeClient } from "../kube/index.js";
 import { DEFAULT_CHECKS, runChecks } from "./checks.js";
 import { resolveGates, type Baseline } from "./metricGates.js";
 import { PrometheusClient } from "./prometheus.js";
-import type { GatesConfig, GatesInput, VerifyCheckName, VerifyContext, VerifyNames } from "./types.js";
+import type { ReleaseNames } from "../workloads.js";
+import type { GatesConfig, GatesInput, VerifyCheckName, VerifyContext } from "./types.js";
 
 export { captureBaseline, compareWithBaseline, metricQueries, metricSpec, observe, resolveGates, type Baseline, type CaptureBaselineOptions, type PoolBaseline } from "./metricGates.js";
 export { CHECK_REGISTRY, DEFAULT_CHECKS, VERIFY_CHECKS, buildChecks, runChecks } from "./checks.js";
@@ -14,14 +15,14 @@ export { runCheck, type RunPolicy } from "./runner.js";
 export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";
 export * from "./analysis.js";
 export { mannWhitneyU, median, type MannWhitneyResult } from "./mannWhitney.js";
-export type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyCheckName, VerifyContext, VerifyNames } from "./types.js";
+export type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyCheckName, VerifyContext } from "./types.js";
 
 export interface RunVerificationOptions {
   phase: "wave" | "final";
   /** The wave just rolled out (phase "wave"). */
   wave?: WaveSpec;
   kube: KubeClient;
-  names: VerifyNames;
+  names: ReleaseNames;
   gatewayUrl?: string;
   configUrl?: string;
   /** The release tag being rolled out, e.g. "v0.3.2". */
@@ -37,6 +38,8 @@ export interface RunVerificationOptions {
   signal?: AbortSignal;
   /** Overrides gates.checks[phase] (e.g. ["keda"] right after the thaw). */
   checks?: readonly VerifyCheckName[];
+  /** Checks left out of the list (e.g. "rollout" after a wave whose rollout was already waited for). */
+  skip?: readonly VerifyCheckName[];
   /** Running-but-not-Ready grace for the rollout check (default NOT_READY_AFTER_MS per kind). */
   notReadyAfterMs?: number;
   /** Encode requests per smoke test (default 10). */
@@ -67,7 +70,7 @@ export async function runVerification(opts: RunVerificationOptions): Promise<Gat
     ...(opts.notReadyAfterMs !== undefined ? { notReadyAfterMs: opts.notReadyAfterMs } : {}),
     ...(opts.smokeRequests !== undefined ? { smokeRequests: opts.smokeRequests } : {}),
   };
-  const names = opts.checks ?? gates.checks[opts.phase] ?? DEFAULT_CHECKS[opts.phase];
+  const names = (opts.checks ?? gates.checks[opts.phase] ?? DEFAULT_CHECKS[opts.phase]).filter((c) => !opts.skip?.includes(c));
   return runChecks(names, ctx, {
     concurrency: gates.concurrency,
     timeoutMs: gates.checkTimeoutSeconds * 1000,

@@ -19,7 +19,7 @@ export function kedaCheck(ctx: VerifyContext): Check {
   return {
     name: "keda",
     async run() {
-      const targets = new Set(workloadsInScope(ctx.names, ctx.phase, ctx.wave).map((w) => w.name));
+      const targets = new Set(workloadsInScope(ctx).map((w) => w.name));
       const all = await ctx.kube.api.listCustomObjects(SCALED_OBJECTS, ctx.names.namespace);
       const mine = all.filter((so) => targets.has(((so.spec?.["scaleTargetRef"] ?? {}) as { name?: string }).name ?? ""));
       if (mine.length === 0) return { status: "pass", message: `no ScaledObjects for the release in ${ctx.names.namespace} (autoscaling off)`, evidence: { namespace: ctx.names.namespace } };

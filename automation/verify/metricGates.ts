@@ -3,7 +3,6 @@
 // interval), judged against absolute thresholds and, with a Mann-Whitney U test, against the
 // same pool's samples from before the upgrade (captureBaseline). Canary samples are filtered on
 // the new `version` label, so old pods still draining do not dilute them.
-import { serverVersion } from "./basicGates.js";
 import {
   assess,
   DEFAULT_CONSECUTIVE_ERROR_LIMIT,
@@ -15,6 +14,7 @@ import {
   type MetricResult,
   type MetricSpec,
 } from "./analysis.js";
+import { serverVersion } from "./endpoints.js";
 import { mannWhitneyU, median } from "./mannWhitney.js";
 import { PrometheusClient, promString } from "./prometheus.js";
 import { rateWindowSeconds } from "./promChecks.js";
@@ -138,7 +138,7 @@ export function metricSpec(kind: MetricKind, pool: string, gates: GatesConfig): 
 }
 
 /** One canary sample: a Measurement with its phase already evaluated. */
-export async function measure(prom: PrometheusClient, kind: MetricKind, q: ReturnType<typeof metricQueries>, spec: MetricSpec, minRequests: number, signal?: AbortSignal): Promise<Measurement> {
+async function measure(prom: PrometheusClient, kind: MetricKind, q: ReturnType<typeof metricQueries>, spec: MetricSpec, minRequests: number, signal?: AbortSignal): Promise<Measurement> {
   const startedAt = new Date().toISOString();
   const [total, errors, p95] = await Promise.all([prom.scalar(q.total, { signal }), kind === "error-ratio" ? prom.scalar(q.errors, { signal }) : undefined, kind === "p95-latency" ? prom.scalar(q.p95, { signal }) : undefined]);
   const failed = [total, errors, p95].find((m) => m?.phase === "Error");

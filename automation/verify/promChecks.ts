@@ -40,7 +40,7 @@ export function prometheusChecks(ctx: VerifyContext, prom: PrometheusClient): Ch
       if (rows.some((r) => r.pod)) {
         const scraped = new Set(rows.map((r) => r.pod));
         const missing: string[] = [];
-        for (const w of workloadsInScope(ctx.names, ctx.phase, ctx.wave)) {
+        for (const w of workloadsInScope(ctx)) {
           const obj = w.kind === "StatefulSet" ? await ctx.kube.api.getStatefulSet(ns, w.name) : await ctx.kube.api.getDeployment(ns, w.name);
           const { pods } = await newRevisionPods(ctx.kube.api, ns, obj, w.kind);
           for (const p of pods) if (isPodReady(p) && !scraped.has(p.metadata?.name)) missing.push(p.metadata?.name ?? "?");

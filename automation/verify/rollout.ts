@@ -1,28 +1,24 @@
-// Rollout check, built from the same kube/ pieces as the lead's rollout gate (rolloutStatus,
-// newRevisionPods, checkPods) rather than a second implementation. The difference is patience:
-// a rollout that is not done but has no failing pod is "pending" and retried, so a slow but
-// healthy rollout is not failed early; CrashLoopBackOff, image-pull errors and pods Running but
-// not Ready past their grace period fail at once.
+// Rollout check: the same read as preflight's (kube/rollout.ts readRollout), judged with
+// patience: a rollout that is not done but has no failing pod is "pending" and retried, so a slow
+// but healthy rollout is not failed early; CrashLoopBackOff, image-pull errors and pods Running
+// but not Ready past their grace period fail at once.
 import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { NOT_READY_AFTER_MS } from "../defaults.js";
-import { checkPods, isHeld, newRevisionPods, rolloutStatus } from "../kube/index.js";
-import { workloadsInScope, type Workload } from "./scope.js";
+import { isHeld, readRollout, rolloutGateName } from "../kube/index.js";
+import type { Workload } from "../workloads.js";
+import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
 
 export function rolloutChecks(ctx: VerifyContext): Check[] {
-  return workloadsInScope(ctx.names, ctx.phase, ctx.wave).map((w) => rolloutCheck(ctx, w));
+  return workloadsInScope(ctx).map((w) => rolloutCheck(ctx, w));
 }
 
 function rolloutCheck(ctx: VerifyContext, w: Workload): Check {
-  const ns = ctx.names.namespace;
   const grace = ctx.notReadyAfterMs ?? NOT_READY_AFTER_MS[w.component === "worker" ? "pool" : w.component];
   return {
-    name: `rollout:${w.kind}/${w.name}`,
+    name: rolloutGateName(w),
     async run() {
-      const obj: V1StatefulSet | V1Deployment = w.kind === "StatefulSet" ? await ctx.kube.api.getStatefulSet(ns, w.name) : await ctx.kube.api.getDeployment(ns, w.name);
-      const st = rolloutStatus(obj, w.kind);
-      const { revision, pods } = await newRevisionPods(ctx.kube.api, ns, obj, w.kind);
-      const failing = checkPods(pods, { now: Date.now(), notReadyAfterMs: grace });
+      const { obj, status: st, revision, pods, failing } = await readRollout(ctx.kube.api, ctx.names.namespace, w, grace);
       const held = w.kind === "StatefulSet" ? isHeld(obj as V1StatefulSet) : (obj as V1Deployment).spec?.paused === true;
       const evidence = { done: st.done, held, ...(revision ? { revision } : {}), newPods: pods.length, ...(failing.length ? { pods: failing } : {}) };
       if (failing.length > 0) {

@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { rolloutSchema, VerifyCheckName } from "../../infra/configSchema.js";
 import type { Evidence, GateStatus, WaveSpec } from "../types.js";
 import type { KubeClient } from "../kube/index.js";
+import type { ReleaseNames } from "../workloads.js";
 import type { PrometheusClient } from "./prometheus.js";
 import type { Baseline } from "./metricGates.js";
 
@@ -13,15 +14,6 @@ export type { VerifyCheckName };
 export type GatesConfig = z.output<typeof rolloutSchema>["gates"];
 /** `rollout.gates` as written (every key optional). */
 export type GatesInput = z.input<typeof rolloutSchema>["gates"];
-
-export interface VerifyNames {
-  namespace: string;
-  fullname: string;
-  gatewayDeployment: string;
-  configDeployment: string;
-  /** pool → StatefulSet. */
-  statefulSets: Record<string, string>;
-}
 
 /**
  * One attempt's verdict. "pending" means "not settled yet, ask again": the runner retries with
@@ -53,7 +45,7 @@ export interface VerifyContext {
   phase: "wave" | "final";
   wave?: WaveSpec;
   kube: KubeClient;
-  names: VerifyNames;
+  names: ReleaseNames;
   gatewayUrl?: string;
   configUrl?: string;
   /** The release's image tag, e.g. "v0.3.2" (workers run "v0.3.2-<platform>-<bundle>"). */

@@ -6,6 +6,7 @@ import {
   incompleteRun,
   isComplete,
   Journal,
+  JOURNAL_ACTIONS,
   lastIntent,
   lastRun,
   listRuns,
@@ -29,9 +30,10 @@ const now = (): number => (t += 1000);
 describe("Journal", () => {
   it("appends JSONL with increasing seq, intent before done, outcome last", async () => {
     const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade", request: { to: "v0.3.2" }, now });
-    const intent = await j.writeBeforeSideEffect({ phase: "freeze", action: "keda.freeze", data: { prior: { a: null } } });
-    await j.recordDone(intent);
-    await j.decision("preflight", "policy.version", "allowed");
+    const lines = async () => (await fsp.readFile(j.path, "utf8")).trim().split("\n").length;
+    const during = await j.step("freeze", JOURNAL_ACTIONS.kedaFreeze, { prior: { a: null } }, lines, { done: (n) => ({ linesDuringEffect: n }) });
+    expect(during).toBe(2);
+    await j.decision("preflight", JOURNAL_ACTIONS.policyVersion, { message: "allowed" });
     await j.recordOutcome("succeeded");
     await j.close();
 
@@ -46,7 +48,8 @@ describe("Journal", () => {
       [4, "decision"],
       [5, "outcome"],
     ]);
-    expect(read.entries[2]!.ref).toBe(2);
+    expect(read.entries[1]).toMatchObject({ kind: "intent", phase: "freeze", action: "keda.freeze", data: { prior: { a: null } } });
+    expect(read.entries[2]).toMatchObject({ kind: "done", phase: "freeze", action: "keda.freeze", ref: 2, data: { linesDuringEffect: 2 } });
     expect(read.entries[0]).toMatchObject({ v: 1, runId: j.runId, stack: "dev", command: "upgrade", data: { to: "v0.3.2" } });
     expect(isComplete(read)).toBe(true);
     expect(unfinishedIntents(read.entries)).toEqual([]);
@@ -54,7 +57,7 @@ describe("Journal", () => {
 
   it("keeps call order for appends that are not awaited one by one", async () => {
     const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade" });
-    await Promise.all(Array.from({ length: 20 }, (_, i) => j.decision("wave", "w", `m${i}`)));
+    await Promise.all(Array.from({ length: 20 }, (_, i) => j.decision("wave", JOURNAL_ACTIONS.waveGates, { message: `m${i}` })));
     await j.close();
     const read = await readJournal(dir, "dev", j.runId);
     expect(read.entries.slice(1).map((e) => e.message)).toEqual(Array.from({ length: 20 }, (_, i) => `m${i}`));
@@ -62,7 +65,7 @@ describe("Journal", () => {
 
   it("redacts everything it writes", async () => {
     const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade", secrets: ["s3cr3t-passphrase"] });
-    await j.decision("snapshot", "config.snapshot", "using s3cr3t-passphrase", { hfToken: "hf_abc", kubeconfig: "clusters: []", tag: "v0.3.1" });
+    await j.decision("snapshot", JOURNAL_ACTIONS.configSnapshot, { message: "using s3cr3t-passphrase", data: { hfToken: "hf_abc", kubeconfig: "clusters: []", tag: "v0.3.1" } });
     await j.close();
     const text = await fsp.readFile(j.path, "utf8");
     expect(text).not.toContain("s3cr3t-passphrase");
@@ -73,7 +76,7 @@ describe("Journal", () => {
 
   it("survives a truncated last line (killed writer) and reopens for recover", async () => {
     const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade" });
-    const intent = await j.writeBeforeSideEffect({ phase: "hold", action: "kube.hold", data: { statefulSets: ["sie-worker-l4"] } });
+    const intent = await j.writeBeforeSideEffect("hold", JOURNAL_ACTIONS.holdsApply, { statefulSets: ["sie-worker-l4"] });
     await j.close();
     // The process died halfway through writing the next entry.
     await fsp.appendFile(j.path, '{"v":1,"seq":3,"kind":"do');
@@ -84,7 +87,7 @@ describe("Journal", () => {
     expect(read.entries).toHaveLength(2);
     expect(isComplete(read)).toBe(false);
     expect(unfinishedIntents(read.entries).map((e) => e.seq)).toEqual([intent.seq]);
-    expect(lastIntent(read.entries, "kube.hold")?.data).toEqual({ statefulSets: ["sie-worker-l4"] });
+    expect(lastIntent(read.entries, JOURNAL_ACTIONS.holdsApply)?.data).toEqual({ statefulSets: ["sie-worker-l4"] });
 
     const inc = await incompleteRun(dir, "dev");
     expect(inc?.runId).toBe(j.runId);

@@ -5,7 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startSimulator, type Simulator } from "../../sim/index.js";
 import { KEDA } from "../../automation/defaults.js";
 import { KubeClient } from "../../automation/kube/client.js";
-import { SCALED_OBJECTS, pauseAnnotations } from "../../automation/kube/keda.js";
+import { applyHolds, planHolds, releaseWave, restoreHolds } from "../../automation/kube/holds.js";
+import { SCALED_OBJECTS, applyKedaFreeze, pauseAnnotations, planKedaFreeze, thawKeda } from "../../automation/kube/keda.js";
+import { deleteStuckPods, statefulSetPods } from "../../automation/kube/pods.js";
+import { waitForRollout, type WaitForRolloutOptions } from "../../automation/kube/rollout.js";
 import { isHeld } from "../../automation/kube/rolloutStatus.js";
 import { podRevision } from "../../automation/kube/podHealth.js";
 
@@ -70,13 +73,13 @@ afterEach(async () => {
 
 async function createWorker(pool: string, replicas: number, opts: { policy?: "Parallel" | "OrderedReady" } = {}): Promise<void> {
   await kube.api.apps.createNamespacedStatefulSet({ namespace: NS, body: worker(pool, replicas, opts) });
-  const r = await kube.waitForRollout(NS, "StatefulSet", `sie-worker-${pool}`, WAIT);
+  const r = await waitFor("StatefulSet", `sie-worker-${pool}`, WAIT);
   expect(r.status).toBe("done");
 }
 
 async function createDeployment(component: "gateway" | "config", replicas: number): Promise<void> {
   await kube.api.apps.createNamespacedDeployment({ namespace: NS, body: deployment(component, replicas) });
-  expect((await kube.waitForRollout(NS, "Deployment", `sie-${component}`, WAIT)).status).toBe("done");
+  expect((await waitFor("Deployment", `sie-${component}`, WAIT)).status).toBe("done");
 }
 
 /** What the release update does to a worker StatefulSet: a new template image. */
@@ -90,6 +93,12 @@ async function setDeploymentTag(component: string, tag: string): Promise<void> {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+const waitFor = (kind: "StatefulSet" | "Deployment", name: string, opts: WaitForRolloutOptions = WAIT) => waitForRollout(kube.api, NS, kind, name, opts);
+
+async function podsOnRevision(statefulSet: string, revision: string) {
+  return (await statefulSetPods(kube.api, NS, await kube.api.getStatefulSet(NS, statefulSet))).filter((p) => podRevision(p) === revision);
+}
+
 describe("KubeClient", () => {
   it("never shows the kubeconfig", () => {
     expect(String(kube)).toBe(`KubeClient(${sim.api})`);
@@ -102,7 +111,7 @@ describe("KubeClient", () => {
   });
 });
 
-describe("freezeKeda / thawKeda", () => {
+describe("planKedaFreeze / applyKedaFreeze / thawKeda", () => {
   it("freezes each ScaledObject at its own target's replicas and restores prior annotations exactly", async () => {
     await createWorker("l4", 3);
     await createWorker("a100", 1);
@@ -119,15 +128,10 @@ describe("freezeKeda / thawKeda", () => {
     await custom.createNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, body: scaledObject("orphan-scaler", "sie-worker-gone") });
     for (let i = 0; i < 200 && (await kube.api.getStatefulSet(NS, "sie-worker-a100")).spec?.replicas !== 4; i++) await sleep(20);
 
-    const seenBeforeApply: (string | null)[] = [];
-    const record = await kube.freezeKeda(NS, {
-      beforeApply: async (plan) => {
-        // Called with the plan before any annotation changed: this is where the journal entry goes.
-        const so = await kube.api.getCustomObject(SCALED_OBJECTS, NS, "sie-worker-l4-scaler");
-        seenBeforeApply.push(pauseAnnotations(so).pausedReplicas, String(plan.entries.length));
-      },
-    });
-    expect(seenBeforeApply).toEqual([null, "3"]);
+    const record = await planKedaFreeze(kube.api, NS);
+    // Planning changes nothing: the plan is journaled before applyKedaFreeze.
+    expect(pauseAnnotations(await kube.api.getCustomObject(SCALED_OBJECTS, NS, "sie-worker-l4-scaler")).pausedReplicas).toBeNull();
+    await applyKedaFreeze(kube.api, record);
     expect(record.entries).toEqual([
       { name: "sie-worker-a100-scaler", target: { kind: "StatefulSet", name: "sie-worker-a100" }, replicas: 4, prior: { pausedReplicas: "4", paused: null } },
       { name: "sie-worker-cpu-scaler", target: { kind: "StatefulSet", name: "sie-worker-cpu" }, replicas: 2, prior: { pausedReplicas: null, paused: "true" } },
@@ -141,7 +145,7 @@ describe("freezeKeda / thawKeda", () => {
     const before = { a100: await annotationsOf("sie-worker-a100-scaler"), cpu: { [KEDA.pausedAnnotation]: "true" } };
 
     // The record survives a JSON round trip (it lives in the journal between freeze and thaw).
-    const thawed = await kube.thawKeda(JSON.parse(JSON.stringify(record)));
+    const thawed = await thawKeda(kube.api, JSON.parse(JSON.stringify(record)));
     expect(thawed).toEqual({ restored: ["sie-worker-a100-scaler", "sie-worker-cpu-scaler", "sie-worker-l4-scaler"], missing: [] });
     expect(await annotationsOf("sie-worker-l4-scaler")).not.toHaveProperty([KEDA.pausedReplicasAnnotation]);
     expect(await annotationsOf("sie-worker-a100-scaler")).toEqual(before.a100);
@@ -150,7 +154,7 @@ describe("freezeKeda / thawKeda", () => {
 
     // Thaw is idempotent and tolerates a deleted ScaledObject.
     await custom.deleteNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, name: "sie-worker-l4-scaler" });
-    expect(await kube.thawKeda(record)).toEqual({ restored: ["sie-worker-a100-scaler", "sie-worker-cpu-scaler"], missing: ["sie-worker-l4-scaler"] });
+    expect(await thawKeda(kube.api, record)).toEqual({ restored: ["sie-worker-a100-scaler", "sie-worker-cpu-scaler"], missing: ["sie-worker-l4-scaler"] });
   });
 });
 
@@ -161,7 +165,8 @@ describe("holds and waves", () => {
     await createDeployment("gateway", 2);
     const oldRevision = (await kube.api.getStatefulSet(NS, "sie-worker-l4")).status?.currentRevision;
 
-    const record = await kube.hold(NS, { statefulSets: ["sie-worker-l4", "sie-worker-cpu"], deployments: ["sie-gateway"] });
+    const record = await planHolds(kube.api, NS, { statefulSets: ["sie-worker-l4", "sie-worker-cpu"], deployments: ["sie-gateway"] });
+    await applyHolds(kube.api, record);
     expect(record).toEqual({
       namespace: NS,
       statefulSets: [
@@ -180,28 +185,28 @@ describe("holds and waves", () => {
     const l4 = await kube.api.getStatefulSet(NS, "sie-worker-l4");
     const newRevision = l4.status?.updateRevision;
     expect(newRevision).not.toBe(oldRevision);
-    expect(await kube.podsOnRevision(NS, "sie-worker-l4", newRevision!)).toHaveLength(0);
+    expect(await podsOnRevision("sie-worker-l4", newRevision!)).toHaveLength(0);
     expect((await kube.api.listPods(NS, "app.kubernetes.io/component=gateway")).every((p) => p.spec?.containers?.[0]?.image?.endsWith(":v0.3.1"))).toBe(true);
 
     // Wave 1: the canary pool only.
-    await kube.releaseWave(NS, { statefulSets: ["sie-worker-l4"] });
-    const canary = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", WAIT);
+    await releaseWave(kube.api, NS, { statefulSets: ["sie-worker-l4"] });
+    const canary = await waitFor("StatefulSet", "sie-worker-l4", WAIT);
     expect(canary).toMatchObject({ status: "done", revision: newRevision });
-    expect((await kube.podsOnRevision(NS, "sie-worker-l4", newRevision!)).map((p) => p.metadata?.name).sort()).toEqual(["sie-worker-l4-0", "sie-worker-l4-1"]);
+    expect((await podsOnRevision("sie-worker-l4", newRevision!)).map((p) => p.metadata?.name).sort()).toEqual(["sie-worker-l4-0", "sie-worker-l4-1"]);
     const cpuPods = await kube.api.listPods(NS, "sie.superlinked.com/pool=cpu");
     expect(cpuPods.every((p) => p.spec?.containers?.[0]?.image === workerImage("v0.3.1"))).toBe(true);
 
     // Wave 2: the rest; then the gateway.
-    await kube.releaseWave(NS, { statefulSets: ["sie-worker-cpu"] });
-    expect((await kube.waitForRollout(NS, "StatefulSet", "sie-worker-cpu", WAIT)).status).toBe("done");
+    await releaseWave(kube.api, NS, { statefulSets: ["sie-worker-cpu"] });
+    expect((await waitFor("StatefulSet", "sie-worker-cpu", WAIT)).status).toBe("done");
     const progress: string[] = [];
-    await kube.releaseWave(NS, { deployments: ["sie-gateway"] });
-    const gw = await kube.waitForRollout(NS, "Deployment", "sie-gateway", { ...WAIT, onProgress: (p) => progress.push(p.reason) });
+    await releaseWave(kube.api, NS, { deployments: ["sie-gateway"] });
+    const gw = await waitFor("Deployment", "sie-gateway", { ...WAIT, onProgress: (p) => progress.push(p.reason) });
     expect(gw.status).toBe("done");
     expect(progress.length).toBeGreaterThan(0);
     expect((await kube.api.listPods(NS, "app.kubernetes.io/component=gateway")).filter((p) => !p.metadata?.deletionTimestamp).every((p) => p.spec?.containers?.[0]?.image?.endsWith(":v0.3.2"))).toBe(true);
 
-    expect(await kube.restoreHolds(record)).toEqual({ restored: ["StatefulSet/sie-worker-l4", "StatefulSet/sie-worker-cpu", "Deployment/sie-gateway"], missing: [] });
+    expect(await restoreHolds(kube.api, record)).toEqual({ restored: ["StatefulSet/sie-worker-l4", "StatefulSet/sie-worker-cpu", "Deployment/sie-gateway"], missing: [] });
     const after = await kube.api.getStatefulSet(NS, "sie-worker-l4");
     expect(after.spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0);
     expect((await kube.api.getDeployment(NS, "sie-gateway")).spec?.paused ?? false).toBe(false);
@@ -210,9 +215,10 @@ describe("holds and waves", () => {
   it("restores a partition that was set before the hold", async () => {
     await createWorker("l4", 3);
     await kube.api.mergePatchStatefulSet(NS, "sie-worker-l4", { spec: { updateStrategy: { rollingUpdate: { partition: 1 } } } });
-    const record = await kube.holdWorkers(NS, ["sie-worker-l4"]);
+    const record = await planHolds(kube.api, NS, { statefulSets: ["sie-worker-l4"] });
+    await applyHolds(kube.api, record);
     expect((await kube.api.getStatefulSet(NS, "sie-worker-l4")).spec?.updateStrategy?.rollingUpdate?.partition).toBe(3);
-    await kube.restoreHolds(record);
+    await restoreHolds(kube.api, record);
     expect((await kube.api.getStatefulSet(NS, "sie-worker-l4")).spec?.updateStrategy?.rollingUpdate?.partition).toBe(1);
   });
 });
@@ -222,7 +228,7 @@ describe("waitForRollout fails fast", () => {
     await createWorker("l4", 2);
     await setWorkerTag("l4", "v0.3.2-crashloop");
     const started = Date.now();
-    const r = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", { ...WAIT, timeoutMs: 30_000 });
+    const r = await waitFor("StatefulSet", "sie-worker-l4", { ...WAIT, timeoutMs: 30_000 });
     expect(r.status).toBe("failed");
     expect(Date.now() - started).toBeLessThan(5_000);
     if (r.status !== "failed") return;
@@ -233,7 +239,7 @@ describe("waitForRollout fails fast", () => {
   it("on a -pullerr tag", async () => {
     await createWorker("l4", 1);
     await setWorkerTag("l4", "v0.3.2-pullerr");
-    const r = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", WAIT);
+    const r = await waitFor("StatefulSet", "sie-worker-l4", WAIT);
     expect(r.status).toBe("failed");
     if (r.status === "failed") expect(["ErrImagePull", "ImagePullBackOff"]).toContain(r.evidence[0]?.reason);
   });
@@ -241,7 +247,7 @@ describe("waitForRollout fails fast", () => {
   it("on a -noready tag after notReadyAfterMs", async () => {
     await createWorker("l4", 1);
     await setWorkerTag("l4", "v0.3.2-noready");
-    const r = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", { ...WAIT, notReadyAfterMs: 300 });
+    const r = await waitFor("StatefulSet", "sie-worker-l4", { ...WAIT, notReadyAfterMs: 300 });
     expect(r.status).toBe("failed");
     if (r.status === "failed") expect(r.evidence[0]).toMatchObject({ reason: "NotReady", message: expect.stringContaining("running but not Ready") });
   });
@@ -249,7 +255,7 @@ describe("waitForRollout fails fast", () => {
   it("on a crash-looping Deployment, using its newest ReplicaSet", async () => {
     await createDeployment("gateway", 2);
     await setDeploymentTag("gateway", "v0.3.2-crashloop");
-    const r = await kube.waitForRollout(NS, "Deployment", "sie-gateway", WAIT);
+    const r = await waitFor("Deployment", "sie-gateway", WAIT);
     expect(r.status).toBe("failed");
     if (r.status === "failed") expect(r.evidence[0]).toMatchObject({ reason: "CrashLoopBackOff", image: "ghcr.io/superlinked/sie-gateway:v0.3.2-crashloop" });
   });
@@ -257,7 +263,7 @@ describe("waitForRollout fails fast", () => {
   it("times out with the slow pods as evidence", async () => {
     await createWorker("l4", 1);
     await setWorkerTag("l4", "v0.3.2-noready");
-    const r = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", { ...WAIT, timeoutMs: 600 });
+    const r = await waitFor("StatefulSet", "sie-worker-l4", { ...WAIT, timeoutMs: 600 });
     expect(r.status).toBe("timeout");
     if (r.status === "timeout") expect(r.reason).toContain("gave up after");
   });
@@ -267,26 +273,26 @@ describe("deleteStuckPods", () => {
   it("unsticks an OrderedReady revert by deleting pods left on the bad revision", async () => {
     await createWorker("l4", 3, { policy: "OrderedReady" });
     await setWorkerTag("l4", "v0.3.2-crashloop");
-    const failed = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", WAIT);
+    const failed = await waitFor("StatefulSet", "sie-worker-l4", WAIT);
     expect(failed.status).toBe("failed");
     const badRevision = failed.revision!;
 
     // Before the template is reverted, deleting would only recreate broken pods: refused.
-    const early = await kube.deleteStuckPods(NS, "sie-worker-l4", badRevision);
+    const early = await deleteStuckPods(kube.api, NS, "sie-worker-l4", badRevision);
     expect(early.deleted).toEqual([]);
     expect(early.skippedReason).toContain("revert its template first");
 
     await setWorkerTag("l4", "v0.3.1");
     await sleep(400);
-    const stuck = await kube.podsOnRevision(NS, "sie-worker-l4", badRevision);
+    const stuck = await podsOnRevision("sie-worker-l4", badRevision);
     expect(stuck.length).toBeGreaterThan(0);
 
     const journaled: string[][] = [];
-    const res = await kube.deleteStuckPods(NS, "sie-worker-l4", badRevision, { beforeDelete: (names) => void journaled.push(names) });
+    const res = await deleteStuckPods(kube.api, NS, "sie-worker-l4", badRevision, { beforeDelete: (names) => void journaled.push(names) });
     expect(res.deleted).toEqual(stuck.map((p) => p.metadata!.name!).sort());
     expect(journaled).toEqual([res.deleted]);
 
-    const back = await kube.waitForRollout(NS, "StatefulSet", "sie-worker-l4", WAIT);
+    const back = await waitFor("StatefulSet", "sie-worker-l4", WAIT);
     expect(back.status).toBe("done");
     const pods = await kube.api.listPods(NS, "sie.superlinked.com/pool=l4");
     expect(pods.filter((p) => !p.metadata?.deletionTimestamp).every((p) => podRevision(p) !== badRevision)).toBe(true);

@@ -1,4 +1,4 @@
-// Bad input through the real CLI (issue 8): every case must exit with its documented code
+// Bad input through the real CLI: every case must exit with its documented code
 // (docs/exit-codes.md), say what is wrong in one message naming the key or value and the fix,
 // print no stack trace, and leave the stack's checkpoint, config file and export byte-identical.
 // One deployed `local` stack is shared by the whole file; cases that break a fixture file restore it.

@@ -1,4 +1,4 @@
-// Crash matrix (issue 8): SIGKILL `sie-fleet upgrade` at each journal phase, then run the next
+// Crash matrix: SIGKILL `sie-fleet upgrade` at each journal phase, then run the next
 // command and check the stack came back whole: verified on the old or the new version, KEDA
 // thawed, no lock, the config file one of the two snapshots, no pending operation, every journal
 // finished. The kill point is seen from the outside (the run's fsynced journal and the CLI's

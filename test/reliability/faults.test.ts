@@ -1,4 +1,4 @@
-// Fault matrix (issue 8): every simulator fault × the wave it appears in → the outcome and exit
+// Fault matrix: every simulator fault × the wave it appears in → the outcome and exit
 // code documented in docs/fault-matrix.md (this test reads that table). A fault is put in one
 // wave with the simulator's scoped faults (only that pool/component at the new version), the
 // real CLI upgrades, and the stack must end verified: back on the old version after a revert, or

@@ -1,4 +1,4 @@
-// Secrets never leak (issue 8): a known HF token set as a Pulumi secret, the stack's config
+// Secrets never leak: a known HF token set as a Pulumi secret, the stack's config
 // passphrase in the environment and the stack's kubeconfig output must not appear — raw or
 // base64 — in any stdout, stderr, journal, history or status output, simulator log, or the
 // support bundle (extracted and grepped byte by byte), across up, a good upgrade, a reverted

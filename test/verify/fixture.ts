@@ -2,8 +2,8 @@
 // config created through client-node (no Pulumi engine), and "upgrades" done by replacing a
 // workload's image the way the release update would.
 import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
-import { KubeClient } from "../../automation/kube/index.js";
-import type { VerifyNames } from "../../automation/verify/index.js";
+import { KubeClient, waitForRollout } from "../../automation/kube/index.js";
+import type { ReleaseNames } from "../../automation/workloads.js";
 import { startSimulator, type Simulator } from "../../sim/index.js";
 import { componentDeployment, scaledObject, TEST_TIMINGS, workerStatefulSet } from "../sim/helpers.js";
 
@@ -13,7 +13,7 @@ const WAIT = { timeoutMs: 15_000, pollMs: 25, notReadyAfterMs: 60_000 };
 export interface Fleet {
   sim: Simulator;
   kube: KubeClient;
-  names: VerifyNames;
+  names: ReleaseNames;
   pools: string[];
   stop(): Promise<void>;
 }
@@ -42,7 +42,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
   for (const c of ["gateway", "config"] as const) {
     await kube.api.apps.createNamespacedDeployment({ namespace: NS, body: componentDeployment(c, { replicas: 1, tag }) as V1Deployment });
   }
-  const names: VerifyNames = {
+  const names: ReleaseNames = {
     namespace: NS,
     fullname: "sie",
     gatewayDeployment: "sie-gateway",
@@ -55,7 +55,7 @@ export async function startFleet(opts: FleetOptions = {}): Promise<Fleet> {
 }
 
 export async function waitRollout(f: Fleet, kind: "StatefulSet" | "Deployment", name: string): Promise<string> {
-  const r = await f.kube.waitForRollout(NS, kind, name, WAIT);
+  const r = await waitForRollout(f.kube.api, NS, kind, name, WAIT);
   return r.status;
 }
 

@@ -1,5 +1,5 @@
 // Compile-time check that the engine's own values plug straight into the suite's entry points
-// (the lead's StackContext: names, kube, rollout.gates), as README.md's wiring shows.
+// (StackContext: names, kube, rollout.gates), as README.md's entry points show.
 import { describe, expect, it } from "vitest";
 import type { StackContext } from "../../automation/actions/context.js";
 import type { WaveSpec } from "../../automation/types.js";

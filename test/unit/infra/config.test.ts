@@ -1,13 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { ConfigError, loadConfig, parseConfig, validateConfig } from "../../../infra/config.js";
+import { ConfigError } from "../../../automation/errors.js";
+import { loadConfig } from "../../../infra/config.js";
+import { parseConfig, validateConfig } from "../../../infra/configParse.js";
 import { IMAGE_TAG_PATTERN_CASES } from "./tagCases.js";
 import { eksRaw, gkeRaw, kubernetesRaw, localRaw, withValue, type Raw } from "./fixtures.js";
 
-function issuesOf(raw: Raw) {
+function problemsOf(raw: Raw) {
   const r = validateConfig(raw);
   if (r.ok) throw new Error("expected the config to be rejected");
-  return r.issues;
+  return r.problems.map((p) => ({ path: p.key, message: p.reason, hint: p.hint }));
 }
 
 describe("parseConfig: valid configs", () => {
@@ -80,6 +82,9 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
   ["canaryPool not a pool", () => withValue(gkeRaw(), "rollout.canaryPool", "h100"), "sie-fleet:rollout.canaryPool", /"h100" is not a pool/],
   ["canaryPool without workers", () => withValue(gkeRaw(), "rollout.canaryPool", "system"), "sie-fleet:rollout.canaryPool", /runs no workers/],
   ["waveOrder names an unknown pool", () => withValue(gkeRaw(), "rollout.waveOrder", ["a100-40", "t4"]), "sie-fleet:rollout.waveOrder[1]", /"t4" is not a pool/],
+  ["waveOrder names a pool without workers", () => withValue(gkeRaw(), "rollout.waveOrder", ["system"]), "sie-fleet:rollout.waveOrder[0]", /pool "system" runs no workers/],
+  ["waveOrder lists a pool twice", () => withValue(gkeRaw(), "rollout.waveOrder", ["a100-40", "a100-40"]), "sie-fleet:rollout.waveOrder[1]", /listed twice/],
+  ["batchSize 0", () => withValue(gkeRaw(), "rollout.batchSize", 0), "sie-fleet:rollout.batchSize", /must be ≥ 1 \(got 0\)/],
   ["L4 machine for an A100 pool", () => withValue(gkeRaw(), "pools.a100-40.machineType", "g2-standard-8"), "sie-fleet:pools.a100-40.machineType", /g2-standard-8 carries l4 GPUs, not a100-40gb/],
   ["GPU count the machine family lacks (GKE)", () => withValue(gkeRaw(), "pools.l4.gpusPerNode", 3), "sie-fleet:pools.l4.gpusPerNode", /gke offers l4 nodes with 1, 2, 4, 8 GPU\(s\), not 3/],
   ["GPU count the machine family lacks (EKS)", () => withValue(eksRaw(), "pools.a100-40.gpusPerNode", 1), "sie-fleet:pools.a100-40.gpusPerNode", /eks offers a100-40gb nodes with 8 GPU\(s\), not 1/],
@@ -107,9 +112,9 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
 
 describe("parseConfig: invalid configs name the key", () => {
   it.each(INVALID)("%s", (_what, make, path, message) => {
-    const issues = issuesOf(make());
-    const hit = issues.find((i) => i.path === path && message.test(i.message));
-    expect(hit, `issues were: ${JSON.stringify(issues, null, 2)}`).toBeDefined();
+    const problems = problemsOf(make());
+    const hit = problems.find((i) => i.path === path && message.test(i.message));
+    expect(hit, `problems were: ${JSON.stringify(problems, null, 2)}`).toBeDefined();
   });
 
   it("has at least 15 distinct invalid cases", () => {
@@ -130,18 +135,19 @@ describe("parseConfig: invalid configs name the key", () => {
     expect(err).toBeInstanceOf(ConfigError);
     const e = err as ConfigError;
     expect(e.name).toBe("ConfigError");
-    expect(e.issues.map((i) => i.path).sort()).toEqual(
+    expect(e.exitCode).toBe(2);
+    expect(e.problems.map((p) => p.key).sort()).toEqual(
       ["sie-fleet:cluster.project", "sie-fleet:pools.l4.gpu", "sie-fleet:pools.l4.maxNode", "sie-fleet:release.imageTag"].sort(),
     );
-    expect(e.message).toMatch(/^invalid sie-fleet stack config \(4 problems\)/);
-    expect(e.message).toContain("hint: pulumi config set --path sie-fleet:cluster.project <value>");
-    expect(e.issues.find((i) => i.path.endsWith("maxNode"))!.hint).toMatch(/did you mean "maxNodes"/);
+    expect(e.message).toMatch(/^4 configuration problems:\n/);
+    expect(e.message).toContain("sie-fleet:cluster.project: is required (pulumi config set --path sie-fleet:cluster.project <value>)");
+    expect(e.problems.find((p) => p.key.endsWith("maxNode"))!.hint).toMatch(/did you mean "maxNodes"/);
   });
 
   it("rejects each bad tag", () => {
     for (const tag of IMAGE_TAG_PATTERN_CASES.invalid) {
-      const issues = issuesOf(withValue(localRaw(), "release.imageTag", tag));
-      expect(issues.map((i) => i.path), `tag ${JSON.stringify(tag)}`).toContain("sie-fleet:release.imageTag");
+      const problems = problemsOf(withValue(localRaw(), "release.imageTag", tag));
+      expect(problems.map((i) => i.path), `tag ${JSON.stringify(tag)}`).toContain("sie-fleet:release.imageTag");
     }
   });
 });

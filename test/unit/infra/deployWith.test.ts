@@ -12,10 +12,10 @@ import { one, resolve, runWithMocks, type Registered } from "./mocks.js";
 const DYN = "pulumi-nodejs:dynamic/sie-local:";
 const objectsRaw = (): Raw => withValue(withValue(kubernetesRaw(), "cluster.deployWith", "objects"), "autoscaling.enabled", true);
 
-function issuesOf(raw: Raw) {
+function problemsOf(raw: Raw) {
   const r = validateConfig(raw);
   if (r.ok) throw new Error("expected the config to be rejected");
-  return r.issues.map((i) => ({ path: i.path, message: i.message, hint: i.hint }));
+  return r.problems.map((p) => ({ path: p.key, message: p.reason, hint: p.hint }));
 }
 
 describe("cluster.deployWith", () => {
@@ -25,23 +25,23 @@ describe("cluster.deployWith", () => {
   });
 
   it("rejects another value, naming the key and the choices", () => {
-    const issues = issuesOf(withValue(kubernetesRaw(), "cluster.deployWith", "kubectl"));
-    expect(issues).toHaveLength(1);
-    expect(issues[0]!.path).toBe("sie-fleet:cluster.deployWith");
-    expect(issues[0]!.message).toMatch(/expected one of helm, objects/);
+    const problems = problemsOf(withValue(kubernetesRaw(), "cluster.deployWith", "kubectl"));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]!.path).toBe("sie-fleet:cluster.deployWith");
+    expect(problems[0]!.message).toMatch(/expected one of helm, objects/);
   });
 
   it("is only a key of platform kubernetes", () => {
-    const issues = issuesOf({ "sie-fleet:platform": "local", "sie-fleet:cluster": { deployWith: "objects" }, "sie-fleet:pools": { l4: { gpu: "l4" } }, "sie-fleet:release": { imageTag: "v0.3.1", version: "0.3.1" } });
-    expect(issues.map((i) => i.path)).toContain("sie-fleet:cluster.deployWith");
+    const problems = problemsOf({ "sie-fleet:platform": "local", "sie-fleet:cluster": { deployWith: "objects" }, "sie-fleet:pools": { l4: { gpu: "l4" } }, "sie-fleet:release": { imageTag: "v0.3.1", version: "0.3.1" } });
+    expect(problems.map((i) => i.path)).toContain("sie-fleet:cluster.deployWith");
   });
 
   it("refuses what only the Helm chart would install (KEDA, the HF token Secret) with objects", () => {
-    const keda = issuesOf(withValue(objectsRaw(), "keda.install", true));
+    const keda = problemsOf(withValue(objectsRaw(), "keda.install", true));
     expect(keda).toEqual([expect.objectContaining({ path: "sie-fleet:keda.install", hint: expect.stringMatching(/keda.install: false|deployWith: helm/) })]);
     const token = validateConfig({ ...objectsRaw(), "sie-fleet:hfToken": { secure: "v1:abc" } });
     expect(token.ok).toBe(false);
-    if (!token.ok) expect(token.issues.map((i) => i.path)).toEqual(["sie-fleet:hfToken"]);
+    if (!token.ok) expect(token.problems.map((p) => p.key)).toEqual(["sie-fleet:hfToken"]);
     // The helm path still installs both.
     expect(validateConfig({ ...withValue(kubernetesRaw(), "keda.install", true), "sie-fleet:hfToken": { secure: "v1:abc" } }).ok).toBe(true);
   });

@@ -1,0 +1,44 @@
+// The workloads of a release, named as the stack outputs name them: one StatefulSet per worker
+// pool, the gateway and config Deployments. A wave rolls some of them; holds, the final
+// verification, status and `up` cover them all.
+import type { WaveSpec } from "./types.js";
+
+export interface ReleaseNames {
+  namespace: string;
+  fullname: string;
+  gatewayDeployment: string;
+  configDeployment: string;
+  /** pool → StatefulSet, for pools that run workers. */
+  statefulSets: Record<string, string>;
+}
+
+export interface Workload {
+  kind: "StatefulSet" | "Deployment";
+  name: string;
+  component: "worker" | "gateway" | "config";
+  /** The worker pool (StatefulSets only). */
+  pool?: string;
+}
+
+/** The workloads `wave` rolls (its pools in the wave's order, or one Deployment); without a wave, the whole release. */
+export function releaseWorkloads(names: ReleaseNames, wave?: WaveSpec): Workload[] {
+  const worker = (pool: string): Workload[] => {
+    const name = names.statefulSets[pool];
+    return name ? [{ kind: "StatefulSet", name, component: "worker", pool }] : [];
+  };
+  const gateway: Workload = { kind: "Deployment", name: names.gatewayDeployment, component: "gateway" };
+  const config: Workload = { kind: "Deployment", name: names.configDeployment, component: "config" };
+  let list: Workload[];
+  if (!wave) list = [...Object.keys(names.statefulSets).flatMap(worker), gateway, config];
+  else if (wave.kind === "pool") list = (wave.pools ?? []).flatMap(worker);
+  else list = [wave.kind === "gateway" ? gateway : config];
+  return list.filter((w) => w.name !== "");
+}
+
+/** Workloads as hold/release targets: StatefulSets get partitions, Deployments pause. */
+export function holdTargets(workloads: readonly Workload[]): { statefulSets: string[]; deployments: string[] } {
+  return {
+    statefulSets: workloads.filter((w) => w.kind === "StatefulSet").map((w) => w.name),
+    deployments: workloads.filter((w) => w.kind === "Deployment").map((w) => w.name),
+  };
+}
