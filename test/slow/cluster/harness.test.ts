@@ -11,10 +11,10 @@ import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkPod, isPodReady } from "../../../automation/kube/podHealth.js";
 import { GPU_LABEL, GPU_TAINT, POOL_LABEL, tolerationsFor } from "../../../infra/gpu-profiles.js";
-import { startCluster, type Cluster } from "./harness.js";
-import { GKE_ACCELERATOR_LABEL } from "./nodes.js";
-import { waitFor } from "./procs.js";
-import { findKubeTools } from "./tools.js";
+import { startCluster, type Cluster } from "../../../cluster/controlPlane.js";
+import { GKE_ACCELERATOR_LABEL } from "../../../cluster/nodes.js";
+import { waitFor } from "../../../cluster/procs.js";
+import { findKubeTools } from "../../../cluster/tools.js";
 
 const tools = findKubeTools();
 if (!tools.ok) console.warn(`[cluster tests] skipped: ${tools.reason}`);

@@ -9,10 +9,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startCluster, type Cluster } from "./harness.js";
-import { startKedaOperator, type KedaOperator } from "./keda.js";
-import { waitFor } from "./procs.js";
-import { findKedaOperator, findKubeTools } from "./tools.js";
+import { startCluster, type Cluster } from "../../../cluster/controlPlane.js";
+import { startKedaOperator, type KedaOperator } from "../../../cluster/kedaOperator.js";
+import { waitFor } from "../../../cluster/procs.js";
+import { findKedaOperator, findKubeTools } from "../../../cluster/tools.js";
 
 const tools = findKubeTools();
 const keda = findKedaOperator();

@@ -16,8 +16,8 @@ import { makeScratchProject } from "../../../automation/engine/scratchProject.js
 import { openStack, type OpenStack } from "../../../automation/engine/stack.js";
 import type { ActionContext, ProgressEvent } from "../../../automation/types.js";
 import { spawnSimulator, type SpawnedSimulator } from "../../../sim/index.js";
-import { startCluster, type Cluster } from "./harness.js";
-import { waitFor } from "./procs.js";
+import { startCluster, type Cluster } from "../../../cluster/controlPlane.js";
+import { waitFor } from "../../../cluster/procs.js";
 
 export const STACK = "kube";
 export const NS = "sie";

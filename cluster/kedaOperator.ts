@@ -11,7 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { issueServingCert } from "./certs.js";
-import type { Cluster } from "./harness.js";
+import type { Cluster } from "./controlPlane.js";
 import { freePort, httpGet, Proc, waitFor } from "./procs.js";
 
 export const KEDA_NAMESPACE = "keda";

@@ -5,7 +5,7 @@
  * nodeSelector/tolerations here cannot drift from what real pools carry.
  */
 import type { V1Node } from "@kubernetes/client-node";
-import { GPU_PROFILES, nodeLabels, nodeTaints, type GpuKind } from "../../../infra/gpu-profiles.js";
+import { GPU_PROFILES, nodeLabels, nodeTaints, type GpuKind } from "../infra/gpu-profiles.js";
 
 /** kwok manages only nodes with this label, so a stray real node would be left alone. */
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
