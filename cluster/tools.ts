@@ -1,45 +1,116 @@
 /**
- * Finds the control-plane binaries that scripts/ensure-kube-tools builds. Looking never builds
- * (a cold build takes tens of minutes), so a test can skip with the reason instead.
+ * The binaries scripts/ensure-kube-tools builds from Go modules: the control plane (etcd,
+ * kube-apiserver, kube-controller-manager, kube-scheduler, kwok), the opt-in KEDA operator, and
+ * the Pulumi Kubernetes provider with a helm client. `find*` only looks (a cold build takes tens
+ * of minutes, so a test can skip with the reason instead); `ensure*` builds when needed.
+ * Builds are cached under SIE_FLEET_TOOLS_DIR (the script's default: <repo>/.sie-fleet/tools).
  */
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
+import { runEnsureScript } from "../automation/engine/ensureScript.js";
+import { EXIT_CODES, SieFleetError } from "../automation/errors.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const KUBE_MANIFESTS = path.join(REPO_ROOT, "tools/kube/manifests");
+const ENSURE_SCRIPT = path.join(REPO_ROOT, "scripts/ensure-kube-tools");
 export const KUBE_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
 export type KubeBinary = (typeof KUBE_BINARIES)[number];
 
-export type KubeTools = { ok: true; root: string; bin: (name: KubeBinary) => string } | { ok: false; reason: string };
+export interface KubeToolsBuild {
+  root: string;
+  bin: (name: KubeBinary) => string;
+}
+export type KubeTools = ({ ok: true } & KubeToolsBuild) | { ok: false; reason: string };
+
+export interface EnsureToolsOptions {
+  /** Receives the build's progress lines (a cold build takes tens of minutes). */
+  onProgress?: (line: string) => void;
+  /** Environment of the build script (SIE_FLEET_TOOLS_DIR, GOCACHE, …); default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
 
 /**
  * SIE_FLEET_KUBE_TOOLS=<root> names a build directly; otherwise `ensure-kube-tools --check` says
  * whether the build for the current tools/kube sources is in the cache.
  */
-export function findKubeTools(): KubeTools {
-  const found = findBuild(process.env["SIE_FLEET_KUBE_TOOLS"], [], "the Kubernetes control plane");
-  if (!found.ok) return found;
-  for (const b of KUBE_BINARIES) {
-    const file = path.join(found.root, "bin", b);
-    if (!fs.existsSync(file)) return { ok: false, reason: `${file} is missing: run scripts/ensure-kube-tools` };
-  }
-  const dir = found.root;
-  return { ok: true, root: dir, bin: (name) => path.join(dir, "bin", name) };
+export function findKubeTools(env: NodeJS.ProcessEnv = process.env): KubeTools {
+  const found = findBuild(env["SIE_FLEET_KUBE_TOOLS"], [], "the Kubernetes control plane", env);
+  return found.ok ? checkKubeBuild(found.root) : found;
+}
+
+/** Finds the control plane's build, building it first if needed (scripts/ensure-kube-tools). */
+export async function ensureKubeTools(opts: EnsureToolsOptions = {}): Promise<KubeToolsBuild> {
+  const env = opts.env ?? process.env;
+  const root = env["SIE_FLEET_KUBE_TOOLS"] || (await ensureBuild([], "the Kubernetes control plane", opts));
+  const tools = checkKubeBuild(root);
+  if (!tools.ok) throw toolsError(tools.reason);
+  return tools;
+}
+
+export interface KubeProviderBuild {
+  root: string;
+  /** pulumi-resource-kubernetes, reporting the version the @pulumi/kubernetes npm package pins. */
+  providerBin: string;
+  helmBin: string;
+  /** The provider's version (the @pulumi/kubernetes pin in package.json). */
+  version: string;
+}
+
+/** The Pulumi Kubernetes provider plugin and a helm client (`ensure-kube-tools --provider`), built if needed. */
+export async function ensureKubeProvider(opts: EnsureToolsOptions = {}): Promise<KubeProviderBuild> {
+  const root = await ensureBuild(["--provider"], "the Pulumi Kubernetes provider", opts);
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
+  const build = {
+    root,
+    providerBin: path.join(root, "bin", "pulumi-resource-kubernetes"),
+    helmBin: path.join(root, "bin", "helm"),
+    version: pkg.dependencies["@pulumi/kubernetes"] ?? "",
+  };
+  for (const f of [build.providerBin, build.helmBin]) if (!fs.existsSync(f)) throw toolsError(`${f} is missing: run scripts/ensure-kube-tools --provider`);
+  return build;
 }
 
 /** The KEDA operator binary from `ensure-kube-tools --keda` (or SIE_FLEET_KEDA_TOOLS=<root>). */
-export function findKedaOperator(): { ok: true; bin: string } | { ok: false; reason: string } {
-  const found = findBuild(process.env["SIE_FLEET_KEDA_TOOLS"], ["--keda"], "the KEDA operator");
+export function findKedaOperator(env: NodeJS.ProcessEnv = process.env): { ok: true; bin: string } | { ok: false; reason: string } {
+  const found = findBuild(env["SIE_FLEET_KEDA_TOOLS"], ["--keda"], "the KEDA operator", env);
   if (!found.ok) return found;
   const bin = path.join(found.root, "bin", "keda-operator");
   return fs.existsSync(bin) ? { ok: true, bin } : { ok: false, reason: `${bin} is missing: run scripts/ensure-kube-tools --keda` };
 }
 
-function findBuild(root: string | undefined, args: string[], what: string): { ok: true; root: string } | { ok: false; reason: string } {
+/** Versions of what the control-plane build runs, from tools/kube/go.mod (the build's stamp covers it). */
+export function kubeToolVersions(): { kubernetes: string; etcd: string; kwok: string } {
+  const mod = fs.readFileSync(path.join(REPO_ROOT, "tools/kube/go.mod"), "utf8");
+  const of = (module: string): string => new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, "\\.")}\\s+(\\S+)`, "m").exec(mod)?.[1] ?? "unknown";
+  return { kubernetes: of("k8s.io/kubernetes"), etcd: of("go.etcd.io/etcd/server/v3"), kwok: of("sigs.k8s.io/kwok") };
+}
+
+function checkKubeBuild(root: string): KubeTools {
+  for (const b of KUBE_BINARIES) {
+    const file = path.join(root, "bin", b);
+    if (!fs.existsSync(file)) return { ok: false, reason: `${file} is missing: run scripts/ensure-kube-tools` };
+  }
+  return { ok: true, root, bin: (name) => path.join(root, "bin", name) };
+}
+
+function toolsError(message: string): SieFleetError {
+  return new SieFleetError("kube-tools-unavailable", EXIT_CODES.internal, message, {
+    hint: "install Go 1.26+ and run scripts/ensure-kube-tools (see docs/kube-tools.md)",
+  });
+}
+
+async function ensureBuild(args: string[], what: string, opts: EnsureToolsOptions): Promise<string> {
+  const r = await runEnsureScript(ENSURE_SCRIPT, args, opts);
+  if (r.code === 0 && r.root) return r.root;
+  const tail = r.stderr.split("\n").slice(-5).map((l) => `  ${l.replace(/^\[ensure-kube-tools\] /, "")}`);
+  throw toolsError(`could not build ${what} (scripts/ensure-kube-tools ${args.join(" ")} exited ${r.code}):\n${tail.join("\n")}`);
+}
+
+function findBuild(root: string | undefined, args: string[], what: string, env: NodeJS.ProcessEnv): { ok: true; root: string } | { ok: false; reason: string } {
   if (root) return { ok: true, root };
-  const r = spawnSync(path.join(REPO_ROOT, "scripts/ensure-kube-tools"), [...args, "--check"], { encoding: "utf8" });
+  const r = spawnSync(ENSURE_SCRIPT, [...args, "--check"], { encoding: "utf8", env });
   if (r.error) return { ok: false, reason: `scripts/ensure-kube-tools could not run: ${r.error.message}` };
   if (r.status !== 0) {
     const why = (r.stderr || "").trim().split("\n").pop()?.replace(/^\[ensure-kube-tools\] /, "");
