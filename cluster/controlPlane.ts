@@ -15,6 +15,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
+import { claimClusterDir } from "./clusterDir.js";
 import { kubeconfig, makePki, opensslMissing, type Pki } from "./certs.js";
 import { defaultNodes, KWOK_NODE_LABEL, KWOK_NODE_VALUE, nodeObject, type FakeNodeSpec } from "./nodes.js";
 import { stablePorts } from "./ports.js";
@@ -99,6 +100,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
   if (noOpenssl) throw new Error(noOpenssl);
 
   const dir = path.resolve(opts.dir);
+  claimClusterDir(dir);
   const logDir = path.join(dir, "logs");
   const restarted = fs.existsSync(path.join(dir, "etcd", "member"));
   for (const d of [dir, logDir, path.join(dir, "etcd"), path.join(dir, "kcm"), path.join(dir, "scheduler")]) fs.mkdirSync(d, { recursive: true });

@@ -7,6 +7,7 @@
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
+import { writeJsonAtomic } from "./clusterDir.js";
 
 export const PORTS_FILE = "ports.json";
 
@@ -63,8 +64,6 @@ export async function stablePorts<N extends string>(dir: string, names: readonly
     }
     chosen.add(out[name]);
   }
-  const file = path.join(dir, PORTS_FILE);
-  fs.writeFileSync(`${file}.tmp`, `${JSON.stringify({ ...saved, ...out }, null, 2)}\n`);
-  fs.renameSync(`${file}.tmp`, file);
+  writeJsonAtomic(path.join(dir, PORTS_FILE), { ...saved, ...out });
   return out;
 }
