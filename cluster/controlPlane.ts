@@ -314,15 +314,23 @@ function apiserverArgs(dir: string, pki: Pki, port: number, etcdPort: number): s
   ];
 }
 
-function kcmArgs(dir: string, pki: Pki, kc: string, port: number): string[] {
+/** What kube-controller-manager and kube-scheduler share: one kubeconfig for everything, loopback, no leader election. */
+function controllerArgs(kc: string, port: number, certDir: string): string[] {
   return [
     `--kubeconfig=${kc}`,
     `--authentication-kubeconfig=${kc}`,
     `--authorization-kubeconfig=${kc}`,
     "--bind-address=127.0.0.1",
     `--secure-port=${port}`,
-    `--cert-dir=${path.join(dir, "kcm")}`,
+    `--cert-dir=${certDir}`,
     "--leader-elect=false",
+    "--profiling=false",
+  ];
+}
+
+function kcmArgs(dir: string, pki: Pki, kc: string, port: number): string[] {
+  return [
+    ...controllerArgs(kc, port, path.join(dir, "kcm")),
     // Each controller acts as its own service account under RBAC, as on a real control plane.
     "--use-service-account-credentials=true",
     `--service-account-private-key-file=${pki.saKey}`,
@@ -330,21 +338,11 @@ function kcmArgs(dir: string, pki: Pki, kc: string, port: number): string[] {
     `--cluster-signing-cert-file=${pki.caCert}`,
     `--cluster-signing-key-file=${pki.caKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
-    "--profiling=false",
   ];
 }
 
 function schedulerArgs(dir: string, kc: string, port: number): string[] {
-  return [
-    `--kubeconfig=${kc}`,
-    `--authentication-kubeconfig=${kc}`,
-    `--authorization-kubeconfig=${kc}`,
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    `--cert-dir=${path.join(dir, "scheduler")}`,
-    "--leader-elect=false",
-    "--profiling=false",
-  ];
+  return controllerArgs(kc, port, path.join(dir, "scheduler"));
 }
 
 async function applyCrds(kc: k8s.KubeConfig, file: string, timeoutMs: number): Promise<void> {

@@ -7,15 +7,14 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../../../automation/cli/run.js";
 import { isProcessAlive } from "../../../automation/lock.js";
 import { startControlPlane } from "../../../cluster/controlPlane.js";
 import { defaultNodes } from "../../../cluster/nodes.js";
 import { waitFor } from "../../../cluster/procs.js";
 import { findKubeTools } from "../../../cluster/tools.js";
+import { runCliInProcess } from "../../automation/inProcessCli.js";
 
 const tools = findKubeTools();
 if (!tools.ok) console.warn(`[embedded cluster tests] skipped: ${tools.reason}`);
@@ -35,15 +34,9 @@ const marker = (name: string): k8s.V1ConfigMap => ({ metadata: { name, namespace
 
 /** `sie-fleet --json <args>` in-process; the result object, or the error's, with the exit code. */
 async function cli(args: string[]): Promise<{ code: number; result: Record<string, unknown>; stderr: string }> {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await runCli(["node", "sie-fleet", "--json", ...args], { stdout, stderr, stdinIsTTY: false, env: {}, cwd: scratch, signal: new AbortController().signal });
-  const line = JSON.parse(out.trim().split("\n").pop() ?? "{}") as { result?: Record<string, unknown>; error?: Record<string, unknown> };
-  return { code, result: line.result ?? line.error ?? {}, stderr: err };
+  const r = await runCliInProcess(["--json", ...args], { cwd: scratch });
+  const line = JSON.parse(r.stdout.trim().split("\n").pop() ?? "{}") as { result?: Record<string, unknown>; error?: Record<string, unknown> };
+  return { code: r.code, result: line.result ?? line.error ?? {}, stderr: r.stderr };
 }
 
 describe.skipIf(!tools.ok)(`embedded cluster${tools.ok ? "" : ` (skipped: ${tools.reason})`}`, () => {
