@@ -41,8 +41,6 @@ export interface StartEmbeddedClusterOptions {
   timeoutMs?: number;
   /** Run the SIE endpoint server beside the control plane when it is available (default true). */
   endpoints?: boolean;
-  /** Environment for the tool build and the daemon (default process.env). */
-  env?: NodeJS.ProcessEnv;
 }
 
 export type EmbeddedCluster = ClusterInfo & {
@@ -69,18 +67,17 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
   if (running) return { ...running, alreadyRunning: true, log: logPath };
   claimClusterDir(dir);
 
-  const env = opts.env ?? process.env;
   const timeoutMs = opts.timeoutMs ?? 240_000;
   let pid = startingDaemon(dir);
   const spawned = pid === undefined;
   // Only what the daemon writes from now on is relayed.
   let offset = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
   if (pid === undefined) {
-    const tools = await ensureKubeTools({ env, ...(opts.onProgress ? { onProgress: opts.onProgress } : {}) });
+    const tools = await ensureKubeTools(opts.onProgress ? { onProgress: opts.onProgress } : {});
     // A long first build leaves time for another caller to have started it meanwhile.
     const ready = runningEmbeddedCluster(dir);
     if (ready) return { ...ready, alreadyRunning: true, log: logPath };
-    pid = startingDaemon(dir) ?? spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true, env);
+    pid = startingDaemon(dir) ?? spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true);
   }
 
   // The daemon's one-line-per-step log, relayed while waiting.
@@ -208,12 +205,12 @@ function startingDaemon(dir: string): number | undefined {
   return isDaemon(pid) ? pid : undefined;
 }
 
-function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs: number, endpoints: boolean, env: NodeJS.ProcessEnv): number {
+function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs: number, endpoints: boolean): number {
   const log = fs.openSync(logPath, "a");
   const args = [...(DAEMON.endsWith(".ts") ? ["--import", "tsx"] : []), DAEMON, "--dir", dir, "--timeout-ms", String(timeoutMs), ...(endpoints ? [] : ["--no-endpoints"])];
   // Detached with its own log: it must outlive this process. KUBECONFIG of the caller's shell
   // means nothing to it.
-  const childEnv: NodeJS.ProcessEnv = { ...env, SIE_FLEET_KUBE_TOOLS: toolsRoot };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, SIE_FLEET_KUBE_TOOLS: toolsRoot };
   delete childEnv["KUBECONFIG"];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", log, log], env: childEnv });
   fs.closeSync(log);

@@ -9,12 +9,17 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
-import { runEnsureScript } from "../automation/engine/ensureScript.js";
-import { EXIT_CODES, SieFleetError } from "../automation/errors.js";
+import { runEnsureScript, type EnsureToolOptions } from "../automation/engine/ensureTool.js";
+import { StackError } from "../automation/errors.js";
+
+// The provider and helm client: built by the same script, found by the engine, which installs the
+// plugin into its PULUMI_HOME.
+export { ensureKubernetesTools as ensureKubeProvider, type KubernetesTools as KubeProviderBuild } from "../automation/engine/kubernetesPlugin.js";
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const KUBE_MANIFESTS = path.join(REPO_ROOT, "tools/kube/manifests");
 const ENSURE_SCRIPT = path.join(REPO_ROOT, "scripts/ensure-kube-tools");
+const BUILD_HINT = "install Go 1.26+ and run scripts/ensure-kube-tools (see docs/kube-tools.md)";
 export const KUBE_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
 export type KubeBinary = (typeof KUBE_BINARIES)[number];
 
@@ -24,57 +29,26 @@ export interface KubeToolsBuild {
 }
 export type KubeTools = ({ ok: true } & KubeToolsBuild) | { ok: false; reason: string };
 
-export interface EnsureToolsOptions {
-  /** Receives the build's progress lines (a cold build takes tens of minutes). */
-  onProgress?: (line: string) => void;
-  /** Environment of the build script (SIE_FLEET_TOOLS_DIR, GOCACHE, …); default process.env. */
-  env?: NodeJS.ProcessEnv;
-}
-
 /**
  * SIE_FLEET_KUBE_TOOLS=<root> names a build directly; otherwise `ensure-kube-tools --check` says
  * whether the build for the current tools/kube sources is in the cache.
  */
-export function findKubeTools(env: NodeJS.ProcessEnv = process.env): KubeTools {
-  const found = findBuild(env["SIE_FLEET_KUBE_TOOLS"], [], "the Kubernetes control plane", env);
+export function findKubeTools(): KubeTools {
+  const found = findBuild(process.env["SIE_FLEET_KUBE_TOOLS"], [], "the Kubernetes control plane");
   return found.ok ? checkKubeBuild(found.root) : found;
 }
 
 /** Finds the control plane's build, building it first if needed (scripts/ensure-kube-tools). */
-export async function ensureKubeTools(opts: EnsureToolsOptions = {}): Promise<KubeToolsBuild> {
-  const env = opts.env ?? process.env;
-  const root = env["SIE_FLEET_KUBE_TOOLS"] || (await ensureBuild([], "the Kubernetes control plane", opts));
+export async function ensureKubeTools(opts: EnsureToolOptions = {}): Promise<KubeToolsBuild> {
+  const root = process.env["SIE_FLEET_KUBE_TOOLS"] || (await runEnsureScript("ensure-kube-tools", [], "the Kubernetes control plane", BUILD_HINT, opts));
   const tools = checkKubeBuild(root);
-  if (!tools.ok) throw toolsError(tools.reason);
+  if (!tools.ok) throw new StackError("tool-missing", tools.reason, { hint: BUILD_HINT });
   return tools;
 }
 
-export interface KubeProviderBuild {
-  root: string;
-  /** pulumi-resource-kubernetes, reporting the version the @pulumi/kubernetes npm package pins. */
-  providerBin: string;
-  helmBin: string;
-  /** The provider's version (the @pulumi/kubernetes pin in package.json). */
-  version: string;
-}
-
-/** The Pulumi Kubernetes provider plugin and a helm client (`ensure-kube-tools --provider`), built if needed. */
-export async function ensureKubeProvider(opts: EnsureToolsOptions = {}): Promise<KubeProviderBuild> {
-  const root = await ensureBuild(["--provider"], "the Pulumi Kubernetes provider", opts);
-  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { dependencies: Record<string, string> };
-  const build = {
-    root,
-    providerBin: path.join(root, "bin", "pulumi-resource-kubernetes"),
-    helmBin: path.join(root, "bin", "helm"),
-    version: pkg.dependencies["@pulumi/kubernetes"] ?? "",
-  };
-  for (const f of [build.providerBin, build.helmBin]) if (!fs.existsSync(f)) throw toolsError(`${f} is missing: run scripts/ensure-kube-tools --provider`);
-  return build;
-}
-
 /** The KEDA operator binary from `ensure-kube-tools --keda` (or SIE_FLEET_KEDA_TOOLS=<root>). */
-export function findKedaOperator(env: NodeJS.ProcessEnv = process.env): { ok: true; bin: string } | { ok: false; reason: string } {
-  const found = findBuild(env["SIE_FLEET_KEDA_TOOLS"], ["--keda"], "the KEDA operator", env);
+export function findKedaOperator(): { ok: true; bin: string } | { ok: false; reason: string } {
+  const found = findBuild(process.env["SIE_FLEET_KEDA_TOOLS"], ["--keda"], "the KEDA operator");
   if (!found.ok) return found;
   const bin = path.join(found.root, "bin", "keda-operator");
   return fs.existsSync(bin) ? { ok: true, bin } : { ok: false, reason: `${bin} is missing: run scripts/ensure-kube-tools --keda` };
@@ -95,22 +69,9 @@ function checkKubeBuild(root: string): KubeTools {
   return { ok: true, root, bin: (name) => path.join(root, "bin", name) };
 }
 
-function toolsError(message: string): SieFleetError {
-  return new SieFleetError("kube-tools-unavailable", EXIT_CODES.internal, message, {
-    hint: "install Go 1.26+ and run scripts/ensure-kube-tools (see docs/kube-tools.md)",
-  });
-}
-
-async function ensureBuild(args: string[], what: string, opts: EnsureToolsOptions): Promise<string> {
-  const r = await runEnsureScript(ENSURE_SCRIPT, args, opts);
-  if (r.code === 0 && r.root) return r.root;
-  const tail = r.stderr.split("\n").slice(-5).map((l) => `  ${l.replace(/^\[ensure-kube-tools\] /, "")}`);
-  throw toolsError(`could not build ${what} (scripts/ensure-kube-tools ${args.join(" ")} exited ${r.code}):\n${tail.join("\n")}`);
-}
-
-function findBuild(root: string | undefined, args: string[], what: string, env: NodeJS.ProcessEnv): { ok: true; root: string } | { ok: false; reason: string } {
+function findBuild(root: string | undefined, args: string[], what: string): { ok: true; root: string } | { ok: false; reason: string } {
   if (root) return { ok: true, root };
-  const r = spawnSync(ENSURE_SCRIPT, [...args, "--check"], { encoding: "utf8", env });
+  const r = spawnSync(ENSURE_SCRIPT, [...args, "--check"], { encoding: "utf8" });
   if (r.error) return { ok: false, reason: `scripts/ensure-kube-tools could not run: ${r.error.message}` };
   if (r.status !== 0) {
     const why = (r.stderr || "").trim().split("\n").pop()?.replace(/^\[ensure-kube-tools\] /, "");

@@ -1,5 +1,6 @@
 // Rules that span fields or sections, and pool resolution (defaults + hardware). Each rule reports
 // through `report` and keeps going, so one run lists every problem.
+import { isLocalChart } from "./chartSource.js";
 import type { FleetConfig, ResolvedPool } from "./configTypes.js";
 import type { EksClusterConfig, GkeClusterConfig, Platform, PoolInput, ReleaseConfig, RolloutConfig } from "./configSchema.js";
 import { GPU_PROFILES, POOL_LABEL, isGpuKind, nodeLabels, nodeTaints, resolveHardware, type HardwareTarget } from "./gpu-profiles.js";
@@ -98,7 +99,7 @@ export function resolvePool(name: string, p: PoolInput, platform: Platform, clus
   if (bad || !hw.ok) return undefined;
 
   const profile = GPU_PROFILES[p.gpu];
-  const { gpusPerWorker: _w, maxReplicas: _m, machineProfile: _mp, diskSizeGb: _d, nodeSelector: configuredSelector, ...rest } = p;
+  const { gpusPerWorker: _w, maxReplicas: _m, machineProfile: _mp, diskSizeGb: _d, nodeSelector: configuredSelector, resources, ...rest } = p;
   const labels = platform === "kubernetes" ? { ...(configuredSelector ?? {}) } : nodeLabels(name, p.gpu);
   return {
     ...rest,
@@ -112,6 +113,10 @@ export function resolvePool(name: string, p: PoolInput, platform: Platform, clus
     nodeLabels: labels,
     nodeTaints: nodeTaints(p.gpu),
     nodeSelector: platform === "kubernetes" ? { ...labels } : { [POOL_LABEL]: name },
+    resources: {
+      requests: { ...profile.workerResources.requests, ...resources?.requests },
+      limits: { ...profile.workerResources.limits, ...resources?.limits },
+    },
   };
 }
 
@@ -155,7 +160,7 @@ export function checkCluster(platform: Platform, cluster: ClusterFor, report: Re
 /** OCI charts and repo charts need a version; anything else must be a local chart directory. */
 export function checkChart(release: ReleaseConfig, report: Report): void {
   const { chart, repo, version } = release;
-  const isLocalPath = /^(\.{1,2}\/|\/)/.test(chart);
+  const isLocalPath = isLocalChart(chart);
   if (chart.startsWith("oci://") || repo !== undefined) {
     if (repo !== undefined && (chart.includes("/") || chart.includes(":"))) {
       report(["release", "chart"], `with release.repo set, chart must be a chart name such as sie-cluster (got ${chart})`, "remove release.repo to use an OCI or local chart");

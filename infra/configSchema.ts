@@ -120,6 +120,10 @@ export const poolSchema = z.strictObject({
   bundle: dnsLabel(40).default("default"),
   /** Only for platform kubernetes (existing nodes): labels that select this pool's nodes. */
   nodeSelector: z.record(z.string(), z.string()).optional(),
+  /** Worker CPU/memory (Kubernetes quantities); defaults to the chart's defaults for the pool's gpu kind. */
+  resources: z
+    .strictObject({ requests: z.record(z.string(), nonEmpty).default({}), limits: z.record(z.string(), nonEmpty).default({}) })
+    .optional(),
 });
 export type PoolInput = z.output<typeof poolSchema>;
 

@@ -12,12 +12,12 @@ import type {
   ReleaseConfig,
   RolloutConfig,
 } from "./configSchema.js";
-import type { NodeTaint, ResolvedHardware } from "./gpu-profiles.js";
+import type { NodeTaint, ResolvedHardware, WorkerResources } from "./gpu-profiles.js";
 
 export type { Platform } from "./configSchema.js";
 
 /** A pool after defaults and hardware resolution: everything node pools and Helm values need. */
-export interface ResolvedPool extends Omit<PoolInput, "gpusPerWorker" | "maxReplicas" | "machineProfile" | "diskSizeGb" | "nodeSelector"> {
+export interface ResolvedPool extends Omit<PoolInput, "gpusPerWorker" | "maxReplicas" | "machineProfile" | "diskSizeGb" | "nodeSelector" | "resources"> {
   name: string;
   /** Chart `gpu.count`: 0 for cpu pools. */
   gpusPerWorker: number;
@@ -33,6 +33,8 @@ export interface ResolvedPool extends Omit<PoolInput, "gpusPerWorker" | "maxRepl
   nodeTaints: NodeTaint[];
   /** What the pool's workers select on; always a subset of nodeLabels. */
   nodeSelector: Record<string, string>;
+  /** Worker CPU/memory requests and limits. */
+  resources: WorkerResources;
 }
 
 interface CommonConfig {

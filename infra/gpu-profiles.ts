@@ -53,6 +53,18 @@ export interface GpuProfile {
   labels: Readonly<Record<string, string>>;
   taints: readonly NodeTaint[];
   defaultDiskSizeGb: number;
+  /**
+   * Worker CPU/memory requests and limits (GPUs come from gpu.count): the sie-cluster chart's
+   * defaults for its pool of this kind. The chart only has them for pools named after the kind;
+   * a pool named anything else would render without resources (a template error), so sie-fleet
+   * always sets them.
+   */
+  workerResources: Readonly<WorkerResources>;
+}
+
+export interface WorkerResources {
+  requests: Record<string, string>;
+  limits: Record<string, string>;
 }
 
 // GPU counts per machine: GCP g2/a2 and AWS g6/p4 machine families (see gpu-pools-facts.md §1-2).
@@ -79,6 +91,7 @@ export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
       defaults: { 1: "g6.2xlarge", 4: "g6.12xlarge", 8: "g6.48xlarge" },
     },
     labels: { [GPU_LABEL]: "l4" },
+    workerResources: { requests: { cpu: "4", memory: "16Gi" }, limits: { cpu: "8", memory: "32Gi" } },
     taints: [GPU_TAINT],
     defaultDiskSizeGb: 200,
   },
@@ -93,6 +106,7 @@ export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
     },
     eks: { amiType: EKS_GPU_AMI, types: { "p4d.24xlarge": 8 }, defaults: { 8: "p4d.24xlarge" } },
     labels: { [GPU_LABEL]: "a100-40gb" },
+    workerResources: { requests: { cpu: "8", memory: "64Gi" }, limits: { cpu: "16", memory: "128Gi" } },
     taints: [GPU_TAINT],
     defaultDiskSizeGb: 200,
   },
@@ -107,6 +121,7 @@ export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
     },
     eks: { amiType: EKS_GPU_AMI, types: { "p4de.24xlarge": 8 }, defaults: { 8: "p4de.24xlarge" } },
     labels: { [GPU_LABEL]: "a100-80gb" },
+    workerResources: { requests: { cpu: "8", memory: "128Gi" }, limits: { cpu: "16", memory: "256Gi" } },
     taints: [GPU_TAINT],
     defaultDiskSizeGb: 200,
   },
@@ -117,6 +132,7 @@ export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
     gke: { defaults: { 0: "n2-standard-8" } },
     eks: { amiType: EKS_CPU_AMI, defaults: { 0: "m6i.2xlarge" } },
     labels: { [GPU_LABEL]: "cpu" },
+    workerResources: { requests: { cpu: "2", memory: "6Gi" }, limits: { cpu: "4", memory: "12Gi" } },
     // Untainted: gateway, config and kube-system pods schedule here.
     taints: [],
     defaultDiskSizeGb: 100,

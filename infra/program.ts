@@ -9,7 +9,8 @@ import { deployGke } from "./gke.js";
 import { deployKubernetesObjects } from "./kubernetesObjects.js";
 import { deployLocal } from "./local/index.js";
 import { localDeployArgs } from "./localArgs.js";
-import { chartVersionLabel, deployRelease, gatewayAddress, type ReleaseDeployment } from "./release.js";
+import { chartVersionLabel } from "./chartSource.js";
+import { deployRelease, gatewayAddress, type ReleaseDeployment } from "./release.js";
 import {
   chartFullname,
   configDeploymentName,

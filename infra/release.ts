@@ -3,8 +3,10 @@
 // is a one-resource update.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { FleetConfig, ReleaseConfig } from "./configTypes.js";
-import { buildReleaseValues, chartFullname, deepMerge, type Values } from "./releaseValues.js";
+import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart } from "./chartSource.js";
+import { ConfigError } from "./configParse.js";
+import { hasWorkers, type FleetConfig, type ReleaseConfig } from "./configTypes.js";
+import { buildReleaseValues, chartFullname, deepMerge, workerStatefulSetName, type Values } from "./releaseValues.js";
 import { buildScaledObjects } from "./scaledObjects.js";
 
 export { buildReleaseValues, chartFullname } from "./releaseValues.js";
@@ -12,6 +14,13 @@ export { buildScaledObjects } from "./scaledObjects.js";
 export type { ScaledObjectManifest } from "./scaledObjects.js";
 
 export const KEDA_REPO = "https://kedacore.github.io/charts";
+
+/**
+ * Helm post-renderer that leaves worker replica counts to KEDA (see the file). Relative to the
+ * project directory, where the Pulumi engine starts the provider, so the recorded input is the
+ * same from every checkout.
+ */
+export const WORKER_REPLICAS_POSTRENDER = "./infra/helm/keepWorkerReplicas.mjs";
 
 export interface ReleaseDeployArgs {
   provider: k8s.Provider;
@@ -25,21 +34,27 @@ export interface ReleaseDeployment {
   namespace?: k8s.core.v1.Namespace;
   keda?: k8s.helm.v3.Release;
   release: k8s.helm.v3.Release;
+  /** pool → the patch that seeds a new pool's worker count (KEDA owns it afterwards). */
+  replicaSeeds: Record<string, k8s.apps.v1.StatefulSetPatch>;
   scaledObjects: Record<string, k8s.apiextensions.CustomResource>;
 }
 
-/** Chart reference inputs: an OCI reference, a chart in a Helm repo, or a local directory. */
-export function chartSource(r: ReleaseConfig): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
+/**
+ * Chart reference inputs: an OCI reference, a chart in a Helm repo, or a local directory (relative
+ * paths resolve against $SIE_FLEET_CHART_BASE or the project directory; `{version}` in them is
+ * replaced by release.version). A local chart that is missing is a config error naming the key.
+ */
+export function chartSource(r: ReleaseConfig, projectDir: string = process.cwd()): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
+  const resolved = resolveChart(r, chartBaseDir(projectDir));
+  const problem = localChartProblem(resolved);
+  if (problem) {
+    throw new ConfigError([{ path: "sie-fleet:release.chart", message: problem, hint: `point release.chart at a sie-cluster chart directory (e.g. ../shared/charts/sie-cluster-{version}) or set ${CHART_BASE_ENV} to the directory relative paths start from` }]);
+  }
   return {
-    chart: r.chart,
-    ...(r.version ? { version: r.version } : {}),
-    ...(r.repo ? { repositoryOpts: { repo: r.repo } } : {}),
+    chart: resolved.chart,
+    ...(resolved.version ? { version: resolved.version } : {}),
+    ...(resolved.repo ? { repositoryOpts: { repo: resolved.repo } } : {}),
   };
-}
-
-/** What the `chartVersion` output shows: the version, or the local chart path. */
-export function chartVersionLabel(r: ReleaseConfig): string {
-  return r.version ?? `local:${r.chart}`;
 }
 
 /** The gateway Service's in-cluster URL (port from values if the user changed it). */
@@ -88,10 +103,36 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
       timeout: r.timeoutSeconds,
       // Reverts are sie-fleet's job (health-gated, recorded); Helm must not roll back on its own.
       atomic: false,
+      // Rollouts are gated wave by wave after the apply (workers held by partitions, gateway and
+      // config paused): Helm waiting for readiness here would wait on the holds.
+      skipAwait: true,
+      postrender: WORKER_REPLICAS_POSTRENDER,
       maxHistory: 20,
     },
     { provider, dependsOn: [...base, ...(namespace ? [namespace] : [])] },
   );
+
+  // Helm no longer sets worker replicas (see WORKER_REPLICAS_POSTRENDER), so a new StatefulSet
+  // starts at Kubernetes' default of 1. This sets it to the pool's minReplicas once; it changes
+  // again only when minReplicas does, never on an upgrade.
+  const replicaSeeds: Record<string, k8s.apps.v1.StatefulSetPatch> = {};
+  for (const pool of Object.values(cfg.pools)) {
+    if (!hasWorkers(pool)) continue;
+    replicaSeeds[pool.name] = new k8s.apps.v1.StatefulSetPatch(
+      `${pool.name}-replicas`,
+      {
+        metadata: {
+          name: workerStatefulSetName(fullname, pool.name),
+          namespace: r.namespace,
+          // KEDA's HPA becomes the owner of spec.replicas when it scales; a changed minReplicas
+          // takes it back.
+          annotations: { "pulumi.com/patchForce": "true" },
+        },
+        spec: { replicas: pool.minReplicas },
+      },
+      { provider, dependsOn: [release] },
+    );
+  }
 
   const scaledObjects: Record<string, k8s.apiextensions.CustomResource> = {};
   for (const so of buildScaledObjects(cfg, fullname)) {
@@ -104,5 +145,5 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
     );
   }
 
-  return { fullname, ...(namespace ? { namespace } : {}), ...(keda ? { keda } : {}), release, scaledObjects };
+  return { fullname, ...(namespace ? { namespace } : {}), ...(keda ? { keda } : {}), release, replicaSeeds, scaledObjects };
 }

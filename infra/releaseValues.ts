@@ -52,6 +52,7 @@ function poolValues(pool: ResolvedPool): Values {
     // CPU workers need the cpu image variant; GPU pools keep the chart's common platform (cuda12).
     ...(pool.gpu === "cpu" ? { platform: "cpu" } : {}),
     gpu: { count: pool.gpusPerWorker },
+    resources: { requests: { ...pool.resources.requests }, limits: { ...pool.resources.limits } },
     nodeSelector: { ...pool.nodeSelector },
     tolerations: tolerationsFor(pool.nodeTaints),
   };

@@ -2,7 +2,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
+import { CHART_BASE_ENV } from "../../infra/chartSource.js";
 import { ConfigError, StackError } from "../errors.js";
+import { ensureKubernetesPlugin } from "./kubernetesPlugin.js";
 import { ensurePulumi, type EnsurePulumiOptions } from "./pulumiCli.js";
 import { REPO_ROOT, stateDirFor } from "./paths.js";
 
@@ -77,6 +79,8 @@ export function pulumiEnv(target: ReturnType<typeof resolveTarget>): { vars: Rec
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
     SIE_FLEET_SIM_DIR: env.SIE_FLEET_SIM_DIR ?? path.join(stateDir, "sim"),
   };
+  // The program resolves relative local chart paths against it (scratch copies of the project).
+  if (env[CHART_BASE_ENV]) vars[CHART_BASE_ENV] = env[CHART_BASE_ENV];
   return { vars, secrets: pass.secret ? [pass.secret] : [] };
 }
 
@@ -97,6 +101,8 @@ export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Pr
   fs.mkdirSync(vars.PULUMI_HOME as string, { recursive: true });
 
   const pulumiCommand = await ensurePulumi(opts);
+  // Every platform deploys the Helm release through the Kubernetes provider.
+  await ensureKubernetesPlugin(pulumiCommand, vars.PULUMI_HOME as string, opts);
   const args = { stackName: target.stack, workDir: target.projectDir };
   const wsOpts = { pulumiCommand, envVars: vars, pulumiHome: vars.PULUMI_HOME };
   let stack: Stack;

@@ -25,16 +25,10 @@ function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
   return path.resolve(ctx.io.cwd, flags.dir ?? (ctx.io.env[CLUSTER_DIR_ENV] || path.join(ctx.globals.stateDir, "cluster")));
 }
 
-/** The CLI's env over the process's: in-process runs (tests) pass only what they change. */
-function toolEnv(ctx: CommandContext): NodeJS.ProcessEnv {
-  return { ...process.env, ...ctx.io.env };
-}
-
 export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
   const dir = clusterDir(flags, ctx);
   const c = await startEmbeddedCluster({
     dir,
-    env: toolEnv(ctx),
     endpoints: flags.endpoints ?? true,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
     // Progress on stderr, so stdout stays the result (and stays JSON with --json).

@@ -9,7 +9,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll } from "vitest";
+import { CHART_BASE_ENV } from "../../../infra/chartSource.js";
 import { PROJECT_DIR_ENV } from "../../../automation/actions/target.js";
+import { REPO_ROOT } from "../../../automation/engine/paths.js";
 import { upStack } from "../../../automation/engine/operations.js";
 import { ensurePulumi } from "../../../automation/engine/pulumiCli.js";
 import { makeScratchProject } from "../../../automation/engine/scratchProject.js";
@@ -40,6 +42,16 @@ export const GKE_POOLS: Record<string, PoolSpec> = {
   a100: { gpu: "a100-40gb", nodeSelector: { "cloud.google.com/gke-accelerator": "nvidia-tesla-a100" }, minReplicas: 1, maxReplicas: 1 },
 };
 
+/** The real sie-cluster chart, one directory per version beside the repository (SIE_FLEET_CHART_BASE=repo). */
+export const LOCAL_CHART = "../shared/charts/sie-cluster-{version}";
+
+/**
+ * Chart values a cluster without registry access needs: the NATS sub-chart is not in the local
+ * chart copies, and the chart refuses queue routing without NATS, so it points at an address
+ * nothing answers (no pod runs code here anyway).
+ */
+export const OFFLINE_VALUES = ["      nats:", "        install: false", "        url: nats://nats.invalid:4222"].join("\n");
+
 export function stackFile(kubeconfigPath: string, pools: Record<string, PoolSpec> = GKE_POOLS, canaryPool = "l4"): string {
   const poolYaml = Object.entries(pools)
     .map(([name, p]) =>
@@ -60,14 +72,16 @@ export function stackFile(kubeconfigPath: string, pools: Record<string, PoolSpec
   sie-fleet:platform: kubernetes
   sie-fleet:cluster:
     kubeconfig: ${kubeconfigPath}
-    deployWith: objects
   sie-fleet:pools:
 ${poolYaml}
   sie-fleet:release:
+    chart: ${LOCAL_CHART}
     version: 0.3.1
     releaseName: sie
     namespace: ${NS}
     imageTag: v0.3.1
+    values:
+${OFFLINE_VALUES}
   sie-fleet:autoscaling:
     enabled: true
     prometheusAddress: http://127.0.0.1:9
@@ -117,7 +131,7 @@ export function useClusterStack(opts: ClusterStackOptions = {}): () => ClusterSt
     makeScratchProject(dir, { stacks: [], stackFiles: { [STACK]: stackFile(cluster.kubeconfigPath, opts.pools) } });
     const stateDir = path.join(dir, ".sie-fleet");
     const simDir = path.join(stateDir, "sim");
-    const env: NodeJS.ProcessEnv = { ...process.env, [PROJECT_DIR_ENV]: dir, SIE_FLEET_SIM_DIR: simDir, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE };
+    const env: NodeJS.ProcessEnv = { ...process.env, [PROJECT_DIR_ENV]: dir, SIE_FLEET_SIM_DIR: simDir, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, [CHART_BASE_ENV]: REPO_ROOT };
     delete env.PULUMI_BACKEND_URL;
     delete env.PULUMI_HOME;
     delete env.KUBECONFIG;

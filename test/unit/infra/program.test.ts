@@ -203,8 +203,15 @@ describe("platform kubernetes", () => {
   it("uses the kubeconfig/context from config and creates only the release side", async () => {
     const { resources, out } = await run(kubernetesRaw());
     expect(one(resources, "pulumi:providers:kubernetes", "kubernetes").inputs).toMatchObject({ kubeconfig: "/home/me/.kube/config", context: "lab" });
-    expect(resources.map((r) => r.type).sort()).toEqual(["kubernetes:core/v1:Namespace", RELEASE, "pulumi:providers:kubernetes"].sort());
-    const values = one(resources, RELEASE, "sie-cluster").inputs.values;
+    expect(resources.map((r) => r.type).sort()).toEqual(["kubernetes:apps/v1:StatefulSetPatch", "kubernetes:core/v1:Namespace", RELEASE, "pulumi:providers:kubernetes"].sort());
+    const release = one(resources, RELEASE, "sie-cluster").inputs;
+    // Worker counts are KEDA's: Helm must not render them (see infra/helm/keepWorkerReplicas.mjs).
+    expect(release).toMatchObject({ postrender: "./infra/helm/keepWorkerReplicas.mjs", skipAwait: true, atomic: false });
+    expect(one(resources, "kubernetes:apps/v1:StatefulSetPatch", "l4-replicas").inputs).toMatchObject({
+      metadata: { name: "sie-sie-cluster-worker-l4", namespace: "sie" },
+      spec: { replicas: 0 },
+    });
+    const values = release.values;
     expect(values.workers.pools.l4.nodeSelector).toEqual({ "cloud.google.com/gke-accelerator": "nvidia-l4" });
     expect(out.pools.l4).toEqual({ statefulSet: "sie-sie-cluster-worker-l4", scaledObject: null });
   });

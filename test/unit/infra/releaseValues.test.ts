@@ -40,6 +40,8 @@ describe("buildReleaseValues", () => {
       gpuType: "l4",
       bundle: "default",
       gpu: { count: 1 },
+      // The chart's L4 defaults, set for every pool so a pool not named after a chart pool renders.
+      resources: { requests: { cpu: "4", memory: "16Gi" }, limits: { cpu: "8", memory: "32Gi" } },
       nodeSelector: { "sie-fleet/pool": "l4" },
       tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
     });
@@ -53,11 +55,18 @@ describe("buildReleaseValues", () => {
   });
 
   it("merges user values under the managed ones", () => {
-    const raw = withValue(gkeRaw(), "release.values", { gateway: { replicas: 3 }, workers: { pools: { l4: { resources: { requests: { cpu: "6" } } } } } });
+    const raw = withValue(gkeRaw(), "release.values", { gateway: { replicas: 3 }, workers: { pools: { l4: { runtimeClassName: "nvidia" } } } });
     const v = buildReleaseValues(parseConfig(raw)) as any;
     expect(v.gateway).toEqual({ replicas: 3, image: { tag: "v0.3.1" } });
-    expect(v.workers.pools.l4.resources).toEqual({ requests: { cpu: "6" } });
+    expect(v.workers.pools.l4.runtimeClassName).toBe("nvidia");
     expect(v.workers.pools.l4.gpuType).toBe("l4");
+  });
+
+  it("takes worker resources from the pool config over the gpu kind's defaults", () => {
+    const raw = withValue(gkeRaw(), "pools.l4.resources", { requests: { cpu: "6" } });
+    const v = buildReleaseValues(parseConfig(raw)) as any;
+    expect(v.workers.pools.l4.resources).toEqual({ requests: { cpu: "6", memory: "16Gi" }, limits: { cpu: "8", memory: "32Gi" } });
+    expect(() => parseConfig(withValue(gkeRaw(), "release.values", { workers: { pools: { l4: { resources: { requests: { cpu: "6" } } } } } }))).toThrow(/release\.values\.workers\.pools\.l4\.resources\.requests\.cpu: is managed by sie-fleet/);
   });
 });
 
