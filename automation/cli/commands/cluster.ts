@@ -11,8 +11,8 @@ import {
   stopEmbeddedCluster,
   type EmbeddedClusterStatus,
 } from "../../../cluster/index.js";
-import { EXIT_CODES } from "../../errors.js";
-import { requireConsent, type CommandContext } from "../context.js";
+import { EXIT_CODES, UsageError } from "../../errors.js";
+import type { CommandContext } from "../context.js";
 
 export interface ClusterFlags {
   dir?: string;
@@ -89,7 +89,12 @@ function statusLines(s: EmbeddedClusterStatus): string[] {
 
 export async function remove(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
   const dir = clusterDir(flags, ctx);
-  requireConsent(ctx, "cluster delete");
+  if (ctx.globals.nonInteractive && !ctx.globals.yes) {
+    throw new UsageError(`cluster delete removes ${dir} with all the cluster's data, and stdin is not a terminal, so nobody can confirm: re-run with --yes`, {
+      code: "needs-yes",
+      hint: `sie-fleet cluster delete --yes${flags.dir ? ` --dir ${flags.dir}` : ""}`,
+    });
+  }
   if (!ctx.globals.yes && ctx.action.confirm && !(await ctx.action.confirm(`Delete the cluster in ${dir} and all its data?`))) {
     ctx.out.result("cluster delete", { deleted: false, dir }, ["nothing deleted"]);
     return EXIT_CODES.ok;
