@@ -69,7 +69,7 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
 
   const timeoutMs = opts.timeoutMs ?? 240_000;
   let pid = startingDaemon(dir);
-  const spawned = pid === undefined;
+  let ours: number | undefined;
   // Only what the daemon writes from now on is relayed.
   let offset = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
   if (pid === undefined) {
@@ -77,7 +77,7 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
     // A long first build leaves time for another caller to have started it meanwhile.
     const ready = runningEmbeddedCluster(dir);
     if (ready) return { ...ready, alreadyRunning: true, log: logPath };
-    pid = startingDaemon(dir) ?? spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true);
+    pid = startingDaemon(dir) ?? (ours = spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true));
   }
 
   // The daemon's one-line-per-step log, relayed while waiting.
@@ -95,8 +95,14 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
   for (;;) {
     relay();
     const info = readClusterInfo(dir);
-    if (info?.pid === pid) return { ...info, alreadyRunning: !spawned, log: logPath };
+    if (info?.pid === pid) return { ...info, alreadyRunning: pid !== ours, log: logPath };
     if (!isDaemon(pid)) {
+      // Two callers raced: ours found the other's daemon holding the directory and left (daemon.log says so).
+      const other = startingDaemon(dir) ?? runningEmbeddedCluster(dir)?.pid;
+      if (other !== undefined && other !== pid) {
+        pid = other;
+        continue;
+      }
       throw new SieFleetError("cluster-start-failed", EXIT_CODES.internal, `the cluster daemon (pid ${pid}) exited before the cluster was ready; last lines of ${logPath}:\n${indent(daemonLogTail(dir))}`, {
         hint: `see ${logPath} and ${path.join(dir, "logs")}/`,
       });
