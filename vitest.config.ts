@@ -4,7 +4,7 @@ import { defineConfig } from "vitest/config";
 // the simulator, so they run in forks and never share a state directory.
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts", "infra/**/*.test.ts", "automation/**/*.test.ts", "sim/**/*.test.ts"],
+    include: ["test/**/*.test.ts", "infra/**/*.test.ts", "automation/**/*.test.ts", "cluster/**/*.test.ts", "sim/**/*.test.ts"],
     exclude: ["node_modules", "dist", ".sie-fleet", "test/slow/**", "test/reliability/**"],
     pool: "forks",
     testTimeout: 60_000,

@@ -61,6 +61,7 @@ export function buildProgram(io: CliIO, state: RunState): Command {
       "after",
       `
 Examples:
+  $ sie-fleet cluster start                          # start the embedded Kubernetes cluster
   $ sie-fleet sim start                              # start the local SIE simulator
   $ sie-fleet status --stack dev                     # what runs where, and is it healthy
   $ sie-fleet preview --stack dev --to v0.3.2        # what an upgrade would change
@@ -196,6 +197,53 @@ ${EXIT_CODES_HELP}`,
     .description("say whether the simulator runs and where")
     .addOption(simDir())
     .action(cmd("sim status", async () => ({ run: (await import("./commands/sim.js")).status })));
+
+  const cluster = program
+    .command("cluster")
+    .summary("start, stop or inspect the embedded Kubernetes cluster (a real control plane with fake GPU nodes)")
+    .description(
+      "A real Kubernetes control plane on this machine, run in the background by a daemon per directory: etcd, " +
+        "kube-apiserver, kube-controller-manager and kube-scheduler (built from Go modules by scripts/ensure-kube-tools; " +
+        "the first start builds them, which takes tens of minutes), with kwok playing the kubelet of fake GKE GPU nodes " +
+        "(6 L4, 4 A100 40 GB, 4 CPU; no A100 80 GB, so such a pool stays Pending) and KEDA's CRDs installed. " +
+        "Pods never run: kwok sets their status from the image tag (-crashloop, -pullerr, -noready fail the way real pods do).\n\n" +
+        "Everything lives in one directory (--dir): certificates, etcd data, ports, logs and the admin kubeconfig " +
+        "<dir>/kubeconfig. Stopping keeps the data; starting again brings back the same cluster (same API server URL, " +
+        "CA and objects), which Pulumi needs to see the same cluster.",
+    )
+    .addHelpText(
+      "after",
+      "\nExamples:\n  $ sie-fleet cluster start\n  $ kubectl --kubeconfig .sie-fleet/cluster/kubeconfig get nodes\n  $ sie-fleet cluster status --json\n  $ sie-fleet cluster stop\n  $ sie-fleet cluster delete --yes",
+    );
+  const clusterDir = (): Option =>
+    new Option("--dir <dir>", "the cluster's directory (default: $SIE_FLEET_CLUSTER_DIR, else <state-dir>/cluster); its kubeconfig is <dir>/kubeconfig");
+  cluster
+    .command("start")
+    .description("start the cluster in the background (building its binaries the first time) and print where it is")
+    .addOption(clusterDir())
+    .option("--no-endpoints", "run only Kubernetes, not the SIE endpoint server beside it")
+    .option("--timeout <seconds>", "how long the start may take once the binaries are built", parsePositiveIntArg, 240)
+    .addHelpText(
+      "after",
+      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
+    )
+    .action(cmd("cluster start", async () => ({ run: (await import("./commands/cluster.js")).start })));
+  cluster
+    .command("stop")
+    .description("stop the cluster; its data stays, so the next start is the same cluster")
+    .addOption(clusterDir())
+    .action(cmd("cluster stop", async () => ({ run: (await import("./commands/cluster.js")).stop })));
+  cluster
+    .command("status")
+    .description("say whether the cluster runs (running, starting, stopped, or stale: its daemon died), where, and how many nodes are Ready")
+    .addOption(clusterDir())
+    .action(cmd("cluster status", async () => ({ run: (await import("./commands/cluster.js")).status })));
+  cluster
+    .command("delete")
+    .description("stop the cluster and delete its directory with all its data")
+    .addOption(clusterDir())
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet cluster delete --yes\n  $ sie-fleet cluster delete --dir /tmp/c1 --yes")
+    .action(cmd("cluster delete", async () => ({ run: (await import("./commands/cluster.js")).remove })));
 
   program
     .command("support-bundle")

@@ -21,6 +21,7 @@ const EXAMPLES: Record<string, string> = {
   verify: "sie-fleet verify --stack dev",
   demo: "sie-fleet demo",
   sim: "sie-fleet sim start",
+  cluster: "sie-fleet cluster start",
   "support-bundle": "sie-fleet support-bundle --stack dev",
 };
 

@@ -2,9 +2,8 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { PassThrough } from "node:stream";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli } from "../../automation/cli/run.js";
+import { runCliInProcess } from "./inProcessCli.js";
 
 const repo = path.resolve(__dirname, "../..");
 const bin = path.join(repo, "bin/sie-fleet.js");
@@ -24,23 +23,7 @@ function cli(args: string[], env: Record<string, string> = {}): { code: number |
 }
 
 /** Runs the CLI in-process with captured streams (fast; same code path after argv). */
-async function inProcess(args: string[], opts: { stdinIsTTY?: boolean; env?: NodeJS.ProcessEnv } = {}) {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = "";
-  let err = "";
-  stdout.on("data", (d) => (out += d));
-  stderr.on("data", (d) => (err += d));
-  const code = await runCli(["node", "sie-fleet", ...args], {
-    stdout,
-    stderr,
-    stdinIsTTY: opts.stdinIsTTY ?? false,
-    env: opts.env ?? {},
-    cwd: scratch,
-    signal: new AbortController().signal,
-  });
-  return { code, stdout: out, stderr: err };
-}
+const inProcess = (args: string[], opts: { stdinIsTTY?: boolean; env?: NodeJS.ProcessEnv } = {}) => runCliInProcess(args, { cwd: scratch, ...opts });
 
 describe("sie-fleet executable: flag errors exit 2 with one clear message and change nothing", () => {
   it("bad tag names the flag, the value and the expected form", () => {

@@ -8,9 +8,9 @@ import * as fs from "node:fs";
 import { beforeEach, describe, expect, it } from "vitest";
 import { previewStack, upStack } from "../../../automation/engine/operations.js";
 import { GPU_TAINT } from "../../../infra/gpu-profiles.js";
-import { waitFor } from "./procs.js";
+import { waitFor } from "../../../cluster/procs.js";
 import { FULLNAME, NS, SCENARIO_TIMEOUT_MS, gatewayGet, stackFile, useClusterStack, waitReleaseReady, type ClusterStack } from "./stack.js";
-import { findKubeTools } from "./tools.js";
+import { findKubeTools } from "../../../cluster/tools.js";
 
 const tools = findKubeTools();
 if (!tools.ok) console.warn(`[cluster tests] skipped: ${tools.reason}`);

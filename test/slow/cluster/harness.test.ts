@@ -11,10 +11,10 @@ import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkPod, isPodReady } from "../../../automation/kube/podHealth.js";
 import { GPU_LABEL, GPU_TAINT, POOL_LABEL, tolerationsFor } from "../../../infra/gpu-profiles.js";
-import { startCluster, type Cluster } from "./harness.js";
-import { GKE_ACCELERATOR_LABEL } from "./nodes.js";
-import { waitFor } from "./procs.js";
-import { findKubeTools } from "./tools.js";
+import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
+import { fleet, GKE_ACCELERATOR_LABEL } from "../../../cluster/nodes.js";
+import { waitFor } from "../../../cluster/procs.js";
+import { findKubeTools } from "../../../cluster/tools.js";
 
 const tools = findKubeTools();
 if (!tools.ok) console.warn(`[cluster tests] skipped: ${tools.reason}`);
@@ -24,14 +24,20 @@ const NS = "sie";
 const IMAGE = "ghcr.io/superlinked/sie-server";
 
 describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${tools.reason})`}`, () => {
-  let cluster: Cluster;
+  let cluster: ControlPlane;
   let dir: string;
   let core: k8s.CoreV1Api;
   let apps: k8s.AppsV1Api;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-cluster-"));
-    cluster = await startCluster({ dir });
+    // One node per pool, so where each pod lands and when the L4 GPU runs out are certain.
+    const nodes = fleet("gke", [
+      { kind: "l4", pool: "l4", count: 1 },
+      { kind: "a100-40gb", pool: "a100", count: 1 },
+      { kind: "cpu", pool: "cpu", count: 1 },
+    ]);
+    cluster = await startControlPlane({ dir, nodes });
     const kc = cluster.kubeConfig();
     core = kc.makeApiClient(k8s.CoreV1Api);
     apps = kc.makeApiClient(k8s.AppsV1Api);

@@ -9,10 +9,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startCluster, type Cluster } from "./harness.js";
-import { startKedaOperator, type KedaOperator } from "./keda.js";
-import { waitFor } from "./procs.js";
-import { findKedaOperator, findKubeTools } from "./tools.js";
+import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
+import { startKedaOperator, type KedaOperator } from "../../../cluster/kedaOperator.js";
+import { waitFor } from "../../../cluster/procs.js";
+import { findKedaOperator, findKubeTools } from "../../../cluster/tools.js";
 
 const tools = findKubeTools();
 const keda = findKedaOperator();
@@ -24,13 +24,13 @@ const NS = "sie";
 const SO = { group: "keda.sh", version: "v1alpha1", plural: "scaledobjects", namespace: NS };
 
 describe.skipIf(skipReason !== undefined)(`KEDA operator${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
-  let cluster: Cluster;
+  let cluster: ControlPlane;
   let operator: KedaOperator | undefined;
   let dir: string;
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-keda-"));
-    cluster = await startCluster({ dir });
+    cluster = await startControlPlane({ dir });
     if (!keda.ok) return;
     operator = await startKedaOperator(cluster, keda.bin);
     const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);

@@ -18,8 +18,8 @@ import { makeScratchProject } from "../../../automation/engine/scratchProject.js
 import { openStack, type OpenStack } from "../../../automation/engine/stack.js";
 import type { ActionContext, ProgressEvent } from "../../../automation/types.js";
 import { spawnSimulator, type SpawnedSimulator } from "../../../sim/index.js";
-import { startCluster, type Cluster } from "./harness.js";
-import { waitFor } from "./procs.js";
+import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
+import { waitFor } from "../../../cluster/procs.js";
 
 export const STACK = "kube";
 export const NS = "sie";
@@ -99,7 +99,7 @@ ${OFFLINE_VALUES}
 }
 
 export interface ClusterStack {
-  cluster: Cluster;
+  cluster: ControlPlane;
   dir: string;
   stateDir: string;
   configFile: string;
@@ -126,7 +126,7 @@ export function useClusterStack(opts: ClusterStackOptions = {}): () => ClusterSt
   beforeAll(async () => {
     await ensurePulumi({ onProgress: (l) => process.stderr.write(`${l}\n`) });
     root = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-kstack-"));
-    const cluster = await startCluster({ dir: path.join(root, "cluster") });
+    const cluster = await startControlPlane({ dir: path.join(root, "cluster") });
     const dir = path.join(root, "project");
     makeScratchProject(dir, { stacks: [], stackFiles: { [STACK]: stackFile(cluster.kubeconfigPath, opts.pools) } });
     const stateDir = path.join(dir, ".sie-fleet");

@@ -13,7 +13,7 @@ import { rollback } from "../../../automation/actions/rollback.js";
 import { upgrade } from "../../../automation/actions/upgrade.js";
 import { verify } from "../../../automation/actions/verify.js";
 import { FULLNAME, NS, SCENARIO_TIMEOUT_MS, gatewayGet, pausedAnnotations, useClusterStack, workloadImages, type ClusterStack } from "./stack.js";
-import { findKubeTools } from "./tools.js";
+import { findKubeTools } from "../../../cluster/tools.js";
 import { upgradeKilledMidWave } from "../../engine/harness.js";
 
 const tools = findKubeTools();

@@ -1,7 +1,10 @@
 /**
- * A throwaway PKI for one test control plane, made with the openssl CLI (Node's crypto can make
- * keys but not X.509 certificates). One CA signs the apiserver's serving certificate and every
- * client certificate; Kubernetes reads the user from CN and the groups from O.
+ * The PKI of one control plane, made with the openssl CLI (Node's crypto can make keys but not
+ * X.509 certificates). One CA signs the apiserver's serving certificate and every client
+ * certificate; Kubernetes reads the user from CN and the groups from O.
+ *
+ * Made once per cluster directory and reused on every restart: a new CA would make the cluster
+ * a different one to every kubeconfig and to Pulumi's Kubernetes provider.
  */
 import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -40,7 +43,7 @@ export function opensslMissing(): string | undefined {
     execFileSync("openssl", ["version"], { stdio: "pipe" });
     return undefined;
   } catch (err) {
-    return `openssl is needed to make the test cluster's certificates (apt-get install openssl): ${(err as Error).message}`;
+    return `openssl is needed to make the cluster's certificates (apt-get install openssl): ${(err as Error).message}`;
   }
 }
 
@@ -55,13 +58,16 @@ function openssl(args: readonly string[], cwd: string): void {
 
 // P-256 keys: quick to generate, and accepted everywhere Kubernetes takes a key.
 const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+// Ten years: the cluster is loopback-only and keeps its identity across restarts, so an expiry
+// would only break a long-lived local cluster without protecting anything.
+const DAYS = "3650";
 
 function sign(dir: string, stem: string, subject: string, extensions: string): void {
   openssl(["req", "-new", ...EC_KEY, "-keyout", `${stem}.key`, "-out", `${stem}.csr`, "-subj", subject], dir);
   fs.writeFileSync(path.join(dir, `${stem}.ext`), extensions);
   const serial = `0x${randomBytes(8).toString("hex")}`;
   openssl(
-    ["x509", "-req", "-in", `${stem}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", serial, "-days", "30", "-sha256", "-out", `${stem}.crt`, "-extfile", `${stem}.ext`],
+    ["x509", "-req", "-in", `${stem}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", serial, "-days", DAYS, "-sha256", "-out", `${stem}.crt`, "-extfile", `${stem}.ext`],
     dir,
   );
 }
@@ -77,38 +83,54 @@ export function issueServingCert(pki: Pki, name: string): ClientCert {
   return { cert: path.join(pki.dir, `${name}.crt`), key: path.join(pki.dir, `${name}.key`) };
 }
 
-export function makePki(dir: string, clients: readonly ClientSpec[]): Pki {
+/**
+ * The cluster's PKI in `dir`: whatever exists is kept, whatever is missing is made. Without a CA
+ * everything is made anew, since certificates from another CA would not verify.
+ */
+export function makePki(dir: string, clients: readonly ClientSpec[]): Pki & { reused: boolean } {
   fs.mkdirSync(dir, { recursive: true });
-  openssl(
-    [
-      "req", "-x509", "-new", ...EC_KEY, "-keyout", "ca.key", "-out", "ca.crt", "-days", "30", "-sha256",
-      "-subj", "/CN=sie-fleet-test-ca",
-      "-addext", "basicConstraints=critical,CA:TRUE",
-      "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
-    ],
-    dir,
-  );
+  const has = (stem: string, ...exts: string[]): boolean => exts.every((e) => fs.existsSync(path.join(dir, `${stem}.${e}`)));
+  const reused = has("ca", "crt", "key");
+  if (!reused) {
+    for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
+    openssl(
+      [
+        "req", "-x509", "-new", ...EC_KEY, "-keyout", "ca.key", "-out", "ca.crt", "-days", DAYS, "-sha256",
+        "-subj", "/CN=sie-fleet-ca",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+      ],
+      dir,
+    );
+  }
   // The first service IP (10.96.0.1) and the in-cluster names are what pods would dial.
-  sign(
-    dir,
-    "apiserver",
-    "/CN=kube-apiserver",
-    [
-      "basicConstraints=CA:FALSE",
-      "keyUsage=critical,digitalSignature,keyEncipherment",
-      "extendedKeyUsage=serverAuth",
-      "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
-      "",
-    ].join("\n"),
-  );
+  if (!has("apiserver", "crt", "key")) {
+    sign(
+      dir,
+      "apiserver",
+      "/CN=kube-apiserver",
+      [
+        "basicConstraints=CA:FALSE",
+        "keyUsage=critical,digitalSignature,keyEncipherment",
+        "extendedKeyUsage=serverAuth",
+        "subjectAltName=IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local",
+        "",
+      ].join("\n"),
+    );
+  }
   const out: Record<string, ClientCert> = {};
   for (const c of clients) {
-    const subject = [...(c.groups ?? []).map((g) => `/O=${g}`), `/CN=${c.user}`].join("");
-    sign(dir, c.name, subject, ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth", ""].join("\n"));
+    if (!has(c.name, "crt", "key")) {
+      const subject = [...(c.groups ?? []).map((g) => `/O=${g}`), `/CN=${c.user}`].join("");
+      sign(dir, c.name, subject, ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth", ""].join("\n"));
+    }
     out[c.name] = { cert: path.join(dir, `${c.name}.crt`), key: path.join(dir, `${c.name}.key`) };
   }
-  openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"], dir);
-  openssl(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
+  // A new service-account key would invalidate every token already handed out.
+  if (!has("sa", "key", "pub")) {
+    openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-out", "sa.key"], dir);
+    openssl(["pkey", "-in", "sa.key", "-pubout", "-out", "sa.pub"], dir);
+  }
   return {
     dir,
     caCert: path.join(dir, "ca.crt"),
@@ -118,6 +140,7 @@ export function makePki(dir: string, clients: readonly ClientSpec[]): Pki {
     saKey: path.join(dir, "sa.key"),
     saPub: path.join(dir, "sa.pub"),
     clients: out,
+    reused,
   };
 }
 
@@ -129,10 +152,10 @@ export function kubeconfig(server: string, caCert: string, client: ClientCert, u
     {
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "sie-fleet-test", cluster: { server, "certificate-authority-data": b64(caCert) } }],
+      clusters: [{ name: "sie-fleet", cluster: { server, "certificate-authority-data": b64(caCert) } }],
       users: [{ name: user, user: { "client-certificate-data": b64(client.cert), "client-key-data": b64(client.key) } }],
-      contexts: [{ name: "sie-fleet-test", context: { cluster: "sie-fleet-test", user, namespace: "default" } }],
-      "current-context": "sie-fleet-test",
+      contexts: [{ name: "sie-fleet", context: { cluster: "sie-fleet", user, namespace: "default" } }],
+      "current-context": "sie-fleet",
       preferences: {},
     },
     null,

@@ -1,6 +1,6 @@
 /**
  * The real KEDA operator (github.com/kedacore/keda/v2, built by `ensure-kube-tools --keda`) run
- * out of cluster against a harness cluster. It reconciles ScaledObjects into HPAs and honours
+ * out of cluster against a control plane of controlPlane.ts. It reconciles ScaledObjects into HPAs and honours
  * `autoscaling.keda.sh/paused-replicas` by scaling the target itself.
  *
  * Scalers may dial whatever a ScaledObject names. Tests should use triggers that dial nothing
@@ -11,8 +11,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { issueServingCert } from "./certs.js";
-import type { Cluster } from "./harness.js";
-import { freePort, httpGet, Proc, waitFor } from "./procs.js";
+import type { ControlPlane } from "./controlPlane.js";
+import { freePort } from "./ports.js";
+import { httpGet, Proc, waitFor } from "./procs.js";
 
 export const KEDA_NAMESPACE = "keda";
 
@@ -21,7 +22,7 @@ export interface KedaOperator {
   stop(): Promise<void>;
 }
 
-export async function startKedaOperator(cluster: Cluster, bin: string, timeoutMs = 120_000): Promise<KedaOperator> {
+export async function startKedaOperator(cluster: ControlPlane, bin: string, timeoutMs = 120_000): Promise<KedaOperator> {
   const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);
   await core.createNamespace({ body: { metadata: { name: KEDA_NAMESPACE } } }).catch((err: unknown) => {
     if ((err as { code?: number }).code !== 409) throw err;

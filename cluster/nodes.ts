@@ -1,11 +1,11 @@
 /**
- * Fake nodes for the test control plane, labelled and tainted the way the GKE and EKS node pools
+ * Fake nodes for the embedded control plane (kwok plays their kubelets), labelled and tainted the way the GKE and EKS node pools
  * that infra/ creates would come up, with the GPU count the device plugin would advertise. Pool
  * labels and taints come from infra/gpu-profiles.ts (the functions the node pools use), so a worker's
  * nodeSelector/tolerations here cannot drift from what real pools carry.
  */
 import type { V1Node } from "@kubernetes/client-node";
-import { GPU_PROFILES, nodeLabels, nodeTaints, type GpuKind } from "../../../infra/gpu-profiles.js";
+import { GPU_PROFILES, nodeLabels, nodeTaints, type GpuKind } from "../infra/gpu-profiles.js";
 
 /** kwok manages only nodes with this label, so a stray real node would be left alone. */
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
@@ -79,9 +79,29 @@ export function fakeNode(cloud: Cloud, kind: GpuKind, pool: string, index = 0): 
   return { name, labels, taints: nodeTaints(kind), capacity };
 }
 
-/** GKE's shape of the issue's default fleet: one L4 node, one A100 (40 GB) node, one CPU node. */
+export interface FleetPool {
+  kind: GpuKind;
+  pool: string;
+  count: number;
+}
+
+/**
+ * The default fleet: large enough for several test stacks side by side (each wants a node or two
+ * per pool). Deliberately no A100 80 GB nodes, so a pool of that kind stays Pending.
+ */
+export const DEFAULT_FLEET: readonly FleetPool[] = [
+  { kind: "l4", pool: "l4", count: 6 },
+  { kind: "a100-40gb", pool: "a100", count: 4 },
+  { kind: "cpu", pool: "cpu", count: 4 },
+];
+
+/** `count` nodes of each pool, as `cloud` would register them: `<cloud>-<pool>-<index>`. */
+export function fleet(cloud: Cloud, pools: readonly FleetPool[]): FakeNodeSpec[] {
+  return pools.flatMap((p) => Array.from({ length: p.count }, (_, i) => fakeNode(cloud, p.kind, p.pool, i)));
+}
+
 export function defaultNodes(): FakeNodeSpec[] {
-  return [fakeNode("gke", "l4", "l4"), fakeNode("gke", "a100-40gb", "a100"), fakeNode("gke", "cpu", "cpu")];
+  return fleet("gke", DEFAULT_FLEET);
 }
 
 /** The Node object to create; kwok's node stage then marks it Ready and keeps the capacity. */

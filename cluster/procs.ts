@@ -1,20 +1,19 @@
 /**
- * Child processes of the test control plane: each runs in its own process group with its output
- * in a log file, and is killed on stop() or, failing that, when the test process goes away, so a
- * crashed or killed test run does not leave an apiserver holding ports on a shared machine.
+ * Child processes of the control plane: each runs in its own process group with its output in a
+ * log file, and is killed on stop() or, failing that, when the process that started it goes away,
+ * so a crashed or killed test run or daemon does not leave an apiserver holding ports.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
-import * as net from "node:net";
 import * as path from "node:path";
 
 const live = new Set<ChildProcess>();
 
 // util-linux's setpriv sets the kernel's parent-death signal before exec'ing the component, so
-// it is SIGKILLed even when the test process dies without running exit handlers (SIGKILL, or
-// a SIGTERM from a test runner's timeout, which skips 'exit').
+// it is SIGKILLed even when its parent dies without running exit handlers (SIGKILL, or a
+// SIGTERM from a test runner's timeout, which skips 'exit').
 const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((f) => fs.existsSync(f));
 let exitHookInstalled = false;
 
@@ -38,8 +37,9 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 
 export class Proc {
   readonly logPath: string;
+  /** Resolves, with the reason, once the process has exited (whether stopped or not). */
+  readonly exited: Promise<string>;
   private readonly child: ChildProcess;
-  private readonly exited: Promise<void>;
   private exitInfo: string | undefined;
 
   constructor(
@@ -52,7 +52,8 @@ export class Proc {
     installExitHook();
     this.logPath = path.join(logDir, `${name}.log`);
     const fd = fs.openSync(this.logPath, "a");
-    fs.writeSync(fd, `$ ${bin} ${args.join(" ")}\n`);
+    // Logs are appended across restarts of a persistent cluster; the header says where each run starts.
+    fs.writeSync(fd, `--- ${new Date().toISOString()}\n$ ${bin} ${args.join(" ")}\n`);
     const [cmd, argv] = SETPRIV ? [SETPRIV, ["--pdeathsig", "KILL", "--", bin, ...args]] : [bin, [...args]];
     this.child = spawn(cmd, argv, { stdio: ["ignore", fd, fd], detached: true, env });
     fs.closeSync(fd);
@@ -61,14 +62,19 @@ export class Proc {
       this.child.once("exit", (code, signal) => {
         this.exitInfo = signal ? `killed by ${signal}` : `exited with code ${code}`;
         live.delete(this.child);
-        resolve();
+        resolve(this.exitInfo);
       });
       this.child.once("error", (err) => {
         this.exitInfo = `could not start: ${err.message}`;
         live.delete(this.child);
-        resolve();
+        resolve(this.exitInfo);
       });
     });
+  }
+
+  /** The process id (setpriv execs the component, so this is the component's own pid). */
+  get pid(): number | undefined {
+    return this.child.pid;
   }
 
   /** Why the process is no longer running, or undefined while it runs. */
@@ -94,19 +100,6 @@ export class Proc {
     await this.exited;
     clearTimeout(timer);
   }
-}
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      const port = typeof addr === "object" && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 export interface TlsClient {

@@ -1,43 +1,65 @@
 /**
- * A real Kubernetes control plane for integration tests: etcd, kube-apiserver,
- * kube-controller-manager and kube-scheduler built from Go modules (scripts/ensure-kube-tools),
- * with kwok standing in for the kubelets of fake GPU nodes. Everything listens on 127.0.0.1 at
- * random ports, so several clusters can run side by side.
+ * A real Kubernetes control plane on loopback: etcd, kube-apiserver, kube-controller-manager and
+ * kube-scheduler built from Go modules (scripts/ensure-kube-tools), with kwok standing in for the
+ * kubelets of fake GPU nodes. It backs the `local` platform (through the cluster daemon, see
+ * daemon.ts and index.ts) and tests that want a cluster of their own.
  *
- *   const cluster = await startCluster({ dir });
- *   try { ... use cluster.kubeconfigPath ... } finally { await cluster.stop(); }
+ *   const cp = await startControlPlane({ dir });
+ *   try { ... use cp.kubeconfigPath ... } finally { await cp.stop(); }
  *
- * Pods get their status from kwok stages (tools/kube/manifests/kwok-stages.yaml): Ready, or the
- * simulator's image-tag faults (-crashloop, -pullerr, -noready).
+ * A directory is one cluster: started again on the same `dir`, it keeps its CA and certificates,
+ * its etcd data and its ports (ports.json), so the API server URL, the CA and every object stay
+ * the same and Pulumi sees the same cluster. Pods get their status from kwok stages
+ * (kwokStagesFile): Ready, or the image-tag faults (-crashloop, -pullerr, -noready).
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
+import { claimClusterDir } from "./clusterDir.js";
 import { kubeconfig, makePki, opensslMissing, type Pki } from "./certs.js";
 import { defaultNodes, KWOK_NODE_LABEL, KWOK_NODE_VALUE, nodeObject, type FakeNodeSpec } from "./nodes.js";
-import { freePort, httpGet, Proc, waitFor } from "./procs.js";
-import { findKubeTools, KUBE_MANIFESTS } from "./tools.js";
+import { stablePorts } from "./ports.js";
+import { httpGet, Proc, waitFor } from "./procs.js";
+import { findKubeTools, KUBE_MANIFESTS, kubeToolVersions, type KubeToolsBuild } from "./tools.js";
 
-export interface StartClusterOptions {
-  /** Work directory: certificates, etcd data, kubeconfigs and one log per component (logs/). */
+export interface StartControlPlaneOptions {
+  /** The cluster's directory: certificates, etcd data, ports, kubeconfigs and one log per component (logs/). */
   dir: string;
-  /** Fake nodes to register (default: GKE L4, A100 and CPU nodes, see nodes.ts). */
+  /** Fake nodes to register (default: the GKE fleet of nodes.ts defaultNodes). Nodes that exist already are kept. */
   nodes?: readonly FakeNodeSpec[];
-  /** Create KEDA's CRDs (default true). */
+  /** Create or update KEDA's CRDs (default true). */
   kedaCrds?: boolean;
   /** Budget for the whole start (default 180 s: the apiserver alone takes ~15 s on a busy 2-core machine). */
   timeoutMs?: number;
+  /** One line per step, and any port that had to move. */
+  onProgress?: (line: string) => void;
+  /** The binaries to run (default: findKubeTools(), which never builds). */
+  tools?: KubeToolsBuild;
 }
 
-export interface Cluster {
-  /** Admin kubeconfig (system:masters), certificates embedded. */
+export interface ComponentInfo {
+  name: string;
+  pid: number | undefined;
+  log: string;
+}
+
+export interface ControlPlane {
+  /** Admin kubeconfig (system:masters), certificates embedded; always `<dir>/kubeconfig`. */
   kubeconfigPath: string;
   /** https://127.0.0.1:<port> */
   server: string;
   dir: string;
   logDir: string;
-  /** The cluster's CA and keys, for add-ons that need a certificate (see keda.ts). */
+  /** The cluster's CA and keys, for add-ons that need a certificate (see kedaOperator.ts). */
   pki: Pki;
+  /** True when `dir` held a cluster already (its etcd data and CA were reused). */
+  restarted: boolean;
+  /** Milliseconds per start step, and `total`. */
+  timings: Record<string, number>;
+  versions: { kubernetes: string; etcd: string; kwok: string };
+  components(): ComponentInfo[];
+  /** Resolves when a component exits on its own (not through stop()); never resolves otherwise. */
+  died: Promise<{ name: string; exit: string; log: string }>;
   /** A client config loaded from kubeconfigPath. */
   kubeConfig(): k8s.KubeConfig;
   /** Kills every component (SIGTERM, then SIGKILL); safe to call twice. */
@@ -49,31 +71,54 @@ const SERVICE_CIDR = "10.96.0.0/16";
 /** What kwok writes into pod and node status. Nothing here ever dials them (see egress below). */
 const POD_CIDR = "10.244.0.0/16";
 const NODE_IP = "10.240.0.1";
+const PORT_NAMES = ["etcd", "etcdPeer", "apiserver", "controllerManager", "scheduler"] as const;
 
-export async function startCluster(opts: StartClusterOptions): Promise<Cluster> {
-  const tools = findKubeTools();
-  if (!tools.ok) throw new Error(tools.reason);
+/**
+ * The kwok Stage configuration passed to kwok: what each pod's and node's status becomes. One
+ * function so where the stages come from can change in one place.
+ */
+export function kwokStagesFile(_dir: string): string {
+  return path.join(KUBE_MANIFESTS, "kwok-stages.yaml");
+}
+
+export async function startControlPlane(opts: StartControlPlaneOptions): Promise<ControlPlane> {
+  const t0 = Date.now();
+  const timings: Record<string, number> = {};
+  let mark = t0;
+  const progress = opts.onProgress ?? (() => undefined);
+  const step = (name: string, line: string): void => {
+    const now = Date.now();
+    timings[name] = now - mark;
+    mark = now;
+    progress(`${line} (${((timings[name] ?? 0) / 1000).toFixed(1)}s)`);
+  };
+
+  const found = opts.tools ?? findKubeTools();
+  if ("ok" in found && !found.ok) throw new Error(found.reason);
+  const tools = found as KubeToolsBuild;
   const noOpenssl = opensslMissing();
   if (noOpenssl) throw new Error(noOpenssl);
 
   const dir = path.resolve(opts.dir);
+  claimClusterDir(dir);
   const logDir = path.join(dir, "logs");
+  const restarted = fs.existsSync(path.join(dir, "etcd", "member"));
   for (const d of [dir, logDir, path.join(dir, "etcd"), path.join(dir, "kcm"), path.join(dir, "scheduler")]) fs.mkdirSync(d, { recursive: true });
   const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
   const left = (): number => Math.max(1_000, deadline - Date.now());
 
   const procs: Proc[] = [];
-  let stopped = false;
+  let stopping = false;
   const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
+    if (stopping) return;
+    stopping = true;
     // Reverse start order: clients first, so none of them logs a storm of connection errors.
     for (const p of [...procs].reverse()) await p.stop();
   };
 
   try {
-    const [etcdPort, etcdPeerPort, apiPort, kcmPort, schedPort] = await distinctPorts(5);
-    const server = `https://127.0.0.1:${apiPort}`;
+    const ports = await stablePorts(dir, PORT_NAMES, (line) => progress(`${line}${line.includes("apiserver") ? " (the API server URL changes: kubeconfigs and Pulumi stacks that name the old one see a different cluster)" : ""}`));
+    const server = `https://127.0.0.1:${ports.apiserver}`;
     const pki = makePki(path.join(dir, "pki"), [
       { name: "admin", user: "sie-fleet-admin", groups: ["system:masters"] },
       { name: "kcm", user: "system:kube-controller-manager" },
@@ -91,44 +136,51 @@ export async function startCluster(opts: StartClusterOptions): Promise<Cluster> 
     const kcmKc = kcFor("kcm", "system:kube-controller-manager");
     const schedKc = kcFor("scheduler", "system:kube-scheduler");
     const kwokKc = kcFor("kwok", "kwok-controller");
+    step("pki", pki.reused ? "certificates reused" : "certificates made");
 
-    const etcd = start(procs, logDir, "etcd", tools.bin("etcd"), etcdArgs(dir, etcdPort!, etcdPeerPort!));
-    await waitFor("etcd /health", async () => ((await httpGet(`http://127.0.0.1:${etcdPort}/health`)).body.includes('"true"') ? true : undefined), {
+    const etcd = start(procs, logDir, "etcd", tools.bin("etcd"), etcdArgs(dir, ports.etcd, ports.etcdPeer));
+    await waitFor("etcd /health", async () => ((await httpGet(`http://127.0.0.1:${ports.etcd}/health`)).body.includes('"true"') ? true : undefined), {
       timeoutMs: left(),
       watch: [etcd],
     });
+    step("etcd", `etcd ready${restarted ? " (existing data)" : ""}`);
 
-    const apiserver = start(procs, logDir, "kube-apiserver", tools.bin("kube-apiserver"), apiserverArgs(dir, pki, apiPort!, etcdPort!));
+    const apiserver = start(procs, logDir, "kube-apiserver", tools.bin("kube-apiserver"), apiserverArgs(dir, pki, ports.apiserver, ports.etcd));
     const adminTls = { ca: fs.readFileSync(pki.caCert), cert: fs.readFileSync(pki.clients["admin"]!.cert), key: fs.readFileSync(pki.clients["admin"]!.key) };
     await waitFor("kube-apiserver /readyz", async () => ((await httpGet(`${server}/readyz`, adminTls)).status === 200 ? true : undefined), {
       timeoutMs: left(),
-      intervalMs: 500,
+      intervalMs: 250,
       watch: [etcd, apiserver],
     });
+    step("apiserver", `kube-apiserver ready at ${server}`);
 
-    const kcm = start(procs, logDir, "kube-controller-manager", tools.bin("kube-controller-manager"), kcmArgs(dir, pki, kcmKc, kcmPort!));
-    const scheduler = start(procs, logDir, "kube-scheduler", tools.bin("kube-scheduler"), schedulerArgs(dir, schedKc, schedPort!));
+    const kcm = start(procs, logDir, "kube-controller-manager", tools.bin("kube-controller-manager"), kcmArgs(dir, pki, kcmKc, ports.controllerManager));
+    const scheduler = start(procs, logDir, "kube-scheduler", tools.bin("kube-scheduler"), schedulerArgs(dir, schedKc, ports.scheduler));
     const all = [etcd, apiserver, kcm, scheduler];
-    for (const [what, port] of [["kube-controller-manager", kcmPort], ["kube-scheduler", schedPort]] as const) {
-      // They serve a self-signed certificate of their own; only liveness matters here.
-      await waitFor(`${what} /healthz`, async () => ((await httpGet(`https://127.0.0.1:${port}/healthz`, { insecure: true })).status === 200 ? true : undefined), {
-        timeoutMs: left(),
-        intervalMs: 500,
-        watch: all,
-      });
-    }
 
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(adminKc);
+    // The CRDs and nodes go in while the controllers start: both only need the API server.
     if (opts.kedaCrds ?? true) await applyCrds(kc, path.join(KUBE_MANIFESTS, "keda-crds.yaml"), left());
-
     const nodes = opts.nodes ?? defaultNodes();
     const core = kc.makeApiClient(k8s.CoreV1Api);
-    for (const n of nodes) await core.createNode({ body: nodeObject(n) });
+    let created = 0;
+    for (const n of nodes) if (await createUnlessExists(() => core.createNode({ body: nodeObject(n) }))) created++;
+    step("objects", `KEDA CRDs applied, ${created} of ${nodes.length} fake nodes registered (${nodes.length - created} existed)`);
+
+    for (const [what, port] of [["kube-controller-manager", ports.controllerManager], ["kube-scheduler", ports.scheduler]] as const) {
+      // They serve a self-signed certificate of their own; only liveness matters here.
+      await waitFor(`${what} /healthz`, async () => ((await httpGet(`https://127.0.0.1:${port}/healthz`, { insecure: true })).status === 200 ? true : undefined), {
+        timeoutMs: left(),
+        intervalMs: 250,
+        watch: all,
+      });
+    }
+    step("controllers", "kube-controller-manager and kube-scheduler healthy");
 
     const kwok = start(procs, logDir, "kwok", tools.bin("kwok"), [
       `--kubeconfig=${kwokKc}`,
-      `--config=${path.join(KUBE_MANIFESTS, "kwok-stages.yaml")}`,
+      `--config=${kwokStagesFile(dir)}`,
       "--manage-all-nodes=false",
       `--manage-nodes-with-label-selector=${KWOK_NODE_LABEL}=${KWOK_NODE_VALUE}`,
       `--cidr=${POD_CIDR}`,
@@ -136,28 +188,39 @@ export async function startCluster(opts: StartClusterOptions): Promise<Cluster> 
       "--node-lease-duration-seconds=40",
     ]);
     all.push(kwok);
+    const names = new Set(nodes.map((n) => n.name));
     await waitFor(
       `${nodes.length} fake nodes Ready`,
       async () => {
         const list = await core.listNode({ labelSelector: `${KWOK_NODE_LABEL}=${KWOK_NODE_VALUE}` });
-        const ready = list.items.filter((n) => n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        const ready = list.items.filter((n) => names.has(n.metadata?.name ?? "") && n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
         return ready.length >= nodes.length ? true : undefined;
       },
-      { timeoutMs: left(), intervalMs: 500, watch: all },
+      { timeoutMs: left(), intervalMs: 250, watch: all },
     );
     // The serviceaccount controller makes `default` in each namespace; pods are refused until then.
     await waitFor("the default ServiceAccount", async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: "default" })) ? true : undefined), {
       timeoutMs: left(),
-      intervalMs: 500,
+      intervalMs: 250,
       watch: all,
     });
+    step("nodes", `kwok running, ${nodes.length} fake nodes Ready`);
+    timings["total"] = Date.now() - t0;
 
+    const died = new Promise<{ name: string; exit: string; log: string }>((resolve) => {
+      for (const p of procs) void p.exited.then((exit) => (stopping ? undefined : resolve({ name: p.name, exit, log: p.logPath })));
+    });
     return {
       kubeconfigPath,
       server,
       dir,
       logDir,
       pki,
+      restarted,
+      timings,
+      versions: kubeToolVersions(),
+      components: () => procs.map((p) => ({ name: p.name, pid: p.pid, log: p.logPath })),
+      died,
       kubeConfig: () => {
         const c = new k8s.KubeConfig();
         c.loadFromFile(kubeconfigPath);
@@ -171,6 +234,17 @@ export async function startCluster(opts: StartClusterOptions): Promise<Cluster> 
   }
 }
 
+/** True when `create` made the object, false when it existed already (HTTP 409). */
+async function createUnlessExists(create: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await create();
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 409) return false;
+    throw err;
+  }
+}
+
 function start(procs: Proc[], logDir: string, name: string, bin: string, args: readonly string[]): Proc {
   // KUBECONFIG from the caller's shell must not leak into a component's client.
   const env = { ...process.env };
@@ -180,24 +254,19 @@ function start(procs: Proc[], logDir: string, name: string, bin: string, args: r
   return p;
 }
 
-async function distinctPorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
-}
-
 function etcdArgs(dir: string, port: number, peerPort: number): string[] {
   const client = `http://127.0.0.1:${port}`;
   const peer = `http://127.0.0.1:${peerPort}`;
   return [
-    "--name=sie-fleet-test",
+    "--name=sie-fleet",
     `--data-dir=${path.join(dir, "etcd")}`,
     `--listen-client-urls=${client}`,
     `--advertise-client-urls=${client}`,
     `--listen-peer-urls=${peer}`,
     `--initial-advertise-peer-urls=${peer}`,
-    `--initial-cluster=sie-fleet-test=${peer}`,
-    // Throwaway data: skipping fsync keeps a busy disk from stalling the apiserver.
+    `--initial-cluster=sie-fleet=${peer}`,
+    // Skipping fsync keeps a busy disk from stalling the apiserver. A killed etcd loses nothing
+    // (the page cache survives the process); only a machine crash could cost the last writes.
     "--unsafe-no-fsync",
     "--log-level=warn",
   ];
@@ -245,15 +314,23 @@ function apiserverArgs(dir: string, pki: Pki, port: number, etcdPort: number): s
   ];
 }
 
-function kcmArgs(dir: string, pki: Pki, kc: string, port: number): string[] {
+/** What kube-controller-manager and kube-scheduler share: one kubeconfig for everything, loopback, no leader election. */
+function controllerArgs(kc: string, port: number, certDir: string): string[] {
   return [
     `--kubeconfig=${kc}`,
     `--authentication-kubeconfig=${kc}`,
     `--authorization-kubeconfig=${kc}`,
     "--bind-address=127.0.0.1",
     `--secure-port=${port}`,
-    `--cert-dir=${path.join(dir, "kcm")}`,
+    `--cert-dir=${certDir}`,
     "--leader-elect=false",
+    "--profiling=false",
+  ];
+}
+
+function kcmArgs(dir: string, pki: Pki, kc: string, port: number): string[] {
+  return [
+    ...controllerArgs(kc, port, path.join(dir, "kcm")),
     // Each controller acts as its own service account under RBAC, as on a real control plane.
     "--use-service-account-credentials=true",
     `--service-account-private-key-file=${pki.saKey}`,
@@ -261,27 +338,23 @@ function kcmArgs(dir: string, pki: Pki, kc: string, port: number): string[] {
     `--cluster-signing-cert-file=${pki.caCert}`,
     `--cluster-signing-key-file=${pki.caKey}`,
     `--service-cluster-ip-range=${SERVICE_CIDR}`,
-    "--profiling=false",
   ];
 }
 
 function schedulerArgs(dir: string, kc: string, port: number): string[] {
-  return [
-    `--kubeconfig=${kc}`,
-    `--authentication-kubeconfig=${kc}`,
-    `--authorization-kubeconfig=${kc}`,
-    "--bind-address=127.0.0.1",
-    `--secure-port=${port}`,
-    `--cert-dir=${path.join(dir, "scheduler")}`,
-    "--leader-elect=false",
-    "--profiling=false",
-  ];
+  return controllerArgs(kc, port, path.join(dir, "scheduler"));
 }
 
 async function applyCrds(kc: k8s.KubeConfig, file: string, timeoutMs: number): Promise<void> {
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
   const docs = k8s.loadAllYaml(fs.readFileSync(file, "utf8")) as k8s.V1CustomResourceDefinition[];
-  for (const crd of docs) await ext.createCustomResourceDefinition({ body: crd });
+  for (const crd of docs) {
+    if (await createUnlessExists(() => ext.createCustomResourceDefinition({ body: crd }))) continue;
+    // A restart with a newer keda-crds.yaml updates what the last start created.
+    const name = crd.metadata?.name ?? "";
+    const live = await ext.readCustomResourceDefinition({ name });
+    await ext.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: live.metadata?.resourceVersion } } });
+  }
   for (const crd of docs) {
     const name = crd.metadata?.name ?? "";
     await waitFor(

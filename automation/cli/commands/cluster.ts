@@ -1,0 +1,105 @@
+/**
+ * `cluster start|stop|status|delete`: the embedded Kubernetes cluster (cluster/index.ts) as a
+ * background daemon per directory. A thin layer: flags → cluster/ → one result.
+ */
+import * as path from "node:path";
+import {
+  CLUSTER_DIR_ENV,
+  deleteEmbeddedCluster,
+  embeddedClusterStatus,
+  startEmbeddedCluster,
+  stopEmbeddedCluster,
+  type EmbeddedClusterStatus,
+} from "../../../cluster/index.js";
+import { EXIT_CODES, UsageError } from "../../errors.js";
+import type { CommandContext } from "../context.js";
+
+export interface ClusterFlags {
+  dir?: string;
+  /** commander's --no-endpoints. */
+  endpoints?: boolean;
+  timeout?: number;
+}
+
+function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
+  return path.resolve(ctx.io.cwd, flags.dir ?? (ctx.io.env[CLUSTER_DIR_ENV] || path.join(ctx.globals.stateDir, "cluster")));
+}
+
+export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
+  const dir = clusterDir(flags, ctx);
+  const c = await startEmbeddedCluster({
+    dir,
+    endpoints: flags.endpoints ?? true,
+    ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
+    // Progress on stderr, so stdout stays the result (and stays JSON with --json).
+    onProgress: (line) => void ctx.io.stderr.write(`cluster: ${line}\n`),
+  });
+  const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, readyInMs, restarted, nodes, versions, log } = c;
+  ctx.out.result(
+    "cluster start",
+    { running: true, alreadyRunning, dir, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, readyInMs, restarted, nodes, versions, log },
+    [
+      alreadyRunning ? `cluster already running (pid ${pid})` : `cluster ${restarted ? "restarted" : "started"} in ${(readyInMs / 1000).toFixed(1)}s (pid ${pid})`,
+      `  server      ${server}  (Kubernetes ${versions.kubernetes}, ${nodes} fake nodes)`,
+      `  kubeconfig  ${kubeconfigPath}`,
+      ...(endpointsUrl ? [`  endpoints   ${endpointsUrl}`] : []),
+      ...(metricsUrl ? [`  metrics     ${metricsUrl}`] : []),
+      `  logs        ${log}, ${path.join(dir, "logs")}/`,
+      `try: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
+      `stop it with: sie-fleet cluster stop${flags.dir ? ` --dir ${flags.dir}` : ""}`,
+    ],
+  );
+  return EXIT_CODES.ok;
+}
+
+export async function stop(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
+  const dir = clusterDir(flags, ctx);
+  const r = await stopEmbeddedCluster(dir);
+  ctx.out.result("cluster stop", { running: false, stopped: r.stopped, ...(r.pid ? { pid: r.pid } : {}), dir }, [
+    r.stopped ? `cluster stopped (pid ${r.pid}); its data stays in ${dir}, \`sie-fleet cluster start\` brings the same cluster back` : `cluster is not running (dir ${dir})`,
+  ]);
+  return EXIT_CODES.ok;
+}
+
+export async function status(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
+  const s = await embeddedClusterStatus(clusterDir(flags, ctx));
+  ctx.out.result("cluster status", s, () => statusLines(s));
+  return EXIT_CODES.ok;
+}
+
+function statusLines(s: EmbeddedClusterStatus): string[] {
+  switch (s.state) {
+    case "running":
+      return [
+        `cluster running (pid ${s.pid}, since ${s.startedAt})${s.apiError ? ` but its API server does not answer: ${s.apiError}` : ""}`,
+        `  server      ${s.server}  (Kubernetes ${s.versions?.kubernetes})`,
+        `  kubeconfig  ${s.kubeconfigPath}`,
+        ...(s.nodes ? [`  nodes       ${s.nodes.ready}/${s.nodes.total} Ready`] : []),
+        ...(s.endpointsUrl ? [`  endpoints   ${s.endpointsUrl}`] : []),
+        `  components  ${(s.components ?? []).map((c) => `${c.name} ${c.pid ?? "?"}${c.alive ? "" : " (gone)"}`).join(", ")}`,
+      ];
+    case "starting":
+      return [`cluster starting (daemon pid ${s.pid}); see ${s.log}`];
+    case "stale":
+      return [`cluster is down: its daemon (pid ${s.pid}) died without stopping cleanly; last lines of ${s.log}:`, ...(s.lastLog ?? "").split("\n").map((l) => `  ${l}`), "start it again with: sie-fleet cluster start"];
+    case "stopped":
+      return [s.exists ? `cluster stopped (data kept in ${s.dir}); start it with: sie-fleet cluster start` : `no cluster in ${s.dir}; create one with: sie-fleet cluster start`];
+  }
+}
+
+export async function remove(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
+  const dir = clusterDir(flags, ctx);
+  if (ctx.globals.nonInteractive && !ctx.globals.yes) {
+    throw new UsageError(`cluster delete removes ${dir} with all the cluster's data, and stdin is not a terminal, so nobody can confirm: re-run with --yes`, {
+      code: "needs-yes",
+      hint: `sie-fleet cluster delete --yes${flags.dir ? ` --dir ${flags.dir}` : ""}`,
+    });
+  }
+  if (!ctx.globals.yes && ctx.action.confirm && !(await ctx.action.confirm(`Delete the cluster in ${dir} and all its data?`))) {
+    ctx.out.result("cluster delete", { deleted: false, dir }, ["nothing deleted"]);
+    return EXIT_CODES.ok;
+  }
+  const r = await deleteEmbeddedCluster(dir);
+  ctx.out.result("cluster delete", { deleted: r.deleted, stopped: r.stopped, dir }, [r.deleted ? `cluster deleted${r.stopped ? ` (stopped pid ${r.pid} first)` : ""}: ${dir}` : `no cluster in ${dir}`]);
+  return EXIT_CODES.ok;
+}

@@ -1,0 +1,156 @@
+/**
+ * The cluster daemon: the detached process that owns one cluster directory's control plane (and
+ * the SIE endpoint server beside it), so the CLI and test lanes start a cluster once and reuse it.
+ *
+ *   node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--timeout-ms N]
+ *
+ * It holds `<dir>/daemon.pid` while it lives and writes `<dir>/cluster.json` once everything is
+ * ready (daemonState.ts). SIGTERM or SIGINT stops every component in reverse order and removes
+ * both files. If a component dies, it stops the rest and exits 1: half a cluster would look
+ * healthy to `status` while pods stop changing. Its own output (daemon.log) is one line per step;
+ * each component logs to `<dir>/logs/`.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { parseArgs } from "node:util";
+import * as k8s from "@kubernetes/client-node";
+import { startControlPlane, type ControlPlane } from "./controlPlane.js";
+import { writeJsonAtomic } from "./clusterDir.js";
+import { claimPidFile, CLUSTER_FILE, removeDaemonFiles, type ClusterInfo } from "./daemonState.js";
+import { stablePorts } from "./ports.js";
+
+/** What the daemon needs of the SIE endpoint server. */
+export interface EndpointServer {
+  url: string;
+  metricsUrl?: string;
+  stop(): Promise<void>;
+}
+/** Starts the endpoint server for the cluster behind `kubeconfigPath`, on `port` (stable across restarts). */
+export type StartEndpoints = (kubeconfigPath: string, port: number) => Promise<EndpointServer>;
+
+export interface DaemonOptions {
+  dir: string;
+  /** The SIE endpoint server to run beside the control plane; none when undefined. */
+  startEndpoints?: StartEndpoints;
+  timeoutMs?: number;
+  log?: (line: string) => void;
+}
+
+/** Exit codes of the daemon process (its parent reads them from daemon.log, not the CLI's table). */
+export const DAEMON_EXIT = { stopped: 0, failed: 1, busy: 3 } as const;
+
+/**
+ * Integration point for the SIE endpoint server: `cluster/endpoints/index.ts` exporting
+ * `startEndpointServer({ kubeconfigPath, port? }) → { url, metricsUrl, stop }`. Undefined while
+ * that module is not part of the tree.
+ */
+export async function loadEndpointServer(): Promise<StartEndpoints | undefined> {
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const file = ["index.ts", "index.js"].map((f) => path.join(here, "endpoints", f)).find((f) => fs.existsSync(f));
+  if (!file) return undefined;
+  type Module = { startEndpointServer?: (o: { kubeconfigPath: string; port?: number }) => Promise<EndpointServer> };
+  const mod = (await import(pathToFileURL(file).href)) as Module;
+  const start = mod.startEndpointServer;
+  if (typeof start !== "function") throw new Error(`${file} does not export startEndpointServer`);
+  return (kubeconfigPath, port) => start({ kubeconfigPath, port });
+}
+
+/** Runs the cluster until a signal or a component's death; resolves with the process exit code. */
+export async function runDaemon(opts: DaemonOptions): Promise<number> {
+  const t0 = Date.now();
+  const dir = path.resolve(opts.dir);
+  const log = opts.log ?? ((line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`));
+  const clusterFile = path.join(dir, CLUSTER_FILE);
+  const removeFiles = (): void => removeDaemonFiles(dir);
+
+  fs.mkdirSync(dir, { recursive: true });
+  const other = claimPidFile(dir);
+  if (other !== undefined) {
+    log(`another cluster daemon (pid ${other}) owns ${dir}; leaving it alone`);
+    return DAEMON_EXIT.busy;
+  }
+
+  // Until the cluster is up there is nothing to stop in order: exiting runs procs.ts's exit hook,
+  // which SIGKILLs whatever has started. Afterwards a signal asks for an orderly stop.
+  let requestStop: ((why: string) => void) | undefined;
+  const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
+  let ready = false;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (ready) return requestStop?.(signal);
+    log(`${signal} while starting: stopping`);
+    removeFiles();
+    process.exit(DAEMON_EXIT.failed);
+  };
+  process.on("SIGTERM", onSignal);
+  process.on("SIGINT", onSignal);
+
+  let cp: ControlPlane | undefined;
+  let endpoints: EndpointServer | undefined;
+  try {
+    log(`starting the control plane in ${dir}`);
+    cp = await startControlPlane({ dir, onProgress: log, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    if (opts.startEndpoints) {
+      const { endpoints: port } = await stablePorts(dir, ["endpoints"], log);
+      endpoints = await opts.startEndpoints(cp.kubeconfigPath, port);
+      log(`SIE endpoint server at ${endpoints.url}`);
+    }
+    const info: ClusterInfo = {
+      pid: process.pid,
+      dir,
+      server: cp.server,
+      kubeconfigPath: cp.kubeconfigPath,
+      ...(endpoints ? { endpointsUrl: endpoints.url, ...(endpoints.metricsUrl ? { metricsUrl: endpoints.metricsUrl } : {}) } : {}),
+      startedAt: new Date(t0).toISOString(),
+      readyInMs: Date.now() - t0,
+      timings: cp.timings,
+      restarted: cp.restarted,
+      versions: cp.versions,
+      components: cp.components(),
+      nodes: (await cp.kubeConfig().makeApiClient(k8s.CoreV1Api).listNode()).items.length,
+    };
+    writeJsonAtomic(clusterFile, info);
+    ready = true;
+    log(`ready in ${(info.readyInMs / 1000).toFixed(1)}s: ${cp.server}, kubeconfig ${cp.kubeconfigPath}`);
+  } catch (err) {
+    log(`start failed: ${(err as Error).message}`);
+    await endpoints?.stop().catch(() => undefined);
+    await cp?.stop();
+    removeFiles();
+    return DAEMON_EXIT.failed;
+  }
+
+  const outcome = await Promise.race([stopRequested.then((signal) => ({ signal })), cp.died.then((died) => ({ died }))]);
+  // Gone from status before the slow part: nobody should start using a cluster that is stopping.
+  fs.rmSync(clusterFile, { force: true });
+  if ("died" in outcome) log(`${outcome.died.name} ${outcome.died.exit}; stopping the rest of the cluster (see ${outcome.died.log})`);
+  else log(`${outcome.signal}: stopping`);
+  await endpoints?.stop().catch((err: unknown) => log(`endpoint server stop failed: ${(err as Error).message}`));
+  await cp.stop();
+  removeFiles();
+  log("stopped");
+  return "died" in outcome ? DAEMON_EXIT.failed : DAEMON_EXIT.stopped;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { dir: { type: "string" }, "no-endpoints": { type: "boolean" }, "timeout-ms": { type: "string" } },
+  });
+  const dir = values.dir;
+  if (!dir) {
+    process.stderr.write("usage: node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--timeout-ms N]\n");
+    process.exit(2);
+  }
+  const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  process.on("uncaughtException", (err) => {
+    // Exiting SIGKILLs the components (procs.ts), so nothing is left half running.
+    log(`uncaught: ${err.stack ?? err.message}`);
+    removeDaemonFiles(path.resolve(dir));
+    process.exit(DAEMON_EXIT.failed);
+  });
+  const startEndpoints = values["no-endpoints"] ? undefined : await loadEndpointServer();
+  const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : undefined;
+  process.exit(await runDaemon({ dir, log, ...(startEndpoints ? { startEndpoints } : {}), ...(timeoutMs ? { timeoutMs } : {}) }));
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();

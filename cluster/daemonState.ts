@@ -1,0 +1,103 @@
+/**
+ * The files through which the cluster daemon (daemon.ts) tells other processes what it is doing:
+ * `<dir>/daemon.pid` while it lives (starting, running or stopping), `<dir>/cluster.json` once
+ * everything is ready, `<dir>/daemon.log` for its own output. These files are the whole contract
+ * between the daemon and its callers (index.ts, the CLI).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isProcessAlive } from "../automation/lock.js";
+
+export const CLUSTER_FILE = "cluster.json";
+export const PID_FILE = "daemon.pid";
+export const DAEMON_LOG = "daemon.log";
+
+export interface ClusterInfo {
+  /** The daemon's pid. */
+  pid: number;
+  dir: string;
+  /** https://127.0.0.1:<port>, stable across restarts of the same dir. */
+  server: string;
+  /** Admin kubeconfig, always `<dir>/kubeconfig`. */
+  kubeconfigPath: string;
+  /** The SIE endpoint server, when it runs beside the control plane. */
+  endpointsUrl?: string;
+  metricsUrl?: string;
+  startedAt: string;
+  /** From the daemon's start to ready. */
+  readyInMs: number;
+  /** The control plane's own start steps (ms). */
+  timings: Record<string, number>;
+  /** Whether the directory held a cluster already (same CA, data and ports). */
+  restarted: boolean;
+  versions: { kubernetes: string; etcd: string; kwok: string };
+  components: { name: string; pid: number | undefined; log: string }[];
+  nodes: number;
+}
+
+export function readClusterInfo(dir: string): ClusterInfo | undefined {
+  try {
+    const info = JSON.parse(fs.readFileSync(path.join(dir, CLUSTER_FILE), "utf8")) as ClusterInfo;
+    return typeof info.pid === "number" ? info : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function readDaemonPid(dir: string): number | undefined {
+  try {
+    const pid = Number(fs.readFileSync(path.join(dir, PID_FILE), "utf8").trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Alive and really a cluster daemon: a stale file may name a pid the OS has since given to another
+ * program, which must never be signalled.
+ */
+export function isDaemon(pid: number | undefined): pid is number {
+  if (pid === undefined || !isProcessAlive(pid)) return false;
+  try {
+    return /cluster[/\\]daemon\.(ts|js)/.test(fs.readFileSync(`/proc/${pid}/cmdline`, "utf8"));
+  } catch {
+    // No /proc (macOS): trust the pid.
+    return true;
+  }
+}
+
+/** The last lines of the daemon's log, for error messages. */
+export function daemonLogTail(dir: string, lines = 8): string {
+  try {
+    return fs.readFileSync(path.join(dir, DAEMON_LOG), "utf8").trimEnd().split("\n").slice(-lines).join("\n");
+  } catch {
+    return "(no daemon.log)";
+  }
+}
+
+/**
+ * Takes `<dir>/daemon.pid` for this process. Returns the pid of another live daemon that holds
+ * it instead (then nothing is written); a file naming a dead process is taken over.
+ */
+export function claimPidFile(dir: string): number | undefined {
+  const file = path.join(dir, PID_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: "wx" });
+      return undefined;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    const holder = readDaemonPid(dir);
+    if (holder !== undefined && holder !== process.pid && isDaemon(holder)) return holder;
+    fs.rmSync(file, { force: true });
+  }
+  return readDaemonPid(dir);
+}
+
+/** Removes cluster.json, and daemon.pid if it names this process. */
+export function removeDaemonFiles(dir: string): void {
+  fs.rmSync(path.join(dir, CLUSTER_FILE), { force: true });
+  if (readDaemonPid(dir) === process.pid) fs.rmSync(path.join(dir, PID_FILE), { force: true });
+}

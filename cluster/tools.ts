@@ -1,0 +1,81 @@
+/**
+ * The binaries scripts/ensure-kube-tools builds from Go modules: the control plane (etcd,
+ * kube-apiserver, kube-controller-manager, kube-scheduler, kwok), the opt-in KEDA operator, and
+ * the Pulumi Kubernetes provider with a helm client. `find*` only looks (a cold build takes tens
+ * of minutes, so a test can skip with the reason instead); `ensure*` builds when needed.
+ * Builds are cached under SIE_FLEET_TOOLS_DIR (the script's default: <repo>/.sie-fleet/tools).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { runEnsureScript, type EnsureToolOptions } from "../automation/engine/ensureTool.js";
+import { StackError } from "../automation/errors.js";
+
+// The provider and helm client: built by the same script, found by the engine, which installs the
+// plugin into its PULUMI_HOME.
+export { ensureKubernetesTools as ensureKubeProvider, type KubernetesTools as KubeProviderBuild } from "../automation/engine/kubernetesPlugin.js";
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export const KUBE_MANIFESTS = path.join(REPO_ROOT, "tools/kube/manifests");
+const ENSURE_SCRIPT = path.join(REPO_ROOT, "scripts/ensure-kube-tools");
+const BUILD_HINT = "install Go 1.26+ and run scripts/ensure-kube-tools (see docs/kube-tools.md)";
+export const KUBE_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
+export type KubeBinary = (typeof KUBE_BINARIES)[number];
+
+export interface KubeToolsBuild {
+  root: string;
+  bin: (name: KubeBinary) => string;
+}
+export type KubeTools = ({ ok: true } & KubeToolsBuild) | { ok: false; reason: string };
+
+/**
+ * SIE_FLEET_KUBE_TOOLS=<root> names a build directly; otherwise `ensure-kube-tools --check` says
+ * whether the build for the current tools/kube sources is in the cache.
+ */
+export function findKubeTools(): KubeTools {
+  const found = findBuild(process.env["SIE_FLEET_KUBE_TOOLS"], [], "the Kubernetes control plane");
+  return found.ok ? checkKubeBuild(found.root) : found;
+}
+
+/** Finds the control plane's build, building it first if needed (scripts/ensure-kube-tools). */
+export async function ensureKubeTools(opts: EnsureToolOptions = {}): Promise<KubeToolsBuild> {
+  const root = process.env["SIE_FLEET_KUBE_TOOLS"] || (await runEnsureScript("ensure-kube-tools", [], "the Kubernetes control plane", BUILD_HINT, opts));
+  const tools = checkKubeBuild(root);
+  if (!tools.ok) throw new StackError("tool-missing", tools.reason, { hint: BUILD_HINT });
+  return tools;
+}
+
+/** The KEDA operator binary from `ensure-kube-tools --keda` (or SIE_FLEET_KEDA_TOOLS=<root>). */
+export function findKedaOperator(): { ok: true; bin: string } | { ok: false; reason: string } {
+  const found = findBuild(process.env["SIE_FLEET_KEDA_TOOLS"], ["--keda"], "the KEDA operator");
+  if (!found.ok) return found;
+  const bin = path.join(found.root, "bin", "keda-operator");
+  return fs.existsSync(bin) ? { ok: true, bin } : { ok: false, reason: `${bin} is missing: run scripts/ensure-kube-tools --keda` };
+}
+
+/** Versions of what the control-plane build runs, from tools/kube/go.mod (the build's stamp covers it). */
+export function kubeToolVersions(): { kubernetes: string; etcd: string; kwok: string } {
+  const mod = fs.readFileSync(path.join(REPO_ROOT, "tools/kube/go.mod"), "utf8");
+  const of = (module: string): string => new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, "\\.")}\\s+(\\S+)`, "m").exec(mod)?.[1] ?? "unknown";
+  return { kubernetes: of("k8s.io/kubernetes"), etcd: of("go.etcd.io/etcd/server/v3"), kwok: of("sigs.k8s.io/kwok") };
+}
+
+function checkKubeBuild(root: string): KubeTools {
+  for (const b of KUBE_BINARIES) {
+    const file = path.join(root, "bin", b);
+    if (!fs.existsSync(file)) return { ok: false, reason: `${file} is missing: run scripts/ensure-kube-tools` };
+  }
+  return { ok: true, root, bin: (name) => path.join(root, "bin", name) };
+}
+
+function findBuild(root: string | undefined, args: string[], what: string): { ok: true; root: string } | { ok: false; reason: string } {
+  if (root) return { ok: true, root };
+  const r = spawnSync(ENSURE_SCRIPT, [...args, "--check"], { encoding: "utf8" });
+  if (r.error) return { ok: false, reason: `scripts/ensure-kube-tools could not run: ${r.error.message}` };
+  if (r.status !== 0) {
+    const why = (r.stderr || "").trim().split("\n").pop()?.replace(/^\[ensure-kube-tools\] /, "");
+    return { ok: false, reason: why || `${what} is not built (scripts/ensure-kube-tools --check exited ${r.status})` };
+  }
+  return { ok: true, root: r.stdout.trim().split("\n").pop() ?? "" };
+}
