@@ -89,15 +89,11 @@ function statusLines(s: EmbeddedClusterStatus): string[] {
 
 export async function remove(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
   const dir = clusterDir(flags, ctx);
-  if (ctx.globals.nonInteractive && !ctx.globals.yes) {
-    throw new UsageError(`cluster delete removes ${dir} with all the cluster's data, and stdin is not a terminal, so nobody can confirm: re-run with --yes`, {
+  if (!ctx.globals.yes) {
+    throw new UsageError(`cluster delete removes ${dir} with all the cluster's data: re-run with --yes to confirm`, {
       code: "needs-yes",
       hint: `sie-fleet cluster delete --yes${flags.dir ? ` --dir ${flags.dir}` : ""}`,
     });
-  }
-  if (!ctx.globals.yes && ctx.action.confirm && !(await ctx.action.confirm(`Delete the cluster in ${dir} and all its data?`))) {
-    ctx.out.result("cluster delete", { deleted: false, dir }, ["nothing deleted"]);
-    return EXIT_CODES.ok;
   }
   const r = await deleteEmbeddedCluster(dir);
   ctx.out.result("cluster delete", { deleted: r.deleted, stopped: r.stopped, dir }, [r.deleted ? `cluster deleted${r.stopped ? ` (stopped pid ${r.pid} first)` : ""}: ${dir}` : `no cluster in ${dir}`]);
