@@ -25,8 +25,7 @@ export { startControlPlane, type ControlPlane, type StartControlPlaneOptions } f
 export { ensureKubeProvider, ensureKubeTools, type KubeProviderBuild, type KubeToolsBuild } from "./tools.js";
 export type { ClusterInfo } from "./daemonState.js";
 
-/** Environment variable naming the default cluster directory (the CLI's --dir). */
-export const CLUSTER_DIR_ENV = "SIE_FLEET_CLUSTER_DIR";
+export { CLUSTER_DIR_ENV, embeddedClusterDir } from "../infra/embeddedCluster.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = path.resolve(HERE, "..");

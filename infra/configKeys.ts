@@ -14,7 +14,6 @@ export const CONFIG_SECTIONS = [
   "autoscaling",
   "keda",
   "rollout",
-  "local",
 ] as const;
 
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];

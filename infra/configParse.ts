@@ -16,7 +16,6 @@ import {
   type IssuePath,
   type Report,
 } from "./configRules.js";
-import { checkDeployWith } from "./configDeployWith.js";
 import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type Platform } from "./configSchema.js";
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 
@@ -63,7 +62,6 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
   const autoscaling = parseSection(["autoscaling"], sectionSchemas.autoscaling, sections.autoscaling, report);
   const keda = parseSection(["keda"], sectionSchemas.keda, sections.keda, report);
   const rollout = parseSection(["rollout"], sectionSchemas.rollout, sections.rollout, report);
-  const local = parseSection(["local"], sectionSchemas.local, sections.local, report);
   const hasHfToken = checkHfToken(sections.hfToken, opts, report);
 
   // Pools parse one by one so that one broken pool does not hide the others' problems.
@@ -95,12 +93,11 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
     checkRollout(rollout, workersByName, report);
   }
 
-  if (problems.length > 0 || !platform || !cluster || !release || !autoscaling || !keda || !rollout || !local) {
+  if (problems.length > 0 || !platform || !cluster || !release || !autoscaling || !keda || !rollout) {
     return { ok: false, problems };
   }
-  const config = { platform, cluster, pools, release, autoscaling, keda, rollout, local, hasHfToken } as FleetConfig;
+  const config = { platform, cluster, pools, release, autoscaling, keda, rollout, hasHfToken } as FleetConfig;
   checkValuesOverlap(config, report);
-  checkDeployWith(config, report);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }
 

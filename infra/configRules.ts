@@ -100,7 +100,9 @@ export function resolvePool(name: string, p: PoolInput, platform: Platform, clus
 
   const profile = GPU_PROFILES[p.gpu];
   const { gpusPerWorker: _w, maxReplicas: _m, machineProfile: _mp, diskSizeGb: _d, nodeSelector: configuredSelector, resources, ...rest } = p;
-  const labels = platform === "kubernetes" ? { ...(configuredSelector ?? {}) } : nodeLabels(name, p.gpu);
+  // Platform kubernetes: the user's nodes, found by the configured selector. Local: the embedded
+  // cluster's shared fake nodes (cluster/nodes.ts), found by their GPU kind whatever the pool is named.
+  const labels = platform === "kubernetes" ? { ...(configuredSelector ?? {}) } : platform === "local" ? { ...profile.labels } : nodeLabels(name, p.gpu);
   return {
     ...rest,
     name,
@@ -112,7 +114,7 @@ export function resolvePool(name: string, p: PoolInput, platform: Platform, clus
     hardware: hw.value,
     nodeLabels: labels,
     nodeTaints: nodeTaints(p.gpu),
-    nodeSelector: platform === "kubernetes" ? { ...labels } : { [POOL_LABEL]: name },
+    nodeSelector: platform === "kubernetes" || platform === "local" ? { ...labels } : { [POOL_LABEL]: name },
     resources: {
       requests: { ...profile.workerResources.requests, ...resources?.requests },
       limits: { ...profile.workerResources.limits, ...resources?.limits },

@@ -62,22 +62,13 @@ const eksClusterSchema = z.strictObject({
     .prefault({}),
 });
 
-/** How platform kubernetes installs the release (see infra/kubernetesObjects.ts). */
-const DEPLOY_WITH = ["helm", "objects"] as const;
-
 const kubernetesClusterSchema = z.strictObject({
   /** Path to a kubeconfig file (relative to the project directory); defaults to $KUBECONFIG / ~/.kube/config. */
   kubeconfig: nonEmpty.optional(),
   context: nonEmpty.optional(),
-  /**
-   * "helm": a helm.v3.Release and ScaledObjects through the Pulumi Kubernetes provider. "objects":
-   * the chart's objects rendered by sie-fleet and applied with merge patches through its own
-   * dynamic provider (no provider plugin, no Helm; the Helm hooks, PDBs and prepull DaemonSets are
-   * not rendered).
-   */
-  deployWith: z.enum(DEPLOY_WITH).default("helm"),
 });
 
+/** The embedded control plane (`sie-fleet cluster start`): nothing to configure. */
 const localClusterSchema = z.strictObject({});
 
 export const clusterSchemas = {
@@ -241,13 +232,6 @@ export const rolloutSchema = z.strictObject({
 });
 export type RolloutConfig = z.output<typeof rolloutSchema>;
 
-// ---- local simulator (loose: the local platform may add settings of its own) ----
-
-const localSchema = z.looseObject({
-  /** Working directory of the SIE simulator. */
-  simDir: nonEmpty.optional(),
-});
-export type LocalConfig = z.output<typeof localSchema>;
 
 /** Sections other than platform/cluster/pools/hfToken, with their schema and whether they may be omitted. */
 export const sectionSchemas = {
@@ -255,5 +239,4 @@ export const sectionSchemas = {
   autoscaling: autoscalingSchema.prefault({}),
   keda: kedaSchema.prefault({}),
   rollout: rolloutSchema.prefault({}),
-  local: localSchema.prefault({}),
 } as const;

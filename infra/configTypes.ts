@@ -6,7 +6,6 @@ import type {
   KedaConfig,
   KubernetesClusterConfig,
   LocalClusterConfig,
-  LocalConfig,
   Platform,
   PoolInput,
   ReleaseConfig,
@@ -44,7 +43,6 @@ interface CommonConfig {
   autoscaling: AutoscalingConfig;
   keda: KedaConfig;
   rollout: RolloutConfig;
-  local: LocalConfig;
   /** Whether `sie-fleet:hfToken` is set (its value is only ever handled as a Pulumi secret). */
   hasHfToken: boolean;
 }
@@ -64,7 +62,6 @@ export type {
   KedaConfig,
   KubernetesClusterConfig,
   LocalClusterConfig,
-  LocalConfig,
   PoolInput,
   ReleaseConfig,
   RolloutConfig,

@@ -1,14 +1,16 @@
 // Wires a validated stack config to the platform modules and returns the stack outputs.
 // index.ts calls this with loadConfig(); tests call it under setMocks with plain configs.
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../automation/errors.js";
 import type { StackConfig } from "./config.js";
 import { hasWorkers, type FleetConfig, type KubernetesFleetConfig } from "./configTypes.js";
 import { deployEks } from "./eks.js";
 import { deployGke } from "./gke.js";
-import { deployKubernetesObjects } from "./kubernetesObjects.js";
-import { deployLocal } from "./local/index.js";
-import { localDeployArgs } from "./localArgs.js";
+import { CLUSTER_DIR_ENV, embeddedClusterDir, embeddedKubeconfigPath } from "./embeddedCluster.js";
+import { resolveKubeconfigPath } from "./kubeconfigPath.js";
 import { chartVersionLabel } from "./chartSource.js";
 import { deployRelease, gatewayAddress, type ReleaseDeployment } from "./release.js";
 import {
@@ -20,8 +22,6 @@ import {
   scaledObjectName,
   workerStatefulSetName,
 } from "./releaseValues.js";
-
-export { localDeployArgs } from "./localArgs.js";
 
 export interface PoolOutput {
   statefulSet: string;
@@ -44,8 +44,8 @@ export interface FleetOutputs {
   gatewayAddress: pulumi.Input<string>;
   /** Secret. */
   kubeconfig: pulumi.Output<string>;
-  /** Helm revision of the sie-cluster release (not on platform local). */
-  helmRevision?: pulumi.Output<number>;
+  /** Helm revision of the sie-cluster release. */
+  helmRevision: pulumi.Output<number>;
 }
 
 /** Names and tags every platform reports the same way. */
@@ -74,18 +74,32 @@ function commonOutputs(cfg: FleetConfig): Omit<FleetOutputs, "gatewayAddress" | 
   };
 }
 
+/** The kubeconfig file as configured (relative to the project); the provider plugin runs elsewhere. */
+function configuredKubeconfig(cfg: KubernetesFleetConfig): string | undefined {
+  return cfg.cluster.kubeconfig ? resolveKubeconfigPath(cfg.cluster.kubeconfig, process.cwd()) : undefined;
+}
+
 function kubernetesProvider(cfg: KubernetesFleetConfig): k8s.Provider {
-  const { kubeconfig, context } = cfg.cluster;
+  const kubeconfig = configuredKubeconfig(cfg);
+  const { context } = cfg.cluster;
   return new k8s.Provider("kubernetes", { ...(kubeconfig ? { kubeconfig } : {}), ...(context ? { context } : {}) });
+}
+
+/**
+ * The embedded control plane's admin kubeconfig ($SIE_FLEET_CLUSTER_DIR, which sie-fleet sets, else
+ * `.sie-fleet/cluster` in the project for a plain `pulumi up`). A path, so the state never holds
+ * the keys and a restarted cluster (same CA, same port) is the same cluster to the provider.
+ */
+function embeddedKubeconfig(): string {
+  const file = embeddedKubeconfigPath(embeddedClusterDir(path.join(process.cwd(), ".sie-fleet")));
+  if (!fs.existsSync(file)) {
+    throw new ConfigError([{ key: "sie-fleet:platform", reason: `platform local runs on the embedded cluster, but there is none at ${path.dirname(file)} (no kubeconfig)`, hint: `start it with \`sie-fleet cluster start\`, or set ${CLUSTER_DIR_ENV} to its directory` }]);
+  }
+  return file;
 }
 
 export function deployFleet(cfg: StackConfig): FleetOutputs {
   const common = commonOutputs(cfg);
-  if (cfg.platform === "local") {
-    const local = deployLocal(localDeployArgs(cfg));
-    return { ...common, gatewayAddress: local.gatewayUrl, kubeconfig: pulumi.secret(local.kubeconfig) };
-  }
-
   let deployed: ReleaseDeployment;
   let kubeconfig: pulumi.Output<string>;
   if (cfg.platform === "gke") {
@@ -97,14 +111,14 @@ export function deployFleet(cfg: StackConfig): FleetOutputs {
     const deps = [...Object.values(eks.nodeGroups), ...(eks.devicePlugin ? [eks.devicePlugin] : [])];
     deployed = deployRelease(cfg, { provider: eks.provider, dependsOn: deps, hfToken: cfg.hfToken });
     kubeconfig = eks.kubeconfig;
-  } else if (cfg.cluster.deployWith === "objects") {
-    // No Helm release, so no helmRevision; the kubeconfig output is its path, as below.
-    const objects = deployKubernetesObjects(cfg);
-    return { ...common, gatewayAddress: gatewayAddress(cfg), kubeconfig: pulumi.secret(objects.kubeconfigPath) };
+  } else if (cfg.platform === "local") {
+    const file = embeddedKubeconfig();
+    deployed = deployRelease(cfg, { provider: new k8s.Provider("kubernetes", { kubeconfig: file }), hfToken: cfg.hfToken });
+    kubeconfig = pulumi.secret(file);
   } else {
     deployed = deployRelease(cfg, { provider: kubernetesProvider(cfg), hfToken: cfg.hfToken });
     // An existing cluster: report where its kubeconfig lives, not its contents.
-    kubeconfig = pulumi.secret(cfg.cluster.kubeconfig ?? "");
+    kubeconfig = pulumi.secret(configuredKubeconfig(cfg) ?? "");
   }
   return {
     ...common,

@@ -1,16 +1,15 @@
 // Everything an action needs to know about one stack, read once: the opened Pulumi stack, its
 // validated config, the names of what the release runs, and a Kubernetes client.
-import * as fs from "node:fs";
-import * as path from "node:path";
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { validateConfig } from "../../infra/configParse.js";
 import type { FleetConfig } from "../../infra/configTypes.js";
 import { STACK_OUTPUTS } from "../../infra/configKeys.js";
+import { embeddedClusterDir } from "../../infra/embeddedCluster.js";
 import { resolveKubeconfigPath } from "../../infra/kubeconfigPath.js";
+import { isDaemon, readClusterInfo, type ClusterInfo } from "../../cluster/daemonState.js";
 import { ConfigError, StackError } from "../errors.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { KubeClient } from "../kube/index.js";
-import { isProcessAlive } from "../lock.js";
 import { planWaves } from "../waves.js";
 import type { WaveSpec } from "../types.js";
 import type { ReleaseNames } from "../workloads.js";
@@ -85,28 +84,32 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
       hint: `deploy it first: sie-fleet up --stack ${open.name}`,
     });
   }
-  // The local simulator may have restarted on new ports since the last update: its current
-  // endpoints file and kubeconfig win over the stack outputs.
   const env = target.env ?? process.env;
-  const simDir = env.SIE_FLEET_SIM_DIR ?? path.join(open.stateDir, "sim");
-  let sim: { gateway: string; config: string } | undefined;
+  const clusterDir = embeddedClusterDir(open.stateDir, env);
   let kube: KubeClient;
+  let endpoints: SieEndpoints | undefined;
   if (config.platform === "local") {
-    const local = currentSim(simDir);
-    sim = local;
-    kube = KubeClient.fromKubeconfig({ kubeconfigPath: local.kubeconfigPath });
+    const cluster = runningCluster(clusterDir);
+    if (!cluster) {
+      throw new StackError("cluster-not-running", `stack "${open.name}" runs on the embedded cluster, which is not running (no live cluster in ${clusterDir})`, {
+        hint: "start it with: sie-fleet cluster start",
+      });
+    }
+    kube = KubeClient.fromKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
+    endpoints = sieEndpoints(cluster, names.namespace);
   } else if (config.platform === "kubernetes") {
     // An existing cluster: its kubeconfig file (never its content) from config, else where the last
-    // update read it; the SIE endpoints from a mirror simulator (`sim start --kubeconfig`) if one runs.
+    // update read it. When that cluster is the embedded one, its endpoint server answers for the SIE pods.
     const kubeconfigPath = resolveKubeconfigPath(config.cluster.kubeconfig ?? (kubeconfig || undefined), open.projectDir, env);
     kube = KubeClient.fromKubeconfig({ kubeconfigPath, ...(config.cluster.context ? { context: config.cluster.context } : {}) });
-    sim = mirrorSim(simDir);
+    const cluster = runningCluster(clusterDir);
+    if (cluster?.server === kube.server) endpoints = sieEndpoints(cluster, names.namespace);
   } else {
     kube = KubeClient.fromKubeconfig({ kubeconfig });
   }
   const waves = planWaves(Object.keys(names.statefulSets), config.rollout);
-  const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? sim?.gateway;
-  const configUrl = env.SIE_FLEET_CONFIG_URL ?? sim?.config;
+  const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? endpoints?.gateway;
+  const configUrl = env.SIE_FLEET_CONFIG_URL ?? endpoints?.config;
   const prometheusUrl = env.SIE_FLEET_PROMETHEUS_URL ?? config.rollout.gates.prometheusUrl;
   return {
     open, config, imageTag: config.release.imageTag, names, waves, kube, secrets,
@@ -116,21 +119,20 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   };
 }
 
-function currentSim(simDir: string): { gateway: string; config: string; kubeconfigPath: string } {
-  const file = path.join(simDir, "endpoints.json");
-  if (!fs.existsSync(file)) {
-    throw new StackError("sim-not-running", `the local SIE simulator is not running (no ${file})`, { hint: "start it with: sie-fleet sim start" });
-  }
-  const endpoints = JSON.parse(fs.readFileSync(file, "utf8")) as { gateway: string; config: string };
-  return { gateway: endpoints.gateway, config: endpoints.config, kubeconfigPath: path.join(simDir, "kubeconfig") };
+interface SieEndpoints {
+  gateway: string;
+  config: string;
 }
 
-/** The endpoints of a simulator running in `simDir` (mirror mode for platform kubernetes), if any. */
-function mirrorSim(simDir: string): { gateway: string; config: string } | undefined {
-  try {
-    const ep = JSON.parse(fs.readFileSync(path.join(simDir, "endpoints.json"), "utf8")) as { pid: number; gateway: string; config: string };
-    return isProcessAlive(ep.pid) ? { gateway: ep.gateway, config: ep.config } : undefined;
-  } catch {
-    return undefined;
-  }
+/** The embedded cluster's daemon, if it is alive. */
+function runningCluster(dir: string): ClusterInfo | undefined {
+  const info = readClusterInfo(dir);
+  return info && isDaemon(info.pid) ? info : undefined;
+}
+
+/** Where the embedded cluster's endpoint server answers for the release in `namespace`. */
+function sieEndpoints(cluster: ClusterInfo, namespace: string): SieEndpoints | undefined {
+  if (!cluster.endpointsUrl) return undefined;
+  const base = `${cluster.endpointsUrl.replace(/\/$/, "")}/namespaces/${encodeURIComponent(namespace)}`;
+  return { gateway: `${base}/gateway`, config: `${base}/config` };
 }

@@ -19,7 +19,7 @@ import { exitCodeForOutcome, type ActionContext, type GateResult, type UpgradeRe
 import { captureBaseline } from "../verify/index.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { PrometheusClient } from "../verify/prometheus.js";
-import { finalVerification } from "./verification.js";
+import { finalVerification, kedaAfterThaw } from "./verification.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
 import { revertToSnapshot } from "./revert.js";
@@ -249,7 +249,7 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
     if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
     await thaw();
     // KEDA evaluates its triggers again only once thawed: Fallback can show only now.
-    const keda = await finalVerification(sc, opts.to, ctx.signal, ["keda"]);
+    const keda = await kedaAfterThaw(sc, opts.to, ctx.signal);
     for (const g of keda) emit.gate("thaw", g);
     gates.push(...keda);
     failedGate = keda.find((g) => g.status === "fail");

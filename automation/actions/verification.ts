@@ -1,7 +1,7 @@
 // The verification suite run against a whole stack, with the stack's URLs and gate settings:
 // what the final verify of an upgrade, a revert and `sie-fleet verify` share.
 import type { GateResult } from "../types.js";
-import { runVerification, type VerifyCheckName } from "../verify/index.js";
+import { DEFAULT_CHECKS, runVerification, type VerifyCheckName } from "../verify/index.js";
 import type { StackContext } from "./context.js";
 
 /** The suite's final phase (or only `checks`), with the stack's URLs and gate settings. */
@@ -18,4 +18,15 @@ export function finalVerification(sc: StackContext, tag: string, signal?: AbortS
     ...(checks ? { checks } : {}),
     ...(signal ? { signal } : {}),
   });
+}
+
+/**
+ * The KEDA check right after the thaw (a ScaledObject evaluates its triggers again only then, so
+ * Fallback can show only now), if the stack's final checks include it: a stack whose cluster runs
+ * no KEDA operator leaves it out, and nothing would ever write the ScaledObjects' status.
+ */
+export function kedaAfterThaw(sc: StackContext, tag: string, signal?: AbortSignal): Promise<GateResult[]> {
+  const finalChecks = sc.config.rollout.gates.checks.final ?? DEFAULT_CHECKS.final;
+  if (!finalChecks.includes("keda")) return Promise.resolve([]);
+  return finalVerification(sc, tag, signal, ["keda"]);
 }

@@ -3,6 +3,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
 import { CHART_BASE_ENV } from "../../infra/chartSource.js";
+import { CLUSTER_DIR_ENV, embeddedClusterDir } from "../../infra/embeddedCluster.js";
 import { ConfigError, StackError } from "../errors.js";
 import { assertStackName } from "../stackName.js";
 import { ensureKubernetesPlugin } from "./kubernetesPlugin.js";
@@ -76,7 +77,8 @@ export function pulumiEnv(target: ReturnType<typeof resolveTarget>): { vars: Rec
     PULUMI_HOME: env.PULUMI_HOME ?? path.join(stateDir, "pulumi-home"),
     PULUMI_SKIP_UPDATE_CHECK: "true",
     PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION: "true",
-    SIE_FLEET_SIM_DIR: env.SIE_FLEET_SIM_DIR ?? path.join(stateDir, "sim"),
+    // Where platform local's program finds the embedded cluster's kubeconfig.
+    [CLUSTER_DIR_ENV]: embeddedClusterDir(stateDir, env),
   };
   // The program resolves relative local chart paths against it (scratch copies of the project).
   if (env[CHART_BASE_ENV]) vars[CHART_BASE_ENV] = env[CHART_BASE_ENV];

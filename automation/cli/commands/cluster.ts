@@ -4,7 +4,7 @@
  */
 import * as path from "node:path";
 import {
-  CLUSTER_DIR_ENV,
+  embeddedClusterDir,
   deleteEmbeddedCluster,
   embeddedClusterStatus,
   startEmbeddedCluster,
@@ -22,7 +22,7 @@ export interface ClusterFlags {
 }
 
 function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
-  return path.resolve(ctx.io.cwd, flags.dir ?? (ctx.io.env[CLUSTER_DIR_ENV] || path.join(ctx.globals.stateDir, "cluster")));
+  return flags.dir ? path.resolve(ctx.io.cwd, flags.dir) : embeddedClusterDir(ctx.globals.stateDir, ctx.io.env);
 }
 
 export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<number> {

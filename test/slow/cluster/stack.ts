@@ -155,7 +155,6 @@ export function useClusterStack(opts: ClusterStackOptions = {}): () => ClusterSt
     if (opts.deploy !== false) {
       await upStack(await fx.open(true));
       await waitReleaseReady(fx);
-      await markScaledObjectsReady(fx);
     }
   }, 20 * 60_000);
   afterEach((c) => {
@@ -191,32 +190,6 @@ export async function waitReleaseReady(fx: ClusterStack, timeoutMs = 120_000): P
     },
     { timeoutMs, intervalMs: 500 },
   );
-}
-
-/**
- * KEDA's operator does not run in this lane (it is an opt-in build), but the upgrade engine checks
- * after every thaw that each ScaledObject is Ready and not in Fallback, as it must on a real
- * cluster. This writes, on the status subresource only, the conditions the operator sets once it
- * has reconciled a ScaledObject whose metrics it can read; the freeze/thaw annotations the engine
- * writes are untouched and asserted by the tests. (keda.test.ts runs the real operator.)
- */
-export async function markScaledObjectsReady(fx: ClusterStack): Promise<void> {
-  const list = (await fx.custom.listNamespacedCustomObject({ group: "keda.sh", version: "v1alpha1", namespace: NS, plural: "scaledobjects" })) as { items: { metadata: { name: string } }[] };
-  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
-  const condition = (type: string, status: string, reason: string) => ({ type, status, reason, message: `${reason} (set by the test fixture in place of the KEDA operator)`, lastTransitionTime: now });
-  for (const so of list.items) {
-    await fx.custom.patchNamespacedCustomObjectStatus(
-      {
-        group: "keda.sh",
-        version: "v1alpha1",
-        namespace: NS,
-        plural: "scaledobjects",
-        name: so.metadata.name,
-        body: { status: { conditions: [condition("Ready", "True", "ScaledObjectReady"), condition("Active", "False", "ScalerNotActive"), condition("Fallback", "False", "NoFallbackFound")] } },
-      },
-      k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch),
-    );
-  }
 }
 
 /** `<object>=<image>` for every StatefulSet and Deployment of the release, sorted. */

@@ -48,7 +48,7 @@ describe("parseConfig: valid configs", () => {
   it("on platform kubernetes the configured nodeSelector is what workers select", () => {
     const cfg = parseConfig(kubernetesRaw());
     expect(cfg.pools.l4!.nodeSelector).toEqual({ "cloud.google.com/gke-accelerator": "nvidia-l4" });
-    expect(cfg.cluster).toEqual({ kubeconfig: "/home/me/.kube/config", context: "lab", deployWith: "helm" });
+    expect(cfg.cluster).toEqual({ kubeconfig: "/home/me/.kube/config", context: "lab" });
   });
 
   it("accepts semver-ish and plain OCI tags", () => {

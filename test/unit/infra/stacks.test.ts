@@ -5,7 +5,6 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../infra/configParse.js";
 import type { LocalFleetConfig } from "../../../infra/configTypes.js";
-import { localDeployArgs } from "../../../infra/localArgs.js";
 
 const STACKS = join(import.meta.dirname, "../../../stacks");
 const files = readdirSync(STACKS).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f));
@@ -41,20 +40,10 @@ describe("stack files", () => {
     expect(cfg.keda.install).toBe(false);
     expect(cfg.rollout.canaryPool).toBe("l4");
 
-    const args = localDeployArgs(cfg);
-    expect(args.fullname).toBe("sie-sie-cluster");
-    expect(args.scaledObjects.map((s) => (s.metadata as { name: string }).name)).toEqual([
-      "sie-sie-cluster-worker-l4-scaler",
-      "sie-sie-cluster-worker-a100-scaler",
-      "sie-sie-cluster-worker-cpu-scaler",
-    ]);
-    expect(args.nodePools.find((p) => p.name === "l4")).toEqual({
-      name: "l4",
-      labels: { "sie-fleet/gpu": "l4", "sie-fleet/pool": "l4" },
-      taints: [{ key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" }],
-      gpuCount: 1,
-      maxNodes: 3,
-    });
-    expect((args.values.workers as any).pools.l4.nodeSelector).toEqual({ "sie-fleet/pool": "l4" });
+    // Pools select the embedded cluster's nodes by GPU kind; the chart comes from the local copies.
+    expect(cfg.pools.l4!.nodeSelector).toEqual({ "sie-fleet/gpu": "l4" });
+    expect(cfg.release.chart).toBe("../shared/charts/sie-cluster-{version}");
+    // No KEDA operator runs in the embedded cluster, so its check is left out.
+    expect(cfg.rollout.gates.checks.final).not.toContain("keda");
   });
 });
