@@ -74,9 +74,17 @@ function commonOutputs(cfg: FleetConfig): Omit<FleetOutputs, "gatewayAddress" | 
   };
 }
 
-/** The kubeconfig file as configured (relative to the project); the provider plugin runs elsewhere. */
+/**
+ * The directory of Pulumi.yaml, which relative paths in stack config are relative to. Not the
+ * working directory: the program runs in `main` (infra/), the provider plugin somewhere else.
+ */
+export function projectDir(): string {
+  return pulumi.runtime.getRootDirectory() || process.cwd();
+}
+
+/** The kubeconfig file as configured, made absolute for the provider plugin. */
 function configuredKubeconfig(cfg: KubernetesFleetConfig): string | undefined {
-  return cfg.cluster.kubeconfig ? resolveKubeconfigPath(cfg.cluster.kubeconfig, process.cwd()) : undefined;
+  return cfg.cluster.kubeconfig ? resolveKubeconfigPath(cfg.cluster.kubeconfig, projectDir()) : undefined;
 }
 
 function kubernetesProvider(cfg: KubernetesFleetConfig): k8s.Provider {
@@ -91,7 +99,7 @@ function kubernetesProvider(cfg: KubernetesFleetConfig): k8s.Provider {
  * the keys and a restarted cluster (same CA, same port) is the same cluster to the provider.
  */
 function embeddedKubeconfig(): string {
-  const file = embeddedKubeconfigPath(embeddedClusterDir(path.join(process.cwd(), ".sie-fleet")));
+  const file = embeddedKubeconfigPath(embeddedClusterDir(path.join(projectDir(), ".sie-fleet")));
   if (!fs.existsSync(file)) {
     throw new ConfigError([{ key: "sie-fleet:platform", reason: `platform local runs on the embedded cluster, but there is none at ${path.dirname(file)} (no kubeconfig)`, hint: `start it with \`sie-fleet cluster start\`, or set ${CLUSTER_DIR_ENV} to its directory` }]);
   }
@@ -104,19 +112,19 @@ export function deployFleet(cfg: StackConfig): FleetOutputs {
   let kubeconfig: pulumi.Output<string>;
   if (cfg.platform === "gke") {
     const gke = deployGke(cfg);
-    deployed = deployRelease(cfg, { provider: gke.provider, dependsOn: Object.values(gke.nodePools), hfToken: cfg.hfToken });
+    deployed = deployRelease(cfg, { provider: gke.provider, dependsOn: Object.values(gke.nodePools), hfToken: cfg.hfToken, projectDir: projectDir() });
     kubeconfig = gke.kubeconfig;
   } else if (cfg.platform === "eks") {
     const eks = deployEks(cfg);
     const deps = [...Object.values(eks.nodeGroups), ...(eks.devicePlugin ? [eks.devicePlugin] : [])];
-    deployed = deployRelease(cfg, { provider: eks.provider, dependsOn: deps, hfToken: cfg.hfToken });
+    deployed = deployRelease(cfg, { provider: eks.provider, dependsOn: deps, hfToken: cfg.hfToken, projectDir: projectDir() });
     kubeconfig = eks.kubeconfig;
   } else if (cfg.platform === "local") {
     const file = embeddedKubeconfig();
-    deployed = deployRelease(cfg, { provider: new k8s.Provider("kubernetes", { kubeconfig: file }), hfToken: cfg.hfToken });
+    deployed = deployRelease(cfg, { provider: new k8s.Provider("kubernetes", { kubeconfig: file }), hfToken: cfg.hfToken, projectDir: projectDir() });
     kubeconfig = pulumi.secret(file);
   } else {
-    deployed = deployRelease(cfg, { provider: kubernetesProvider(cfg), hfToken: cfg.hfToken });
+    deployed = deployRelease(cfg, { provider: kubernetesProvider(cfg), hfToken: cfg.hfToken, projectDir: projectDir() });
     // An existing cluster: report where its kubeconfig lives, not its contents.
     kubeconfig = pulumi.secret(configuredKubeconfig(cfg) ?? "");
   }

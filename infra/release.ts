@@ -27,6 +27,8 @@ export interface ReleaseDeployArgs {
   /** Node pools etc. that must exist before the release (the workers need somewhere to run). */
   dependsOn?: pulumi.Input<pulumi.Resource>[];
   hfToken?: pulumi.Output<string> | undefined;
+  /** Where Pulumi.yaml is: relative local chart paths start here (or at $SIE_FLEET_CHART_BASE). */
+  projectDir: string;
 }
 
 export interface ReleaseDeployment {
@@ -44,7 +46,7 @@ export interface ReleaseDeployment {
  * paths resolve against $SIE_FLEET_CHART_BASE or the project directory; `{version}` in them is
  * replaced by release.version). A local chart that is missing is a config error naming the key.
  */
-export function chartSource(r: ReleaseConfig, projectDir: string = process.cwd()): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
+export function chartSource(r: ReleaseConfig, projectDir: string): Pick<k8s.helm.v3.ReleaseArgs, "chart" | "version" | "repositoryOpts"> {
   const resolved = resolveChart(r, chartBaseDir(projectDir));
   const problem = localChartProblem(resolved);
   if (problem) {
@@ -98,7 +100,7 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
     {
       name: r.releaseName,
       namespace: r.namespace,
-      ...chartSource(r),
+      ...chartSource(r, args.projectDir),
       values: releaseValues,
       timeout: r.timeoutSeconds,
       // Reverts are sie-fleet's job (health-gated, recorded); Helm must not roll back on its own.
