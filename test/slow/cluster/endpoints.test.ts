@@ -9,6 +9,7 @@ import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FAULT_SCOPES_OBJECT, startEndpointServer, WEBHOOK_CONFIGURATION, type EndpointServer, type LoadStatus } from "../../../cluster/endpoints/index.js";
 import { FAULT_ANNOTATION } from "../../../cluster/faults.js";
+import { prometheusUnavailable, startPrometheus, waitForSeries } from "../../../sim/prometheus.js";
 import { startCluster, type Cluster } from "./harness.js";
 import { waitFor } from "./procs.js";
 import { isReady, SieRelease, type ReleaseSpec } from "./sieRelease.js";
@@ -262,6 +263,18 @@ describe("SIE endpoint server on a real control plane", () => {
     const a = await (await fetch(`${ep.gatewayUrl("ep-a")}/metrics`)).text();
     expect(a).toContain('namespace="ep-a"');
     expect(a).not.toMatch(/namespace="ep-(b|faults|scoped)"/);
+  });
+
+  it.skipIf(prometheusUnavailable() !== undefined)("one real Prometheus scrape of metricsUrl keeps every namespace apart", async () => {
+    const prom = await startPrometheus({ metricsUrl: ep.metricsUrl, labels: {}, honorLabels: true });
+    try {
+      const query = 'sum by (namespace) (sie_gateway_requests_total{endpoint="encode"})';
+      await waitForSeries(prom.url, 'sie_gateway_requests_total{namespace="ep-scoped"}');
+      const r = (await (await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query })}`)).json()) as { data: { result: { metric: { namespace: string } }[] } };
+      expect(r.data.result.map((x) => x.metric.namespace).sort()).toEqual(["ep-a", "ep-b", "ep-faults", "ep-scoped"]);
+    } finally {
+      await prom.stop();
+    }
   });
 
   it("stop() removes the webhook; the scopes stay in the cluster for the next server", async () => {
