@@ -44,8 +44,12 @@ restartCount: {{ ${restarts} }}
 lastState: { terminated: { exitCode: 1, reason: Error, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} } }
 state: { waiting: { reason: CrashLoopBackOff, message: {{ printf "back-off 10s restarting failed container=%s pod=%s" .name $pod.metadata.name | Quote }} } }`;
 
-/** Rewrites the containers waiting with `reason` after `delayMs`, keeping the others as they are. */
-function waitingStage(name: string, reason: string, delayMs: number, container: string): string {
+/**
+ * One Pod stage. `expressions` are its selector's `[key, operator, values?]` (all must hold);
+ * `delay` and `next` are the YAML under those keys.
+ */
+function podStage(name: string, expressions: [string, string, string?][], delay: string, next: string): string {
+  const selector = expressions.map(([key, op, values]) => `- key: ${key}\n  operator: ${op}${values ? `\n  values: [${values}]` : ""}`).join("\n");
   return `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -56,28 +60,32 @@ spec:
     kind: Pod
   selector:
     matchExpressions:
-      - key: .metadata.deletionTimestamp
-        operator: DoesNotExist
-      - key: .status.containerStatuses.[].state.waiting.reason
-        operator: In
-        values: [${reason}]
+${indent(selector, 6)}
   delay:
-    durationMilliseconds: ${delayMs}
+${indent(delay, 4)}
   next:
-    statusTemplate: |
-      {{ $now := Now }}
-      {{ $pod := . }}
-      containerStatuses:
-      {{ range .status.containerStatuses }}
-      {{ if and .state.waiting (eq (toString .state.waiting.reason) ${JSON.stringify(reason)}) }}
-      - name: {{ .name | Quote }}
-        image: {{ .image | Quote }}
-${indent(container, 8)}
-      {{ else }}
-      - {{ toJson . }}
-      {{ end }}
-      {{ end }}
+${indent(next, 4)}
 `;
+}
+
+const statusTemplate = (template: string): string => `statusTemplate: |\n${indent(template, 2)}`;
+const NOT_DELETED: [string, string] = [".metadata.deletionTimestamp", "DoesNotExist"];
+
+/** Rewrites the containers waiting with `reason` after `delayMs`, keeping the others as they are. */
+function waitingStage(name: string, reason: string, delayMs: number, container: string): string {
+  const template = `{{ $now := Now }}
+{{ $pod := . }}
+containerStatuses:
+{{ range .status.containerStatuses }}
+{{ if and .state.waiting (eq (toString .state.waiting.reason) ${JSON.stringify(reason)}) }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+${indent(container, 2)}
+{{ else }}
+- {{ toJson . }}
+{{ end }}
+{{ end }}`;
+  return podStage(name, [NOT_DELETED, [".status.containerStatuses.[].state.waiting.reason", "In", reason]], `durationMilliseconds: ${delayMs}`, statusTemplate(template));
 }
 
 export const POD_FAULT_STATUS = {
@@ -172,35 +180,14 @@ ${branches}
 ${indent(running("true"), 2)}
 {{ end }}
 {{ end }}`;
-  return `# A pod bound to a node and not started yet: every container gets its state from the pod's fault.
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: sie-pod-start
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-      - key: .metadata.deletionTimestamp
-        operator: DoesNotExist
-      - key: .spec.nodeName
-        operator: Exists
-      - key: .status.containerStatuses
-        operator: DoesNotExist
-  delay:
-    # Roughly an image pull and container start, so watchers see Pending before Running.
-    durationMilliseconds: 300
-    jitterDurationMilliseconds: 600
-  next:
-    event:
-      type: Normal
-      reason: Started
-      message: containers started by kwok
-    statusTemplate: |
-${indent(template, 6)}
-`;
+  // A pod bound to a node and not started yet: every container gets its state from the pod's fault.
+  return podStage(
+    "sie-pod-start",
+    [NOT_DELETED, [".spec.nodeName", "Exists"], [".status.containerStatuses", "DoesNotExist"]],
+    // Roughly an image pull and container start, so watchers see Pending before Running.
+    "durationMilliseconds: 300\njitterDurationMilliseconds: 600",
+    `event:\n  type: Normal\n  reason: Started\n  message: containers started by kwok\n${statusTemplate(template)}`,
+  );
 }
 
 // Mark a new node Ready once, keeping the capacity it was registered with. kwok's lease
@@ -259,23 +246,7 @@ spec:
 `;
 
 // A deleted pod goes away once the (fake) kubelet has stopped it, so controllers can replace it.
-const POD_DELETE = `apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: sie-pod-delete
-spec:
-  resourceRef:
-    apiGroup: v1
-    kind: Pod
-  selector:
-    matchExpressions:
-      - key: .metadata.deletionTimestamp
-        operator: Exists
-  delay:
-    durationMilliseconds: 200
-  next:
-    delete: true
-`;
+const POD_DELETE = podStage("sie-pod-delete", [[".metadata.deletionTimestamp", "Exists"]], "durationMilliseconds: 200", "delete: true");
 
 /** The whole kwok `--config` file: node stages, then pod start, the pod faults' follow-ups, delete. */
 export function kwokStages(): string {
