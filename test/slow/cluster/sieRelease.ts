@@ -1,94 +1,80 @@
 /**
- * An SIE release shaped like the sie-cluster chart's (0.3.1: labels, Services, gpu-config, the
- * worker image `<repo>:<tag>-<platform>-<bundle>`, Parallel StatefulSets), created object by object
- * in one namespace so a test can run several releases on one control plane without Helm.
+ * An SIE release installed with the real sie-cluster chart (0.3.1, ../shared/charts) by the real
+ * helm client, one per namespace, so a test can run several releases on one control plane. Pools
+ * run small CPU workers unless `gpu` (the chart's l4 pool shape on the fake GKE L4 node). The
+ * chart gives every pool the same worker tag; a pool with its own `tag` is patched afterwards, as
+ * the upgrade engine's waves do.
  */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { waitFor } from "./procs.js";
+import { REPO_ROOT } from "../../../automation/engine/paths.js";
+import { helm, SHARED_CHARTS } from "../../chart/helm.js";
 
 export interface PoolSpec {
-  tag: string;
-  /** GKE L4 node and one nvidia.com/gpu; otherwise a CPU pool on the untainted node. */
   gpu?: boolean;
-  replicas?: number;
+  /** The worker tag when not the release's `workerTag`. */
+  tag?: string;
 }
 
 export interface ReleaseSpec {
   namespace: string;
   gatewayTag: string;
   configTag: string;
+  workerTag: string;
   pools: Record<string, PoolSpec>;
 }
 
 const RELEASE = "sie";
 const FULLNAME = "sie-sie-cluster";
-const SELECTOR = { "app.kubernetes.io/name": "sie-cluster", "app.kubernetes.io/instance": RELEASE, "app.kubernetes.io/part-of": "sie" };
-const LABELS = { ...SELECTOR, "helm.sh/chart": "sie-cluster-0.3.1", "app.kubernetes.io/version": "0.3.1", "app.kubernetes.io/managed-by": "Helm" };
-export const WORKER_SERVICE = `${FULLNAME}-worker`;
+const CHART = path.join(SHARED_CHARTS, "sie-cluster-0.3.1");
+/** Small enough that a dozen releases fit on the fake CPU node; kwok pods use nothing anyway. */
+const SMALL = { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "1", memory: "1Gi" } };
 
-export const gatewayImage = (tag: string): string => `ghcr.io/superlinked/sie-gateway:${tag}`;
-export const configImage = (tag: string): string => `ghcr.io/superlinked/sie-config:${tag}`;
+/** Why helm cannot run without a build first (a cold one takes many minutes), or undefined. */
+export function helmMissing(): string | undefined {
+  const r = spawnSync(path.join(REPO_ROOT, "scripts/ensure-kube-tools"), ["--provider", "--check"], { encoding: "utf8" });
+  if (r.status === 0) return undefined;
+  return (r.stderr || "").trim().split("\n").pop() || "the helm client is not built: run scripts/ensure-kube-tools --provider";
+}
+
 export const workerImage = (tag: string, gpu = false): string => `ghcr.io/superlinked/sie-server:${tag}-${gpu ? "cuda12" : "cpu"}-default`;
 export const workerSet = (pool: string): string => `${FULLNAME}-worker-${pool}`;
-export const componentDeployment = (component: "gateway" | "config"): string => `${FULLNAME}-${component}`;
+const deploymentOf = (component: "gateway" | "config"): string => `${FULLNAME}-${component}`;
 
-function service(component: string, headless = false): k8s.V1Service {
+function values(spec: ReleaseSpec): unknown {
+  const pools = Object.fromEntries(
+    Object.entries(spec.pools).map(([name, p]) => [
+      name,
+      p.gpu
+        ? { enabled: true, minReplicas: 1, maxReplicas: 1, gpuType: "l4", machineProfile: "l4", nodeSelector: { "cloud.google.com/gke-accelerator": "nvidia-l4" }, resources: SMALL }
+        : { enabled: true, minReplicas: 1, maxReplicas: 1, gpuType: "cpu", machineProfile: "cpu", platform: "cpu", bundle: "default", gpu: { count: 0, product: "" }, resources: SMALL, tolerations: [] },
+    ]),
+  );
   return {
-    metadata: { name: component === "worker" ? WORKER_SERVICE : `${FULLNAME}-${component}`, labels: { ...LABELS, "app.kubernetes.io/component": component } },
-    spec: { ...(headless ? { clusterIP: "None" } : {}), ports: [{ name: "http", port: 8080, targetPort: "http" }], selector: { ...SELECTOR, "app.kubernetes.io/component": component } },
-  };
-}
-
-function deployment(component: "gateway" | "config", image: string): k8s.V1Deployment {
-  const selector = { ...SELECTOR, "app.kubernetes.io/component": component };
-  return {
-    metadata: { name: componentDeployment(component), labels: { ...LABELS, "app.kubernetes.io/component": component } },
-    spec: {
-      replicas: 1,
-      selector: { matchLabels: selector },
-      template: { metadata: { labels: selector }, spec: { containers: [{ name: component, image, ports: [{ name: "http", containerPort: 8080 }] }] } },
-    },
-  };
-}
-
-function statefulSet(pool: string, p: PoolSpec): k8s.V1StatefulSet {
-  const gpuType = p.gpu ? "l4" : "cpu";
-  const poolLabels = { "sie.superlinked.com/gpu-type": gpuType, "sie.superlinked.com/machine-profile": gpuType, "sie.superlinked.com/bundle": "default", "sie.superlinked.com/pool": pool };
-  const selector = { ...SELECTOR, "app.kubernetes.io/component": "worker", "sie.superlinked.com/pool": pool };
-  return {
-    metadata: { name: workerSet(pool), labels: { ...LABELS, "app.kubernetes.io/component": "worker", ...poolLabels } },
-    spec: {
-      serviceName: WORKER_SERVICE,
-      replicas: p.replicas ?? 1,
-      podManagementPolicy: "Parallel",
-      selector: { matchLabels: selector },
-      template: {
-        metadata: { labels: { ...selector, ...poolLabels } },
-        spec: {
-          terminationGracePeriodSeconds: 1,
-          containers: [
-            {
-              name: "worker",
-              image: workerImage(p.tag, p.gpu),
-              ports: [{ name: "http", containerPort: 8080 }],
-              ...(p.gpu ? { resources: { limits: { "nvidia.com/gpu": "1" }, requests: { "nvidia.com/gpu": "1" } } } : {}),
-            },
-          ],
-          ...(p.gpu ? { nodeSelector: { "cloud.google.com/gke-accelerator": "nvidia-l4" }, tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }] } : {}),
-        },
-      },
-    },
+    // The NATS sub-chart is not part of the offline copy; nothing connects to it here.
+    nats: { url: "nats://127.0.0.1:4222" },
+    gateway: { image: { tag: spec.gatewayTag }, resources: SMALL },
+    config: { image: { tag: spec.configTag }, resources: SMALL },
+    workers: { common: { image: { tag: spec.workerTag }, imagePrepull: { enabled: false } }, pools },
+    // ScaledObjects come from a hook Job, which never completes on a kwok node.
+    autoscaling: { enabled: false },
   };
 }
 
 export class SieRelease {
   readonly core: k8s.CoreV1Api;
   readonly apps: k8s.AppsV1Api;
+  private readonly merge = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch);
 
   constructor(
-    kc: k8s.KubeConfig,
+    private readonly kubeconfigPath: string,
     readonly spec: ReleaseSpec,
   ) {
+    const kc = new k8s.KubeConfig();
+    kc.loadFromFile(kubeconfigPath);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
     this.apps = kc.makeApiClient(k8s.AppsV1Api);
   }
@@ -97,35 +83,31 @@ export class SieRelease {
     return this.spec.namespace;
   }
 
-  async create(): Promise<void> {
-    const namespace = this.namespace;
-    await this.core.createNamespace({ body: { metadata: { name: namespace } } });
-    // Pods are refused until the serviceaccount controller has made `default`.
-    await waitFor(`ServiceAccount default in ${namespace}`, async () => ((await this.core.readNamespacedServiceAccount({ name: "default", namespace })) ? true : undefined), { timeoutMs: 60_000, intervalMs: 300 });
-    for (const c of ["gateway", "config"]) await this.core.createNamespacedService({ namespace, body: service(c) });
-    await this.core.createNamespacedService({ namespace, body: service("worker", true) });
-    const gpus = [...new Set(Object.values(this.spec.pools).map((p) => (p.gpu ? "l4" : "cpu")))].join(",");
-    await this.core.createNamespacedConfigMap({ namespace, body: { metadata: { name: `${FULLNAME}-gpu-config`, labels: LABELS }, data: { "available-gpus": gpus } } });
-    await this.apps.createNamespacedDeployment({ namespace, body: deployment("gateway", gatewayImage(this.spec.gatewayTag)) });
-    await this.apps.createNamespacedDeployment({ namespace, body: deployment("config", configImage(this.spec.configTag)) });
-    for (const [pool, p] of Object.entries(this.spec.pools)) await this.apps.createNamespacedStatefulSet({ namespace, body: statefulSet(pool, p) });
+  /** `helm install`, then the pools with their own tag. */
+  async install(): Promise<void> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-release-"));
+    try {
+      const file = path.join(dir, "values.json");
+      fs.writeFileSync(file, JSON.stringify(values(this.spec)));
+      await helm(["install", RELEASE, CHART, "--kubeconfig", this.kubeconfigPath, "--namespace", this.namespace, "--create-namespace", "--values", file]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+    for (const [pool, p] of Object.entries(this.spec.pools)) if (p.tag) await this.setWorkerTag(pool, p.tag);
   }
 
-  private merge = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.StrategicMergePatch);
-
   async setWorkerTag(pool: string, tag: string): Promise<void> {
-    const gpu = this.spec.pools[pool]?.gpu;
-    const body = { spec: { template: { spec: { containers: [{ name: "worker", image: workerImage(tag, gpu) }] } } } };
+    const body = { spec: { template: { spec: { containers: [{ name: "worker", image: workerImage(tag, this.spec.pools[pool]?.gpu) }] } } } };
     await this.apps.patchNamespacedStatefulSet({ namespace: this.namespace, name: workerSet(pool), body }, this.merge);
   }
 
   async setGatewayTag(tag: string): Promise<void> {
-    const body = { spec: { template: { spec: { containers: [{ name: "gateway", image: gatewayImage(tag) }] } } } };
-    await this.apps.patchNamespacedDeployment({ namespace: this.namespace, name: componentDeployment("gateway"), body }, this.merge);
+    const body = { spec: { template: { spec: { containers: [{ name: "gateway", image: `ghcr.io/superlinked/sie-gateway:${tag}` }] } } } };
+    await this.apps.patchNamespacedDeployment({ namespace: this.namespace, name: deploymentOf("gateway"), body }, this.merge);
   }
 
   async scale(component: "gateway" | "config", replicas: number): Promise<void> {
-    await this.apps.patchNamespacedDeployment({ namespace: this.namespace, name: componentDeployment(component), body: { spec: { replicas } } }, this.merge);
+    await this.apps.patchNamespacedDeployment({ namespace: this.namespace, name: deploymentOf(component), body: { spec: { replicas } } }, this.merge);
   }
 
   async pods(pool: string): Promise<k8s.V1Pod[]> {
