@@ -10,10 +10,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FAULT_SCOPES_OBJECT, startEndpointServer, WEBHOOK_CONFIGURATION, type EndpointServer, type LoadStatus } from "../../../cluster/endpoints/index.js";
 import { FAULT_ANNOTATION, parseImage } from "../../../cluster/faults.js";
 import { prometheusUnavailable, startPrometheus, waitForSeries } from "../../../sim/prometheus.js";
-import { startCluster, type Cluster } from "./harness.js";
-import { waitFor } from "./procs.js";
+import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
+import { waitFor } from "../../../cluster/procs.js";
 import { helmMissing, isReady, SieRelease, type ReleaseSpec } from "./sieRelease.js";
-import { findKubeTools } from "./tools.js";
+import { findKubeTools } from "../../../cluster/tools.js";
 
 const WAIT = { timeoutMs: 90_000, intervalMs: 250 };
 
@@ -31,7 +31,7 @@ if (skip) console.warn(`[cluster tests] endpoints skipped: ${skip}`);
 
 describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane${skip ? ` (skipped: ${skip})` : ""}`, () => {
   let root: string;
-  let cluster: Cluster;
+  let cluster: ControlPlane;
   let kc: k8s.KubeConfig;
   let ep: EndpointServer;
   let failed = false;
@@ -60,7 +60,7 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-endpoints-"));
-    cluster = await startCluster({ dir: path.join(root, "cluster"), kedaCrds: false });
+    cluster = await startControlPlane({ dir: path.join(root, "cluster"), kedaCrds: false });
     kc = cluster.kubeConfig();
     ep = await startEndpointServer({ kubeconfigPath: cluster.kubeconfigPath, intervalMs: 200 });
     const specs: ReleaseSpec[] = [
