@@ -1,8 +1,8 @@
 /**
  * A `kubernetes`-platform stack on the test control plane: a scratch project whose stack file
- * points at the cluster's kubeconfig (`cluster.deployWith: objects`), its own file backend, and the
- * SIE endpoint server (cluster/endpoints) answering the release's gateway and config as its Ready
- * pods would. One per test file (beforeAll), like the cluster itself.
+ * points at the cluster's kubeconfig and the real chart, its own file backend, and the SIE endpoint
+ * server (cluster/endpoints) answering the release's gateway and config as its Ready pods would.
+ * One per test file (beforeAll), like the cluster itself.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
