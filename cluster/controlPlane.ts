@@ -9,13 +9,15 @@
  *
  * A directory is one cluster: started again on the same `dir`, it keeps its CA and certificates,
  * its etcd data and its ports (ports.json), so the API server URL, the CA and every object stay
- * the same and Pulumi sees the same cluster. Pods get their status from kwok stages
- * (kwokStagesFile): Ready, or the image-tag faults (-crashloop, -pullerr, -noready).
+ * the same and Pulumi sees the same cluster. Pods get their status from kwok stages generated from
+ * the fault table (kwokStagesFile): Ready, or a pod fault (-crashloop, -pullerr, -noready) from
+ * the image tag or the pod's fault annotation.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { claimClusterDir } from "./clusterDir.js";
+import { kwokStages } from "./endpoints/kwokStages.js";
 import { kubeconfig, makePki, opensslMissing, type Pki } from "./certs.js";
 import { defaultNodes, KWOK_NODE_LABEL, KWOK_NODE_VALUE, nodeObject, type FakeNodeSpec } from "./nodes.js";
 import { stablePorts } from "./ports.js";
@@ -74,11 +76,13 @@ const NODE_IP = "10.240.0.1";
 const PORT_NAMES = ["etcd", "etcdPeer", "apiserver", "controllerManager", "scheduler"] as const;
 
 /**
- * The kwok Stage configuration passed to kwok: what each pod's and node's status becomes. One
- * function so where the stages come from can change in one place.
+ * The kwok Stage configuration passed to kwok: what each pod's and node's status becomes,
+ * generated from the fault table (cluster/faults.ts) at every start.
  */
-export function kwokStagesFile(_dir: string): string {
-  return path.join(KUBE_MANIFESTS, "kwok-stages.yaml");
+export function kwokStagesFile(dir: string): string {
+  const file = path.join(dir, "kwok-stages.yaml");
+  fs.writeFileSync(file, kwokStages());
+  return file;
 }
 
 export async function startControlPlane(opts: StartControlPlaneOptions): Promise<ControlPlane> {

@@ -1,7 +1,7 @@
 import type { ObjectStore } from "./store.js";
 import type { SimTimings } from "./timing.js";
 import type { EventRecorder } from "./controllers/events.js";
-import type { FaultName } from "./faults.js";
+import type { FaultName } from "../cluster/faults.js";
 
 /** Faults switched on at run time through `POST /sim/faults` (image-tag faults need no switch). */
 export interface RuntimeFaults {

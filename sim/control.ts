@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SimContext } from "./context.js";
-import { sendJson } from "./http.js";
+import { sendJson } from "../cluster/endpoints/http.js";
 import { ApiError, badRequest } from "./api/errors.js";
-import { FAULT_NAMES, parseImage, type FaultName } from "./faults.js";
+import { FAULT_NAMES, parseImage, type FaultName } from "../cluster/faults.js";
 import { parseScope, readFaultScopes, updateFaultScopes, type FaultScope } from "./faultScopes.js";
 import { containerFault } from "./controllers/pods.js";
 import { T } from "./resources.js";
 import { isPodReady } from "./controllers/workload.js";
-import type { LoadGenerator } from "./sie/loadgen.js";
+import type { LoadGenerator } from "../cluster/endpoints/loadgen.js";
 
 export interface ControlDeps {
   ctx: SimContext;

@@ -9,26 +9,15 @@
  */
 import type { KObject } from "./store.js";
 import type { SimContext } from "./context.js";
-import { FAULT_NAMES, parseImage, type FaultName } from "./faults.js";
+import { parseImage, type FaultName } from "../cluster/faults.js";
+import { applyScopeChanges, FaultScopeError, matchScope, parseScope as parseScopeChange, readStoredScopes, type FaultScope, type ScopeChange } from "../cluster/endpoints/faultScopes.js";
+import type { Component } from "../cluster/endpoints/view.js";
 import { T } from "./resources.js";
 import { badRequest } from "./api/errors.js";
 
 export const FAULT_SCOPES_OBJECT = { namespace: "kube-system", name: "sie-sim-fault-scopes", key: "scopes.json" } as const;
 
-export const SCOPE_COMPONENTS = ["worker", "gateway", "config"] as const;
-export type ScopeComponent = (typeof SCOPE_COMPONENTS)[number];
-
-export interface FaultScope {
-  component: ScopeComponent;
-  /** Worker pool (component "worker" only); omitted = every pool. */
-  pool?: string;
-  /** The version the component reports, with or without a leading "v" (e.g. "v0.3.2"). */
-  version: string;
-  fault: FaultName;
-}
-
-const norm = (v: string) => v.replace(/^v(?=\d)/, "");
-const sameTarget = (a: Omit<FaultScope, "fault">, b: Omit<FaultScope, "fault">) => a.component === b.component && (a.pool ?? "") === (b.pool ?? "") && norm(a.version) === norm(b.version);
+export type { FaultScope };
 
 const cacheOf = new WeakMap<SimContext, { rv: string; scopes: FaultScope[] }>();
 
@@ -38,13 +27,7 @@ export function readFaultScopes(ctx: SimContext): FaultScope[] {
   const rv = String(cm.metadata.resourceVersion);
   let cache = cacheOf.get(ctx);
   if (cache?.rv !== rv) {
-    let scopes: FaultScope[] = [];
-    try {
-      scopes = JSON.parse(String(cm.data?.[FAULT_SCOPES_OBJECT.key] ?? "[]")) as FaultScope[];
-    } catch {
-      /* edited by hand into something else: no scopes */
-    }
-    cache = { rv, scopes };
+    cache = { rv, scopes: readStoredScopes(cm.data as Record<string, string> | undefined) };
     cacheOf.set(ctx, cache);
   }
   return cache.scopes;
@@ -63,22 +46,17 @@ function writeFaultScopes(ctx: SimContext, scopes: FaultScope[]): void {
 }
 
 /** Validates one requested scope (`fault: null` removes it); throws 400 naming the bad field. */
-export function parseScope(raw: unknown): Omit<FaultScope, "fault"> & { fault: FaultName | null } {
-  const r = (raw ?? {}) as Record<string, unknown>;
-  if (!SCOPE_COMPONENTS.includes(r["component"] as ScopeComponent)) throw badRequest(`scopes[].component must be one of ${SCOPE_COMPONENTS.join(", ")}, got ${JSON.stringify(r["component"])}`);
-  if (typeof r["version"] !== "string" || r["version"] === "") throw badRequest(`scopes[].version must be the version string the pods run, e.g. "v0.3.2", got ${JSON.stringify(r["version"])}`);
-  if (r["pool"] !== undefined && (typeof r["pool"] !== "string" || r["component"] !== "worker")) throw badRequest("scopes[].pool is a pool name and only applies to component worker");
-  if (r["fault"] !== null && !FAULT_NAMES.includes(r["fault"] as FaultName)) throw badRequest(`scopes[].fault must be one of ${FAULT_NAMES.join(", ")} (or null to remove), got ${JSON.stringify(r["fault"])}`);
-  return { component: r["component"] as ScopeComponent, version: r["version"], ...(r["pool"] !== undefined ? { pool: r["pool"] as string } : {}), fault: r["fault"] as FaultName | null };
+export function parseScope(raw: unknown): ScopeChange {
+  try {
+    return parseScopeChange(raw);
+  } catch (err) {
+    throw err instanceof FaultScopeError ? badRequest(err.message) : err;
+  }
 }
 
 /** Adds, replaces (same component/pool/version) or removes (`fault: null`) scopes. */
-export function updateFaultScopes(ctx: SimContext, changes: readonly ReturnType<typeof parseScope>[], clear = false): FaultScope[] {
-  let scopes = clear ? [] : [...readFaultScopes(ctx)];
-  for (const c of changes) {
-    scopes = scopes.filter((s) => !sameTarget(s, c));
-    if (c.fault !== null) scopes.push({ ...c, fault: c.fault });
-  }
+export function updateFaultScopes(ctx: SimContext, changes: readonly ScopeChange[], clear = false): FaultScope[] {
+  const scopes = applyScopeChanges(readFaultScopes(ctx), changes, clear);
   if (clear || changes.length > 0) writeFaultScopes(ctx, scopes);
   return scopes;
 }
@@ -88,8 +66,6 @@ export function scopedFault(ctx: SimContext, pod: KObject, image: string): Fault
   const scopes = readFaultScopes(ctx);
   if (scopes.length === 0) return undefined;
   const labels = pod.metadata.labels ?? {};
-  const component = labels["app.kubernetes.io/component"];
-  const pool = labels["sie.superlinked.com/pool"];
-  const version = parseImage(image).version;
-  return scopes.find((s) => s.component === component && (s.pool === undefined || s.pool === pool) && norm(s.version) === version)?.fault;
+  const target = { namespace: pod.metadata.namespace ?? "", component: labels["app.kubernetes.io/component"] as Component, pool: labels["sie.superlinked.com/pool"] ?? "", version: parseImage(image).version };
+  return matchScope(scopes, target)?.fault;
 }

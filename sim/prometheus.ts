@@ -47,6 +47,8 @@ export interface StartPrometheusOptions {
    * (e.g. `{namespace, pod}` each). Overrides `labels`.
    */
   targetGroups?: Record<string, string>[];
+  /** Keep the `namespace` (and other) labels the target exposes over the target's own labels. */
+  honorLabels?: boolean;
   scrapeInterval?: string;
   readyTimeoutMs?: number;
 }
@@ -64,6 +66,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
         scrape_interval: interval,
         scrape_timeout: interval,
         metrics_path: target.pathname,
+        ...(opts.honorLabels ? { honor_labels: true } : {}),
         static_configs: (opts.targetGroups ?? [opts.labels ?? { namespace: "sie" }]).map((labels) => ({ targets: [target.host], labels })),
       },
     ],

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { SimContext } from "../context.js";
 import type { KObject } from "../store.js";
-import { readBody, sendJson } from "../http.js";
+import { readBody, sendJson } from "../../cluster/endpoints/http.js";
 import { ApiError } from "./errors.js";
 import { parseResourcePath } from "./path.js";
 import { handleResource } from "./resources.js";

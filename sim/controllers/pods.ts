@@ -3,7 +3,7 @@ import type { Json, KObject } from "../store.js";
 import { stableStringify } from "../store.js";
 import { T } from "../resources.js";
 import type { SimContext } from "../context.js";
-import { parseImage, type FaultName } from "../faults.js";
+import { parseImage, type FaultName } from "../../cluster/faults.js";
 import { scopedFault } from "../faultScopes.js";
 import { schedule } from "./scheduler.js";
 import { isTerminating } from "./workload.js";

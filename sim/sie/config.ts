@@ -1,7 +1,7 @@
 import { createServer, type Server } from "node:http";
 import type { SimContext } from "../context.js";
-import { ERRORS10_RATE } from "../faults.js";
-import { sendJson } from "../http.js";
+import { ERRORS10_RATE } from "../../cluster/faults.js";
+import { sendJson } from "../../cluster/endpoints/http.js";
 import { RoundRobin, siePods } from "./view.js";
 import { VERSION_HEADER } from "./gateway.js";
 

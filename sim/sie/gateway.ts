@@ -1,11 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { SimContext } from "../context.js";
-import { readBody, sendJson, sendText } from "../http.js";
+import { readBody, sendJson, sendText } from "../../cluster/endpoints/http.js";
 import type { PoolInfo, SimMetrics } from "../metrics.js";
-import { ERRORS10_RATE } from "../faults.js";
+import { ERRORS10_RATE } from "../../cluster/faults.js";
 import { T } from "../resources.js";
 import { RoundRobin, siePods, type SiePod } from "./view.js";
-import { embed, type ModelSpec } from "./models.js";
+import { embed, type ModelSpec } from "../../cluster/endpoints/models.js";
 
 export const VERSION_HEADER = "X-SIE-Server-Version";
 

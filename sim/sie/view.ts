@@ -1,10 +1,12 @@
 import type { KObject } from "../store.js";
 import { T } from "../resources.js";
 import type { SimContext } from "../context.js";
-import { parseImage, type FaultName, type ParsedImage } from "../faults.js";
+import { parseImage, type FaultName, type ParsedImage } from "../../cluster/faults.js";
 import { containerFault } from "../controllers/pods.js";
 import { gpuRequest } from "../controllers/scheduler.js";
 import { isPodReady, isTerminating } from "../controllers/workload.js";
+
+export { RoundRobin } from "../../cluster/endpoints/view.js";
 
 export const COMPONENT_LABEL = "app.kubernetes.io/component";
 export type Component = "gateway" | "config" | "worker";
@@ -55,15 +57,4 @@ export function siePods(ctx: SimContext, component: Component, namespace?: strin
   return ctx.store
     .list(T.pods, namespace, [{ key: COMPONENT_LABEL, op: "=", value: component }])
     .map((p) => toSiePod(ctx, p, component));
-}
-
-/** Round-robin picker that survives the candidate set changing between calls. */
-export class RoundRobin {
-  private next = 0;
-  pick<X>(xs: X[]): X | undefined {
-    if (xs.length === 0) return undefined;
-    const x = xs[this.next % xs.length];
-    this.next = (this.next + 1) % 1_000_000;
-    return x;
-  }
 }

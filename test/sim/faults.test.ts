@@ -1,28 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FAULTS, parseImage, type Simulator } from "../../sim/index.js";
+import type { Simulator } from "../../sim/index.js";
 import { T } from "../../sim/resources.js";
 import type { KObject } from "../../sim/store.js";
 import { api, create, namespace, NS, startTestSim, STS_PATH, waitFor, workerStatefulSet } from "./helpers.js";
-
-describe("parseImage", () => {
-  it.each([
-    ["ghcr.io/superlinked/sie-gateway:v0.3.2-errors10", { tag: "v0.3.2-errors10", baseTag: "v0.3.2-errors10", fault: "errors10", version: "0.3.2-errors10" }],
-    ["ghcr.io/superlinked/sie-server:v0.3.2-errors10-cuda12-default", { tag: "v0.3.2-errors10-cuda12-default", baseTag: "v0.3.2-errors10", platform: "cuda12", bundle: "default", fault: "errors10" }],
-    ["ghcr.io/superlinked/sie-server:v0.3.1-cuda12-default", { baseTag: "v0.3.1", version: "0.3.1", fault: undefined }],
-    ["ghcr.io/superlinked/sie-server:v0.3.1-5xx-cpu-default", { baseTag: "v0.3.1-5xx", fault: "5xx", platform: "cpu" }],
-    ["localhost:5000/sie-config:0.4.0-crashloop", { repository: "localhost:5000/sie-config", baseTag: "0.4.0-crashloop", fault: "crashloop", version: "0.4.0-crashloop" }],
-    ["sie-server", { repository: "sie-server", tag: "latest", fault: undefined }],
-  ])("%s", (image, want) => {
-    const { fault, ...rest } = want as Record<string, unknown>;
-    const got = parseImage(image);
-    expect(got).toMatchObject(rest);
-    expect(got.fault).toBe(fault);
-  });
-
-  it("knows every fault in the table", () => {
-    for (const [name, f] of Object.entries(FAULTS)) expect(parseImage(`r/x:v1.0.0${f.suffix}-cuda12-default`).fault).toBe(name);
-  });
-});
 
 describe("faults by image tag", () => {
   let sim: Simulator;

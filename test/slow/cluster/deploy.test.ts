@@ -2,7 +2,8 @@
  * `pulumi up` of a `kubernetes`-platform stack (`cluster.deployWith: objects`) through the real
  * engine against the real control plane: the chart's objects and the KEDA ScaledObjects land in
  * the API server, the real scheduler puts each pool's workers only on nodes whose GPU labels and
- * taints match, and the mirror simulator serves the release's version from the Ready pods.
+ * taints match, and the SIE endpoint server (cluster/endpoints) serves the release's version from
+ * the Ready pods.
  */
 import * as fs from "node:fs";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -60,7 +61,7 @@ describe.skipIf(!tools.ok)(`platform kubernetes on the real control plane${tools
     }
   });
 
-  it("the mirror simulator serves the version of the Ready pods", async () => {
+  it("the endpoint server serves the version of the Ready pods", async () => {
     const r = await gatewayGet(fx, "/readyz");
     expect(r.status).toBe(200);
     expect(r.version).toBe("0.3.1");

@@ -1,8 +1,8 @@
 /**
  * A `kubernetes`-platform stack on the test control plane: a scratch project whose stack file
- * points at the cluster's kubeconfig (`cluster.deployWith: objects`), its own file backend, and a
- * simulator in mirror mode serving the SIE endpoints for the Ready pods of the release. One per
- * test file (beforeAll), like the cluster itself.
+ * points at the cluster's kubeconfig and the real chart, its own file backend, and the SIE endpoint
+ * server (cluster/endpoints) answering the release's gateway and config as its Ready pods would.
+ * One per test file (beforeAll), like the cluster itself.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -17,7 +17,7 @@ import { ensurePulumi } from "../../../automation/engine/pulumiCli.js";
 import { makeScratchProject } from "../../../automation/engine/scratchProject.js";
 import { openStack, type OpenStack } from "../../../automation/engine/stack.js";
 import type { ActionContext, ProgressEvent } from "../../../automation/types.js";
-import { spawnSimulator, type SpawnedSimulator } from "../../../sim/index.js";
+import { startEndpointServer, type EndpointServer } from "../../../cluster/endpoints/index.js";
 import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
 import { waitFor } from "../../../cluster/procs.js";
 
@@ -105,7 +105,7 @@ export interface ClusterStack {
   configFile: string;
   ctx: ActionContext;
   events: ProgressEvent[];
-  mirror: SpawnedSimulator;
+  endpoints: EndpointServer;
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
   custom: k8s.CustomObjectsApi;
@@ -118,7 +118,7 @@ export interface ClusterStackOptions {
   deploy?: boolean;
 }
 
-/** Registers beforeAll/afterAll: cluster, scratch project, mirror simulator, deployed stack. */
+/** Registers beforeAll/afterAll: cluster, scratch project, endpoint server, deployed stack. */
 export function useClusterStack(opts: ClusterStackOptions = {}): () => ClusterStack {
   let fx: ClusterStack | undefined;
   let root: string | undefined;
@@ -130,14 +130,20 @@ export function useClusterStack(opts: ClusterStackOptions = {}): () => ClusterSt
     const dir = path.join(root, "project");
     makeScratchProject(dir, { stacks: [], stackFiles: { [STACK]: stackFile(cluster.kubeconfigPath, opts.pools) } });
     const stateDir = path.join(dir, ".sie-fleet");
-    const simDir = path.join(stateDir, "sim");
-    const env: NodeJS.ProcessEnv = { ...process.env, [PROJECT_DIR_ENV]: dir, SIE_FLEET_SIM_DIR: simDir, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE, [CHART_BASE_ENV]: REPO_ROOT };
+    const endpoints = await startEndpointServer({ kubeconfigPath: cluster.kubeconfigPath });
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      [PROJECT_DIR_ENV]: dir,
+      SIE_FLEET_GATEWAY_URL: endpoints.gatewayUrl(NS),
+      SIE_FLEET_CONFIG_URL: endpoints.configUrl(NS),
+      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
+      [CHART_BASE_ENV]: REPO_ROOT,
+    };
     delete env.PULUMI_BACKEND_URL;
     delete env.PULUMI_HOME;
     delete env.KUBECONFIG;
+    delete env.SIE_FLEET_SIM_DIR;
     const events: ProgressEvent[] = [];
-    // A loaded machine can take longer than the default 20 s to start node + tsx.
-    const mirror = await spawnSimulator({ stateDir: simDir, mirror: { kubeconfigPath: cluster.kubeconfigPath, namespace: NS }, startTimeoutMs: 120_000 });
     const kc = cluster.kubeConfig();
     fx = {
       cluster,
@@ -146,7 +152,7 @@ export function useClusterStack(opts: ClusterStackOptions = {}): () => ClusterSt
       configFile: path.join(dir, "stacks", `Pulumi.${STACK}.yaml`),
       ctx: { stateDir, reporter: { emit: (e) => events.push(e) }, secrets: [PASSPHRASE], yes: true, nonInteractive: true, verbose: false, env, cwd: dir },
       events,
-      mirror,
+      endpoints,
       core: kc.makeApiClient(k8s.CoreV1Api),
       apps: kc.makeApiClient(k8s.AppsV1Api),
       custom: kc.makeApiClient(k8s.CustomObjectsApi),
@@ -161,7 +167,7 @@ export function useClusterStack(opts: ClusterStackOptions = {}): () => ClusterSt
     if (c.task.result?.state === "fail") failed = true;
   });
   afterAll(async () => {
-    await fx?.mirror.stop();
+    await fx?.endpoints.stop();
     await fx?.cluster.stop();
     if (!root) return;
     // A failed run keeps the components' logs and the project (journals) for whoever investigates.
@@ -211,8 +217,8 @@ export async function pausedAnnotations(fx: ClusterStack): Promise<Record<string
   return Object.fromEntries(list.items.map((so) => [so.metadata.name, so.metadata.annotations?.["autoscaling.keda.sh/paused-replicas"]]));
 }
 
-/** GET on the mirror simulator's gateway. */
+/** GET on the release's gateway, as the endpoint server answers it. */
 export async function gatewayGet(fx: ClusterStack, p: string): Promise<{ status: number; version: string | null; body: unknown }> {
-  const r = await fetch(`${fx.mirror.gateway}${p}`);
+  const r = await fetch(`${fx.endpoints.gatewayUrl(NS)}${p}`);
   return { status: r.status, version: r.headers.get("x-sie-server-version"), body: await r.json().catch(() => undefined) };
 }

@@ -3,7 +3,7 @@
  * `cluster.deployWith: objects` on the test control plane, upgraded through
  * automation/actions/upgrade.ts. The real StatefulSet controller must honour the partitions that
  * hold the later waves and the real Deployment controller the pauses; kwok turns the fault tags
- * into the pod states the engine watches; the mirror simulator answers the gateway checks from
+ * into the pod states the engine watches; the SIE endpoint server answers the gateway checks from
  * the Ready pods. One cluster and one deployed stack for the whole file; scenarios run in order.
  */
 import * as fs from "node:fs";
@@ -87,7 +87,7 @@ describe.skipIf(!tools.ok)(`upgrades on the real control plane${tools.ok ? "" : 
   };
 
   it(
-    "a good tag rolls the canary first while partitions and pauses hold the rest, then everything; the mirror gateway reports it",
+    "a good tag rolls the canary first while partitions and pauses hold the rest, then everything; the gateway reports it",
     async () => {
       const { result: r, samples } = await observe(fx, () => upgradeTo("v0.3.2"));
       expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("succeeded");

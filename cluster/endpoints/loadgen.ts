@@ -24,7 +24,7 @@ const MAX_RPS = 500;
 const MAX_DURATION_MS = 10 * 60_000;
 const MAX_IN_FLIGHT = 256;
 
-/** A bounded load generator that posts encodes to the simulator's own gateway (loopback only). */
+/** A bounded load generator that posts encodes to one gateway URL on loopback. */
 export class LoadGenerator {
   private timer?: NodeJS.Timeout;
   private stopTimer?: NodeJS.Timeout;

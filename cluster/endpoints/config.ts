@@ -1,0 +1,24 @@
+/**
+ * The sie-config service of one namespace: healthy while its Service has a Ready config pod
+ * behind it, reporting that pod's version. The serving pod's request fault applies to /healthz
+ * and /readyz as on the gateway's encodes.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { extraLatencyMs } from "../faults.js";
+import { VERSION_HEADER, type GatewayState } from "./gateway.js";
+import { sendJson } from "./http.js";
+import type { NamespaceView } from "./namespaceView.js";
+
+export async function handleConfig(state: GatewayState, view: NamespaceView, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+  const endpoints = view.endpoints("config");
+  const pod = state.roundRobin(`${view.namespace}|config`).pick(endpoints ?? []);
+  if (!pod) {
+    const message = endpoints ? "no ready config pods" : `no Service labelled app.kubernetes.io/component=config in namespace ${view.namespace}`;
+    return sendJson(res, 503, { status: "unavailable", message });
+  }
+  const headers = { [VERSION_HEADER]: pod.image.version };
+  await new Promise((r) => setTimeout(r, extraLatencyMs(pod.fault)));
+  if (state.fails(pod)) return sendJson(res, 500, { error: "config internal error (injected fault)", fault: pod.fault }, headers);
+  if (path === "/healthz" || path === "/readyz") return sendJson(res, 200, { status: "ok" }, headers);
+  sendJson(res, 404, { error: `no route ${req.method} ${path}` }, headers);
+}

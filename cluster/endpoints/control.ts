@@ -1,0 +1,122 @@
+/**
+ * `{url}/control/…`: switch the load generator of a namespace and the fault scopes, and look at
+ * what the server sees.
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { FaultScopeError, parseScope, type FaultScope, type ScopeChange } from "./faultScopes.js";
+import { readBody, sendJson } from "./http.js";
+import type { LoadGenerator, LoadOptions, LoadStatus } from "./loadgen.js";
+import type { NamespaceView } from "./namespaceView.js";
+
+/** Body of `POST {url}/control/load`. */
+export interface LoadRequest extends Partial<LoadOptions> {
+  namespace: string;
+  /** Default "start". */
+  action?: "start" | "stop";
+}
+
+/** Body of `POST {url}/control/faults`. */
+export interface FaultScopesRequest {
+  /** Each entry adds or replaces the scope for its target; `fault: null` removes it. */
+  scopes?: ScopeChange[];
+  /** Remove every scope first. */
+  clear?: boolean;
+}
+
+export interface ControlDeps {
+  namespaces(): string[];
+  view(namespace: string): NamespaceView;
+  polledAt(): number;
+  /** The load generator of a namespace (created on first use when `create`). */
+  load(namespace: string, create: boolean): LoadGenerator | undefined;
+  loads(): ReadonlyMap<string, LoadGenerator>;
+  scopes(): readonly FaultScope[];
+  changeScopes(changes: ScopeChange[], clear: boolean): Promise<readonly FaultScope[]>;
+}
+
+/** A request the control API refuses; the message says what to send instead. */
+class BadRequest extends Error {}
+
+const IDLE: LoadStatus = { running: false, sent: 0, byStatus: {} };
+
+function parseBody(text: string): Record<string, unknown> {
+  if (text.trim() === "") return {};
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (v && typeof v === "object" && !Array.isArray(v)) return v as Record<string, unknown>;
+  } catch {
+    // reported below
+  }
+  throw new BadRequest("body must be a JSON object");
+}
+
+function namespaceOf(v: unknown): string {
+  if (typeof v !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)) throw new BadRequest(`namespace must be the namespace of a release, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+function loadOptions(b: Record<string, unknown>): LoadOptions {
+  const rps = b["rps"];
+  const durationMs = b["durationMs"];
+  if (typeof rps !== "number" || !(rps > 0)) throw new BadRequest(`rps must be a number of requests per second (1–500), got ${JSON.stringify(rps)}`);
+  if (typeof durationMs !== "number" || !(durationMs > 0)) throw new BadRequest(`durationMs must be how long to send, in ms (≤ 600000), got ${JSON.stringify(durationMs)}`);
+  const models = b["models"];
+  if (models !== undefined && (!Array.isArray(models) || !models.every((m) => typeof m === "string"))) throw new BadRequest("models must be a list of model names");
+  const pool = b["pool"];
+  if (pool !== undefined && typeof pool !== "string") throw new BadRequest("pool must be a worker pool name");
+  return { rps, durationMs, ...(models ? { models: models as string[] } : {}), ...(pool !== undefined ? { pool } : {}) };
+}
+
+function state(deps: ControlDeps) {
+  const namespaces: Record<string, unknown> = {};
+  for (const ns of deps.namespaces()) {
+    const v = deps.view(ns);
+    const pods = (["gateway", "config", "worker"] as const).flatMap((c) =>
+      v.pods(c).map((p) => ({ component: c, name: p.name, ...(p.pool ? { pool: p.pool } : {}), version: p.image.version, ready: p.ready, ...(p.fault ? { fault: p.fault } : {}) })),
+    );
+    namespaces[ns] = {
+      gatewayEndpoints: v.endpoints("gateway")?.map((p) => p.name) ?? null,
+      configEndpoints: v.endpoints("config")?.map((p) => p.name) ?? null,
+      pods,
+      load: deps.load(ns, false)?.status() ?? IDLE,
+    };
+  }
+  return { polledAt: new Date(deps.polledAt()).toISOString(), scopes: deps.scopes(), namespaces };
+}
+
+export async function handleControl(deps: ControlDeps, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
+  try {
+    const route = `${req.method ?? "GET"} ${path}`;
+    switch (route) {
+      case "GET /state":
+        return sendJson(res, 200, state(deps));
+      case "GET /load": {
+        const ns = url.searchParams.get("namespace");
+        if (ns) return sendJson(res, 200, deps.load(namespaceOf(ns), false)?.status() ?? IDLE);
+        return sendJson(res, 200, { namespaces: Object.fromEntries([...deps.loads()].map(([n, g]) => [n, g.status()])) });
+      }
+      case "POST /load": {
+        const b = parseBody(await readBody(req));
+        const ns = namespaceOf(b["namespace"]);
+        const action = b["action"] ?? "start";
+        if (action === "stop") return sendJson(res, 200, deps.load(ns, false)?.stop() ?? IDLE);
+        if (action !== "start") throw new BadRequest(`action must be "start" or "stop", got ${JSON.stringify(action)}`);
+        return sendJson(res, 200, deps.load(ns, true)!.start(loadOptions(b)));
+      }
+      case "GET /faults":
+        return sendJson(res, 200, { scopes: deps.scopes() });
+      case "POST /faults": {
+        const b = parseBody(await readBody(req));
+        const raw = b["scopes"] ?? [];
+        if (!Array.isArray(raw)) throw new BadRequest("scopes must be a list of {namespace?, component, pool?, version, fault}");
+        const changes = raw.map((s) => parseScope(s));
+        return sendJson(res, 200, { scopes: await deps.changeScopes(changes, b["clear"] === true) });
+      }
+      default:
+        return sendJson(res, 404, { error: `no control route ${route}; see cluster/endpoints/README.md` });
+    }
+  } catch (err) {
+    if (err instanceof BadRequest || err instanceof FaultScopeError) return sendJson(res, 400, { error: err.message });
+    throw err;
+  }
+}

@@ -1,0 +1,256 @@
+/**
+ * The kwok Stage configuration of the test control plane, generated so that what a pod fault does
+ * to a pod's status is written next to the fault table (cluster/faults.ts) and nowhere else.
+ *
+ * kwok plays the kubelet on fake nodes: these stages decide what each pod's status becomes. A
+ * container becomes Running and Ready unless the pod carries a pod fault: the annotation
+ * FAULT_ANNOTATION (set by the fault-scope webhook when the pod is created, or by hand), else its
+ * image tag's suffix, optionally followed by the chart's worker `-<platform>-<bundle>`. Request
+ * faults (-5xx, -slow, -errors10) leave the pod Ready; the endpoint server applies them.
+ *
+ * kwok applies each statusTemplate as a strategic merge patch of .status; containerStatuses has
+ * no merge key, so every template writes the whole list. When several stages match an object kwok
+ * picks one at random, so the selectors below are mutually exclusive.
+ */
+import { FAULT_ANNOTATION, FAULTS, POD_FAULTS, WORKER_TAG_TAIL, type PodFault } from "../faults.js";
+
+/** A pod fault as kwok executes it. `container` is the body of one containerStatuses item. */
+interface PodFaultStatus {
+  phase: "Pending" | "Running";
+  container: string;
+  /** Stages that move the container on from the state `container` put it in. */
+  followUps: string[];
+}
+
+const running = (ready: string): string => `imageID: {{ printf "sha256:%s" (sha256sum .image) | Quote }}
+containerID: {{ printf "containerd://%s" (sha256sum (printf "%s/%s/0" $pod.metadata.uid .name)) | Quote }}
+ready: ${ready}
+started: true
+restartCount: 0
+state: { running: { startedAt: {{ $now | Quote }} } }`;
+
+const pulling = (reason: "ErrImagePull" | "ImagePullBackOff"): string => `imageID: ""
+ready: false
+started: false
+restartCount: 0
+state: { waiting: { reason: ${reason}, message: {{ printf ${reason === "ErrImagePull" ? `"failed to pull and unpack image %q: not found"` : `"Back-off pulling image %q"`} .image | Quote }} } }`;
+
+/** `restarts` is a template expression: 1 when the pod starts, one more at each restart. */
+const crashed = (imageID: string, restarts: string): string => `imageID: ${imageID}
+containerID: {{ printf "containerd://%s" (sha256sum (printf "%s/%s/%v" $pod.metadata.uid .name (${restarts}))) | Quote }}
+ready: false
+started: false
+restartCount: {{ ${restarts} }}
+lastState: { terminated: { exitCode: 1, reason: Error, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} } }
+state: { waiting: { reason: CrashLoopBackOff, message: {{ printf "back-off 10s restarting failed container=%s pod=%s" .name $pod.metadata.name | Quote }} } }`;
+
+/**
+ * One Pod stage. `expressions` are its selector's `[key, operator, values?]` (all must hold);
+ * `delay` and `next` are the YAML under those keys.
+ */
+function podStage(name: string, expressions: [string, string, string?][], delay: string, next: string): string {
+  const selector = expressions.map(([key, op, values]) => `- key: ${key}\n  operator: ${op}${values ? `\n  values: [${values}]` : ""}`).join("\n");
+  return `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: ${name}
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+${indent(selector, 6)}
+  delay:
+${indent(delay, 4)}
+  next:
+${indent(next, 4)}
+`;
+}
+
+const statusTemplate = (template: string): string => `statusTemplate: |\n${indent(template, 2)}`;
+const NOT_DELETED: [string, string] = [".metadata.deletionTimestamp", "DoesNotExist"];
+
+/** Rewrites the containers waiting with `reason` after `delayMs`, keeping the others as they are. */
+function waitingStage(name: string, reason: string, delayMs: number, container: string): string {
+  const template = `{{ $now := Now }}
+{{ $pod := . }}
+containerStatuses:
+{{ range .status.containerStatuses }}
+{{ if and .state.waiting (eq (toString .state.waiting.reason) ${JSON.stringify(reason)}) }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+${indent(container, 2)}
+{{ else }}
+- {{ toJson . }}
+{{ end }}
+{{ end }}`;
+  return podStage(name, [NOT_DELETED, [".status.containerStatuses.[].state.waiting.reason", "In", reason]], `durationMilliseconds: ${delayMs}`, statusTemplate(template));
+}
+
+export const POD_FAULT_STATUS = {
+  crashloop: {
+    phase: "Running",
+    container: crashed(`{{ printf "sha256:%s" (sha256sum .image) | Quote }}`, "1"),
+    // Restarts (and crashes) again every 10 s.
+    followUps: [waitingStage("sie-pod-crashloop-restart", "CrashLoopBackOff", 10_000, crashed("{{ .imageID | Quote }}", "add1 .restartCount"))],
+  },
+  pullerr: {
+    phase: "Pending",
+    container: pulling("ErrImagePull"),
+    // The kubelet's back-off: ErrImagePull turns into ImagePullBackOff, and the next attempt fails again.
+    followUps: [waitingStage("sie-pod-pullerr-backoff", "ErrImagePull", 2_000, pulling("ImagePullBackOff")), waitingStage("sie-pod-pullerr-retry", "ImagePullBackOff", 10_000, pulling("ErrImagePull"))],
+  },
+  noready: {
+    phase: "Running",
+    container: running("false"),
+    followUps: [],
+  },
+} as const satisfies Record<PodFault, PodFaultStatus>;
+
+function indent(text: string, n: number): string {
+  const pad = " ".repeat(n);
+  return text
+    .split("\n")
+    .map((l) => (l ? pad + l : l))
+    .join("\n");
+}
+
+/**
+ * Sets `$fault` for the container in `.` (inside a range over .spec.containers): the pod's
+ * annotation wins, else the image tag's pod fault. Request faults in the annotation leave it set
+ * to a name no branch below matches, so the container runs Ready.
+ */
+function faultOfContainer(): string {
+  const byTag = POD_FAULTS.map((f, i) => `{{ ${i === 0 ? "if" : "else if"} regexMatch ${JSON.stringify(`:[^:/@]*${FAULTS[f].suffix}(${WORKER_TAG_TAIL})?$`)} .image }}{{ $fault = ${JSON.stringify(f)} }}`).join("");
+  return `{{ $fault := $injected }}
+{{ if not $fault }}${byTag}{{ end }}{{ end }}`;
+}
+
+function podStartStage(): string {
+  const notReady = POD_FAULTS.map((f) => JSON.stringify(f)).join(" ");
+  const pending = POD_FAULTS.filter((f) => POD_FAULT_STATUS[f].phase === "Pending").map((f) => JSON.stringify(f)).join(" ");
+  const branches = POD_FAULTS.map((f, i) => `{{ ${i === 0 ? "if" : "else if"} eq $fault ${JSON.stringify(f)} }}\n${indent(POD_FAULT_STATUS[f].container, 2)}`).join("\n");
+  const template = `{{ $now := Now }}
+{{ $pod := . }}
+{{ $injected := "" }}
+{{ with .metadata.annotations }}{{ with index . ${JSON.stringify(FAULT_ANNOTATION)} }}{{ $injected = toString . }}{{ end }}{{ end }}
+{{ $pending := false }}
+{{ $ready := true }}
+{{ range .spec.containers }}
+${faultOfContainer()}
+{{ if has $fault (list ${pending || '""'}) }}{{ $pending = true }}{{ end }}
+{{ if has $fault (list ${notReady}) }}{{ $ready = false }}{{ end }}
+{{ end }}
+phase: {{ if $pending }}Pending{{ else }}Running{{ end }}
+startTime: {{ $now | Quote }}
+hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
+podIP: {{ PodIPWith .spec.nodeName (or .spec.hostNetwork false) (or .metadata.uid "") (or .metadata.name "") (or .metadata.namespace "") | Quote }}
+conditions:
+- { type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }} }
+- { type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }} }
+{{ if $ready }}
+- { type: ContainersReady, status: "True", lastTransitionTime: {{ $now | Quote }} }
+- { type: Ready, status: "True", lastTransitionTime: {{ $now | Quote }} }
+{{ else }}
+- { type: ContainersReady, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }} }
+- { type: Ready, status: "False", reason: ContainersNotReady, lastTransitionTime: {{ $now | Quote }} }
+{{ end }}
+initContainerStatuses:
+{{ range .spec.initContainers }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  restartCount: 0
+  {{ if eq (toString .restartPolicy) "Always" }}
+  ready: true
+  started: true
+  state: { running: { startedAt: {{ $now | Quote }} } }
+  {{ else }}
+  ready: true
+  state: { terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} } }
+  {{ end }}
+{{ end }}
+containerStatuses:
+{{ range .spec.containers }}
+${faultOfContainer()}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+${branches}
+{{ else }}
+${indent(running("true"), 2)}
+{{ end }}
+{{ end }}`;
+  // A pod bound to a node and not started yet: every container gets its state from the pod's fault.
+  return podStage(
+    "sie-pod-start",
+    [NOT_DELETED, [".spec.nodeName", "Exists"], [".status.containerStatuses", "DoesNotExist"]],
+    // Roughly an image pull and container start, so watchers see Pending before Running.
+    "durationMilliseconds: 300\njitterDurationMilliseconds: 600",
+    `event:\n  type: Normal\n  reason: Started\n  message: containers started by kwok\n${statusTemplate(template)}`,
+  );
+}
+
+// Mark a new node Ready once, keeping the capacity it was registered with. kwok's lease
+// controller renews the node's Lease afterwards, which is the heartbeat the node lifecycle
+// controller watches.
+const NODE_READY = `apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: sie-node-ready
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Node
+  selector:
+    matchExpressions:
+      - key: '.status.conditions.[] | select(.type == "Ready") | .status'
+        operator: NotIn
+        values: ["True"]
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      conditions:
+      - type: Ready
+        status: "True"
+        reason: KubeletReady
+        message: kubelet is posting ready status (kwok)
+        lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $now | Quote }}
+      {{ range list "MemoryPressure" "DiskPressure" "PIDPressure" }}
+      - type: {{ . }}
+        status: "False"
+        reason: {{ printf "KubeletHasNo%s" . | Quote }}
+        message: ""
+        lastHeartbeatTime: {{ $now | Quote }}
+        lastTransitionTime: {{ $now | Quote }}
+      {{ end }}
+      addresses:
+      - type: InternalIP
+        address: {{ NodeIP | Quote }}
+      - type: Hostname
+        address: {{ .metadata.name | Quote }}
+      capacity: {{ with .status.capacity }}{{ toJson . }}{{ else }}{"cpu": "32", "memory": "128Gi", "pods": "110"}{{ end }}
+      allocatable: {{ with .status.allocatable }}{{ toJson . }}{{ else }}{"cpu": "32", "memory": "128Gi", "pods": "110"}{{ end }}
+      nodeInfo:
+        architecture: amd64
+        operatingSystem: linux
+        osImage: kwok
+        kernelVersion: {{ printf "kwok-%s" Version | Quote }}
+        containerRuntimeVersion: {{ printf "kwok-%s" Version | Quote }}
+        kubeletVersion: {{ printf "kwok-%s" Version | Quote }}
+        kubeProxyVersion: {{ printf "kwok-%s" Version | Quote }}
+        machineID: ""
+        systemUUID: ""
+        bootID: ""
+      phase: Running
+`;
+
+// A deleted pod goes away once the (fake) kubelet has stopped it, so controllers can replace it.
+const POD_DELETE = podStage("sie-pod-delete", [[".metadata.deletionTimestamp", "Exists"]], "durationMilliseconds: 200", "delete: true");
+
+/** The whole kwok `--config` file: node stages, then pod start, the pod faults' follow-ups, delete. */
+export function kwokStages(): string {
+  const docs = [NODE_READY, podStartStage(), ...POD_FAULTS.flatMap((f) => POD_FAULT_STATUS[f].followUps), POD_DELETE];
+  return `# kwok Stage configuration for the sie-fleet test control plane, generated by
+# cluster/endpoints/kwokStages.ts from the fault table in cluster/faults.ts. Do not edit.\n${docs.join("---\n")}`;
+}

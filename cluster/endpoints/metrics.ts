@@ -1,0 +1,152 @@
+/**
+ * The SIE metrics the gateways and workers of every namespace would expose, in one Registry. Each
+ * series carries `namespace` (what Prometheus Operator attaches from the target, and what the
+ * engine's queries select on), so one scrape of the server covers every release.
+ *
+ * `version` is the version of the component that served the request (the worker's for encodes),
+ * so `sum by (version) (rate(sie_gateway_requests_total{namespace="sie",pool="l4",status=~"5.."}[1m]))`
+ * and the `sie_gateway_request_duration_seconds` histogram give a canary pool's error ratio and
+ * p95 per version (automation/verify/metricGates.ts).
+ */
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** Buckets wide enough to separate a healthy encode (ms) from a `-slow` one (~1.5 s). */
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 1.5, 2, 2.5, 5, 10];
+
+export interface PoolInfo {
+  namespace: string;
+  pool: string;
+  machine_profile: string;
+  bundle: string;
+}
+
+export interface MetricsSample {
+  queueDepth(): Map<PoolInfo, number>;
+  pendingDemand(): Map<PoolInfo, number>;
+  workers(): { namespace: string; pool: string; version: string; ready: boolean }[];
+  namespaces(): string[];
+}
+
+/** Labels in a fixed order, so scraped series read the same every time. */
+function poolLabels(p: PoolInfo): PoolInfo {
+  return { namespace: p.namespace, machine_profile: p.machine_profile, bundle: p.bundle, pool: p.pool };
+}
+
+export class EndpointMetrics {
+  readonly registry = new Registry();
+
+  readonly gatewayRequests = new Counter({
+    name: "sie_gateway_requests_total",
+    help: "Requests handled by the gateway, by target pool, HTTP status and serving version",
+    labelNames: ["namespace", "pool", "status", "version", "model", "endpoint"] as const,
+    registers: [this.registry],
+  });
+  readonly gatewayErrors = new Counter({
+    name: "sie_gateway_request_errors_total",
+    help: "Gateway requests that ended in a 5xx, by pool and serving version",
+    labelNames: ["namespace", "pool", "status", "version"] as const,
+    registers: [this.registry],
+  });
+  readonly gatewayDuration = new Histogram({
+    name: "sie_gateway_request_duration_seconds",
+    help: "Gateway request latency, by pool and serving version",
+    labelNames: ["namespace", "pool", "version"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly requests = new Counter({
+    name: "sie_requests_total",
+    help: "Requests handled by workers, by pool, pod, status and worker version",
+    labelNames: ["namespace", "pool", "pod", "status", "version", "model"] as const,
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: "sie_request_errors_total",
+    help: "Worker requests that failed, by pool, pod and worker version",
+    labelNames: ["namespace", "pool", "pod", "version"] as const,
+    registers: [this.registry],
+  });
+  readonly duration = new Histogram({
+    name: "sie_request_duration_seconds",
+    help: "Worker request latency, by pool and worker version",
+    labelNames: ["namespace", "pool", "version"] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [this.registry],
+  });
+  readonly rejected = new Counter({
+    name: "sie_gateway_rejected_requests_total",
+    help: "Requests the gateway rejected or deferred, by reason",
+    labelNames: ["namespace", "reason", "pool"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(sample: MetricsSample) {
+    new Gauge({
+      name: "sie_gateway_worker_queue_depth",
+      help: "In-flight requests queued on workers, per pool",
+      labelNames: ["namespace", "machine_profile", "bundle", "pool"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [p, v] of sample.queueDepth()) this.set(poolLabels(p), v);
+      },
+    });
+    new Gauge({
+      name: "sie_gateway_pending_demand",
+      help: "Recent requests that found no ready worker (cold-start demand), per pool",
+      labelNames: ["namespace", "machine_profile", "bundle", "pool"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [p, v] of sample.pendingDemand()) this.set(poolLabels(p), v);
+      },
+    });
+    new Gauge({
+      name: "sie_gateway_active_lease_gpus",
+      help: "GPUs held by active resource-pool leases (none: leases are not imitated)",
+      labelNames: ["namespace"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const namespace of sample.namespaces()) this.set({ namespace }, 0);
+      },
+    });
+    new Gauge({
+      name: "sie_gateway_workers",
+      help: "Worker pods known to the gateway, by pool, version and readiness",
+      labelNames: ["namespace", "pool", "version", "ready"] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const w of sample.workers()) {
+          const k = JSON.stringify([w.namespace, w.pool, w.version, String(w.ready)]);
+          counts.set(k, (counts.get(k) ?? 0) + 1);
+        }
+        for (const [k, n] of counts) {
+          const [namespace, pool, version, ready] = JSON.parse(k) as [string, string, string, string];
+          this.set({ namespace, pool, version, ready }, n);
+        }
+      },
+    });
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  /** Every namespace's series. */
+  render(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  /**
+   * One namespace's series only, as that release's gateway would serve them: what a per-release
+   * scrape target (with its own `namespace` target label, hence its own `up`) reads.
+   */
+  async renderNamespace(namespace: string): Promise<string> {
+    const mine = `namespace="${namespace}"`;
+    const lines = (await this.registry.metrics()).split("\n");
+    return lines.filter((l) => l.startsWith("#") || l === "" || l.includes(`{${mine}`) || l.includes(`,${mine}`)).join("\n");
+  }
+}

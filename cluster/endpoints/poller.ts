@@ -1,0 +1,170 @@
+/**
+ * The endpoint server's picture of the real cluster: the SIE pods, Services and worker
+ * StatefulSets of every namespace, the ConfigMaps, and the fault scopes, as the API server
+ * reports them.
+ *
+ * Polling, not watching: a full list of a few small collections is cheap, has no resume logic,
+ * and a missed poll only delays the picture by one interval.
+ */
+import * as k8s from "@kubernetes/client-node";
+import { FAULT_SCOPES_OBJECT, readStoredScopes, type FaultScope } from "./faultScopes.js";
+import { COMPONENT_LABEL, COMPONENTS } from "./view.js";
+
+export interface NamespaceObjects {
+  pods: k8s.V1Pod[];
+  services: k8s.V1Service[];
+  statefulSets: k8s.V1StatefulSet[];
+  /** Only the chart's gpu-config ConfigMaps. */
+  configMaps: k8s.V1ConfigMap[];
+}
+
+export interface ClusterPicture {
+  polledAt: number;
+  namespaces: ReadonlyMap<string, NamespaceObjects>;
+}
+
+export interface KubeTarget {
+  /** Kubeconfig file of the cluster (its path only; the content is never logged). */
+  kubeconfigPath: string;
+  /** Context to use instead of the kubeconfig's current one. */
+  context?: string;
+}
+
+export function loadKubeConfig(t: KubeTarget): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  try {
+    kc.loadFromFile(t.kubeconfigPath);
+  } catch (err) {
+    throw new Error(`cannot load the kubeconfig ${t.kubeconfigPath}: ${err instanceof Error ? err.message.split("\n")[0] : String(err)}`);
+  }
+  if (t.context) {
+    if (!kc.getContexts().some((c) => c.name === t.context)) throw new Error(`the kubeconfig ${t.kubeconfigPath} has no context "${t.context}"`);
+    kc.setCurrentContext(t.context);
+  }
+  if (!kc.getCurrentCluster()?.server) throw new Error(`the kubeconfig ${t.kubeconfigPath} names no cluster server for its current context`);
+  return kc;
+}
+
+const SIE_PODS = `${COMPONENT_LABEL} in (${COMPONENTS.join(",")})`;
+
+/** The chart's `<fullname>-gpu-config`: the GPU types the gateway reports as configured. */
+export const GPU_CONFIG_SUFFIX = "-gpu-config";
+
+const EMPTY: ClusterPicture = { polledAt: 0, namespaces: new Map() };
+
+export class ClusterPoller {
+  private picture = EMPTY;
+  private readonly core: k8s.CoreV1Api;
+  private readonly apps: k8s.AppsV1Api;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  /** Last poll error, reported once per change so a flapping API does not flood the log. */
+  private lastError = "";
+  private scopes: FaultScope[] = [];
+  /** Bumped by every scope write, so a poll that started before one does not undo it. */
+  private scopeWrites = 0;
+
+  constructor(
+    readonly kc: k8s.KubeConfig,
+    private readonly intervalMs: number,
+    private readonly onScopes: (scopes: readonly FaultScope[]) => void = () => undefined,
+    private readonly log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
+  ) {
+    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.apps = kc.makeApiClient(k8s.AppsV1Api);
+  }
+
+  get current(): ClusterPicture {
+    return this.picture;
+  }
+
+  get faultScopes(): readonly FaultScope[] {
+    return this.scopes;
+  }
+
+  /** First sync (must succeed, so a wrong kubeconfig fails at start), then polls until stop(). */
+  async start(): Promise<void> {
+    await this.sync();
+    const loop = (): void => {
+      if (this.stopped) return;
+      this.timer = setTimeout(() => {
+        this.sync()
+          .then(
+            () => {
+              this.lastError = "";
+            },
+            (err: unknown) => {
+              const msg = err instanceof Error ? err.message : String(err);
+              if (msg !== this.lastError) this.log(`sie-fleet endpoints: polling the API server failed: ${msg} (keeping the last picture)`);
+              this.lastError = msg;
+            },
+          )
+          .finally(loop);
+      }, this.intervalMs);
+    };
+    loop();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** Lists everything once and replaces the picture. */
+  async sync(): Promise<void> {
+    const writes = this.scopeWrites;
+    const [pods, services, statefulSets, configMaps] = await Promise.all([
+      this.core.listPodForAllNamespaces({ labelSelector: SIE_PODS }),
+      this.core.listServiceForAllNamespaces({ labelSelector: SIE_PODS }),
+      this.apps.listStatefulSetForAllNamespaces({ labelSelector: `${COMPONENT_LABEL}=worker` }),
+      this.core.listConfigMapForAllNamespaces(),
+    ]);
+    const namespaces = new Map<string, NamespaceObjects>();
+    const of = (ns: string | undefined): NamespaceObjects => {
+      const key = ns ?? "default";
+      let o = namespaces.get(key);
+      if (!o) namespaces.set(key, (o = { pods: [], services: [], statefulSets: [], configMaps: [] }));
+      return o;
+    };
+    for (const p of pods.items) of(p.metadata?.namespace).pods.push(p);
+    for (const s of services.items) of(s.metadata?.namespace).services.push(s);
+    for (const s of statefulSets.items) of(s.metadata?.namespace).statefulSets.push(s);
+    for (const c of configMaps.items) {
+      const ns = c.metadata?.namespace;
+      if (ns === FAULT_SCOPES_OBJECT.namespace && c.metadata?.name === FAULT_SCOPES_OBJECT.name) {
+        if (writes === this.scopeWrites) this.takeScopes(readStoredScopes(c.data));
+      } else if (c.metadata?.name?.endsWith(GPU_CONFIG_SUFFIX) && namespaces.has(ns ?? "")) of(ns).configMaps.push(c);
+    }
+    if (writes === this.scopeWrites && !configMaps.items.some((c) => c.metadata?.namespace === FAULT_SCOPES_OBJECT.namespace && c.metadata?.name === FAULT_SCOPES_OBJECT.name)) {
+      this.takeScopes([]);
+    }
+    this.picture = { polledAt: Date.now(), namespaces };
+  }
+
+  private takeScopes(list: FaultScope[]): void {
+    const changed = JSON.stringify(list) !== JSON.stringify(this.scopes);
+    this.scopes = list;
+    if (changed) this.onScopes(list);
+  }
+
+  /** Stores `scopes` in the ConfigMap (created when missing) and in the picture at once. */
+  async writeScopes(scopes: FaultScope[]): Promise<void> {
+    this.scopeWrites++;
+    const { namespace, name, key } = FAULT_SCOPES_OBJECT;
+    const data = { [key]: JSON.stringify(scopes) };
+    try {
+      const existing = await this.core.readNamespacedConfigMap({ namespace, name });
+      await this.core.replaceNamespacedConfigMap({ namespace, name, body: { ...existing, data } });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      await this.core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "sie-fleet-endpoints" } }, data } });
+    } finally {
+      this.scopeWrites++;
+    }
+    this.takeScopes(scopes);
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return (err as { code?: number }).code === 404;
+}

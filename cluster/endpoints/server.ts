@@ -1,0 +1,172 @@
+/**
+ * The SIE endpoint server: one HTTP server on 127.0.0.1 that answers the SIE endpoints of every
+ * namespace of a real cluster as the Ready pods of each release would (pods on kwok nodes run no
+ * code), plus Prometheus metrics for all of them and a small control API.
+ *
+ *   {url}/namespaces/<ns>/gateway/…   the release's gateway (the engine's gatewayUrl)
+ *   {url}/namespaces/<ns>/config/…    its config service (the engine's configUrl)
+ *   {url}/metrics                     every namespace's series, labelled `namespace`
+ *   {url}/control/{state,load,faults} see README.md
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { isPodFault, parseImage, type PodFault } from "../faults.js";
+import { handleConfig } from "./config.js";
+import { handleControl, type ControlDeps } from "./control.js";
+import { applyScopeChanges, matchScope, type FaultScope, type ScopeChange } from "./faultScopes.js";
+import { Gateway, GatewayState, type Timings } from "./gateway.js";
+import { closeServer, listen, sendJson } from "./http.js";
+import { LoadGenerator } from "./loadgen.js";
+import { EndpointMetrics } from "./metrics.js";
+import { DEFAULT_MODELS, type ModelSpec } from "./models.js";
+import { NamespaceView } from "./namespaceView.js";
+import { ClusterPoller, loadKubeConfig, type KubeTarget } from "./poller.js";
+import { componentOf, POOL_LABEL } from "./view.js";
+import { FaultWebhook } from "./webhook.js";
+
+export interface EndpointServerOptions extends KubeTarget {
+  /** Port on 127.0.0.1 (default 0: a free one). */
+  port?: number;
+  /** Between two polls of the API server (default 500 ms). */
+  intervalMs?: number;
+  /** Models every worker serves (default DEFAULT_MODELS). */
+  models?: readonly ModelSpec[];
+  timings?: Partial<Timings>;
+  /** Where poll and webhook problems are reported (default stderr). */
+  log?: (line: string) => void;
+}
+
+export interface EndpointServer {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** `{url}/metrics`: every namespace's series. */
+  metricsUrl: string;
+  /** The engine's gatewayUrl for the release in `namespace`. */
+  gatewayUrl(namespace: string): string;
+  /** The engine's configUrl for the release in `namespace`. */
+  configUrl(namespace: string): string;
+  stop(): Promise<void>;
+}
+
+export const gatewayPath = (namespace: string): string => `/namespaces/${encodeURIComponent(namespace)}/gateway`;
+export const configPath = (namespace: string): string => `/namespaces/${encodeURIComponent(namespace)}/config`;
+
+const DEFAULT_TIMINGS: Timings = { encodeLatencyMs: 2, encodeJitterMs: 3 };
+
+export async function startEndpointServer(opts: EndpointServerOptions): Promise<EndpointServer> {
+  const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  const models = opts.models ?? DEFAULT_MODELS;
+  const kc = loadKubeConfig(opts);
+  const state = new GatewayState();
+
+  const decide = (pod: Parameters<typeof componentOf>[0], namespace: string): PodFault | undefined => {
+    const component = componentOf(pod);
+    const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
+    // The image tag's own fault wins over a scope, as it does for requests.
+    if (!component || image.fault) return undefined;
+    const pool = pod.metadata?.labels?.[POOL_LABEL] ?? (component === "worker" ? "default" : "");
+    const fault = matchScope(poller.faultScopes, { namespace, component, pool, version: image.version })?.fault;
+    return isPodFault(fault) ? fault : undefined;
+  };
+  const webhook = new FaultWebhook(kc, decide);
+  const needsWebhook = (list: readonly FaultScope[]) => list.some((s) => isPodFault(s.fault));
+  const poller = new ClusterPoller(
+    kc,
+    opts.intervalMs ?? 500,
+    (list) => {
+      // Also scopes written by someone else (kubectl, a restarted server): serve their pod faults.
+      if (needsWebhook(list)) webhook.ensure().catch((err: unknown) => log(`sie-fleet endpoints: ${(err as Error).message}`));
+    },
+    log,
+  );
+  await poller.start();
+
+  const metrics = new EndpointMetrics({
+    queueDepth: () => state.queueDepths(),
+    pendingDemand: () => state.pendingDemand(),
+    namespaces: () => [...poller.current.namespaces.keys()],
+    workers: () => [...poller.current.namespaces.keys()].flatMap((ns) => view(ns).workers().map((w) => ({ namespace: ns, pool: w.pool, version: w.image.version, ready: w.ready }))),
+  });
+  const gateway = new Gateway(state, metrics, models, { ...DEFAULT_TIMINGS, ...opts.timings });
+  const view = (ns: string) => new NamespaceView(ns, poller.current.namespaces.get(ns), poller.faultScopes);
+
+  let url = "";
+  const loads = new Map<string, LoadGenerator>();
+  // One scope change at a time: each reads the list the previous one wrote.
+  let scopeChain: Promise<unknown> = Promise.resolve();
+  const control: ControlDeps = {
+    namespaces: () => [...poller.current.namespaces.keys()].sort(),
+    view,
+    polledAt: () => poller.current.polledAt,
+    load: (ns, create) => {
+      let g = loads.get(ns);
+      if (!g && create) loads.set(ns, (g = new LoadGenerator(() => url + gatewayPath(ns), models)));
+      return g;
+    },
+    loads: () => loads,
+    scopes: () => poller.faultScopes,
+    changeScopes: (changes: ScopeChange[], clear: boolean) => {
+      const run = scopeChain.then(async () => {
+        const next = applyScopeChanges(poller.faultScopes, changes, clear);
+        // Registered (and called by the API server) before the scope is stored, so no pod is
+        // created under the new scope without its fault.
+        if (needsWebhook(next)) await webhook.ensure();
+        await poller.writeScopes(next);
+        return next;
+      });
+      scopeChain = run.catch(() => undefined);
+      return run;
+    },
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const u = new URL(req.url ?? "/", "http://127.0.0.1");
+    const p = u.pathname;
+    if (p === "/metrics") {
+      const text = await metrics.render();
+      res.writeHead(200, { "Content-Type": metrics.contentType });
+      res.end(text);
+      return;
+    }
+    const ns = /^\/namespaces\/([^/]+)\/(gateway|config)(\/.*)?$/.exec(p);
+    if (ns) {
+      const v = view(decodeURIComponent(ns[1]!));
+      const sub = ns[3] && ns[3] !== "/" ? ns[3].replace(/\/+$/, "") : "/";
+      if (ns[2] === "gateway") return gateway.handle(v, req, res, sub, u);
+      return handleConfig(state, v, req, res, sub);
+    }
+    const ctl = /^\/control(\/[^/]+)\/?$/.exec(p);
+    if (ctl) return handleControl(control, req, res, ctl[1]!, u);
+    sendJson(res, 404, { error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics or /control/{state,load,faults}` });
+  };
+  const server = createServer((req, res) => {
+    route(req, res).catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+      else res.end();
+    });
+  });
+  try {
+    url = await listen(server, opts.port ?? 0);
+    if (needsWebhook(poller.faultScopes)) await webhook.ensure();
+  } catch (err) {
+    poller.stop();
+    await closeServer(server);
+    await webhook.stop().catch(() => undefined);
+    throw err;
+  }
+
+  let stopped = false;
+  return {
+    url,
+    metricsUrl: `${url}/metrics`,
+    gatewayUrl: (namespace) => url + gatewayPath(namespace),
+    configUrl: (namespace) => url + configPath(namespace),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      for (const g of loads.values()) g.stop();
+      poller.stop();
+      await webhook.stop().catch((err: unknown) => log(`sie-fleet endpoints: could not remove the fault webhook: ${(err as Error).message}`));
+      await closeServer(server);
+    },
+  };
+}

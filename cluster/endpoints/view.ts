@@ -1,0 +1,94 @@
+/**
+ * SIE pods as the HTTP side sees them: which component, pool and version a pod is, whether it
+ * serves, and which fault it carries. Labels are the sie-cluster chart's.
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { FAULT_ANNOTATION, isFaultName, parseImage, type FaultName, type ParsedImage } from "../faults.js";
+
+export const COMPONENT_LABEL = "app.kubernetes.io/component";
+export const POOL_LABEL = "sie.superlinked.com/pool";
+export const GPU_TYPE_LABEL = "sie.superlinked.com/gpu-type";
+export const MACHINE_PROFILE_LABEL = "sie.superlinked.com/machine-profile";
+export const BUNDLE_LABEL = "sie.superlinked.com/bundle";
+
+export const COMPONENTS = ["gateway", "config", "worker"] as const;
+export type Component = (typeof COMPONENTS)[number];
+
+export interface SiePod {
+  name: string;
+  namespace: string;
+  uid: string;
+  component: Component;
+  /** Worker pool ("" for gateway and config). */
+  pool: string;
+  machineProfile: string;
+  bundle: string;
+  gpuType: string;
+  gpuCount: number;
+  /** The service name workers are reached under (the StatefulSet's headless Service). */
+  subdomain: string;
+  labels: Record<string, string>;
+  image: ParsedImage;
+  /** The pod's fault: its annotation, else its image tag's, else a matching request-fault scope. */
+  fault?: FaultName;
+  /** Container running (liveness would pass). */
+  started: boolean;
+  ready: boolean;
+}
+
+/** A pod's component, or undefined when it is not an SIE pod. */
+export function componentOf(pod: V1Pod): Component | undefined {
+  const c = pod.metadata?.labels?.[COMPONENT_LABEL];
+  return (COMPONENTS as readonly string[]).includes(c ?? "") ? (c as Component) : undefined;
+}
+
+/** Ready as a Service would count it: the Ready condition, and not terminating. */
+export function isServing(pod: V1Pod): boolean {
+  return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+function gpuRequest(pod: V1Pod): number {
+  let n = 0;
+  for (const c of pod.spec?.containers ?? []) n += Number(c.resources?.limits?.["nvidia.com/gpu"] ?? c.resources?.requests?.["nvidia.com/gpu"] ?? 0) || 0;
+  return n;
+}
+
+/**
+ * `scopeFault` names the request fault a scope gives this pod, if any; pod faults from scopes
+ * reach the pod as its annotation when it is created, so they show here through that.
+ */
+export function toSiePod(pod: V1Pod, component: Component, scopeFault: (p: Omit<SiePod, "fault">) => FaultName | undefined): SiePod {
+  const labels = pod.metadata?.labels ?? {};
+  const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
+  const pool = labels[POOL_LABEL] ?? (component === "worker" ? "default" : "");
+  const annotated = pod.metadata?.annotations?.[FAULT_ANNOTATION];
+  const base: Omit<SiePod, "fault"> = {
+    name: pod.metadata?.name ?? "",
+    namespace: pod.metadata?.namespace ?? "default",
+    uid: pod.metadata?.uid ?? "",
+    component,
+    pool,
+    machineProfile: labels[MACHINE_PROFILE_LABEL] ?? labels[GPU_TYPE_LABEL] ?? pool,
+    bundle: labels[BUNDLE_LABEL] ?? image.bundle ?? "default",
+    gpuType: labels[GPU_TYPE_LABEL] ?? "",
+    gpuCount: gpuRequest(pod),
+    subdomain: pod.spec?.subdomain ?? "",
+    labels,
+    image,
+    started: !pod.metadata?.deletionTimestamp && (pod.status?.containerStatuses ?? []).some((c) => c.state?.running),
+    ready: isServing(pod),
+  };
+  const fault = isFaultName(annotated) ? annotated : (image.fault ?? scopeFault(base));
+  return fault ? { ...base, fault } : base;
+}
+
+/** Round-robin picker that survives the candidate set changing between calls. */
+export class RoundRobin {
+  private next = 0;
+  pick<X>(xs: readonly X[]): X | undefined {
+    if (xs.length === 0) return undefined;
+    const x = xs[this.next % xs.length];
+    this.next = (this.next + 1) % 1_000_000;
+    return x;
+  }
+}

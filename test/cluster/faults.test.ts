@@ -1,0 +1,97 @@
+// The fault table (cluster/faults.ts) and the kwok stages generated from it: one definition of
+// each fault, the same tag parsing on both sides.
+import * as k8s from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { extraLatencyMs, failsRequest, FAULT_ANNOTATION, FAULT_NAMES, FAULTS, parseImage, POD_FAULTS } from "../../cluster/faults.js";
+import { kwokStages } from "../../cluster/endpoints/index.js";
+
+describe("parseImage", () => {
+  it.each([
+    ["ghcr.io/superlinked/sie-gateway:v0.3.2-errors10", { tag: "v0.3.2-errors10", baseTag: "v0.3.2-errors10", fault: "errors10", version: "0.3.2-errors10" }],
+    ["ghcr.io/superlinked/sie-server:v0.3.2-errors10-cuda12-default", { tag: "v0.3.2-errors10-cuda12-default", baseTag: "v0.3.2-errors10", platform: "cuda12", bundle: "default", fault: "errors10" }],
+    ["ghcr.io/superlinked/sie-server:v0.3.1-cuda12-default", { baseTag: "v0.3.1", version: "0.3.1", fault: undefined }],
+    ["ghcr.io/superlinked/sie-server:v0.3.1-5xx-cpu-default", { baseTag: "v0.3.1-5xx", fault: "5xx", platform: "cpu" }],
+    ["localhost:5000/sie-config:0.4.0-crashloop", { repository: "localhost:5000/sie-config", baseTag: "0.4.0-crashloop", fault: "crashloop", version: "0.4.0-crashloop" }],
+    ["ghcr.io/superlinked/sie-server:v0.3.1-cuda12-default@sha256:abc", { tag: "v0.3.1-cuda12-default", version: "0.3.1" }],
+    ["sie-server", { repository: "sie-server", tag: "latest", fault: undefined }],
+  ])("%s", (image, want) => {
+    const { fault, ...rest } = want as Record<string, unknown>;
+    const got = parseImage(image);
+    expect(got).toMatchObject(rest);
+    expect(got.fault).toBe(fault);
+  });
+
+  it("knows every fault in the table", () => {
+    for (const [name, f] of Object.entries(FAULTS)) expect(parseImage(`r/x:v1.0.0${f.suffix}-cuda12-default`).fault).toBe(name);
+  });
+});
+
+describe("request faults", () => {
+  it("-5xx fails every request, -errors10 exactly every tenth, the others none", () => {
+    const fails = (f: Parameters<typeof failsRequest>[0]) => Array.from({ length: 30 }, (_, i) => failsRequest(f, i + 1)).filter(Boolean).length;
+    expect(fails("5xx")).toBe(30);
+    expect(fails("errors10")).toBe(3);
+    expect([fails("slow"), fails("crashloop"), fails(undefined)]).toEqual([0, 0, 0]);
+    expect(failsRequest("errors10", 10)).toBe(true);
+  });
+
+  it("-slow adds its latency, nothing else does", () => {
+    expect(extraLatencyMs("slow")).toBe(1500);
+    expect(FAULT_NAMES.filter((f) => extraLatencyMs(f) > 0)).toEqual(["slow"]);
+  });
+
+  it("pod faults are the ones kwok executes", () => {
+    expect(POD_FAULTS).toEqual(["crashloop", "pullerr", "noready"]);
+  });
+});
+
+type Stage = { metadata: { name: string }; spec: { resourceRef: { kind: string }; selector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] }; next: { statusTemplate?: string; delete?: boolean } } };
+
+describe("kwokStages", () => {
+  const stages = k8s.loadAllYaml(kwokStages()) as Stage[];
+  const byName = new Map(stages.map((s) => [s.metadata.name, s]));
+
+  it("is valid YAML with uniquely named Stages for nodes and pods", () => {
+    expect(stages.every((s) => (s as unknown as { kind: string }).kind === "Stage")).toBe(true);
+    expect(byName.size).toBe(stages.length);
+    expect([...byName.keys()]).toEqual(["sie-node-ready", "sie-pod-start", "sie-pod-crashloop-restart", "sie-pod-pullerr-backoff", "sie-pod-pullerr-retry", "sie-pod-delete"]);
+    expect(byName.get("sie-pod-delete")!.spec.next.delete).toBe(true);
+  });
+
+  it("pod stages exclude each other (kwok picks at random among matching stages)", () => {
+    const pod = stages.filter((s) => s.spec.resourceRef.kind === "Pod");
+    const key = (s: Stage) =>
+      (s.spec.selector?.matchExpressions ?? [])
+        .map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join(",")}`)
+        .sort()
+        .join(" & ");
+    const waiting = pod.flatMap((s) => (s.spec.selector?.matchExpressions ?? []).filter((e) => e.key.endsWith("state.waiting.reason")).flatMap((e) => e.values ?? []));
+    expect(new Set(waiting).size).toBe(waiting.length);
+    expect(key(byName.get("sie-pod-start")!)).toContain(".status.containerStatuses DoesNotExist");
+    for (const s of pod.filter((x) => x.metadata.name !== "sie-pod-delete")) expect(key(s)).toContain(".metadata.deletionTimestamp DoesNotExist");
+  });
+
+  it("the pod start reads the fault annotation, then the same tag suffixes parseImage reads", () => {
+    const template = byName.get("sie-pod-start")!.spec.next.statusTemplate!;
+    expect(template).toContain(JSON.stringify(FAULT_ANNOTATION));
+    // The Go regexes of the template, run in JS (RE2 and JS agree on these), against parseImage.
+    const rules = [...template.matchAll(/regexMatch ("[^"]+") \.image \}\}\{\{ \$fault = "([a-z0-9]+)"/g)].map((m) => ({ re: new RegExp(JSON.parse(m[1]!) as string), fault: m[2]! }));
+    expect([...new Set(rules.map((r) => r.fault))].sort()).toEqual([...POD_FAULTS].sort());
+    const images = FAULT_NAMES.flatMap((f) => [`ghcr.io/s/sie-server:v0.3.2${FAULTS[f].suffix}-cuda12-default`, `ghcr.io/s/sie-gateway:v0.3.2${FAULTS[f].suffix}`, `localhost:5000/x:1${FAULTS[f].suffix}-cpu-big_bundle.v2`]);
+    images.push("ghcr.io/s/sie-server:v0.3.2-cuda12-default", "ghcr.io/s/sie-gateway:v0.3.2", "ghcr.io/s-crashloop/sie-gateway:v0.3.2");
+    for (const image of images) {
+      const byStage = rules.find((r) => r.re.test(image))?.fault;
+      const fault = parseImage(image).fault;
+      expect(byStage, image).toBe(fault && POD_FAULTS.includes(fault as never) ? fault : undefined);
+    }
+  });
+
+  it("each pod fault's status is set by the pod start: phase, readiness and container state", () => {
+    const template = byName.get("sie-pod-start")!.spec.next.statusTemplate!;
+    for (const f of POD_FAULTS) expect(template).toContain(`eq $fault "${f}"`);
+    expect(template).toMatch(/has \$fault \(list "pullerr"\) \}\}\{\{ \$pending = true/);
+    expect(template).toMatch(/has \$fault \(list "crashloop" "pullerr" "noready"\) \}\}\{\{ \$ready = false/);
+    expect(template).toContain("reason: CrashLoopBackOff");
+    expect(template).toContain("reason: ErrImagePull");
+  });
+});
