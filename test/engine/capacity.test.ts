@@ -100,7 +100,7 @@ describe("worker capacity through upgrades", () => {
   }, SCENARIO_TIMEOUT_MS);
 
   it("a rollback keeps it", async () => {
-    const { result, samples } = await sampled(fx, () => rollback({ stack: fx.stack, to: "previous" }, fx.ctx));
+    const { result, samples } = await sampled(fx, () => rollback({ stack: fx.stack, target: { kind: "previous" } }, fx.ctx));
     expect(result.outcome).toBe("succeeded");
     expectCapacityKept(samples);
   }, SCENARIO_TIMEOUT_MS);
