@@ -16,7 +16,7 @@ import { upStack } from "../automation/engine/operations.js";
 import { REPO_ROOT } from "../automation/engine/paths.js";
 import { PROJECT_DIR_ENV } from "../automation/actions/target.js";
 import { spawnSimulator, type SpawnedSimulator } from "../sim/index.js";
-import { startPrometheus, type PrometheusServer } from "../sim/prometheus.js";
+import { startPrometheus, type PrometheusServer } from "../cluster/prometheus.js";
 import { watchTree, type TreeMemory } from "./procTree.js";
 
 export const STACK = "local";

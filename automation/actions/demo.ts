@@ -1,26 +1,30 @@
-// `sie-fleet demo`: the whole story on the embedded local platform, from a fresh clone: build or
-// find the Pulumi CLI, start the SIE simulator, deploy the `local` stack, show the gateway
-// answering, upgrade to a good version, then to a bad one that is detected and reverted.
-// Runs in a scratch copy of the project under the state dir, so the checkout stays untouched.
+// `sie-fleet demo`: the whole story from a fresh clone, on the embedded cluster: build or find the
+// tools (Pulumi CLI, Kubernetes provider and helm, the control plane), start a real control plane
+// with fake GPU nodes, install the real sie-cluster chart through the real Helm release, show the
+// gateway answering, upgrade to a good version, then to a crash-looping one that the canary wave
+// catches and reverts. Runs in a scratch copy of the project under the state dir (with its own
+// cluster), so the checkout and any cluster of yours stay untouched.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { makeScratchProject } from "../engine/scratchProject.js";
+import { deleteEmbeddedCluster, startEmbeddedCluster, stopEmbeddedCluster } from "../../cluster/index.js";
+import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../cluster/prometheus.js";
+import { CHART_BASE_ENV } from "../../infra/chartSource.js";
+import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
+import { ensureKubernetesTools } from "../engine/kubernetesPlugin.js";
+import { REPO_ROOT } from "../engine/paths.js";
 import { ensurePulumi } from "../engine/pulumiCli.js";
+import { makeScratchProject } from "../engine/scratchProject.js";
 import { EXIT_CODES } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import type { ActionContext, UpgradeResult } from "../types.js";
 import { exitCodeForOutcome } from "../types.js";
-import { spawnSimulator } from "../../sim/index.js";
-import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../sim/prometheus.js";
 import { history } from "./history.js";
 import { PROJECT_DIR_ENV } from "./target.js";
 import { up } from "./up.js";
 import { upgrade } from "./upgrade.js";
 
 export interface DemoOptions {
-  /** Simulator timing profile. */
-  profile?: "fast" | "demo";
-  /** Leave the simulator and stack in place afterwards. */
+  /** Leave the cluster and the stack running afterwards (Prometheus ends with the demo). */
   keep?: boolean;
   /** The good and the bad target of the two upgrades. */
   goodTag?: string;
@@ -30,59 +34,68 @@ export interface DemoOptions {
 export interface DemoReport {
   steps: { name: string; outcome: string; exitCode: number }[];
   projectDir: string;
+  clusterDir: string;
 }
+
+const NAMESPACE = "sie";
 
 export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoReport> {
   const emit = new ProgressEmitter(ctx.reporter, "demo");
   const steps: DemoReport["steps"] = [];
   const projectDir = path.resolve(ctx.stateDir, "demo");
+  const stateDir = path.join(projectDir, ".sie-fleet");
+  const clusterDir = path.join(stateDir, "cluster");
+  const progress = (l: string) => emit.log("info", "preflight", l);
 
-  emit.phase("preflight", "started", "finding or building the Pulumi CLI (the first build from Go modules takes ~10 minutes)");
-  await ensurePulumi({ onProgress: (l) => emit.log("info", "preflight", l) });
-  steps.push({ name: "Pulumi CLI ready", outcome: "ok", exitCode: 0 });
+  emit.phase("preflight", "started", "finding or building the tools from Go modules: the Pulumi CLI, the Kubernetes provider and helm, the control plane (a first build takes 20-30 minutes on 2 cores; later runs reuse it)");
+  await ensurePulumi({ onProgress: progress });
+  await ensureKubernetesTools({ onProgress: progress });
+  steps.push({ name: "tools ready (Pulumi CLI, Kubernetes provider, helm)", outcome: "ok", exitCode: 0 });
 
-  // A fresh scratch project each time: the demo always starts from v0.3.1.
-  const stale = path.join(projectDir, ".sie-fleet", "sim", "endpoints.json");
-  if (fs.existsSync(stale)) {
-    const pid = (JSON.parse(fs.readFileSync(stale, "utf8")) as { pid?: number }).pid;
-    if (pid) try { process.kill(pid, "SIGTERM"); } catch { /* already gone */ }
-  }
+  // A fresh project and cluster each time: the demo always starts from v0.3.1 on an empty cluster.
+  await deleteEmbeddedCluster(clusterDir).catch(() => undefined);
   fs.rmSync(projectDir, { recursive: true, force: true });
   makeScratchProject(projectDir, { stacks: ["local"] });
-  const stateDir = path.join(projectDir, ".sie-fleet");
-  const sub: ActionContext = { ...ctx, stateDir, env: { ...(ctx.env ?? process.env), [PROJECT_DIR_ENV]: projectDir, SIE_FLEET_SIM_DIR: path.join(stateDir, "sim") } };
+  const sub: ActionContext = {
+    ...ctx,
+    stateDir,
+    env: { ...(ctx.env ?? process.env), [PROJECT_DIR_ENV]: projectDir, [CLUSTER_DIR_ENV]: clusterDir, [CHART_BASE_ENV]: REPO_ROOT },
+  };
 
-  emit.phase("preflight", "started", "starting the SIE simulator (a Kubernetes API, SIE gateway/config/workers and KEDA on loopback)");
-  const sim = await spawnSimulator({ stateDir: path.join(stateDir, "sim"), profile: opts.profile ?? "fast" });
-  emit.log("info", "preflight", `simulator: API ${sim.api}, gateway ${sim.gateway}`);
+  emit.phase("preflight", "started", "starting the embedded cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok fake GPU nodes (6 L4, 4 A100, 4 CPU) and the SIE endpoint server");
+  const cluster = await startEmbeddedCluster({ dir: clusterDir, onProgress: progress });
+  emit.log("info", "preflight", `cluster ${cluster.server} ready in ${(cluster.readyInMs / 1000).toFixed(1)}s; kubectl --kubeconfig ${cluster.kubeconfigPath} get pods -n ${NAMESPACE}`);
+  steps.push({ name: `embedded cluster up (${cluster.nodes} fake nodes)`, outcome: "ok", exitCode: 0 });
+
   // With Prometheus the canary is judged on its metrics too; without it, on rollout and endpoints.
   const noProm = prometheusUnavailable();
   let prom: PrometheusServer | undefined;
   if (noProm) emit.log("warn", "preflight", `${noProm}: the demo runs without metric gates`);
-  else {
-    prom = await startPrometheus({ metricsUrl: sim.metrics, labels: { namespace: "sie" } });
+  else if (cluster.metricsUrl) {
+    prom = await startPrometheus({ metricsUrl: cluster.metricsUrl, honorLabels: true });
     sub.env = { ...sub.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
-    emit.log("info", "preflight", `Prometheus ${prom.url} scraping the simulator; metric gates on`);
+    emit.log("info", "preflight", `Prometheus ${prom.url} scraping the endpoint server; metric gates on`);
   }
+  const gateway = `${cluster.endpointsUrl}/namespaces/${NAMESPACE}/gateway`;
   try {
-    emit.phase("apply", "started", "deploying the local stack (pulumi up: node pools, namespace, SIE release, KEDA ScaledObjects)");
+    emit.phase("apply", "started", "deploying the local stack: pulumi up of the real sie-cluster chart (Helm release) and the KEDA ScaledObjects");
     const u = await up({ stack: "local", message: "demo: first deployment" }, sub);
     steps.push({ name: `pulumi up local (${Object.entries(u.changeSummary).map(([k, v]) => `${k} ${v}`).join(", ")})`, outcome: u.ready ? "ready" : "not-ready", exitCode: u.ready ? 0 : 1 });
 
-    const health = await fetch(`${sim.gateway}/health`);
+    const health = await fetch(`${gateway}/health`);
     const body = (await health.json()) as { status?: string; cluster?: { worker_count?: number } };
     emit.log("info", "verify", `gateway /health → ${health.status} ${body.status}, ${body.cluster?.worker_count ?? 0} worker(s), X-SIE-Server-Version ${health.headers.get("x-sie-server-version")}`);
     steps.push({ name: `gateway answers: version ${health.headers.get("x-sie-server-version")}`, outcome: body.status ?? "?", exitCode: 0 });
 
     const record = (name: string, r: UpgradeResult) => steps.push({ name, outcome: r.outcome, exitCode: exitCodeForOutcome(r.outcome) });
     // Steady traffic, so error ratios and latencies have something to measure (stops by itself).
-    await fetch(`${sim.api}/sim/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "start", rps: 50, durationMs: 10 * 60_000 }) });
+    await fetch(`${cluster.endpointsUrl}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: NAMESPACE, rps: 50, durationMs: 10 * 60_000 }) });
     const good = opts.goodTag ?? "v0.3.2";
     emit.phase("apply", "started", `upgrading to ${good} (a good release)`);
     record(`upgrade --to ${good}`, await upgrade({ stack: "local", to: good }, sub));
 
-    const bad = opts.badTag ?? (prom ? "v0.3.3-errors10" : "v0.3.3-crashloop");
-    emit.phase("apply", "started", `upgrading to ${bad} (${prom ? "workers that look healthy but fail 10% of requests" : "workers that crash"}: expect an automatic revert)`);
+    const bad = opts.badTag ?? "v0.3.3-crashloop";
+    emit.phase("apply", "started", `upgrading to ${bad} (workers that crash: expect the canary wave to fail and an automatic revert)`);
     record(`upgrade --to ${bad}`, await upgrade({ stack: "local", to: bad }, sub));
 
     for (const h of (await history({ stack: "local", limit: 10 }, sub)).reverse()) {
@@ -91,9 +104,10 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     const ok = steps.every((s) => (s.name.endsWith(bad) ? s.exitCode === EXIT_CODES.reverted : s.exitCode === 0));
     emit.outcome(ok ? "succeeded" : "failed", ok ? 0 : 1, ok ? `demo complete: ${good} rolled out, ${bad} detected and reverted` : "demo did not go as expected");
   } finally {
+    await fetch(`${cluster.endpointsUrl}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: NAMESPACE, action: "stop" }) }).catch(() => undefined);
     await prom?.stop();
-    if (opts.keep) emit.log("info", "done", `simulator left running (pid ${sim.pid}); project in ${projectDir}`);
-    else await sim.stop();
+    if (opts.keep) emit.log("info", "done", `left running: the cluster (stop it with: sie-fleet cluster stop --dir ${clusterDir}); project in ${projectDir}`);
+    else await stopEmbeddedCluster(clusterDir);
   }
-  return { steps, projectDir };
+  return { steps, projectDir, clusterDir };
 }

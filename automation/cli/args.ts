@@ -37,12 +37,6 @@ export function parsePositiveIntArg(value: string): number {
   return n;
 }
 
-export function parsePortArg(value: string): number {
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n > 65535) throw new InvalidArgumentError("expected a port number 0-65535 (0 = any free port).");
-  return n;
-}
-
 /** `previous`, an image tag, or `update:<n>` (an update number from `history`). */
 export function parseRollbackTarget(value: string): RollbackTarget {
   if (value === "previous") return { kind: "previous" };

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { STACK_ENV, STATE_DIR_ENV, DEFAULT_STATE_DIR } from "../defaults.js";
-import { parseChartVersionArg, parsePortArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
+import { parseChartVersionArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
 import { makeCommandContext, resolveGlobals, type CliIO, type CommandContext } from "./context.js";
 
 /** Filled in while a command runs; read by run.ts. */
@@ -62,7 +62,7 @@ export function buildProgram(io: CliIO, state: RunState): Command {
       `
 Examples:
   $ sie-fleet cluster start                          # start the embedded Kubernetes cluster
-  $ sie-fleet sim start                              # start the local SIE simulator
+  $ sie-fleet up --stack local --yes                 # deploy the local stack onto it
   $ sie-fleet status --stack dev                     # what runs where, and is it healthy
   $ sie-fleet preview --stack dev --to v0.3.2        # what an upgrade would change
   $ sie-fleet upgrade --stack dev --to v0.3.2 --yes  # upgrade in waves, revert on failure
@@ -166,37 +166,16 @@ ${EXIT_CODES_HELP}`,
 
   program
     .command("demo")
-    .summary("walk through an upgrade, a failing upgrade with automatic revert, and a rollback on the simulator")
-    .addOption(new Option("--profile <name>", "simulator timing profile").choices(["fast", "demo"]).default("demo"))
-    .option("--keep", "leave the simulator and the demo stack in place afterwards")
-    .addHelpText("after", "\nExamples:\n  $ sie-fleet demo\n  $ sie-fleet demo --profile fast --json")
+    .summary("deploy the real chart on the embedded cluster, upgrade it, and watch a crash-looping upgrade be reverted")
+    .description(
+      "From a fresh clone: builds what is missing (Pulumi CLI, Kubernetes provider and helm, the control plane; " +
+        "20-30 minutes the first time on 2 cores, then reused), starts an embedded cluster of its own, installs the " +
+        "local stack (the real sie-cluster chart through the real Helm release), upgrades to a good version, then to one " +
+        "whose workers crash, which the canary wave catches and reverts. Works in a scratch copy under <state-dir>/demo.",
+    )
+    .option("--keep", "leave the demo's cluster and stack running afterwards")
+    .addHelpText("after", "\nExamples:\n  $ sie-fleet demo\n  $ sie-fleet demo --keep --json")
     .action(cmd("demo", () => import("./commands/demo.js")));
-
-  const sim = program
-    .command("sim")
-    .summary("start, stop or inspect the local SIE simulator (the `local` platform)")
-    .addHelpText("after", "\nExamples:\n  $ sie-fleet sim start\n  $ sie-fleet sim status --json\n  $ sie-fleet sim stop");
-  const simDir = (): Option => new Option("--dir <dir>", "simulator working directory (default: $SIE_FLEET_SIM_DIR, else <state-dir>/sim)");
-  sim
-    .command("start")
-    .description("start the simulator in the background and print its endpoints")
-    .addOption(simDir())
-    .addOption(new Option("--profile <name>", "timing profile").choices(["fast", "demo"]).default("demo"))
-    .option("--api-port <port>", "Kubernetes API port (default: any free port)", parsePortArg)
-    .option("--kubeconfig <file>", "mirror a real cluster instead of simulating one: serve the SIE endpoints for the Ready pods it runs")
-    .option("--context <name>", "kubeconfig context (with --kubeconfig)")
-    .option("--namespace <ns>", "namespace of the SIE release (with --kubeconfig; default sie)")
-    .action(cmd("sim start", async () => ({ run: (await import("./commands/sim.js")).start })));
-  sim
-    .command("stop")
-    .description("stop the simulator started by `sim start`")
-    .addOption(simDir())
-    .action(cmd("sim stop", async () => ({ run: (await import("./commands/sim.js")).stop })));
-  sim
-    .command("status")
-    .description("say whether the simulator runs and where")
-    .addOption(simDir())
-    .action(cmd("sim status", async () => ({ run: (await import("./commands/sim.js")).status })));
 
   const cluster = program
     .command("cluster")

@@ -20,7 +20,6 @@ const EXAMPLES: Record<string, string> = {
   recover: "sie-fleet recover --stack dev",
   verify: "sie-fleet verify --stack dev",
   demo: "sie-fleet demo",
-  sim: "sie-fleet sim start",
   cluster: "sie-fleet cluster start",
   "support-bundle": "sie-fleet support-bundle --stack dev",
 };

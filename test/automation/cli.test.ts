@@ -112,31 +112,9 @@ describe("runCli in-process", () => {
     expect(r.stderr).toContain("Usage: sie-fleet");
   });
 
-  it("sim status on an empty dir says it is not running", async () => {
-    const r = await inProcess(["--json", "sim", "status", "--dir", path.join(scratch, "nosim")]);
+  it("cluster status on an empty dir says it is stopped", async () => {
+    const r = await inProcess(["--json", "cluster", "status", "--dir", path.join(scratch, "nocluster")]);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ kind: "result", command: "sim status", result: { running: false } });
-  });
-});
-
-describe("sim start | status | stop", () => {
-  it("starts the simulator in the background, reports it, and stops it", async () => {
-    const dir = path.join(scratch, "sim");
-    const start = await inProcess(["--json", "sim", "start", "--dir", dir, "--profile", "fast"]);
-    expect(start.code).toBe(0);
-    const started = JSON.parse(start.stdout) as { result: { pid: number; api: string; kubeconfigPath: string; alreadyRunning: boolean } };
-    try {
-      expect(started.result.alreadyRunning).toBe(false);
-      expect(started.result.kubeconfigPath).toBe(path.join(dir, "kubeconfig"));
-      const again = JSON.parse((await inProcess(["--json", "sim", "start", "--dir", dir])).stdout) as { result: { alreadyRunning: boolean; pid: number } };
-      expect(again.result).toMatchObject({ alreadyRunning: true, pid: started.result.pid });
-      const status = JSON.parse((await inProcess(["--json", "sim", "status", "--dir", dir])).stdout) as { result: { running: boolean; reachable: boolean } };
-      expect(status.result).toMatchObject({ running: true, reachable: true });
-    } finally {
-      const stop = await inProcess(["sim", "stop", "--dir", dir]);
-      expect(stop.code).toBe(0);
-      expect(stop.stdout).toContain(`simulator stopped (pid ${started.result.pid})`);
-    }
-    expect(existsSync(path.join(dir, "endpoints.json"))).toBe(false);
+    expect(JSON.parse(r.stdout)).toMatchObject({ kind: "result", command: "cluster status", result: { state: "stopped" } });
   });
 });

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { upStack } from "../../automation/engine/operations.js";
 import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../sim/prometheus.js";
+import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../cluster/prometheus.js";
 import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, FULL_MATRIX, jsonLines, runCli, type EngineFixture } from "./harness.js";
 import { runningTags } from "./crashKit.js";
 

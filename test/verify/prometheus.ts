@@ -1,3 +1,3 @@
-// The Prometheus server the local platform runs next to the simulator (sim/prometheus.ts) is also
-// the tests' harness.
-export * from "../../sim/prometheus.js";
+// The real Prometheus the embedded cluster's metrics are scraped by (cluster/prometheus.ts) is
+// also the tests' harness.
+export * from "../../cluster/prometheus.js";

@@ -3,12 +3,11 @@ import { EXIT_CODES } from "../../errors.js";
 import type { CommandContext } from "../context.js";
 
 export interface DemoFlags {
-  profile?: "fast" | "demo";
   keep?: boolean;
 }
 
 export async function run(flags: DemoFlags, ctx: CommandContext): Promise<number> {
-  const report = await demo({ ...(flags.profile ? { profile: flags.profile } : {}), keep: flags.keep === true }, ctx.action);
+  const report = await demo({ keep: flags.keep === true }, ctx.action);
   ctx.out.result("demo", report, () => report.steps.map((s) => `${s.outcome.padEnd(16)} exit ${String(s.exitCode).padEnd(3)} ${s.name}`));
   return EXIT_CODES.ok;
 }

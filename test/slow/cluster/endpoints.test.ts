@@ -9,7 +9,7 @@ import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { FAULT_SCOPES_OBJECT, startEndpointServer, WEBHOOK_CONFIGURATION, type EndpointServer, type LoadStatus } from "../../../cluster/endpoints/index.js";
 import { FAULT_ANNOTATION, parseImage } from "../../../cluster/faults.js";
-import { prometheusUnavailable, startPrometheus, waitForSeries } from "../../../sim/prometheus.js";
+import { prometheusUnavailable, startPrometheus, waitForSeries } from "../../../cluster/prometheus.js";
 import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
 import { waitFor } from "../../../cluster/procs.js";
 import { helmMissing, isReady, SieRelease, type ReleaseSpec } from "./sieRelease.js";

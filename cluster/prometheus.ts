@@ -1,5 +1,5 @@
 // A real Prometheus server of our own (never the system service the Debian package
-// may start), scraping the simulator's /metrics on loopback. Random free port, temporary storage
+// may start), scraping the SIE endpoint server's /metrics on loopback. Random free port, temporary storage
 // directory, readiness awaited through /-/ready, stopped (and the directory removed) after.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
