@@ -1,20 +1,27 @@
 #!/usr/bin/env node
-// README's test command. Runs every test lane in turn and prints one closing line
-// `N passed, N failed, N skipped` (the sum) that CI and people can read at a glance.
+// README's test command. Builds what the tests need, runs every test lane in turn and prints one
+// closing line `N passed, N failed, N skipped` (the sum) that CI and people can read at a glance.
 //
-//   node scripts/run-tests.mjs                   all lanes: default, reliability, cluster
-//   node scripts/run-tests.mjs --lane default    one lane (repeatable); other arguments go to vitest
-//   node scripts/run-tests.mjs test/engine       a filter: the default and reliability lanes only
+//   node scripts/run-tests.mjs                   all lanes: unit, default, reliability, cluster
+//   node scripts/run-tests.mjs --lane unit       one lane (repeatable); other arguments go to vitest
+//   node scripts/run-tests.mjs test/engine       a filter: the unit, default and reliability lanes only
 //
-// Lanes: default (unit, simulator, real Pulumi engine; vitest.config.ts), reliability (crash and
-// fault matrices, bad input, secrets; vitest.reliability.config.ts) and cluster (a real
-// Kubernetes control plane built from Go modules; scripts/test-cluster, which builds it first).
+// Lanes:
+//   unit         pure code and the Pulumi program under mocks: no CLI, no cluster (vitest.unit.config.ts)
+//   default      the real Pulumi engine and the real Helm release on the embedded cluster (vitest.config.ts)
+//   reliability  crash and fault matrices, bad input, secrets (vitest.reliability.config.ts)
+//   cluster      the embedded control plane's own tests, each with control planes of its own
+//                (vitest.cluster.config.ts)
+// Before the lanes that need them, the tools are built from Go modules (or found in
+// SIE_FLEET_TOOLS_DIR) and one embedded cluster is started for the default and reliability lanes to
+// share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them.
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureDeps, repo } from "./ensure-deps.mjs";
 
-const LANES = ["default", "reliability", "cluster"];
+const LANES = ["unit", "default", "reliability", "cluster"];
+const CONFIGS = { unit: "vitest.unit.config.ts", default: "vitest.config.ts", reliability: "vitest.reliability.config.ts", cluster: "vitest.cluster.config.ts" };
 
 function parseArgs(argv) {
   const lanes = [];
@@ -32,9 +39,9 @@ function parseArgs(argv) {
     }
     lanes.push(v);
   }
-  // A filter (`npm test -- test/engine`) applies to the vitest lanes; the cluster lane, which may
-  // have to build a control plane first, runs only when asked for by name.
-  if (lanes.length === 0) lanes.push(...(rest.length ? ["default", "reliability"] : LANES));
+  // A filter (`npm test -- test/engine`) applies to the shared-cluster lanes; the cluster lane,
+  // which starts control planes of its own, runs only when asked for by name.
+  if (lanes.length === 0) lanes.push(...(rest.length ? ["unit", "default", "reliability"] : LANES));
   return { lanes, rest };
 }
 
@@ -50,6 +57,13 @@ function run(cmd, args, env = process.env) {
     });
   });
 }
+
+const timed = async (what, fn) => {
+  const t0 = Date.now();
+  const r = await fn();
+  console.log(`${what}: ${((Date.now() - t0) / 1000).toFixed(0)}s`);
+  return r;
+};
 
 function readReport(file, code) {
   const counts = { passed: 0, failed: 0, skipped: 0 };
@@ -72,29 +86,57 @@ function reportFile(lane) {
   return file;
 }
 
-async function runLane(lane, extra) {
+async function runLane(lane, extra, env) {
   const file = reportFile(lane);
   const vitest = path.join(repo, "node_modules", "vitest", "vitest.mjs");
-  const reporters = ["--reporter=default", "--reporter=json", `--outputFile.json=${file}`];
-  let code;
-  if (lane === "cluster") {
-    code = await run(path.join(repo, "scripts", "test-cluster"), extra, { ...process.env, SIE_FLEET_CLUSTER_REPORT: file });
-  } else {
-    const config = lane === "default" ? "vitest.config.ts" : `vitest.${lane}.config.ts`;
-    code = await run(process.execPath, [vitest, "run", "--config", config, ...reporters, ...extra]);
-  }
+  const args = [vitest, "run", "--config", CONFIGS[lane], "--reporter=default", "--reporter=json", `--outputFile.json=${file}`, ...extra];
+  const code = await timed(`lane ${lane}`, () => run(process.execPath, args, env));
   const counts = readReport(file, code);
   fs.rmSync(file, { force: true });
   return { lane, code, ...counts };
 }
 
+/** The Go-built tools, one after the other (each prints its progress; a cold build takes minutes). */
+async function buildTools(needsCluster) {
+  const steps = [["scripts/ensure-pulumi"], ["scripts/ensure-kube-tools", "--provider"]];
+  if (needsCluster) steps.push(["scripts/ensure-kube-tools"]);
+  for (const [script, ...args] of steps) {
+    const code = await timed(`== ${script} ${args.join(" ")}`.trim(), () => run(path.join(repo, script), args));
+    if (code !== 0) return `${script} ${args.join(" ")} exited ${code}`;
+  }
+  return undefined;
+}
+
 const { lanes, rest } = parseArgs(process.argv.slice(2));
 ensureDeps();
+const shared = lanes.filter((l) => l === "default" || l === "reliability");
+const env = { ...process.env };
 const results = [];
-for (const lane of lanes) {
-  console.log(`\n== lane ${lane}`);
-  const filtered = rest.length > 0 && lane !== "cluster" ? [...rest, "--passWithNoTests"] : rest;
-  results.push(await runLane(lane, filtered));
+let clusterDir;
+if (lanes.some((l) => l !== "unit")) {
+  console.log("\n== tools");
+  const failed = await buildTools(shared.length > 0 || lanes.includes("cluster"));
+  if (failed) {
+    console.error(`[run-tests] could not build the tools the tests need: ${failed}`);
+    for (const lane of lanes.filter((l) => l !== "unit")) results.push({ lane, code: 1, passed: 0, failed: 1, skipped: 0 });
+    lanes.splice(0, lanes.length, ...lanes.filter((l) => l === "unit"));
+  }
+}
+if (lanes.some((l) => l === "default" || l === "reliability")) {
+  clusterDir = path.resolve(env.SIE_FLEET_TEST_CLUSTER_DIR ?? path.join(repo, ".sie-fleet", "test-cluster"));
+  env.SIE_FLEET_TEST_CLUSTER_DIR = clusterDir;
+  console.log(`\n== embedded cluster for the default and reliability lanes (${clusterDir})`);
+  const code = await timed("cluster start", () => run(process.execPath, [path.join(repo, "bin", "sie-fleet.js"), "cluster", "start", "--dir", clusterDir], env));
+  if (code !== 0) console.error("[run-tests] the shared cluster did not start; its lanes will fail with the reason");
+}
+try {
+  for (const lane of lanes) {
+    console.log(`\n== lane ${lane}`);
+    const filtered = rest.length > 0 && lane !== "cluster" ? [...rest, "--passWithNoTests"] : rest;
+    results.push(await runLane(lane, filtered, env));
+  }
+} finally {
+  if (clusterDir) await run(process.execPath, [path.join(repo, "bin", "sie-fleet.js"), "cluster", "stop", "--dir", clusterDir], env);
 }
 const total = { passed: 0, failed: 0, skipped: 0 };
 for (const r of results) {
