@@ -52,6 +52,7 @@ export const JOURNAL_ACTIONS = {
   podsDelete: "pods.delete",
   // Decisions and evidence.
   policyVersion: "policy.version",
+  chartChange: "chart.change",
   guardrails: "guardrails",
   verifyBaseline: "verify.baseline",
   waveGates: "wave.gates",

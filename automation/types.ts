@@ -181,7 +181,12 @@ interface UpgradeResultBase {
   gates: GateResult[];
   /** Where the run's journal lives, for `recover` and support bundles. */
   journalPath?: string;
+  /** With --chart-version: what the new chart changes inside the release, and the guardrail's verdict. */
+  chartChange?: ChartChange;
 }
+
+export type { ChartChange } from "./chart/chartChange.js";
+import type { ChartChange } from "./chart/chartChange.js";
 
 export interface UpgradeSucceeded extends UpgradeResultBase {
   outcome: "succeeded";

@@ -1,7 +1,6 @@
 // The SIE release: namespace, optional KEDA install, the sie-cluster Helm release and the
 // Pulumi-owned ScaledObjects. Only the Helm release's inputs depend on image tags, so a tag change
 // is a one-resource update.
-import { fileURLToPath } from "node:url";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart } from "./chartSource.js";
@@ -9,6 +8,7 @@ import { ConfigError } from "../automation/errors.js";
 import { hasWorkers, type FleetConfig, type ReleaseConfig } from "./configTypes.js";
 import { buildReleaseValues, chartFullname, deepMerge, workerStatefulSetName, type Values } from "./releaseValues.js";
 import { buildScaledObjects } from "./scaledObjects.js";
+import { WORKER_REPLICAS_POSTRENDER } from "./helm/postRender.js";
 
 export { buildReleaseValues, chartFullname } from "./releaseValues.js";
 export { buildScaledObjects } from "./scaledObjects.js";
@@ -16,11 +16,6 @@ export type { ScaledObjectManifest } from "./scaledObjects.js";
 
 const KEDA_REPO = "https://kedacore.github.io/charts";
 
-/**
- * Helm post-renderer that leaves worker replica counts to KEDA (see the file). An absolute path:
- * the provider plugin does not run in the project directory.
- */
-export const WORKER_REPLICAS_POSTRENDER = fileURLToPath(new URL("./helm/keepWorkerReplicas.mjs", import.meta.url));
 
 export interface ReleaseDeployArgs {
   provider: k8s.Provider;

@@ -3,11 +3,13 @@
 // so `recover` can finish or undo a run killed at any point.
 import * as path from "node:path";
 import { CHART_VERSION_PATH, IMAGE_TAG_PATHS } from "../../infra/configKeys.js";
+import type { FleetConfig } from "../../infra/configTypes.js";
+import { chartChange, type ChartChange } from "../chart/chartChange.js";
 import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
 import { previewStack, setConfigPath, upStack } from "../engine/operations.js";
 import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
-import { NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../errors.js";
+import { EXIT_CODES, NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
@@ -84,19 +86,41 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
     const base = { runId, stack: opts.stack, from: sc.imageTag, to, startedAt: new Date(started).toISOString(), journalPath: journal.path };
     const finish = <T extends object>(r: T) => ({ ...base, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, ...r });
     try {
+      // A chart change is judged first: a chart that replaces workloads also makes the current
+      // deployment look unhealthy to the checks below, which would hide the real reason.
+      const chart = opts.chartVersion && opts.chartVersion !== sc.config.release.version ? await judgeChart(sc, to, opts.chartVersion, { force: !!opts.force, env: ctx.env ?? process.env }, emit, journal) : undefined;
+      if (chart && !chart.verdict.allowed) {
+        await journal.recordOutcome("refused", { phase: "preflight", message: chart.verdict.reason });
+        emit.outcome("refused", EXIT_CODES.refused, chart.verdict.reason);
+        return finish({ outcome: "refused" as const, refusedBy: "guardrail" as const, rule: chart.verdict.rule, reason: chart.verdict.reason, chartChange: chart, waves: [], gates: [] });
+      }
       const refusal = await preflight(sc, to, !!opts.force, emit, journal);
       if (refusal) {
         await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
         emit.outcome("refused", refusal.exitCode, refusal.message);
-        return finish({ outcome: "refused" as const, refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const), rule: refusal.code, reason: refusal.message, waves: [], gates: [] });
+        return finish({ outcome: "refused" as const, refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const), rule: refusal.code, reason: refusal.message, ...(chart ? { chartChange: chart } : {}), waves: [], gates: [] });
       }
-      return await run(sc, journal, emit, { ...opts, to }, ctx, finish);
+      const result = await run(sc, journal, emit, { ...opts, to }, ctx, finish);
+      return chart ? { ...result, chartChange: chart } : result;
     } finally {
       await journal.close();
     }
   } finally {
     await lock.release();
   }
+}
+
+/** Renders the current and the target chart with Helm and decides whether the change can roll in waves. */
+async function judgeChart(sc: StackContext, to: string, chartVersion: string, opts: { force: boolean; env: NodeJS.ProcessEnv }, emit: ProgressEmitter, journal: Journal): Promise<ChartChange> {
+  emit.phase("preflight", "started", `comparing chart ${sc.config.release.version ?? sc.config.release.chart} with ${chartVersion} (helm template of both)`);
+  const target = { ...sc.config, release: { ...sc.config.release, version: chartVersion, imageTag: to } } as FleetConfig;
+  const change = await chartChange({ config: sc.config, target, projectDir: sc.open.projectDir, env: opts.env, force: opts.force });
+  await journal.decision("preflight", JOURNAL_ACTIONS.chartChange, { data: change });
+  for (const line of [`chart ${change.from} → ${change.to}: ${change.added.length} added, ${change.removed.length} removed, ${change.changed.length} changed`, ...change.removed.map((r) => `  - ${r}`), ...change.added.map((r) => `  + ${r}`), ...change.changed.map((c) => `  ~ ${c.object}: ${c.paths.join(", ")}`)]) {
+    emit.log("info", "preflight", line);
+  }
+  if (change.verdict.allowed) emit.phase("preflight", "succeeded", change.verdict.reason);
+  return change;
 }
 
 async function preflight(sc: StackContext, to: string, force: boolean, emit: ProgressEmitter, journal: Journal): Promise<SieFleetError | undefined> {

@@ -12,7 +12,7 @@ import { REPO_ROOT } from "../../automation/engine/paths.js";
 import { ensureKubernetesTools } from "../../automation/engine/kubernetesPlugin.js";
 import { isLocalChart, resolveChart } from "../../infra/chartSource.js";
 import type { ReleaseConfig } from "../../infra/configTypes.js";
-import { WORKER_REPLICAS_POSTRENDER } from "../../infra/release.js";
+import { WORKER_REPLICAS_POSTRENDER } from "../../infra/helm/postRender.js";
 
 const run = promisify(execFile);
 

@@ -1,4 +1,5 @@
 import { preview } from "../../actions/preview.js";
+import type { ChartChange } from "../../chart/chartChange.js";
 import { EXIT_CODES, UsageError } from "../../errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { summary, violations } from "../render.js";
@@ -27,8 +28,21 @@ export async function run(flags: PreviewFlags, ctx: CommandContext): Promise<num
     ...(report.policy && !report.policy.allowed ? [`version policy would refuse (${report.policy.rule}): ${report.policy.reason}`] : []),
     // With --to the refusal comes from the upgrade's dry run; without its reason "refuse" says nothing.
     ...(report.upgrade?.outcome === "refused" ? [`an upgrade to ${report.upgrade.to} would be refused by ${report.upgrade.refusedBy} (${report.upgrade.rule}): ${report.upgrade.reason}`] : []),
+    ...chartLines(report.upgrade?.chartChange),
     ...(report.guardrails.ok ? ["guardrails: ok"] : report.guardrails.violations.length > 0 ? ["guardrails would refuse:", ...violations(report.guardrails.violations)] : []),
   ]);
   // Exit 4 when an upgrade with these inputs would be refused, so scripts can check first.
   return policyRefused || !report.guardrails.ok ? EXIT_CODES.refused : EXIT_CODES.ok;
+}
+
+/** What a chart change does inside the release, as `helm diff` would list it, with the verdict. */
+function chartLines(c: ChartChange | undefined): string[] {
+  if (!c) return [];
+  return [
+    `chart ${c.from} → ${c.to}: ${c.added.length} object(s) added, ${c.removed.length} removed, ${c.changed.length} changed`,
+    ...c.removed.map((r) => `  - ${r}`),
+    ...c.added.map((r) => `  + ${r}`),
+    ...c.changed.map((x) => `  ~ ${x.object}: ${x.paths.join(", ")}`),
+    `chart guardrail (${c.verdict.rule}): ${c.verdict.reason}`,
+  ];
 }
