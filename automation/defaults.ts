@@ -60,7 +60,7 @@ export interface GuardedType {
 
 /**
  * Types whose replacement or deletion would take down capacity or state. Extend with
- * `[...GUARDED_TYPES, {...}]`; the local platform's dynamic types belong here once infra/local names them.
+ * `[...GUARDED_TYPES, {...}]`.
  */
 export const GUARDED_TYPES: readonly GuardedType[] = [
   { type: "gcp:container/cluster:Cluster", kind: "cluster" },
@@ -74,16 +74,6 @@ export const GUARDED_TYPES: readonly GuardedType[] = [
   // programs that register ScaledObjects through a wrapper with that name.
   { type: "kubernetes:keda.sh/v1alpha1:ScaledObject", kind: "scaled-object" },
   { type: "kubernetes:apiextensions.k8s.io:CustomResource", kind: "scaled-object", namePattern: /scaledobject|-scaler$/i },
-  // The local platform (infra/local/kubeObjects.ts) applies objects to the simulator through a
-  // dynamic provider registered as `pulumi-nodejs:dynamic/sie-local:<Kind>`.
-  { type: "pulumi-nodejs:dynamic/sie-local:NodePool", kind: "node-pool" },
-  { type: "pulumi-nodejs:dynamic/sie-local:Namespace", kind: "namespace" },
-  { type: "pulumi-nodejs:dynamic/sie-local:ScaledObject", kind: "scaled-object" },
-  // Dynamic resources registered without module/type share one generic token; names tell them apart.
-  { type: "pulumi-nodejs:dynamic:Resource", kind: "cluster", namePattern: /cluster$/i },
-  { type: "pulumi-nodejs:dynamic:Resource", kind: "node-pool", namePattern: /(node-?pool|nodegroup)$/i },
-  { type: "pulumi-nodejs:dynamic:Resource", kind: "namespace", namePattern: /(^|-)(ns|namespace)$/i },
-  { type: "pulumi-nodejs:dynamic:Resource", kind: "scaled-object", namePattern: /(scaledobject|-scaler)$/i },
 ];
 
 /** Matches a resource by type token and, optionally, by its name (the URN's last segment). */
@@ -95,12 +85,9 @@ export interface ResourceMatcher {
 /**
  * The release: the one resource an image-tag upgrade is expected to update. Matched by name too,
  * because the KEDA chart is also a helm.v3.Release and must not change during an upgrade.
- * Names follow infra/release.ts ("sie-cluster") and infra/local ("sie-release").
+ * The name follows infra/release.ts ("sie-cluster").
  */
-export const RELEASE_RESOURCES: readonly ResourceMatcher[] = [
-  { type: "kubernetes:helm.sh/v3:Release", namePattern: /^sie-cluster$/ },
-  { type: "pulumi-nodejs:dynamic/sie-local:Release", namePattern: /^sie-release$/ },
-];
+export const RELEASE_RESOURCES: readonly ResourceMatcher[] = [{ type: "kubernetes:helm.sh/v3:Release", namePattern: /^sie-cluster$/ }];
 
 /**
  * Diff paths (Pulumi property paths) an upgrade may change on the release. Anything else in the

@@ -49,7 +49,7 @@ export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise
   });
   const guardrails = checkGuardrails(res.steps, {
     ...DEFAULT_GUARDRAIL_POLICY,
-    allowedChanges: [{ op: "update", type: "pulumi:providers:pulumi-nodejs" }, { op: "update", type: "pulumi:pulumi:Stack" }],
+    allowedChanges: [{ op: "update", type: "pulumi:pulumi:Stack" }],
   });
   return { stack: opts.stack, changeSummary: res.changeSummary as PreviewReport["changeSummary"], steps: res.steps, guardrails };
 }

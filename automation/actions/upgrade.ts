@@ -41,7 +41,6 @@ export interface UpgradeOptions {
 
 /** Provider and stack resources change when config does; they carry no infrastructure. */
 const ALWAYS_ALLOWED = [
-  { op: "update", type: "pulumi:providers:pulumi-nodejs" },
   { op: "update", type: "pulumi:providers:kubernetes" },
   { op: "update", type: "pulumi:pulumi:Stack" },
 ];

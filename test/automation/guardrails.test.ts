@@ -51,20 +51,6 @@ describe("checkGuardrails", () => {
     expect(r.violations[0]!.reason).toContain("DELETE");
   });
 
-  it("guards the local platform's dynamic types and allows its release update", () => {
-    const np = "pulumi-nodejs:dynamic/sie-local:NodePool";
-    expect(checkGuardrails([{ op: "replace", urn: urn(np, "l4-nodepool"), type: np }]).violations[0]!.reason).toContain("node-pool");
-    const rel = "pulumi-nodejs:dynamic/sie-local:Release";
-    expect(checkGuardrails([{ op: "update", urn: urn(rel, "sie-release"), type: rel }]).ok).toBe(true);
-  });
-
-  it("guards dynamic-resource types by name pattern", () => {
-    const dyn = "pulumi-nodejs:dynamic:Resource";
-    expect(checkGuardrails([{ op: "replace", urn: urn(dyn, "local-l4-nodepool"), type: dyn }]).violations[0]!.reason).toContain("node-pool");
-    // A dynamic resource that is not guarded is still "not part of an upgrade".
-    expect(checkGuardrails([{ op: "update", urn: urn(dyn, "something"), type: dyn }]).violations[0]!.reason).toContain("not part of an image upgrade");
-  });
-
   it("refuses release changes outside the upgrade paths", () => {
     const r = checkGuardrails([releaseUpdate(["values.workers.common.image.tag", "values.workers.pools.l4.maxReplicas"])]);
     // The KEDA chart is a helm Release too, and is not part of an upgrade.
@@ -88,7 +74,7 @@ describe("checkGuardrails", () => {
   });
 
   it("accepts extra guarded types as data", () => {
-    const t = "pulumi-nodejs:dynamic/sie-local:Namespace";
+    const t = "kubernetes:core/v1:ResourceQuota";
     const policy = { ...DEFAULT_GUARDRAIL_POLICY, guardedTypes: [...GUARDED_TYPES, { type: t, kind: "namespace" as const }] };
     expect(checkGuardrails([{ op: "delete", urn: urn(t, "sie"), type: t }], policy).violations[0]!.reason).toContain("everything in it");
   });
