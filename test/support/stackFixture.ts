@@ -93,7 +93,7 @@ export async function stackFixture(opts: StackFixtureOptions = {}): Promise<Stac
     // The chart copies live beside the repository, not beside the scratch project.
     [CHART_BASE_ENV]: REPO_ROOT,
   };
-  for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME", "KUBECONFIG", "SIE_FLEET_GATEWAY_URL", "SIE_FLEET_CONFIG_URL"]) if (!opts.env?.[k]) delete env[k];
+  for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME", "KUBECONFIG", "SIE_FLEET_GATEWAY_URL", "SIE_FLEET_CONFIG_URL", "SIE_FLEET_PROMETHEUS_URL"]) if (!opts.env?.[k]) delete env[k];
   const events: ProgressEvent[] = [];
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
