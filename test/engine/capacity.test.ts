@@ -25,8 +25,10 @@ interface Sample {
 function sampled<T>(fx: StackFixture, run: () => Promise<T>): Promise<{ result: T; samples: Sample[] }> {
   const sts = `${fx.fullname}-worker-l4`;
   return sampleWhile(run, async () => {
-    const s = await fx.apps.readNamespacedStatefulSet({ name: sts, namespace: fx.namespace });
+    // Pods first: the StatefulSet read after them is at least as new, so a pod missing from the
+    // list was deleted while (or before) the revision read here was the one being rolled to.
     const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "app.kubernetes.io/component=worker,sie.superlinked.com/pool=l4" })).items;
+    const s = await fx.apps.readNamespacedStatefulSet({ name: sts, namespace: fx.namespace });
     return {
       replicas: s.spec?.replicas,
       pods: new Map(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => [p.metadata!.name!, p.metadata?.labels?.["controller-revision-hash"] ?? ""])),
