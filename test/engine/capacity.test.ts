@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { rollback } from "../../automation/actions/rollback.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
 import { upStack } from "../../automation/engine/operations.js";
+import { sampleWhile } from "../support/sampleWhile.js";
 import { SCENARIO_TIMEOUT_MS, useStackFixture, waitFor, type StackFixture } from "../support/stackFixture.js";
 
 const SCALED = 3;
@@ -21,32 +22,19 @@ interface Sample {
 }
 
 /** Samples the l4 pool every 150 ms while `run` is under way. */
-async function sampled<T>(fx: StackFixture, run: () => Promise<T>): Promise<{ result: T; samples: Sample[] }> {
+function sampled<T>(fx: StackFixture, run: () => Promise<T>): Promise<{ result: T; samples: Sample[] }> {
   const sts = `${fx.fullname}-worker-l4`;
-  const samples: Sample[] = [];
-  let done = false;
-  const loop = (async () => {
-    while (!done) {
-      try {
-        const s = await fx.apps.readNamespacedStatefulSet({ name: sts, namespace: fx.namespace });
-        const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "app.kubernetes.io/component=worker,sie.superlinked.com/pool=l4" })).items;
-        samples.push({
-          replicas: s.spec?.replicas,
-          pods: new Map(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => [p.metadata!.name!, p.metadata?.labels?.["controller-revision-hash"] ?? ""])),
-          updateRevision: s.status?.updateRevision ?? "",
-        });
-      } catch {
-        // a read racing an update; the next sample will do
-      }
-      await new Promise((r) => setTimeout(r, 150));
-    }
-  })();
-  try {
-    return { result: await run(), samples };
-  } finally {
-    done = true;
-    await loop;
-  }
+  return sampleWhile(run, async () => {
+    // Pods first: the StatefulSet read after them is at least as new, so a pod missing from the
+    // list was deleted while (or before) the revision read here was the one being rolled to.
+    const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "app.kubernetes.io/component=worker,sie.superlinked.com/pool=l4" })).items;
+    const s = await fx.apps.readNamespacedStatefulSet({ name: sts, namespace: fx.namespace });
+    return {
+      replicas: s.spec?.replicas,
+      pods: new Map(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => [p.metadata!.name!, p.metadata?.labels?.["controller-revision-hash"] ?? ""])),
+      updateRevision: s.status?.updateRevision ?? "",
+    };
+  }, 150);
 }
 
 /**

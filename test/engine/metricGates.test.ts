@@ -1,74 +1,56 @@
-// The canary analysis on the real engine: with a real Prometheus scraping the simulator and load
-// running, an upgrade to a tag whose workers fail 10% of requests passes every rollout and
-// readiness check and is still caught in the canary wave — by the error-ratio metric gate.
+// The canary analysis on the real release: a real Prometheus scrapes the endpoint server, whose
+// load generator sends this namespace's traffic. A tag whose workers fail 10 % of requests, and
+// one whose workers answer 1.5 s late, pass every rollout and readiness check and are still
+// caught in the canary wave — by the error-ratio and the p95-latency metric gates.
 import * as fs from "node:fs";
-import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upStack } from "../../automation/engine/operations.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../verify/prometheus.js";
-import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, type EngineFixture } from "./harness.js";
+import { fixturePrometheus, prometheusUnavailable, type PrometheusServer } from "../support/fixturePrometheus.js";
+import { control, holdsLeft, SCENARIO_TIMEOUT_MS, useStackFixture, workloadImages, type StackFixture } from "../support/stackFixture.js";
 
 const unavailable = prometheusUnavailable();
+if (unavailable) console.warn(`[metric gates] ${unavailable}`);
 
-// Short windows so the test takes seconds per wave. The wave checks leave out the encode smoke
-// test (it would catch -errors10 on its own) and the Prometheus target check (it needs per-pod
-// scrape targets, which one simulator endpoint cannot give): here the metric gates must decide.
-const stackFile = fs
-  .readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.local.yaml"), "utf8")
-  .replace(
-    /    gates:\n(      .*\n)+/,
-    [
-      "    gates:",
-      "      maxErrorRatio: 0.02",
-      "      maxP95LatencyMs: 2000",
-      "      observationWindowSeconds: 12",
-      "      intervalSeconds: 2",
-      "      rateWindowSeconds: 4",
-      "      minRequests: 5",
-      "      checks:",
-      "        wave: [rollout, images, gateway-readyz, metric-gates]",
-      "        final: [rollout, images, gateway-readyz, config-healthz, encode-smoke, keda]",
-      "",
-    ].join("\n"),
-  );
-
-describe.skipIf(unavailable !== undefined)(`metric gates on the real engine${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
-  let fx: EngineFixture;
+describe.skipIf(unavailable !== undefined)(`metric gates on the real release${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
+  // The wave checks leave out encode-smoke (its 10 requests would catch -errors10 on their own)
+  // and the Prometheus target check (one endpoint-server target is not one per pod): the metric
+  // gates must decide. The stack's short windows stay.
+  const fixture = useStackFixture({
+    config: (c) => {
+      c["sie-fleet:rollout"].gates.checks = { wave: ["rollout", "images", "gateway-readyz", "metric-gates"], final: ["rollout", "images", "gateway-readyz", "config-healthz", "encode-smoke"] };
+    },
+  });
+  let fx: StackFixture;
   let prom: PrometheusServer;
 
   beforeAll(async () => {
-    await ensureCli();
-    fx = await engineFixture({ stackFile });
-    prom = await startPrometheus({ metricsUrl: fx.sim.metrics, labels: { namespace: "sie" } });
-    fx.ctx.env = { ...fx.ctx.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
-    await upStack(await fx.open(true));
-    const load = await fetch(`${fx.sim.api}/sim/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "start", rps: 60, durationMs: 8 * 60_000 }) });
-    expect(load.status).toBe(200);
-  }, CLI_BUILD_TIMEOUT_MS);
+    fx = fixture();
+    prom = await fixturePrometheus(fx);
+    fx.ctx.env!.SIE_FLEET_PROMETHEUS_URL = prom.url;
+  }, 120_000);
 
   afterAll(async () => {
+    if (fx) await control(fx, "load", { action: "stop" });
     await prom?.stop();
-    await fx?.cleanup();
   });
 
   it.each([
     ["v0.3.2-errors10", /^metric:error-ratio:l4/],
     ["v0.3.2-slow", /^metric:p95-latency:l4/],
-  ])(
-    "%s is reverted because of the canary's metrics, not readiness",
-    async (tag, gate) => {
-      const config = fs.readFileSync(fx.configFile);
-      const r = await upgrade({ stack: "local", to: tag }, fx.ctx);
-      expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("reverted");
-      if (r.outcome !== "reverted") return;
-      expect(r.waves.at(-1)?.wave.name).toBe("canary");
-      expect(r.failedGate.name).toMatch(gate);
-      const canary = r.waves.at(-1)!;
-      expect(canary.gates.filter((g) => g.name.startsWith("rollout:")).every((g) => g.status === "pass")).toBe(true);
-      expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
-    },
-    ENGINE_TEST_TIMEOUT_MS,
-  );
+  ])("%s is reverted because of the canary's metrics, not its readiness", async (tag, gate) => {
+    // Steady traffic over the baseline window, the canary wave and the revert.
+    expect((await control(fx, "load", { rps: 60, durationMs: 5 * 60_000 })).status).toBe(200);
+    const config = fs.readFileSync(fx.configFile);
+    const images = await workloadImages(fx);
+    const r = await upgrade({ stack: fx.stack, to: tag }, fx.ctx);
+    expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("reverted");
+    if (r.outcome !== "reverted") return;
+    const canary = r.waves.at(-1)!;
+    expect(canary.wave.name).toBe("canary");
+    expect(r.failedGate.name).toMatch(gate);
+    expect(canary.gates.filter((g) => g.name.startsWith("rollout:")).map((g) => g.status)).toEqual(["pass"]);
+    expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
+    expect(await workloadImages(fx)).toEqual(images);
+    expect(await holdsLeft(fx)).toEqual([]);
+  }, SCENARIO_TIMEOUT_MS);
 });

@@ -1,13 +1,13 @@
 // Shared by the reliability suites: the real `sie-fleet` CLI run as a child process against a
-// scratch project (test/engine/harness.ts's fixture: real Pulumi CLI, file backend, simulator on
+// scratch project (engineHarness.ts's fixture: real Pulumi CLI, file backend, simulator on
 // random ports), plus byte snapshots of everything a command must leave alone.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { type EngineFixture } from "../engine/harness.js";
+import { type EngineFixture } from "./engineHarness.js";
 
-export { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, ensureCli, engineFixture, useEngineFixture, workloadImages, type EngineFixture } from "../engine/harness.js";
+export { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, ensureCli, engineFixture, useEngineFixture, workloadImages, type EngineFixture } from "./engineHarness.js";
 
 export const CLI = path.join(REPO_ROOT, "bin", "sie-fleet.js");
 

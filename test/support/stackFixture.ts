@@ -54,6 +54,8 @@ export interface StackFixture {
   ctx: ActionContext;
   events: ProgressEvent[];
   cluster: ClusterInfo;
+  /** The lane cluster's admin kubeconfig, for clients the fields below do not cover. */
+  kubeConfig: k8s.KubeConfig;
   core: k8s.CoreV1Api;
   apps: k8s.AppsV1Api;
   custom: k8s.CustomObjectsApi;
@@ -91,7 +93,7 @@ export async function stackFixture(opts: StackFixtureOptions = {}): Promise<Stac
     // The chart copies live beside the repository, not beside the scratch project.
     [CHART_BASE_ENV]: REPO_ROOT,
   };
-  for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME", "KUBECONFIG", "SIE_FLEET_GATEWAY_URL", "SIE_FLEET_CONFIG_URL"]) if (!opts.env?.[k]) delete env[k];
+  for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME", "KUBECONFIG", "SIE_FLEET_GATEWAY_URL", "SIE_FLEET_CONFIG_URL", "SIE_FLEET_PROMETHEUS_URL"]) if (!opts.env?.[k]) delete env[k];
   const events: ProgressEvent[] = [];
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
@@ -107,6 +109,7 @@ export async function stackFixture(opts: StackFixtureOptions = {}): Promise<Stac
     ctx: { stateDir, reporter: { emit: (e) => events.push(e) }, secrets: [], yes: true, nonInteractive: true, verbose: false, env, cwd: dir },
     events,
     cluster,
+    kubeConfig: kc,
     core,
     apps: kc.makeApiClient(k8s.AppsV1Api),
     custom: kc.makeApiClient(k8s.CustomObjectsApi),
@@ -213,4 +216,16 @@ export async function gatewayGet(fx: StackFixture, p: string): Promise<{ status:
 export async function control(fx: StackFixture, what: "load" | "faults", body: Record<string, unknown>): Promise<{ status: number; body: any }> {
   const r = await fetch(`${fx.endpoints.url}/control/${what}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: fx.namespace, ...body }) });
   return { status: r.status, body: await r.json().catch(() => undefined) };
+}
+
+/** What is left of an upgrade's holds: StatefulSet partitions, paused Deployments, frozen ScaledObjects (empty when none). */
+export async function holdsLeft(fx: StackFixture): Promise<string[]> {
+  const left: string[] = [];
+  for (const s of (await fx.apps.listNamespacedStatefulSet({ namespace: fx.namespace })).items) {
+    const partition = s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
+    if (partition !== 0) left.push(`StatefulSet/${s.metadata?.name} partition ${partition}`);
+  }
+  for (const d of (await fx.apps.listNamespacedDeployment({ namespace: fx.namespace })).items) if (d.spec?.paused) left.push(`Deployment/${d.metadata?.name} paused`);
+  for (const [so, v] of Object.entries(await pausedAnnotations(fx))) if (v !== undefined) left.push(`ScaledObject/${so} paused at ${v}`);
+  return left;
 }

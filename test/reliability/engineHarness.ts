@@ -1,12 +1,10 @@
 // A real-engine fixture: a scratch copy of the project in a temp dir, its own file backend and
 // state dir, and a simulator on random loopback ports. Everything is removed in cleanup().
-import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { makeScratchProject } from "../../automation/engine/scratchProject.js";
 import { ensurePulumi } from "../../automation/engine/pulumiCli.js";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
 import { openStack, type OpenStack } from "../../automation/engine/stack.js";
 import { PROJECT_DIR_ENV } from "../../automation/actions/target.js";
 import type { ActionContext, ProgressEvent } from "../../automation/types.js";
@@ -98,37 +96,4 @@ export async function workloadImages(fx: EngineFixture, namespace = "sie"): Prom
   const list = async (p: string) => ((await (await fetch(`${fx.sim.api}${p}`)).json()) as { items: { metadata: { name: string }; spec: { template: { spec: { containers: { image: string }[] } } } }[] }).items;
   const all = [...(await list(`/apis/apps/v1/namespaces/${namespace}/statefulsets`)), ...(await list(`/apis/apps/v1/namespaces/${namespace}/deployments`))];
   return all.map((o) => `${o.metadata.name}=${o.spec.template.spec.containers[0]?.image}`).sort();
-}
-
-/**
- * Runs `sie-fleet upgrade` as a child process and SIGKILLs it as soon as it reports the first
- * released wave. Resolves with the `kind:phase:status` of the progress events it saw.
- */
-export function upgradeKilledMidWave(fx: { dir: string; stateDir: string; ctx: { env?: NodeJS.ProcessEnv } }, stack: string, to: string): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      [path.join(REPO_ROOT, "bin", "sie-fleet.js"), "upgrade", "--stack", stack, "--to", to, "--yes", "--json", "--state-dir", fx.stateDir],
-      { cwd: fx.dir, env: { ...fx.ctx.env, SIE_FLEET_STATE_DIR: fx.stateDir }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    const seen: string[] = [];
-    let buf = "";
-    child.stdout.on("data", (d: Buffer) => {
-      buf += d.toString();
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        const line = buf.slice(0, i);
-        buf = buf.slice(i + 1);
-        try {
-          const e = JSON.parse(line) as { kind: string; status?: string; phase?: string };
-          seen.push(`${e.kind}:${e.phase}:${e.status ?? ""}`);
-          if (e.kind === "wave" && e.status === "released") child.kill("SIGKILL");
-        } catch {
-          /* not JSON */
-        }
-      }
-    });
-    child.on("error", reject);
-    child.on("exit", (code, signal) => (signal === "SIGKILL" ? resolve(seen) : reject(new Error(`upgrade was not killed mid-wave (exit ${code}); saw ${seen.join(" ")}`))));
-  });
 }
