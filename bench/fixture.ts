@@ -1,13 +1,14 @@
 // A deployed local stack for one benchmark: a scratch copy of the project in a temp dir, its own
-// file backend and state dir, the SIE simulator on random loopback ports, optionally a real
-// Prometheus scraping it. The same pieces the engine tests use (automation/engine/scratchProject,
-// sim/ spawnSimulator, the real Pulumi CLI through ensurePulumi), driven from the outside: the
-// sie-fleet CLI and the raw pulumi CLI run as child processes so their wall time and memory are
-// what a user would see.
+// file backend, state dir and namespace on the bench's embedded cluster (the real control plane,
+// the real Helm release), optionally a real Prometheus scraping the endpoint server. Driven from
+// the outside: the sie-fleet CLI and the raw pulumi CLI run as child processes so their wall time
+// and memory are what a user would see.
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import * as k8s from "@kubernetes/client-node";
 import yaml from "js-yaml";
 import { makeScratchProject } from "../automation/engine/scratchProject.js";
 import { ensurePulumi } from "../automation/engine/pulumiCli.js";
@@ -15,7 +16,9 @@ import { openStack, pulumiEnv, resolveTarget } from "../automation/engine/stack.
 import { upStack } from "../automation/engine/operations.js";
 import { REPO_ROOT } from "../automation/engine/paths.js";
 import { PROJECT_DIR_ENV } from "../automation/actions/target.js";
-import { spawnSimulator, type SpawnedSimulator } from "../sim/index.js";
+import { startEmbeddedCluster } from "../cluster/index.js";
+import { CHART_BASE_ENV } from "../infra/chartSource.js";
+import { CLUSTER_DIR_ENV } from "../infra/embeddedCluster.js";
 import { startPrometheus, type PrometheusServer } from "../cluster/prometheus.js";
 import { watchTree, type TreeMemory } from "./procTree.js";
 
@@ -34,13 +37,16 @@ export interface BenchStack {
   dir: string;
   stateDir: string;
   configFile: string;
-  sim: SpawnedSimulator;
+  /** The stack's release namespace on the bench cluster. */
+  namespace: string;
   prom?: PrometheusServer;
   /** `sie-fleet <args>` as a child process (with `--json` the events are on stdout). */
   cli(args: string[], opts?: { memory?: boolean }): Promise<Proc>;
   /** The real `pulumi <args>` with the environment sie-fleet gives it (file backend, passphrase). */
   pulumi(args: string[]): Promise<Proc>;
-  /** Starts (or restarts) the simulator's load generator. */
+  /** Resolves once every workload of the release is rolled out and Ready, with the wait in ms. */
+  waitAllReady(timeoutMs?: number): Promise<number>;
+  /** Starts (or restarts) the endpoint server's load generator for this release. */
   startLoad(rps?: number, seconds?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -71,50 +77,65 @@ function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.Proce
   });
 }
 
+/** The cluster every benchmark stack runs on, one per `npm run bench` (bench/run.ts starts and stops it). */
+export const BENCH_CLUSTER_DIR = path.join(REPO_ROOT, ".sie-fleet", "bench-cluster");
+
 export async function benchStack(opts: { stackFile?: string; prometheus?: boolean; log?: (l: string) => void } = {}): Promise<BenchStack> {
   const log = opts.log ?? (() => undefined);
   const pulumiCmd = await ensurePulumi({ onProgress: log });
+  const cluster = await startEmbeddedCluster({ dir: BENCH_CLUSTER_DIR, onProgress: log });
+  const namespace = `bench-${randomBytes(3).toString("hex")}`;
+  const doc = opts.stackFile ? (yaml.load(opts.stackFile) as Record<string, any>) : localStackConfig();
+  doc.config["sie-fleet:release"] = { ...doc.config["sie-fleet:release"], namespace };
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-bench-"));
-  makeScratchProject(dir, opts.stackFile ? { stacks: [], stackFiles: { [STACK]: opts.stackFile } } : { stacks: [STACK] });
+  makeScratchProject(dir, { stacks: [], stackFiles: { [STACK]: dumpStack(doc) } });
   const stateDir = path.join(dir, ".sie-fleet");
-  const sim = await spawnSimulator({ stateDir: path.join(stateDir, "sim"), profile: "fast", startTimeoutMs: 120_000 }).catch((err: unknown) => {
-    fs.rmSync(dir, { recursive: true, force: true });
-    throw err;
-  });
+  const kc = new k8s.KubeConfig();
+  kc.loadFromFile(cluster.kubeconfigPath);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const apps = kc.makeApiClient(k8s.AppsV1Api);
   let prom: PrometheusServer | undefined;
-  const env: NodeJS.ProcessEnv = { ...process.env, [PROJECT_DIR_ENV]: dir, SIE_FLEET_SIM_DIR: path.join(stateDir, "sim"), SIE_FLEET_STATE_DIR: stateDir, CI: "1", NO_COLOR: "1" };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    [PROJECT_DIR_ENV]: dir,
+    [CLUSTER_DIR_ENV]: BENCH_CLUSTER_DIR,
+    [CHART_BASE_ENV]: REPO_ROOT,
+    SIE_FLEET_STATE_DIR: stateDir,
+    CI: "1",
+    NO_COLOR: "1",
+  };
   for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME", "SIE_FLEET_PROMETHEUS_URL"]) delete env[k];
+  const cleanup = async () => {
+    await prom?.stop();
+    await core.deleteNamespace({ name: namespace }).catch(() => undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  };
   try {
-    if (opts.prometheus) {
-      prom = await startPrometheus({ metricsUrl: sim.metrics, labels: { namespace: "sie" } });
+    if (opts.prometheus && cluster.metricsUrl) {
+      prom = await startPrometheus({ metricsUrl: cluster.metricsUrl, honorLabels: true });
       env.SIE_FLEET_PROMETHEUS_URL = prom.url;
     }
-    log(`deploying the local stack in ${dir}`);
+    log(`deploying the local stack in ${dir} (namespace ${namespace})`);
     await upStack(await openStack({ stack: STACK, projectDir: dir, stateDir, env }, { create: true }));
   } catch (err) {
-    await prom?.stop();
-    await sim.stop();
-    fs.rmSync(dir, { recursive: true, force: true });
+    await cleanup();
     throw err;
   }
   const pEnv = { ...env, ...pulumiEnv(resolveTarget({ stack: STACK, projectDir: dir, stateDir, env })).vars };
   return {
     dir,
     stateDir,
+    namespace,
     configFile: path.join(dir, "stacks", `Pulumi.${STACK}.yaml`),
-    sim,
     ...(prom ? { prom } : {}),
     cli: (args, o = {}) => run(process.execPath, [CLI, ...args], { cwd: dir, env, ...(o.memory ? { memory: true } : {}) }),
     pulumi: (args) => run(pulumiCmd.command, [...args, "--stack", STACK, "--non-interactive"], { cwd: dir, env: pEnv }),
+    waitAllReady: (timeoutMs) => waitAllReady(apps, namespace, timeoutMs),
     async startLoad(rps = 50, seconds = 600) {
-      const r = await fetch(`${sim.api}/sim/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ action: "start", rps, durationMs: seconds * 1000 }) });
+      const r = await fetch(`${cluster.endpointsUrl}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace, rps, durationMs: seconds * 1000 }) });
       if (!r.ok) throw new Error(`starting load: HTTP ${r.status} ${await r.text()}`);
     },
-    async stop() {
-      await prom?.stop();
-      await sim.stop();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
+    stop: cleanup,
   };
 }
 
@@ -125,34 +146,29 @@ export function expectExit(p: Proc, codes: number[], what: string): void {
   throw new Error(`${what} exited ${p.code} (expected ${codes.join("/")}):\n${tail}`);
 }
 
-interface Workload {
-  metadata: { name: string; generation?: number };
-  spec: { replicas?: number };
-  status?: { observedGeneration?: number; replicas?: number; readyReplicas?: number; updatedReplicas?: number; availableReplicas?: number; currentRevision?: string; updateRevision?: string };
-}
+type Workload = k8s.V1StatefulSet | k8s.V1Deployment;
 
 /** True when every StatefulSet and Deployment of the release is fully rolled out and Ready. */
-export async function allReady(api: string, namespace = "sie"): Promise<boolean> {
-  const list = async (p: string) => ((await (await fetch(`${api}${p}`)).json()) as { items: Workload[] }).items;
-  const sts = await list(`/apis/apps/v1/namespaces/${namespace}/statefulsets`);
-  const deps = await list(`/apis/apps/v1/namespaces/${namespace}/deployments`);
+export async function allReady(apps: k8s.AppsV1Api, namespace: string): Promise<boolean> {
+  const sts = (await apps.listNamespacedStatefulSet({ namespace })).items;
+  const deps = (await apps.listNamespacedDeployment({ namespace })).items;
   const settled = (w: Workload) => {
-    const want = w.spec.replicas ?? 1;
+    const want = w.spec?.replicas ?? 1;
     const s = w.status ?? {};
-    return (s.observedGeneration ?? 0) >= (w.metadata.generation ?? 0) && (s.replicas ?? 0) === want && (s.readyReplicas ?? 0) === want && (s.updatedReplicas ?? 0) === want;
+    return (s.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0) && (s.replicas ?? 0) === want && (s.readyReplicas ?? 0) === want && (s.updatedReplicas ?? 0) === want;
   };
-  return sts.every((w) => settled(w) && w.status?.currentRevision === w.status?.updateRevision) && deps.every((w) => settled(w) && (w.status?.availableReplicas ?? 0) === want(w));
-}
-
-function want(w: Workload): number {
-  return w.spec.replicas ?? 1;
+  return (
+    sts.length + deps.length > 0 &&
+    sts.every((w) => settled(w) && w.status?.currentRevision === w.status?.updateRevision) &&
+    deps.every((w) => settled(w) && (w.status?.availableReplicas ?? 0) === (w.spec?.replicas ?? 1))
+  );
 }
 
 /** Polls allReady every 100 ms; resolves with the wait in ms. */
-export async function waitAllReady(api: string, timeoutMs = 300_000): Promise<number> {
+export async function waitAllReady(apps: k8s.AppsV1Api, namespace: string, timeoutMs = 300_000): Promise<number> {
   const t0 = performance.now();
   while (performance.now() - t0 < timeoutMs) {
-    if (await allReady(api)) return performance.now() - t0;
+    if (await allReady(apps, namespace)) return performance.now() - t0;
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`workloads not Ready after ${timeoutMs} ms`);

@@ -4,7 +4,7 @@
 // `pulumi up` returns once the objects are written, before any pod is Ready, so the same raw
 // runs are also timed until every workload is Ready: the fairer baseline.
 import { jsonLines, phaseTimes, type Event } from "./runData.js";
-import { benchStack, dumpStack, expectExit, localStackConfig, waitAllReady } from "./fixture.js";
+import { benchStack, dumpStack, expectExit, localStackConfig } from "./fixture.js";
 import { median, secs, table } from "./report.js";
 import type { Benchmark } from "./types.js";
 
@@ -21,7 +21,7 @@ export const p1: Benchmark = {
     const s = await benchStack({ stackFile: dumpStack(doc), log });
     const samples: { run: number; who: "sie-fleet" | "pulumi"; to: string; ms: number; readyMs?: number; phasesMs?: Record<string, number> }[] = [];
     try {
-      await waitAllReady(s.sim.api);
+      await s.waitAllReady();
       // ABBA order, and the tag flips every run: both sides apply both directions equally often.
       type Who = "sie-fleet" | "pulumi";
       const order: Who[] = [];
@@ -40,13 +40,13 @@ export const p1: Benchmark = {
           const up = await s.pulumi(["up", "--yes", "--skip-preview"]);
           expectExit(up, [0], "pulumi up");
           const ms = performance.now() - t0;
-          await waitAllReady(s.sim.api);
+          await s.waitAllReady();
           const readyMs = performance.now() - t0;
           samples.push({ run: i, who, to, ms, readyMs });
           log(`P1 run ${i + 1}/${order.length}: pulumi config set + up → ${to}: ${secs(ms)} (all Ready after ${secs(readyMs)})`);
         }
         // Between runs everything must be settled, so no run pays for the previous one.
-        await waitAllReady(s.sim.api);
+        await s.waitAllReady();
       }
     } finally {
       await s.stop();

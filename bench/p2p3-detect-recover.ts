@@ -1,12 +1,12 @@
 // P2 time to detect and P3 time to recover, measured on the same bad upgrades: each fault tag is
 // applied with `sie-fleet upgrade` on the local stack (its short gate windows, a real Prometheus
-// scraping the simulator, the simulator's load generator for traffic). From the run's journal:
+// scraping the endpoint server, its load generator for traffic). From the run's journal:
 //   detect  = `pulumi.up` intent of phase apply → `revert.decide` decision
 //   recover = `revert.decide` → `revert.verify` evidence (previous version verified)
 // P2's baseline is not measured: it is Helm's documented `--atomic` behaviour with the default
 // `--timeout 5m0s` (wait for readiness until the timeout; Ready pods that fail requests are never
 // noticed). P3's baseline is measured on the same stack: one raw `pulumi up` + one `sie-fleet verify`.
-import { benchStack, expectExit, waitAllReady, type BenchStack } from "./fixture.js";
+import { benchStack, expectExit, type BenchStack } from "./fixture.js";
 import { find, jsonLines, latestJournal, ms, type Event } from "./runData.js";
 import { median, secs, table, writeResult } from "./report.js";
 import type { BenchOptions, Benchmark } from "./types.js";
@@ -90,7 +90,7 @@ function measure({ runs, quick, log }: BenchOptions) {
     const bad: BadRun[] = [];
     const manual: ManualRecovery[] = [];
     try {
-      await waitAllReady(s.sim.api);
+      await s.waitAllReady();
       for (let i = 0; i < perFault; i++) {
         for (const f of faults) {
           const r = await badUpgrade(s, f);
@@ -98,14 +98,14 @@ function measure({ runs, quick, log }: BenchOptions) {
           // A slow machine may not get through all faults: keep what was measured.
           writeResult("p2p3-partial", { partial: true, bad });
           log(`P2/P3 ${r.tag}: detected by ${r.failedGate} after ${secs(r.detectMs)}, previous version verified ${secs(r.recoverMs)} later`);
-          await waitAllReady(s.sim.api);
+          await s.waitAllReady();
         }
       }
       for (let i = 0; i < Math.max(perFault, quick ? 1 : 3); i++) {
         const r = await manualRecovery(s, GOOD[i % 2]!);
         manual.push(r);
         log(`P3 baseline → ${r.to}: pulumi up ${secs(r.pulumiUpMs)} + verify ${secs(r.verifyMs)} (exit ${r.verifyExit})`);
-        await waitAllReady(s.sim.api);
+        await s.waitAllReady();
       }
     } finally {
       await s.stop();

@@ -1,10 +1,10 @@
-// P4: how an upgrade scales with the number of pools. Stack files with N cpu pools (the cheapest
-// in the simulator: no GPU accounting, one fake node each) are deployed fresh, then upgraded once
+// P4: how an upgrade scales with the number of pools. Stack files with N cpu pools (small CPU
+// requests, so 16 fit the embedded cluster's 4 CPU nodes) are deployed fresh, then upgraded once
 // with `--json`; wall time per phase comes from the NDJSON progress events. Waves are sequential
 // by design (canary first, then batchSize pools per wave); the final verification runs its
 // checks `rollout.gates.concurrency` at a time, which shows as gate time summed over checks
 // exceeding the verify phase's wall time.
-import { benchStack, dumpStack, expectExit, localStackConfig, waitAllReady } from "./fixture.js";
+import { benchStack, dumpStack, expectExit, localStackConfig } from "./fixture.js";
 import { jsonLines, ms, phaseTimes, type Event } from "./runData.js";
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -15,7 +15,8 @@ import type { Benchmark } from "./types.js";
 export function stackWithPools(n: number): string {
   const doc = localStackConfig();
   const pools: Record<string, unknown> = {};
-  for (let i = 1; i <= n; i++) pools[`cpu${i}`] = { gpu: "cpu", minNodes: 1, maxNodes: 1, minReplicas: 1, maxReplicas: 1 };
+  const resources = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "200m", memory: "512Mi" } };
+  for (let i = 1; i <= n; i++) pools[`cpu${i}`] = { gpu: "cpu", minNodes: 1, maxNodes: 1, minReplicas: 1, maxReplicas: 1, resources };
   doc.config["sie-fleet:pools"] = pools;
   doc.config["sie-fleet:rollout"].canaryPool = "cpu1";
   doc.config["sie-fleet:rollout"].waveOrder = [];
@@ -59,7 +60,7 @@ export const p4: Benchmark = {
     for (const n of sizes) {
       const s = await benchStack({ stackFile: stackWithPools(n), log });
       try {
-        await waitAllReady(s.sim.api);
+        await s.waitAllReady();
         for (let r = 0; r < reps; r++) {
           const to = r % 2 === 0 ? "v0.3.2" : "v0.3.1";
           const p = await s.cli(["upgrade", "--stack", "local", "--to", to, "--yes", "--json"], { memory: true });
@@ -90,7 +91,7 @@ export const p4: Benchmark = {
             ...(p.memory ? { cliPeakRssKiB: p.memory.rootPeakKiB, treePeakRssKiB: p.memory.treePeakKiB } : {}),
           });
           log(`P4 ${n} pool(s): upgrade ${secs(p.ms)}, ${waveSpans.length} waves, verify ${secs(vWall)} for ${verifyGates.length} checks (${secs(summed)} summed)`);
-          await waitAllReady(s.sim.api);
+          await s.waitAllReady();
         }
       } finally {
         await s.stop();

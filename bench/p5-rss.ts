@@ -1,7 +1,7 @@
 // P5: peak resident memory during an upgrade of the local stack (default checks). The CLI's own
 // figure is its VmHWM; the tree's is the largest simultaneous RSS of the CLI and everything it
 // started (pulumi, the language host, the program, the dynamic provider), sampled every 100 ms.
-import { benchStack, expectExit, waitAllReady } from "./fixture.js";
+import { benchStack, expectExit } from "./fixture.js";
 import { max, median, mib, table } from "./report.js";
 import type { Benchmark } from "./types.js";
 
@@ -13,7 +13,7 @@ export const p5: Benchmark = {
     const s = await benchStack({ log });
     const samples: { to: string; wallMs: number; cliPeakKiB: number; treePeakKiB: number; childPeaksKiB: Record<string, number> }[] = [];
     try {
-      await waitAllReady(s.sim.api);
+      await s.waitAllReady();
       for (let i = 0; i < n; i++) {
         const to = i % 2 === 0 ? "v0.3.2" : "v0.3.1";
         const p = await s.cli(["upgrade", "--stack", "local", "--to", to, "--yes", "--json"], { memory: true });
@@ -21,7 +21,7 @@ export const p5: Benchmark = {
         const m = p.memory!;
         samples.push({ to, wallMs: p.ms, cliPeakKiB: m.rootPeakKiB, treePeakKiB: m.treePeakKiB, childPeaksKiB: m.childPeaksKiB });
         log(`P5 run ${i + 1}/${n}: CLI ${mib(m.rootPeakKiB)}, tree ${mib(m.treePeakKiB)} (${m.samples} samples)`);
-        await waitAllReady(s.sim.api);
+        await s.waitAllReady();
       }
     } finally {
       await s.stop();

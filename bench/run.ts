@@ -3,6 +3,8 @@
 // and writes bench/results/<name>.json with the machine notes and the load during the run.
 import { parseArgs } from "node:util";
 import { ensurePulumi } from "../automation/engine/pulumiCli.js";
+import { stopEmbeddedCluster } from "../cluster/index.js";
+import { BENCH_CLUSTER_DIR } from "./fixture.js";
 import { p1 } from "./p1-overhead.js";
 import { p2, p3 } from "./p2p3-detect-recover.js";
 import { p4 } from "./p4-scaling.js";
@@ -64,5 +66,6 @@ for (const key of only) {
     log(`${key} failed: ${(err as Error).stack ?? err}`);
   }
 }
+await stopEmbeddedCluster(BENCH_CLUSTER_DIR);
 log(`done in ${((Date.now() - t0) / 60_000).toFixed(1)} min${failed ? `, ${failed} benchmark(s) failed` : ""}`);
 process.exit(failed ? 1 : 0);
