@@ -1,11 +1,10 @@
 // The crash matrix's tools: run the CLI in its own process group, watch its journal and its
 // process tree from the outside, SIGKILL it at a chosen point, and check what a recovery left.
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
 import { parseJournalText, type JournalEntry } from "../../automation/journal.js";
-import { CLI, runCli, workloadImages, type EngineFixture } from "./harness.js";
+import { runCli, spawnCli, workloadImages, type StackFixture } from "./harness.js";
 
 export interface Proc {
   pid: number;
@@ -58,7 +57,7 @@ export function pulumiChild(root: number, verb: "preview" | "up"): Proc | undefi
   return descendants(root).find((p) => /(^|\/)pulumi( |$)/.test(p.cmd.split(" ")[0] ?? "") && p.cmd.split(" ").includes(verb));
 }
 
-export function journalFiles(fx: EngineFixture, stack = "local"): string[] {
+export function journalFiles(fx: StackFixture, stack = fx.stack): string[] {
   const dir = path.join(fx.stateDir, "journal", stack);
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort().map((f) => path.join(dir, f)) : [];
 }
@@ -93,14 +92,10 @@ const isEntry = (e: JournalEntry, kind: string, action?: string, phase?: string)
 export const has = (es: JournalEntry[], kind: string, action?: string, phase?: string) => es.some((e) => isEntry(e, kind, action, phase));
 
 /** Starts `sie-fleet <args>` in its own process group and SIGKILLs it at `point`. */
-export async function killAt(fx: EngineFixture, args: string[], point: KillPoint, timeoutMs = 240_000): Promise<Killed> {
+export async function killAt(fx: StackFixture, args: string[], point: KillPoint, timeoutMs = 240_000): Promise<Killed> {
   const known = new Set(journalFiles(fx));
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    cwd: fx.dir,
-    env: { ...fx.ctx.env, CI: "1", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  const child = spawnCli(fx, args, { detached: true });
+  child.stdin!.end();
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -136,12 +131,14 @@ export interface ClusterView {
   keda: Record<string, Record<string, string>>;
 }
 
-export async function scaledObjectAnnotations(fx: EngineFixture): Promise<ClusterView["keda"]> {
-  const r = (await (await fetch(`${fx.sim.api}/apis/keda.sh/v1alpha1/namespaces/sie/scaledobjects`)).json()) as { items: { metadata: { name: string; annotations?: Record<string, string> } }[] };
+export async function scaledObjectAnnotations(fx: StackFixture): Promise<ClusterView["keda"]> {
+  const r = (await fx.custom.listNamespacedCustomObject({ group: "keda.sh", version: "v1alpha1", namespace: fx.namespace, plural: "scaledobjects" })) as {
+    items: { metadata: { name: string; annotations?: Record<string, string> } }[];
+  };
   return Object.fromEntries(r.items.map((so) => [so.metadata.name, so.metadata.annotations ?? {}]));
 }
 
-export async function clusterView(fx: EngineFixture): Promise<ClusterView> {
+export async function clusterView(fx: StackFixture): Promise<ClusterView> {
   return { config: fs.readFileSync(fx.configFile), keda: await scaledObjectAnnotations(fx) };
 }
 
@@ -154,7 +151,7 @@ export function configWithTag(before: Buffer, from: string, to: string): Buffer 
 }
 
 /** Image tags of every SIE workload (worker tags lose their -<platform>-<bundle> suffix). */
-export async function runningTags(fx: EngineFixture): Promise<string[]> {
+export async function runningTags(fx: StackFixture): Promise<string[]> {
   const imgs = await workloadImages(fx);
   return [...new Set(imgs.map((i) => i.split(":").pop()!.replace(/-(cuda\d*|cpu)-[a-z0-9._]+$/, "")))];
 }
@@ -165,8 +162,8 @@ export async function runningTags(fx: EngineFixture): Promise<string[]> {
  * snapshots, no pending operations, every journal finished and well-formed, no orphan alive.
  * Returns the version the stack is on.
  */
-export async function expectRecovered(fx: EngineFixture, before: ClusterView, from: string, to: string, killed: Killed): Promise<string> {
-  const v = await runCli(fx, ["verify", "--stack", "local", "--json"]);
+export async function expectRecovered(fx: StackFixture, before: ClusterView, from: string, to: string, killed: Killed): Promise<string> {
+  const v = await runCli(fx, ["verify", "--stack", fx.stack, "--json"]);
   expect(v.code, `verify failed:\n${v.stdout.slice(-4000)}\n${v.stderr.slice(-2000)}`).toBe(0);
   const tags = await runningTags(fx);
   expect(tags).toHaveLength(1);
@@ -175,7 +172,8 @@ export async function expectRecovered(fx: EngineFixture, before: ClusterView, fr
   const config = fs.readFileSync(fx.configFile);
   expect(config.equals(on === from ? before.config : configWithTag(before.config, from, to)), `config file is not the ${on} snapshot:\n${config.toString()}`).toBe(true);
   expect(await scaledObjectAnnotations(fx)).toEqual(before.keda);
-  expect(fs.existsSync(path.join(fx.stateDir, "locks", "local.json"))).toBe(false);
+  expect(await helmReleaseStatus(fx), "the Helm release's newest revision").toBe("deployed");
+  expect(fs.existsSync(path.join(fx.stateDir, "locks", `${fx.stack}.json`))).toBe(false);
   expect(pulumiLockFiles(fx)).toEqual([]);
   const exported = (await (await fx.open()).stack.exportStack()).deployment as { pending_operations?: unknown[] };
   expect(exported.pending_operations ?? []).toEqual([]);
@@ -200,7 +198,14 @@ export async function expectRecovered(fx: EngineFixture, before: ClusterView, fr
   return on;
 }
 
-export function pulumiLockFiles(fx: EngineFixture): string[] {
+/** Status of the newest revision of the release, from Helm's own record (its release Secrets). */
+export async function helmReleaseStatus(fx: StackFixture, release = "sie"): Promise<string | undefined> {
+  const secrets = (await fx.core.listNamespacedSecret({ namespace: fx.namespace, labelSelector: `owner=helm,name=${release}` })).items;
+  const newest = secrets.sort((a, b) => Number(b.metadata?.labels?.["version"] ?? 0) - Number(a.metadata?.labels?.["version"] ?? 0))[0];
+  return newest?.metadata?.labels?.["status"];
+}
+
+export function pulumiLockFiles(fx: StackFixture): string[] {
   const dir = path.join(fx.stateDir, "state", ".pulumi", "locks");
   const out: string[] = [];
   const walk = (d: string) => {
