@@ -43,6 +43,11 @@ function readMatrix(): Row[] {
     }));
 }
 
+/** The gates the table names as catching a fault ("rollout", "encode-smoke or metric:error-ratio", "config-healthz (…)"). */
+function caughtBy(row: Row): string[] {
+  return row.caughtBy.split(" or ").map((c) => c.replace(/\s*\(.*$/, "").replace(/ when .*$/, "").trim());
+}
+
 /** The scope that puts a fault into one wave of the local stack (canary l4, then a100, cpu), in this release only. */
 function scopeFor(namespace: string, wave: string, version: string, fault: string | null): Record<string, unknown> {
   const pool = { canary: "l4", "pools-1": "a100", "pools-2": "cpu" }[wave];
@@ -120,8 +125,9 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
       expect(row.exits, detail).toContain(r.code);
       expect(row.outcomes, detail).toContain(outcome?.["outcome"]);
       if (outcome?.["outcome"] === "reverted") {
-        // Where it was caught: a wave, or the final verification ("verify").
+        // Where it was caught: a wave, or the final verification ("verify"), and by which gate.
         expect(failedWave ?? "verify", detail).toBe(row.failedIn);
+        expect(failedGates.some((g) => caughtBy(row).some((c) => g === c || g.startsWith(`${c}:`))), `caught by ${row.caughtBy}; ${detail}`).toBe(true);
         expect(fs.readFileSync(fx.configFile).equals(config), "config file is back to its snapshot").toBe(true);
         expect(await runningTags(fx)).toEqual([from]);
       } else {
