@@ -7,7 +7,7 @@
 // scenario ends verified on a known version, and the next one upgrades from there.
 import { describe, expect, it } from "vitest";
 import { FULL_MATRIX, jsonLines, runCli, SCENARIO_TIMEOUT_MS, secondsSince, useStackFixture, type CliResult } from "./harness.js";
-import { clusterView, expectRecovered, has, killAt, pulumiChild, readEntries, type KillPoint } from "./crashKit.js";
+import { clusterView, expectRecovered, has, helmReleaseStatus, killAt, pulumiChild, readEntries, type KillPoint } from "./crashKit.js";
 
 const fixture = useStackFixture();
 
@@ -19,7 +19,7 @@ interface Scenario {
   /** What runs after the kill: `recover`, or a fresh `upgrade` to the same tag. */
   next: "recover" | "upgrade";
   /** Expected exit code and final version ("old" | "new") of the next command. */
-  expect: { code: number; on: "old" | "new"; action?: string };
+  expect: { code: number; on: "old" | "new"; action?: string; says?: RegExp };
   full?: boolean;
 }
 
@@ -47,6 +47,15 @@ const SCENARIOS: Scenario[] = [
     point: { reached: (es, pid) => has(es, "intent", "pulumi.up", "apply") && pulumiChild(pid, "up") !== undefined, settleMs: 1500, mode: "group" },
     next: "upgrade",
     expect: { code: 0, on: "new" },
+  },
+  {
+    // Helm's own record of the release says pending-upgrade: a provider (Helm client) that dies
+    // now leaves it so, the new version applied but recorded nowhere in the Pulumi state, and Helm
+    // refuses every later upgrade of the release.
+    name: "mid-Helm-upgrade, every process killed, provider too (release left pending-upgrade)",
+    point: { reached: async (es, pid, fx) => has(es, "intent", "pulumi.up", "apply") && pulumiChild(pid, "up") !== undefined && (await helmReleaseStatus(fx)) === "pending-upgrade", mode: "tree" },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted", says: /Helm release \S+ was at revision \d+ \(pending-upgrade\)[^"]*rolled it back to revision \d+/ },
   },
   { name: "mid-wave (second wave released)", point: { reached: (es) => es.some((e) => e.kind === "done" && e.action === "wave.release" && es.filter((x) => x.action === "wave.release" && x.kind === "done").length >= 2) }, next: "recover", expect: { code: 0, on: "old", action: "reverted" } },
   {
@@ -98,6 +107,7 @@ describe("crash matrix: SIGKILL at each journal phase, then the next command", (
       expect(next.code, detail).toBe(s.expect.code);
       const entries = readEntries(killed.journal);
       expect(entries.at(-1)?.outcome, detail).toBe("recovered");
+      if (s.expect.says) expect(next.stdout, detail).toMatch(s.expect.says);
       if (s.expect.action) expect(JSON.stringify(outcomeOf(next) ?? {}), detail).toContain(s.expect.action === "none" ? "changed nothing" : s.expect.action === "finished" ? "finished" : "reverted");
 
       const on = await expectRecovered(fx, before, from, to, killed);

@@ -43,6 +43,14 @@ export function descendants(root: number): Proc[] {
   return found;
 }
 
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    /* gone meanwhile */
+  }
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -66,16 +74,21 @@ export function readEntries(file: string): JournalEntry[] {
   return parseJournalText(fs.readFileSync(file, "utf8")).entries;
 }
 
-export type KillMode = "cli" | "group";
+export type KillMode = "cli" | "group" | "tree";
 
 export interface KillPoint {
-  /** True once the run reached the point; `cli` is the CLI's pid (for its process tree). */
-  reached(entries: JournalEntry[], cli: number): boolean;
+  /**
+   * True once the run reached the point; `cli` is the CLI's pid (for its process tree), `fx` the
+   * stack (for what the cluster shows, e.g. Helm's record of the release).
+   */
+  reached(entries: JournalEntry[], cli: number, fx: StackFixture): boolean | Promise<boolean>;
   /** Extra wait after the point is seen, so the kill lands inside a running step. */
   settleMs?: number;
   /**
    * "cli": SIGKILL the CLI alone (kill -9 <pid>, the OOM killer): its Pulumi children live on as
-   * orphans. "group": SIGKILL its whole process group (a closed terminal, a killed container).
+   * orphans. "group": SIGKILL its whole process group (a closed terminal): Pulumi's plugins, in
+   * their own process groups, live on. "tree": SIGKILL every process of the tree, plugins too (a
+   * killed container, a lost machine): the provider dies in the middle of what it was doing.
    */
   mode?: KillMode;
 }
@@ -113,13 +126,14 @@ export async function killAt(fx: StackFixture, args: string[], point: KillPoint,
       throw new Error(`kill point not reached in ${timeoutMs} ms; journal ${journal ?? "(none)"}`);
     }
     journal ??= journalFiles(fx).find((f) => !known.has(f));
-    if (journal && point.reached(readEntries(journal), pid)) break;
+    if (journal && (await point.reached(readEntries(journal), pid, fx))) break;
     // Short: the last kill points are only tens of milliseconds wide (a few API calls).
     await new Promise((r) => setTimeout(r, 5));
   }
   if (point.settleMs) await new Promise((r) => setTimeout(r, point.settleMs));
   const orphans = descendants(pid);
-  process.kill(point.mode === "group" ? -pid : pid, "SIGKILL");
+  process.kill(point.mode === "group" || point.mode === "tree" ? -pid : pid, "SIGKILL");
+  if (point.mode === "tree") for (const o of orphans) killIfAlive(o.pid);
   const end = await exited;
   expect(end.signal).toBe("SIGKILL");
   return { runId: path.basename(journal!, ".jsonl"), journal: journal!, orphans, stdout };
@@ -188,11 +202,7 @@ export async function expectRecovered(fx: StackFixture, before: ClusterView, fro
     if (exe === "pulumi") expect(alive(o.pid), `orphan ${o.pid} (${o.cmd}) still runs`).toBe(false);
     else if (alive(o.pid)) {
       process.stderr.write(`crash matrix: leaked plugin process ${o.pid} (${o.cmd.slice(0, 100)}) outlived the kill; ending it\n`);
-      try {
-        process.kill(o.pid, "SIGKILL");
-      } catch {
-        /* gone meanwhile */
-      }
+      killIfAlive(o.pid);
     }
   }
   return on;
