@@ -1,4 +1,4 @@
-/** The real clock. Tests and the simulator inject their own `Clock` (types.ts). */
+/** The real clock. Tests inject their own `Clock` (types.ts). */
 import type { Clock } from "./types.js";
 
 export const systemClock: Clock = {

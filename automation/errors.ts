@@ -213,7 +213,7 @@ function fromPulumiCommandError(err: unknown): SieFleetError | undefined {
 const CONNECT_FAILURE = /\b(ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|ETIMEDOUT|ECONNRESET|EAI_AGAIN)\b|socket hang up/;
 
 /**
- * A Kubernetes call that never got an HTTP answer means the cluster (or the local simulator) is
+ * A Kubernetes call that never got an HTTP answer means the cluster (or the embedded one) is
  * down or unreachable: an environment problem with its own fix, not a bug (exit 3, not 1).
  */
 function unreachableCluster(err: SieFleetError): SieFleetError | undefined {
@@ -222,7 +222,7 @@ function unreachableCluster(err: SieFleetError): SieFleetError | undefined {
   if (!reason) return undefined;
   const server = /request to (https?:\/\/[^/\s]+)/.exec(err.message)?.[1] ?? "the cluster API";
   return new StackError("cluster-unreachable", `cannot reach the cluster at ${server} (${reason}): ${String(err.details?.["operation"] ?? "a Kubernetes request")} got no answer`, {
-    hint: "start the cluster or the simulator (sie-fleet sim status), or fix the stack's kubeconfig; if a run was in progress, then run sie-fleet recover",
+    hint: "start the cluster (sie-fleet cluster status for the embedded one), or fix the stack's kubeconfig; if a run was in progress, then run sie-fleet recover",
     cause: err,
     details: { server, reason },
   });

@@ -49,6 +49,7 @@ export const JOURNAL_ACTIONS = {
   waveRelease: "wave.release",
   pulumiUp: "pulumi.up",
   pulumiClearPending: "pulumi.clear-pending",
+  helmRollback: "helm.rollback",
   podsDelete: "pods.delete",
   // Decisions and evidence.
   policyVersion: "policy.version",

@@ -3,6 +3,7 @@
  * output, error details. Two rules: known secret values are replaced wherever they appear, and
  * keys that name a secret (token, passphrase, password, kubeconfig, …) lose their value whatever it is.
  */
+import yaml from "js-yaml";
 import { REDACTED, SECRET_ENV_VARS, SECRET_KEY_PATTERN } from "./defaults.js";
 
 /**
@@ -99,4 +100,28 @@ export function withEncodedSecrets(secrets: readonly string[]): string[] {
     out.add(Buffer.from(s, "utf8").toString("base64url"));
   }
   return [...out];
+}
+
+/**
+ * The credentials a kubeconfig carries (client keys and certificates, as stored and decoded,
+ * tokens, passwords) and the whole text: each is a secret on its own, a log may show one without
+ * the others. Text that is not a kubeconfig yields only itself.
+ */
+export function kubeconfigSecrets(text: string): string[] {
+  let doc: unknown;
+  try {
+    doc = yaml.load(text);
+  } catch {
+    return [text];
+  }
+  const users = (doc as { users?: { user?: Record<string, unknown> }[] } | undefined)?.users ?? [];
+  const out = [text];
+  for (const { user = {} } of Array.isArray(users) ? users : []) {
+    for (const k of ["client-certificate-data", "client-key-data"]) {
+      const v = user[k];
+      if (typeof v === "string") out.push(v, Buffer.from(v, "base64").toString("utf8"));
+    }
+    for (const k of ["token", "password"]) if (typeof user[k] === "string") out.push(user[k] as string);
+  }
+  return out;
 }

@@ -317,7 +317,7 @@ export interface Reporter {
   close?(): void | Promise<void>;
 }
 
-/** A clock, injectable so tests and the simulator control time. */
+/** A clock, injectable so tests control time. */
 export interface Clock {
   now(): number;
   sleep(ms: number, signal?: AbortSignal): Promise<void>;

@@ -38,7 +38,7 @@ export function freePort(): Promise<number> {
 }
 
 export interface StartPrometheusOptions {
-  /** URL of the /metrics endpoint to scrape (the simulator's). */
+  /** URL of the /metrics endpoint to scrape (the endpoint server's). */
   metricsUrl: string;
   /** Static labels on the target (namespace, as Prometheus Operator attaches). */
   labels?: Record<string, string>;
@@ -62,7 +62,7 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
     global: { scrape_interval: interval, evaluation_interval: interval },
     scrape_configs: [
       {
-        job_name: "sie-sim",
+        job_name: "sie",
         scrape_interval: interval,
         scrape_timeout: interval,
         metrics_path: target.pathname,

@@ -5,7 +5,7 @@
 export const GPU_KINDS = ["l4", "a100-40gb", "a100-80gb", "cpu"] as const;
 export type GpuKind = (typeof GPU_KINDS)[number];
 
-/** Where a pool's hardware is resolved: a cloud table, or no table (local simulator, existing cluster). */
+/** Where a pool's hardware is resolved: a cloud table, or no table (embedded cluster, existing cluster). */
 export type HardwareTarget = "gke" | "eks" | "generic";
 
 /** A Kubernetes node taint (Kubernetes spelling of the effect). */

@@ -1,5 +1,5 @@
 // Where platform kubernetes reads its kubeconfig. Pure (no @pulumi imports): the Pulumi program and
-// the automation layer (KubeClient, the mirror simulator) must agree on the same file.
+// the automation layer (KubeClient, the embedded cluster) must agree on the same file.
 import * as os from "node:os";
 import * as path from "node:path";
 

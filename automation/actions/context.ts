@@ -24,9 +24,9 @@ export interface StackContext {
   kube: KubeClient;
   /** Values to keep out of every output (passphrase, HF token, kubeconfig). */
   secrets: string[];
-  /** Gateway base URL reachable from here ($SIE_FLEET_GATEWAY_URL, or the local simulator's). */
+  /** Gateway base URL reachable from here ($SIE_FLEET_GATEWAY_URL, or the embedded cluster's endpoint server). */
   gatewayUrl?: string;
-  /** Config service base URL ($SIE_FLEET_CONFIG_URL, or the local simulator's). */
+  /** Config service base URL ($SIE_FLEET_CONFIG_URL, or the embedded cluster's endpoint server). */
   configUrl?: string;
   /** Prometheus for metric gates ($SIE_FLEET_PROMETHEUS_URL, else rollout.gates.prometheusUrl). */
   prometheusUrl?: string;

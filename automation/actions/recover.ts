@@ -9,6 +9,8 @@ import { acquireLock } from "../lock.js";
 import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../engine/pulumiLocks.js";
 import { TIMEOUTS } from "../defaults.js";
 import { restoreHolds, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
+import { helmRevisions, helmRollback } from "../kube/helmRelease.js";
+import { ensureKubernetesTools } from "../engine/kubernetesPlugin.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
 import { loadStackContext, type StackContext } from "./context.js";
@@ -44,23 +46,60 @@ function clearStalePulumiLocks(sc: StackContext, emit: ProgressEmitter): void {
   if (stale.length) emit.log("warn", "recover", `removed ${stale.length} Pulumi stack lock(s) left by a killed process`);
 }
 
+/** A Helm release as the Pulumi state records it. */
+interface RecordedRelease {
+  name: string;
+  namespace: string;
+  revision: number;
+}
+
+const HELM_RELEASE_TYPE = "kubernetes:helm.sh/v3:Release";
+
 /**
  * A `pulumi up` killed mid-update leaves pending operations in the checkpoint; Pulumi refuses
  * nothing because of them but they stay until someone clears them, and our preflight refuses
  * to upgrade over them. sie-fleet's updates only ever update the release in place, so the revert
  * (or nothing, when the run never applied) re-applies the desired state: dropping them is safe.
- * What was dropped is journaled first.
+ * What was dropped is journaled first. Returns the Helm releases whose update was cut off.
  */
-async function clearPendingOperations(sc: StackContext, journal: Journal, emit: ProgressEmitter): Promise<void> {
+async function clearPendingOperations(sc: StackContext, journal: Journal, emit: ProgressEmitter): Promise<RecordedRelease[]> {
   const exported = await sc.open.stack.exportStack();
-  const deployment = exported.deployment as { pending_operations?: { type?: string; resource?: { urn?: string } }[] };
+  const deployment = exported.deployment as {
+    pending_operations?: { type?: string; resource?: { urn?: string } }[];
+    resources?: { urn: string; outputs?: { name?: string; namespace?: string; status?: { revision?: number } } }[];
+  };
   const pending = deployment.pending_operations ?? [];
-  if (pending.length === 0) return;
+  if (pending.length === 0) return [];
   const ops = pending.map((p) => ({ type: p.type ?? "?", urn: p.resource?.urn ?? "?" }));
   await journal.step("recover", JOURNAL_ACTIONS.pulumiClearPending, { operations: ops }, () =>
     sc.open.stack.importStack({ ...exported, deployment: { ...deployment, pending_operations: [] } }),
   );
   emit.log("warn", "recover", `cleared ${ops.length} pending operation(s) left by the killed pulumi up: ${ops.map((o) => `${o.type} ${o.urn.split("::").pop()}`).join(", ")}`);
+  return ops.flatMap((o) => {
+    const out = o.type === "updating" && o.urn.includes(`::${HELM_RELEASE_TYPE}::`) ? deployment.resources?.find((r) => r.urn === o.urn)?.outputs : undefined;
+    const revision = out?.status?.revision;
+    return out?.name && out.namespace && typeof revision === "number" ? [{ name: out.name, namespace: out.namespace, revision }] : [];
+  });
+}
+
+/**
+ * A `pulumi up` killed while Helm upgraded the release leaves Helm ahead of the Pulumi state: a
+ * newer revision, already applied to the cluster, maybe still `pending-upgrade` (Helm then refuses
+ * every upgrade). Pulumi compares the snapshot's config with the state, finds nothing to change,
+ * and a revert would leave the new version running. Helm's own rollback to the revision the state
+ * records makes the cluster what the state says and ends the pending revision; the revert goes on
+ * from there.
+ */
+async function rollBackUnrecordedRevisions(sc: StackContext, releases: RecordedRelease[], journal: Journal, emit: ProgressEmitter): Promise<void> {
+  for (const rel of releases) {
+    const newest = (await helmRevisions(sc.kube.api, rel.namespace, rel.name))[0];
+    if (!newest || newest.version <= rel.revision) continue;
+    const { helmBin } = await ensureKubernetesTools();
+    await journal.step("recover", JOURNAL_ACTIONS.helmRollback, { release: rel.name, namespace: rel.namespace, from: newest, to: rel.revision }, () =>
+      helmRollback(sc.kube.api, helmBin, rel.namespace, rel.name, rel.revision),
+    );
+    emit.log("warn", "recover", `Helm release ${rel.namespace}/${rel.name} was at revision ${newest.version} (${newest.status}), which the killed pulumi up never recorded; rolled it back to revision ${rel.revision}, the one the Pulumi state records`);
+  }
 }
 
 /** Recovers the stack's newest incomplete run, if any. The caller holds the sie-fleet lock. */
@@ -91,7 +130,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       return { stack, runId: read.runId, action: "needs-attention", message };
     }
     clearStalePulumiLocks(sc, emit);
-    await clearPendingOperations(sc, journal, emit);
+    await rollBackUnrecordedRevisions(sc, await clearPendingOperations(sc, journal, emit), journal, emit);
     const snapDone = doneFor(entries, JOURNAL_ACTIONS.configSnapshot);
     const snapshot = entryData<ConfigSnapshot & { previousTag: string }>(snapDone);
     const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, JOURNAL_ACTIONS.kedaFreeze));

@@ -5,7 +5,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import type { V1Pod } from "@kubernetes/client-node";
+import yaml from "js-yaml";
 import { create as createTar } from "tar";
+import { CLUSTER_FILE, DAEMON_LOG, readClusterInfo } from "../../cluster/daemonState.js";
+import { embeddedClusterDir } from "../../infra/embeddedCluster.js";
 import { buildReleaseValues } from "../../infra/releaseValues.js";
 import { openStack, type OpenStack } from "../engine/stack.js";
 import { ensurePulumi } from "../engine/pulumiCli.js";
@@ -14,10 +18,10 @@ import { UsageError } from "../errors.js";
 import { journalDir, listRuns } from "../journal.js";
 import { KubeClient } from "../kube/index.js";
 import { readLock } from "../lock.js";
-import { redact, redactText, secretsFromEnv, withEncodedSecrets } from "../redact.js";
+import { kubeconfigSecrets, redact, redactText, secretsFromEnv, withEncodedSecrets } from "../redact.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
-import { validateStackConfig } from "./context.js";
+import { loadStackContext, validateStackConfig, type StackContext } from "./context.js";
 import { history } from "./history.js";
 import { status } from "./status.js";
 import { stackTarget } from "./target.js";
@@ -97,6 +101,16 @@ function tail(file: string): string {
   }
 }
 
+/** `sie-fleet:platform` of a stack file that cannot be opened as a stack: which cluster's logs to add. */
+function platformOf(stackFile: string): string | undefined {
+  try {
+    const p = (yaml.load(stackFile) as { config?: Record<string, unknown> } | undefined)?.config?.["sie-fleet:platform"];
+    return typeof p === "string" ? p : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Journal lines re-redacted one by one; lines that are not JSON are kept as redacted text. */
 function redactJournal(text: string, secrets: readonly string[]): string {
   return text
@@ -117,26 +131,6 @@ function redactStackFile(text: string): string {
   return text.replace(/(secure:\s*)\S+/g, `$1${SECRET_SHOWN_AS}`).replace(/(encryptionsalt:\s*)\S+/g, `$1${SECRET_SHOWN_AS}`);
 }
 
-/** Simulator objects with every Secret's data removed (they hold the HF token, base64). */
-function redactSimState(state: unknown): unknown {
-  const scrub = (v: unknown): unknown => {
-    if (Array.isArray(v)) return v.map(scrub);
-    if (v === null || typeof v !== "object") return v;
-    const o = v as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const [k, inner] of Object.entries(o)) {
-      out[k] = o["kind"] === "Secret" && (k === "data" || k === "stringData") ? SECRET_SHOWN_AS : scrub(inner);
-    }
-    return out;
-  };
-  return scrub(state);
-}
-
-function simDirOf(ctx: ActionContext, open: OpenStack | undefined): string {
-  const env = ctx.env ?? process.env;
-  return env["SIE_FLEET_SIM_DIR"] || path.join(open?.stateDir ?? ctx.stateDir, "sim");
-}
-
 async function collectKubeEvents(c: Collector, kube: KubeClient, namespace: string): Promise<void> {
   const list = await withTimeout(kube.api.core.listNamespacedEvent({ namespace }), KUBE_TIMEOUT_MS, `the cluster (${kube.server})`);
   const events = [...list.items]
@@ -151,6 +145,67 @@ async function collectKubeEvents(c: Collector, kube: KubeClient, namespace: stri
       message: e.message,
     }));
   add(c, "cluster/events.json", { server: kube.server, namespace, events }, `Kubernetes Events of namespace ${namespace} (newest 500)`);
+}
+
+/** What a pod is doing, as `kubectl describe` would summarise it; no spec (env, volumes), so nothing secret by construction. */
+function podStatus(p: V1Pod): Record<string, unknown> {
+  const state = (s: NonNullable<NonNullable<V1Pod["status"]>["containerStatuses"]>[number]["state"]) =>
+    s?.waiting ? { waiting: s.waiting.reason, message: s.waiting.message } : s?.terminated ? { terminated: s.terminated.reason, exitCode: s.terminated.exitCode } : s?.running ? { running: s.running.startedAt } : undefined;
+  return {
+    name: p.metadata?.name,
+    labels: p.metadata?.labels,
+    annotations: p.metadata?.annotations,
+    createdAt: p.metadata?.creationTimestamp,
+    ...(p.metadata?.deletionTimestamp ? { deletingSince: p.metadata.deletionTimestamp } : {}),
+    node: p.spec?.nodeName,
+    phase: p.status?.phase,
+    conditions: p.status?.conditions?.map((k) => ({ type: k.type, status: k.status, ...(k.reason ? { reason: k.reason } : {}), ...(k.message ? { message: k.message } : {}) })),
+    containers: p.status?.containerStatuses?.map((k) => ({ name: k.name, image: k.image, ready: k.ready, restartCount: k.restartCount, state: state(k.state), lastState: state(k.lastState) })),
+  };
+}
+
+async function collectPods(c: Collector, kube: KubeClient, namespace: string): Promise<void> {
+  const pods = await withTimeout(kube.api.listPods(namespace), KUBE_TIMEOUT_MS, `the cluster (${kube.server})`);
+  const sorted = [...pods].sort((a, b) => String(a.metadata?.name).localeCompare(String(b.metadata?.name)));
+  add(c, "cluster/pods.json", { server: kube.server, namespace, pods: sorted.map(podStatus) }, `status of every pod in namespace ${namespace}`);
+}
+
+/**
+ * The Helm release as the stack recorded it: the non-secret stack outputs and the status the
+ * Pulumi Kubernetes provider read back from Helm (revision, deployed or failed, chart).
+ */
+async function collectRelease(c: Collector, open: OpenStack): Promise<void> {
+  const outputs = await open.stack.outputs();
+  const plain = Object.fromEntries(Object.entries(outputs).filter(([, o]) => !o.secret).map(([k, o]) => [k, o.value]));
+  const deployment = (await open.stack.exportStack()).deployment as { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] } | undefined;
+  const releases = (deployment?.resources ?? [])
+    .filter((r) => r.type === "kubernetes:helm.sh/v3:Release")
+    .map((r) => ({ urn: r.urn, status: r.outputs?.["status"], chart: r.outputs?.["chart"], version: r.outputs?.["version"], namespace: r.outputs?.["namespace"], name: r.outputs?.["name"] }));
+  add(c, "stack/release.json", { outputs: plain, helmReleases: releases }, "the stack's outputs (secret ones left out) and its Helm release's status");
+}
+
+/** The credentials in the embedded cluster's kubeconfigs (admin and one per component). */
+function embeddedClusterSecrets(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs.readdirSync(dir).filter((f) => f.endsWith("kubeconfig")).flatMap((f) => kubeconfigSecrets(fs.readFileSync(path.join(dir, f), "utf8")));
+}
+
+/**
+ * The embedded cluster's own logs (daemon, etcd, API server, controllers, scheduler, kwok), when
+ * the stack runs there: what happened to pods that no event explains.
+ */
+function collectEmbeddedCluster(c: Collector, dir: string): void {
+  const info = readClusterInfo(dir);
+  if (info) add(c, `embedded-cluster/${CLUSTER_FILE}`, info, "the embedded cluster's ports, versions, components and start timings");
+  else c.notes.push(`embedded cluster: not running (no ${CLUSTER_FILE} in ${dir}); its logs are included as they were left`);
+  const logs = [path.join(dir, DAEMON_LOG), ...(fs.existsSync(path.join(dir, "logs")) ? fs.readdirSync(path.join(dir, "logs")).sort().map((f) => path.join(dir, "logs", f)) : [])];
+  let found = 0;
+  for (const file of logs.filter((f) => f.endsWith(".log") && fs.existsSync(f))) {
+    const name = path.relative(dir, file);
+    add(c, `embedded-cluster/${name}`, tail(file), `embedded cluster ${name} (last ${LOG_TAIL_BYTES / 1024} KiB)`);
+    found++;
+  }
+  if (found === 0) c.notes.push(`embedded cluster: no logs in ${dir}`);
 }
 
 async function toolVersions(): Promise<Record<string, string>> {
@@ -194,6 +249,8 @@ export async function supportBundle(opts: SupportBundleOptions, ctx: ActionConte
   fs.mkdirSync(c.dir, { recursive: true });
   try {
     const target = stackTarget(opts.stack, ctx);
+    const clusterDir = embeddedClusterDir(ctx.stateDir, env);
+    c.secrets = withEncodedSecrets([...c.secrets, ...embeddedClusterSecrets(clusterDir)]);
     let open: OpenStack | undefined;
     await part(c, "stack", async () => {
       open = await openStack(target);
@@ -224,14 +281,16 @@ export async function supportBundle(opts: SupportBundleOptions, ctx: ActionConte
       const sorted = Object.fromEntries(Object.entries(shown).sort(([a], [b]) => a.localeCompare(b)));
       add(c, "stack/config.json", `${JSON.stringify(sorted, null, 2)}\n`, "the stack config (pulumi config), secret values shown as [secret]");
     });
+    let namespace: string | undefined;
+    let platform: string | undefined;
     if (!configMap) {
       await part(c, "stack config file", async () => {
         const file = path.join(target.projectDir ?? REPO_ROOT, "stacks", `Pulumi.${opts.stack}.yaml`);
-        add(c, `stack/Pulumi.${opts.stack}.yaml`, redactStackFile(fs.readFileSync(file, "utf8")), "the stack config file, ciphertexts shown as [secret]");
+        const text = fs.readFileSync(file, "utf8");
+        add(c, `stack/Pulumi.${opts.stack}.yaml`, redactStackFile(text), "the stack config file, ciphertexts shown as [secret]");
+        platform = platformOf(text);
       });
     }
-    let namespace: string | undefined;
-    let platform: string | undefined;
     await part(c, "rendered Helm values", async () => {
       if (!configMap) throw new Error("no stack config");
       const config = validateStackConfig(configMap, opts.stack);
@@ -256,34 +315,27 @@ export async function supportBundle(opts: SupportBundleOptions, ctx: ActionConte
     await part(c, "history", async () => add(c, "history.json", await history({ stack: opts.stack, limit: 100 }, quiet), "sie-fleet history (newest 100 updates)"));
     await part(c, "status", async () => add(c, "status.json", await withTimeout(status({ stack: opts.stack }, quiet), KUBE_TIMEOUT_MS * 3, "status"), "sie-fleet status"));
 
-    if (platform === "local" || (platform === undefined && fs.existsSync(simDirOf(ctx, open)))) {
-      const simDir = simDirOf(ctx, open);
-      await part(c, "simulator files", async () => {
-        if (!fs.existsSync(simDir)) throw new Error(`no simulator directory ${simDir}`);
-        for (const name of fs.readdirSync(simDir).sort()) {
-          const file = path.join(simDir, name);
-          if (!fs.statSync(file).isFile()) continue;
-          if (name === "state.json") add(c, "sim/state.json", redactSimState(JSON.parse(fs.readFileSync(file, "utf8"))), "simulator objects (Secret data left out)");
-          else if (/\.(log|json|jsonl|txt)$/.test(name)) add(c, `sim/${name}`, tail(file), `simulator ${name}`);
-          else if (name === "kubeconfig") c.notes.push("sim/kubeconfig: left out (kubeconfigs are secret)");
-        }
-        if (!fs.existsSync(path.join(simDir, "endpoints.json"))) c.notes.push(`simulator: not running (no endpoints.json in ${simDir})`);
-      });
-    }
-    await part(c, "cluster events", async () => {
-      if (!open || !namespace) throw new Error("no stack config");
-      const simKubeconfig = path.join(simDirOf(ctx, open), "kubeconfig");
-      let kube: KubeClient;
-      if (platform === "local") {
-        if (!fs.existsSync(path.join(simDirOf(ctx, open), "endpoints.json"))) throw new Error("the simulator is not running");
-        kube = KubeClient.fromKubeconfig({ kubeconfigPath: simKubeconfig });
-      } else {
-        const kubeconfig = (await open.stack.outputs())["kubeconfig"]?.value;
-        if (typeof kubeconfig !== "string") throw new Error("the stack has no kubeconfig output (never deployed?)");
-        kube = KubeClient.fromKubeconfig({ kubeconfig });
-      }
-      await collectKubeEvents(c, kube, namespace);
+    await part(c, "release", async () => {
+      if (!open) throw new Error("the stack could not be opened (see the note above)");
+      await collectRelease(c, open);
     });
+    let sc: StackContext | undefined;
+    await part(c, "cluster", async () => {
+      if (!configMap) throw new Error("no stack config");
+      sc = await loadStackContext(target);
+      c.secrets = withEncodedSecrets([...c.secrets, ...sc.secrets]);
+    });
+    const kube = sc?.kube;
+    const ns = sc?.names.namespace ?? namespace;
+    if (kube && ns) {
+      await part(c, "cluster events", () => collectKubeEvents(c, kube, ns));
+      await part(c, "pods", () => collectPods(c, kube, ns));
+    }
+    // The embedded cluster: always for platform local (its logs matter most when it is down), and
+    // for platform kubernetes when the stack's kubeconfig points at it.
+    if (platform === "local" || (kube && readClusterInfo(clusterDir)?.server === kube.server)) {
+      await part(c, "embedded cluster", async () => collectEmbeddedCluster(c, clusterDir));
+    }
     await part(c, "tool versions", async () => add(c, "versions.json", await toolVersions(), "versions of sie-fleet, Node, Pulumi and libraries"));
 
     const manifest = {

@@ -1,4 +1,4 @@
-// Rollout timing per platform. The simulator boots pods in a fraction of a second, so the local
+// Rollout timing per platform. Pods on the embedded cluster's kwok nodes start in a fraction of a second, so the local
 // platform uses short budgets; real clusters get the stack's rollout.timeouts.applySeconds and the
 // chart's probe budgets (defaults.ts).
 import { NOT_READY_AFTER_MS, POLL_INTERVALS } from "../defaults.js";

@@ -217,7 +217,7 @@ ${EXIT_CODES_HELP}`,
     .summary("collect redacted journals, stack state and cluster state for a support ticket")
     .description(
       "Write one .tar.gz to attach to a support ticket: the stack's run journals, history, status, rendered Helm values, " +
-        "stack config (secret values shown as [secret]), recent simulator or cluster events and logs, lock state and tool versions, " +
+        "stack config (secret values shown as [secret]), the Helm release's status, the release's pods and events, the embedded cluster's logs, lock state and tool versions, " +
         "plus manifest.json listing every file. Secrets (config passphrase, HF token, kubeconfig, and their base64 forms) are redacted. " +
         "Parts that cannot be collected (stack never deployed, cluster down) are left out with a note in manifest.json; changes nothing.",
     )

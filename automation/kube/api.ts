@@ -138,6 +138,11 @@ export class KubeApi {
     return call(`list pods in ${namespace}`, async () => (await this.core.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
   }
 
+  /** Metadata only: callers read labels (e.g. Helm's release records), never the secret data. */
+  listSecretMetadata(namespace: string, labelSelector: string): Promise<k8s.V1ObjectMeta[]> {
+    return call(`list secrets in ${namespace}`, async () => (await this.core.listNamespacedSecret({ namespace, labelSelector })).items.map((s) => s.metadata ?? {}));
+  }
+
   deletePod(namespace: string, name: string): Promise<void> {
     return call(`delete pod ${namespace}/${name}`, async () => {
       await this.core.deleteNamespacedPod({ name, namespace });

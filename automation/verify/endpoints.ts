@@ -214,7 +214,7 @@ function judgeEncode(
     const wrong = s.versions.filter((v) => v !== o.expected);
     if (s.versions.length === 0) return { status: "fail", message: `POST encode${where(pool)}: no X-SIE-Server-Version header`, evidence };
     if (wrong.length > 0) return { status: "pending", message: `X-SIE-Server-Version${where(pool)} is ${s.versions.join(", ")}, expected ${o.expected}`, evidence };
-    // The gateway's own version (the simulator's X-SIE-Gateway-Version) once it has been upgraded.
+    // The gateway's own version (the X-SIE-Gateway-Version header) once it has been upgraded.
     const wrongGw = o.checkGateway ? s.gatewayVersions.filter((v) => v !== o.expectedGateway) : [];
     if (wrongGw.length > 0) return { status: "pending", message: `X-SIE-Gateway-Version is ${s.gatewayVersions.join(", ")}, expected ${o.expectedGateway}`, evidence };
   }

@@ -1,7 +1,7 @@
 import type { IncomingMessage, Server, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 
-/** Small helpers shared by the simulator's HTTP servers. */
+/** Small helpers shared by the endpoint server's HTTP handlers. */
 
 const MAX_BODY = 8 * 1024 * 1024;
 
@@ -28,7 +28,7 @@ export function sendText(res: ServerResponse, code: number, body: string, header
   res.end(body);
 }
 
-/** Listens on 127.0.0.1 only (the simulator has no auth) and resolves to the base URL. */
+/** Listens on 127.0.0.1 only (the endpoint server has no auth) and resolves to the base URL. */
 export function listen(server: Server, port: number): Promise<string> {
   return new Promise((resolve, reject) => {
     server.once("error", reject);

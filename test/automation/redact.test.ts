@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { redact, redactText, secretsFromEnv } from "../../automation/redact.js";
+import { kubeconfigSecrets, redact, redactText, secretsFromEnv } from "../../automation/redact.js";
 
 describe("redact", () => {
   it("replaces known secret values anywhere, and values of secret-named keys", () => {
@@ -51,5 +51,14 @@ describe("redact", () => {
   it("redactText and secretsFromEnv", () => {
     expect(redactText("pw=abcdef!", ["abcdef"])).toBe("pw=[REDACTED]!");
     expect(secretsFromEnv({ PULUMI_CONFIG_PASSPHRASE: "pp", HF_TOKEN: "hf_x", OTHER: "o" })).toEqual(["pp", "hf_x"]);
+  });
+
+  it("kubeconfigSecrets: the text, each credential as stored and decoded", () => {
+    const key = "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEEIKey\n-----END EC PRIVATE KEY-----\n";
+    const cert = "-----BEGIN CERTIFICATE-----\nMIIBCert\n-----END CERTIFICATE-----\n";
+    const b64 = (s: string) => Buffer.from(s).toString("base64");
+    const text = `apiVersion: v1\nkind: Config\nusers:\n- name: admin\n  user:\n    client-certificate-data: ${b64(cert)}\n    client-key-data: ${b64(key)}\n- name: bot\n  user:\n    token: tok-123456\n`;
+    expect(kubeconfigSecrets(text)).toEqual([text, b64(cert), cert, b64(key), key, "tok-123456"]);
+    expect(kubeconfigSecrets("not: [yaml")).toEqual(["not: [yaml"]);
   });
 });

@@ -40,7 +40,7 @@ describe.skipIf(!!unavailable)(`Prometheus client and checks${unavailable ? ` (s
   it("instant and range queries return values; a bad query is an Error measurement, not a throw", async () => {
     const client = new PrometheusClient(prom.url);
     const up = await client.query(`up{namespace="${fx.namespace}"}`);
-    expect(up).toMatchObject({ phase: "Successful", value: [{ labels: { job: "sie-sim", namespace: fx.namespace }, value: 1 }] });
+    expect(up).toMatchObject({ phase: "Successful", value: [{ labels: { job: "sie", namespace: fx.namespace }, value: 1 }] });
     const now = Date.now();
     const range = await client.queryRange("up", now - 3000, now, 1);
     expect(range.phase).toBe("Successful");
@@ -58,7 +58,7 @@ describe.skipIf(!!unavailable)(`Prometheus client and checks${unavailable ? ` (s
       ["prometheus:targets", "pass"],
       ["prometheus:traffic", "pass"],
     ]);
-    expect(byName(results, "prometheus:targets").evidence).toMatchObject({ targets: [{ job: "sie-sim", up: 1 }] });
+    expect(byName(results, "prometheus:targets").evidence).toMatchObject({ targets: [{ job: "sie", up: 1 }] });
     expect(byName(results, "prometheus:traffic").evidence.requests).toBeGreaterThan(0);
   });
 

@@ -7,9 +7,10 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, stackBytes, stackFiles, useEngineFixture, type CliResult, type EngineFixture } from "./harness.js";
+import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
+import { runCli, stackBytes, stackFiles, useStackFixture, type CliResult, type StackFixture } from "./harness.js";
 
-const fixture = useEngineFixture();
+const fixture = useStackFixture();
 
 interface Case {
   name: string;
@@ -19,9 +20,9 @@ interface Case {
   message: RegExp;
   /** Where the message is: errors go to stderr, refusals are results on stdout. */
   on?: "stderr" | "stdout";
-  env?: (fx: EngineFixture) => Record<string, string | undefined>;
+  env?: (fx: StackFixture) => Record<string, string | undefined>;
   /** Breaks something before the command; returns how to restore it. */
-  setup?: (fx: EngineFixture) => Promise<() => void | Promise<void>> | (() => void | Promise<void>);
+  setup?: (fx: StackFixture) => Promise<() => void | Promise<void>> | (() => void | Promise<void>);
 }
 
 /** A loopback port nothing listens on (bound, then released). */
@@ -46,8 +47,8 @@ function addFile(file: string, content: string): () => void {
   return () => fs.rmSync(file, { force: true });
 }
 
-const configFile = (fx: EngineFixture) => path.join(fx.dir, "stacks", "Pulumi.local.yaml");
-const journalFile = (fx: EngineFixture, id: string) => path.join(fx.stateDir, "journal", "local", `${id}.jsonl`);
+const configFile = (fx: StackFixture) => fx.configFile;
+const journalFile = (fx: StackFixture, id: string) => path.join(fx.stateDir, "journal", "local", `${id}.jsonl`);
 const rolloutKey = (extra: string) => (t: string) => t.replace("  sie-fleet:rollout:\n", `  sie-fleet:rollout:\n${extra}`);
 
 let deadPort = 0;
@@ -71,7 +72,7 @@ const CASES: Case[] = [
   { name: "history --limit 0", args: ["history", "--stack", "local", "--limit", "0"], exit: 2, message: /--limit.*'0'.*≥ 1/ },
   { name: "history --limit ten", args: ["history", "--stack", "local", "--limit", "ten"], exit: 2, message: /--limit.*'ten'/ },
   { name: "status --interval -1", args: ["status", "--stack", "local", "--watch", "--interval", "-1"], exit: 2, message: /--interval/ },
-  { name: "sim start --api-port 70000", args: ["sim", "start", "--api-port", "70000"], exit: 2, message: /--api-port.*'70000'/ },
+  { name: "cluster start --timeout 0", args: ["cluster", "start", "--timeout", "0"], exit: 2, message: /--timeout.*'0'.*≥ 1/ },
   { name: "rollback without --to", args: ["rollback", "--stack", "local", "--yes"], exit: 2, message: /--to <target>.*not specified/ },
   { name: "rollback --to update:abc", args: ["rollback", "--stack", "local", "--yes", "--to", "update:abc"], exit: 2, message: /--to.*'update:abc'.*update:<n>/ },
   { name: "rollback --to update:0", args: ["rollback", "--stack", "local", "--yes", "--to", "update:0"], exit: 2, message: /update numbers start at 1/ },
@@ -118,16 +119,17 @@ const CASES: Case[] = [
   { name: "non-local stack with secrets and no passphrase", args: ["status", "--stack", "staging"], exit: 2, message: /PULUMI_CONFIG_PASSPHRASE.*"staging"/,
     env: () => ({ PULUMI_CONFIG_PASSPHRASE: undefined, PULUMI_CONFIG_PASSPHRASE_FILE: undefined }),
     setup: (fx) => addFile(path.join(fx.dir, "stacks", "Pulumi.staging.yaml"), `encryptionsalt: v1:Zm9vYmFyYmF6:v1:AAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBB==\nconfig:\n  sie-fleet:hfToken:\n    secure: v1:AAAAAAAAAAAAAAAA:BBBBBBBBBBBBBBBBBBBBBBBB\n${fs.readFileSync(configFile(fx), "utf8").replace(/^config:\n/m, "")}`) },
-  { name: "simulator not running", args: [...UP, "--to", "v0.3.2"], exit: 3, message: /simulator is not running[\s\S]*sie-fleet sim start/,
-    env: (fx) => ({ SIE_FLEET_SIM_DIR: path.join(fx.dir, "no-sim") }) },
-  { name: "cluster unreachable", args: [...UP, "--to", "v0.3.2"], exit: 3, message: /cannot reach the cluster at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
-    env: (fx) => ({ SIE_FLEET_SIM_DIR: path.join(fx.dir, "dead-sim") }),
+  { name: "embedded cluster not running", args: [...UP, "--to", "v0.3.2"], exit: 3, message: /runs on the embedded cluster, which is not running[\s\S]*sie-fleet cluster start/,
+    env: (fx) => ({ [CLUSTER_DIR_ENV]: path.join(fx.dir, "no-cluster") }) },
+  // The daemon lives but its API server does not answer (it died, or its port is taken).
+  { name: "cluster unreachable", args: [...UP, "--to", "v0.3.2"], exit: 3, message: /cannot reach the cluster at https:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
+    env: (fx) => ({ [CLUSTER_DIR_ENV]: path.join(fx.dir, "dead-cluster") }),
     setup: (fx) => {
-      const dir = path.join(fx.dir, "dead-sim");
+      const dir = path.join(fx.dir, "dead-cluster");
       fs.mkdirSync(dir, { recursive: true });
-      const url = `http://127.0.0.1:${deadPort}`;
-      fs.writeFileSync(path.join(dir, "endpoints.json"), JSON.stringify({ pid: 999_999, api: url, gateway: url, config: url, metrics: url }));
-      fs.writeFileSync(path.join(dir, "kubeconfig"), fs.readFileSync(path.join(fx.stateDir, "sim", "kubeconfig"), "utf8").replace(/http:\/\/127\.0\.0\.1:\d+/g, url));
+      const kubeconfigPath = path.join(dir, "kubeconfig");
+      fs.writeFileSync(kubeconfigPath, fs.readFileSync(fx.cluster.kubeconfigPath, "utf8").replace(/https:\/\/127\.0\.0\.1:\d+/g, `https://127.0.0.1:${deadPort}`), { mode: 0o600 });
+      fs.writeFileSync(path.join(dir, "cluster.json"), JSON.stringify({ ...fx.cluster, dir, kubeconfigPath, server: `https://127.0.0.1:${deadPort}` }));
       return () => fs.rmSync(dir, { recursive: true, force: true });
     } },
   { name: "Prometheus down with metric gates on", args: [...UP, "--to", "v0.3.2"], exit: 4, on: "stdout", message: /prometheus-unreachable[\s\S]*Prometheus at http:\/\/127\.0\.0\.1:\d+, which does not answer/,

@@ -1,31 +1,15 @@
 // Crash matrix: SIGKILL `sie-fleet upgrade` at each journal phase, then run the next
 // command and check the stack came back whole: verified on the old or the new version, KEDA
-// thawed, no lock, the config file one of the two snapshots, no pending operation, every journal
-// finished. The kill point is seen from the outside (the run's fsynced journal and the CLI's
-// process tree), as an operator's `kill -9` would land. One deployed stack is shared: every
+// annotations as before, the Helm release deployed, no lock, the config file one of the two
+// snapshots, no pending operation, every journal finished. The kill point is seen from the
+// outside (the run's fsynced journal and the CLI's process tree), as an operator's `kill -9` would
+// land. One deployed stack (the real Helm release on the lane's embedded cluster) is shared: every
 // scenario ends verified on a known version, and the next one upgrades from there.
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upStack } from "../../automation/engine/operations.js";
-import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, FULL_MATRIX, jsonLines, runCli, type CliResult, type EngineFixture } from "./harness.js";
-import { clusterView, expectRecovered, has, killAt, pulumiChild, readEntries, type KillPoint } from "./crashKit.js";
+import { describe, expect, it } from "vitest";
+import { FULL_MATRIX, jsonLines, runCli, SCENARIO_TIMEOUT_MS, secondsSince, useStackFixture, type CliResult } from "./harness.js";
+import { clusterView, expectRecovered, has, helmReleaseStatus, killAt, pulumiChild, readEntries, type KillPoint } from "./crashKit.js";
 
-// The simulator gets 120 s to start: node + tsx take longer than the 20 s default on a busy box.
-let fxRef: EngineFixture | undefined;
-beforeAll(async () => {
-  await ensureCli();
-  fxRef = await engineFixture({ simStartTimeoutMs: 120_000 });
-  await upStack(await fxRef.open(true));
-}, CLI_BUILD_TIMEOUT_MS);
-afterAll(async () => {
-  await fxRef?.cleanup();
-});
-const fixture = (): EngineFixture => {
-  if (!fxRef) throw new Error("engine fixture not ready: beforeAll failed");
-  return fxRef;
-};
-// A scenario is a killed upgrade, a recovery (which may wait for an orphaned pulumi up) and a
-// verify; on a loaded 2-core machine that is several engine runs' worth of time.
-const SCENARIO_TIMEOUT_MS = 3 * ENGINE_TEST_TIMEOUT_MS;
+const fixture = useStackFixture();
 
 interface Scenario {
   name: string;
@@ -35,7 +19,7 @@ interface Scenario {
   /** What runs after the kill: `recover`, or a fresh `upgrade` to the same tag. */
   next: "recover" | "upgrade";
   /** Expected exit code and final version ("old" | "new") of the next command. */
-  expect: { code: number; on: "old" | "new"; action?: string };
+  expect: { code: number; on: "old" | "new"; action?: string; says?: RegExp };
   full?: boolean;
 }
 
@@ -63,6 +47,15 @@ const SCENARIOS: Scenario[] = [
     point: { reached: (es, pid) => has(es, "intent", "pulumi.up", "apply") && pulumiChild(pid, "up") !== undefined, settleMs: 1500, mode: "group" },
     next: "upgrade",
     expect: { code: 0, on: "new" },
+  },
+  {
+    // Helm's own record of the release says pending-upgrade: a provider (Helm client) that dies
+    // now leaves it so, the new version applied but recorded nowhere in the Pulumi state, and Helm
+    // refuses every later upgrade of the release.
+    name: "mid-Helm-upgrade, every process killed, provider too (release left pending-upgrade)",
+    point: { reached: async (es, pid, fx) => has(es, "intent", "pulumi.up", "apply") && pulumiChild(pid, "up") !== undefined && (await helmReleaseStatus(fx)) === "pending-upgrade", mode: "tree" },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted", says: /Helm release \S+ was at revision \d+ \(pending-upgrade\)[^"]*rolled it back to revision \d+/ },
   },
   { name: "mid-wave (second wave released)", point: { reached: (es) => es.some((e) => e.kind === "done" && e.action === "wave.release" && es.filter((x) => x.action === "wave.release" && x.kind === "done").length >= 2) }, next: "recover", expect: { code: 0, on: "old", action: "reverted" } },
   {
@@ -99,28 +92,30 @@ describe("crash matrix: SIGKILL at each journal phase, then the next command", (
       const base = `v0.3.${++patch}`;
       const to = `${base}${s.fault ?? ""}`;
       const before = await clusterView(fx);
-      const killed = await killAt(fx, ["upgrade", "--stack", "local", "--to", to, "--yes", "--json"], s.point);
+      const killed = await killAt(fx, ["upgrade", "--stack", fx.stack, "--to", to, "--yes", "--json"], s.point);
 
       let next: CliResult;
       if (s.next === "recover") {
         // status is read-only: it names the unfinished run and changes nothing.
-        const st = await runCli(fx, ["status", "--stack", "local", "--json"]);
+        const st = await runCli(fx, ["status", "--stack", fx.stack, "--json"]);
         expect(st.stdout).toContain(killed.runId);
-        next = await runCli(fx, ["recover", "--stack", "local", "--yes", "--json"]);
+        next = await runCli(fx, ["recover", "--stack", fx.stack, "--yes", "--json"]);
       } else {
-        next = await runCli(fx, ["upgrade", "--stack", "local", "--to", to, "--yes", "--json"]);
+        next = await runCli(fx, ["upgrade", "--stack", fx.stack, "--to", to, "--yes", "--json"]);
       }
       const detail = `${s.next} exit ${next.code}\nstdout:\n${next.stdout.slice(-5000)}\nstderr:\n${next.stderr.slice(-3000)}`;
       expect(next.code, detail).toBe(s.expect.code);
       const entries = readEntries(killed.journal);
       expect(entries.at(-1)?.outcome, detail).toBe("recovered");
+      if (s.expect.says) expect(next.stdout, detail).toMatch(s.expect.says);
       if (s.expect.action) expect(JSON.stringify(outcomeOf(next) ?? {}), detail).toContain(s.expect.action === "none" ? "changed nothing" : s.expect.action === "finished" ? "finished" : "reverted");
 
       const on = await expectRecovered(fx, before, from, to, killed);
       expect(on).toBe(s.expect.on === "old" ? from : to);
       current = on;
-      process.stderr.write(`crash matrix: ${s.name}: ${s.next} exit ${next.code}, stack verified on ${on} (${Math.round((Date.now() - t0) / 1000)} s)\n`);
+      process.stderr.write(`crash matrix: ${s.name}: ${s.next} exit ${next.code}, stack verified on ${on} (${secondsSince(t0)} s)\n`);
     },
-    SCENARIO_TIMEOUT_MS,
+    // A killed upgrade, a recovery that may wait for an orphaned `pulumi up`, and a verify.
+    3 * SCENARIO_TIMEOUT_MS,
   );
 });

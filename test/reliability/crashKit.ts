@@ -1,11 +1,10 @@
 // The crash matrix's tools: run the CLI in its own process group, watch its journal and its
 // process tree from the outside, SIGKILL it at a chosen point, and check what a recovery left.
-import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { expect } from "vitest";
 import { parseJournalText, type JournalEntry } from "../../automation/journal.js";
-import { CLI, runCli, workloadImages, type EngineFixture } from "./harness.js";
+import { runCli, spawnCli, workloadImages, type StackFixture } from "./harness.js";
 
 export interface Proc {
   pid: number;
@@ -44,6 +43,14 @@ export function descendants(root: number): Proc[] {
   return found;
 }
 
+function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    /* gone meanwhile */
+  }
+}
+
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -58,7 +65,7 @@ export function pulumiChild(root: number, verb: "preview" | "up"): Proc | undefi
   return descendants(root).find((p) => /(^|\/)pulumi( |$)/.test(p.cmd.split(" ")[0] ?? "") && p.cmd.split(" ").includes(verb));
 }
 
-export function journalFiles(fx: EngineFixture, stack = "local"): string[] {
+export function journalFiles(fx: StackFixture, stack = fx.stack): string[] {
   const dir = path.join(fx.stateDir, "journal", stack);
   return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort().map((f) => path.join(dir, f)) : [];
 }
@@ -67,16 +74,21 @@ export function readEntries(file: string): JournalEntry[] {
   return parseJournalText(fs.readFileSync(file, "utf8")).entries;
 }
 
-export type KillMode = "cli" | "group";
+export type KillMode = "cli" | "group" | "tree";
 
 export interface KillPoint {
-  /** True once the run reached the point; `cli` is the CLI's pid (for its process tree). */
-  reached(entries: JournalEntry[], cli: number): boolean;
+  /**
+   * True once the run reached the point; `cli` is the CLI's pid (for its process tree), `fx` the
+   * stack (for what the cluster shows, e.g. Helm's record of the release).
+   */
+  reached(entries: JournalEntry[], cli: number, fx: StackFixture): boolean | Promise<boolean>;
   /** Extra wait after the point is seen, so the kill lands inside a running step. */
   settleMs?: number;
   /**
    * "cli": SIGKILL the CLI alone (kill -9 <pid>, the OOM killer): its Pulumi children live on as
-   * orphans. "group": SIGKILL its whole process group (a closed terminal, a killed container).
+   * orphans. "group": SIGKILL its whole process group (a closed terminal): Pulumi's plugins, in
+   * their own process groups, live on. "tree": SIGKILL every process of the tree, plugins too (a
+   * killed container, a lost machine): the provider dies in the middle of what it was doing.
    */
   mode?: KillMode;
 }
@@ -93,14 +105,10 @@ const isEntry = (e: JournalEntry, kind: string, action?: string, phase?: string)
 export const has = (es: JournalEntry[], kind: string, action?: string, phase?: string) => es.some((e) => isEntry(e, kind, action, phase));
 
 /** Starts `sie-fleet <args>` in its own process group and SIGKILLs it at `point`. */
-export async function killAt(fx: EngineFixture, args: string[], point: KillPoint, timeoutMs = 240_000): Promise<Killed> {
+export async function killAt(fx: StackFixture, args: string[], point: KillPoint, timeoutMs = 240_000): Promise<Killed> {
   const known = new Set(journalFiles(fx));
-  const child: ChildProcess = spawn(process.execPath, [CLI, ...args], {
-    cwd: fx.dir,
-    env: { ...fx.ctx.env, CI: "1", NO_COLOR: "1" },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true,
-  });
+  const child = spawnCli(fx, args, { detached: true });
+  child.stdin!.end();
   let stdout = "";
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -118,13 +126,14 @@ export async function killAt(fx: EngineFixture, args: string[], point: KillPoint
       throw new Error(`kill point not reached in ${timeoutMs} ms; journal ${journal ?? "(none)"}`);
     }
     journal ??= journalFiles(fx).find((f) => !known.has(f));
-    if (journal && point.reached(readEntries(journal), pid)) break;
+    if (journal && (await point.reached(readEntries(journal), pid, fx))) break;
     // Short: the last kill points are only tens of milliseconds wide (a few API calls).
     await new Promise((r) => setTimeout(r, 5));
   }
   if (point.settleMs) await new Promise((r) => setTimeout(r, point.settleMs));
   const orphans = descendants(pid);
-  process.kill(point.mode === "group" ? -pid : pid, "SIGKILL");
+  process.kill(point.mode === "group" || point.mode === "tree" ? -pid : pid, "SIGKILL");
+  if (point.mode === "tree") for (const o of orphans) killIfAlive(o.pid);
   const end = await exited;
   expect(end.signal).toBe("SIGKILL");
   return { runId: path.basename(journal!, ".jsonl"), journal: journal!, orphans, stdout };
@@ -136,12 +145,14 @@ export interface ClusterView {
   keda: Record<string, Record<string, string>>;
 }
 
-export async function scaledObjectAnnotations(fx: EngineFixture): Promise<ClusterView["keda"]> {
-  const r = (await (await fetch(`${fx.sim.api}/apis/keda.sh/v1alpha1/namespaces/sie/scaledobjects`)).json()) as { items: { metadata: { name: string; annotations?: Record<string, string> } }[] };
+export async function scaledObjectAnnotations(fx: StackFixture): Promise<ClusterView["keda"]> {
+  const r = (await fx.custom.listNamespacedCustomObject({ group: "keda.sh", version: "v1alpha1", namespace: fx.namespace, plural: "scaledobjects" })) as {
+    items: { metadata: { name: string; annotations?: Record<string, string> } }[];
+  };
   return Object.fromEntries(r.items.map((so) => [so.metadata.name, so.metadata.annotations ?? {}]));
 }
 
-export async function clusterView(fx: EngineFixture): Promise<ClusterView> {
+export async function clusterView(fx: StackFixture): Promise<ClusterView> {
   return { config: fs.readFileSync(fx.configFile), keda: await scaledObjectAnnotations(fx) };
 }
 
@@ -154,7 +165,7 @@ export function configWithTag(before: Buffer, from: string, to: string): Buffer 
 }
 
 /** Image tags of every SIE workload (worker tags lose their -<platform>-<bundle> suffix). */
-export async function runningTags(fx: EngineFixture): Promise<string[]> {
+export async function runningTags(fx: StackFixture): Promise<string[]> {
   const imgs = await workloadImages(fx);
   return [...new Set(imgs.map((i) => i.split(":").pop()!.replace(/-(cuda\d*|cpu)-[a-z0-9._]+$/, "")))];
 }
@@ -165,8 +176,8 @@ export async function runningTags(fx: EngineFixture): Promise<string[]> {
  * snapshots, no pending operations, every journal finished and well-formed, no orphan alive.
  * Returns the version the stack is on.
  */
-export async function expectRecovered(fx: EngineFixture, before: ClusterView, from: string, to: string, killed: Killed): Promise<string> {
-  const v = await runCli(fx, ["verify", "--stack", "local", "--json"]);
+export async function expectRecovered(fx: StackFixture, before: ClusterView, from: string, to: string, killed: Killed): Promise<string> {
+  const v = await runCli(fx, ["verify", "--stack", fx.stack, "--json"]);
   expect(v.code, `verify failed:\n${v.stdout.slice(-4000)}\n${v.stderr.slice(-2000)}`).toBe(0);
   const tags = await runningTags(fx);
   expect(tags).toHaveLength(1);
@@ -175,7 +186,8 @@ export async function expectRecovered(fx: EngineFixture, before: ClusterView, fr
   const config = fs.readFileSync(fx.configFile);
   expect(config.equals(on === from ? before.config : configWithTag(before.config, from, to)), `config file is not the ${on} snapshot:\n${config.toString()}`).toBe(true);
   expect(await scaledObjectAnnotations(fx)).toEqual(before.keda);
-  expect(fs.existsSync(path.join(fx.stateDir, "locks", "local.json"))).toBe(false);
+  expect(await helmReleaseStatus(fx), "the Helm release's newest revision").toBe("deployed");
+  expect(fs.existsSync(path.join(fx.stateDir, "locks", `${fx.stack}.json`))).toBe(false);
   expect(pulumiLockFiles(fx)).toEqual([]);
   const exported = (await (await fx.open()).stack.exportStack()).deployment as { pending_operations?: unknown[] };
   expect(exported.pending_operations ?? []).toEqual([]);
@@ -190,17 +202,20 @@ export async function expectRecovered(fx: EngineFixture, before: ClusterView, fr
     if (exe === "pulumi") expect(alive(o.pid), `orphan ${o.pid} (${o.cmd}) still runs`).toBe(false);
     else if (alive(o.pid)) {
       process.stderr.write(`crash matrix: leaked plugin process ${o.pid} (${o.cmd.slice(0, 100)}) outlived the kill; ending it\n`);
-      try {
-        process.kill(o.pid, "SIGKILL");
-      } catch {
-        /* gone meanwhile */
-      }
+      killIfAlive(o.pid);
     }
   }
   return on;
 }
 
-export function pulumiLockFiles(fx: EngineFixture): string[] {
+/** Status of the newest revision of the release, from Helm's own record (its release Secrets). */
+export async function helmReleaseStatus(fx: StackFixture, release = "sie"): Promise<string | undefined> {
+  const secrets = (await fx.core.listNamespacedSecret({ namespace: fx.namespace, labelSelector: `owner=helm,name=${release}` })).items;
+  const newest = secrets.sort((a, b) => Number(b.metadata?.labels?.["version"] ?? 0) - Number(a.metadata?.labels?.["version"] ?? 0))[0];
+  return newest?.metadata?.labels?.["status"];
+}
+
+export function pulumiLockFiles(fx: StackFixture): string[] {
   const dir = path.join(fx.stateDir, "state", ".pulumi", "locks");
   const out: string[] = [];
   const walk = (d: string) => {

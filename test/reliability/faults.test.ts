@@ -1,15 +1,17 @@
-// Fault matrix: every simulator fault × the wave it appears in → the outcome and exit
+// Fault matrix: every fault of cluster/faults.ts × the wave it appears in → the outcome and exit
 // code documented in docs/fault-matrix.md (this test reads that table). A fault is put in one
-// wave with the simulator's scoped faults (only that pool/component at the new version), the
-// real CLI upgrades, and the stack must end verified: back on the old version after a revert, or
-// on the new one once the scope is lifted when no gate could see the fault.
+// wave with the endpoint server's scoped faults (only that pool/component of this file's release
+// at the new version; pod faults through the admission webhook, so the new pods are born broken),
+// the real CLI upgrades the real Helm release while the server's load generator sends traffic and
+// a real Prometheus scrapes it, and the stack must end verified: back on the old version after a
+// revert, or on the new one once the scope is lifted when no gate could see the fault.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { upStack } from "../../automation/engine/operations.js";
 import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { control } from "../support/stackFixture.js";
 import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../cluster/prometheus.js";
-import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, engineFixture, ensureCli, FULL_MATRIX, jsonLines, runCli, type EngineFixture } from "./harness.js";
+import { FULL_MATRIX, jsonLines, runCli, SCENARIO_TIMEOUT_MS, secondsSince, useStackFixture, type StackFixture } from "./harness.js";
 import { runningTags } from "./crashKit.js";
 
 interface Row {
@@ -41,11 +43,16 @@ function readMatrix(): Row[] {
     }));
 }
 
-/** Which simulator scope puts a fault into a wave of the local stack (canary l4, then a100, cpu). */
-function scopeFor(wave: string, version: string, fault: string): Record<string, unknown> {
+/** The gates the table names as catching a fault ("rollout", "encode-smoke or metric:error-ratio", "config-healthz (…)"). */
+function caughtBy(row: Row): string[] {
+  return row.caughtBy.split(" or ").map((c) => c.replace(/\s*\(.*$/, "").replace(/ when .*$/, "").trim());
+}
+
+/** The scope that puts a fault into one wave of the local stack (canary l4, then a100, cpu), in this release only. */
+function scopeFor(namespace: string, wave: string, version: string, fault: string | null): Record<string, unknown> {
   const pool = { canary: "l4", "pools-1": "a100", "pools-2": "cpu" }[wave];
-  if (pool) return { component: "worker", pool, version, fault };
-  return { component: wave, version, fault };
+  if (pool) return { namespace, component: "worker", pool, version, fault };
+  return { namespace, component: wave, version, fault };
 }
 
 const MATRIX = readMatrix();
@@ -53,31 +60,30 @@ const METRIC_FAULTS = new Set(["slow", "errors10"]);
 const noProm = prometheusUnavailable();
 const rows = MATRIX.filter((r) => FULL_MATRIX || r.run === "ci");
 // One upgrade with its waves, gates and maybe a revert; a loaded 2-core machine needs the margin.
-const ROW_TIMEOUT_MS = 3 * ENGINE_TEST_TIMEOUT_MS;
+const ROW_TIMEOUT_MS = 2 * SCENARIO_TIMEOUT_MS;
+
+const fixture = useStackFixture();
 
 describe("fault matrix: each fault in each wave → the documented outcome", () => {
-  let fx: EngineFixture;
+  let fx: StackFixture;
   let prom: PrometheusServer | undefined;
   let current = "v0.3.1";
   let patch = 1;
 
-  const post = (p: string, body: unknown) => fetch(`${fx.sim.api}${p}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-
   beforeAll(async () => {
-    await ensureCli();
-    fx = await engineFixture({ simStartTimeoutMs: 120_000 });
+    fx = fixture();
     if (!noProm) {
-      prom = await startPrometheus({ metricsUrl: fx.sim.metrics, labels: { namespace: "sie" } });
+      // The endpoint server labels every series with its release's namespace (honor_labels keeps
+      // it); the target's own namespace label gives `up{namespace}` for the prometheus checks.
+      prom = await startPrometheus({ metricsUrl: fx.cluster.metricsUrl ?? `${fx.endpoints.url}/metrics`, labels: { namespace: fx.namespace }, honorLabels: true });
       fx.ctx.env = { ...fx.ctx.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
     } else {
       process.stderr.write(`fault matrix: rows needing metrics are skipped: ${noProm}\n`);
     }
-    await upStack(await fx.open(true));
-  }, CLI_BUILD_TIMEOUT_MS);
+  });
 
   afterAll(async () => {
     await prom?.stop();
-    await fx?.cleanup();
   });
 
   it("the table covers every fault in every wave of the local stack", () => {
@@ -98,26 +104,30 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
       const to = `v0.3.${++patch}`;
       const config = fs.readFileSync(fx.configFile);
       // Steady traffic: the metric gates compare each pool with its own pre-upgrade baseline.
-      expect((await post("/sim/load", { action: "start", rps: 40, durationMs: 8 * 60_000 })).status).toBe(200);
-      expect((await post("/sim/faults", { clear: true, scopes: [scopeFor(row.wave, to, row.fault)] })).status).toBe(200);
+      const load = await control(fx, "load", { rps: 40, durationMs: 8 * 60_000 });
+      expect(load.status, JSON.stringify(load.body)).toBe(200);
+      const scoped = await control(fx, "faults", { scopes: [scopeFor(fx.namespace, row.wave, to, row.fault)] });
+      expect(scoped.status, JSON.stringify(scoped.body)).toBe(200);
       let r;
       try {
-        r = await runCli(fx, ["upgrade", "--stack", "local", "--to", to, "--yes", "--json"]);
+        r = await runCli(fx, ["upgrade", "--stack", fx.stack, "--to", to, "--yes", "--json"]);
       } finally {
-        await post("/sim/faults", { clear: true });
-        await post("/sim/load", { action: "stop" });
+        // Only this release's scope: other files share the cluster and its endpoint server.
+        await control(fx, "faults", { scopes: [scopeFor(fx.namespace, row.wave, to, null)] });
+        await control(fx, "load", { action: "stop" });
       }
       const events = jsonLines(r.stdout);
       const outcome = events.findLast((e) => e["kind"] === "outcome");
       const failedWave = events.find((e) => e["kind"] === "wave" && e["status"] === "failed")?.["wave"];
       const failedGates = events.filter((e) => e["kind"] === "gate" && (e["gate"] as { status: string }).status === "fail").map((e) => (e["gate"] as { name: string }).name);
       const detail = `exit ${r.code}, outcome ${JSON.stringify(outcome)}, failed wave ${String(failedWave)}, failed gates ${failedGates.join(", ")}\nstderr:\n${r.stderr.slice(-2000)}`;
-      process.stderr.write(`fault matrix: ${row.fault} in ${row.wave}: ${detail.split("\n")[0]} (${Math.round((Date.now() - t0) / 1000)} s)\n`);
+      process.stderr.write(`fault matrix: ${row.fault} in ${row.wave}: ${detail.split("\n")[0]} (${secondsSince(t0)} s)\n`);
       expect(row.exits, detail).toContain(r.code);
       expect(row.outcomes, detail).toContain(outcome?.["outcome"]);
       if (outcome?.["outcome"] === "reverted") {
-        // Where it was caught: a wave, or the final verification ("verify").
+        // Where it was caught: a wave, or the final verification ("verify"), and by which gate.
         expect(failedWave ?? "verify", detail).toBe(row.failedIn);
+        expect(failedGates.some((g) => caughtBy(row).some((c) => g === c || g.startsWith(`${c}:`))), `caught by ${row.caughtBy}; ${detail}`).toBe(true);
         expect(fs.readFileSync(fx.configFile).equals(config), "config file is back to its snapshot").toBe(true);
         expect(await runningTags(fx)).toEqual([from]);
       } else {
@@ -125,7 +135,7 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
         current = to;
       }
       // Whatever happened, the stack verifies on one version now.
-      const v = await runCli(fx, ["verify", "--stack", "local", "--json"]);
+      const v = await runCli(fx, ["verify", "--stack", fx.stack, "--json"]);
       expect(v.code, v.stdout.slice(-3000)).toBe(0);
     },
     ROW_TIMEOUT_MS,

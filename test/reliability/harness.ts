@@ -1,13 +1,14 @@
 // Shared by the reliability suites: the real `sie-fleet` CLI run as a child process against a
-// scratch project (engineHarness.ts's fixture: real Pulumi CLI, file backend, simulator on
-// random ports), plus byte snapshots of everything a command must leave alone.
+// stack of test/support/stackFixture.ts (scratch project, file backend, the real Pulumi CLI and
+// Helm release in its own namespace of the lane's embedded cluster), plus byte snapshots of
+// everything a command must leave alone.
 import { spawn, type ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { type EngineFixture } from "./engineHarness.js";
+import type { StackFixture } from "../support/stackFixture.js";
 
-export { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, ensureCli, engineFixture, useEngineFixture, workloadImages, type EngineFixture } from "./engineHarness.js";
+export { DEPLOY_TIMEOUT_MS, SCENARIO_TIMEOUT_MS, stackFixture, useStackFixture, waitReleaseReady, workloadImages, type StackFixture } from "../support/stackFixture.js";
 
 export const CLI = path.join(REPO_ROOT, "bin", "sie-fleet.js");
 
@@ -26,9 +27,12 @@ export interface CliOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   stdin?: string;
+  /** Its own process group (for killing the CLI and its Pulumi children together). */
+  detached?: boolean;
 }
 
-function cliEnv(fx: EngineFixture, extra: CliOptions["env"] = {}): NodeJS.ProcessEnv {
+/** The fixture's environment as a user's shell would have it for the CLI, with `extra` applied. */
+export function cliEnv(fx: StackFixture, extra: CliOptions["env"] = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...fx.ctx.env, CI: "1", NO_COLOR: "1" };
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
@@ -38,16 +42,17 @@ function cliEnv(fx: EngineFixture, extra: CliOptions["env"] = {}): NodeJS.Proces
 }
 
 /** Starts `sie-fleet <args>` in the fixture's project; the caller owns the child. */
-export function spawnCli(fx: EngineFixture, args: string[], opts: CliOptions = {}): ChildProcess {
+export function spawnCli(fx: StackFixture, args: string[], opts: CliOptions = {}): ChildProcess {
   return spawn(process.execPath, [CLI, ...args], {
     cwd: opts.cwd ?? fx.dir,
     env: cliEnv(fx, opts.env),
     stdio: ["pipe", "pipe", "pipe"],
+    ...(opts.detached ? { detached: true } : {}),
   });
 }
 
 /** Runs `sie-fleet <args>` to the end and collects its output. */
-export function runCli(fx: EngineFixture, args: string[], opts: CliOptions = {}): Promise<CliResult> {
+export function runCli(fx: StackFixture, args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const child = spawnCli(fx, args, opts);
   let stdout = "";
   let stderr = "";
@@ -61,7 +66,7 @@ export function runCli(fx: EngineFixture, args: string[], opts: CliOptions = {})
 }
 
 /** The file backend's checkpoint of a stack (what `pulumi stack export` prints comes from it). */
-export function checkpointFile(fx: EngineFixture, stack = "local"): string {
+export function checkpointFile(fx: StackFixture, stack = fx.stack): string {
   const root = path.join(fx.stateDir, "state", ".pulumi", "stacks");
   for (const project of fs.existsSync(root) ? fs.readdirSync(root) : []) {
     const file = path.join(root, project, `${stack}.json`);
@@ -74,7 +79,7 @@ export function checkpointFile(fx: EngineFixture, stack = "local"): string {
  * Bytes a refused command must not change: the stack's checkpoint, its config file and its
  * `pulumi stack export`. Compare two of these with `expect(after).toEqual(before)`.
  */
-export async function stackBytes(fx: EngineFixture, stack = "local"): Promise<{ checkpoint: string; config: string; export: string }> {
+export async function stackBytes(fx: StackFixture, stack = fx.stack): Promise<{ checkpoint: string; config: string; export: string }> {
   let exported = "<no stack>";
   try {
     const open = await fx.open();
@@ -89,7 +94,7 @@ export async function stackBytes(fx: EngineFixture, stack = "local"): Promise<{ 
  * The checkpoint and config file bytes alone: what `pulumi stack export` is made from, without
  * the few seconds a CLI call costs, for suites that check after every one of many cases.
  */
-export function stackFiles(fx: EngineFixture, stack = "local"): { checkpoint: string; config: string } {
+export function stackFiles(fx: StackFixture, stack = fx.stack): { checkpoint: string; config: string } {
   const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f).toString("base64") : "<missing>");
   return {
     checkpoint: read(checkpointFile(fx, stack)),
@@ -109,4 +114,9 @@ export function jsonLines(stdout: string): Record<string, unknown>[] {
     }
   }
   return out;
+}
+
+/** Elapsed seconds since `t0`, for the per-scenario timings the suites print. */
+export function secondsSince(t0: number): number {
+  return Math.round((Date.now() - t0) / 1000);
 }

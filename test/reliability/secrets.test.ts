@@ -1,28 +1,26 @@
-// Secrets never leak: a known HF token set as a Pulumi secret, the stack's config
-// passphrase in the environment and the stack's kubeconfig output must not appear — raw or
-// base64 — in any stdout, stderr, journal, history or status output, simulator log, or the
-// support bundle (extracted and grepped byte by byte), across up, a good upgrade, a reverted
-// upgrade, history, status, verify and support-bundle. The stack is a non-`local` one with its
-// own passphrase, so the built-in local passphrase plays no part.
+// Secrets never leak: a known HF token set as a Pulumi secret, the stack's config passphrase in
+// the environment and the embedded cluster's kubeconfig (real client keys) must not appear — raw
+// or base64 — in any stdout, stderr, journal, snapshot, the cluster's daemon and component logs,
+// or the support bundle (extracted and grepped byte by byte), across up, a good upgrade, a
+// reverted upgrade, history, status, verify and support-bundle. The stack is a non-`local` one
+// with its own passphrase, so the built-in local passphrase plays no part.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import yaml from "js-yaml";
+import { beforeAll, describe, expect, it } from "vitest";
 import { extract } from "tar";
-import { openStack } from "../../automation/engine/stack.js";
-import { CLI_BUILD_TIMEOUT_MS, ENGINE_TEST_TIMEOUT_MS, ensureCli, engineFixture, jsonLines, runCli, type CliResult, type EngineFixture } from "./harness.js";
+import { jsonLines, runCli, SCENARIO_TIMEOUT_MS, useStackFixture, type CliResult, type StackFixture } from "./harness.js";
 
 const STACK = "secretive";
 const HF_TOKEN = "hf_SieFleetTestToken_7d3e9a1c5b";
 const PASSPHRASE = "correct-horse-battery-staple-41";
 
-let fx: EngineFixture;
-let kubeconfig = "";
+const fixture = useStackFixture({ stack: STACK, deploy: false, env: { PULUMI_CONFIG_PASSPHRASE: PASSPHRASE } });
+let fx: StackFixture;
 const outputs: { what: string; text: string }[] = [];
 
-const env = () => ({ PULUMI_CONFIG_PASSPHRASE: PASSPHRASE });
-
 async function cli(what: string, args: string[], expectCode: number): Promise<CliResult> {
-  const r = await runCli(fx, [...args, "--stack", STACK], { env: env() });
+  const r = await runCli(fx, [...args, "--stack", STACK]);
   outputs.push({ what: `${what} stdout`, text: r.stdout }, { what: `${what} stderr`, text: r.stderr });
   expect(r.code, `${what}: exit code\n${r.stderr.slice(-2000)}`).toBe(expectCode);
   return r;
@@ -37,12 +35,21 @@ function filesUnder(dir: string): { file: string; bytes: Buffer }[] {
     .map((file) => ({ file, bytes: fs.readFileSync(file) }));
 }
 
-function needles(): { name: string; value: string }[] {
-  const raw = [
-    { name: "HF token", value: HF_TOKEN },
-    { name: "passphrase", value: PASSPHRASE },
-    { name: "kubeconfig", value: kubeconfig },
+/** The kubeconfig's text and its client key, as stored (base64) and decoded (PEM). */
+function kubeconfigNeedles(): { name: string; value: string }[] {
+  const text = fs.readFileSync(fx.cluster.kubeconfigPath, "utf8");
+  const doc = yaml.load(text) as { users: { user: Record<string, string> }[] };
+  const key = doc.users[0]!.user["client-key-data"]!;
+  expect(Buffer.from(key, "base64").toString()).toMatch(/PRIVATE KEY/);
+  return [
+    { name: "kubeconfig", value: text },
+    { name: "kubeconfig client key", value: key },
+    { name: "kubeconfig client key (PEM)", value: Buffer.from(key, "base64").toString() },
   ];
+}
+
+function needles(): { name: string; value: string }[] {
+  const raw = [{ name: "HF token", value: HF_TOKEN }, { name: "passphrase", value: PASSPHRASE }, ...kubeconfigNeedles()];
   return raw.flatMap((n) => [
     n,
     { name: `${n.name} (base64)`, value: Buffer.from(n.value).toString("base64") },
@@ -57,35 +64,29 @@ function leaks(where: string, bytes: Buffer | string): string[] {
 
 describe("secrets never appear in output, journals, logs or the support bundle", () => {
   beforeAll(async () => {
-    await ensureCli();
-    // A shared, loaded machine can take well over spawnSimulator's default 20 s to start it.
-    fx = await engineFixture({ simStartTimeoutMs: 180_000 });
-    fs.copyFileSync(path.join(fx.dir, "stacks", "Pulumi.local.yaml"), path.join(fx.dir, "stacks", `Pulumi.${STACK}.yaml`));
-    const open = await openStack({ stack: STACK, projectDir: fx.dir, stateDir: fx.stateDir, env: { ...fx.ctx.env, ...env() } }, { create: true });
+    fx = fixture();
+    const open = await fx.open(true);
     await open.stack.setConfig("sie-fleet:hfToken", { value: HF_TOKEN, secret: true });
-  }, CLI_BUILD_TIMEOUT_MS);
-  afterAll(async () => {
-    await fx?.cleanup();
   });
 
   // Steps share the stack and run in order; each is its own test so a leak names its command.
   it("up", async () => {
     await cli("up", ["up", "--yes", "--json"], 0);
-    const open = await openStack({ stack: STACK, projectDir: fx.dir, stateDir: fx.stateDir, env: { ...fx.ctx.env, ...env() } });
-    kubeconfig = String((await open.stack.outputs())["kubeconfig"]?.value ?? "");
-    expect(kubeconfig.length, "the stack has a kubeconfig output").toBeGreaterThan(20);
-    // The token really is in play: the stack config holds it as a secret.
+    const open = await fx.open();
+    // The token really is in play: the stack config holds it as a secret, and the chart's Secret carries it.
     expect((await open.stack.getConfig("sie-fleet:hfToken")).value).toBe(HF_TOKEN);
-  }, ENGINE_TEST_TIMEOUT_MS);
+    const secrets = (await fx.core.listNamespacedSecret({ namespace: fx.namespace })).items;
+    expect(secrets.some((x) => Object.values(x.data ?? {}).includes(Buffer.from(HF_TOKEN).toString("base64"))), "a Secret of the release holds the HF token").toBe(true);
+  }, SCENARIO_TIMEOUT_MS);
 
   it("upgrade (good)", async () => {
     await cli("upgrade (good)", ["upgrade", "--to", "v0.3.2", "--yes", "--json"], 0);
-  }, ENGINE_TEST_TIMEOUT_MS);
+  }, SCENARIO_TIMEOUT_MS);
 
   it("upgrade (reverted)", async () => {
     const reverted = await cli("upgrade (reverted)", ["upgrade", "--to", "v0.3.3-crashloop", "--yes"], 5);
     expect(reverted.stdout).toMatch(/reverted to v0\.3\.2/);
-  }, ENGINE_TEST_TIMEOUT_MS);
+  }, SCENARIO_TIMEOUT_MS);
 
   it("history, status, verify and a refused upgrade", async () => {
     const hist = await cli("history --json", ["history", "--json"], 0);
@@ -96,7 +97,7 @@ describe("secrets never appear in output, journals, logs or the support bundle",
     await cli("verify", ["verify", "--verbose"], 0);
     // A failing command's output is output too.
     await cli("upgrade (refused)", ["upgrade", "--to", "v0.9.0", "--yes", "--verbose"], 4);
-  }, ENGINE_TEST_TIMEOUT_MS);
+  }, SCENARIO_TIMEOUT_MS);
 
   let extracted: { file: string; bytes: Buffer }[] = [];
   let out = "";
@@ -105,7 +106,7 @@ describe("secrets never appear in output, journals, logs or the support bundle",
     const b = await cli("support-bundle", ["support-bundle", "--output", bundle, "--json"], 0);
     const result = jsonLines(b.stdout).find((l) => l["kind"] === "result")?.["result"] as { files: { name: string }[]; notes: string[] };
     const names = result.files.map((f) => f.name);
-    for (const want of ["manifest.json", "history.json", "status.json", "stack/config.json", "stack/values.json", "lock.json", "versions.json", "cluster/events.json", "sim/state.json"]) {
+    for (const want of ["manifest.json", "history.json", "status.json", "stack/config.json", "stack/values.json", "stack/release.json", "lock.json", "versions.json", "cluster/events.json", "cluster/pods.json", "embedded-cluster/daemon.log", "embedded-cluster/logs/kube-apiserver.log"]) {
       expect(names, `bundle has ${want} (notes: ${result.notes.join("; ")})`).toContain(want);
     }
     expect(names.filter((n) => n.startsWith("journal/")).length, "bundle has the run journals").toBeGreaterThanOrEqual(2);
@@ -117,16 +118,16 @@ describe("secrets never appear in output, journals, logs or the support bundle",
     // The token is shown as a secret in the bundled config, not dropped silently.
     const cfg = extracted.find((f) => f.file.endsWith(path.join("stack", "config.json")));
     expect(cfg?.bytes.toString()).toMatch(/"sie-fleet:hfToken": \{\s*"value": "\[secret\]"/);
-  }, ENGINE_TEST_TIMEOUT_MS);
+  }, SCENARIO_TIMEOUT_MS);
 
-  it("no secret, raw or base64, in any output, journal, snapshot, simulator log or bundle file", () => {
+  it("no secret, raw or base64, in any output, journal, snapshot, cluster log or bundle file", () => {
     expect(outputs.length).toBeGreaterThanOrEqual(20);
     const found = [
       ...outputs.flatMap((o) => leaks(o.what, o.text)),
       ...extracted.flatMap((f) => leaks(`bundle ${path.relative(out, f.file)}`, f.bytes)),
       ...filesUnder(path.join(fx.stateDir, "journal")).flatMap((f) => leaks(`journal ${path.basename(f.file)}`, f.bytes)),
       ...filesUnder(path.join(fx.stateDir, "snapshots")).flatMap((f) => leaks(`snapshot ${path.basename(f.file)}`, f.bytes)),
-      ...filesUnder(path.join(fx.stateDir, "sim")).filter((f) => /\.log$/.test(f.file)).flatMap((f) => leaks(`simulator log ${path.basename(f.file)}`, f.bytes)),
+      ...filesUnder(fx.cluster.dir).filter((f) => /\.log$/.test(f.file)).flatMap((f) => leaks(`cluster log ${path.relative(fx.cluster.dir, f.file)}`, f.bytes)),
     ];
     expect(found).toEqual([]);
   });

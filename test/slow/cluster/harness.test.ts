@@ -108,7 +108,7 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
     expect(full.status?.conditions?.find((c) => c.type === "PodScheduled")?.message).toMatch(/Insufficient nvidia\.com\/gpu/);
   });
 
-  it("turns the simulator's image-tag faults into the pod states the engine fails fast on", async () => {
+  it("turns the image-tag faults into the pod states the engine fails fast on", async () => {
     const cases = { healthy: "v2-slow", crashloop: "v2-crashloop", pullerr: "v2-pullerr-cuda12-default", noready: "v2-noready" } as const;
     for (const [name, tag] of Object.entries(cases)) {
       await core.createNamespacedPod({ namespace: NS, body: { metadata: { name, labels: { test: "faults" } }, spec: { containers: [{ name: "w", image: `${IMAGE}:${tag}` }] } } });

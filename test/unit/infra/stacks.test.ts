@@ -27,7 +27,7 @@ describe("stack files", () => {
     if (cfg.rollout.canaryPool) expect(cfg.pools[cfg.rollout.canaryPool]).toBeDefined();
   });
 
-  it("local stack: pools, release, autoscaling and canary as the simulator expects", () => {
+  it("local stack: pools, release, autoscaling and canary as the embedded cluster expects", () => {
     const cfg = parseConfig(stackConfig("Pulumi.local.yaml")) as LocalFleetConfig;
     expect(cfg.platform).toBe("local");
     expect(Object.fromEntries(Object.values(cfg.pools).map((p) => [p.name, [p.gpu, p.minReplicas, p.maxReplicas]]))).toEqual({
