@@ -8,7 +8,8 @@
  * Pulumi's own file-backend lock only covers a single `up`; ours covers the whole run (freeze,
  * holds, waves, revert), which spans several Pulumi operations.
  */
-import { constants as fsConstants, promises as fsp } from "node:fs";
+import { createHash } from "node:crypto";
+import { constants as fsConstants, promises as fsp, readFileSync, readlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { TIMEOUTS } from "./defaults.js";
@@ -57,6 +58,21 @@ export function isProcessAlive(pid: number): boolean {
   } catch (err) {
     // EPERM: the process exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/**
+ * The kernel and pid namespace this process runs in, hashed: a pid recorded by a process with the
+ * same id can be checked from here with isProcessAlive. A hostname alone does not say that
+ * (containers often share one). Undefined where it cannot be told (no /proc).
+ */
+export function machineId(): string | undefined {
+  try {
+    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+    const pidNamespace = readlinkSync("/proc/self/ns/pid");
+    return createHash("sha256").update(`${os.hostname()}\n${boot}\n${pidNamespace}`).digest("hex").slice(0, 16);
+  } catch {
+    return undefined;
   }
 }
 
