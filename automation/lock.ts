@@ -63,17 +63,17 @@ export function isProcessAlive(pid: number): boolean {
 
 /**
  * The kernel and pid namespace this process runs in, hashed: a pid recorded by a process with the
- * same id can be checked from here with isProcessAlive. A hostname alone does not say that
- * (containers often share one). Undefined where it cannot be told (no /proc).
+ * same id can be checked from here with isProcessAlive. On Linux a hostname alone does not say
+ * that (containers often share one); elsewhere processes of one host share its pid space.
  */
-export function machineId(): string | undefined {
+export function machineId(): string {
+  let where = `${os.platform()}\n${os.hostname()}`;
   try {
-    const boot = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
-    const pidNamespace = readlinkSync("/proc/self/ns/pid");
-    return createHash("sha256").update(`${os.hostname()}\n${boot}\n${pidNamespace}`).digest("hex").slice(0, 16);
+    where += `\n${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}\n${readlinkSync("/proc/self/ns/pid")}`;
   } catch {
-    return undefined;
+    // No /proc: not Linux, or one without it; the host's pid space is the only one.
   }
+  return createHash("sha256").update(where).digest("hex").slice(0, 16);
 }
 
 /**

@@ -106,7 +106,7 @@ async function currentLock(sc: StackContext, stateDir: string): Promise<StatusRe
   const inCluster = await readClusterLock(sc.kube.api, sc.names.namespace, sc.open.name);
   if (inCluster) {
     const { machine, ...holder } = inCluster;
-    return { ...holder, ...(machine !== undefined && machine === machineId() && !isProcessAlive(holder.pid) ? { gone: true } : {}) };
+    return { ...holder, ...(machine === machineId() && !isProcessAlive(holder.pid) ? { gone: true } : {}) };
   }
   const local = await readLock(stateDir, sc.open.name);
   return local ? { ...local, where: lockPath(stateDir, sc.open.name), ...(local.host === os.hostname() && !isProcessAlive(local.pid) ? { gone: true } : {}) } : undefined;

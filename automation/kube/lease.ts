@@ -155,7 +155,7 @@ export async function acquireClusterLock(opts: ClusterLockOptions): Promise<Clus
         [FLEET_METADATA.command]: opts.command,
         [FLEET_METADATA.host]: me.host,
         [FLEET_METADATA.pid]: String(me.pid),
-        ...(machine ? { [FLEET_METADATA.machine]: machine } : {}),
+        [FLEET_METADATA.machine]: machine,
       },
     },
     spec: {
@@ -192,7 +192,7 @@ export async function acquireClusterLock(opts: ClusterLockOptions): Promise<Clus
     const holder = holderOf(current, where, at);
     if (holder) {
       if (holder.runId === opts.runId) throw new InternalError(`run ${opts.runId} already holds ${where}`);
-      const dead = machine !== undefined && holder.machine === machine && holder.pid > 0 && !isAlive(holder.pid);
+      const dead = holder.machine === machine && holder.pid > 0 && !isAlive(holder.pid);
       if (!holder.expired && !dead) throw new StackLockedError(stack, holder, where);
       if (!dead && !opts.takeover) {
         throw new StackLockedError(stack, holder, where, {
