@@ -1,22 +1,12 @@
 // The validated, defaulted and resolved stack config that the rest of infra/ consumes.
-import type {
-  AutoscalingConfig,
-  EksClusterConfig,
-  GkeClusterConfig,
-  KedaConfig,
-  KubernetesClusterConfig,
-  LocalClusterConfig,
-  Platform,
-  PoolInput,
-  ReleaseConfig,
-  RolloutConfig,
-} from "./configSchema.js";
+import type * as Schema from "./configSchema.js";
 import type { NodeTaint, ResolvedHardware, WorkerResources } from "./gpu-profiles.js";
 
-export type { Platform } from "./configSchema.js";
+// The section types are the schema's; re-exported so infra/ and automation import them from here.
+export type { AutoscalingConfig, EksClusterConfig, GkeClusterConfig, KedaConfig, KubernetesClusterConfig, LocalClusterConfig, Platform, PoolInput, ReleaseConfig, RolloutConfig } from "./configSchema.js";
 
 /** A pool after defaults and hardware resolution: everything node pools and Helm values need. */
-export interface ResolvedPool extends Omit<PoolInput, "gpusPerWorker" | "maxReplicas" | "machineProfile" | "diskSizeGb" | "nodeSelector" | "resources"> {
+export interface ResolvedPool extends Omit<Schema.PoolInput, "gpusPerWorker" | "maxReplicas" | "machineProfile" | "diskSizeGb" | "nodeSelector" | "resources"> {
   name: string;
   /** Chart `gpu.count`: 0 for cpu pools. */
   gpusPerWorker: number;
@@ -39,33 +29,22 @@ export interface ResolvedPool extends Omit<PoolInput, "gpusPerWorker" | "maxRepl
 interface CommonConfig {
   /** Pools in config order, keyed by name. */
   pools: Record<string, ResolvedPool>;
-  release: ReleaseConfig;
-  autoscaling: AutoscalingConfig;
-  keda: KedaConfig;
-  rollout: RolloutConfig;
+  release: Schema.ReleaseConfig;
+  autoscaling: Schema.AutoscalingConfig;
+  keda: Schema.KedaConfig;
+  rollout: Schema.RolloutConfig;
   /** Whether `sie-fleet:hfToken` is set (its value is only ever handled as a Pulumi secret). */
   hasHfToken: boolean;
 }
 
-export type GkeFleetConfig = CommonConfig & { platform: "gke"; cluster: GkeClusterConfig };
-export type EksFleetConfig = CommonConfig & { platform: "eks"; cluster: EksClusterConfig };
-export type KubernetesFleetConfig = CommonConfig & { platform: "kubernetes"; cluster: KubernetesClusterConfig };
-export type LocalFleetConfig = CommonConfig & { platform: "local"; cluster: LocalClusterConfig };
+export type GkeFleetConfig = CommonConfig & { platform: "gke"; cluster: Schema.GkeClusterConfig };
+export type EksFleetConfig = CommonConfig & { platform: "eks"; cluster: Schema.EksClusterConfig };
+export type KubernetesFleetConfig = CommonConfig & { platform: "kubernetes"; cluster: Schema.KubernetesClusterConfig };
+export type LocalFleetConfig = CommonConfig & { platform: "local"; cluster: Schema.LocalClusterConfig };
 
 /** A stack's whole sie-fleet config, discriminated by platform. */
 export type FleetConfig = GkeFleetConfig | EksFleetConfig | KubernetesFleetConfig | LocalFleetConfig;
 
-export type {
-  AutoscalingConfig,
-  EksClusterConfig,
-  GkeClusterConfig,
-  KedaConfig,
-  KubernetesClusterConfig,
-  LocalClusterConfig,
-  PoolInput,
-  ReleaseConfig,
-  RolloutConfig,
-};
 
 /** Whether the pool runs SIE workers (a pool with maxReplicas 0 only provides nodes, e.g. for system pods). */
 export function hasWorkers(pool: Pick<ResolvedPool, "enabled" | "maxReplicas">): boolean {

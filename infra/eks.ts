@@ -1,7 +1,9 @@
 // EKS: an optional cluster, one managed node group per enabled pool, the NVIDIA device plugin
 // (AL2023 NVIDIA AMIs ship the driver but not the plugin) and a Kubernetes provider.
 import * as aws from "@pulumi/aws";
+import { perEnabledPool, type ClusterRef, type ManagedClusterDeployment } from "./clusterRef.js";
 import * as k8s from "@pulumi/kubernetes";
+import { repoChartRelease } from "./repoChart.js";
 import * as pulumi from "@pulumi/pulumi";
 import type { EksClusterConfig, EksFleetConfig, ResolvedPool } from "./configTypes.js";
 import { GPU_KINDS, GPU_LABEL, GPU_TAINT, cloudTaint, isGpuKind, tolerationsFor } from "./gpu-profiles.js";
@@ -9,13 +11,9 @@ import { eksKubeconfig } from "./kubeconfig.js";
 
 const DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin";
 
-export interface EksDeployment {
-  clusterName: pulumi.Output<string>;
-  cluster?: aws.eks.Cluster;
+export interface EksDeployment extends ManagedClusterDeployment<aws.eks.Cluster> {
   nodeGroups: Record<string, aws.eks.NodeGroup>;
   devicePlugin?: k8s.helm.v3.Release;
-  kubeconfig: pulumi.Output<string>;
-  provider: k8s.Provider;
 }
 
 function eksClusterArgs(c: EksClusterConfig): aws.eks.ClusterArgs {
@@ -64,33 +62,24 @@ function devicePluginValues(): Record<string, unknown> {
   };
 }
 
+function createdCluster(c: EksClusterConfig): ClusterRef<aws.eks.Cluster> {
+  const cluster = new aws.eks.Cluster("cluster", eksClusterArgs(c));
+  return { cluster, name: cluster.name, endpoint: cluster.endpoint, caData: cluster.certificateAuthority.apply((a) => a.data) };
+}
+
+function existingCluster(c: EksClusterConfig): ClusterRef<aws.eks.Cluster> {
+  const found = aws.eks.getClusterOutput({ name: c.name, region: c.region });
+  return { name: found.name, endpoint: found.endpoint, caData: found.certificateAuthorities.apply((a) => a[0]?.data ?? "") };
+}
+
 export function deployEks(cfg: EksFleetConfig): EksDeployment {
   const c = cfg.cluster;
-  let cluster: aws.eks.Cluster | undefined;
-  let clusterName: pulumi.Output<string>;
-  let endpoint: pulumi.Output<string>;
-  let caData: pulumi.Output<string>;
-  if (c.create) {
-    cluster = new aws.eks.Cluster("cluster", eksClusterArgs(c));
-    clusterName = cluster.name;
-    endpoint = cluster.endpoint;
-    caData = cluster.certificateAuthority.apply((a) => a.data);
-  } else {
-    const existing = aws.eks.getClusterOutput({ name: c.name, region: c.region });
-    clusterName = existing.name;
-    endpoint = existing.endpoint;
-    caData = existing.certificateAuthorities.apply((a) => a[0]?.data ?? "");
-  }
+  const { cluster, name: clusterName, endpoint, caData } = c.create ? createdCluster(c) : existingCluster(c);
 
-  const nodeGroups: Record<string, aws.eks.NodeGroup> = {};
-  for (const pool of Object.values(cfg.pools)) {
-    if (!pool.enabled) continue;
-    nodeGroups[pool.name] = new aws.eks.NodeGroup(`${pool.name}-nodegroup`, eksNodeGroupArgs(c, pool, clusterName), {
-      // The autoscaler owns desiredSize; a fixed nodeGroupName needs delete-before-replace.
-      ignoreChanges: ["scalingConfig.desiredSize"],
-      deleteBeforeReplace: true,
-    });
-  }
+  // The autoscaler owns desiredSize; a fixed nodeGroupName needs delete-before-replace.
+  const nodeGroups = perEnabledPool(cfg.pools, (pool) =>
+    new aws.eks.NodeGroup(`${pool.name}-nodegroup`, eksNodeGroupArgs(c, pool, clusterName), { ignoreChanges: ["scalingConfig.desiredSize"], deleteBeforeReplace: true }),
+  );
 
   const kubeconfig = pulumi.secret(
     pulumi.all([clusterName, endpoint, caData]).apply(([name, ep, ca]) => eksKubeconfig({ name: `eks_${c.region}_${name}`, clusterName: name, region: c.region, endpoint: ep, caData: ca })),
@@ -100,16 +89,8 @@ export function deployEks(cfg: EksFleetConfig): EksDeployment {
   const needsPlugin = Object.values(cfg.pools).some((p) => p.enabled && isGpuKind(p.gpu));
   const devicePlugin =
     c.devicePlugin.install && needsPlugin
-      ? new k8s.helm.v3.Release(
-          "nvidia-device-plugin",
-          {
-            name: "nvidia-device-plugin",
-            chart: "nvidia-device-plugin",
-            repositoryOpts: { repo: DEVICE_PLUGIN_REPO },
-            version: c.devicePlugin.version,
-            namespace: "kube-system",
-            values: devicePluginValues(),
-          },
+      ? repoChartRelease(
+          { chart: "nvidia-device-plugin", repo: DEVICE_PLUGIN_REPO, version: c.devicePlugin.version, namespace: "kube-system", values: devicePluginValues() },
           { provider },
         )
       : undefined;

@@ -1,18 +1,15 @@
 // GKE: an optional cluster plus one node pool per enabled sie-fleet pool, and a Kubernetes
 // provider for the release. Logical names are stable (`<pool>-nodepool`): renaming one replaces it.
 import * as gcp from "@pulumi/gcp";
+import { perEnabledPool, type ClusterRef, type ManagedClusterDeployment } from "./clusterRef.js";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { GkeClusterConfig, GkeFleetConfig, ResolvedPool } from "./configTypes.js";
 import { cloudTaint, isGpuKind } from "./gpu-profiles.js";
 import { gkeKubeconfig } from "./kubeconfig.js";
 
-export interface GkeDeployment {
-  clusterName: pulumi.Output<string>;
-  cluster?: gcp.container.Cluster;
+export interface GkeDeployment extends ManagedClusterDeployment<gcp.container.Cluster> {
   nodePools: Record<string, gcp.container.NodePool>;
-  kubeconfig: pulumi.Output<string>;
-  provider: k8s.Provider;
 }
 
 function gkeClusterArgs(c: GkeClusterConfig): gcp.container.ClusterArgs {
@@ -74,33 +71,24 @@ function gkeNodePoolArgs(c: GkeClusterConfig, pool: ResolvedPool, clusterName: p
   };
 }
 
+function createdCluster(c: GkeClusterConfig): ClusterRef<gcp.container.Cluster> {
+  const cluster = new gcp.container.Cluster("cluster", gkeClusterArgs(c));
+  return { cluster, name: cluster.name, endpoint: cluster.endpoint, caData: cluster.masterAuth.apply((a) => a.clusterCaCertificate) };
+}
+
+function existingCluster(c: GkeClusterConfig): ClusterRef<gcp.container.Cluster> {
+  const found = gcp.container.getClusterOutput({ name: c.name, location: c.region, project: c.project });
+  return { name: found.name, endpoint: found.endpoint, caData: found.masterAuths.apply((a) => a[0]?.clusterCaCertificate ?? "") };
+}
+
 export function deployGke(cfg: GkeFleetConfig): GkeDeployment {
   const c = cfg.cluster;
-  let cluster: gcp.container.Cluster | undefined;
-  let clusterName: pulumi.Output<string>;
-  let endpoint: pulumi.Output<string>;
-  let caData: pulumi.Output<string>;
-  if (c.create) {
-    cluster = new gcp.container.Cluster("cluster", gkeClusterArgs(c));
-    clusterName = cluster.name;
-    endpoint = cluster.endpoint;
-    caData = cluster.masterAuth.apply((a) => a.clusterCaCertificate);
-  } else {
-    const existing = gcp.container.getClusterOutput({ name: c.name, location: c.region, project: c.project });
-    clusterName = existing.name;
-    endpoint = existing.endpoint;
-    caData = existing.masterAuths.apply((a) => a[0]?.clusterCaCertificate ?? "");
-  }
+  const { cluster, name: clusterName, endpoint, caData } = c.create ? createdCluster(c) : existingCluster(c);
 
-  const nodePools: Record<string, gcp.container.NodePool> = {};
-  for (const pool of Object.values(cfg.pools)) {
-    if (!pool.enabled) continue;
-    nodePools[pool.name] = new gcp.container.NodePool(`${pool.name}-nodepool`, gkeNodePoolArgs(c, pool, clusterName), {
-      // A fixed name (the pool name) collides with create-before-delete, so replace by deleting first.
-      deleteBeforeReplace: true,
-      ignoreChanges: ["initialNodeCount"],
-    });
-  }
+  // A fixed name (the pool name) collides with create-before-delete, so replace by deleting first.
+  const nodePools = perEnabledPool(cfg.pools, (pool) =>
+    new gcp.container.NodePool(`${pool.name}-nodepool`, gkeNodePoolArgs(c, pool, clusterName), { deleteBeforeReplace: true, ignoreChanges: ["initialNodeCount"] }),
+  );
 
   const kubeconfig = pulumi.secret(
     pulumi.all([endpoint, caData]).apply(([ep, ca]) => gkeKubeconfig({ name: `gke_${c.project}_${c.region}_${c.name}`, endpoint: ep, caData: ca })),

@@ -67,12 +67,18 @@ export interface WorkerResources {
   limits: Record<string, string>;
 }
 
+/**
+ * A kind's chart gpuType, machine profile and node label are its own name; GPU kinds' nodes carry
+ * the GPU taint and a 200 GB disk, CPU nodes are untainted (gateway, config and kube-system pods
+ * schedule there) with 100 GB.
+ */
+function profile(kind: GpuKind, gpu: boolean, p: Pick<GpuProfile, "gke" | "eks" | "workerResources">): GpuProfile {
+  return { kind, chartGpuType: kind, machineProfile: kind, ...p, labels: { [GPU_LABEL]: kind }, taints: gpu ? [GPU_TAINT] : [], defaultDiskSizeGb: gpu ? 200 : 100 };
+}
+
 // GPU counts per machine: GCP g2/a2 and AWS g6/p4 machine families (see gpu-pools-facts.md §1-2).
 export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
-  l4: {
-    kind: "l4",
-    chartGpuType: "l4",
-    machineProfile: "l4",
+  l4: profile("l4", true, {
     gke: {
       acceleratorType: "nvidia-l4",
       types: {
@@ -90,53 +96,31 @@ export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
       // g6.xlarge (4 vCPU/16 GiB) cannot fit the chart's default L4 worker request (4 CPU/16Gi).
       defaults: { 1: "g6.2xlarge", 4: "g6.12xlarge", 8: "g6.48xlarge" },
     },
-    labels: { [GPU_LABEL]: "l4" },
     workerResources: { requests: { cpu: "4", memory: "16Gi" }, limits: { cpu: "8", memory: "32Gi" } },
-    taints: [GPU_TAINT],
-    defaultDiskSizeGb: 200,
-  },
-  "a100-40gb": {
-    kind: "a100-40gb",
-    chartGpuType: "a100-40gb",
-    machineProfile: "a100-40gb",
+  }),
+  "a100-40gb": profile("a100-40gb", true, {
     gke: {
       acceleratorType: "nvidia-tesla-a100",
       types: { "a2-highgpu-1g": 1, "a2-highgpu-2g": 2, "a2-highgpu-4g": 4, "a2-highgpu-8g": 8, "a2-megagpu-16g": 16 },
       defaults: { 1: "a2-highgpu-1g", 2: "a2-highgpu-2g", 4: "a2-highgpu-4g", 8: "a2-highgpu-8g", 16: "a2-megagpu-16g" },
     },
     eks: { amiType: EKS_GPU_AMI, types: { "p4d.24xlarge": 8 }, defaults: { 8: "p4d.24xlarge" } },
-    labels: { [GPU_LABEL]: "a100-40gb" },
     workerResources: { requests: { cpu: "8", memory: "64Gi" }, limits: { cpu: "16", memory: "128Gi" } },
-    taints: [GPU_TAINT],
-    defaultDiskSizeGb: 200,
-  },
-  "a100-80gb": {
-    kind: "a100-80gb",
-    chartGpuType: "a100-80gb",
-    machineProfile: "a100-80gb",
+  }),
+  "a100-80gb": profile("a100-80gb", true, {
     gke: {
       acceleratorType: "nvidia-a100-80gb",
       types: { "a2-ultragpu-1g": 1, "a2-ultragpu-2g": 2, "a2-ultragpu-4g": 4, "a2-ultragpu-8g": 8 },
       defaults: { 1: "a2-ultragpu-1g", 2: "a2-ultragpu-2g", 4: "a2-ultragpu-4g", 8: "a2-ultragpu-8g" },
     },
     eks: { amiType: EKS_GPU_AMI, types: { "p4de.24xlarge": 8 }, defaults: { 8: "p4de.24xlarge" } },
-    labels: { [GPU_LABEL]: "a100-80gb" },
     workerResources: { requests: { cpu: "8", memory: "128Gi" }, limits: { cpu: "16", memory: "256Gi" } },
-    taints: [GPU_TAINT],
-    defaultDiskSizeGb: 200,
-  },
-  cpu: {
-    kind: "cpu",
-    chartGpuType: "cpu",
-    machineProfile: "cpu",
+  }),
+  cpu: profile("cpu", false, {
     gke: { defaults: { 0: "n2-standard-8" } },
     eks: { amiType: EKS_CPU_AMI, defaults: { 0: "m6i.2xlarge" } },
-    labels: { [GPU_LABEL]: "cpu" },
     workerResources: { requests: { cpu: "2", memory: "6Gi" }, limits: { cpu: "4", memory: "12Gi" } },
-    // Untainted: gateway, config and kube-system pods schedule here.
-    taints: [],
-    defaultDiskSizeGb: 100,
-  },
+  }),
 };
 
 /** Machine families that carry GPUs; a cpu pool on one of them would waste (and hide) GPUs. */

@@ -7,6 +7,7 @@ import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart } from ".
 import { ConfigError } from "../automation/errors.js";
 import { hasWorkers, type FleetConfig, type ReleaseConfig } from "./configTypes.js";
 import { buildReleaseValues, chartFullname, deepMerge, workerStatefulSetName, type Values } from "./releaseValues.js";
+import { repoChartRelease } from "./repoChart.js";
 import { buildScaledObjects } from "./scaledObjects.js";
 import { WORKER_REPLICAS_POSTRENDER } from "./helm/postRender.js";
 
@@ -72,18 +73,7 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
     : undefined;
 
   const keda = cfg.keda.install
-    ? new k8s.helm.v3.Release(
-        "keda",
-        {
-          name: "keda",
-          chart: "keda",
-          repositoryOpts: { repo: KEDA_REPO },
-          version: cfg.keda.version,
-          namespace: cfg.keda.namespace,
-          createNamespace: true,
-        },
-        { provider, dependsOn: base },
-      )
+    ? repoChartRelease({ chart: "keda", repo: KEDA_REPO, version: cfg.keda.version, namespace: cfg.keda.namespace, createNamespace: true }, { provider, dependsOn: base })
     : undefined;
 
   // The token is a nested Output so only that leaf is secret; the rest of the values stay diffable.

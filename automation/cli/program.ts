@@ -80,6 +80,14 @@ ${EXIT_CODES_HELP}`,
       state.exitCode = await mod.run(opts, ctx);
     };
 
+  /** A top-level verb with its summary and --help examples; flags are chained on the result. */
+  const verb = <O>(name: string, summary: string, examples: readonly string[], load: () => Promise<CommandModule<O>>, note?: string): Command =>
+    program
+      .command(name)
+      .summary(summary)
+      .addHelpText("after", `\nExamples:\n${examples.map((e) => `  $ ${e}`).join("\n")}${note ? `\n\n${note}` : ""}`)
+      .action(cmd(name, load));
+
   program
     .command("upgrade")
     .summary("upgrade the stack's SIE release to a new image tag, in health-gated waves")
@@ -106,20 +114,12 @@ ${EXIT_CODES_HELP}`,
     )
     .action(cmd("upgrade", () => import("./commands/upgrade.js")));
 
-  program
-    .command("preview")
-    .summary("show what `up` or an upgrade would change, and whether the guardrails allow it")
+  verb("preview", "show what `up` or an upgrade would change, and whether the guardrails allow it", ["sie-fleet preview --stack dev", "sie-fleet preview --stack dev --to v0.3.2 --chart-version 0.3.1"], () => import("./commands/preview.js"))
     .option("--to <tag>", "preview an upgrade to this image tag instead of the current config", parseTagArg)
-    .option("--chart-version <version>", "with --to: also preview a chart version change", parseChartVersionArg)
-    .addHelpText("after", "\nExamples:\n  $ sie-fleet preview --stack dev\n  $ sie-fleet preview --stack dev --to v0.3.2")
-    .action(cmd("preview", () => import("./commands/preview.js")));
+    .option("--chart-version <version>", "with --to: also preview a chart version change (lists the objects it adds, removes and changes)", parseChartVersionArg);
 
-  program
-    .command("up")
-    .summary("apply the stack's current config (pools, settings) — not for image upgrades")
-    .option("-m, --message <text>", "message recorded in the stack history")
-    .addHelpText("after", "\nExamples:\n  $ sie-fleet up --stack dev --yes\n\nFor image tags use `sie-fleet upgrade`, which adds waves, gates and revert.")
-    .action(cmd("up", () => import("./commands/up.js")));
+  verb("up", "apply the stack's current config (pools, settings) — not for image upgrades", ["sie-fleet up --stack dev --yes"], () => import("./commands/up.js"), "For image tags use `sie-fleet upgrade`, which adds waves, gates and revert.")
+    .option("-m, --message <text>", "message recorded in the stack history");
 
   program
     .command("rollback")
@@ -133,20 +133,12 @@ ${EXIT_CODES_HELP}`,
     )
     .action(cmd("rollback", () => import("./commands/rollback.js")));
 
-  program
-    .command("history")
-    .summary("list the stack's updates with their image tags and run outcomes")
-    .option("-n, --limit <count>", "how many updates to show", parsePositiveIntArg, 10)
-    .addHelpText("after", "\nExamples:\n  $ sie-fleet history --stack dev\n  $ sie-fleet history --stack dev --limit 50 --json")
-    .action(cmd("history", () => import("./commands/history.js")));
+  verb("history", "list the stack's updates with their image tags and run outcomes", ["sie-fleet history --stack dev", "sie-fleet history --stack dev --limit 50 --json"], () => import("./commands/history.js"))
+    .option("-n, --limit <count>", "how many updates to show", parsePositiveIntArg, 10);
 
-  program
-    .command("status")
-    .summary("show what runs in the stack's cluster and whether it is healthy")
+  verb("status", "show what runs in the stack's cluster and whether it is healthy", ["sie-fleet status --stack dev", "sie-fleet status --stack dev --watch"], () => import("./commands/status.js"))
     .option("-w, --watch", "refresh until Ctrl-C")
-    .option("--interval <seconds>", "with --watch: seconds between refreshes", parsePositiveIntArg, 2)
-    .addHelpText("after", "\nExamples:\n  $ sie-fleet status --stack dev\n  $ sie-fleet status --stack dev --watch")
-    .action(cmd("status", () => import("./commands/status.js")));
+    .option("--interval <seconds>", "with --watch: seconds between refreshes", parsePositiveIntArg, 2);
 
   program
     .command("recover")
@@ -158,11 +150,7 @@ ${EXIT_CODES_HELP}`,
     .addHelpText("after", "\nExamples:\n  $ sie-fleet recover --stack dev --yes\n  $ sie-fleet status --stack dev    # shows whether a run is unfinished")
     .action(cmd("recover", () => import("./commands/recover.js")));
 
-  program
-    .command("verify")
-    .summary("run the health gates against what is deployed now")
-    .addHelpText("after", "\nExamples:\n  $ sie-fleet verify --stack dev")
-    .action(cmd("verify", () => import("./commands/verify.js")));
+  verb("verify", "run the health gates against what is deployed now", ["sie-fleet verify --stack dev"], () => import("./commands/verify.js"));
 
   program
     .command("demo")

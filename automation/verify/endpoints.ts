@@ -5,7 +5,7 @@
 import type { V1StatefulSet } from "@kubernetes/client-node";
 import { describe } from "./prometheus.js";
 import { allPoolsUpgraded, poolsInScope } from "./scope.js";
-import type { Check, CheckOutcome, VerifyContext } from "./types.js";
+import type { Check, CheckOutcome, VerifyCheckName, VerifyContext } from "./types.js";
 
 const GPU_TYPE_LABEL = "sie.superlinked.com/gpu-type";
 
@@ -40,47 +40,52 @@ async function http(url: string, signal: AbortSignal, init: RequestInit = {}): P
 const isReply = (r: HttpReply | CheckOutcome): r is HttpReply => typeof r.status === "number";
 const base = (u: string): string => u.replace(/\/+$/, "");
 
-export function gatewayReadyzCheck(gatewayUrl: string): Check {
+/**
+ * A probe endpoint: 200 passes, 503 is still coming up (retried), any other answer fails.
+ * `describe` adds evidence from the reply and, on a pass, words for the message.
+ */
+function probeCheck(name: VerifyCheckName, url: string, label: string, describe: (r: HttpReply) => { evidence: Record<string, unknown>; note?: string }): Check {
   return {
-    name: "gateway-readyz",
+    name,
     async run(signal) {
-      const url = `${base(gatewayUrl)}/readyz`;
       const r = await http(url, signal);
       if (!isReply(r)) return r;
-      const evidence = { url, status: r.status, body: r.text.slice(0, 200) };
-      if (r.status === 200) return { status: "pass", message: `GET /readyz → 200`, evidence };
-      return { status: r.status === 503 ? "pending" : "fail", retryable: r.status >= 500, message: `GET /readyz → ${r.status}`, evidence };
+      const d = describe(r);
+      const evidence = { url, status: r.status, ...d.evidence };
+      if (r.status === 200) return { status: "pass", message: `GET ${label} → 200${d.note ? ` ${d.note}` : ""}`, evidence };
+      return { status: r.status === 503 ? "pending" : "fail", retryable: r.status >= 500, message: `GET ${label} → ${r.status}`, evidence };
     },
   };
 }
 
+export function gatewayReadyzCheck(gatewayUrl: string): Check {
+  return probeCheck("gateway-readyz", `${base(gatewayUrl)}/readyz`, "/readyz", (r) => ({ evidence: { body: r.text.slice(0, 200) } }));
+}
+
 export function configHealthzCheck(configUrl: string): Check {
-  return {
-    name: "config-healthz",
-    async run(signal) {
-      const url = `${base(configUrl)}/healthz`;
-      const r = await http(url, signal);
-      if (!isReply(r)) return r;
-      const status = (r.body as { status?: string } | undefined)?.status;
-      const evidence = { url, status: r.status, ...(status ? { bodyStatus: status } : {}) };
-      if (r.status === 200) return { status: "pass", message: `GET config /healthz → 200 ${status ?? ""}`.trim(), evidence };
-      return { status: r.status === 503 ? "pending" : "fail", retryable: r.status >= 500, message: `GET config /healthz → ${r.status}`, evidence };
-    },
-  };
+  return probeCheck("config-healthz", `${base(configUrl)}/healthz`, "config /healthz", (r) => {
+    const status = (r.body as { status?: unknown } | undefined)?.status;
+    return typeof status === "string" ? { evidence: { bodyStatus: status }, note: status } : { evidence: {} };
+  });
+}
+
+/** GET /v1/models: the reply and the model names in it, or the outcome of a request that failed. */
+async function listModels(gatewayUrl: string, signal: AbortSignal): Promise<{ url: string; reply: HttpReply; models: string[] } | CheckOutcome> {
+  const url = `${base(gatewayUrl)}/v1/models`;
+  const reply = await http(url, signal);
+  return isReply(reply) ? { url, reply, models: modelNames(reply.body) } : reply;
 }
 
 export function gatewayModelsCheck(gatewayUrl: string): Check {
   return {
     name: "gateway-models",
     async run(signal) {
-      const url = `${base(gatewayUrl)}/v1/models`;
-      const r = await http(url, signal);
-      if (!isReply(r)) return r;
-      const models = modelNames(r.body);
-      const evidence = { url, status: r.status, models };
-      if (r.status !== 200) return { status: "pending", message: `GET /v1/models → ${r.status}`, evidence };
-      if (models.length === 0) return { status: "pending", message: "GET /v1/models returned no model (no Ready worker has loaded one)", evidence };
-      return { status: "pass", message: `${models.length} model(s): ${models.join(", ")}`, evidence };
+      const l = await listModels(gatewayUrl, signal);
+      if (!("models" in l)) return l;
+      const evidence = { url: l.url, status: l.reply.status, models: l.models };
+      if (l.reply.status !== 200) return { status: "pending", message: `GET /v1/models → ${l.reply.status}`, evidence };
+      if (l.models.length === 0) return { status: "pending", message: "GET /v1/models returned no model (no Ready worker has loaded one)", evidence };
+      return { status: "pass", message: `${l.models.length} model(s): ${l.models.join(", ")}`, evidence };
     },
   };
 }
@@ -152,11 +157,10 @@ export function encodeSmokeCheck(ctx: VerifyContext, gatewayUrl: string): Check 
   return {
     name: "encode-smoke",
     async run(signal) {
-      const modelsUrl = `${base(gatewayUrl)}/v1/models`;
-      const m = await http(modelsUrl, signal);
-      if (!isReply(m)) return m;
-      const model = modelNames(m.body)[0];
-      if (!model) return { status: "pending", message: "GET /v1/models returned no model to encode with", evidence: { url: modelsUrl, status: m.status } };
+      const l = await listModels(gatewayUrl, signal);
+      if (!("models" in l)) return l;
+      const model = l.models[0];
+      if (!model) return { status: "pending", message: "GET /v1/models returned no model to encode with", evidence: { url: l.url, status: l.reply.status } };
       const url = `${base(gatewayUrl)}/v1/encode/${encodeURIComponent(model)}`;
       const perPool: Record<string, { statuses: number[]; versions: string[]; gatewayVersions: string[] }> = {};
       // A pool scaled to zero answers 202 (cold start) by design; nothing to smoke-test there.

@@ -15,20 +15,10 @@ export { runCheck, type RunPolicy } from "./runner.js";
 export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";
 export * from "./analysis.js";
 export { mannWhitneyU, median, type MannWhitneyResult } from "./mannWhitney.js";
-export type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyCheckName, VerifyContext } from "./types.js";
+export type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyCheckName, VerifyContext, VerifyTarget } from "./types.js";
+import type { VerifyTarget } from "./types.js";
 
-export interface RunVerificationOptions {
-  phase: "wave" | "final";
-  /** The wave just rolled out (phase "wave"). */
-  wave?: WaveSpec;
-  kube: KubeClient;
-  names: ReleaseNames;
-  gatewayUrl?: string;
-  configUrl?: string;
-  /** The release tag being rolled out, e.g. "v0.3.2". */
-  expectTag: string;
-  /** Gateway/config tags when the stack sets release.gatewayTag/configTag apart from imageTag. */
-  componentTags?: { gateway?: string; config?: string };
+export interface RunVerificationOptions extends VerifyTarget {
   /** Overrides gates.prometheusUrl. */
   prometheusUrl?: string;
   /** The stack's `rollout.gates` (defaults filled in if missing). */

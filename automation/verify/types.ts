@@ -40,9 +40,10 @@ export interface Check {
   stage?: number;
 }
 
-/** What every check factory receives. */
-export interface VerifyContext {
+/** What is being verified: the phase, the release and where its endpoints answer. */
+export interface VerifyTarget {
   phase: "wave" | "final";
+  /** The wave just rolled out (phase "wave"). */
   wave?: WaveSpec;
   kube: KubeClient;
   names: ReleaseNames;
@@ -52,6 +53,10 @@ export interface VerifyContext {
   expectTag: string;
   /** Gateway/config tags when the stack sets release.gatewayTag/configTag apart from imageTag. */
   componentTags?: { gateway?: string; config?: string };
+}
+
+/** What every check factory receives. */
+export interface VerifyContext extends VerifyTarget {
   prometheus?: PrometheusClient;
   gates: GatesConfig;
   baseline?: Baseline;

@@ -35,98 +35,57 @@ function poolLabels(p: PoolInfo): PoolInfo {
 export class EndpointMetrics {
   readonly registry = new Registry();
 
-  readonly gatewayRequests = new Counter({
-    name: "sie_gateway_requests_total",
-    help: "Requests handled by the gateway, by target pool, HTTP status and serving version",
-    labelNames: ["namespace", "pool", "status", "version", "model", "endpoint"] as const,
-    registers: [this.registry],
-  });
-  readonly gatewayErrors = new Counter({
-    name: "sie_gateway_request_errors_total",
-    help: "Gateway requests that ended in a 5xx, by pool and serving version",
-    labelNames: ["namespace", "pool", "status", "version"] as const,
-    registers: [this.registry],
-  });
-  readonly gatewayDuration = new Histogram({
-    name: "sie_gateway_request_duration_seconds",
-    help: "Gateway request latency, by pool and serving version",
-    labelNames: ["namespace", "pool", "version"] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly requests = new Counter({
-    name: "sie_requests_total",
-    help: "Requests handled by workers, by pool, pod, status and worker version",
-    labelNames: ["namespace", "pool", "pod", "status", "version", "model"] as const,
-    registers: [this.registry],
-  });
-  readonly errors = new Counter({
-    name: "sie_request_errors_total",
-    help: "Worker requests that failed, by pool, pod and worker version",
-    labelNames: ["namespace", "pool", "pod", "version"] as const,
-    registers: [this.registry],
-  });
-  readonly duration = new Histogram({
-    name: "sie_request_duration_seconds",
-    help: "Worker request latency, by pool and worker version",
-    labelNames: ["namespace", "pool", "version"] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [this.registry],
-  });
-  readonly rejected = new Counter({
-    name: "sie_gateway_rejected_requests_total",
-    help: "Requests the gateway rejected or deferred, by reason",
-    labelNames: ["namespace", "reason", "pool"] as const,
-    registers: [this.registry],
-  });
+  private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
+
+  /** Request latency, in the buckets the metric gates' p95 is computed from. */
+  private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): Histogram<L> {
+    return new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+  }
+
+  readonly gatewayRequests = this.counter("sie_gateway_requests_total", "Requests handled by the gateway, by target pool, HTTP status and serving version", ["namespace", "pool", "status", "version", "model", "endpoint"]);
+  readonly gatewayErrors = this.counter("sie_gateway_request_errors_total", "Gateway requests that ended in a 5xx, by pool and serving version", ["namespace", "pool", "status", "version"]);
+  readonly gatewayDuration = this.histogram("sie_gateway_request_duration_seconds", "Gateway request latency, by pool and serving version", ["namespace", "pool", "version"]);
+  readonly requests = this.counter("sie_requests_total", "Requests handled by workers, by pool, pod, status and worker version", ["namespace", "pool", "pod", "status", "version", "model"]);
+  readonly errors = this.counter("sie_request_errors_total", "Worker requests that failed, by pool, pod and worker version", ["namespace", "pool", "pod", "version"]);
+  readonly duration = this.histogram("sie_request_duration_seconds", "Worker request latency, by pool and worker version", ["namespace", "pool", "version"]);
+  readonly rejected = this.counter("sie_gateway_rejected_requests_total", "Requests the gateway rejected or deferred, by reason", ["namespace", "reason", "pool"]);
 
   constructor(sample: MetricsSample) {
-    new Gauge({
-      name: "sie_gateway_worker_queue_depth",
-      help: "In-flight requests queued on workers, per pool",
-      labelNames: ["namespace", "machine_profile", "bundle", "pool"] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [p, v] of sample.queueDepth()) this.set(poolLabels(p), v);
-      },
+    const perPool = ["namespace", "machine_profile", "bundle", "pool"] as const;
+    this.gauge("sie_gateway_worker_queue_depth", "In-flight requests queued on workers, per pool", perPool, (set) => {
+      for (const [p, v] of sample.queueDepth()) set(poolLabels(p), v);
     });
-    new Gauge({
-      name: "sie_gateway_pending_demand",
-      help: "Recent requests that found no ready worker (cold-start demand), per pool",
-      labelNames: ["namespace", "machine_profile", "bundle", "pool"] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [p, v] of sample.pendingDemand()) this.set(poolLabels(p), v);
-      },
+    this.gauge("sie_gateway_pending_demand", "Recent requests that found no ready worker (cold-start demand), per pool", perPool, (set) => {
+      for (const [p, v] of sample.pendingDemand()) set(poolLabels(p), v);
     });
-    new Gauge({
-      name: "sie_gateway_active_lease_gpus",
-      help: "GPUs held by active resource-pool leases (none: leases are not imitated)",
-      labelNames: ["namespace"] as const,
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const namespace of sample.namespaces()) this.set({ namespace }, 0);
-      },
+    this.gauge("sie_gateway_active_lease_gpus", "GPUs held by active resource-pool leases (none: leases are not imitated)", ["namespace"], (set) => {
+      for (const namespace of sample.namespaces()) set({ namespace }, 0);
     });
+    this.gauge("sie_gateway_workers", "Worker pods known to the gateway, by pool, version and readiness", ["namespace", "pool", "version", "ready"], (set) => {
+      const counts = new Map<string, number>();
+      for (const w of sample.workers()) {
+        const k = JSON.stringify([w.namespace, w.pool, w.version, String(w.ready)]);
+        counts.set(k, (counts.get(k) ?? 0) + 1);
+      }
+      for (const [k, n] of counts) {
+        const [namespace, pool, version, ready] = JSON.parse(k) as [string, string, string, string];
+        set({ namespace, pool, version, ready }, n);
+      }
+    });
+  }
+
+  /** A gauge computed at each scrape: `fill` sets the current values after a reset. */
+  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, value: number) => void) => void): void {
     new Gauge({
-      name: "sie_gateway_workers",
-      help: "Worker pods known to the gateway, by pool, version and readiness",
-      labelNames: ["namespace", "pool", "version", "ready"] as const,
+      name,
+      help,
+      labelNames,
       registers: [this.registry],
       collect() {
         this.reset();
-        const counts = new Map<string, number>();
-        for (const w of sample.workers()) {
-          const k = JSON.stringify([w.namespace, w.pool, w.version, String(w.ready)]);
-          counts.set(k, (counts.get(k) ?? 0) + 1);
-        }
-        for (const [k, n] of counts) {
-          const [namespace, pool, version, ready] = JSON.parse(k) as [string, string, string, string];
-          this.set({ namespace, pool, version, ready }, n);
-        }
+        fill((labels, value) => this.set(labels as Partial<Record<L, string | number>>, value));
       },
     });
   }
