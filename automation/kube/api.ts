@@ -145,9 +145,10 @@ export class KubeApi {
     return call(`list pods in ${namespace}`, async () => (await this.core.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
   }
 
-  deletePod(namespace: string, name: string): Promise<void> {
+  /** With `uid`, deletes only that pod: not one the controller has since recreated under the same name (409 then). */
+  deletePod(namespace: string, name: string, uid?: string): Promise<void> {
     return call(`delete pod ${namespace}/${name}`, async () => {
-      await this.core.deleteNamespacedPod({ name, namespace });
+      await this.core.deleteNamespacedPod({ name, namespace, ...(uid ? { body: { preconditions: { uid } } } : {}) });
     });
   }
 
