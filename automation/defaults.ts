@@ -23,6 +23,55 @@ export const TIMEOUTS = {
   lockTakeoverStaleMs: 30_000,
 } as const;
 
+/**
+ * The stack's lock in the cluster: a coordination.k8s.io/v1 Lease in the release namespace that
+ * the run renews while it lives. A holder that stopped renewing for `expirySeconds` may be taken
+ * over by `recover` (and only by recover); a holder on this machine whose process is gone is taken
+ * over at once. The run itself stops before its next step once `expirySeconds - renewSeconds`
+ * passed without a renewal, so it never acts after someone else could have taken the lock.
+ * Expiry is judged with the reader's clock against the holder's renewTime: keep clocks in sync
+ * (NTP); a skew well below `expirySeconds - renewSeconds` is harmless.
+ */
+export const CLUSTER_LOCK = {
+  expirySeconds: 120,
+  renewSeconds: 20,
+  /** Override both (whole seconds), e.g. shorter in tests. */
+  expiryEnv: "SIE_FLEET_LOCK_EXPIRY_SECONDS",
+  renewEnv: "SIE_FLEET_LOCK_RENEW_SECONDS",
+} as const;
+
+/**
+ * The shared copy of each run's journal: one ConfigMap per run in the release namespace.
+ * ConfigMaps hold at most 1 MiB, so the shared copy is bounded: evidence and decisions larger
+ * than `maxEntryBytes` keep a summary (gate name, status and message; pod evidence and other
+ * detail stay in the local journal), and once the object nears `maxObjectBytes` they keep only a
+ * marker. Intents, done entries and outcomes (what `recover` acts on) are never shortened; a run
+ * whose shared copy cannot take one stops before the side effect.
+ */
+export const SHARED_JOURNAL = {
+  maxEntryBytes: 8 * 1024,
+  maxObjectBytes: 900 * 1024,
+  /** Finished runs kept in the cluster per stack; older ones are deleted when a run takes the lock. */
+  keepFinishedRuns: 50,
+} as const;
+
+/** Labels and annotations sie-fleet puts on its Lease and journal ConfigMaps. */
+export const FLEET_METADATA = {
+  managedBy: "app.kubernetes.io/managed-by",
+  stack: "sie-fleet.superlinked.com/stack",
+  runId: "sie-fleet.superlinked.com/run-id",
+  command: "sie-fleet.superlinked.com/command",
+  phase: "sie-fleet.superlinked.com/phase",
+  /** A run's outcome, or "unfinished". */
+  outcome: "sie-fleet.superlinked.com/outcome",
+  host: "sie-fleet.superlinked.com/host",
+  pid: "sie-fleet.superlinked.com/pid",
+  /** Which kernel and pid namespace `pid` belongs to: a holder's pid can be checked only from there. */
+  machine: "sie-fleet.superlinked.com/machine",
+  startedAt: "sie-fleet.superlinked.com/started-at",
+  updatedAt: "sie-fleet.superlinked.com/updated-at",
+} as const;
+
 export const POLL_INTERVALS = {
   /** Between two rollout-status reads. */
   rolloutMs: 2_000,

@@ -120,6 +120,11 @@ export interface LockHolder {
   runId: string;
   command: string;
   startedAt: string;
+  /** Where the lock is held, e.g. "Lease sie/sie-fleet-lock-dev" or the local lock file. */
+  where?: string;
+  /** Cluster locks: when the holder last renewed it and when it expires without a renewal. */
+  renewedAt?: string;
+  expiresAt?: string;
 }
 
 /** Another run holds the stack's lock (exit 3). */
@@ -127,9 +132,10 @@ export class StackLockedError extends StackError {
   readonly holder: LockHolder;
   constructor(stack: string, holder: LockHolder, lockPath: string, opts: { reason?: string } = {}) {
     const why = opts.reason ? ` (${opts.reason})` : "";
+    const lease = holder.renewedAt ? `; held in ${holder.where ?? lockPath}, last renewed ${holder.renewedAt}, expires ${holder.expiresAt ?? "?"} unless renewed` : "";
     super(
       "stack-locked",
-      `stack "${stack}" is locked by \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.startedAt})${why}; ` +
+      `stack "${stack}" is locked by \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.startedAt})${lease}${why}; ` +
         `wait for it to finish, or if that process is gone, run recover`,
       {
         hint: `sie-fleet status --stack ${stack}   # then, if the holder is gone: sie-fleet recover --stack ${stack}`,
@@ -137,6 +143,20 @@ export class StackLockedError extends StackError {
       },
     );
     this.holder = holder;
+  }
+}
+
+/**
+ * The run no longer holds the stack's cluster lock (it could not renew it in time, or `recover`
+ * took it over), so it stopped before its next step (exit 6). Whoever holds the lock now owns
+ * the run's unfinished work.
+ */
+export class LockLostError extends SieFleetError {
+  constructor(stack: string, message: string, opts: SieFleetErrorOptions = {}) {
+    super("lock-lost", EXIT_CODES.needsAttention, `stack "${stack}": ${message}; this run stopped before its next step`, {
+      hint: `sie-fleet status --stack ${stack}   # then, once no one holds the lock: sie-fleet recover --stack ${stack}`,
+      ...opts,
+    });
   }
 }
 

@@ -20,15 +20,18 @@ export {
   listRuns,
   newRunId,
   parseJournalText,
+  mergeEntries,
   readJournal,
+  readRuns,
   unfinishedIntents,
   type JournalEntry,
   type JournalEntryKind,
   type JournalInput,
   type JournalOptions,
   type JournalRead,
+  type SharedJournal,
 } from "./journal.js";
-export { acquireLock, isProcessAlive, lockPath, readLock, type AcquireLockOptions, type LockHandle } from "./lock.js";
+export { acquireLock, isProcessAlive, lockPath, machineId, readLock, type AcquireLockOptions, type LockHandle } from "./lock.js";
 export {
   checkVersionPolicy,
   parseImageTag,

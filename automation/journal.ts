@@ -8,6 +8,11 @@
  * - the last entry of a finished run is an "outcome"; a journal that ends otherwise is an unfinished run.
  * A process killed mid-write leaves a partial last line; readers skip it and writers start a new line.
  * Everything written goes through redact().
+ *
+ * With a SharedJournal (the run journal in the cluster, kube/runJournal.ts), every entry is also
+ * written there, after the local fsync and before the side effect it announces, so `recover`,
+ * `status` and `history` on any machine find the run. Readers merge both copies: the shared one
+ * first, the local one filling in entries the shared place never got.
  */
 import { randomBytes } from "node:crypto";
 import { constants as fsConstants, promises as fsp } from "node:fs";
@@ -84,6 +89,8 @@ export interface JournalEntry {
   /** For "start": the command that started the run. */
   command?: RunCommand | (string & {});
   data?: JsonValue;
+  /** Only in the shared copy: why `data` is shorter there than in the local journal. */
+  trimmed?: string;
 }
 
 export type JournalInput = Omit<JournalEntry, "v" | "seq" | "time" | "runId" | "stack">;
@@ -94,6 +101,27 @@ export interface JournalOptions {
   /** Values to redact wherever they appear (passphrase, HF token, kubeconfig content). */
   secrets?: readonly string[];
   now?: () => number;
+  /** Where every client of the stack finds the run too; a failed write there fails the append. */
+  shared?: SharedJournal;
+}
+
+/**
+ * A copy of every run's journal that every client of the stack can reach. Entries arrive
+ * redacted; the store may shorten evidence to fit (marking it `trimmed`), never intents, done
+ * entries or outcomes.
+ */
+export interface SharedJournal {
+  /** Where the copies are kept, for messages. */
+  readonly where: string;
+  /** Every run of the stack kept there: run id → entries in seq order. */
+  runs(): Promise<Map<string, JournalEntry[]>>;
+  /** One run's entries; undefined when the shared place has none. */
+  read(runId: string): Promise<JournalEntry[] | undefined>;
+  /** Adds one entry to run `runId`; resolves once the shared copy holds it. */
+  append(runId: string, entry: JournalEntry): Promise<void>;
+  /** Keeps a file beside the run's entries, byte for byte (the stack's config snapshot). */
+  attach(runId: string, name: string, bytes: Buffer): Promise<void>;
+  attachment(runId: string, name: string): Promise<Buffer | undefined>;
 }
 
 /** A sortable, unique run id: `20260101T120000123Z-1a2b3c`. */
@@ -128,6 +156,7 @@ export class Journal {
     lastSeq: number,
     /** True when the file did not end with a newline (a killed writer); the next write starts a new line. */
     private needsNewline: boolean,
+    readonly shared: SharedJournal | undefined,
   ) {
     this.seq = lastSeq;
   }
@@ -145,14 +174,22 @@ export class Journal {
       throw new InternalError(`cannot create journal ${file}: ${(err as Error).message}`, { cause: err });
     }
     await syncDir(path.dirname(file));
-    const j = new Journal(file, runId, opts.stack, fh, opts.secrets ?? [], now, 0, false);
+    const j = new Journal(file, runId, opts.stack, fh, opts.secrets ?? [], now, 0, false, opts.shared);
     await j.append({ kind: "start", phase: "lock", command: opts.command, ...(opts.request !== undefined ? { data: opts.request } : {}) });
     return j;
   }
 
-  /** Reopens an existing run's journal for appending (recover). */
+  /**
+   * Reopens an existing run's journal for appending (recover). With a shared copy, both copies
+   * first get the entries only the other one has: a run started on another machine gets its local
+   * file here, and entries the shared place never got are sent now. The caller holds the stack's
+   * lock, so no one else writes this run meanwhile.
+   */
   static async open(opts: JournalOptions & { runId: string }): Promise<Journal> {
     const now = opts.now ?? Date.now;
+    const file = journalPath(opts.stateDir, opts.stack, opts.runId);
+    const sharedEntries = opts.shared ? await opts.shared.read(opts.runId) : undefined;
+    if (sharedEntries && !(await exists(file))) await writeNewJournalFile(file, sharedEntries);
     const read = await readJournal(opts.stateDir, opts.stack, opts.runId);
     const fh = await fsp.open(read.path, fsConstants.O_WRONLY | fsConstants.O_APPEND);
     // A line cut short by a killed writer was never acknowledged (append resolves after fsync):
@@ -162,8 +199,20 @@ export class Journal {
       await fh.truncate(Buffer.byteLength(text.slice(0, text.lastIndexOf("\n") + 1)));
       await fh.sync();
     }
-    const last = read.entries.at(-1);
-    return new Journal(read.path, opts.runId, opts.stack, fh, opts.secrets ?? [], now, last?.seq ?? 0, !read.truncated && !read.endsWithNewline);
+    let needsNewline = !read.truncated && !read.endsWithNewline;
+    const localSeqs = new Set(read.entries.map((e) => e.seq));
+    const onlyShared = (sharedEntries ?? []).filter((e) => !localSeqs.has(e.seq));
+    if (onlyShared.length > 0) {
+      await fh.write(`${needsNewline ? "\n" : ""}${onlyShared.map((e) => JSON.stringify(e)).join("\n")}\n`);
+      await fh.sync();
+      needsNewline = false;
+    }
+    if (opts.shared) {
+      const sharedSeqs = new Set((sharedEntries ?? []).map((e) => e.seq));
+      for (const e of read.entries) if (!sharedSeqs.has(e.seq)) await opts.shared.append(opts.runId, e);
+    }
+    const lastSeq = Math.max(0, ...read.entries.map((e) => e.seq), ...(sharedEntries ?? []).map((e) => e.seq));
+    return new Journal(read.path, opts.runId, opts.stack, fh, opts.secrets ?? [], now, lastSeq, needsNewline, opts.shared);
   }
 
   /** Appends one entry and fsyncs it before resolving. Entries are written in call order. */
@@ -178,6 +227,7 @@ export class Journal {
       this.needsNewline = false;
       await this.fh.write(`${prefix}${JSON.stringify(entry)}\n`);
       await this.fh.sync();
+      await this.shared?.append(this.runId, entry);
       return entry;
     });
     // Keep the chain alive after a failure so later appends still report their own error.
@@ -218,6 +268,18 @@ export class Journal {
     return this.append({ kind: "evidence", phase, action, ...(message !== undefined ? { message } : {}), ...jsonData(data) });
   }
 
+  /**
+   * Keeps `bytes` beside the run in the shared place (a no-op without one), in order with the
+   * entries: a "done" appended after this resolves is written after the file.
+   */
+  attach(name: string, bytes: Buffer): Promise<void> {
+    const shared = this.shared;
+    if (!shared) return Promise.resolve();
+    const write = this.queue.then(() => shared.attach(this.runId, name, bytes));
+    this.queue = write.catch(() => undefined);
+    return write;
+  }
+
   /** Writes the terminal entry. A run with one is finished; `incompleteRun` ignores it. */
   recordOutcome(outcome: RunOutcome, opts: { phase?: RunPhase; message?: string; data?: JsonValue } = {}): Promise<JournalEntry> {
     return this.append({
@@ -243,6 +305,7 @@ export class Journal {
 export interface JournalRead {
   runId: string;
   stack: string;
+  /** The local journal file (it may not exist on this machine when `source` is "shared"). */
   path: string;
   entries: JournalEntry[];
   /** The last line was cut short (the writer was killed mid-append); it was skipped. */
@@ -250,22 +313,53 @@ export interface JournalRead {
   /** 1-based line numbers of unparsable lines other than a truncated last one. */
   corruptLines: number[];
   endsWithNewline: boolean;
+  /** Which copies the entries came from. */
+  source: "local" | "shared" | "both";
 }
 
-export async function readJournal(stateDir: string, stack: string, runId: string): Promise<JournalRead> {
-  const file = journalPath(stateDir, stack, runId);
-  let text: string;
+type LocalRead = Pick<JournalRead, "entries" | "truncated" | "corruptLines" | "endsWithNewline">;
+
+async function readLocal(file: string): Promise<LocalRead | undefined> {
   try {
-    text = await fsp.readFile(file, "utf8");
+    return parseJournalText(await fsp.readFile(file, "utf8"));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new StackError("run-not-found", `no journal for run "${runId}" of stack "${stack}" at ${file}`, {
-        hint: `sie-fleet history --stack ${stack}`,
-      });
-    }
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
   }
-  return { runId, stack, path: file, ...parseJournalText(text) };
+}
+
+/** Entries of both copies by seq: the shared copy's where both have one, the local copy filling in the rest. */
+export function mergeEntries(shared: readonly JournalEntry[], local: readonly JournalEntry[]): JournalEntry[] {
+  const bySeq = new Map<number, JournalEntry>();
+  for (const e of local) bySeq.set(e.seq, e);
+  for (const e of shared) bySeq.set(e.seq, e);
+  return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+function merged(stateDir: string, stack: string, runId: string, local: LocalRead | undefined, shared: readonly JournalEntry[] | undefined): JournalRead {
+  const source = local && shared ? "both" : shared ? "shared" : "local";
+  return {
+    runId,
+    stack,
+    path: journalPath(stateDir, stack, runId),
+    entries: mergeEntries(shared ?? [], local?.entries ?? []),
+    truncated: local?.truncated ?? false,
+    corruptLines: local?.corruptLines ?? [],
+    endsWithNewline: local?.endsWithNewline ?? true,
+    source,
+  };
+}
+
+/** One run's journal, from the local file and the shared copy. */
+export async function readJournal(stateDir: string, stack: string, runId: string, shared?: SharedJournal): Promise<JournalRead> {
+  const file = journalPath(stateDir, stack, runId);
+  const [local, fromShared] = await Promise.all([readLocal(file), shared?.read(runId)]);
+  if (!local && !fromShared) {
+    throw new StackError("run-not-found", `no journal for run "${runId}" of stack "${stack}" at ${file}${shared ? ` nor in ${shared.where}` : ""}`, {
+      hint: `sie-fleet history --stack ${stack}`,
+    });
+  }
+  return merged(stateDir, stack, runId, local, fromShared);
 }
 
 /** Parses JSONL, tolerating a partial last line. Exported for tests and support bundles. */
@@ -293,8 +387,7 @@ export function parseJournalText(text: string): Pick<JournalRead, "entries" | "t
   return { entries, truncated, corruptLines, endsWithNewline };
 }
 
-/** Run ids of a stack, oldest first. */
-export async function listRuns(stateDir: string, stack: string): Promise<string[]> {
+async function localRuns(stateDir: string, stack: string): Promise<string[]> {
   let names: string[];
   try {
     names = await fsp.readdir(journalDir(stateDir, stack));
@@ -302,16 +395,28 @@ export async function listRuns(stateDir: string, stack: string): Promise<string[
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return [];
     throw err;
   }
-  return names
-    .filter((n) => n.endsWith(".jsonl"))
-    .map((n) => n.slice(0, -".jsonl".length))
-    .sort();
+  return names.filter((n) => n.endsWith(".jsonl")).map((n) => n.slice(0, -".jsonl".length));
 }
 
-export async function lastRun(stateDir: string, stack: string): Promise<JournalRead | undefined> {
-  const runs = await listRuns(stateDir, stack);
-  const last = runs.at(-1);
-  return last === undefined ? undefined : readJournal(stateDir, stack, last);
+/** Run ids of a stack in either copy, oldest first. */
+export async function listRuns(stateDir: string, stack: string, shared?: SharedJournal): Promise<string[]> {
+  const ids = new Set(await localRuns(stateDir, stack));
+  if (shared) for (const id of (await shared.runs()).keys()) ids.add(id);
+  return [...ids].sort();
+}
+
+/** Every run of a stack, oldest first, listing the shared place once. */
+export async function readRuns(stateDir: string, stack: string, shared?: SharedJournal): Promise<JournalRead[]> {
+  const reader = await runReader(stateDir, stack, shared);
+  const out: JournalRead[] = [];
+  for (const id of [...reader.ids].sort()) out.push(await reader.read(id));
+  return out;
+}
+
+export async function lastRun(stateDir: string, stack: string, shared?: SharedJournal): Promise<JournalRead | undefined> {
+  const reader = await runReader(stateDir, stack, shared);
+  const last = [...reader.ids].sort().at(-1);
+  return last === undefined ? undefined : reader.read(last);
 }
 
 export function isComplete(read: Pick<JournalRead, "entries">): boolean {
@@ -320,13 +425,23 @@ export function isComplete(read: Pick<JournalRead, "entries">): boolean {
 }
 
 /** The newest run of `stack` that never wrote a terminal outcome (killed, crashed), if any. */
-export async function incompleteRun(stateDir: string, stack: string): Promise<JournalRead | undefined> {
-  const runs = await listRuns(stateDir, stack);
-  for (const runId of runs.reverse()) {
-    const read = await readJournal(stateDir, stack, runId);
+export async function incompleteRun(stateDir: string, stack: string, shared?: SharedJournal): Promise<JournalRead | undefined> {
+  const reader = await runReader(stateDir, stack, shared);
+  for (const runId of [...reader.ids].sort().reverse()) {
+    const read = await reader.read(runId);
     if (!isComplete(read)) return read;
   }
   return undefined;
+}
+
+/** The run ids of both copies, and a reader of one run that lists the shared place only once. */
+async function runReader(stateDir: string, stack: string, shared: SharedJournal | undefined): Promise<{ ids: Set<string>; read(runId: string): Promise<JournalRead> }> {
+  const sharedRuns = shared ? await shared.runs() : new Map<string, JournalEntry[]>();
+  const ids = new Set([...(await localRuns(stateDir, stack)), ...sharedRuns.keys()]);
+  return {
+    ids,
+    read: async (runId) => merged(stateDir, stack, runId, await readLocal(journalPath(stateDir, stack, runId)), sharedRuns.get(runId)),
+  };
 }
 
 /** Intents with no matching "done": side effects that may or may not have happened. */
@@ -347,6 +462,26 @@ export function lastIntent(entries: readonly JournalEntry[], action: JournalActi
 /** `{data}` as plain JSON (undefined fields dropped), or nothing when there is no data. */
 function jsonData(data: unknown): { data?: JsonValue } {
   return data === undefined ? {} : { data: JSON.parse(JSON.stringify(data)) as JsonValue };
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fsp.access(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** A run's local journal written whole from the shared copy (a run started on another machine). */
+async function writeNewJournalFile(file: string, entries: readonly JournalEntry[]): Promise<void> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  const fh = await fsp.open(file, fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_EXCL, 0o600);
+  try {
+    await fh.writeFile(entries.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await syncDir(path.dirname(file));
 }
 
 async function syncDir(dir: string): Promise<void> {

@@ -8,7 +8,8 @@
  * Pulumi's own file-backend lock only covers a single `up`; ours covers the whole run (freeze,
  * holds, waves, revert), which spans several Pulumi operations.
  */
-import { constants as fsConstants, promises as fsp } from "node:fs";
+import { createHash } from "node:crypto";
+import { constants as fsConstants, promises as fsp, readFileSync, readlinkSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { TIMEOUTS } from "./defaults.js";
@@ -58,6 +59,21 @@ export function isProcessAlive(pid: number): boolean {
     // EPERM: the process exists but belongs to someone else.
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/**
+ * The kernel and pid namespace this process runs in, hashed: a pid recorded by a process with the
+ * same id can be checked from here with isProcessAlive. On Linux a hostname alone does not say
+ * that (containers often share one); elsewhere processes of one host share its pid space.
+ */
+export function machineId(): string {
+  let where = `${os.platform()}\n${os.hostname()}`;
+  try {
+    where += `\n${readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim()}\n${readlinkSync("/proc/self/ns/pid")}`;
+  } catch {
+    // No /proc: not Linux, or one without it; the host's pid space is the only one.
+  }
+  return createHash("sha256").update(where).digest("hex").slice(0, 16);
 }
 
 /**

@@ -7,7 +7,7 @@ import { STACK_OUTPUTS } from "../../infra/configKeys.js";
 import { embeddedClusterDir } from "../../infra/embeddedCluster.js";
 import { resolveKubeconfigPath } from "../../infra/kubeconfigPath.js";
 import { isDaemon, readClusterInfo, type ClusterInfo } from "../../cluster/daemonState.js";
-import { ConfigError, StackError } from "../errors.js";
+import { ConfigError, SieFleetError, StackError } from "../errors.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { KubeClient } from "../kube/index.js";
 import { planWaves } from "../waves.js";
@@ -30,6 +30,11 @@ export interface StackContext {
   configUrl?: string;
   /** Prometheus for metric gates ($SIE_FLEET_PROMETHEUS_URL, else rollout.gates.prometheusUrl). */
   prometheusUrl?: string;
+}
+
+/** The stack was never deployed (no state, or no deployment outputs): no cluster holds anything of it yet. */
+export function isNotDeployed(err: unknown): boolean {
+  return err instanceof SieFleetError && err.details?.["deployed"] === false;
 }
 
 /** `pulumi config --json` values back to the objects the stack file holds. */
@@ -82,6 +87,7 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   if ((!kubeconfig && config.platform !== "kubernetes") || !names.fullname) {
     throw new ConfigError([{ key: "stack outputs", reason: `stack "${open.name}" has no deployment outputs yet (kubeconfig, fullname)` }], {
       hint: `deploy it first: sie-fleet up --stack ${open.name}`,
+      details: { deployed: false },
     });
   }
   const env = target.env ?? process.env;

@@ -1,11 +1,13 @@
 // `sie-fleet history`: the stack's Pulumi updates, newest first, each with the image tag and
 // chart version its config had, joined with the outcome of the sie-fleet run that made it.
 import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
-import { openStack } from "../engine/stack.js";
-import { listRuns, readJournal } from "../journal.js";
+import { openStack, type StackTarget } from "../engine/stack.js";
+import { ProgressEmitter } from "../events/emitter.js";
+import { readRuns, type SharedJournal } from "../journal.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
-import { rawConfig } from "./context.js";
+import { sharedJournal } from "./clusterLock.js";
+import { isNotDeployed, loadStackContext, rawConfig } from "./context.js";
 import { stackTarget } from "./target.js";
 
 export interface HistoryOptions {
@@ -68,8 +70,8 @@ function numberUpdates(summaries: readonly UpdateSummary[]): RecordedUpdate[] {
 }
 
 /** Updates joined with the sie-fleet run that made each (the run whose time span contains its start). */
-async function joinRuns(updates: RecordedUpdate[], stateDir: string, stack: string): Promise<RecordedUpdate[]> {
-  const runs = await Promise.all((await listRuns(stateDir, stack)).map((id) => readJournal(stateDir, stack, id)));
+async function joinRuns(updates: RecordedUpdate[], stateDir: string, stack: string, shared: SharedJournal | undefined): Promise<RecordedUpdate[]> {
+  const runs = await readRuns(stateDir, stack, shared);
   const spans = runs.map((r) => ({
     runId: r.runId,
     from: new Date(r.entries[0]?.time ?? 0).getTime(),
@@ -86,8 +88,25 @@ async function joinRuns(updates: RecordedUpdate[], stateDir: string, stack: stri
 /** All updates, oldest first, numbered from 1, with their recorded config and run outcome. */
 export async function recordedUpdates(opts: HistoryOptions, ctx: ActionContext): Promise<RecordedUpdate[]> {
   assertStackName(opts.stack);
-  const s = await openStack(stackTarget(opts.stack, ctx));
-  return joinRuns(numberUpdates(await s.stack.history(undefined, undefined, false)), ctx.stateDir, opts.stack);
+  const target = stackTarget(opts.stack, ctx);
+  const s = await openStack(target);
+  const updates = numberUpdates(await s.stack.history(undefined, undefined, false));
+  return joinRuns(updates, ctx.stateDir, opts.stack, updates.length > 0 ? await sharedRuns(target, ctx) : undefined);
+}
+
+/**
+ * The runs other machines journaled in the stack's cluster. History reads the backend and must
+ * answer when the cluster does not: without it, outcomes come from this machine's journals only.
+ */
+async function sharedRuns(target: StackTarget, ctx: ActionContext): Promise<SharedJournal | undefined> {
+  try {
+    const journal = sharedJournal(await loadStackContext(target));
+    await journal.runs();
+    return journal;
+  } catch (err) {
+    if (!isNotDeployed(err)) new ProgressEmitter(ctx.reporter, "").log("warn", "preflight", `run outcomes from this machine only: the shared journal could not be read (${(err as Error).message})`);
+    return undefined;
+  }
 }
 
 export async function history(opts: HistoryOptions, ctx: ActionContext): Promise<HistoryEntry[]> {

@@ -1,10 +1,13 @@
 // `sie-fleet recover`: finish or undo a run that was killed. A run whose final verification
 // passed is finished (holds restored, KEDA thawed); any other run that changed something is
 // reverted to its config snapshot. Every mutating command calls this first.
-import type { ConfigSnapshot } from "../engine/configFile.js";
-import { EXIT_CODES } from "../errors.js";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { sha256, type ConfigSnapshot } from "../engine/configFile.js";
+import { EXIT_CODES, type LockHolder } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import { incompleteRun, Journal, JOURNAL_ACTIONS, lastIntent, newRunId, type JournalAction, type JournalEntry } from "../journal.js";
+import { incompleteRun, Journal, JOURNAL_ACTIONS, lastIntent, newRunId, type JournalAction, type JournalEntry, type SharedJournal } from "../journal.js";
+import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../kube/runJournal.js";
 import { acquireLock } from "../lock.js";
 import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../engine/pulumiLocks.js";
 import { TIMEOUTS } from "../defaults.js";
@@ -13,7 +16,8 @@ import { helmRevisions, helmRollback } from "../kube/helmRelease.js";
 import { ensureKubernetesTools } from "../engine/kubernetesPlugin.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
-import { loadStackContext, type StackContext } from "./context.js";
+import { lockCluster } from "./clusterLock.js";
+import { isNotDeployed, loadStackContext, type StackContext } from "./context.js";
 import { restoreConfigStep, revertToSnapshot } from "./revert.js";
 import { stackTarget } from "./target.js";
 
@@ -28,6 +32,8 @@ export interface RecoverReport {
   /** What recovery did: nothing, finished the new version, or reverted to the snapshot. */
   action: "none" | "finished" | "reverted" | "released-lock" | "needs-attention";
   message: string;
+  /** The holder whose lock in the cluster this recover took over (it had stopped renewing, or its process is gone). */
+  tookOverLock?: LockHolder;
 }
 
 function entryData<T>(e: JournalEntry | undefined): T | undefined {
@@ -102,22 +108,55 @@ async function rollBackUnrecordedRevisions(sc: StackContext, releases: RecordedR
   }
 }
 
-/** Recovers the stack's newest incomplete run, if any. The caller holds the sie-fleet lock. */
-export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: ProgressEmitter): Promise<RecoverReport> {
-  let read = await incompleteRun(ctx.stateDir, stack);
+/**
+ * The run's config snapshot as a file on this machine: the one it wrote, or (a run started on
+ * another machine) the copy kept beside its shared journal, written into this state dir.
+ */
+async function localSnapshot(snapshot: ConfigSnapshot, ctx: ActionContext, stack: string, runId: string, shared: SharedJournal | undefined): Promise<ConfigSnapshot | undefined> {
+  if (fs.existsSync(snapshot.file)) return snapshot;
+  const bytes = await shared?.attachment(runId, CONFIG_SNAPSHOT_FILE);
+  if (!bytes || sha256(bytes) !== snapshot.sha256) return undefined;
+  const file = path.join(ctx.stateDir, "snapshots", stack, `${runId}.yaml`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, bytes, { mode: 0o600 });
+  return { file, sha256: snapshot.sha256 };
+}
+
+/**
+ * Finishing a run started on another machine: this machine's stack file still says what the run
+ * found, so it gets what the run set (as on the machine that started it). A file that is neither
+ * is somebody's edit and is left alone.
+ */
+async function takeTargetConfig(sc: StackContext, snapshot: ConfigSnapshot, runId: string, shared: SharedJournal | undefined, emit: ProgressEmitter): Promise<void> {
+  const target = await shared?.attachment(runId, CONFIG_TARGET_FILE);
+  if (!target) return;
+  const current = fs.readFileSync(sc.open.configFile);
+  if (current.equals(target)) return;
+  if (sha256(current) !== snapshot.sha256) {
+    emit.log("warn", "recover", `${sc.open.configFile} differs from both the config the run found and the one it set; left as it is`);
+    return;
+  }
+  fs.writeFileSync(sc.open.configFile, target);
+  emit.log("info", "recover", `${sc.open.configFile} now holds the config the finished run set (as on the machine that started it)`);
+}
+
+/** Recovers the stack's newest incomplete run, if any. The caller holds the stack's locks; `shared` is the journal's shared copy. */
+export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: ProgressEmitter, shared?: SharedJournal): Promise<RecoverReport> {
+  let read = await incompleteRun(ctx.stateDir, stack, shared);
   // A recover run killed between its start and its outcome changed nothing of its own (what it
   // did is journaled in the run it recovered): close it and look further back.
   while (read && read.entries[0]?.command === "recover") {
-    const stale = await Journal.open({ stateDir: ctx.stateDir, stack, runId: read.runId, secrets: ctx.secrets });
+    const stale = await Journal.open({ stateDir: ctx.stateDir, stack, runId: read.runId, secrets: ctx.secrets, ...(shared ? { shared } : {}) });
     await stale.recordOutcome("interrupted", { phase: "recover", message: "the recover run was killed; its work is journaled in the run it recovered" });
     await stale.close();
-    read = await incompleteRun(ctx.stateDir, stack);
+    read = await incompleteRun(ctx.stateDir, stack, shared);
   }
   if (!read) return { stack, action: "none", message: `no unfinished run for stack ${stack}` };
   const entries = read.entries;
-  emit.phase("recover", "started", `run ${read.runId} did not finish (last phase: ${entries.at(-1)?.phase ?? "?"}); recovering it`);
+  const origin = read.source === "shared" ? ` (started on another machine; journal read from ${shared?.where ?? "the shared place"})` : "";
+  emit.phase("recover", "started", `run ${read.runId} did not finish (last phase: ${entries.at(-1)?.phase ?? "?"})${origin}; recovering it`);
   const sc = await loadStackContext(stackTarget(stack, ctx));
-  const journal = await Journal.open({ stateDir: ctx.stateDir, stack, runId: read.runId, secrets: sc.secrets });
+  const journal = await Journal.open({ stateDir: ctx.stateDir, stack, runId: read.runId, secrets: sc.secrets, ...(shared ? { shared } : {}) });
   try {
     // The killed CLI's `pulumi up` may still run as an orphan: let it end before we touch the stack.
     const live = await waitForLivePulumiLocks(sc.open, {
@@ -132,7 +171,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     clearStalePulumiLocks(sc, emit);
     await rollBackUnrecordedRevisions(sc, await clearPendingOperations(sc, journal, emit), journal, emit);
     const snapDone = doneFor(entries, JOURNAL_ACTIONS.configSnapshot);
-    const snapshot = entryData<ConfigSnapshot & { previousTag: string }>(snapDone);
+    const recorded = entryData<ConfigSnapshot & { previousTag: string }>(snapDone);
     const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, JOURNAL_ACTIONS.kedaFreeze));
     const thawed = doneFor(entries, JOURNAL_ACTIONS.kedaThaw) !== undefined;
     const holds = entryData<HoldRecord>(lastIntent(entries, JOURNAL_ACTIONS.holdsApply));
@@ -145,14 +184,19 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       }
     };
 
-    if (!snapshot) {
+    if (!recorded) {
       await journal.recordOutcome("recovered", { phase: "recover", message: "nothing had changed yet" });
       emit.phase("recover", "succeeded", "the run had changed nothing; marked recovered");
       return { stack, runId: read.runId, action: "none", message: "the killed run had changed nothing" };
     }
+    const attention = async (message: string): Promise<RecoverReport> => {
+      await journal.recordOutcome("needs-attention", { phase: "recover", message });
+      return { stack, runId: read.runId, action: "needs-attention", message };
+    };
     if (verified) {
       if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
       await thaw();
+      await takeTargetConfig(sc, recorded, read.runId, shared, emit);
       await journal.recordOutcome("recovered", { phase: "recover", message: "finished: the new version had verified" });
       emit.phase("recover", "succeeded", "the new version had verified; holds restored and KEDA thawed");
       return { stack, runId: read.runId, action: "finished", message: "finished the verified upgrade" };
@@ -163,10 +207,12 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       thawError = `KEDA thaw failed: ${(err as Error).message}`;
       emit.log("error", "thaw", thawError);
     };
-    const attention = async (message: string): Promise<RecoverReport> => {
-      await journal.recordOutcome("needs-attention", { phase: "recover", message });
-      return { stack, runId: read.runId, action: "needs-attention", message };
-    };
+    const local = await localSnapshot(recorded, ctx, stack, read.runId, shared);
+    if (!local) {
+      await thaw().catch(onThawError);
+      return attention(`the config snapshot of run ${read.runId} is not on this machine (${recorded.file}) nor${shared ? ` beside its journal in ${shared.where}` : " in a shared place"}; restore ${sc.open.configFile} to the config the stack had before that run (image ${recorded.previousTag}), then run recover again${thawError ? `; ${thawError}` : ""}`);
+    }
+    const snapshot = { ...local, previousTag: recorded.previousTag };
     if (!lastIntent(entries, JOURNAL_ACTIONS.pulumiUp)) {
       // Killed before anything was applied: only the config file, the holds and KEDA's pause
       // annotations may have changed. Put those back; a `pulumi up` would change nothing.
@@ -203,19 +249,42 @@ export async function recover(opts: RecoverOptions, ctx: ActionContext): Promise
   const emit = new ProgressEmitter(ctx.reporter, runId);
   const lock = await acquireLock({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", onWarning: (m) => emit.log("warn", "lock", m) });
   try {
-    const report = await recoverIfNeeded(opts.stack, ctx, emit);
-    const outcome = report.action === "needs-attention" ? "needs-attention" : "recovered";
-    // recover's own run: what it found and did, next to the run it finished or reverted.
-    const own = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", request: { stack: opts.stack }, secrets: ctx.secrets });
+    // recover alone may take over a cluster lock whose holder stopped renewing it.
+    const sc = await deployedStack(opts.stack, ctx, emit);
+    const cluster = sc ? await lockCluster(sc, { runId, command: "recover", takeover: true, emit, env: ctx.env ?? process.env }) : undefined;
     try {
-      await own.decision("recover", JOURNAL_ACTIONS.recoverReport, { message: report.message, data: { recoveredRun: report.runId ?? null, action: report.action } });
-      await own.recordOutcome(outcome, { phase: "recover", message: report.message });
+      const report = await recoverIfNeeded(opts.stack, ctx, emit, cluster?.journal);
+      const tookOver = cluster?.lock.tookOver;
+      const outcome = report.action === "needs-attention" ? "needs-attention" : "recovered";
+      // recover's own run: what it found and did, next to the run it finished or reverted.
+      const own = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", request: { stack: opts.stack }, secrets: ctx.secrets, ...(cluster ? { shared: cluster.journal } : {}) });
+      try {
+        await own.decision("recover", JOURNAL_ACTIONS.recoverReport, { message: report.message, data: { recoveredRun: report.runId ?? null, action: report.action, tookOverLock: tookOver ? { ...tookOver } : null } });
+        await own.recordOutcome(outcome, { phase: "recover", message: report.message });
+      } finally {
+        await own.close();
+      }
+      emit.outcome(outcome, outcome === "needs-attention" ? EXIT_CODES.needsAttention : EXIT_CODES.ok, report.message);
+      return tookOver ? { ...report, tookOverLock: tookOver } : report;
     } finally {
-      await own.close();
+      await cluster?.release();
     }
-    emit.outcome(outcome, outcome === "needs-attention" ? EXIT_CODES.needsAttention : EXIT_CODES.ok, report.message);
-    return report;
   } finally {
     await lock.release();
   }
 }
+
+/**
+ * The stack's context when it has a deployment (and so a cluster holding its lock and shared
+ * journal); undefined for a stack never deployed, which only this machine's journal can know about.
+ */
+async function deployedStack(stack: string, ctx: ActionContext, emit: ProgressEmitter): Promise<StackContext | undefined> {
+  try {
+    return await loadStackContext(stackTarget(stack, ctx));
+  } catch (err) {
+    if (!isNotDeployed(err)) throw err;
+    emit.log("warn", "lock", `${(err as Error).message.split("\n").at(-1)?.trim()}: no cluster lock or shared journal to use; recovering from this machine's journal only`);
+    return undefined;
+  }
+}
+

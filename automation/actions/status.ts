@@ -1,13 +1,17 @@
-// `sie-fleet status`: what runs now per component and pool (images, readiness, rollout), the
-// run holding the stack lock and any run that never finished.
+// `sie-fleet status`: what runs now per component and pool (images, readiness, rollout), who
+// holds the stack's lock (the Lease in the cluster, else this machine's lock) and the phase of a
+// run that is under way or never finished, read from the shared journal: the same from any machine.
+import * as os from "node:os";
 import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
-import { incompleteRun } from "../journal.js";
-import { readLock, type LockHolder } from "../lock.js";
+import { incompleteRun, type JournalRead } from "../journal.js";
+import { readClusterLock } from "../kube/lease.js";
+import { isProcessAlive, lockPath, machineId, readLock, type LockHolder } from "../lock.js";
 import { SCALED_OBJECTS, pauseAnnotations, rolloutStatus } from "../kube/index.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
 import { releaseWorkloads } from "../workloads.js";
-import { loadStackContext } from "./context.js";
+import { sharedJournal } from "./clusterLock.js";
+import { loadStackContext, type StackContext } from "./context.js";
 import { stackTarget } from "./target.js";
 
 export interface StatusOptions {
@@ -30,10 +34,45 @@ export interface StatusReport {
   workloads: WorkloadStatus[];
   /** KEDA ScaledObjects: paused replicas and conditions. */
   scaledObjects?: { name: string; pausedReplicas?: string; ready?: string; fallback?: string }[];
-  /** The run holding the stack's lock, if any. */
-  lock?: LockHolder;
-  /** A run that never finished (run `recover`). */
+  /**
+   * The run holding the stack's lock, if any: `where` names the Lease (or this machine's lock
+   * file); `expired` once its holder stopped renewing it past the expiry, `gone` when the holder
+   * ran on this machine and its process no longer exists.
+   */
+  lock?: LockHolder & { where: string; expired?: boolean; gone?: boolean };
+  /** The newest run without an outcome: under way while `live`, else waiting for `recover`. */
+  run?: RunProgress;
+  /** The same run's id (run `recover` unless it is live). */
   incompleteRunId?: string;
+}
+
+export interface RunProgress {
+  runId: string;
+  command?: string;
+  startedAt?: string;
+  /** Phase and step (journal action) of its newest journal entry, and when that was written. */
+  phase: string;
+  step?: string;
+  updatedAt: string;
+  /** A lock holder that has not expired is working on it. */
+  live: boolean;
+  /** Which copies of the journal were read: "shared" means it ran on another machine. */
+  journal: JournalRead["source"];
+}
+
+function progressOf(read: JournalRead, live: boolean): RunProgress {
+  const first = read.entries[0];
+  const last = read.entries.at(-1);
+  return {
+    runId: read.runId,
+    ...(first?.command ? { command: first.command } : {}),
+    ...(first ? { startedAt: first.time } : {}),
+    phase: last?.phase ?? "lock",
+    ...(last?.action ? { step: last.action } : {}),
+    updatedAt: last?.time ?? "?",
+    live,
+    journal: read.source,
+  };
 }
 
 export async function status(opts: StatusOptions, ctx: ActionContext): Promise<StatusReport> {
@@ -56,7 +95,19 @@ export async function status(opts: StatusOptions, ctx: ActionContext): Promise<S
     const fallback = conds.find((c) => c.type === "Fallback")?.status;
     return { name: so.metadata?.name ?? "?", ...(paused ? { pausedReplicas: paused } : {}), ...(ready ? { ready } : {}), ...(fallback ? { fallback } : {}) };
   });
-  const lock = await readLock(ctx.stateDir, opts.stack);
-  const incomplete = await incompleteRun(ctx.stateDir, opts.stack);
-  return { stack: opts.stack, imageTag: sc.imageTag, workloads: list, scaledObjects, ...(lock ? { lock } : {}), ...(incomplete ? { incompleteRunId: incomplete.runId } : {}) };
+  const lock = await currentLock(sc, ctx.stateDir);
+  const incomplete = await incompleteRun(ctx.stateDir, opts.stack, sharedJournal(sc));
+  const run = incomplete ? progressOf(incomplete, lock !== undefined && lock.expired !== true && !lock.gone) : undefined;
+  return { stack: opts.stack, imageTag: sc.imageTag, workloads: list, scaledObjects, ...(lock ? { lock } : {}), ...(run ? { run, incompleteRunId: run.runId } : {}) };
+}
+
+/** The Lease's holder, which every machine sees; else the holder of this machine's lock file. */
+async function currentLock(sc: StackContext, stateDir: string): Promise<StatusReport["lock"]> {
+  const inCluster = await readClusterLock(sc.kube.api, sc.names.namespace, sc.open.name);
+  if (inCluster) {
+    const { machine, ...holder } = inCluster;
+    return { ...holder, ...(machine === machineId() && !isProcessAlive(holder.pid) ? { gone: true } : {}) };
+  }
+  const local = await readLock(stateDir, sc.open.name);
+  return local ? { ...local, where: lockPath(stateDir, sc.open.name), ...(local.host === os.hostname() && !isProcessAlive(local.pid) ? { gone: true } : {}) } : undefined;
 }

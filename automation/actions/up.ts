@@ -7,7 +7,9 @@ import { newRunId } from "../journal.js";
 import { acquireLock } from "../lock.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext, StepOp } from "../types.js";
-import { loadStackContext, validateStackConfig } from "./context.js";
+import { StackError } from "../errors.js";
+import { lockCluster, type LockedCluster } from "./clusterLock.js";
+import { isNotDeployed, loadStackContext, validateStackConfig } from "./context.js";
 import { rolloutGates } from "../kube/index.js";
 import { releaseWorkloads } from "../workloads.js";
 import { rolloutTiming } from "./timing.js";
@@ -57,13 +59,40 @@ export async function up(opts: UpOptions, ctx: ActionContext): Promise<UpReport>
     const s = await openStack(stackTarget(opts.stack, ctx), { create: true, onProgress: (l) => emit.log("info", "preflight", l) });
     // Bad config fails here with every problem listed, before Pulumi runs.
     validateStackConfig(await s.stack.getAllConfig(), opts.stack);
-    if ((await s.stack.history(1, 1, false)).length > 0) await recoverIfNeeded(opts.stack, ctx, emit);
-    emit.phase("apply", "started", `pulumi up --stack ${opts.stack}`);
-    const res = await upStack(s, { ...(opts.message ? { message: opts.message } : {}), onStep: (l) => emit.log("info", "apply", l), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-    emit.phase("apply", "succeeded", `stack ${opts.stack} is up to date (${Object.entries(res.resourceChanges).map(([k, v]) => `${k} ${v}`).join(", ")})`, { durationMs: Date.now() - started });
-    const ready = await waitUntilReady(opts.stack, ctx, emit);
-    return { stack: opts.stack, changeSummary: res.resourceChanges as UpReport["changeSummary"], durationMs: Date.now() - started, outputs: res.outputs, ready };
+    const deployed = (await s.stack.history(1, 1, false)).length > 0;
+    const cluster = deployed ? await lockDeployedCluster(opts.stack, runId, ctx, emit) : undefined;
+    if (!cluster) emit.log("info", "lock", `stack ${opts.stack} has no cluster holding its lock yet: this up is guarded by Pulumi's own stack lock and this machine's lock only`);
+    try {
+      if (deployed) await recoverIfNeeded(opts.stack, ctx, emit, cluster?.journal);
+      emit.phase("apply", "started", `pulumi up --stack ${opts.stack}`);
+      const res = await upStack(s, { ...(opts.message ? { message: opts.message } : {}), onStep: (l) => emit.log("info", "apply", l), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      emit.phase("apply", "succeeded", `stack ${opts.stack} is up to date (${Object.entries(res.resourceChanges).map(([k, v]) => `${k} ${v}`).join(", ")})`, { durationMs: Date.now() - started });
+      const ready = await waitUntilReady(opts.stack, ctx, emit);
+      return { stack: opts.stack, changeSummary: res.resourceChanges as UpReport["changeSummary"], durationMs: Date.now() - started, outputs: res.outputs, ready };
+    } finally {
+      await cluster?.release();
+    }
   } finally {
     await lock.release();
+  }
+}
+
+/**
+ * The cluster lock of a stack that was deployed before, or undefined when its deployment left no
+ * cluster to hold it (no outputs, the release namespace gone): this up creates that.
+ */
+async function lockDeployedCluster(stack: string, runId: string, ctx: ActionContext, emit: ProgressEmitter): Promise<LockedCluster | undefined> {
+  let sc;
+  try {
+    sc = await loadStackContext(stackTarget(stack, ctx));
+  } catch (err) {
+    if (isNotDeployed(err)) return undefined;
+    throw err;
+  }
+  try {
+    return await lockCluster(sc, { runId, command: "up", takeover: false, emit, env: ctx.env ?? process.env });
+  } catch (err) {
+    if (err instanceof StackError && err.code === "namespace-missing") return undefined;
+    throw err;
   }
 }

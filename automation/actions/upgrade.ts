@@ -1,6 +1,7 @@
 // `sie-fleet upgrade`: move a stack to a new image tag in health-gated waves, and revert to the
 // exact previous config when any gate fails. Every side effect is journaled before it happens,
 // so `recover` can finish or undo a run killed at any point.
+import * as fs from "node:fs";
 import * as path from "node:path";
 import { CHART_VERSION_PATH, IMAGE_TAG_PATHS } from "../../infra/configKeys.js";
 import type { FleetConfig } from "../../infra/configTypes.js";
@@ -9,12 +10,14 @@ import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js
 import { previewStack, setConfigPath, upStack } from "../engine/operations.js";
 import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
-import { EXIT_CODES, NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../errors.js";
+import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
 import { applyHolds, applyKedaFreeze, planHolds, planKedaFreeze, restoreHolds, settledGates, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
+import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../kube/runJournal.js";
 import { acquireLock } from "../lock.js";
+import { redactText } from "../redact.js";
 import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
 import { exitCodeForOutcome, type ActionContext, type GateResult, type UpgradeResult, type WaveReport } from "../types.js";
@@ -22,6 +25,7 @@ import { captureBaseline } from "../verify/index.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { PrometheusClient } from "../verify/prometheus.js";
 import { finalVerification, kedaAfterThaw } from "./verification.js";
+import { lockCluster } from "./clusterLock.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
 import { revertToSnapshot } from "./revert.js";
@@ -67,42 +71,45 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
   const target = stackTarget(opts.stack, ctx);
 
   emit.phase("lock", "started", `locking stack ${opts.stack}`);
-  const lock = await acquireLock({
-    stateDir: ctx.stateDir,
-    stack: opts.stack,
-    runId,
-    command: `${opts.command} --to ${to}`,
-    onWarning: (m) => emit.log("warn", "lock", m),
-  });
+  const command = `${opts.command} --to ${to}`;
+  const lock = await acquireLock({ stateDir: ctx.stateDir, stack: opts.stack, runId, command, onWarning: (m) => emit.log("warn", "lock", m) });
   try {
-    const recovered = await recoverIfNeeded(opts.stack, ctx, emit);
-    // Never change a stack whose last run could not be brought back to a known state.
-    if (recovered.action === "needs-attention") {
-      throw new NeedsAttentionError(`the unfinished run ${recovered.runId ?? ""} of stack ${opts.stack} could not be recovered: ${recovered.message}`, { hint: `sie-fleet status --stack ${opts.stack}; fix what it shows, then sie-fleet recover --stack ${opts.stack}` });
-    }
-    const sc = await loadStackContext(target, { onProgress: (l) => emit.log("info", "preflight", l) });
-    const journal = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: opts.command, request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force }, secrets: sc.secrets });
-    const base = { runId, stack: opts.stack, from: sc.imageTag, to, startedAt: new Date(started).toISOString(), journalPath: journal.path };
-    const finish = <T extends object>(r: T) => ({ ...base, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, ...r });
+    const onProgress = (l: string) => emit.log("info", "preflight", l);
+    const found = await loadStackContext(target, { onProgress });
+    const cluster = await lockCluster(found, { runId, command, takeover: false, emit, env: ctx.env ?? process.env });
     try {
-      // A chart change is judged first: a chart that replaces workloads also makes the current
-      // deployment look unhealthy to the checks below, which would hide the real reason.
-      const chart = opts.chartVersion && opts.chartVersion !== sc.config.release.version ? await judgeChart(sc, to, opts.chartVersion, { force: !!opts.force, env: ctx.env ?? process.env }, emit, journal) : undefined;
-      if (chart && !chart.verdict.allowed) {
-        await journal.recordOutcome("refused", { phase: "preflight", message: chart.verdict.reason });
-        emit.outcome("refused", EXIT_CODES.refused, chart.verdict.reason);
-        return finish({ outcome: "refused" as const, refusedBy: "guardrail" as const, rule: chart.verdict.rule, reason: chart.verdict.reason, chartChange: chart, waves: [], gates: [] });
+      const recovered = await recoverIfNeeded(opts.stack, ctx, emit, cluster.journal);
+      // Never change a stack whose last run could not be brought back to a known state.
+      if (recovered.action === "needs-attention") {
+        throw new NeedsAttentionError(`the unfinished run ${recovered.runId ?? ""} of stack ${opts.stack} could not be recovered: ${recovered.message}`, { hint: `sie-fleet status --stack ${opts.stack}; fix what it shows, then sie-fleet recover --stack ${opts.stack}` });
       }
-      const refusal = await preflight(sc, to, !!opts.force, emit, journal);
-      if (refusal) {
-        await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
-        emit.outcome("refused", refusal.exitCode, refusal.message);
-        return finish({ outcome: "refused" as const, refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const), rule: refusal.code, reason: refusal.message, ...(chart ? { chartChange: chart } : {}), waves: [], gates: [] });
+      // A recovery may have put the config file back: read the stack again.
+      const sc = recovered.action === "none" ? found : await loadStackContext(target, { onProgress });
+      const journal = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: opts.command, request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force }, secrets: sc.secrets, shared: cluster.journal });
+      const base = { runId, stack: opts.stack, from: sc.imageTag, to, startedAt: new Date(started).toISOString(), journalPath: journal.path };
+      const finish = <T extends object>(r: T) => ({ ...base, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, ...r });
+      try {
+        // A chart change is judged first: a chart that replaces workloads also makes the current
+        // deployment look unhealthy to the checks below, which would hide the real reason.
+        const chart = opts.chartVersion && opts.chartVersion !== sc.config.release.version ? await judgeChart(sc, to, opts.chartVersion, { force: !!opts.force, env: ctx.env ?? process.env }, emit, journal) : undefined;
+        if (chart && !chart.verdict.allowed) {
+          await journal.recordOutcome("refused", { phase: "preflight", message: chart.verdict.reason });
+          emit.outcome("refused", EXIT_CODES.refused, chart.verdict.reason);
+          return finish({ outcome: "refused" as const, refusedBy: "guardrail" as const, rule: chart.verdict.rule, reason: chart.verdict.reason, chartChange: chart, waves: [], gates: [] });
+        }
+        const refusal = await preflight(sc, to, !!opts.force, emit, journal);
+        if (refusal) {
+          await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
+          emit.outcome("refused", refusal.exitCode, refusal.message);
+          return finish({ outcome: "refused" as const, refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const), rule: refusal.code, reason: refusal.message, ...(chart ? { chartChange: chart } : {}), waves: [], gates: [] });
+        }
+        const result = await run(sc, journal, emit, { ...opts, to }, ctx, finish);
+        return chart ? { ...result, chartChange: chart } : result;
+      } finally {
+        await journal.close();
       }
-      const result = await run(sc, journal, emit, { ...opts, to }, ctx, finish);
-      return chart ? { ...result, chartChange: chart } : result;
     } finally {
-      await journal.close();
+      await cluster.release();
     }
   } finally {
     await lock.release();
@@ -161,12 +168,28 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
   return undefined;
 }
 
+/**
+ * The config snapshot, kept locally and beside the run's shared journal: a revert on another
+ * machine needs the exact bytes. The stack file holds secrets only encrypted; a value the stack
+ * treats as secret that sits in it in plain text is not copied to the cluster.
+ */
+async function snapshotAndShare(sc: StackContext, journal: Journal, snapFile: string): Promise<ConfigSnapshot> {
+  const snap = snapshotConfigFile(sc.open.configFile, snapFile);
+  const bytes = fs.readFileSync(snapFile);
+  const text = bytes.toString("utf8");
+  if (redactText(text, sc.secrets) !== text) {
+    throw new ConfigError([{ key: sc.open.configFile, reason: "holds a secret value in plain text; it would be copied to the cluster with the run's journal", hint: "store it with pulumi config set --secret" }]);
+  }
+  await journal.attach(CONFIG_SNAPSHOT_FILE, bytes);
+  return snap;
+}
+
 type Finish = <T extends object>(r: T) => T & { runId: string; stack: string; from: string; to: string; startedAt: string; finishedAt: string; durationMs: number; journalPath: string };
 
 async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: ChangeOptions, ctx: ActionContext, finish: Finish): Promise<UpgradeResult> {
   const stack = sc.open.name;
   const snapFile = path.join(ctx.stateDir, "snapshots", stack, `${journal.runId}.yaml`);
-  const snapshot: ConfigSnapshot = await journal.step("snapshot", JOURNAL_ACTIONS.configSnapshot, { file: snapFile }, () => snapshotConfigFile(sc.open.configFile, snapFile), {
+  const snapshot: ConfigSnapshot = await journal.step("snapshot", JOURNAL_ACTIONS.configSnapshot, { file: snapFile }, () => snapshotAndShare(sc, journal, snapFile), {
     done: (snap) => ({ ...snap, previousTag: sc.imageTag }),
   });
   emit.phase("snapshot", "succeeded", `config snapshot saved (sha256 ${snapshot.sha256.slice(0, 12)})`);
@@ -202,6 +225,8 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
         await setConfigPath(sc.open, IMAGE_TAG_PATHS.imageTag, opts.to);
         if (opts.chartVersion) await setConfigPath(sc.open, CHART_VERSION_PATH, opts.chartVersion);
       }
+      // A recover that finishes this run on another machine leaves that machine's stack file as here.
+      await journal.attach(CONFIG_TARGET_FILE, fs.readFileSync(sc.open.configFile));
     });
 
     emit.phase("preview", "started", "previewing the change");

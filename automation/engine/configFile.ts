@@ -10,7 +10,7 @@ export interface ConfigSnapshot {
   sha256: string;
 }
 
-function sha256(bytes: Buffer | string): string {
+export function sha256(bytes: Buffer | string): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 

@@ -115,6 +115,7 @@ export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Pr
       throw new StackError("stack-not-found", `stack "${target.stack}" has never been deployed (no state in ${backendUrl})`, {
         hint: `deploy it first: sie-fleet up --stack ${target.stack}`,
         cause: err,
+        details: { deployed: false },
       });
     }
     throw err;

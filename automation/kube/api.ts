@@ -39,6 +39,11 @@ export function isNotFound(err: unknown): boolean {
   return (err instanceof KubeApiError && err.status === 404) || (err as { code?: unknown })?.code === 404;
 }
 
+/** The object changed since it was read (a resourceVersion precondition failed), or it already exists. */
+export function isConflict(err: unknown): boolean {
+  return (err instanceof KubeApiError && err.status === 409) || (err as { code?: unknown })?.code === 409;
+}
+
 export interface CustomObjectRef {
   group: string;
   version: string;
@@ -98,11 +103,13 @@ export class KubeApi {
   readonly core: k8s.CoreV1Api;
   readonly apps: k8s.AppsV1Api;
   readonly custom: k8s.CustomObjectsApi;
+  readonly coordination: k8s.CoordinationV1Api;
 
   constructor(readonly config: k8s.KubeConfig) {
     this.core = config.makeApiClient(k8s.CoreV1Api);
     this.apps = config.makeApiClient(k8s.AppsV1Api);
     this.custom = config.makeApiClient(k8s.CustomObjectsApi);
+    this.coordination = config.makeApiClient(k8s.CoordinationV1Api);
   }
 
   /** The API server URL: safe to show, unlike the kubeconfig. */
@@ -143,9 +150,10 @@ export class KubeApi {
     return call(`list secrets in ${namespace}`, async () => (await this.core.listNamespacedSecret({ namespace, labelSelector })).items.map((s) => s.metadata ?? {}));
   }
 
-  deletePod(namespace: string, name: string): Promise<void> {
+  /** With `uid`, deletes only that pod: not one the controller has since recreated under the same name (409 then). */
+  deletePod(namespace: string, name: string, uid?: string): Promise<void> {
     return call(`delete pod ${namespace}/${name}`, async () => {
-      await this.core.deleteNamespacedPod({ name, namespace });
+      await this.core.deleteNamespacedPod({ name, namespace, ...(uid ? { body: { preconditions: { uid } } } : {}) });
     });
   }
 
@@ -155,6 +163,52 @@ export class KubeApi {
 
   mergePatchDeployment(namespace: string, name: string, body: object): Promise<k8s.V1Deployment> {
     return call(`patch deployment ${namespace}/${name}`, () => this.apps.patchNamespacedDeployment({ name, namespace, body }, MERGE_PATCH));
+  }
+
+  // Leases (the stack's lock) and ConfigMaps (the shared run journal). Writes that must not
+  // overwrite someone else's carry metadata.resourceVersion: the API server answers 409 when the
+  // object changed since it was read.
+
+  getLease(namespace: string, name: string): Promise<k8s.V1Lease> {
+    return call(`read lease ${namespace}/${name}`, () => this.coordination.readNamespacedLease({ name, namespace }));
+  }
+
+  createLease(namespace: string, body: k8s.V1Lease): Promise<k8s.V1Lease> {
+    return call(`create lease ${namespace}/${body.metadata?.name ?? "?"}`, () => this.coordination.createNamespacedLease({ namespace, body }));
+  }
+
+  replaceLease(namespace: string, body: k8s.V1Lease): Promise<k8s.V1Lease> {
+    const name = body.metadata?.name ?? "";
+    return call(`update lease ${namespace}/${name}`, () => this.coordination.replaceNamespacedLease({ name, namespace, body }));
+  }
+
+  /** Deletes the Lease only while it still has `resourceVersion` (409 otherwise). */
+  deleteLease(namespace: string, name: string, resourceVersion: string): Promise<void> {
+    return call(`delete lease ${namespace}/${name}`, async () => {
+      await this.coordination.deleteNamespacedLease({ name, namespace, body: { preconditions: { resourceVersion } } });
+    });
+  }
+
+  getConfigMap(namespace: string, name: string): Promise<k8s.V1ConfigMap> {
+    return call(`read configmap ${namespace}/${name}`, () => this.core.readNamespacedConfigMap({ name, namespace }));
+  }
+
+  listConfigMaps(namespace: string, labelSelector: string): Promise<k8s.V1ConfigMap[]> {
+    return call(`list configmaps in ${namespace}`, async () => (await this.core.listNamespacedConfigMap({ namespace, labelSelector })).items);
+  }
+
+  createConfigMap(namespace: string, body: k8s.V1ConfigMap): Promise<k8s.V1ConfigMap> {
+    return call(`create configmap ${namespace}/${body.metadata?.name ?? "?"}`, () => this.core.createNamespacedConfigMap({ namespace, body }));
+  }
+
+  mergePatchConfigMap(namespace: string, name: string, body: object): Promise<k8s.V1ConfigMap> {
+    return call(`patch configmap ${namespace}/${name}`, () => this.core.patchNamespacedConfigMap({ name, namespace, body }, MERGE_PATCH));
+  }
+
+  deleteConfigMap(namespace: string, name: string): Promise<void> {
+    return call(`delete configmap ${namespace}/${name}`, async () => {
+      await this.core.deleteNamespacedConfigMap({ name, namespace });
+    });
   }
 
   getCustomObject(ref: CustomObjectRef, namespace: string, name: string): Promise<KubeObjectLike> {

@@ -9,7 +9,7 @@
  * them at the reverted revision.
  */
 import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
-import { isNotFound, selectorString, type KubeApi } from "./api.js";
+import { isConflict, isNotFound, selectorString, type KubeApi } from "./api.js";
 import { isPodReady, podRevision } from "./podHealth.js";
 
 export async function statefulSetPods(kube: KubeApi, namespace: string, sts: V1StatefulSet): Promise<V1Pod[]> {
@@ -88,17 +88,20 @@ export async function deleteStuckPods(
     return { deleted: [], skippedReason: `statefulset ${statefulSet} still targets revision ${badRevision}; revert its template first` };
   }
   const pods = (await statefulSetPods(kube, namespace, sts)).filter((p) => podRevision(p) === badRevision && !(opts.onlyNotReady && isPodReady(p)));
-  const names = pods.map((p) => p.metadata?.name ?? "").filter(Boolean).sort();
+  const uids = new Map(pods.map((p) => [p.metadata?.name ?? "", p.metadata?.uid]));
+  const names = [...uids.keys()].filter(Boolean).sort();
   if (names.length === 0) return { deleted: [] };
   await opts.beforeDelete?.(names);
   const deleted: string[] = [];
   for (const name of names) {
     try {
-      await kube.deletePod(namespace, name);
+      // Only the pod seen on the bad revision: by now the controller may have recreated it, at
+      // the reverted revision, under the same name.
+      await kube.deletePod(namespace, name, uids.get(name));
       deleted.push(name);
     } catch (err) {
-      // Already gone (the controller or a person got there first): that is the goal.
-      if (!isNotFound(err)) throw err;
+      // Already gone or replaced (the controller or a person got there first): that is the goal.
+      if (!isNotFound(err) && !isConflict(err)) throw err;
     }
   }
   return { deleted };

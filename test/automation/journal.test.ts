@@ -10,6 +10,7 @@ import {
   lastIntent,
   lastRun,
   listRuns,
+  mergeEntries,
   newRunId,
   parseJournalText,
   readJournal,
@@ -126,5 +127,13 @@ describe("Journal", () => {
     expect(r.entries).toHaveLength(2);
     expect(r.corruptLines).toEqual([2]);
     expect(r.truncated).toBe(false);
+  });
+
+  it("mergeEntries takes the shared copy's entry where both have one and fills in from the local copy", () => {
+    const e = (seq: number, kind: string, extra: object = {}) => ({ v: 1, seq, time: "t", runId: "r", stack: "dev", kind, phase: "wave", ...extra }) as never;
+    const shared = [e(1, "start"), e(2, "evidence", { trimmed: "summarized" }), e(4, "outcome")];
+    const local = [e(1, "start"), e(2, "evidence"), e(3, "intent")];
+    const merged = mergeEntries(shared, local);
+    expect(merged.map((x) => `${x.seq}:${x.kind}${x.trimmed ? ":trimmed" : ""}`)).toEqual(["1:start", "2:evidence:trimmed", "3:intent", "4:outcome"]);
   });
 });

@@ -81,24 +81,46 @@ export async function stackFixture(opts: StackFixtureOptions = {}): Promise<Stac
   if (!cluster) throw new Error(`no test cluster in ${clusterDir}: run the tests through vitest (test/support/laneCluster.ts is its globalSetup)`);
   const stack = opts.stack ?? "local";
   const namespace = `${TEST_NAMESPACE_PREFIX}${randomBytes(3).toString("hex")}`;
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-stack-"));
-  const configFile = path.join(dir, "stacks", `Pulumi.${stack}.yaml`);
-  makeScratchProject(dir, { stacks: [], stackFiles: { [stack]: localStackYaml(namespace, opts.config) } });
-  const stateDir = path.join(dir, ".sie-fleet");
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...opts.env,
-    [PROJECT_DIR_ENV]: dir,
     [CLUSTER_DIR_ENV]: clusterDir,
     // The chart copies live beside the repository, not beside the scratch project.
     [CHART_BASE_ENV]: REPO_ROOT,
   };
   for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME", "KUBECONFIG", "SIE_FLEET_GATEWAY_URL", "SIE_FLEET_CONFIG_URL", "SIE_FLEET_PROMETHEUS_URL"]) if (!opts.env?.[k]) delete env[k];
+  const fx = checkout({ stack, namespace, cluster, env, stackYaml: localStackYaml(namespace, opts.config) });
+  return {
+    ...fx,
+    async cleanup() {
+      // The namespace takes the release, its pods (and so their GPUs) and the ScaledObjects with it.
+      await fx.core.deleteNamespace({ name: namespace }).catch(() => undefined);
+      await fx.cleanup();
+    },
+  };
+}
+
+/**
+ * Another working directory of the same stack, as a second machine has it: its own copy of the
+ * project (with `fx`'s stack file as it is now) and its own state dir, sharing only what machines
+ * share: the backend (give the first fixture a PULUMI_BACKEND_URL outside its state dir), the
+ * passphrase and the cluster. Its cleanup removes the directory only.
+ */
+export function secondCheckout(fx: StackFixture): StackFixture {
+  return checkout({ stack: fx.stack, namespace: fx.namespace, cluster: fx.cluster, env: fx.ctx.env ?? process.env, stackYaml: fs.readFileSync(fx.configFile, "utf8") });
+}
+
+function checkout(o: { stack: string; namespace: string; cluster: ClusterInfo; env: NodeJS.ProcessEnv; stackYaml: string }): StackFixture {
+  const { stack, namespace, cluster } = o;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-stack-"));
+  const configFile = path.join(dir, "stacks", `Pulumi.${stack}.yaml`);
+  makeScratchProject(dir, { stacks: [], stackFiles: { [stack]: o.stackYaml } });
+  const stateDir = path.join(dir, ".sie-fleet");
+  const env: NodeJS.ProcessEnv = { ...o.env, [PROJECT_DIR_ENV]: dir };
   const events: ProgressEvent[] = [];
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(cluster.kubeconfigPath);
   const base = `${cluster.endpointsUrl ?? ""}/namespaces/${namespace}`;
-  const core = kc.makeApiClient(k8s.CoreV1Api);
   return {
     stack,
     namespace,
@@ -110,15 +132,13 @@ export async function stackFixture(opts: StackFixtureOptions = {}): Promise<Stac
     events,
     cluster,
     kubeConfig: kc,
-    core,
+    core: kc.makeApiClient(k8s.CoreV1Api),
     apps: kc.makeApiClient(k8s.AppsV1Api),
     custom: kc.makeApiClient(k8s.CustomObjectsApi),
     endpoints: { url: cluster.endpointsUrl ?? "", gateway: `${base}/gateway`, config: `${base}/config` },
     open: (create = false) => openStack({ stack, projectDir: dir, stateDir, env }, { create }),
     writeConfig: (edit) => fs.writeFileSync(configFile, localStackYaml(namespace, edit)),
     async cleanup() {
-      // The namespace takes the release, its pods (and so their GPUs) and the ScaledObjects with it.
-      await core.deleteNamespace({ name: namespace }).catch(() => undefined);
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -40,11 +40,21 @@ export async function run(flags: StatusFlags, ctx: CommandContext): Promise<numb
 function render(r: StatusReport): string[] {
   return [
     `stack ${r.stack}${r.imageTag ? ` — image ${r.imageTag}` : ""}`,
-    ...(r.lock ? [`locked by \`${r.lock.command}\` (pid ${r.lock.pid} on ${r.lock.host}, since ${r.lock.startedAt})`] : []),
-    ...(r.incompleteRunId ? [`unfinished run ${r.incompleteRunId}: run \`sie-fleet recover --stack ${r.stack}\``] : []),
+    ...(r.lock ? [lockLine(r.lock)] : []),
+    ...(r.run ? [runLine(r.stack, r.run)] : []),
     ...table(
       ["KIND", "NAME", "READY", "IMAGE", "STATUS"],
       r.workloads.map((w) => [w.kind, w.name, `${w.ready}/${w.desired}`, w.image ?? "", w.reason]),
     ),
   ];
+}
+
+function lockLine(l: NonNullable<StatusReport["lock"]>): string {
+  const renewal = l.renewedAt ? `, last renewed ${l.renewedAt}, ${l.expired ? `expired ${l.expiresAt}: only recover may take it over` : `expires ${l.expiresAt} unless renewed`}` : "";
+  return `locked by \`${l.command}\` (pid ${l.pid} on ${l.host}, run ${l.runId}, since ${l.startedAt}${l.gone ? "; that process is gone" : ""}) in ${l.where}${renewal}`;
+}
+
+function runLine(stack: string, r: NonNullable<StatusReport["run"]>): string {
+  const at = `phase ${r.phase}${r.step ? ` (${r.step})` : ""} at ${r.updatedAt}`;
+  return r.live ? `run ${r.runId} (${r.command ?? "?"}) under way: ${at}` : `unfinished run ${r.runId} (${r.command ?? "?"}, stopped in ${at}): run \`sie-fleet recover --stack ${stack}\``;
 }
