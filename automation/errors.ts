@@ -132,7 +132,9 @@ export class StackLockedError extends StackError {
   readonly holder: LockHolder;
   constructor(stack: string, holder: LockHolder, lockPath: string, opts: { reason?: string } = {}) {
     const why = opts.reason ? ` (${opts.reason})` : "";
-    const lease = holder.renewedAt ? `; held in ${holder.where ?? lockPath}, last renewed ${holder.renewedAt}, expires ${holder.expiresAt ?? "?"} unless renewed` : "";
+    const lease = holder.renewedAt
+      ? `; held in ${holder.where ?? lockPath}, last renewed ${holder.renewedAt}, expires ${holder.expiresAt ?? "?"} unless renewed`
+      : "";
     super(
       "stack-locked",
       `stack "${stack}" is locked by \`${holder.command}\` (pid ${holder.pid} on ${holder.host}, run ${holder.runId}, since ${holder.startedAt})${lease}${why}; ` +
@@ -212,9 +214,17 @@ function describeCause(cause: unknown): string {
  * that is not valid YAML is bad input (exit 2) naming the file, anything else stays internal.
  */
 function fromPulumiCommandError(err: unknown): SieFleetError | undefined {
-  if (!(err instanceof Error) || !/CommandError|StackNotFoundError|ConcurrentUpdateError/.test(err.name) && !/^code: -?\d+\n\s*stdout:/.test(err.message)) return undefined;
+  if (!(err instanceof Error) || (!/CommandError|StackNotFoundError|ConcurrentUpdateError/.test(err.name) && !/^code: -?\d+\n\s*stdout:/.test(err.message)))
+    return undefined;
   const lines = err.message.split("\n");
-  const errors = [...new Set(lines.map((l) => l.trim()).filter((l) => l.startsWith("error: ")).map((l) => l.slice("error: ".length)))];
+  const errors = [
+    ...new Set(
+      lines
+        .map((l) => l.trim())
+        .filter((l) => l.startsWith("error: "))
+        .map((l) => l.slice("error: ".length)),
+    ),
+  ];
   const argv = lines.find((l) => /Command failed with exit code/.test(l)) ?? "";
   const stack = /--stack (\S+)/.exec(argv)?.[1];
   const sub = /\/pulumi (\w+)/.exec(argv)?.[1] ?? "a command";
@@ -241,9 +251,13 @@ function unreachableCluster(err: SieFleetError): SieFleetError | undefined {
   const reason = CONNECT_FAILURE.exec(err.message)?.[0];
   if (!reason) return undefined;
   const server = /request to (https?:\/\/[^/\s]+)/.exec(err.message)?.[1] ?? "the cluster API";
-  return new StackError("cluster-unreachable", `cannot reach the cluster at ${server} (${reason}): ${String(err.details?.["operation"] ?? "a Kubernetes request")} got no answer`, {
-    hint: "start the cluster (sie-fleet cluster status for the embedded one), or fix the stack's kubeconfig; if a run was in progress, then run sie-fleet recover",
-    cause: err,
-    details: { server, reason },
-  });
+  return new StackError(
+    "cluster-unreachable",
+    `cannot reach the cluster at ${server} (${reason}): ${String(err.details?.["operation"] ?? "a Kubernetes request")} got no answer`,
+    {
+      hint: "start the cluster (sie-fleet cluster status for the embedded one), or fix the stack's kubeconfig; if a run was in progress, then run sie-fleet recover",
+      cause: err,
+      details: { server, reason },
+    },
+  );
 }

@@ -141,7 +141,6 @@ export function checkGuardrails(steps: readonly PreviewStep[], policy: Guardrail
   return { ok: violations.length === 0, violations, changes };
 }
 
-
 /** The resource name: the part of the URN after the last "::". */
 export function urnName(urn: string): string {
   const i = urn.lastIndexOf("::");

@@ -435,7 +435,11 @@ export async function incompleteRun(stateDir: string, stack: string, shared?: Sh
 }
 
 /** The run ids of both copies, and a reader of one run that lists the shared place only once. */
-async function runReader(stateDir: string, stack: string, shared: SharedJournal | undefined): Promise<{ ids: Set<string>; read(runId: string): Promise<JournalRead> }> {
+async function runReader(
+  stateDir: string,
+  stack: string,
+  shared: SharedJournal | undefined,
+): Promise<{ ids: Set<string>; read(runId: string): Promise<JournalRead> }> {
   const sharedRuns = shared ? await shared.runs() : new Map<string, JournalEntry[]>();
   const ids = new Set([...(await localRuns(stateDir, stack)), ...sharedRuns.keys()]);
   return {

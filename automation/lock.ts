@@ -117,13 +117,7 @@ export async function acquireLock(opts: AcquireLockOptions): Promise<LockHandle>
   return takeOver(file, holder, current, opts, now);
 }
 
-async function takeOver(
-  file: string,
-  holder: LockHolder,
-  stale: LockHolder | undefined,
-  opts: AcquireLockOptions,
-  now: () => number,
-): Promise<LockHandle> {
+async function takeOver(file: string, holder: LockHolder, stale: LockHolder | undefined, opts: AcquireLockOptions, now: () => number): Promise<LockHandle> {
   // Two processes may find the same stale lock. Only the one that creates the takeover marker
   // replaces it; the other is refused naming whoever holds the lock afterwards.
   const marker = `${file}.takeover`;

@@ -13,10 +13,10 @@ export function isValidStackName(name: string): boolean {
 /** Throws a UsageError naming the value and the rule unless `name` is a usable stack name. */
 export function assertStackName(name: string, flag = "--stack"): string {
   if (!isValidStackName(name)) {
-    throw new UsageError(
-      `${flag} "${name}" is not a valid stack name: use letters, digits, "_", "-" and "." (not first), at most 100 characters`,
-      { code: "bad-stack-name", hint: flag.startsWith("-") ? `e.g. ${flag} dev` : `e.g. export ${flag}=dev, or unset it and pass --stack dev` },
-    );
+    throw new UsageError(`${flag} "${name}" is not a valid stack name: use letters, digits, "_", "-" and "." (not first), at most 100 characters`, {
+      code: "bad-stack-name",
+      hint: flag.startsWith("-") ? `e.g. ${flag} dev` : `e.g. export ${flag}=dev, or unset it and pass --stack dev`,
+    });
   }
   return name;
 }

@@ -132,7 +132,11 @@ export async function benchStack(opts: { stackFile?: string; prometheus?: boolea
     pulumi: (args) => run(pulumiCmd.command, [...args, "--stack", STACK, "--non-interactive"], { cwd: dir, env: pEnv }),
     waitAllReady: (timeoutMs) => waitAllReady(apps, namespace, timeoutMs),
     async startLoad(rps = 50, seconds = 600) {
-      const r = await fetch(`${cluster.endpointsUrl}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace, rps, durationMs: seconds * 1000 }) });
+      const r = await fetch(`${cluster.endpointsUrl}/control/load`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ namespace, rps, durationMs: seconds * 1000 }),
+      });
       if (!r.ok) throw new Error(`starting load: HTTP ${r.status} ${await r.text()}`);
     },
     stop: cleanup,
@@ -155,7 +159,12 @@ export async function allReady(apps: k8s.AppsV1Api, namespace: string): Promise<
   const settled = (w: Workload) => {
     const want = w.spec?.replicas ?? 1;
     const s = w.status ?? {};
-    return (s.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0) && (s.replicas ?? 0) === want && (s.readyReplicas ?? 0) === want && (s.updatedReplicas ?? 0) === want;
+    return (
+      (s.observedGeneration ?? 0) >= (w.metadata?.generation ?? 0) &&
+      (s.replicas ?? 0) === want &&
+      (s.readyReplicas ?? 0) === want &&
+      (s.updatedReplicas ?? 0) === want
+    );
   };
   return (
     sts.length + deps.length > 0 &&

@@ -74,12 +74,16 @@ export const p1: Benchmark = {
     const fmt = (xs: number[]) => xs.map((x) => (x / 1000).toFixed(1)).join(", ");
     return {
       tables: [
-        table(this.title + ` (${n} runs each, alternating ABBA)`, ["method", "median", "runs (s)", "sie-fleet / method"], [
-          ["sie-fleet upgrade, checks off", secs(median(fleet)), fmt(fleet), "1.00"],
-          ["pulumi config set + up", secs(median(raw)), fmt(raw), summary.ratio.vsPulumiUp.toFixed(2)],
-          ["(ratio of neighbouring A/B runs, median)", "", paired.map((r) => r.toFixed(2)).join(", "), median(paired).toFixed(2)],
-          ["pulumi config set + up + all Ready", secs(median(rawReady)), fmt(rawReady), summary.ratio.vsPulumiUpUntilReady.toFixed(2)],
-        ]),
+        table(
+          `${this.title} (${n} runs each, alternating ABBA)`,
+          ["method", "median", "runs (s)", "sie-fleet / method"],
+          [
+            ["sie-fleet upgrade, checks off", secs(median(fleet)), fmt(fleet), "1.00"],
+            ["pulumi config set + up", secs(median(raw)), fmt(raw), summary.ratio.vsPulumiUp.toFixed(2)],
+            ["(ratio of neighbouring A/B runs, median)", "", paired.map((r) => r.toFixed(2)).join(", "), median(paired).toFixed(2)],
+            ["pulumi config set + up + all Ready", secs(median(rawReady)), fmt(rawReady), summary.ratio.vsPulumiUpUntilReady.toFixed(2)],
+          ],
+        ),
         table("where the sie-fleet runs spend their time (median per phase, from the --json events)", ["phase", "median"], phaseRows),
       ],
       json: { summary, samples },

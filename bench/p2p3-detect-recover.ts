@@ -124,14 +124,32 @@ export const p2: Benchmark = {
     const { bad, perFault } = await measure(opts);
     const rows = byFault(bad).map(({ fault, runs }) => {
       const helm = fault === "errors10" ? "not detected (pods are Ready)" : `${secs(HELM_DEFAULT_TIMEOUT_MS)} (documented default)`;
-      return [`-${fault}`, secs(median(runs.map((r) => r.detectMs))), secs(median(runs.map((r) => r.detectAfterApplyMs))), runs.map((r) => (r.detectMs / 1000).toFixed(1)).join(", "), [...new Set(runs.map((r) => r.failedGate))].join(", "), helm];
+      return [
+        `-${fault}`,
+        secs(median(runs.map((r) => r.detectMs))),
+        secs(median(runs.map((r) => r.detectAfterApplyMs))),
+        runs.map((r) => (r.detectMs / 1000).toFixed(1)).join(", "),
+        [...new Set(runs.map((r) => r.failedGate))].join(", "),
+        helm,
+      ];
     });
     return {
-      tables: [table(`${this.title}, ${perFault} run(s) per fault`, ["fault", "sie-fleet median", "of which after apply done", "runs (s)", "detected by", "helm --atomic (default --timeout 5m0s)"], rows)],
+      tables: [
+        table(
+          `${this.title}, ${perFault} run(s) per fault`,
+          ["fault", "sie-fleet median", "of which after apply done", "runs (s)", "detected by", "helm --atomic (default --timeout 5m0s)"],
+          rows,
+        ),
+      ],
       json: {
         method: "journal: pulumi.up intent (phase apply) → revert.decide decision",
         baseline: { kind: "documented, not measured", helmAtomicTimeoutMs: HELM_DEFAULT_TIMEOUT_MS, errors10: "not detected" },
-        summary: Object.fromEntries(byFault(bad).map(({ fault, runs }) => [fault, { medianDetectMs: median(runs.map((r) => r.detectMs)), gates: [...new Set(runs.map((r) => r.failedGate))] }])),
+        summary: Object.fromEntries(
+          byFault(bad).map(({ fault, runs }) => [
+            fault,
+            { medianDetectMs: median(runs.map((r) => r.detectMs)), gates: [...new Set(runs.map((r) => r.failedGate))] },
+          ]),
+        ),
         runs: bad,
       },
     };
@@ -150,12 +168,17 @@ export const p3: Benchmark = {
     ]);
     const all = bad.map((r) => r.recoverMs);
     rows.push(["sie-fleet automatic revert (all faults)", secs(median(all)), `${all.length} runs`]);
-    rows.push(["baseline: pulumi config set + up", secs(median(manual.map((m) => m.pulumiUpMs))), manual.map((m) => (m.pulumiUpMs / 1000).toFixed(1)).join(", ")]);
+    rows.push([
+      "baseline: pulumi config set + up",
+      secs(median(manual.map((m) => m.pulumiUpMs))),
+      manual.map((m) => (m.pulumiUpMs / 1000).toFixed(1)).join(", "),
+    ]);
     rows.push(["baseline: + sie-fleet verify", secs(median(manual.map((m) => m.totalMs))), manual.map((m) => (m.totalMs / 1000).toFixed(1)).join(", ")]);
     return {
       tables: [table(this.title, ["method", "median", "runs (s)"], rows)],
       json: {
-        method: "journal: revert.decide decision → revert.verify evidence; baseline: raw pulumi config set + up, then sie-fleet verify, on the same stack (healthy, changing the tag)",
+        method:
+          "journal: revert.decide decision → revert.verify evidence; baseline: raw pulumi config set + up, then sie-fleet verify, on the same stack (healthy, changing the tag)",
         summary: {
           medianRecoverMs: median(all),
           medianRecoverByFaultMs: Object.fromEntries(byFault(bad).map(({ fault, runs }) => [fault, median(runs.map((r) => r.recoverMs))])),

@@ -43,7 +43,7 @@ interface SizeResult {
 function previousResults(): SizeResult[] {
   const file = path.join(RESULTS_DIR, "p4-scaling.json");
   if (!fs.existsSync(file)) return [];
-  return ((JSON.parse(fs.readFileSync(file, "utf8")) as { results?: SizeResult[] }).results ?? []);
+  return (JSON.parse(fs.readFileSync(file, "utf8")) as { results?: SizeResult[] }).results ?? [];
 }
 
 const PHASE_COLUMNS = ["lock", "preflight", "snapshot", "freeze", "set-config", "preview", "guardrails", "hold", "apply", "wave", "verify", "thaw"];
@@ -90,7 +90,9 @@ export const p4: Benchmark = {
             verify: { wallMs: vWall, checks: verifyGates.length, summedCheckMs: summed, concurrency: summed / vWall },
             ...(p.memory ? { cliPeakRssKiB: p.memory.rootPeakKiB, treePeakRssKiB: p.memory.treePeakKiB } : {}),
           });
-          log(`P4 ${n} pool(s): upgrade ${secs(p.ms)}, ${waveSpans.length} waves, verify ${secs(vWall)} for ${verifyGates.length} checks (${secs(summed)} summed)`);
+          log(
+            `P4 ${n} pool(s): upgrade ${secs(p.ms)}, ${waveSpans.length} waves, verify ${secs(vWall)} for ${verifyGates.length} checks (${secs(summed)} summed)`,
+          );
           await s.waitAllReady();
         }
       } finally {
@@ -116,7 +118,13 @@ export const p4: Benchmark = {
       ];
     });
     return {
-      tables: [table(`${this.title} (${reps} run(s) per size; wave/verify columns are wall time of that phase)`, ["pools", "total", "CLI start/exit", ...cols, "waves", "per wave", "final verify: checks run concurrently", "RSS CLI / tree"], rows)],
+      tables: [
+        table(
+          `${this.title} (${reps} run(s) per size; wave/verify columns are wall time of that phase)`,
+          ["pools", "total", "CLI start/exit", ...cols, "waves", "per wave", "final verify: checks run concurrently", "RSS CLI / tree"],
+          rows,
+        ),
+      ],
       json: { method: "NDJSON progress events of `sie-fleet upgrade --json`, cut where the phase changes", sizes: allSizes, measuredNow: sizes, results },
     };
   },

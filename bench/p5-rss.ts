@@ -32,14 +32,25 @@ export const p5: Benchmark = {
     for (const x of samples) for (const [k, v] of Object.entries(x.childPeaksKiB)) children[k] = Math.max(children[k] ?? 0, v);
     return {
       tables: [
-        table(`${this.title}, ${n} run(s)`, ["process", "median peak", "max peak"], [
-          ["sie-fleet CLI (VmHWM)", mib(median(cli)), mib(max(cli))],
-          ["CLI + all descendants (sum of VmRSS at one sample)", mib(median(tree)), mib(max(tree))],
-          ...Object.entries(children).filter(([, v]) => v >= 10 * 1024).sort((a, b) => b[1] - a[1]).map(([k, v]) => [`  descendant "${k}" (VmHWM, max of runs)`, "", mib(v)]),
-          ["  (descendants under 10 MiB, e.g. the ensure-pulumi shell script, left out)", "", ""],
-        ]),
+        table(
+          `${this.title}, ${n} run(s)`,
+          ["process", "median peak", "max peak"],
+          [
+            ["sie-fleet CLI (VmHWM)", mib(median(cli)), mib(max(cli))],
+            ["CLI + all descendants (sum of VmRSS at one sample)", mib(median(tree)), mib(max(tree))],
+            ...Object.entries(children)
+              .filter(([, v]) => v >= 10 * 1024)
+              .sort((a, b) => b[1] - a[1])
+              .map(([k, v]) => [`  descendant "${k}" (VmHWM, max of runs)`, "", mib(v)]),
+            ["  (descendants under 10 MiB, e.g. the ensure-pulumi shell script, left out)", "", ""],
+          ],
+        ),
       ],
-      json: { method: "/proc/<pid>/status VmHWM of the CLI; max over 100 ms samples of the summed VmRSS of the CLI's process tree", summary: { medianCliPeakKiB: median(cli), medianTreePeakKiB: median(tree), childPeaksKiB: children }, samples },
+      json: {
+        method: "/proc/<pid>/status VmHWM of the CLI; max over 100 ms samples of the summed VmRSS of the CLI's process tree",
+        summary: { medianCliPeakKiB: median(cli), medianTreePeakKiB: median(tree), childPeaksKiB: children },
+        samples,
+      },
     };
   },
 };

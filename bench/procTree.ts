@@ -43,10 +43,11 @@ function descendants(root: number, table: Map<number, { ppid: number }>): number
   const queue = [root];
   while (queue.length) {
     const p = queue.shift()!;
-    for (const [pid, s] of table) if (s.ppid === p) {
-      out.push(pid);
-      queue.push(pid);
-    }
+    for (const [pid, s] of table)
+      if (s.ppid === p) {
+        out.push(pid);
+        queue.push(pid);
+      }
   }
   return out;
 }

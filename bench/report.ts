@@ -23,7 +23,11 @@ export const mib = (kib: number) => `${(kib / 1024).toFixed(0)} MiB`;
 export function table(title: string, header: string[], rows: (string | number)[][]): string {
   const cells = [header, ...rows.map((r) => r.map(String))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
-  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i]!)).join("  ").trimEnd();
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
   return [`\n${title}`, line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map((r) => line(r.map(String)))].join("\n");
 }
 
@@ -43,7 +47,11 @@ export function machine(pulumiBin?: string): Machine {
   const cpu = fs.readFileSync("/proc/cpuinfo", "utf8");
   const version = (bin: string, args: string[]) => {
     try {
-      return execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim().split("\n")[0] ?? "?";
+      return (
+        execFileSync(bin, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })
+          .trim()
+          .split("\n")[0] ?? "?"
+      );
     } catch {
       return "unavailable";
     }

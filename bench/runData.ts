@@ -43,7 +43,10 @@ export function jsonLines<T>(text: string): T[] {
 /** The journal of the newest run of the stack. */
 export function latestJournal(stateDir: string, stack: string): Entry[] {
   const dir = path.join(stateDir, "journal", stack);
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".jsonl"))
+    .sort();
   const last = files.at(-1);
   if (!last) throw new Error(`no journal in ${dir}`);
   return jsonLines<Entry>(fs.readFileSync(path.join(dir, last), "utf8"));
@@ -54,7 +57,8 @@ export const ms = (iso: string) => Date.parse(iso);
 /** The first entry matching; throws naming what was missing, since a figure without it is wrong. */
 export function find(entries: Entry[], match: Partial<Entry>, what: string): Entry {
   const e = entries.find((x) => Object.entries(match).every(([k, v]) => (x as unknown as Record<string, unknown>)[k] === v));
-  if (!e) throw new Error(`journal has no ${what} (${JSON.stringify(match)}); entries: ${entries.map((x) => `${x.phase}/${x.kind}/${x.action ?? ""}`).join(" ")}`);
+  if (!e)
+    throw new Error(`journal has no ${what} (${JSON.stringify(match)}); entries: ${entries.map((x) => `${x.phase}/${x.kind}/${x.action ?? ""}`).join(" ")}`);
   return e;
 }
 

@@ -67,7 +67,25 @@ function sign(dir: string, stem: string, subject: string, extensions: string): v
   fs.writeFileSync(path.join(dir, `${stem}.ext`), extensions);
   const serial = `0x${randomBytes(8).toString("hex")}`;
   openssl(
-    ["x509", "-req", "-in", `${stem}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-set_serial", serial, "-days", DAYS, "-sha256", "-out", `${stem}.crt`, "-extfile", `${stem}.ext`],
+    [
+      "x509",
+      "-req",
+      "-in",
+      `${stem}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-set_serial",
+      serial,
+      "-days",
+      DAYS,
+      "-sha256",
+      "-out",
+      `${stem}.crt`,
+      "-extfile",
+      `${stem}.ext`,
+    ],
     dir,
   );
 }
@@ -78,7 +96,13 @@ export function issueServingCert(pki: Pki, name: string): ClientCert {
     pki.dir,
     name,
     `/CN=${name}`,
-    ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=serverAuth,clientAuth", "subjectAltName=IP:127.0.0.1,DNS:localhost", ""].join("\n"),
+    [
+      "basicConstraints=CA:FALSE",
+      "keyUsage=critical,digitalSignature,keyEncipherment",
+      "extendedKeyUsage=serverAuth,clientAuth",
+      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      "",
+    ].join("\n"),
   );
   return { cert: path.join(pki.dir, `${name}.crt`), key: path.join(pki.dir, `${name}.key`) };
 }
@@ -95,10 +119,23 @@ export function makePki(dir: string, clients: readonly ClientSpec[]): Pki & { re
     for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f), { recursive: true, force: true });
     openssl(
       [
-        "req", "-x509", "-new", ...EC_KEY, "-keyout", "ca.key", "-out", "ca.crt", "-days", DAYS, "-sha256",
-        "-subj", "/CN=sie-fleet-ca",
-        "-addext", "basicConstraints=critical,CA:TRUE",
-        "-addext", "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
+        "req",
+        "-x509",
+        "-new",
+        ...EC_KEY,
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+        "-days",
+        DAYS,
+        "-sha256",
+        "-subj",
+        "/CN=sie-fleet-ca",
+        "-addext",
+        "basicConstraints=critical,CA:TRUE",
+        "-addext",
+        "keyUsage=critical,keyCertSign,cRLSign,digitalSignature",
       ],
       dir,
     );
@@ -122,7 +159,12 @@ export function makePki(dir: string, clients: readonly ClientSpec[]): Pki & { re
   for (const c of clients) {
     if (!has(c.name, "crt", "key")) {
       const subject = [...(c.groups ?? []).map((g) => `/O=${g}`), `/CN=${c.user}`].join("");
-      sign(dir, c.name, subject, ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth", ""].join("\n"));
+      sign(
+        dir,
+        c.name,
+        subject,
+        ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth", ""].join("\n"),
+      );
     }
     out[c.name] = { cert: path.join(dir, `${c.name}.crt`), key: path.join(dir, `${c.name}.key`) };
   }

@@ -18,10 +18,13 @@ export function claimClusterDir(dir: string): void {
   if (isClusterDir(dir)) return;
   const entries = fs.existsSync(dir) ? fs.readdirSync(dir) : [];
   if (entries.length > 0) {
-    throw new UsageError(`${dir} is not a sie-fleet cluster directory and is not empty (it holds ${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", …" : ""})`, {
-      code: "not-a-cluster-dir",
-      hint: "pass --dir with a new or empty directory, e.g. --dir .sie-fleet/cluster",
-    });
+    throw new UsageError(
+      `${dir} is not a sie-fleet cluster directory and is not empty (it holds ${entries.slice(0, 3).join(", ")}${entries.length > 3 ? ", …" : ""})`,
+      {
+        code: "not-a-cluster-dir",
+        hint: "pass --dir with a new or empty directory, e.g. --dir .sie-fleet/cluster",
+      },
+    );
   }
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, MARKER), "A sie-fleet embedded Kubernetes cluster: `sie-fleet cluster delete --dir <this dir>` removes it.\n");

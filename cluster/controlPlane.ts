@@ -121,7 +121,11 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
   };
 
   try {
-    const ports = await stablePorts(dir, PORT_NAMES, (line) => progress(`${line}${line.includes("apiserver") ? " (the API server URL changes: kubeconfigs and Pulumi stacks that name the old one see a different cluster)" : ""}`));
+    const ports = await stablePorts(dir, PORT_NAMES, (line) =>
+      progress(
+        `${line}${line.includes("apiserver") ? " (the API server URL changes: kubeconfigs and Pulumi stacks that name the old one see a different cluster)" : ""}`,
+      ),
+    );
     const server = `https://127.0.0.1:${ports.apiserver}`;
     const pki = makePki(path.join(dir, "pki"), [
       { name: "admin", user: "sie-fleet-admin", groups: ["system:masters"] },
@@ -172,13 +176,20 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
     for (const n of nodes) if (await createUnlessExists(() => core.createNode({ body: nodeObject(n) }))) created++;
     step("objects", `KEDA CRDs applied, ${created} of ${nodes.length} fake nodes registered (${nodes.length - created} existed)`);
 
-    for (const [what, port] of [["kube-controller-manager", ports.controllerManager], ["kube-scheduler", ports.scheduler]] as const) {
+    for (const [what, port] of [
+      ["kube-controller-manager", ports.controllerManager],
+      ["kube-scheduler", ports.scheduler],
+    ] as const) {
       // They serve a self-signed certificate of their own; only liveness matters here.
-      await waitFor(`${what} /healthz`, async () => ((await httpGet(`https://127.0.0.1:${port}/healthz`, { insecure: true })).status === 200 ? true : undefined), {
-        timeoutMs: left(),
-        intervalMs: 250,
-        watch: all,
-      });
+      await waitFor(
+        `${what} /healthz`,
+        async () => ((await httpGet(`https://127.0.0.1:${port}/healthz`, { insecure: true })).status === 200 ? true : undefined),
+        {
+          timeoutMs: left(),
+          intervalMs: 250,
+          watch: all,
+        },
+      );
     }
     step("controllers", "kube-controller-manager and kube-scheduler healthy");
 
@@ -197,17 +208,23 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
       `${nodes.length} fake nodes Ready`,
       async () => {
         const list = await core.listNode({ labelSelector: `${KWOK_NODE_LABEL}=${KWOK_NODE_VALUE}` });
-        const ready = list.items.filter((n) => names.has(n.metadata?.name ?? "") && n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+        const ready = list.items.filter(
+          (n) => names.has(n.metadata?.name ?? "") && n.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"),
+        );
         return ready.length >= nodes.length ? true : undefined;
       },
       { timeoutMs: left(), intervalMs: 250, watch: all },
     );
     // The serviceaccount controller makes `default` in each namespace; pods are refused until then.
-    await waitFor("the default ServiceAccount", async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: "default" })) ? true : undefined), {
-      timeoutMs: left(),
-      intervalMs: 250,
-      watch: all,
-    });
+    await waitFor(
+      "the default ServiceAccount",
+      async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: "default" })) ? true : undefined),
+      {
+        timeoutMs: left(),
+        intervalMs: 250,
+        watch: all,
+      },
+    );
     step("nodes", `kwok running, ${nodes.length} fake nodes Ready`);
     timings["total"] = Date.now() - t0;
 

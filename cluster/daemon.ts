@@ -77,7 +77,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   const stopRequested = new Promise<string>((resolve) => (requestStop = resolve));
   let ready = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (ready) return requestStop?.(signal);
+    if (ready) {
+      requestStop?.(signal);
+      return;
+    }
     log(`${signal} while starting: stopping`);
     removeFiles();
     process.exit(DAEMON_EXIT.failed);

@@ -76,7 +76,11 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
     // A long first build leaves time for another caller to have started it meanwhile.
     const ready = runningEmbeddedCluster(dir);
     if (ready) return { ...ready, alreadyRunning: true, log: logPath };
-    pid = startingDaemon(dir) ?? (ours = spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true));
+    pid = startingDaemon(dir);
+    if (pid === undefined) {
+      ours = spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true);
+      pid = ours;
+    }
   }
 
   // The daemon's one-line-per-step log, relayed while waiting.
@@ -102,15 +106,25 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
         pid = other;
         continue;
       }
-      throw new SieFleetError("cluster-start-failed", EXIT_CODES.internal, `the cluster daemon (pid ${pid}) exited before the cluster was ready; last lines of ${logPath}:\n${indent(daemonLogTail(dir))}`, {
-        hint: `see ${logPath} and ${path.join(dir, "logs")}/`,
-      });
+      throw new SieFleetError(
+        "cluster-start-failed",
+        EXIT_CODES.internal,
+        `the cluster daemon (pid ${pid}) exited before the cluster was ready; last lines of ${logPath}:\n${indent(daemonLogTail(dir))}`,
+        {
+          hint: `see ${logPath} and ${path.join(dir, "logs")}/`,
+        },
+      );
     }
     if (Date.now() > deadline) {
       process.kill(pid, "SIGTERM");
-      throw new SieFleetError("cluster-start-timeout", EXIT_CODES.internal, `the cluster was not ready within ${Math.round(budgetMs / 1000)}s; stopped it. Last lines of ${logPath}:\n${indent(daemonLogTail(dir))}`, {
-        hint: "a loaded machine can be slow: try again, or look at the component logs in " + path.join(dir, "logs"),
-      });
+      throw new SieFleetError(
+        "cluster-start-timeout",
+        EXIT_CODES.internal,
+        `the cluster was not ready within ${Math.round(budgetMs / 1000)}s; stopped it. Last lines of ${logPath}:\n${indent(daemonLogTail(dir))}`,
+        {
+          hint: `a loaded machine can be slow: try again, or look at the component logs in ${path.join(dir, "logs")}`,
+        },
+      );
     }
     await sleep(200);
   }
@@ -212,7 +226,15 @@ function startingDaemon(dir: string): number | undefined {
 
 function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs: number, endpoints: boolean): number {
   const log = fs.openSync(logPath, "a");
-  const args = [...(DAEMON.endsWith(".ts") ? ["--import", "tsx"] : []), DAEMON, "--dir", dir, "--timeout-ms", String(timeoutMs), ...(endpoints ? [] : ["--no-endpoints"])];
+  const args = [
+    ...(DAEMON.endsWith(".ts") ? ["--import", "tsx"] : []),
+    DAEMON,
+    "--dir",
+    dir,
+    "--timeout-ms",
+    String(timeoutMs),
+    ...(endpoints ? [] : ["--no-endpoints"]),
+  ];
   // Detached with its own log: it must outlive this process. KUBECONFIG of the caller's shell
   // means nothing to it.
   const childEnv: NodeJS.ProcessEnv = { ...process.env, SIE_FLEET_KUBE_TOOLS: toolsRoot };
@@ -243,4 +265,8 @@ async function nodeCounts(kubeconfigPath: string): Promise<{ ready: number; tota
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const indent = (text: string): string => text.split("\n").map((l) => `  ${l}`).join("\n");
+const indent = (text: string): string =>
+  text
+    .split("\n")
+    .map((l) => `  ${l}`)
+    .join("\n");

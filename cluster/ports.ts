@@ -47,10 +47,18 @@ function readPorts(dir: string): Record<string, number> {
  * `onChange` says which moved and why). Saves the result, keeping entries for other names, so
  * the control plane and the endpoint server each keep theirs.
  */
-export async function stablePorts<N extends string>(dir: string, names: readonly N[], onChange: (line: string) => void = () => undefined): Promise<Record<N, number>> {
+export async function stablePorts<N extends string>(
+  dir: string,
+  names: readonly N[],
+  onChange: (line: string) => void = () => undefined,
+): Promise<Record<N, number>> {
   const saved = readPorts(dir);
   // Other components' saved ports are not handed out here, so they can have them back.
-  const chosen = new Set(Object.entries(saved).filter(([k]) => !(names as readonly string[]).includes(k)).map(([, v]) => v));
+  const chosen = new Set(
+    Object.entries(saved)
+      .filter(([k]) => !(names as readonly string[]).includes(k))
+      .map(([, v]) => v),
+  );
   const out = {} as Record<N, number>;
   for (const name of names) {
     const before = saved[name];

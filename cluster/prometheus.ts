@@ -78,7 +78,13 @@ export async function startPrometheus(opts: StartPrometheusOptions): Promise<Pro
   let stderr = "";
   const child: ChildProcess = spawn(
     BIN,
-    [`--config.file=${configFile}`, `--storage.tsdb.path=${path.join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--storage.tsdb.retention.time=1h", "--log.level=warn"],
+    [
+      `--config.file=${configFile}`,
+      `--storage.tsdb.path=${path.join(dir, "data")}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      "--storage.tsdb.retention.time=1h",
+      "--log.level=warn",
+    ],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   child.stderr?.on("data", (b: Buffer) => {

@@ -74,7 +74,11 @@ function findBuild(root: string | undefined, args: string[], what: string): { ok
   const r = spawnSync(ENSURE_SCRIPT, [...args, "--check"], { encoding: "utf8" });
   if (r.error) return { ok: false, reason: `scripts/ensure-kube-tools could not run: ${r.error.message}` };
   if (r.status !== 0) {
-    const why = (r.stderr || "").trim().split("\n").pop()?.replace(/^\[ensure-kube-tools\] /, "");
+    const why = (r.stderr || "")
+      .trim()
+      .split("\n")
+      .pop()
+      ?.replace(/^\[ensure-kube-tools\] /, "");
     return { ok: false, reason: why || `${what} is not built (scripts/ensure-kube-tools --check exited ${r.status})` };
   }
   return { ok: true, root: r.stdout.trim().split("\n").pop() ?? "" };

@@ -13,7 +13,11 @@ export interface ClusterRef<C> {
 
 /** One node pool (node group) per enabled sie-fleet pool, keyed by pool name. */
 export function perEnabledPool<P extends { name: string; enabled: boolean }, T>(pools: Record<string, P>, make: (pool: P) => T): Record<string, T> {
-  return Object.fromEntries(Object.values(pools).filter((p) => p.enabled).map((p) => [p.name, make(p)]));
+  return Object.fromEntries(
+    Object.values(pools)
+      .filter((p) => p.enabled)
+      .map((p) => [p.name, make(p)]),
+  );
 }
 
 /** What deployGke and deployEks return beside their node pools. */

@@ -57,7 +57,9 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
   const sections = collectSections(raw, report);
 
   const platform = parsePlatform(sections.platform, report);
-  const cluster = platform ? parseSection(["cluster"], clusterSchemas[platform], sections.cluster ?? (platform === "gke" || platform === "eks" ? undefined : {}), report) : undefined;
+  const cluster = platform
+    ? parseSection(["cluster"], clusterSchemas[platform], sections.cluster ?? (platform === "gke" || platform === "eks" ? undefined : {}), report)
+    : undefined;
   const release = parseSection(["release"], sectionSchemas.release, sections.release, report);
   const autoscaling = parseSection(["autoscaling"], sectionSchemas.autoscaling, sections.autoscaling, report);
   const keda = parseSection(["keda"], sectionSchemas.keda, sections.keda, report);
@@ -113,7 +115,8 @@ function collectSections(raw: Record<string, unknown>, report: Report): Partial<
     if (colon >= 0 && key.slice(0, colon) !== CONFIG_NAMESPACE) continue; // gcp:project, aws:region, …
     const name = colon >= 0 ? key.slice(colon + 1) : key;
     if ((CONFIG_SECTIONS as readonly string[]).includes(name)) out[name as ConfigSection] = value;
-    else report([name], "unknown config key", `${suggest(name, CONFIG_SECTIONS)}valid keys: ${CONFIG_SECTIONS.map((s) => `${CONFIG_NAMESPACE}:${s}`).join(", ")}`);
+    else
+      report([name], "unknown config key", `${suggest(name, CONFIG_SECTIONS)}valid keys: ${CONFIG_SECTIONS.map((s) => `${CONFIG_NAMESPACE}:${s}`).join(", ")}`);
   }
   return out;
 }
@@ -124,7 +127,11 @@ function parsePlatform(value: unknown, report: Report): Platform | undefined {
     return undefined;
   }
   if (typeof value === "string" && (PLATFORMS as readonly string[]).includes(value)) return value as Platform;
-  report(["platform"], `unknown platform ${JSON.stringify(value)}; expected one of ${PLATFORMS.join(", ")}`, `pulumi config set sie-fleet:platform <${PLATFORMS.join("|")}>`);
+  report(
+    ["platform"],
+    `unknown platform ${JSON.stringify(value)}; expected one of ${PLATFORMS.join(", ")}`,
+    `pulumi config set sie-fleet:platform <${PLATFORMS.join("|")}>`,
+  );
   return undefined;
 }
 

@@ -27,7 +27,11 @@ export function checkPoolNames(names: string[], report: Report): void {
   const seen = new Map<string, string>();
   for (const name of names) {
     if (!POOL_NAME.test(name) || name.length > POOL_NAME_MAX) {
-      report(["pools", name], `pool name "${name}" is invalid`, `use at most ${POOL_NAME_MAX} lowercase letters, digits and '-' (it becomes part of node pool and StatefulSet names)`);
+      report(
+        ["pools", name],
+        `pool name "${name}" is invalid`,
+        `use at most ${POOL_NAME_MAX} lowercase letters, digits and '-' (it becomes part of node pool and StatefulSet names)`,
+      );
     }
     const key = name.toLowerCase();
     const first = seen.get(key);
@@ -82,19 +86,30 @@ export function resolvePool(name: string, p: PoolInput, platform: Platform, clus
   }
 
   if (p.zones !== undefined) {
-    if (platform !== "gke") fail(at("zones"), `zones is only used on platform gke (this stack is ${platform})`, platform === "eks" ? "use subnetIds to place an EKS node group" : "remove zones");
+    if (platform !== "gke")
+      fail(
+        at("zones"),
+        `zones is only used on platform gke (this stack is ${platform})`,
+        platform === "eks" ? "use subnetIds to place an EKS node group" : "remove zones",
+      );
     else {
       const region = (cluster as GkeClusterConfig | undefined)?.region;
       if (region !== undefined && GCP_REGION.test(region)) {
         for (const [i, zone] of p.zones.entries()) {
-          if (!zone.startsWith(`${region}-`)) fail(["pools", name, "zones", i], `zone ${zone} is not in the cluster region ${region}`, `use zones like ${region}-a`);
+          if (!zone.startsWith(`${region}-`))
+            fail(["pools", name, "zones", i], `zone ${zone} is not in the cluster region ${region}`, `use zones like ${region}-a`);
         }
       }
     }
   }
-  if (p.subnetIds !== undefined && platform !== "eks") fail(at("subnetIds"), `subnetIds is only used on platform eks (this stack is ${platform})`, "remove subnetIds");
+  if (p.subnetIds !== undefined && platform !== "eks")
+    fail(at("subnetIds"), `subnetIds is only used on platform eks (this stack is ${platform})`, "remove subnetIds");
   if (p.nodeSelector !== undefined && platform !== "kubernetes") {
-    fail(at("nodeSelector"), `sie-fleet labels the nodes it creates on platform ${platform}; nodeSelector is only for platform kubernetes`, "remove nodeSelector");
+    fail(
+      at("nodeSelector"),
+      `sie-fleet labels the nodes it creates on platform ${platform}; nodeSelector is only for platform kubernetes`,
+      "remove nodeSelector",
+    );
   }
   if (bad || !hw.ok) return undefined;
 
@@ -154,7 +169,11 @@ export function checkCluster(platform: Platform, cluster: ClusterFor, report: Re
   if (platform === "eks") {
     const eks = cluster as EksClusterConfig;
     if (eks.create && eks.roleArn === undefined) {
-      report(["cluster", "roleArn"], "is required when cluster.create is true (the EKS cluster's IAM role)", "pulumi config set --path sie-fleet:cluster.roleArn arn:aws:iam::<account>:role/<name>");
+      report(
+        ["cluster", "roleArn"],
+        "is required when cluster.create is true (the EKS cluster's IAM role)",
+        "pulumi config set --path sie-fleet:cluster.roleArn arn:aws:iam::<account>:role/<name>",
+      );
     }
   }
 }
@@ -165,13 +184,21 @@ export function checkChart(release: ReleaseConfig, report: Report): void {
   const isLocalPath = isLocalChart(chart);
   if (chart.startsWith("oci://") || repo !== undefined) {
     if (repo !== undefined && (chart.includes("/") || chart.includes(":"))) {
-      report(["release", "chart"], `with release.repo set, chart must be a chart name such as sie-cluster (got ${chart})`, "remove release.repo to use an OCI or local chart");
+      report(
+        ["release", "chart"],
+        `with release.repo set, chart must be a chart name such as sie-cluster (got ${chart})`,
+        "remove release.repo to use an OCI or local chart",
+      );
     }
     if (version === undefined) {
       report(["release", "version"], "is required for an OCI or repository chart", "pulumi config set --path sie-fleet:release.version 0.3.1");
     }
   } else if (!isLocalPath) {
-    report(["release", "chart"], `"${chart}" is neither an oci:// reference, a chart in release.repo, nor a local path (./…, ../…, /…)`, "use oci://ghcr.io/superlinked/charts/sie-cluster with release.version, or set release.repo");
+    report(
+      ["release", "chart"],
+      `"${chart}" is neither an oci:// reference, a chart in release.repo, nor a local path (./…, ../…, /…)`,
+      "use oci://ghcr.io/superlinked/charts/sie-cluster with release.version, or set release.repo",
+    );
   }
 }
 
@@ -180,7 +207,11 @@ export function checkNames(release: ReleaseConfig, poolNames: string[], report: 
   for (const pool of poolNames) {
     const sts = workerStatefulSetName(fullname, pool);
     if (sts.length > STATEFULSET_NAME_MAX) {
-      report(["pools", pool], `StatefulSet name "${sts}" is longer than ${STATEFULSET_NAME_MAX} characters`, "shorten the pool name, release.releaseName or release.fullnameOverride");
+      report(
+        ["pools", pool],
+        `StatefulSet name "${sts}" is longer than ${STATEFULSET_NAME_MAX} characters`,
+        "shorten the pool name, release.releaseName or release.fullnameOverride",
+      );
     }
   }
 }

@@ -17,7 +17,10 @@ const imageTag = z.string().regex(OCI_TAG_PATTERN, TAG_MESSAGE);
 /** RFC 1123 label: namespaces, release names, pool names (they end up in object names). */
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const dnsLabel = (max: number) =>
-  z.string().max(max, `must be at most ${max} characters`).regex(DNS_LABEL, "must be lowercase letters, digits and '-', starting and ending with a letter or digit");
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .regex(DNS_LABEL, "must be lowercase letters, digits and '-', starting and ending with a letter or digit");
 
 const posInt = z.number().int().min(1);
 const nonNegInt = z.number().int().min(0);
@@ -28,7 +31,9 @@ const nonEmpty = z.string().min(1, "must not be empty");
 const gkeClusterSchema = z.strictObject({
   /** false = use an existing cluster named `name` in `region`. */
   create: z.boolean().default(true),
-  name: z.string().regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a GKE cluster name: lowercase letters, digits and '-', at most 40 characters, starting with a letter"),
+  name: z
+    .string()
+    .regex(/^[a-z]([-a-z0-9]{0,38}[a-z0-9])?$/, "must be a GKE cluster name: lowercase letters, digits and '-', at most 40 characters, starting with a letter"),
   project: z.string().regex(/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/, "must be a GCP project id (6-30 lowercase letters, digits, '-')"),
   /** Cluster location: a region (regional cluster) or, for an existing zonal cluster, a zone. */
   region: nonEmpty,
@@ -51,15 +56,16 @@ const eksClusterSchema = z.strictObject({
   create: z.boolean().default(true),
   name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name (letters, digits, '-', '_', at most 100 characters)"),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1"),
-  version: z.string().regex(/^\d+\.\d+$/, "must be a Kubernetes minor version such as 1.31").optional(),
+  version: z
+    .string()
+    .regex(/^\d+\.\d+$/, "must be a Kubernetes minor version such as 1.31")
+    .optional(),
   subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "must be a subnet id (subnet-…)")).min(1, "needs at least one subnet id"),
   nodeRoleArn: z.string().regex(ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)"),
   /** Cluster IAM role; required when create is true. */
   roleArn: z.string().regex(ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
   deletionProtection: z.boolean().default(false),
-  devicePlugin: z
-    .strictObject({ install: z.boolean().default(true), version: nonEmpty.default("0.17.4") })
-    .prefault({}),
+  devicePlugin: z.strictObject({ install: z.boolean().default(true), version: nonEmpty.default("0.17.4") }).prefault({}),
 });
 
 const kubernetesClusterSchema = z.strictObject({
@@ -99,7 +105,10 @@ export const poolSchema = z.strictObject({
   /** GKE node locations (zones of the cluster region). */
   zones: z.array(nonEmpty).min(1).optional(),
   /** EKS subnets for this node group (defaults to cluster.subnetIds). */
-  subnetIds: z.array(z.string().regex(/^subnet-[0-9a-f]+$/, "must be a subnet id (subnet-…)")).min(1).optional(),
+  subnetIds: z
+    .array(z.string().regex(/^subnet-[0-9a-f]+$/, "must be a subnet id (subnet-…)"))
+    .min(1)
+    .optional(),
   machineType: nonEmpty.optional(),
   instanceType: nonEmpty.optional(),
   diskSizeGb: z.number().int().min(20).max(65536).optional(),
@@ -112,9 +121,7 @@ export const poolSchema = z.strictObject({
   /** Only for platform kubernetes (existing nodes): labels that select this pool's nodes. */
   nodeSelector: z.record(z.string(), z.string()).optional(),
   /** Worker CPU/memory (Kubernetes quantities); defaults to the chart's defaults for the pool's gpu kind. */
-  resources: z
-    .strictObject({ requests: z.record(z.string(), nonEmpty).default({}), limits: z.record(z.string(), nonEmpty).default({}) })
-    .optional(),
+  resources: z.strictObject({ requests: z.record(z.string(), nonEmpty).default({}), limits: z.record(z.string(), nonEmpty).default({}) }).optional(),
 });
 export type PoolInput = z.output<typeof poolSchema>;
 
@@ -166,7 +173,18 @@ export type KedaConfig = z.output<typeof kedaSchema>;
 // ---- rollout policy (consumed by the automation layer) ----
 
 /** Named checks of automation/verify, listed here so stack files are validated without importing automation. */
-export const VERIFY_CHECKS = ["rollout", "images", "gateway-readyz", "gateway-health", "gateway-models", "config-healthz", "encode-smoke", "keda", "prometheus", "metric-gates"] as const;
+export const VERIFY_CHECKS = [
+  "rollout",
+  "images",
+  "gateway-readyz",
+  "gateway-health",
+  "gateway-models",
+  "config-healthz",
+  "encode-smoke",
+  "keda",
+  "prometheus",
+  "metric-gates",
+] as const;
 export type VerifyCheckName = (typeof VERIFY_CHECKS)[number];
 
 export const rolloutSchema = z.strictObject({
@@ -187,9 +205,7 @@ export const rolloutSchema = z.strictObject({
       /** Prometheus HTTP API base URL for the metric gates; without one they are skipped (with a warning). */
       prometheusUrl: z.url({ protocol: /^https?$/ }).optional(),
       /** Which verification checks run after each wave and at the end (automation/verify). */
-      checks: z
-        .strictObject({ wave: z.array(z.enum(VERIFY_CHECKS)).optional(), final: z.array(z.enum(VERIFY_CHECKS)).optional() })
-        .prefault({}),
+      checks: z.strictObject({ wave: z.array(z.enum(VERIFY_CHECKS)).optional(), final: z.array(z.enum(VERIFY_CHECKS)).optional() }).prefault({}),
       /** Valid samples needed before a metric gate decides anything (default: half the window's count, rounded up). */
       minSamples: posInt.optional(),
       /** A sample with fewer requests than this in its rate window is inconclusive, not a pass. */
@@ -225,13 +241,10 @@ export const rolloutSchema = z.strictObject({
   maxMinorSkip: nonNegInt.default(1),
   /** Versions that cannot be rolled back across (e.g. a data-format change). */
   forwardOnly: z.array(imageTag).default([]),
-  timeouts: z
-    .strictObject({ applySeconds: posInt.default(1200), verifySeconds: posInt.default(900) })
-    .prefault({}),
+  timeouts: z.strictObject({ applySeconds: posInt.default(1200), verifySeconds: posInt.default(900) }).prefault({}),
   revertOnFailure: z.boolean().default(true),
 });
 export type RolloutConfig = z.output<typeof rolloutSchema>;
-
 
 /** Sections other than platform/cluster/pools/hfToken, with their schema and whether they may be omitted. */
 export const sectionSchemas = {

@@ -3,7 +3,18 @@ import type * as Schema from "./configSchema.js";
 import type { NodeTaint, ResolvedHardware, WorkerResources } from "./gpu-profiles.js";
 
 // The section types are the schema's; re-exported so infra/ and automation import them from here.
-export type { AutoscalingConfig, EksClusterConfig, GkeClusterConfig, KedaConfig, KubernetesClusterConfig, LocalClusterConfig, Platform, PoolInput, ReleaseConfig, RolloutConfig } from "./configSchema.js";
+export type {
+  AutoscalingConfig,
+  EksClusterConfig,
+  GkeClusterConfig,
+  KedaConfig,
+  KubernetesClusterConfig,
+  LocalClusterConfig,
+  Platform,
+  PoolInput,
+  ReleaseConfig,
+  RolloutConfig,
+} from "./configSchema.js";
 
 /** A pool after defaults and hardware resolution: everything node pools and Helm values need. */
 export interface ResolvedPool extends Omit<Schema.PoolInput, "gpusPerWorker" | "maxReplicas" | "machineProfile" | "diskSizeGb" | "nodeSelector" | "resources"> {
@@ -44,7 +55,6 @@ export type LocalFleetConfig = CommonConfig & { platform: "local"; cluster: Sche
 
 /** A stack's whole sie-fleet config, discriminated by platform. */
 export type FleetConfig = GkeFleetConfig | EksFleetConfig | KubernetesFleetConfig | LocalFleetConfig;
-
 
 /** Whether the pool runs SIE workers (a pool with maxReplicas 0 only provides nodes, e.g. for system pods). */
 export function hasWorkers(pool: Pick<ResolvedPool, "enabled" | "maxReplicas">): boolean {

@@ -77,12 +77,19 @@ export function deployEks(cfg: EksFleetConfig): EksDeployment {
   const { cluster, name: clusterName, endpoint, caData } = c.create ? createdCluster(c) : existingCluster(c);
 
   // The autoscaler owns desiredSize; a fixed nodeGroupName needs delete-before-replace.
-  const nodeGroups = perEnabledPool(cfg.pools, (pool) =>
-    new aws.eks.NodeGroup(`${pool.name}-nodegroup`, eksNodeGroupArgs(c, pool, clusterName), { ignoreChanges: ["scalingConfig.desiredSize"], deleteBeforeReplace: true }),
+  const nodeGroups = perEnabledPool(
+    cfg.pools,
+    (pool) =>
+      new aws.eks.NodeGroup(`${pool.name}-nodegroup`, eksNodeGroupArgs(c, pool, clusterName), {
+        ignoreChanges: ["scalingConfig.desiredSize"],
+        deleteBeforeReplace: true,
+      }),
   );
 
   const kubeconfig = pulumi.secret(
-    pulumi.all([clusterName, endpoint, caData]).apply(([name, ep, ca]) => eksKubeconfig({ name: `eks_${c.region}_${name}`, clusterName: name, region: c.region, endpoint: ep, caData: ca })),
+    pulumi
+      .all([clusterName, endpoint, caData])
+      .apply(([name, ep, ca]) => eksKubeconfig({ name: `eks_${c.region}_${name}`, clusterName: name, region: c.region, endpoint: ep, caData: ca })),
   );
   const provider = new k8s.Provider("eks-k8s", { kubeconfig }, { dependsOn: cluster ? [cluster] : [] });
 

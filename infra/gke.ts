@@ -86,8 +86,13 @@ export function deployGke(cfg: GkeFleetConfig): GkeDeployment {
   const { cluster, name: clusterName, endpoint, caData } = c.create ? createdCluster(c) : existingCluster(c);
 
   // A fixed name (the pool name) collides with create-before-delete, so replace by deleting first.
-  const nodePools = perEnabledPool(cfg.pools, (pool) =>
-    new gcp.container.NodePool(`${pool.name}-nodepool`, gkeNodePoolArgs(c, pool, clusterName), { deleteBeforeReplace: true, ignoreChanges: ["initialNodeCount"] }),
+  const nodePools = perEnabledPool(
+    cfg.pools,
+    (pool) =>
+      new gcp.container.NodePool(`${pool.name}-nodepool`, gkeNodePoolArgs(c, pool, clusterName), {
+        deleteBeforeReplace: true,
+        ignoreChanges: ["initialNodeCount"],
+      }),
   );
 
   const kubeconfig = pulumi.secret(

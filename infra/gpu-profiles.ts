@@ -73,7 +73,15 @@ export interface WorkerResources {
  * schedule there) with 100 GB.
  */
 function profile(kind: GpuKind, gpu: boolean, p: Pick<GpuProfile, "gke" | "eks" | "workerResources">): GpuProfile {
-  return { kind, chartGpuType: kind, machineProfile: kind, ...p, labels: { [GPU_LABEL]: kind }, taints: gpu ? [GPU_TAINT] : [], defaultDiskSizeGb: gpu ? 200 : 100 };
+  return {
+    kind,
+    chartGpuType: kind,
+    machineProfile: kind,
+    ...p,
+    labels: { [GPU_LABEL]: kind },
+    taints: gpu ? [GPU_TAINT] : [],
+    defaultDiskSizeGb: gpu ? 200 : 100,
+  };
 }
 
 // GPU counts per machine: GCP g2/a2 and AWS g6/p4 machine families (see gpu-pools-facts.md §1-2).
@@ -82,16 +90,28 @@ export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
     gke: {
       acceleratorType: "nvidia-l4",
       types: {
-        "g2-standard-4": 1, "g2-standard-8": 1, "g2-standard-12": 1, "g2-standard-16": 1, "g2-standard-32": 1,
-        "g2-standard-24": 2, "g2-standard-48": 4, "g2-standard-96": 8,
+        "g2-standard-4": 1,
+        "g2-standard-8": 1,
+        "g2-standard-12": 1,
+        "g2-standard-16": 1,
+        "g2-standard-32": 1,
+        "g2-standard-24": 2,
+        "g2-standard-48": 4,
+        "g2-standard-96": 8,
       },
       defaults: { 1: "g2-standard-8", 2: "g2-standard-24", 4: "g2-standard-48", 8: "g2-standard-96" },
     },
     eks: {
       amiType: EKS_GPU_AMI,
       types: {
-        "g6.xlarge": 1, "g6.2xlarge": 1, "g6.4xlarge": 1, "g6.8xlarge": 1, "g6.16xlarge": 1,
-        "g6.12xlarge": 4, "g6.24xlarge": 4, "g6.48xlarge": 8,
+        "g6.xlarge": 1,
+        "g6.2xlarge": 1,
+        "g6.4xlarge": 1,
+        "g6.8xlarge": 1,
+        "g6.16xlarge": 1,
+        "g6.12xlarge": 4,
+        "g6.24xlarge": 4,
+        "g6.48xlarge": 8,
       },
       // g6.xlarge (4 vCPU/16 GiB) cannot fit the chart's default L4 worker request (4 CPU/16Gi).
       defaults: { 1: "g6.2xlarge", 4: "g6.12xlarge", 8: "g6.48xlarge" },
@@ -203,7 +223,10 @@ export function resolveHardware(target: HardwareTarget, req: HardwareRequest): H
       const family = target === "gke" ? GKE_GPU_FAMILY : EKS_GPU_FAMILY;
       if (family.test(explicit)) {
         const owner = kindOfType(target, explicit);
-        return fail(typeField, `${typeField} ${explicit} is a GPU machine${owner ? ` (${owner})` : ""}; a cpu pool needs a plain machine type such as ${table.defaults[0]}`);
+        return fail(
+          typeField,
+          `${typeField} ${explicit} is a GPU machine${owner ? ` (${owner})` : ""}; a cpu pool needs a plain machine type such as ${table.defaults[0]}`,
+        );
       }
       type = explicit;
       gpusPerNode = 0;

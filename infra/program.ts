@@ -13,15 +13,7 @@ import { CLUSTER_DIR_ENV, embeddedClusterDir, embeddedKubeconfigPath } from "./e
 import { resolveKubeconfigPath } from "./kubeconfigPath.js";
 import { chartVersionLabel } from "./chartSource.js";
 import { deployRelease, gatewayAddress, type ReleaseDeployment } from "./release.js";
-import {
-  chartFullname,
-  configDeploymentName,
-  configTag,
-  gatewayDeploymentName,
-  gatewayTag,
-  scaledObjectName,
-  workerStatefulSetName,
-} from "./releaseValues.js";
+import { chartFullname, configDeploymentName, configTag, gatewayDeploymentName, gatewayTag, scaledObjectName, workerStatefulSetName } from "./releaseValues.js";
 
 export interface PoolOutput {
   statefulSet: string;
@@ -101,7 +93,13 @@ function kubernetesProvider(cfg: KubernetesFleetConfig): k8s.Provider {
 function embeddedKubeconfig(): string {
   const file = embeddedKubeconfigPath(embeddedClusterDir(path.join(projectDir(), ".sie-fleet")));
   if (!fs.existsSync(file)) {
-    throw new ConfigError([{ key: "sie-fleet:platform", reason: `platform local runs on the embedded cluster, but there is none at ${path.dirname(file)} (no kubeconfig)`, hint: `start it with \`sie-fleet cluster start\`, or set ${CLUSTER_DIR_ENV} to its directory` }]);
+    throw new ConfigError([
+      {
+        key: "sie-fleet:platform",
+        reason: `platform local runs on the embedded cluster, but there is none at ${path.dirname(file)} (no kubeconfig)`,
+        hint: `start it with \`sie-fleet cluster start\`, or set ${CLUSTER_DIR_ENV} to its directory`,
+      },
+    ]);
   }
   return file;
 }

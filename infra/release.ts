@@ -2,7 +2,7 @@
 // Pulumi-owned ScaledObjects. Only the Helm release's inputs depend on image tags, so a tag change
 // is a one-resource update.
 import * as k8s from "@pulumi/kubernetes";
-import * as pulumi from "@pulumi/pulumi";
+import type * as pulumi from "@pulumi/pulumi";
 import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart } from "./chartSource.js";
 import { ConfigError } from "../automation/errors.js";
 import { hasWorkers, type FleetConfig, type ReleaseConfig } from "./configTypes.js";
@@ -16,7 +16,6 @@ export { buildScaledObjects } from "./scaledObjects.js";
 export type { ScaledObjectManifest } from "./scaledObjects.js";
 
 const KEDA_REPO = "https://kedacore.github.io/charts";
-
 
 export interface ReleaseDeployArgs {
   provider: k8s.Provider;
@@ -46,7 +45,13 @@ export function chartSource(r: ReleaseConfig, projectDir: string): Pick<k8s.helm
   const resolved = resolveChart(r, chartBaseDir(projectDir));
   const problem = localChartProblem(resolved);
   if (problem) {
-    throw new ConfigError([{ key: "sie-fleet:release.chart", reason: problem, hint: `point release.chart at a sie-cluster chart directory (e.g. ../shared/charts/sie-cluster-{version}) or set ${CHART_BASE_ENV} to the directory relative paths start from` }]);
+    throw new ConfigError([
+      {
+        key: "sie-fleet:release.chart",
+        reason: problem,
+        hint: `point release.chart at a sie-cluster chart directory (e.g. ../shared/charts/sie-cluster-{version}) or set ${CHART_BASE_ENV} to the directory relative paths start from`,
+      },
+    ]);
   }
   return {
     chart: resolved.chart,
@@ -68,12 +73,13 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
   const fullname = chartFullname(cfg);
   const base = args.dependsOn ?? [];
 
-  const namespace = r.createNamespace
-    ? new k8s.core.v1.Namespace("namespace", { metadata: { name: r.namespace } }, { provider })
-    : undefined;
+  const namespace = r.createNamespace ? new k8s.core.v1.Namespace("namespace", { metadata: { name: r.namespace } }, { provider }) : undefined;
 
   const keda = cfg.keda.install
-    ? repoChartRelease({ chart: "keda", repo: KEDA_REPO, version: cfg.keda.version, namespace: cfg.keda.namespace, createNamespace: true }, { provider, dependsOn: base })
+    ? repoChartRelease(
+        { chart: "keda", repo: KEDA_REPO, version: cfg.keda.version, namespace: cfg.keda.namespace, createNamespace: true },
+        { provider, dependsOn: base },
+      )
     : undefined;
 
   // The token is a nested Output so only that leaf is secret; the rest of the values stay diffable.

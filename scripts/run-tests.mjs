@@ -12,6 +12,8 @@
 //   reliability  crash and fault matrices, bad input, secrets (vitest.reliability.config.ts)
 //   cluster      the embedded control plane's own tests, each with control planes of its own
 //                (vitest.cluster.config.ts)
+// With the unit lane and no filter, the type checker (`tsc --noEmit`) and Biome's formatter and
+// linter (`biome ci .`) run first, each counted as one test of the `static` lane.
 // Before the lanes that need them, the tools are built from Go modules (or found in
 // SIE_FLEET_TOOLS_DIR) and one embedded cluster is started for the default and reliability lanes to
 // share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them.
@@ -21,7 +23,12 @@ import * as path from "node:path";
 import { ensureDeps, repo } from "./ensure-deps.mjs";
 
 const LANES = ["unit", "default", "reliability", "cluster"];
-const CONFIGS = { unit: "vitest.unit.config.ts", default: "vitest.config.ts", reliability: "vitest.reliability.config.ts", cluster: "vitest.cluster.config.ts" };
+const CONFIGS = {
+  unit: "vitest.unit.config.ts",
+  default: "vitest.config.ts",
+  reliability: "vitest.reliability.config.ts",
+  cluster: "vitest.cluster.config.ts",
+};
 
 function parseArgs(argv) {
   const lanes = [];
@@ -96,6 +103,25 @@ async function runLane(lane, extra, env) {
   return { lane, code, ...counts };
 }
 
+/** Type check, format and lint: one pass or failure each. */
+async function staticChecks() {
+  const checks = [
+    ["tsc --noEmit", path.join(repo, "node_modules", "typescript", "bin", "tsc"), ["--noEmit", "-p", "tsconfig.json"]],
+    ["biome ci .", path.join(repo, "node_modules", "@biomejs", "biome", "bin", "biome"), ["ci", "."]],
+  ];
+  const r = { lane: "static", code: 0, passed: 0, failed: 0, skipped: 0 };
+  for (const [name, bin, args] of checks) {
+    const code = await timed(`== ${name}`, () => run(process.execPath, [bin, ...args]));
+    if (code === 0) r.passed++;
+    else {
+      r.failed++;
+      r.code = 1;
+      console.error(`[run-tests] ${name} failed (exit ${code}); \`npx biome check --write .\` fixes formatting`);
+    }
+  }
+  return r;
+}
+
 /** The Go-built tools, one after the other (each prints its progress; a cold build takes minutes). */
 async function buildTools(needsCluster) {
   const steps = [["scripts/ensure-pulumi"], ["scripts/ensure-kube-tools", "--provider"]];
@@ -113,6 +139,10 @@ const shared = lanes.filter((l) => l === "default" || l === "reliability");
 const env = { ...process.env };
 const results = [];
 let clusterDir;
+if (lanes.includes("unit") && rest.length === 0) {
+  console.log("\n== static checks");
+  results.push(await staticChecks());
+}
 if (lanes.some((l) => l !== "unit")) {
   console.log("\n== tools");
   const failed = await buildTools(shared.length > 0 || lanes.includes("cluster"));
@@ -126,7 +156,9 @@ if (lanes.some((l) => l === "default" || l === "reliability")) {
   clusterDir = path.resolve(env.SIE_FLEET_TEST_CLUSTER_DIR ?? path.join(repo, ".sie-fleet", "test-cluster"));
   env.SIE_FLEET_TEST_CLUSTER_DIR = clusterDir;
   console.log(`\n== embedded cluster for the default and reliability lanes (${clusterDir})`);
-  const code = await timed("cluster start", () => run(process.execPath, [path.join(repo, "bin", "sie-fleet.js"), "cluster", "start", "--dir", clusterDir], env));
+  const code = await timed("cluster start", () =>
+    run(process.execPath, [path.join(repo, "bin", "sie-fleet.js"), "cluster", "start", "--dir", clusterDir], env),
+  );
   if (code !== 0) console.error("[run-tests] the shared cluster did not start; its lanes will fail with the reason");
 }
 try {

@@ -39,10 +39,15 @@ export async function lockCluster(sc: StackContext, opts: LockClusterOptions): P
     onWarning: (m) => opts.emit.log("warn", "lock", m),
   });
   const journal = new ClusterJournal(sc.kube.api, sc.names.namespace, stack, { guard: () => lock.assertHeld() });
-  opts.emit.log("info", "lock", `holding ${lock.where} (renewed every ${timing.renewSeconds} s, expires ${timing.expirySeconds} s after the last renewal); the journal is shared in ${journal.where}`);
+  opts.emit.log(
+    "info",
+    "lock",
+    `holding ${lock.where} (renewed every ${timing.renewSeconds} s, expires ${timing.expirySeconds} s after the last renewal); the journal is shared in ${journal.where}`,
+  );
   try {
     const pruned = await journal.prune(SHARED_JOURNAL.keepFinishedRuns);
-    if (pruned.length) opts.emit.log("info", "lock", `deleted the shared journals of ${pruned.length} old finished run(s) (keeping ${SHARED_JOURNAL.keepFinishedRuns})`);
+    if (pruned.length)
+      opts.emit.log("info", "lock", `deleted the shared journals of ${pruned.length} old finished run(s) (keeping ${SHARED_JOURNAL.keepFinishedRuns})`);
   } catch (err) {
     opts.emit.log("warn", "lock", `could not delete old shared journals: ${(err as Error).message}`);
   }

@@ -97,9 +97,13 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   if (config.platform === "local") {
     const cluster = runningCluster(clusterDir);
     if (!cluster) {
-      throw new StackError("cluster-not-running", `stack "${open.name}" runs on the embedded cluster, which is not running (no live cluster in ${clusterDir})`, {
-        hint: "start it with: sie-fleet cluster start",
-      });
+      throw new StackError(
+        "cluster-not-running",
+        `stack "${open.name}" runs on the embedded cluster, which is not running (no live cluster in ${clusterDir})`,
+        {
+          hint: "start it with: sie-fleet cluster start",
+        },
+      );
     }
     kube = KubeClient.fromKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
     endpoints = sieEndpoints(cluster, names.namespace);
@@ -118,7 +122,13 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   const configUrl = env.SIE_FLEET_CONFIG_URL ?? endpoints?.config;
   const prometheusUrl = env.SIE_FLEET_PROMETHEUS_URL ?? config.rollout.gates.prometheusUrl;
   return {
-    open, config, imageTag: config.release.imageTag, names, waves, kube, secrets,
+    open,
+    config,
+    imageTag: config.release.imageTag,
+    names,
+    waves,
+    kube,
+    secrets,
     ...(gatewayUrl ? { gatewayUrl } : {}),
     ...(configUrl ? { configUrl } : {}),
     ...(prometheusUrl ? { prometheusUrl } : {}),

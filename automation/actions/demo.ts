@@ -47,7 +47,11 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
   const clusterDir = path.join(stateDir, "cluster");
   const progress = (l: string) => emit.log("info", "preflight", l);
 
-  emit.phase("preflight", "started", "finding or building the tools from Go modules: the Pulumi CLI, the Kubernetes provider and helm, the control plane (a first build takes 20-30 minutes on 2 cores; later runs reuse it)");
+  emit.phase(
+    "preflight",
+    "started",
+    "finding or building the tools from Go modules: the Pulumi CLI, the Kubernetes provider and helm, the control plane (a first build takes 20-30 minutes on 2 cores; later runs reuse it)",
+  );
   await ensurePulumi({ onProgress: progress });
   await ensureKubernetesTools({ onProgress: progress });
   steps.push({ name: "tools ready (Pulumi CLI, Kubernetes provider, helm)", outcome: "ok", exitCode: 0 });
@@ -62,9 +66,17 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     env: { ...(ctx.env ?? process.env), [PROJECT_DIR_ENV]: projectDir, [CLUSTER_DIR_ENV]: clusterDir, [CHART_BASE_ENV]: REPO_ROOT },
   };
 
-  emit.phase("preflight", "started", "starting the embedded cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok fake GPU nodes (6 L4, 4 A100, 4 CPU) and the SIE endpoint server");
+  emit.phase(
+    "preflight",
+    "started",
+    "starting the embedded cluster: etcd, kube-apiserver, controller-manager, scheduler, kwok fake GPU nodes (6 L4, 4 A100, 4 CPU) and the SIE endpoint server",
+  );
   const cluster = await startEmbeddedCluster({ dir: clusterDir, onProgress: progress });
-  emit.log("info", "preflight", `cluster ${cluster.server} ready in ${(cluster.readyInMs / 1000).toFixed(1)}s; kubectl --kubeconfig ${cluster.kubeconfigPath} get pods -n ${NAMESPACE}`);
+  emit.log(
+    "info",
+    "preflight",
+    `cluster ${cluster.server} ready in ${(cluster.readyInMs / 1000).toFixed(1)}s; kubectl --kubeconfig ${cluster.kubeconfigPath} get pods -n ${NAMESPACE}`,
+  );
   steps.push({ name: `embedded cluster up (${cluster.nodes} fake nodes)`, outcome: "ok", exitCode: 0 });
 
   // With Prometheus the canary is judged on its metrics too; without it, on rollout and endpoints.
@@ -80,16 +92,30 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
   try {
     emit.phase("apply", "started", "deploying the local stack: pulumi up of the real sie-cluster chart (Helm release) and the KEDA ScaledObjects");
     const u = await up({ stack: "local", message: "demo: first deployment" }, sub);
-    steps.push({ name: `pulumi up local (${Object.entries(u.changeSummary).map(([k, v]) => `${k} ${v}`).join(", ")})`, outcome: u.ready ? "ready" : "not-ready", exitCode: u.ready ? 0 : 1 });
+    steps.push({
+      name: `pulumi up local (${Object.entries(u.changeSummary)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")})`,
+      outcome: u.ready ? "ready" : "not-ready",
+      exitCode: u.ready ? 0 : 1,
+    });
 
     const health = await fetch(`${gateway}/health`);
     const body = (await health.json()) as { status?: string; cluster?: { worker_count?: number } };
-    emit.log("info", "verify", `gateway /health → ${health.status} ${body.status}, ${body.cluster?.worker_count ?? 0} worker(s), X-SIE-Server-Version ${health.headers.get("x-sie-server-version")}`);
+    emit.log(
+      "info",
+      "verify",
+      `gateway /health → ${health.status} ${body.status}, ${body.cluster?.worker_count ?? 0} worker(s), X-SIE-Server-Version ${health.headers.get("x-sie-server-version")}`,
+    );
     steps.push({ name: `gateway answers: version ${health.headers.get("x-sie-server-version")}`, outcome: body.status ?? "?", exitCode: 0 });
 
     const record = (name: string, r: UpgradeResult) => steps.push({ name, outcome: r.outcome, exitCode: exitCodeForOutcome(r.outcome) });
     // Steady traffic, so error ratios and latencies have something to measure (stops by itself).
-    await fetch(`${cluster.endpointsUrl}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: NAMESPACE, rps: 50, durationMs: 10 * 60_000 }) });
+    await fetch(`${cluster.endpointsUrl}/control/load`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ namespace: NAMESPACE, rps: 50, durationMs: 10 * 60_000 }),
+    });
     const good = opts.goodTag ?? "v0.3.2";
     emit.phase("apply", "started", `upgrading to ${good} (a good release)`);
     record(`upgrade --to ${good}`, await upgrade({ stack: "local", to: good }, sub));
@@ -102,9 +128,17 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
       emit.log("info", "done", `update ${h.version}: ${h.kind} ${h.result} tag=${h.imageTag ?? "?"} ${h.message ?? ""}${h.outcome ? ` [${h.outcome}]` : ""}`);
     }
     const ok = steps.every((s) => (s.name.endsWith(bad) ? s.exitCode === EXIT_CODES.reverted : s.exitCode === 0));
-    emit.outcome(ok ? "succeeded" : "failed", ok ? 0 : 1, ok ? `demo complete: ${good} rolled out, ${bad} detected and reverted` : "demo did not go as expected");
+    emit.outcome(
+      ok ? "succeeded" : "failed",
+      ok ? 0 : 1,
+      ok ? `demo complete: ${good} rolled out, ${bad} detected and reverted` : "demo did not go as expected",
+    );
   } finally {
-    await fetch(`${cluster.endpointsUrl}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: NAMESPACE, action: "stop" }) }).catch(() => undefined);
+    await fetch(`${cluster.endpointsUrl}/control/load`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ namespace: NAMESPACE, action: "stop" }),
+    }).catch(() => undefined);
     await prom?.stop();
     if (opts.keep) emit.log("info", "done", `left running: the cluster (stop it with: sie-fleet cluster stop --dir ${clusterDir}); project in ${projectDir}`);
     else await stopEmbeddedCluster(clusterDir);

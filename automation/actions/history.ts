@@ -104,12 +104,20 @@ async function sharedRuns(target: StackTarget, ctx: ActionContext): Promise<Shar
     await journal.runs();
     return journal;
   } catch (err) {
-    if (!isNotDeployed(err)) new ProgressEmitter(ctx.reporter, "").log("warn", "preflight", `run outcomes from this machine only: the shared journal could not be read (${(err as Error).message})`);
+    if (!isNotDeployed(err))
+      new ProgressEmitter(ctx.reporter, "").log(
+        "warn",
+        "preflight",
+        `run outcomes from this machine only: the shared journal could not be read (${(err as Error).message})`,
+      );
     return undefined;
   }
 }
 
 export async function history(opts: HistoryOptions, ctx: ActionContext): Promise<HistoryEntry[]> {
   const updates = await recordedUpdates(opts, ctx);
-  return updates.map(({ config: _config, ...u }) => u).reverse().slice(0, opts.limit ?? 20);
+  return updates
+    .map(({ config: _config, ...u }) => u)
+    .reverse()
+    .slice(0, opts.limit ?? 20);
 }

@@ -31,14 +31,21 @@ export interface PreviewReport {
 export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise<PreviewReport> {
   assertStackName(opts.stack);
   if (opts.to !== undefined) {
-    const r = await changeStack({ stack: opts.stack, to: opts.to, command: "upgrade", dryRun: true, ...(opts.chartVersion ? { chartVersion: opts.chartVersion } : {}) }, ctx);
+    const r = await changeStack(
+      { stack: opts.stack, to: opts.to, command: "upgrade", dryRun: true, ...(opts.chartVersion ? { chartVersion: opts.chartVersion } : {}) },
+      ctx,
+    );
     const steps = r.outcome === "dry-run" ? r.steps : [];
     const violations = r.outcome === "dry-run" ? r.violations : r.outcome === "refused" ? (r.violations ?? []) : [];
     return {
       stack: opts.stack,
       changeSummary: r.outcome === "dry-run" ? r.changeSummary : {},
       steps,
-      guardrails: { ok: violations.length === 0 && r.outcome === "dry-run", violations, changes: steps.filter((s) => !["same", "read", "refresh"].includes(s.op)).length },
+      guardrails: {
+        ok: violations.length === 0 && r.outcome === "dry-run",
+        violations,
+        changes: steps.filter((s) => !["same", "read", "refresh"].includes(s.op)).length,
+      },
       upgrade: r,
     };
   }

@@ -80,7 +80,11 @@ async function clearPendingOperations(sc: StackContext, journal: Journal, emit: 
   await journal.step("recover", JOURNAL_ACTIONS.pulumiClearPending, { operations: ops }, () =>
     sc.open.stack.importStack({ ...exported, deployment: { ...deployment, pending_operations: [] } }),
   );
-  emit.log("warn", "recover", `cleared ${ops.length} pending operation(s) left by the killed pulumi up: ${ops.map((o) => `${o.type} ${o.urn.split("::").pop()}`).join(", ")}`);
+  emit.log(
+    "warn",
+    "recover",
+    `cleared ${ops.length} pending operation(s) left by the killed pulumi up: ${ops.map((o) => `${o.type} ${o.urn.split("::").pop()}`).join(", ")}`,
+  );
   return ops.flatMap((o) => {
     const out = o.type === "updating" && o.urn.includes(`::${HELM_RELEASE_TYPE}::`) ? deployment.resources?.find((r) => r.urn === o.urn)?.outputs : undefined;
     const revision = out?.status?.revision;
@@ -104,7 +108,11 @@ async function rollBackUnrecordedRevisions(sc: StackContext, releases: RecordedR
     await journal.step("recover", JOURNAL_ACTIONS.helmRollback, { release: rel.name, namespace: rel.namespace, from: newest, to: rel.revision }, () =>
       helmRollback(sc.kube.api, helmBin, rel.namespace, rel.name, rel.revision),
     );
-    emit.log("warn", "recover", `Helm release ${rel.namespace}/${rel.name} was at revision ${newest.version} (${newest.status}), which the killed pulumi up never recorded; rolled it back to revision ${rel.revision}, the one the Pulumi state records`);
+    emit.log(
+      "warn",
+      "recover",
+      `Helm release ${rel.namespace}/${rel.name} was at revision ${newest.version} (${newest.status}), which the killed pulumi up never recorded; rolled it back to revision ${rel.revision}, the one the Pulumi state records`,
+    );
   }
 }
 
@@ -112,7 +120,13 @@ async function rollBackUnrecordedRevisions(sc: StackContext, releases: RecordedR
  * The run's config snapshot as a file on this machine: the one it wrote, or (a run started on
  * another machine) the copy kept beside its shared journal, written into this state dir.
  */
-async function localSnapshot(snapshot: ConfigSnapshot, ctx: ActionContext, stack: string, runId: string, shared: SharedJournal | undefined): Promise<ConfigSnapshot | undefined> {
+async function localSnapshot(
+  snapshot: ConfigSnapshot,
+  ctx: ActionContext,
+  stack: string,
+  runId: string,
+  shared: SharedJournal | undefined,
+): Promise<ConfigSnapshot | undefined> {
   if (fs.existsSync(snapshot.file)) return snapshot;
   const bytes = await shared?.attachment(runId, CONFIG_SNAPSHOT_FILE);
   if (!bytes || sha256(bytes) !== snapshot.sha256) return undefined;
@@ -127,7 +141,13 @@ async function localSnapshot(snapshot: ConfigSnapshot, ctx: ActionContext, stack
  * found, so it gets what the run set (as on the machine that started it). A file that is neither
  * is somebody's edit and is left alone.
  */
-async function takeTargetConfig(sc: StackContext, snapshot: ConfigSnapshot, runId: string, shared: SharedJournal | undefined, emit: ProgressEmitter): Promise<void> {
+async function takeTargetConfig(
+  sc: StackContext,
+  snapshot: ConfigSnapshot,
+  runId: string,
+  shared: SharedJournal | undefined,
+  emit: ProgressEmitter,
+): Promise<void> {
   const target = await shared?.attachment(runId, CONFIG_TARGET_FILE);
   if (!target) return;
   const current = fs.readFileSync(sc.open.configFile);
@@ -161,7 +181,12 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     // The killed CLI's `pulumi up` may still run as an orphan: let it end before we touch the stack.
     const live = await waitForLivePulumiLocks(sc.open, {
       timeoutMs: TIMEOUTS.orphanedPulumiMs,
-      onWait: (l) => emit.log("warn", "recover", `waiting for a Pulumi operation still running on the stack (pid ${l.map((x) => x.pid ?? "?").join(", ")}), left by the killed run`),
+      onWait: (l) =>
+        emit.log(
+          "warn",
+          "recover",
+          `waiting for a Pulumi operation still running on the stack (pid ${l.map((x) => x.pid ?? "?").join(", ")}), left by the killed run`,
+        ),
     });
     if (live.length > 0) {
       const message = `a Pulumi operation still holds stack ${stack} (pid ${live.map((x) => x.pid ?? "?").join(", ")}); stop it, then run sie-fleet recover --stack ${stack} again`;
@@ -175,7 +200,13 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, JOURNAL_ACTIONS.kedaFreeze));
     const thawed = doneFor(entries, JOURNAL_ACTIONS.kedaThaw) !== undefined;
     const holds = entryData<HoldRecord>(lastIntent(entries, JOURNAL_ACTIONS.holdsApply));
-    const verified = entries.some((e) => e.kind === "evidence" && e.action === JOURNAL_ACTIONS.verify && Array.isArray(e.data) && (e.data as { status?: string }[]).every((g) => g.status !== "fail"));
+    const verified = entries.some(
+      (e) =>
+        e.kind === "evidence" &&
+        e.action === JOURNAL_ACTIONS.verify &&
+        Array.isArray(e.data) &&
+        (e.data as { status?: string }[]).every((g) => g.status !== "fail"),
+    );
 
     const thaw = async () => {
       if (freeze && !thawed) {
@@ -210,7 +241,9 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     const local = await localSnapshot(recorded, ctx, stack, read.runId, shared);
     if (!local) {
       await thaw().catch(onThawError);
-      return attention(`the config snapshot of run ${read.runId} is not on this machine (${recorded.file}) nor${shared ? ` beside its journal in ${shared.where}` : " in a shared place"}; restore ${sc.open.configFile} to the config the stack had before that run (image ${recorded.previousTag}), then run recover again${thawError ? `; ${thawError}` : ""}`);
+      return attention(
+        `the config snapshot of run ${read.runId} is not on this machine (${recorded.file}) nor${shared ? ` beside its journal in ${shared.where}` : " in a shared place"}; restore ${sc.open.configFile} to the config the stack had before that run (image ${recorded.previousTag}), then run recover again${thawError ? `; ${thawError}` : ""}`,
+      );
     }
     const snapshot = { ...local, previousTag: recorded.previousTag };
     if (!lastIntent(entries, JOURNAL_ACTIONS.pulumiUp)) {
@@ -228,7 +261,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       emit.phase("recover", "succeeded", message);
       return { stack, runId: read.runId, action: "reverted", message: `reverted the unfinished run to ${snapshot.previousTag}: ${message}` };
     }
-    let out;
+    let out: Awaited<ReturnType<typeof revertToSnapshot>>;
     try {
       out = await revertToSnapshot(sc, journal, emit, { snapshot, ...(holds ? { holds } : {}), badRevisions: {}, previousTag: snapshot.previousTag });
     } finally {
@@ -257,9 +290,20 @@ export async function recover(opts: RecoverOptions, ctx: ActionContext): Promise
       const tookOver = cluster?.lock.tookOver;
       const outcome = report.action === "needs-attention" ? "needs-attention" : "recovered";
       // recover's own run: what it found and did, next to the run it finished or reverted.
-      const own = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", request: { stack: opts.stack }, secrets: ctx.secrets, ...(cluster ? { shared: cluster.journal } : {}) });
+      const own = await Journal.create({
+        stateDir: ctx.stateDir,
+        stack: opts.stack,
+        runId,
+        command: "recover",
+        request: { stack: opts.stack },
+        secrets: ctx.secrets,
+        ...(cluster ? { shared: cluster.journal } : {}),
+      });
       try {
-        await own.decision("recover", JOURNAL_ACTIONS.recoverReport, { message: report.message, data: { recoveredRun: report.runId ?? null, action: report.action, tookOverLock: tookOver ? { ...tookOver } : null } });
+        await own.decision("recover", JOURNAL_ACTIONS.recoverReport, {
+          message: report.message,
+          data: { recoveredRun: report.runId ?? null, action: report.action, tookOverLock: tookOver ? { ...tookOver } : null },
+        });
         await own.recordOutcome(outcome, { phase: "recover", message: report.message });
       } finally {
         await own.close();
@@ -283,8 +327,11 @@ async function deployedStack(stack: string, ctx: ActionContext, emit: ProgressEm
     return await loadStackContext(stackTarget(stack, ctx));
   } catch (err) {
     if (!isNotDeployed(err)) throw err;
-    emit.log("warn", "lock", `${(err as Error).message.split("\n").at(-1)?.trim()}: no cluster lock or shared journal to use; recovering from this machine's journal only`);
+    emit.log(
+      "warn",
+      "lock",
+      `${(err as Error).message.split("\n").at(-1)?.trim()}: no cluster lock or shared journal to use; recovering from this machine's journal only`,
+    );
     return undefined;
   }
 }
-

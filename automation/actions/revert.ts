@@ -35,9 +35,15 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
   try {
     emit.phase("revert", "started", `reverting to ${input.previousTag}: restoring the stack config snapshot`);
     await restoreConfigStep(sc, journal, "revert", input.snapshot);
-    await journal.step("revert", JOURNAL_ACTIONS.pulumiUp, undefined, () => upStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) }), {
-      message: `revert to ${input.previousTag}`,
-    });
+    await journal.step(
+      "revert",
+      JOURNAL_ACTIONS.pulumiUp,
+      undefined,
+      () => upStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) }),
+      {
+        message: `revert to ${input.previousTag}`,
+      },
+    );
     const holds = input.holds;
     if (holds) await journal.step("revert", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
 
@@ -75,7 +81,13 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
     for (const g of gates) emit.gate("revert", g);
     await journal.evidence("revert", JOURNAL_ACTIONS.revertVerify, gates);
     const failed = gates.find((g) => g.status === "fail");
-    if (failed) return { ok: false, gates, deletedPods, error: `previous version ${input.previousTag} is not healthy after the revert: ${failed.name}: ${failed.message}` };
+    if (failed)
+      return {
+        ok: false,
+        gates,
+        deletedPods,
+        error: `previous version ${input.previousTag} is not healthy after the revert: ${failed.name}: ${failed.message}`,
+      };
     emit.phase("revert", "succeeded", `reverted to ${input.previousTag}; it verifies healthy`);
     return { ok: true, gates, deletedPods };
   } catch (err) {
@@ -85,5 +97,7 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
 
 /** Puts the stack config file back to its snapshot, journaled (a revert, or recover before anything was applied). */
 export async function restoreConfigStep(sc: StackContext, journal: Journal, phase: RunPhase, snapshot: ConfigSnapshot): Promise<void> {
-  await journal.step(phase, JOURNAL_ACTIONS.configRestore, { file: snapshot.file, sha256: snapshot.sha256 }, () => restoreConfigFile(sc.open.configFile, snapshot));
+  await journal.step(phase, JOURNAL_ACTIONS.configRestore, { file: snapshot.file, sha256: snapshot.sha256 }, () =>
+    restoreConfigFile(sc.open.configFile, snapshot),
+  );
 }

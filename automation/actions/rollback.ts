@@ -25,7 +25,9 @@ function pickUpdate(updates: readonly RecordedUpdate[], target: RollbackTarget, 
   if (target.kind === "update") {
     found = updates.find((u) => u.version === target.version);
     if (found && !(found.kind === "update" && found.result === "succeeded")) {
-      throw new UsageError(`update ${target.version} is a ${found.result} ${found.kind}, not a successful update: pick another with sie-fleet history`, { code: "bad-rollback-target" });
+      throw new UsageError(`update ${target.version} is a ${found.result} ${found.kind}, not a successful update: pick another with sie-fleet history`, {
+        code: "bad-rollback-target",
+      });
     }
   } else if (target.kind === "tag") {
     found = [...good].reverse().find((u) => u.imageTag === target.tag);
@@ -33,8 +35,16 @@ function pickUpdate(updates: readonly RecordedUpdate[], target: RollbackTarget, 
     found = [...good].reverse().find((u) => u.imageTag !== currentTag);
   }
   if (!found) {
-    const what = target.kind === "update" ? `update ${target.version}` : target.kind === "tag" ? `successful update with tag ${target.tag}` : "earlier successful update with a different tag";
-    throw new UsageError(`--to: the stack history has no ${what}`, { code: "bad-rollback-target", hint: "list updates with: sie-fleet history --stack <stack>" });
+    const what =
+      target.kind === "update"
+        ? `update ${target.version}`
+        : target.kind === "tag"
+          ? `successful update with tag ${target.tag}`
+          : "earlier successful update with a different tag";
+    throw new UsageError(`--to: the stack history has no ${what}`, {
+      code: "bad-rollback-target",
+      hint: "list updates with: sie-fleet history --stack <stack>",
+    });
   }
   return found;
 }
@@ -54,7 +64,10 @@ export async function rollback(opts: RollbackOptions, ctx: ActionContext): Promi
       ...(opts.force ? { force: true } : {}),
       applyConfig: async (sc) => {
         const { missingSecrets } = await applyRecordedConfig(sc.open, chosen.config);
-        if (missingSecrets.length) throw new UsageError(`update ${chosen.version} used secret config ${missingSecrets.join(", ")} that the stack no longer has; set it with pulumi config set --secret`);
+        if (missingSecrets.length)
+          throw new UsageError(
+            `update ${chosen.version} used secret config ${missingSecrets.join(", ")} that the stack no longer has; set it with pulumi config set --secret`,
+          );
       },
     },
     ctx,

@@ -81,15 +81,24 @@ export async function status(opts: StatusOptions, ctx: ActionContext): Promise<S
   const ns = sc.names.namespace;
   const list = await Promise.all(
     releaseWorkloads(sc.names).map(async (w): Promise<WorkloadStatus> => {
-      const obj: V1StatefulSet | V1Deployment = w.kind === "StatefulSet" ? await sc.kube.api.getStatefulSet(ns, w.name) : await sc.kube.api.getDeployment(ns, w.name);
+      const obj: V1StatefulSet | V1Deployment =
+        w.kind === "StatefulSet" ? await sc.kube.api.getStatefulSet(ns, w.name) : await sc.kube.api.getDeployment(ns, w.name);
       const st = rolloutStatus(obj, w.kind);
       const image = obj.spec?.template?.spec?.containers?.[0]?.image;
-      return { kind: w.kind, name: w.name, ...(image ? { image } : {}), ready: obj.status?.readyReplicas ?? 0, desired: obj.spec?.replicas ?? 0, done: st.done, reason: st.reason };
+      return {
+        kind: w.kind,
+        name: w.name,
+        ...(image ? { image } : {}),
+        ready: obj.status?.readyReplicas ?? 0,
+        desired: obj.spec?.replicas ?? 0,
+        done: st.done,
+        reason: st.reason,
+      };
     }),
   );
   const sos = await sc.kube.api.listCustomObjects(SCALED_OBJECTS, ns);
   const scaledObjects = sos.map((so) => {
-    const conds = ((so.status?.["conditions"] ?? []) as { type: string; status: string }[]);
+    const conds = (so.status?.["conditions"] ?? []) as { type: string; status: string }[];
     const paused = pauseAnnotations(so).pausedReplicas;
     const ready = conds.find((c) => c.type === "Ready")?.status;
     const fallback = conds.find((c) => c.type === "Fallback")?.status;
@@ -98,7 +107,14 @@ export async function status(opts: StatusOptions, ctx: ActionContext): Promise<S
   const lock = await currentLock(sc, ctx.stateDir);
   const incomplete = await incompleteRun(ctx.stateDir, opts.stack, sharedJournal(sc));
   const run = incomplete ? progressOf(incomplete, lock !== undefined && lock.expired !== true && !lock.gone) : undefined;
-  return { stack: opts.stack, imageTag: sc.imageTag, workloads: list, scaledObjects, ...(lock ? { lock } : {}), ...(run ? { run, incompleteRunId: run.runId } : {}) };
+  return {
+    stack: opts.stack,
+    imageTag: sc.imageTag,
+    workloads: list,
+    scaledObjects,
+    ...(lock ? { lock } : {}),
+    ...(run ? { run, incompleteRunId: run.runId } : {}),
+  };
 }
 
 /** The Lease's holder, which every machine sees; else the holder of this machine's lock file. */
@@ -109,5 +125,7 @@ async function currentLock(sc: StackContext, stateDir: string): Promise<StatusRe
     return { ...holder, ...(machine === machineId() && !isProcessAlive(holder.pid) ? { gone: true } : {}) };
   }
   const local = await readLock(stateDir, sc.open.name);
-  return local ? { ...local, where: lockPath(stateDir, sc.open.name), ...(local.host === os.hostname() && !isProcessAlive(local.pid) ? { gone: true } : {}) } : undefined;
+  return local
+    ? { ...local, where: lockPath(stateDir, sc.open.name), ...(local.host === os.hostname() && !isProcessAlive(local.pid) ? { gone: true } : {}) }
+    : undefined;
 }

@@ -16,7 +16,7 @@ import { ensurePulumi } from "../engine/pulumiCli.js";
 import { REPO_ROOT } from "../engine/paths.js";
 import { UsageError } from "../errors.js";
 import { journalDir, listRuns } from "../journal.js";
-import { KubeClient } from "../kube/index.js";
+import type { KubeClient } from "../kube/index.js";
 import { readLock } from "../lock.js";
 import { kubeconfigSecrets, redact, redactText, secretsFromEnv, withEncodedSecrets } from "../redact.js";
 import { assertStackName } from "../stackName.js";
@@ -150,7 +150,13 @@ async function collectKubeEvents(c: Collector, kube: KubeClient, namespace: stri
 /** What a pod is doing, as `kubectl describe` would summarise it; no spec (env, volumes), so nothing secret by construction. */
 function podStatus(p: V1Pod): Record<string, unknown> {
   const state = (s: NonNullable<NonNullable<V1Pod["status"]>["containerStatuses"]>[number]["state"]) =>
-    s?.waiting ? { waiting: s.waiting.reason, message: s.waiting.message } : s?.terminated ? { terminated: s.terminated.reason, exitCode: s.terminated.exitCode } : s?.running ? { running: s.running.startedAt } : undefined;
+    s?.waiting
+      ? { waiting: s.waiting.reason, message: s.waiting.message }
+      : s?.terminated
+        ? { terminated: s.terminated.reason, exitCode: s.terminated.exitCode }
+        : s?.running
+          ? { running: s.running.startedAt }
+          : undefined;
   return {
     name: p.metadata?.name,
     labels: p.metadata?.labels,
@@ -159,8 +165,20 @@ function podStatus(p: V1Pod): Record<string, unknown> {
     ...(p.metadata?.deletionTimestamp ? { deletingSince: p.metadata.deletionTimestamp } : {}),
     node: p.spec?.nodeName,
     phase: p.status?.phase,
-    conditions: p.status?.conditions?.map((k) => ({ type: k.type, status: k.status, ...(k.reason ? { reason: k.reason } : {}), ...(k.message ? { message: k.message } : {}) })),
-    containers: p.status?.containerStatuses?.map((k) => ({ name: k.name, image: k.image, ready: k.ready, restartCount: k.restartCount, state: state(k.state), lastState: state(k.lastState) })),
+    conditions: p.status?.conditions?.map((k) => ({
+      type: k.type,
+      status: k.status,
+      ...(k.reason ? { reason: k.reason } : {}),
+      ...(k.message ? { message: k.message } : {}),
+    })),
+    containers: p.status?.containerStatuses?.map((k) => ({
+      name: k.name,
+      image: k.image,
+      ready: k.ready,
+      restartCount: k.restartCount,
+      state: state(k.state),
+      lastState: state(k.lastState),
+    })),
   };
 }
 
@@ -176,18 +194,34 @@ async function collectPods(c: Collector, kube: KubeClient, namespace: string): P
  */
 async function collectRelease(c: Collector, open: OpenStack): Promise<void> {
   const outputs = await open.stack.outputs();
-  const plain = Object.fromEntries(Object.entries(outputs).filter(([, o]) => !o.secret).map(([k, o]) => [k, o.value]));
-  const deployment = (await open.stack.exportStack()).deployment as { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] } | undefined;
+  const plain = Object.fromEntries(
+    Object.entries(outputs)
+      .filter(([, o]) => !o.secret)
+      .map(([k, o]) => [k, o.value]),
+  );
+  const deployment = (await open.stack.exportStack()).deployment as
+    | { resources?: { urn: string; type: string; outputs?: Record<string, unknown> }[] }
+    | undefined;
   const releases = (deployment?.resources ?? [])
     .filter((r) => r.type === "kubernetes:helm.sh/v3:Release")
-    .map((r) => ({ urn: r.urn, status: r.outputs?.["status"], chart: r.outputs?.["chart"], version: r.outputs?.["version"], namespace: r.outputs?.["namespace"], name: r.outputs?.["name"] }));
+    .map((r) => ({
+      urn: r.urn,
+      status: r.outputs?.["status"],
+      chart: r.outputs?.["chart"],
+      version: r.outputs?.["version"],
+      namespace: r.outputs?.["namespace"],
+      name: r.outputs?.["name"],
+    }));
   add(c, "stack/release.json", { outputs: plain, helmReleases: releases }, "the stack's outputs (secret ones left out) and its Helm release's status");
 }
 
 /** The credentials in the embedded cluster's kubeconfigs (admin and one per component). */
 function embeddedClusterSecrets(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir).filter((f) => f.endsWith("kubeconfig")).flatMap((f) => kubeconfigSecrets(fs.readFileSync(path.join(dir, f), "utf8")));
+  return fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith("kubeconfig"))
+    .flatMap((f) => kubeconfigSecrets(fs.readFileSync(path.join(dir, f), "utf8")));
 }
 
 /**
@@ -198,7 +232,15 @@ function collectEmbeddedCluster(c: Collector, dir: string): void {
   const info = readClusterInfo(dir);
   if (info) add(c, `embedded-cluster/${CLUSTER_FILE}`, info, "the embedded cluster's ports, versions, components and start timings");
   else c.notes.push(`embedded cluster: not running (no ${CLUSTER_FILE} in ${dir}); its logs are included as they were left`);
-  const logs = [path.join(dir, DAEMON_LOG), ...(fs.existsSync(path.join(dir, "logs")) ? fs.readdirSync(path.join(dir, "logs")).sort().map((f) => path.join(dir, "logs", f)) : [])];
+  const logs = [
+    path.join(dir, DAEMON_LOG),
+    ...(fs.existsSync(path.join(dir, "logs"))
+      ? fs
+          .readdirSync(path.join(dir, "logs"))
+          .sort()
+          .map((f) => path.join(dir, "logs", f))
+      : []),
+  ];
   let found = 0;
   for (const file of logs.filter((f) => f.endsWith(".log") && fs.existsSync(f))) {
     const name = path.relative(dir, file);
@@ -237,10 +279,14 @@ export async function supportBundle(opts: SupportBundleOptions, ctx: ActionConte
   const cwd = ctx.cwd ?? process.cwd();
   const output = path.resolve(cwd, opts.output ?? DEFAULT_BUNDLE_FILE);
   if (!fs.existsSync(path.dirname(output))) {
-    throw new UsageError(`--output ${opts.output ?? output}: directory ${path.dirname(output)} does not exist; create it or pick another path`, { code: "bad-output" });
+    throw new UsageError(`--output ${opts.output ?? output}: directory ${path.dirname(output)} does not exist; create it or pick another path`, {
+      code: "bad-output",
+    });
   }
   if (fs.existsSync(output) && fs.statSync(output).isDirectory()) {
-    throw new UsageError(`--output ${opts.output ?? output} is a directory; name a file, e.g. ${path.join(opts.output ?? output, DEFAULT_BUNDLE_FILE)}`, { code: "bad-output" });
+    throw new UsageError(`--output ${opts.output ?? output} is a directory; name a file, e.g. ${path.join(opts.output ?? output, DEFAULT_BUNDLE_FILE)}`, {
+      code: "bad-output",
+    });
   }
   const env = ctx.env ?? process.env;
   const work = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-bundle-"));
@@ -312,8 +358,12 @@ export async function supportBundle(opts: SupportBundleOptions, ctx: ActionConte
       add(c, "lock.json", { locked: lock !== undefined, ...(lock ? { holder: lock } : {}) }, "the sie-fleet run lock of the stack");
     });
     const quiet: ActionContext = { ...ctx, reporter: { emit: () => undefined } };
-    await part(c, "history", async () => add(c, "history.json", await history({ stack: opts.stack, limit: 100 }, quiet), "sie-fleet history (newest 100 updates)"));
-    await part(c, "status", async () => add(c, "status.json", await withTimeout(status({ stack: opts.stack }, quiet), KUBE_TIMEOUT_MS * 3, "status"), "sie-fleet status"));
+    await part(c, "history", async () =>
+      add(c, "history.json", await history({ stack: opts.stack, limit: 100 }, quiet), "sie-fleet history (newest 100 updates)"),
+    );
+    await part(c, "status", async () =>
+      add(c, "status.json", await withTimeout(status({ stack: opts.stack }, quiet), KUBE_TIMEOUT_MS * 3, "status"), "sie-fleet status"),
+    );
 
     await part(c, "release", async () => {
       if (!open) throw new Error("the stack could not be opened (see the note above)");
@@ -343,7 +393,8 @@ export async function supportBundle(opts: SupportBundleOptions, ctx: ActionConte
       createdAt: new Date().toISOString(),
       files: [...c.files],
       notes: c.notes,
-      redaction: "known secret values (config passphrase, HF token, kubeconfig, secret config values) and their base64 forms are replaced by [REDACTED]; secret config values are shown as [secret]",
+      redaction:
+        "known secret values (config passphrase, HF token, kubeconfig, secret config values) and their base64 forms are replaced by [REDACTED]; secret config values are shown as [secret]",
     };
     add(c, "manifest.json", manifest, "this list");
     fs.mkdirSync(path.dirname(output), { recursive: true });

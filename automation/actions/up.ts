@@ -32,7 +32,7 @@ export interface UpReport {
 
 /** Like `pulumi up` on Kubernetes resources, `up` returns once what it changed is rolled out. */
 async function waitUntilReady(stack: string, ctx: ActionContext, emit: ProgressEmitter): Promise<boolean> {
-  let sc;
+  let sc: Awaited<ReturnType<typeof loadStackContext>>;
   try {
     sc = await loadStackContext(stackTarget(stack, ctx));
   } catch (err) {
@@ -61,14 +61,36 @@ export async function up(opts: UpOptions, ctx: ActionContext): Promise<UpReport>
     validateStackConfig(await s.stack.getAllConfig(), opts.stack);
     const deployed = (await s.stack.history(1, 1, false)).length > 0;
     const cluster = deployed ? await lockDeployedCluster(opts.stack, runId, ctx, emit) : undefined;
-    if (!cluster) emit.log("info", "lock", `stack ${opts.stack} has no cluster holding its lock yet: this up is guarded by Pulumi's own stack lock and this machine's lock only`);
+    if (!cluster)
+      emit.log(
+        "info",
+        "lock",
+        `stack ${opts.stack} has no cluster holding its lock yet: this up is guarded by Pulumi's own stack lock and this machine's lock only`,
+      );
     try {
       if (deployed) await recoverIfNeeded(opts.stack, ctx, emit, cluster?.journal);
       emit.phase("apply", "started", `pulumi up --stack ${opts.stack}`);
-      const res = await upStack(s, { ...(opts.message ? { message: opts.message } : {}), onStep: (l) => emit.log("info", "apply", l), ...(ctx.signal ? { signal: ctx.signal } : {}) });
-      emit.phase("apply", "succeeded", `stack ${opts.stack} is up to date (${Object.entries(res.resourceChanges).map(([k, v]) => `${k} ${v}`).join(", ")})`, { durationMs: Date.now() - started });
+      const res = await upStack(s, {
+        ...(opts.message ? { message: opts.message } : {}),
+        onStep: (l) => emit.log("info", "apply", l),
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+      });
+      emit.phase(
+        "apply",
+        "succeeded",
+        `stack ${opts.stack} is up to date (${Object.entries(res.resourceChanges)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(", ")})`,
+        { durationMs: Date.now() - started },
+      );
       const ready = await waitUntilReady(opts.stack, ctx, emit);
-      return { stack: opts.stack, changeSummary: res.resourceChanges as UpReport["changeSummary"], durationMs: Date.now() - started, outputs: res.outputs, ready };
+      return {
+        stack: opts.stack,
+        changeSummary: res.resourceChanges as UpReport["changeSummary"],
+        durationMs: Date.now() - started,
+        outputs: res.outputs,
+        ready,
+      };
     } finally {
       await cluster?.release();
     }
@@ -82,7 +104,7 @@ export async function up(opts: UpOptions, ctx: ActionContext): Promise<UpReport>
  * cluster to hold it (no outputs, the release namespace gone): this up creates that.
  */
 async function lockDeployedCluster(stack: string, runId: string, ctx: ActionContext, emit: ProgressEmitter): Promise<LockedCluster | undefined> {
-  let sc;
+  let sc: Awaited<ReturnType<typeof loadStackContext>>;
   try {
     sc = await loadStackContext(stackTarget(stack, ctx));
   } catch (err) {

@@ -10,11 +10,21 @@ import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js
 import { previewStack, setConfigPath, upStack } from "../engine/operations.js";
 import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
-import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, SieFleetError } from "../errors.js";
+import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, type SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
-import { applyHolds, applyKedaFreeze, planHolds, planKedaFreeze, restoreHolds, settledGates, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
+import {
+  applyHolds,
+  applyKedaFreeze,
+  planHolds,
+  planKedaFreeze,
+  restoreHolds,
+  settledGates,
+  thawKeda,
+  type HoldRecord,
+  type KedaFreezeRecord,
+} from "../kube/index.js";
 import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../kube/runJournal.js";
 import { acquireLock } from "../lock.js";
 import { redactText } from "../redact.js";
@@ -81,27 +91,56 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
       const recovered = await recoverIfNeeded(opts.stack, ctx, emit, cluster.journal);
       // Never change a stack whose last run could not be brought back to a known state.
       if (recovered.action === "needs-attention") {
-        throw new NeedsAttentionError(`the unfinished run ${recovered.runId ?? ""} of stack ${opts.stack} could not be recovered: ${recovered.message}`, { hint: `sie-fleet status --stack ${opts.stack}; fix what it shows, then sie-fleet recover --stack ${opts.stack}` });
+        throw new NeedsAttentionError(`the unfinished run ${recovered.runId ?? ""} of stack ${opts.stack} could not be recovered: ${recovered.message}`, {
+          hint: `sie-fleet status --stack ${opts.stack}; fix what it shows, then sie-fleet recover --stack ${opts.stack}`,
+        });
       }
       // A recovery may have put the config file back: read the stack again.
       const sc = recovered.action === "none" ? found : await loadStackContext(target, { onProgress });
-      const journal = await Journal.create({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: opts.command, request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force }, secrets: sc.secrets, shared: cluster.journal });
+      const journal = await Journal.create({
+        stateDir: ctx.stateDir,
+        stack: opts.stack,
+        runId,
+        command: opts.command,
+        request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force },
+        secrets: sc.secrets,
+        shared: cluster.journal,
+      });
       const base = { runId, stack: opts.stack, from: sc.imageTag, to, startedAt: new Date(started).toISOString(), journalPath: journal.path };
       const finish = <T extends object>(r: T) => ({ ...base, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, ...r });
       try {
         // A chart change is judged first: a chart that replaces workloads also makes the current
         // deployment look unhealthy to the checks below, which would hide the real reason.
-        const chart = opts.chartVersion && opts.chartVersion !== sc.config.release.version ? await judgeChart(sc, to, opts.chartVersion, { force: !!opts.force, env: ctx.env ?? process.env }, emit, journal) : undefined;
+        const chart =
+          opts.chartVersion && opts.chartVersion !== sc.config.release.version
+            ? await judgeChart(sc, to, opts.chartVersion, { force: !!opts.force, env: ctx.env ?? process.env }, emit, journal)
+            : undefined;
         if (chart && !chart.verdict.allowed) {
           await journal.recordOutcome("refused", { phase: "preflight", message: chart.verdict.reason });
           emit.outcome("refused", EXIT_CODES.refused, chart.verdict.reason);
-          return finish({ outcome: "refused" as const, refusedBy: "guardrail" as const, rule: chart.verdict.rule, reason: chart.verdict.reason, chartChange: chart, waves: [], gates: [] });
+          return finish({
+            outcome: "refused" as const,
+            refusedBy: "guardrail" as const,
+            rule: chart.verdict.rule,
+            reason: chart.verdict.reason,
+            chartChange: chart,
+            waves: [],
+            gates: [],
+          });
         }
         const refusal = await preflight(sc, to, !!opts.force, emit, journal);
         if (refusal) {
           await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
           emit.outcome("refused", refusal.exitCode, refusal.message);
-          return finish({ outcome: "refused" as const, refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const), rule: refusal.code, reason: refusal.message, ...(chart ? { chartChange: chart } : {}), waves: [], gates: [] });
+          return finish({
+            outcome: "refused" as const,
+            refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const),
+            rule: refusal.code,
+            reason: refusal.message,
+            ...(chart ? { chartChange: chart } : {}),
+            waves: [],
+            gates: [],
+          });
         }
         const result = await run(sc, journal, emit, { ...opts, to }, ctx, finish);
         return chart ? { ...result, chartChange: chart } : result;
@@ -117,12 +156,24 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
 }
 
 /** Renders the current and the target chart with Helm and decides whether the change can roll in waves. */
-async function judgeChart(sc: StackContext, to: string, chartVersion: string, opts: { force: boolean; env: NodeJS.ProcessEnv }, emit: ProgressEmitter, journal: Journal): Promise<ChartChange> {
+async function judgeChart(
+  sc: StackContext,
+  to: string,
+  chartVersion: string,
+  opts: { force: boolean; env: NodeJS.ProcessEnv },
+  emit: ProgressEmitter,
+  journal: Journal,
+): Promise<ChartChange> {
   emit.phase("preflight", "started", `comparing chart ${sc.config.release.version ?? sc.config.release.chart} with ${chartVersion} (helm template of both)`);
   const target = { ...sc.config, release: { ...sc.config.release, version: chartVersion, imageTag: to } } as FleetConfig;
   const change = await chartChange({ config: sc.config, target, projectDir: sc.open.projectDir, env: opts.env, force: opts.force });
   await journal.decision("preflight", JOURNAL_ACTIONS.chartChange, { data: change });
-  for (const line of [`chart ${change.from} → ${change.to}: ${change.added.length} added, ${change.removed.length} removed, ${change.changed.length} changed`, ...change.removed.map((r) => `  - ${r}`), ...change.added.map((r) => `  + ${r}`), ...change.changed.map((c) => `  ~ ${c.object}: ${c.paths.join(", ")}`)]) {
+  for (const line of [
+    `chart ${change.from} → ${change.to}: ${change.added.length} added, ${change.removed.length} removed, ${change.changed.length} changed`,
+    ...change.removed.map((r) => `  - ${r}`),
+    ...change.added.map((r) => `  + ${r}`),
+    ...change.changed.map((c) => `  ~ ${c.object}: ${c.paths.join(", ")}`),
+  ]) {
     emit.log("info", "preflight", line);
   }
   if (change.verdict.allowed) emit.phase("preflight", "succeeded", change.verdict.reason);
@@ -134,14 +185,20 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
   const policy = checkVersionPolicy({ from: sc.imageTag, to, maxMinorSkip: sc.config.rollout.maxMinorSkip, forwardOnly: sc.config.rollout.forwardOnly, force });
   await journal.decision("preflight", JOURNAL_ACTIONS.policyVersion, { data: policy });
   if (!policy.allowed) {
-    return new PolicyRefusedError(policy.rule, `version policy refuses ${sc.imageTag} → ${to}: ${policy.reason}`, { hint: "upgrade through the intermediate versions, or pass --force if you accept the risk" });
+    return new PolicyRefusedError(policy.rule, `version policy refuses ${sc.imageTag} → ${to}: ${policy.reason}`, {
+      hint: "upgrade through the intermediate versions, or pass --force if you accept the risk",
+    });
   }
   if (policy.direction === "same") {
-    return new PolicyRefusedError("same-version", `stack ${sc.open.name} already runs ${to}; nothing to upgrade`, { hint: `sie-fleet status --stack ${sc.open.name}` });
+    return new PolicyRefusedError("same-version", `stack ${sc.open.name} already runs ${to}; nothing to upgrade`, {
+      hint: `sie-fleet status --stack ${sc.open.name}`,
+    });
   }
   const live = pulumiLocks(sc.open).filter((l) => l.alive);
   if (live.length > 0) {
-    return new PolicyRefusedError("pulumi-locked", `another Pulumi operation holds stack ${sc.open.name} (pid ${live.map((l) => l.pid ?? "?").join(", ")})`, { hint: "wait for it to finish; if its process is gone, sie-fleet recover removes the lock" });
+    return new PolicyRefusedError("pulumi-locked", `another Pulumi operation holds stack ${sc.open.name} (pid ${live.map((l) => l.pid ?? "?").join(", ")})`, {
+      hint: "wait for it to finish; if its process is gone, sie-fleet recover removes the lock",
+    });
   }
   // Reachable with the stack's kubeconfig: one cheap read before anything else.
   await sc.kube.api.readNamespace(sc.names.namespace);
@@ -149,20 +206,30 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
   for (const g of health) emit.gate("preflight", g);
   const unhealthy = health.find((g) => g.status === "fail");
   if (unhealthy) {
-    return new PolicyRefusedError("unhealthy", `the current deployment is not healthy (${unhealthy.name}: ${unhealthy.message}); refusing to upgrade on top of it`, { hint: `sie-fleet status --stack ${sc.open.name}; fix it or run sie-fleet recover` });
+    return new PolicyRefusedError(
+      "unhealthy",
+      `the current deployment is not healthy (${unhealthy.name}: ${unhealthy.message}); refusing to upgrade on top of it`,
+      { hint: `sie-fleet status --stack ${sc.open.name}; fix it or run sie-fleet recover` },
+    );
   }
   // Metric gates without Prometheus would fail the canary after the apply (a needless revert):
   // refuse now, while nothing has changed. Any HTTP answer counts as reachable.
   if (sc.prometheusUrl) {
     const ready = await new PrometheusClient(sc.prometheusUrl, { timeoutMs: 5_000 }).ready();
     if (ready.phase === "Error") {
-      return new PolicyRefusedError("prometheus-unreachable", `metric gates need Prometheus at ${sc.prometheusUrl}, which does not answer (${ready.message}); nothing was changed`, { hint: "start Prometheus, or fix rollout.gates.prometheusUrl / SIE_FLEET_PROMETHEUS_URL (unset both to upgrade without metric gates)" });
+      return new PolicyRefusedError(
+        "prometheus-unreachable",
+        `metric gates need Prometheus at ${sc.prometheusUrl}, which does not answer (${ready.message}); nothing was changed`,
+        { hint: "start Prometheus, or fix rollout.gates.prometheusUrl / SIE_FLEET_PROMETHEUS_URL (unset both to upgrade without metric gates)" },
+      );
     }
   }
   const exported = await sc.open.stack.exportStack();
   const pending = (exported.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
   if (pending.length > 0) {
-    return new PolicyRefusedError("pending-operations", `stack ${sc.open.name} has ${pending.length} pending operation(s) from an interrupted update`, { hint: `sie-fleet recover --stack ${sc.open.name}` });
+    return new PolicyRefusedError("pending-operations", `stack ${sc.open.name} has ${pending.length} pending operation(s) from an interrupted update`, {
+      hint: `sie-fleet recover --stack ${sc.open.name}`,
+    });
   }
   emit.phase("preflight", "succeeded", "preflight passed");
   return undefined;
@@ -178,20 +245,34 @@ async function snapshotAndShare(sc: StackContext, journal: Journal, snapFile: st
   const bytes = fs.readFileSync(snapFile);
   const text = bytes.toString("utf8");
   if (redactText(text, sc.secrets) !== text) {
-    throw new ConfigError([{ key: sc.open.configFile, reason: "holds a secret value in plain text; it would be copied to the cluster with the run's journal", hint: "store it with pulumi config set --secret" }]);
+    throw new ConfigError([
+      {
+        key: sc.open.configFile,
+        reason: "holds a secret value in plain text; it would be copied to the cluster with the run's journal",
+        hint: "store it with pulumi config set --secret",
+      },
+    ]);
   }
   await journal.attach(CONFIG_SNAPSHOT_FILE, bytes);
   return snap;
 }
 
-type Finish = <T extends object>(r: T) => T & { runId: string; stack: string; from: string; to: string; startedAt: string; finishedAt: string; durationMs: number; journalPath: string };
+type Finish = <T extends object>(
+  r: T,
+) => T & { runId: string; stack: string; from: string; to: string; startedAt: string; finishedAt: string; durationMs: number; journalPath: string };
 
 async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: ChangeOptions, ctx: ActionContext, finish: Finish): Promise<UpgradeResult> {
   const stack = sc.open.name;
   const snapFile = path.join(ctx.stateDir, "snapshots", stack, `${journal.runId}.yaml`);
-  const snapshot: ConfigSnapshot = await journal.step("snapshot", JOURNAL_ACTIONS.configSnapshot, { file: snapFile }, () => snapshotAndShare(sc, journal, snapFile), {
-    done: (snap) => ({ ...snap, previousTag: sc.imageTag }),
-  });
+  const snapshot: ConfigSnapshot = await journal.step(
+    "snapshot",
+    JOURNAL_ACTIONS.configSnapshot,
+    { file: snapFile },
+    () => snapshotAndShare(sc, journal, snapFile),
+    {
+      done: (snap) => ({ ...snap, previousTag: sc.imageTag }),
+    },
+  );
   emit.phase("snapshot", "succeeded", `config snapshot saved (sha256 ${snapshot.sha256.slice(0, 12)})`);
 
   // What is in effect and must be undone: set once its intent is journaled.
@@ -241,7 +322,15 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
         const reason = verdict.violations.map((v) => v.reason).join("; ");
         await journal.recordOutcome("refused", { phase: "guardrails", message: reason });
         emit.outcome("refused", exitCodeForOutcome("refused"), `guardrails refused the upgrade: ${reason}`);
-        return finish({ outcome: "refused" as const, refusedBy: "guardrail" as const, rule: "guardrail", reason, violations: verdict.violations, waves, gates });
+        return finish({
+          outcome: "refused" as const,
+          refusedBy: "guardrail" as const,
+          rule: "guardrail",
+          reason,
+          violations: verdict.violations,
+          waves,
+          gates,
+        });
       }
       await journal.recordOutcome("dry-run", { phase: "preview" });
       emit.outcome("dry-run", exitCodeForOutcome("dry-run"), `dry run: the upgrade would change ${verdict.changes} resource(s); nothing was applied`);
@@ -259,14 +348,26 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
 
     // What the canary is compared with: the pools' error ratio and p95 before the release.
     const baseline = sc.prometheusUrl
-      ? await captureBaseline({ prometheusUrl: sc.prometheusUrl, gates: sc.config.rollout.gates, namespace: sc.names.namespace, pools: Object.keys(sc.names.statefulSets), ...(ctx.signal ? { signal: ctx.signal } : {}) })
+      ? await captureBaseline({
+          prometheusUrl: sc.prometheusUrl,
+          gates: sc.config.rollout.gates,
+          namespace: sc.names.namespace,
+          pools: Object.keys(sc.names.statefulSets),
+          ...(ctx.signal ? { signal: ctx.signal } : {}),
+        })
       : undefined;
     await journal.evidence("apply", JOURNAL_ACTIONS.verifyBaseline, baseline ?? null);
 
-    await journal.step("apply", JOURNAL_ACTIONS.pulumiUp, undefined, async () => {
-      emit.phase("apply", "started", `applying the release with ${opts.to}`);
-      await upStack(sc.open, { message: `sie-fleet ${opts.label ?? opts.command} ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
-    }, { message: `upgrade to ${opts.to}` });
+    await journal.step(
+      "apply",
+      JOURNAL_ACTIONS.pulumiUp,
+      undefined,
+      async () => {
+        emit.phase("apply", "started", `applying the release with ${opts.to}`);
+        await upStack(sc.open, { message: `sie-fleet ${opts.label ?? opts.command} ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
+      },
+      { message: `upgrade to ${opts.to}` },
+    );
     emit.phase("apply", "succeeded", "release updated; rolling out wave by wave");
 
     const wavesOut = await applyWaves(sc, journal, emit, { to: opts.to, ...(baseline ? { baseline } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
@@ -311,7 +412,7 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
 
   // Revert: the failed gate decided it; KEDA is thawed whatever happens next.
   await journal.decision("revert", JOURNAL_ACTIONS.revertDecide, { data: { failedGate } });
-  let reverted;
+  let reverted: Awaited<ReturnType<typeof revertToSnapshot>>;
   try {
     reverted = await revertToSnapshot(sc, journal, emit, {
       snapshot,
@@ -324,11 +425,21 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   }
   if (reverted.ok) {
     await journal.recordOutcome("reverted", { message: `${failedGate.name}: ${failedGate.message}` });
-    emit.outcome("reverted", exitCodeForOutcome("reverted"), `upgrade to ${opts.to} failed (${failedGate.name}: ${failedGate.message}); reverted to ${sc.imageTag}`);
+    emit.outcome(
+      "reverted",
+      exitCodeForOutcome("reverted"),
+      `upgrade to ${opts.to} failed (${failedGate.name}: ${failedGate.message}); reverted to ${sc.imageTag}`,
+    );
     return finish({ outcome: "reverted" as const, failedGate, revertedTo: sc.imageTag, waves, gates: [...gates, ...reverted.gates] });
   }
   await journal.recordOutcome("needs-attention", { phase: "revert", message: reverted.error ?? "revert failed" });
   emit.outcome("needs-attention", exitCodeForOutcome("needs-attention"), `upgrade failed and the revert did not verify: ${reverted.error}`);
-  return finish({ outcome: "needs-attention" as const, reason: `revert did not complete: ${reverted.error}. Inspect with sie-fleet status --stack ${stack}; the config snapshot is ${snapshot.file}`, failedGate, revertError: reverted.error ?? "", waves, gates: [...gates, ...reverted.gates] });
+  return finish({
+    outcome: "needs-attention" as const,
+    reason: `revert did not complete: ${reverted.error}. Inspect with sie-fleet status --stack ${stack}; the config snapshot is ${snapshot.file}`,
+    failedGate,
+    revertError: reverted.error ?? "",
+    waves,
+    gates: [...gates, ...reverted.gates],
+  });
 }
-

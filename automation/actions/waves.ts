@@ -30,14 +30,19 @@ export async function applyWaves(
     const report: WaveReport = { wave, status: "released", gates: [], startedAt: new Date().toISOString() };
     reports.push(report);
     const release = holdTargets(targets);
-    await journal.step("wave", JOURNAL_ACTIONS.waveRelease, { wave: wave.name, ...release }, () => releaseWave(sc.kube.api, ns, release), { message: wave.name });
+    await journal.step("wave", JOURNAL_ACTIONS.waveRelease, { wave: wave.name, ...release }, () => releaseWave(sc.kube.api, ns, release), {
+      message: wave.name,
+    });
     emit.wave(wave, "released", `wave ${wave.name}: released ${targets.map((t) => t.name).join(", ") || "(nothing to roll)"}`);
 
     const timing = rolloutTiming(sc.config.platform, wave.kind, sc.config.rollout.timeouts.applySeconds);
     const rollouts = await rolloutGates(sc.kube.api, ns, targets, {
       ...timing,
       ...(opts.signal ? { signal: opts.signal } : {}),
-      onProgress: (p) => emit.rollout("wave", { kind: p.kind, namespace: ns, name: p.name }, p.done, `${p.name}: ${p.reason} (${p.podsReady}/${p.podsTotal} ready)`, { wave: wave.name }),
+      onProgress: (p) =>
+        emit.rollout("wave", { kind: p.kind, namespace: ns, name: p.name }, p.done, `${p.name}: ${p.reason} (${p.podsReady}/${p.podsTotal} ready)`, {
+          wave: wave.name,
+        }),
     });
     for (const { workload, outcome, gate } of rollouts) {
       report.gates.push(gate);

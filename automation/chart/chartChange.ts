@@ -51,7 +51,8 @@ export function diffObjects(before: RenderedObject[], after: RenderedObject[]): 
     const prev = old.get(ref);
     if (!prev) continue;
     const paths = differingPaths(prev, o);
-    if (paths.length > 0) changed.push({ object: ref, paths: paths.length > MAX_PATHS ? [...paths.slice(0, MAX_PATHS), `… ${paths.length - MAX_PATHS} more`] : paths });
+    if (paths.length > 0)
+      changed.push({ object: ref, paths: paths.length > MAX_PATHS ? [...paths.slice(0, MAX_PATHS), `… ${paths.length - MAX_PATHS} more`] : paths });
   }
   return {
     added: [...neu.keys()].filter((r) => !old.has(r)).sort(),
@@ -72,11 +73,17 @@ export function judgeChartChange(diff: Pick<ChartChange, "from" | "to" | "added"
   const workloadsRemoved = diff.removed.filter((r) => WORKLOAD_KINDS.has(kindOf(r)));
   const summary = `${diff.changed.length} object(s) changed in place, ${diff.added.length} added, ${diff.removed.length} removed`;
   if (workloadsAdded.length > 0 || workloadsRemoved.length > 0) {
-    const what = [workloadsRemoved.length ? `removes ${workloadsRemoved.join(", ")}` : "", workloadsAdded.length ? `adds ${workloadsAdded.join(", ")}` : ""].filter(Boolean).join(" and ");
+    const what = [workloadsRemoved.length ? `removes ${workloadsRemoved.join(", ")}` : "", workloadsAdded.length ? `adds ${workloadsAdded.join(", ")}` : ""]
+      .filter(Boolean)
+      .join(" and ");
     const reason = `chart ${diff.from} → ${diff.to} ${what}: those pods would start or stop outside the health-gated waves (${summary})`;
     return force ? { allowed: true, rule: "chart-forced", reason: `forced: ${reason}` } : { allowed: false, rule: "chart-replaces-workloads", reason };
   }
-  return { allowed: true, rule: "chart-in-place", reason: `chart ${diff.from} → ${diff.to}: ${summary}; no workload added or removed, so it rolls out in the usual waves` };
+  return {
+    allowed: true,
+    rule: "chart-in-place",
+    reason: `chart ${diff.from} → ${diff.to}: ${summary}; no workload added or removed, so it rolls out in the usual waves`,
+  };
 }
 
 /** Values as the release gets them; any token renders the same objects as the real one. */
@@ -97,8 +104,13 @@ export interface ChartChangeRequest {
 
 export async function chartChange(req: ChartChangeRequest): Promise<ChartChange> {
   const base = chartBaseDir(req.projectDir, req.env);
-  const render = (cfg: FleetConfig) => helmTemplate({ chart: resolveChart(cfg.release, base), releaseName: cfg.release.releaseName, namespace: cfg.release.namespace, values: renderValues(cfg) });
+  const render = (cfg: FleetConfig) =>
+    helmTemplate({ chart: resolveChart(cfg.release, base), releaseName: cfg.release.releaseName, namespace: cfg.release.namespace, values: renderValues(cfg) });
   const [before, after] = [await render(req.config), await render(req.target)];
-  const diff = { from: req.config.release.version ?? req.config.release.chart, to: req.target.release.version ?? req.target.release.chart, ...diffObjects(before, after) };
+  const diff = {
+    from: req.config.release.version ?? req.config.release.chart,
+    to: req.target.release.version ?? req.target.release.chart,
+    ...diffObjects(before, after),
+  };
   return { ...diff, verdict: judgeChartChange(diff, req.force) };
 }

@@ -35,20 +35,41 @@ export async function helmTemplate(req: TemplateRequest): Promise<RenderedObject
   try {
     const valuesFile = path.join(dir, "values.json");
     fs.writeFileSync(valuesFile, JSON.stringify(req.values), { mode: 0o600 });
-    const args = ["template", req.releaseName, req.chart.chart, "--namespace", req.namespace, "--values", valuesFile, "--post-renderer", WORKER_REPLICAS_POSTRENDER];
+    const args = [
+      "template",
+      req.releaseName,
+      req.chart.chart,
+      "--namespace",
+      req.namespace,
+      "--values",
+      valuesFile,
+      "--post-renderer",
+      WORKER_REPLICAS_POSTRENDER,
+    ];
     if (!req.chart.localDir && req.chart.version) args.push("--version", req.chart.version);
     if (req.chart.repo) args.push("--repo", req.chart.repo);
-    const env = { ...process.env, HELM_CACHE_HOME: path.join(dir, "cache"), HELM_CONFIG_HOME: path.join(dir, "config"), HELM_DATA_HOME: path.join(dir, "data") };
+    const env = {
+      ...process.env,
+      HELM_CACHE_HOME: path.join(dir, "cache"),
+      HELM_CONFIG_HOME: path.join(dir, "config"),
+      HELM_DATA_HOME: path.join(dir, "data"),
+    };
     let stdout: string;
     try {
       ({ stdout } = await run(helmBin, args, { env, maxBuffer: 64 * 1024 * 1024 }));
     } catch (err) {
       const e = err as { stderr?: string; message: string };
-      throw new StackError("chart-render-failed", `helm template of ${req.chart.chart}${req.chart.version ? ` ${req.chart.version}` : ""} failed: ${(e.stderr || e.message).trim().split("\n").slice(-3).join(" ")}`, {
-        hint: "check release.chart and release.version (an OCI or repository chart needs the registry to be reachable)",
-      });
+      throw new StackError(
+        "chart-render-failed",
+        `helm template of ${req.chart.chart}${req.chart.version ? ` ${req.chart.version}` : ""} failed: ${(e.stderr || e.message).trim().split("\n").slice(-3).join(" ")}`,
+        {
+          hint: "check release.chart and release.version (an OCI or repository chart needs the registry to be reachable)",
+        },
+      );
     }
-    return (yaml.loadAll(stdout) as (RenderedObject | null)[]).filter((d): d is RenderedObject => d !== null && typeof d === "object" && typeof d.kind === "string");
+    return (yaml.loadAll(stdout) as (RenderedObject | null)[]).filter(
+      (d): d is RenderedObject => d !== null && typeof d === "object" && typeof d.kind === "string",
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

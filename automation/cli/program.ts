@@ -70,7 +70,8 @@ Examples:
 ${EXIT_CODES_HELP}`,
     );
 
-  const cmd = <O>(name: string, load: () => Promise<CommandModule<O>>) =>
+  const cmd =
+    <O>(name: string, load: () => Promise<CommandModule<O>>) =>
     async (opts: O, command: Command): Promise<void> => {
       const globals = resolveGlobals(command.optsWithGlobals(), io);
       const ctx = makeCommandContext(io, globals);
@@ -114,12 +115,26 @@ ${EXIT_CODES_HELP}`,
     )
     .action(cmd("upgrade", () => import("./commands/upgrade.js")));
 
-  verb("preview", "show what `up` or an upgrade would change, and whether the guardrails allow it", ["sie-fleet preview --stack dev", "sie-fleet preview --stack dev --to v0.3.2 --chart-version 0.3.1"], () => import("./commands/preview.js"))
+  verb(
+    "preview",
+    "show what `up` or an upgrade would change, and whether the guardrails allow it",
+    ["sie-fleet preview --stack dev", "sie-fleet preview --stack dev --to v0.3.2 --chart-version 0.3.1"],
+    () => import("./commands/preview.js"),
+  )
     .option("--to <tag>", "preview an upgrade to this image tag instead of the current config", parseTagArg)
-    .option("--chart-version <version>", "with --to: also preview a chart version change (lists the objects it adds, removes and changes)", parseChartVersionArg);
+    .option(
+      "--chart-version <version>",
+      "with --to: also preview a chart version change (lists the objects it adds, removes and changes)",
+      parseChartVersionArg,
+    );
 
-  verb("up", "apply the stack's current config (pools, settings) — not for image upgrades", ["sie-fleet up --stack dev --yes"], () => import("./commands/up.js"), "For image tags use `sie-fleet upgrade`, which adds waves, gates and revert.")
-    .option("-m, --message <text>", "message recorded in the stack history");
+  verb(
+    "up",
+    "apply the stack's current config (pools, settings) — not for image upgrades",
+    ["sie-fleet up --stack dev --yes"],
+    () => import("./commands/up.js"),
+    "For image tags use `sie-fleet upgrade`, which adds waves, gates and revert.",
+  ).option("-m, --message <text>", "message recorded in the stack history");
 
   program
     .command("rollback")
@@ -133,10 +148,19 @@ ${EXIT_CODES_HELP}`,
     )
     .action(cmd("rollback", () => import("./commands/rollback.js")));
 
-  verb("history", "list the stack's updates with their image tags and run outcomes", ["sie-fleet history --stack dev", "sie-fleet history --stack dev --limit 50 --json"], () => import("./commands/history.js"))
-    .option("-n, --limit <count>", "how many updates to show", parsePositiveIntArg, 10);
+  verb(
+    "history",
+    "list the stack's updates with their image tags and run outcomes",
+    ["sie-fleet history --stack dev", "sie-fleet history --stack dev --limit 50 --json"],
+    () => import("./commands/history.js"),
+  ).option("-n, --limit <count>", "how many updates to show", parsePositiveIntArg, 10);
 
-  verb("status", "show what runs in the stack's cluster and whether it is healthy", ["sie-fleet status --stack dev", "sie-fleet status --stack dev --watch"], () => import("./commands/status.js"))
+  verb(
+    "status",
+    "show what runs in the stack's cluster and whether it is healthy",
+    ["sie-fleet status --stack dev", "sie-fleet status --stack dev --watch"],
+    () => import("./commands/status.js"),
+  )
     .option("-w, --watch", "refresh until Ctrl-C")
     .option("--interval <seconds>", "with --watch: seconds between refreshes", parsePositiveIntArg, 2);
 

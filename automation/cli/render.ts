@@ -53,16 +53,25 @@ export function violations(vs: readonly GuardrailViolation[]): string[] {
 }
 
 export function gateLines(gates: readonly GateResult[]): string[] {
-  return gates.flatMap((g) => [`${g.status === "pass" ? "✔" : g.status === "warn" ? "⚠" : "✖"} ${g.name}: ${g.message} (${formatDuration(g.durationMs)})`, ...gateEvidence(g)]);
+  return gates.flatMap((g) => [
+    `${g.status === "pass" ? "✔" : g.status === "warn" ? "⚠" : "✖"} ${g.name}: ${g.message} (${formatDuration(g.durationMs)})`,
+    ...gateEvidence(g),
+  ]);
 }
 
 function gateEvidence(g: GateResult): string[] {
-  return (g.evidence.pods ?? []).map((p) => `    pod ${p.pod}: ${p.reason}, ${p.restartCount} restart(s), image ${p.image}${p.message ? ` — ${p.message}` : ""}`);
+  return (g.evidence.pods ?? []).map(
+    (p) => `    pod ${p.pod}: ${p.reason}, ${p.restartCount} restart(s), image ${p.image}${p.message ? ` — ${p.message}` : ""}`,
+  );
 }
 
 /** Left-aligned columns; the last column is not padded. */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const fmt = (r: readonly string[]): string => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join("  ").trimEnd();
+  const fmt = (r: readonly string[]): string =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0)))
+      .join("  ")
+      .trimEnd();
   return [fmt(header), ...rows.map(fmt)];
 }

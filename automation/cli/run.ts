@@ -52,6 +52,8 @@ function commanderExit(err: CommanderError, argv: readonly string[], io: CliIO, 
   let message = err.message.replace(/^error:\s*/, "").replace(/\s*\n\s*/g, " ");
   if (err.code === "commander.missingMandatoryOptionValue" && verb) message += `, e.g. \`${EXAMPLES[verb]}\``;
   const usage = new UsageError(message, { code: "bad-flags", hint: helpCmd, details: { commanderCode: err.code } });
-  new Output(io, argv.includes("--json"), secretsFromEnv(io.env)).error(usage, { ...(state.command ? { command: state.command } : verb ? { command: verb } : {}) });
+  new Output(io, argv.includes("--json"), secretsFromEnv(io.env)).error(usage, {
+    ...(state.command ? { command: state.command } : verb ? { command: verb } : {}),
+  });
   return usage.exitCode;
 }

@@ -24,7 +24,10 @@ export function runEnsureScript(script: string, args: readonly string[], what: s
     child.on("close", (code) => {
       const root = stdout.trim().split("\n").pop() ?? "";
       if (code === 0 && root) resolve(root);
-      else reject(new StackError("tool-missing", `could not find or build ${what} (scripts/${script} ${args.join(" ")} exited ${code}):\n${stderr.trim()}`, { hint }));
+      else
+        reject(
+          new StackError("tool-missing", `could not find or build ${what} (scripts/${script} ${args.join(" ")} exited ${code}):\n${stderr.trim()}`, { hint }),
+        );
     });
   });
 }

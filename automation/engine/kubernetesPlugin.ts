@@ -14,7 +14,10 @@ const run = promisify(execFile);
 
 /** The plugin version the SDK requests: its package.json `pulumi.version`. */
 export function kubernetesPluginVersion(): string {
-  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")) as { pulumi?: { version?: string }; version: string };
+  const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")) as {
+    pulumi?: { version?: string };
+    version: string;
+  };
   return pkg.pulumi?.version ?? pkg.version;
 }
 
@@ -30,7 +33,13 @@ let built: Promise<KubernetesTools> | undefined;
 
 /** Builds (once per machine, cached in SIE_FLEET_TOOLS_DIR) or finds the provider and the helm client. */
 export function ensureKubernetesTools(opts: EnsureToolOptions = {}): Promise<KubernetesTools> {
-  built ??= runEnsureScript("ensure-kube-tools", ["--provider"], "the Pulumi Kubernetes provider", "install Go 1.26+ so scripts/ensure-kube-tools --provider can build it", opts).then((root) => ({
+  built ??= runEnsureScript(
+    "ensure-kube-tools",
+    ["--provider"],
+    "the Pulumi Kubernetes provider",
+    "install Go 1.26+ so scripts/ensure-kube-tools --provider can build it",
+    opts,
+  ).then((root) => ({
     root,
     providerBin: path.join(root, "bin", "pulumi-resource-kubernetes"),
     helmBin: path.join(root, "bin", "helm"),

@@ -78,7 +78,10 @@ export async function upStack(s: OpenStack, opts: OperationOptions = {}): Promis
  * history we read, so current secrets are kept, and any secret key the record has but the
  * stack lacks is reported back for a person to set.
  */
-export async function applyRecordedConfig(s: OpenStack, recorded: Record<string, { value?: string; objectValue?: unknown; secret: boolean }>): Promise<{ missingSecrets: string[] }> {
+export async function applyRecordedConfig(
+  s: OpenStack,
+  recorded: Record<string, { value?: string; objectValue?: unknown; secret: boolean }>,
+): Promise<{ missingSecrets: string[] }> {
   const current = await s.stack.getAllConfig();
   const stale = Object.keys(current).filter((k) => !(k in recorded) && !current[k]?.secret);
   if (stale.length > 0) await s.stack.removeAllConfig(stale);

@@ -8,9 +8,13 @@ let cached: Promise<PulumiCommand> | undefined;
 export type EnsurePulumiOptions = EnsureToolOptions;
 
 export function ensurePulumi(opts: EnsurePulumiOptions = {}): Promise<PulumiCommand> {
-  cached ??= runEnsureScript("ensure-pulumi", [], "the Pulumi CLI", "install Pulumi v3.259+ on PATH, or Go 1.25+ so scripts/ensure-pulumi can build it", opts).then((root) =>
-    PulumiCommand.get({ root }),
-  );
+  cached ??= runEnsureScript(
+    "ensure-pulumi",
+    [],
+    "the Pulumi CLI",
+    "install Pulumi v3.259+ on PATH, or Go 1.25+ so scripts/ensure-pulumi can build it",
+    opts,
+  ).then((root) => PulumiCommand.get({ root }));
   cached.catch(() => (cached = undefined));
   return cached;
 }

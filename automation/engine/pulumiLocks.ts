@@ -50,7 +50,10 @@ export function pulumiLocks(s: OpenStack): PulumiLock[] {
  * itself; touching the stack before it is gone would race it. Returns the holders still alive
  * at the deadline (empty when the stack is free).
  */
-export async function waitForLivePulumiLocks(s: OpenStack, opts: { timeoutMs: number; pollMs?: number; onWait?: (live: PulumiLock[]) => void }): Promise<PulumiLock[]> {
+export async function waitForLivePulumiLocks(
+  s: OpenStack,
+  opts: { timeoutMs: number; pollMs?: number; onWait?: (live: PulumiLock[]) => void },
+): Promise<PulumiLock[]> {
   const deadline = Date.now() + opts.timeoutMs;
   let told = false;
   for (;;) {

@@ -106,9 +106,7 @@ export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Pr
   const wsOpts = { pulumiCommand, envVars: vars, pulumiHome: vars.PULUMI_HOME };
   let stack: Stack;
   try {
-    stack = opts.create
-      ? await LocalWorkspace.createOrSelectStack(args, wsOpts)
-      : await LocalWorkspace.selectStack(args, wsOpts);
+    stack = opts.create ? await LocalWorkspace.createOrSelectStack(args, wsOpts) : await LocalWorkspace.selectStack(args, wsOpts);
   } catch (err) {
     const e = err as Error;
     if (e.name === "StackNotFoundError") {

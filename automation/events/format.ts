@@ -33,7 +33,16 @@ export function describeEvent(e: ProgressEvent): EventLine {
     case "log":
       return { tone: levelTone(e.level), scope, text: e.message };
     case "outcome":
-      return { tone: e.outcome === "succeeded" || e.outcome === "dry-run" || e.outcome === "recovered" ? "ok" : e.outcome === "reverted" || e.outcome === "refused" ? "warn" : "fail", scope, text: e.message };
+      return {
+        tone:
+          e.outcome === "succeeded" || e.outcome === "dry-run" || e.outcome === "recovered"
+            ? "ok"
+            : e.outcome === "reverted" || e.outcome === "refused"
+              ? "warn"
+              : "fail",
+        scope,
+        text: e.message,
+      };
   }
 }
 

@@ -17,7 +17,10 @@ export function plainReporter(opts: StreamReporterOptions): Reporter {
       const e = redact(event, opts.secrets ?? []);
       const line = describeEvent(e);
       if (line.tone === "debug" && !opts.verbose) return;
-      const out = [`${e.time} ${PLAIN_MARKERS[line.tone].padEnd(5)} [${line.scope}] ${line.text}`, ...evidenceLines(e).map((l) => `${" ".repeat(e.time.length)}       ${l}`)];
+      const out = [
+        `${e.time} ${PLAIN_MARKERS[line.tone].padEnd(5)} [${line.scope}] ${line.text}`,
+        ...evidenceLines(e).map((l) => `${" ".repeat(e.time.length)}       ${l}`),
+      ];
       opts.stream.write(`${out.join("\n")}\n`);
     },
   };

@@ -75,7 +75,9 @@ export function loadKubeConfig(opts: KubeConfigSource): k8s.KubeConfig {
       kc.loadFromString(opts.kubeconfig);
     } catch (err) {
       // The parser's message may quote the content; keep only its kind.
-      throw new UsageError(`the kubeconfig content could not be parsed (${(err as Error).name}); check the stack output or file it came from`, { code: "bad-kubeconfig" });
+      throw new UsageError(`the kubeconfig content could not be parsed (${(err as Error).name}); check the stack output or file it came from`, {
+        code: "bad-kubeconfig",
+      });
     }
   } else if (opts.kubeconfigPath !== undefined) {
     if (!fs.existsSync(opts.kubeconfigPath)) {
@@ -91,7 +93,15 @@ export function loadKubeConfig(opts: KubeConfigSource): k8s.KubeConfig {
   }
   if (opts.context !== undefined) {
     if (!kc.getContexts().some((c) => c.name === opts.context)) {
-      throw new UsageError(`kubeconfig has no context "${opts.context}"; available: ${kc.getContexts().map((c) => c.name).join(", ") || "(none)"}`, { code: "bad-kubeconfig" });
+      throw new UsageError(
+        `kubeconfig has no context "${opts.context}"; available: ${
+          kc
+            .getContexts()
+            .map((c) => c.name)
+            .join(", ") || "(none)"
+        }`,
+        { code: "bad-kubeconfig" },
+      );
     }
     kc.setCurrentContext(opts.context);
   }
@@ -130,15 +140,24 @@ export class KubeApi {
   }
 
   listStatefulSets(namespace: string, labelSelector?: string): Promise<k8s.V1StatefulSet[]> {
-    return call(`list statefulsets in ${namespace}`, async () => (await this.apps.listNamespacedStatefulSet({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
+    return call(
+      `list statefulsets in ${namespace}`,
+      async () => (await this.apps.listNamespacedStatefulSet({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items,
+    );
   }
 
   listDeployments(namespace: string, labelSelector?: string): Promise<k8s.V1Deployment[]> {
-    return call(`list deployments in ${namespace}`, async () => (await this.apps.listNamespacedDeployment({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
+    return call(
+      `list deployments in ${namespace}`,
+      async () => (await this.apps.listNamespacedDeployment({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items,
+    );
   }
 
   listReplicaSets(namespace: string, labelSelector?: string): Promise<k8s.V1ReplicaSet[]> {
-    return call(`list replicasets in ${namespace}`, async () => (await this.apps.listNamespacedReplicaSet({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
+    return call(
+      `list replicasets in ${namespace}`,
+      async () => (await this.apps.listNamespacedReplicaSet({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items,
+    );
   }
 
   listPods(namespace: string, labelSelector?: string): Promise<k8s.V1Pod[]> {
@@ -147,7 +166,9 @@ export class KubeApi {
 
   /** Metadata only: callers read labels (e.g. Helm's release records), never the secret data. */
   listSecretMetadata(namespace: string, labelSelector: string): Promise<k8s.V1ObjectMeta[]> {
-    return call(`list secrets in ${namespace}`, async () => (await this.core.listNamespacedSecret({ namespace, labelSelector })).items.map((s) => s.metadata ?? {}));
+    return call(`list secrets in ${namespace}`, async () =>
+      (await this.core.listNamespacedSecret({ namespace, labelSelector })).items.map((s) => s.metadata ?? {}),
+    );
   }
 
   /** With `uid`, deletes only that pod: not one the controller has since recreated under the same name (409 then). */
@@ -212,7 +233,10 @@ export class KubeApi {
   }
 
   getCustomObject(ref: CustomObjectRef, namespace: string, name: string): Promise<KubeObjectLike> {
-    return call(`read ${ref.plural}.${ref.group} ${namespace}/${name}`, async () => (await this.custom.getNamespacedCustomObject({ ...ref, namespace, name })) as KubeObjectLike);
+    return call(
+      `read ${ref.plural}.${ref.group} ${namespace}/${name}`,
+      async () => (await this.custom.getNamespacedCustomObject({ ...ref, namespace, name })) as KubeObjectLike,
+    );
   }
 
   listCustomObjects(ref: CustomObjectRef, namespace: string): Promise<KubeObjectLike[]> {
@@ -223,7 +247,10 @@ export class KubeApi {
   }
 
   mergePatchCustomObject(ref: CustomObjectRef, namespace: string, name: string, body: object): Promise<KubeObjectLike> {
-    return call(`patch ${ref.plural}.${ref.group} ${namespace}/${name}`, async () => (await this.custom.patchNamespacedCustomObject({ ...ref, namespace, name, body }, MERGE_PATCH)) as KubeObjectLike);
+    return call(
+      `patch ${ref.plural}.${ref.group} ${namespace}/${name}`,
+      async () => (await this.custom.patchNamespacedCustomObject({ ...ref, namespace, name, body }, MERGE_PATCH)) as KubeObjectLike,
+    );
   }
 }
 

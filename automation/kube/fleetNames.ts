@@ -14,7 +14,11 @@ function hash(value: string, length: number): string {
 /** `<prefix>-<value>` as an object name, or `<prefix>-<readable part>-<hash>` when value is not a DNS label. */
 export function fleetObjectName(prefix: string, value: string): string {
   if (DNS_LABEL.test(value) && value.length <= 63) return `${prefix}-${value}`;
-  const readable = value.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 40);
+  const readable = value
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 40);
   return `${prefix}-${readable ? `${readable}-` : ""}${hash(value, 10)}`;
 }
 

@@ -1,6 +1,26 @@
 export { KubeClient, type KubeClientOptions } from "./client.js";
-export { KubeApi, KubeApiError, MERGE_PATCH, isConflict, isNotFound, loadKubeConfig, selectorString, type CustomObjectRef, type KubeConfigSource, type KubeObjectLike } from "./api.js";
-export { SCALED_OBJECTS, applyKedaFreeze, pauseAnnotations, planKedaFreeze, thawKeda, type KedaFreezeEntry, type KedaFreezeRecord, type ThawResult } from "./keda.js";
+export {
+  KubeApi,
+  KubeApiError,
+  MERGE_PATCH,
+  isConflict,
+  isNotFound,
+  loadKubeConfig,
+  selectorString,
+  type CustomObjectRef,
+  type KubeConfigSource,
+  type KubeObjectLike,
+} from "./api.js";
+export {
+  SCALED_OBJECTS,
+  applyKedaFreeze,
+  pauseAnnotations,
+  planKedaFreeze,
+  thawKeda,
+  type KedaFreezeEntry,
+  type KedaFreezeRecord,
+  type ThawResult,
+} from "./keda.js";
 export {
   applyHolds,
   planHolds,
@@ -12,9 +32,36 @@ export {
   type RestoreResult,
   type StatefulSetHold,
 } from "./holds.js";
-export { deleteStuckPods, newRevisionPods, newestReplicaSet, statefulSetPods, type DeleteStuckPodsOptions, type DeleteStuckPodsResult, type RevisionPods } from "./pods.js";
+export {
+  deleteStuckPods,
+  newRevisionPods,
+  newestReplicaSet,
+  statefulSetPods,
+  type DeleteStuckPodsOptions,
+  type DeleteStuckPodsResult,
+  type RevisionPods,
+} from "./pods.js";
 export { checkPod, checkPods, isPodReady, podRevision, type PodCheckOptions } from "./podHealth.js";
 export { deploymentRolloutStatus, isHeld, rolloutStatus, statefulSetRolloutStatus, type RolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
-export { readRollout, rolloutGateName, rolloutGates, settledGates, waitForRollout, type RolloutOutcome, type RolloutProgress, type RolloutSnapshot, type WaitForRolloutOptions } from "./rollout.js";
-export { acquireClusterLock, leaseName, leaseTiming, readClusterLock, type ClusterLock, type ClusterLockOptions, type ClusterLockState, type LeaseTiming } from "./lease.js";
+export {
+  readRollout,
+  rolloutGateName,
+  rolloutGates,
+  settledGates,
+  waitForRollout,
+  type RolloutOutcome,
+  type RolloutProgress,
+  type RolloutSnapshot,
+  type WaitForRolloutOptions,
+} from "./rollout.js";
+export {
+  acquireClusterLock,
+  leaseName,
+  leaseTiming,
+  readClusterLock,
+  type ClusterLock,
+  type ClusterLockOptions,
+  type ClusterLockState,
+  type LeaseTiming,
+} from "./lease.js";
 export { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE, ClusterJournal, type ClusterJournalOptions } from "./runJournal.js";

@@ -36,7 +36,10 @@ export function leaseTiming(env: NodeJS.ProcessEnv = process.env): LeaseTiming {
   const expirySeconds = read(CLUSTER_LOCK.expiryEnv) ?? CLUSTER_LOCK.expirySeconds;
   const renewSeconds = read(CLUSTER_LOCK.renewEnv) ?? Math.min(CLUSTER_LOCK.renewSeconds, Math.max(1, Math.floor(expirySeconds / 4)));
   if (renewSeconds * 2 > expirySeconds) {
-    throw new UsageError(`${CLUSTER_LOCK.renewEnv} (${renewSeconds} s) must be at most half of ${CLUSTER_LOCK.expiryEnv} (${expirySeconds} s), so one failed renewal does not lose the lock`, { code: "bad-lock-timing" });
+    throw new UsageError(
+      `${CLUSTER_LOCK.renewEnv} (${renewSeconds} s) must be at most half of ${CLUSTER_LOCK.expiryEnv} (${expirySeconds} s), so one failed renewal does not lose the lock`,
+      { code: "bad-lock-timing" },
+    );
   }
   return { expirySeconds, renewSeconds };
 }
@@ -140,7 +143,14 @@ export async function acquireClusterLock(opts: ClusterLockOptions): Promise<Clus
   const isAlive = opts.isAlive ?? isProcessAlive;
   const machine = machineId();
   const startedAt = now();
-  const me: LockHolder = { pid: process.pid, host: os.hostname(), runId: opts.runId, command: opts.command, startedAt: new Date(startedAt).toISOString(), where };
+  const me: LockHolder = {
+    pid: process.pid,
+    host: os.hostname(),
+    runId: opts.runId,
+    command: opts.command,
+    startedAt: new Date(startedAt).toISOString(),
+    where,
+  };
 
   const body = (at: number, transitions: number, resourceVersion?: string): V1Lease => ({
     apiVersion: "coordination.k8s.io/v1",
@@ -181,10 +191,14 @@ export async function acquireClusterLock(opts: ClusterLockOptions): Promise<Clus
       } catch (err) {
         if (isConflict(err)) continue;
         if (isNotFound(err)) {
-          throw new StackError("namespace-missing", `cannot take the lock of stack "${stack}": its release namespace ${namespace} does not exist in the cluster at ${api.server} (the lock and the run journal live there)`, {
-            hint: `sie-fleet up --stack ${stack}`,
-            cause: err,
-          });
+          throw new StackError(
+            "namespace-missing",
+            `cannot take the lock of stack "${stack}": its release namespace ${namespace} does not exist in the cluster at ${api.server} (the lock and the run journal live there)`,
+            {
+              hint: `sie-fleet up --stack ${stack}`,
+              cause: err,
+            },
+          );
         }
         throw err;
       }
@@ -257,7 +271,8 @@ class LeaseHandle implements ClusterLock {
         if (!isConflict(err) && !isNotFound(err)) return; // unreachable for now: assertHeld decides once the deadline passes
         const current = await readClusterLock(api, namespace, stack, this.now()).catch(() => undefined);
         if (current === undefined) this.lost = `${this.where} was deleted`;
-        else if (current.runId !== this.holder.runId) this.lost = `\`${current.command}\` (pid ${current.pid} on ${current.host}, run ${current.runId}) took it over`;
+        else if (current.runId !== this.holder.runId)
+          this.lost = `\`${current.command}\` (pid ${current.pid} on ${current.host}, run ${current.runId}) took it over`;
         else this.lease = await api.getLease(namespace, this.lease.metadata?.name ?? "").catch(() => this.lease);
       } finally {
         this.inflight = undefined;
@@ -291,9 +306,19 @@ class LeaseHandle implements ClusterLock {
       // Changed since our last write: delete it only if it is still ours.
       const current = isConflict(err) ? await readClusterLock(api, namespace, stack, this.now()).catch(() => undefined) : undefined;
       if (isConflict(err) && current?.runId !== this.holder.runId) return;
-      const retry = isConflict(err) ? await api.getLease(namespace, name).then((l) => api.deleteLease(namespace, name, l.metadata?.resourceVersion ?? "")).then(() => true, () => false) : false;
+      const retry = isConflict(err)
+        ? await api
+            .getLease(namespace, name)
+            .then((l) => api.deleteLease(namespace, name, l.metadata?.resourceVersion ?? ""))
+            .then(
+              () => true,
+              () => false,
+            )
+        : false;
       if (!retry) {
-        this.opts.onWarning?.(`could not release the lock of stack "${stack}" (${this.where}): ${(err as Error).message}; it expires ${this.opts.timing.expirySeconds} s after its last renewal, then \`sie-fleet recover --stack ${stack}\` clears it`);
+        this.opts.onWarning?.(
+          `could not release the lock of stack "${stack}" (${this.where}): ${(err as Error).message}; it expires ${this.opts.timing.expirySeconds} s after its last renewal, then \`sie-fleet recover --stack ${stack}\` clears it`,
+        );
       }
     }
   }

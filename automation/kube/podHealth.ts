@@ -40,7 +40,14 @@ export function checkPod(pod: V1Pod, opts: PodCheckOptions): PodEvidence | undef
   if (scheduled?.status === "False") {
     const since = toMs(scheduled.lastTransitionTime) ?? toMs(pod.metadata?.creationTimestamp);
     if (since !== undefined && opts.now - since > opts.notReadyAfterMs) {
-      return evidence(name, scheduled.reason ?? "Unschedulable", statuses[0], pod, `not scheduled for ${fmtSeconds(opts.now - since)}: ${scheduled.message ?? ""}`.trim(), revision);
+      return evidence(
+        name,
+        scheduled.reason ?? "Unschedulable",
+        statuses[0],
+        pod,
+        `not scheduled for ${fmtSeconds(opts.now - since)}: ${scheduled.message ?? ""}`.trim(),
+        revision,
+      );
     }
     return undefined;
   }
@@ -76,7 +83,14 @@ export function podRevision(pod: V1Pod): string | undefined {
   return labels["controller-revision-hash"] ?? labels["pod-template-hash"];
 }
 
-function evidence(pod: string, reason: string, cs: V1ContainerStatus | undefined, p: V1Pod, message: string | undefined, revision: string | undefined): PodEvidence {
+function evidence(
+  pod: string,
+  reason: string,
+  cs: V1ContainerStatus | undefined,
+  p: V1Pod,
+  message: string | undefined,
+  revision: string | undefined,
+): PodEvidence {
   const image = cs?.image ?? p.spec?.containers?.[0]?.image ?? "?";
   return {
     pod,

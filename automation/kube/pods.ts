@@ -30,7 +30,12 @@ export interface RevisionPods {
 }
 
 /** Pods of the revision a rollout is moving to. */
-export async function newRevisionPods(kube: KubeApi, namespace: string, obj: V1StatefulSet | V1Deployment, kind: "StatefulSet" | "Deployment"): Promise<RevisionPods> {
+export async function newRevisionPods(
+  kube: KubeApi,
+  namespace: string,
+  obj: V1StatefulSet | V1Deployment,
+  kind: "StatefulSet" | "Deployment",
+): Promise<RevisionPods> {
   if (kind === "StatefulSet") {
     const sts = obj as V1StatefulSet;
     const revision = sts.status?.updateRevision;

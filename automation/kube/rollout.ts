@@ -139,7 +139,8 @@ export interface RolloutSnapshot {
 
 /** One read of a workload's rollout, without waiting: what preflight and the verification suite judge. */
 export async function readRollout(kube: KubeApi, namespace: string, w: Pick<Workload, "kind" | "name">, notReadyAfterMs: number): Promise<RolloutSnapshot> {
-  const obj: V1StatefulSet | V1Deployment = w.kind === "StatefulSet" ? await kube.getStatefulSet(namespace, w.name) : await kube.getDeployment(namespace, w.name);
+  const obj: V1StatefulSet | V1Deployment =
+    w.kind === "StatefulSet" ? await kube.getStatefulSet(namespace, w.name) : await kube.getDeployment(namespace, w.name);
   const status = rolloutStatus(obj, w.kind);
   const { revision, pods } = await newRevisionPods(kube, namespace, obj, w.kind);
   return { obj, status, revision, pods, failing: checkPods(pods, { now: Date.now(), notReadyAfterMs }) };

@@ -115,7 +115,8 @@ export class ClusterJournal implements SharedJournal {
     const list = await this.api.listConfigMaps(this.namespace, `${stackSelector(this.stack)},${FLEET_METADATA.outcome}!=unfinished`);
     const finished = list.filter((cm) => this.runIdOf(cm) !== undefined).sort((a, b) => (this.runIdOf(a) ?? "").localeCompare(this.runIdOf(b) ?? ""));
     const old = finished.slice(0, Math.max(0, finished.length - keep));
-    for (const cm of old) await this.api.deleteConfigMap(this.namespace, cm.metadata?.name ?? "").catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+    for (const cm of old)
+      await this.api.deleteConfigMap(this.namespace, cm.metadata?.name ?? "").catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
     return old.map((cm) => this.runIdOf(cm) ?? "");
   }
 
@@ -143,7 +144,10 @@ export class ClusterJournal implements SharedJournal {
     return state;
   }
 
-  private async create(runId: string, body: { labels: Record<string, string>; annotations: Record<string, string>; data?: Record<string, string>; binaryData?: Record<string, string> }): Promise<V1ConfigMap> {
+  private async create(
+    runId: string,
+    body: { labels: Record<string, string>; annotations: Record<string, string>; data?: Record<string, string>; binaryData?: Record<string, string> },
+  ): Promise<V1ConfigMap> {
     const name = this.configMapName(runId);
     try {
       return await this.api.createConfigMap(this.namespace, {
@@ -160,10 +164,14 @@ export class ClusterJournal implements SharedJournal {
     } catch (err) {
       if (isConflict(err)) throw this.changedElsewhere(runId);
       if (isNotFound(err)) {
-        throw new StackError("namespace-missing", `cannot write the journal of run ${runId}: the release namespace ${this.namespace} of stack "${this.stack}" does not exist`, {
-          hint: `sie-fleet status --stack ${this.stack}`,
-          cause: err,
-        });
+        throw new StackError(
+          "namespace-missing",
+          `cannot write the journal of run ${runId}: the release namespace ${this.namespace} of stack "${this.stack}" does not exist`,
+          {
+            hint: `sie-fleet status --stack ${this.stack}`,
+            cause: err,
+          },
+        );
       }
       throw err;
     }
@@ -179,13 +187,20 @@ export class ClusterJournal implements SharedJournal {
   }
 
   private changedElsewhere(runId: string): LockLostError {
-    return new LockLostError(this.stack, `the shared journal of run ${runId} (ConfigMap ${this.namespace}/${this.configMapName(runId)}) was changed by another process since this one last wrote it (a recover that took the lock over?)`);
+    return new LockLostError(
+      this.stack,
+      `the shared journal of run ${runId} (ConfigMap ${this.namespace}/${this.configMapName(runId)}) was changed by another process since this one last wrote it (a recover that took the lock over?)`,
+    );
   }
 
   private full(runId: string, what: string): StackError {
-    return new StackError("journal-full", `the shared journal of run ${runId} (ConfigMap ${this.namespace}/${this.configMapName(runId)}) has no room left for ${what} (limit ${this.limits.maxObjectBytes} bytes)`, {
-      hint: `sie-fleet recover --stack ${this.stack}`,
-    });
+    return new StackError(
+      "journal-full",
+      `the shared journal of run ${runId} (ConfigMap ${this.namespace}/${this.configMapName(runId)}) has no room left for ${what} (limit ${this.limits.maxObjectBytes} bytes)`,
+      {
+        hint: `sie-fleet recover --stack ${this.stack}`,
+      },
+    );
   }
 
   /**
@@ -201,10 +216,17 @@ export class ClusterJournal implements SharedJournal {
       if (bytes(full) > room) throw this.full(runId, `its ${entry.kind} entry ${entry.seq} (${bytes(full)} bytes)`);
       return full;
     }
-    const summary = JSON.stringify({ ...entry, data: summarize(entry.data), trimmed: `summarized for the shared copy (${bytes(full)} bytes in full): gate evidence and long text are in the local journal of the machine that ran it` });
+    const summary = JSON.stringify({
+      ...entry,
+      data: summarize(entry.data),
+      trimmed: `summarized for the shared copy (${bytes(full)} bytes in full): gate evidence and long text are in the local journal of the machine that ran it`,
+    });
     if (bytes(summary) <= this.limits.maxEntryBytes && bytes(summary) <= room) return summary;
     const { data: _data, ...rest } = entry;
-    const marker = JSON.stringify({ ...rest, trimmed: `data left out of the shared copy (${bytes(full)} bytes): it is in the local journal of the machine that ran it` });
+    const marker = JSON.stringify({
+      ...rest,
+      trimmed: `data left out of the shared copy (${bytes(full)} bytes): it is in the local journal of the machine that ran it`,
+    });
     if (bytes(marker) > room) throw this.full(runId, `its ${entry.kind} entry ${entry.seq}`);
     return marker;
   }
@@ -212,7 +234,9 @@ export class ClusterJournal implements SharedJournal {
 
 function entriesOf(cm: V1ConfigMap): JournalEntry[] {
   const out: JournalEntry[] = [];
-  for (const key of Object.keys(cm.data ?? {}).filter((k) => ENTRY_KEY.test(k)).sort()) {
+  for (const key of Object.keys(cm.data ?? {})
+    .filter((k) => ENTRY_KEY.test(k))
+    .sort()) {
     try {
       const e = JSON.parse(cm.data?.[key] ?? "") as JournalEntry;
       if (typeof e.seq === "number" && typeof e.kind === "string") out.push(e);
@@ -231,5 +255,9 @@ function summarize(data: unknown): unknown {
   if (Array.isArray(data)) return data.map(summarize);
   if (data === null || typeof data !== "object") return data;
   const isGate = "name" in data && "status" in data && "evidence" in data;
-  return Object.fromEntries(Object.entries(data).filter(([k]) => !(isGate && k === "evidence")).map(([k, v]) => [k, summarize(v)]));
+  return Object.fromEntries(
+    Object.entries(data)
+      .filter(([k]) => !(isGate && k === "evidence"))
+      .map(([k, v]) => [k, summarize(v)]),
+  );
 }

@@ -46,10 +46,9 @@ export function tryParseImageTag(raw: string): ImageTag | undefined {
 export function parseImageTag(raw: string, flag = "--to"): ImageTag {
   const tag = tryParseImageTag(raw);
   if (!tag) {
-    throw new UsageError(
-      `${flag} "${raw}" is not an image tag: expected vMAJOR.MINOR.PATCH with an optional -suffix, e.g. v0.3.2 or v0.3.2-errors10`,
-      { code: "bad-tag" },
-    );
+    throw new UsageError(`${flag} "${raw}" is not an image tag: expected vMAJOR.MINOR.PATCH with an optional -suffix, e.g. v0.3.2 or v0.3.2-errors10`, {
+      code: "bad-tag",
+    });
   }
   return tag;
 }

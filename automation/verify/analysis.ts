@@ -76,11 +76,16 @@ export function holds(c: Condition, v: number): boolean {
 }
 
 /** Phase of a measured value: no value (no data) is Inconclusive, never a pass. */
-export function evaluateValue(value: number | undefined, spec: Pick<MetricSpec, "successCondition" | "failureCondition">): { phase: "Successful" | "Failed" | "Inconclusive"; message: string } {
+export function evaluateValue(
+  value: number | undefined,
+  spec: Pick<MetricSpec, "successCondition" | "failureCondition">,
+): { phase: "Successful" | "Failed" | "Inconclusive"; message: string } {
   if (value === undefined || !Number.isFinite(value)) return { phase: "Inconclusive", message: "no data" };
-  if (spec.failureCondition && holds(spec.failureCondition, value)) return { phase: "Failed", message: `${value} meets failure condition ${conditionText(spec.failureCondition)}` };
+  if (spec.failureCondition && holds(spec.failureCondition, value))
+    return { phase: "Failed", message: `${value} meets failure condition ${conditionText(spec.failureCondition)}` };
   if (holds(spec.successCondition, value)) return { phase: "Successful", message: `${value} meets ${conditionText(spec.successCondition)}` };
-  if (spec.failureCondition) return { phase: "Inconclusive", message: `${value} meets neither ${conditionText(spec.successCondition)} nor ${conditionText(spec.failureCondition)}` };
+  if (spec.failureCondition)
+    return { phase: "Inconclusive", message: `${value} meets neither ${conditionText(spec.successCondition)} nor ${conditionText(spec.failureCondition)}` };
   return { phase: "Failed", message: `${value} does not meet ${conditionText(spec.successCondition)}` };
 }
 
@@ -118,12 +123,21 @@ export function assess(result: MetricResult, spec: MetricSpec, ended = false): {
     if (valid < spec.minSamples && result.error > 0) {
       // Too few samples because the provider failed is "could not measure" (Error), not "nothing
       // to measure" (Inconclusive): a Prometheus that died mid-window must not pass as a warning.
-      return { phase: "Error", message: `only ${valid} valid sample(s) of the ${spec.minSamples} required: ${result.error} measurement(s) failed (last: ${lastError(result) ?? "?"})` };
+      return {
+        phase: "Error",
+        message: `only ${valid} valid sample(s) of the ${spec.minSamples} required: ${result.error} measurement(s) failed (last: ${lastError(result) ?? "?"})`,
+      };
     }
     if (valid < spec.minSamples) {
-      return { phase: "Inconclusive", message: `only ${valid} valid sample(s) of the ${spec.minSamples} required (${result.count} measured, ${result.inconclusive} without data, ${result.error} errors)` };
+      return {
+        phase: "Inconclusive",
+        message: `only ${valid} valid sample(s) of the ${spec.minSamples} required (${result.count} measured, ${result.inconclusive} without data, ${result.error} errors)`,
+      };
     }
-    return { phase: "Successful", message: `${result.successful}/${valid} samples successful, failed (${result.failed}) <= failureLimit (${spec.failureLimit})` };
+    return {
+      phase: "Successful",
+      message: `${result.successful}/${valid} samples successful, failed (${result.failed}) <= failureLimit (${spec.failureLimit})`,
+    };
   }
   if (result.count === 0) return { phase: "Pending", message: "no measurement yet" };
   return { phase: "Running", message: `${result.count}/${spec.count} measurements` };

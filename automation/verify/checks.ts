@@ -72,7 +72,8 @@ export async function runChecks(list: readonly (VerifyCheckName | Check)[], ctx:
     const these = checks.filter((c) => (c.stage ?? 0) === stage);
     const failed = results.find((r) => r.status === "fail");
     if (failed) {
-      for (const c of these) results.push({ name: c.name, status: "warn", message: `not run: ${failed.name} failed first`, evidence: { blockedBy: failed.name }, durationMs: 0 });
+      for (const c of these)
+        results.push({ name: c.name, status: "warn", message: `not run: ${failed.name} failed first`, evidence: { blockedBy: failed.name }, durationMs: 0 });
       continue;
     }
     results.push(...(await runAll(these, policy)));

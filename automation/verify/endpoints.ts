@@ -44,7 +44,12 @@ const base = (u: string): string => u.replace(/\/+$/, "");
  * A probe endpoint: 200 passes, 503 is still coming up (retried), any other answer fails.
  * `describe` adds evidence from the reply and, on a pass, words for the message.
  */
-function probeCheck(name: VerifyCheckName, url: string, label: string, describe: (r: HttpReply) => { evidence: Record<string, unknown>; note?: string }): Check {
+function probeCheck(
+  name: VerifyCheckName,
+  url: string,
+  label: string,
+  describe: (r: HttpReply) => { evidence: Record<string, unknown>; note?: string },
+): Check {
   return {
     name,
     async run(signal) {
@@ -205,18 +210,29 @@ function judgeEncode(
   for (const [pool, s] of Object.entries(perPool)) {
     const errors = s.statuses.filter((c) => c >= 500);
     if (errors.length > 0) {
-      return { status: "fail", message: `POST encode${where(pool)}: ${errors.length}/${s.statuses.length} requests failed (${[...new Set(errors)].join(", ")})`, evidence };
+      return {
+        status: "fail",
+        message: `POST encode${where(pool)}: ${errors.length}/${s.statuses.length} requests failed (${[...new Set(errors)].join(", ")})`,
+        evidence,
+      };
     }
   }
   for (const [pool, s] of Object.entries(perPool)) {
     const notOk = s.statuses.filter((c) => c !== 200);
-    if (notOk.length > 0) return { status: "pending", message: `POST encode${where(pool)}: ${notOk.length}/${s.statuses.length} not served (${[...new Set(notOk)].join(", ")})`, evidence };
+    if (notOk.length > 0)
+      return {
+        status: "pending",
+        message: `POST encode${where(pool)}: ${notOk.length}/${s.statuses.length} not served (${[...new Set(notOk)].join(", ")})`,
+        evidence,
+      };
     const wrong = s.versions.filter((v) => v !== o.expected);
     if (s.versions.length === 0) return { status: "fail", message: `POST encode${where(pool)}: no X-SIE-Server-Version header`, evidence };
-    if (wrong.length > 0) return { status: "pending", message: `X-SIE-Server-Version${where(pool)} is ${s.versions.join(", ")}, expected ${o.expected}`, evidence };
+    if (wrong.length > 0)
+      return { status: "pending", message: `X-SIE-Server-Version${where(pool)} is ${s.versions.join(", ")}, expected ${o.expected}`, evidence };
     // The gateway's own version (the X-SIE-Gateway-Version header) once it has been upgraded.
     const wrongGw = o.checkGateway ? s.gatewayVersions.filter((v) => v !== o.expectedGateway) : [];
-    if (wrongGw.length > 0) return { status: "pending", message: `X-SIE-Gateway-Version is ${s.gatewayVersions.join(", ")}, expected ${o.expectedGateway}`, evidence };
+    if (wrongGw.length > 0)
+      return { status: "pending", message: `X-SIE-Gateway-Version is ${s.gatewayVersions.join(", ")}, expected ${o.expectedGateway}`, evidence };
   }
   const n = Object.values(perPool).reduce((a, s) => a + s.statuses.length, 0);
   return { status: "pass", message: `POST encode → 200 ×${n}, version ${o.expected}`, evidence };

@@ -57,14 +57,22 @@ function imageCheck(ctx: VerifyContext, w: Workload): Check {
           if (!image) continue;
           seen.add(image);
           if (!tagMatches(imageTag(image), expectTag, w.component, bundle)) {
-            wrong.push({ pod: p.metadata?.name ?? "?", image, expected: w.component === "worker" ? `${expectTag}-<platform>-${bundle ?? "<bundle>"}` : expectTag });
+            wrong.push({
+              pod: p.metadata?.name ?? "?",
+              image,
+              expected: w.component === "worker" ? `${expectTag}-<platform>-${bundle ?? "<bundle>"}` : expectTag,
+            });
             break;
           }
         }
       }
       const evidence = { expectTag, podCount: live.length, images: [...seen].sort(), ...(wrong.length ? { wrong } : {}) };
       if (wrong.length > 0) {
-        return { status: "pending", message: `${wrong.length}/${live.length} pod(s) of ${w.name} run another tag: ${wrong[0]!.pod} runs ${wrong[0]!.image}`, evidence };
+        return {
+          status: "pending",
+          message: `${wrong.length}/${live.length} pod(s) of ${w.name} run another tag: ${wrong[0]!.pod} runs ${wrong[0]!.image}`,
+          evidence,
+        };
       }
       if (live.length === 0) return { status: "pass", message: `${w.kind} ${w.name} has no pods (scaled to zero)`, evidence };
       return { status: "pass", message: `${live.length} pod(s) of ${w.name} run ${expectTag}`, evidence };

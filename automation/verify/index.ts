@@ -1,15 +1,23 @@
 // The verification suite's entry points for the upgrade engine: captureBaseline() before the
 // release is applied, runVerification() after each wave's rollout and once at the end.
 // See README.md in this folder for the wiring.
-import type { GateResult, WaveSpec } from "../types.js";
-import type { KubeClient } from "../kube/index.js";
+import type { GateResult } from "../types.js";
 import { DEFAULT_CHECKS, runChecks } from "./checks.js";
 import { resolveGates, type Baseline } from "./metricGates.js";
 import { PrometheusClient } from "./prometheus.js";
-import type { ReleaseNames } from "../workloads.js";
 import type { GatesConfig, GatesInput, VerifyCheckName, VerifyContext } from "./types.js";
 
-export { captureBaseline, compareWithBaseline, metricQueries, metricSpec, observe, resolveGates, type Baseline, type CaptureBaselineOptions, type PoolBaseline } from "./metricGates.js";
+export {
+  captureBaseline,
+  compareWithBaseline,
+  metricQueries,
+  metricSpec,
+  observe,
+  resolveGates,
+  type Baseline,
+  type CaptureBaselineOptions,
+  type PoolBaseline,
+} from "./metricGates.js";
 export { CHECK_REGISTRY, DEFAULT_CHECKS, VERIFY_CHECKS, buildChecks, runChecks } from "./checks.js";
 export { runCheck, type RunPolicy } from "./runner.js";
 export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";

@@ -22,20 +22,37 @@ export function kedaCheck(ctx: VerifyContext): Check {
       const targets = new Set(workloadsInScope(ctx).map((w) => w.name));
       const all = await ctx.kube.api.listCustomObjects(SCALED_OBJECTS, ctx.names.namespace);
       const mine = all.filter((so) => targets.has(((so.spec?.["scaleTargetRef"] ?? {}) as { name?: string }).name ?? ""));
-      if (mine.length === 0) return { status: "pass", message: `no ScaledObjects for the release in ${ctx.names.namespace} (autoscaling off)`, evidence: { namespace: ctx.names.namespace } };
+      if (mine.length === 0)
+        return {
+          status: "pass",
+          message: `no ScaledObjects for the release in ${ctx.names.namespace} (autoscaling off)`,
+          evidence: { namespace: ctx.names.namespace },
+        };
       const rows = mine.map(describeScaledObject).sort((a, b) => a.name.localeCompare(b.name));
       const evidence = { scaledObjects: rows };
       const fallback = rows.filter((r) => r.fallback === "True");
       if (fallback.length > 0) {
-        return { status: "fail", message: `ScaledObject ${fallback.map((r) => r.name).join(", ")} in Fallback: ${fallback[0]!.fallbackMessage ?? fallback[0]!.fallbackReason ?? "metrics unavailable"}`, evidence };
+        return {
+          status: "fail",
+          message: `ScaledObject ${fallback.map((r) => r.name).join(", ")} in Fallback: ${fallback[0]!.fallbackMessage ?? fallback[0]!.fallbackReason ?? "metrics unavailable"}`,
+          evidence,
+        };
       }
       const notReady = rows.filter((r) => r.ready !== "True");
       if (notReady.length > 0) {
         const r = notReady[0]!;
-        return { status: "pending", message: `ScaledObject ${notReady.map((x) => x.name).join(", ")} not Ready: ${r.readyReason ?? "no Ready condition"}${r.readyMessage ? ` (${r.readyMessage})` : ""}`, evidence };
+        return {
+          status: "pending",
+          message: `ScaledObject ${notReady.map((x) => x.name).join(", ")} not Ready: ${r.readyReason ?? "no Ready condition"}${r.readyMessage ? ` (${r.readyMessage})` : ""}`,
+          evidence,
+        };
       }
       const paused = rows.filter((r) => r.pausedReplicas !== null || r.paused !== null).map((r) => r.name);
-      return { status: "pass", message: `${rows.length} ScaledObject(s) Ready, none in Fallback${paused.length ? ` (still paused: ${paused.join(", ")})` : ""}`, evidence };
+      return {
+        status: "pass",
+        message: `${rows.length} ScaledObject(s) Ready, none in Fallback${paused.length ? ` (still paused: ${paused.join(", ")})` : ""}`,
+        evidence,
+      };
     },
   };
 }

@@ -50,7 +50,12 @@ export function resolveGates(gates: GatesInput | GatesConfig | undefined): Gates
 }
 
 /** PromQL for one pool (and version, for the canary): errors, total, p95 (seconds). */
-export function metricQueries(namespace: string, pool: string, version: string | undefined, rangeSeconds: number): { errors: string; total: string; p95: string } {
+export function metricQueries(
+  namespace: string,
+  pool: string,
+  version: string | undefined,
+  rangeSeconds: number,
+): { errors: string; total: string; p95: string } {
   const sel = [`namespace=${promString(namespace)}`, `pool=${promString(pool)}`, ...(version ? [`version=${promString(version)}`] : [])].join(",");
   const r = `[${rangeSeconds}s]`;
   return {
@@ -87,7 +92,9 @@ export async function captureBaseline(opts: CaptureBaselineOptions): Promise<Bas
   await Promise.all(
     opts.pools.map(async (pool) => {
       const q = metricQueries(opts.namespace, pool, undefined, range);
-      const [errors, total, p95] = await Promise.all([q.errors, q.total, q.p95].map((query) => prom.queryRange(query, start, end, gates.intervalSeconds, opts.signal)));
+      const [errors, total, p95] = await Promise.all(
+        [q.errors, q.total, q.p95].map((query) => prom.queryRange(query, start, end, gates.intervalSeconds, opts.signal)),
+      );
       const failed = [errors, total, p95].find((m) => m!.phase === "Error");
       const at = (m: Measurement<{ points: [number, number][] }[]> | undefined): Map<number, number> => new Map(m?.value?.[0]?.points ?? []);
       const e = at(errors);
@@ -138,19 +145,43 @@ export function metricSpec(kind: MetricKind, pool: string, gates: GatesConfig): 
 }
 
 /** One canary sample: a Measurement with its phase already evaluated. */
-async function measure(prom: PrometheusClient, kind: MetricKind, q: ReturnType<typeof metricQueries>, spec: MetricSpec, minRequests: number, signal?: AbortSignal): Promise<Measurement> {
+async function measure(
+  prom: PrometheusClient,
+  kind: MetricKind,
+  q: ReturnType<typeof metricQueries>,
+  spec: MetricSpec,
+  minRequests: number,
+  signal?: AbortSignal,
+): Promise<Measurement> {
   const startedAt = new Date().toISOString();
-  const [total, errors, p95] = await Promise.all([prom.scalar(q.total, { signal }), kind === "error-ratio" ? prom.scalar(q.errors, { signal }) : undefined, kind === "p95-latency" ? prom.scalar(q.p95, { signal }) : undefined]);
+  const [total, errors, p95] = await Promise.all([
+    prom.scalar(q.total, { signal }),
+    kind === "error-ratio" ? prom.scalar(q.errors, { signal }) : undefined,
+    kind === "p95-latency" ? prom.scalar(q.p95, { signal }) : undefined,
+  ]);
   const failed = [total, errors, p95].find((m) => m?.phase === "Error");
   const finishedAt = new Date().toISOString();
   if (failed) return { phase: "Error", message: failed.message ?? "query failed", startedAt, finishedAt };
   const requests = total.value ?? 0;
   if (requests < Math.max(1, minRequests)) {
-    return { phase: "Inconclusive", message: `only ${Math.round(requests)} request(s) in the rate window (minRequests ${minRequests})`, startedAt, finishedAt, detail: { requests } };
+    return {
+      phase: "Inconclusive",
+      message: `only ${Math.round(requests)} request(s) in the rate window (minRequests ${minRequests})`,
+      startedAt,
+      finishedAt,
+      detail: { requests },
+    };
   }
   const value = kind === "error-ratio" ? (errors?.value ?? 0) / requests : p95?.value !== undefined ? p95.value * 1000 : undefined;
   const e = evaluateValue(value, spec);
-  return { phase: e.phase, ...(value !== undefined && Number.isFinite(value) ? { value: round(value) } : {}), message: e.message, startedAt, finishedAt, detail: { requests: round(requests) } };
+  return {
+    phase: e.phase,
+    ...(value !== undefined && Number.isFinite(value) ? { value: round(value) } : {}),
+    message: e.message,
+    startedAt,
+    finishedAt,
+    detail: { requests: round(requests) },
+  };
 }
 
 export interface ObserveOptions {
@@ -194,7 +225,12 @@ export function compareWithBaseline(kind: MetricKind, canary: readonly number[],
   if (!mw.enabled) return { status: "skipped", message: "relative comparison disabled" };
   if (!baseline) return { status: "skipped", message: "no baseline captured for this pool" };
   const MIN = 3;
-  if (canary.length < MIN || baseline.length < MIN) return { status: "skipped", message: `too few samples to compare (canary ${canary.length}, baseline ${baseline.length}; need ${MIN} each)`, n: [canary.length, baseline.length] };
+  if (canary.length < MIN || baseline.length < MIN)
+    return {
+      status: "skipped",
+      message: `too few samples to compare (canary ${canary.length}, baseline ${baseline.length}; need ${MIN} each)`,
+      n: [canary.length, baseline.length],
+    };
   const r = mannWhitneyU(canary, baseline, "greater");
   const cm = median(canary);
   const bm = median(baseline);
@@ -204,7 +240,11 @@ export function compareWithBaseline(kind: MetricKind, canary: readonly number[],
   const unit = kind === "error-ratio" ? "" : "ms";
   const base = { baselineMedian: round(bm), canaryMedian: round(cm), u: r.u, p: round(r.p), n: [canary.length, baseline.length] as [number, number] };
   if (!worse) return { status: "pass", message: `not worse than baseline (median ${round(cm)}${unit} vs ${round(bm)}${unit}, p=${round(r.p)})`, ...base };
-  return { status: mw.enforce ? "fail" : "warn", message: `worse than baseline: median ${round(cm)}${unit} vs ${round(bm)}${unit} (+${round(cm - bm)}${unit} > ${round(allowed)}${unit} allowed), Mann-Whitney p=${round(r.p)} < ${mw.alpha}`, ...base };
+  return {
+    status: mw.enforce ? "fail" : "warn",
+    message: `worse than baseline: median ${round(cm)}${unit} vs ${round(bm)}${unit} (+${round(cm - bm)}${unit} > ${round(allowed)}${unit} allowed), Mann-Whitney p=${round(r.p)} < ${mw.alpha}`,
+    ...base,
+  };
 }
 
 /** The metric gate checks of a pool wave: error ratio and p95 for each of its pools. */
@@ -240,9 +280,25 @@ export function metricGateChecks(ctx: VerifyContext, prom: PrometheusClient, poo
               version,
               phase: result.phase,
               counts: { count: result.count, successful: result.successful, failed: result.failed, inconclusive: result.inconclusive, error: result.error },
-              spec: { initialDelaySeconds: (spec.initialDelayMs ?? 0) / 1000, intervalSeconds: ctx.gates.intervalSeconds, count: spec.count, minSamples: spec.minSamples, failureLimit: spec.failureLimit, successCondition: `result ${spec.successCondition.op} ${spec.successCondition.value}` },
-              samples: result.measurements.map((m) => ({ phase: m.phase, ...(m.value !== undefined ? { value: m.value } : {}), ...(m.detail?.["requests"] !== undefined ? { requests: m.detail["requests"] } : {}), ...(m.phase !== "Successful" && m.message ? { message: m.message } : {}) })),
-              baseline: { status: cmp.status, ...(cmp.baselineMedian !== undefined ? { median: cmp.baselineMedian, canaryMedian: cmp.canaryMedian!, u: cmp.u!, p: cmp.p!, n: cmp.n! } : {}), ...(base?.error ? { error: base.error } : {}) },
+              spec: {
+                initialDelaySeconds: (spec.initialDelayMs ?? 0) / 1000,
+                intervalSeconds: ctx.gates.intervalSeconds,
+                count: spec.count,
+                minSamples: spec.minSamples,
+                failureLimit: spec.failureLimit,
+                successCondition: `result ${spec.successCondition.op} ${spec.successCondition.value}`,
+              },
+              samples: result.measurements.map((m) => ({
+                phase: m.phase,
+                ...(m.value !== undefined ? { value: m.value } : {}),
+                ...(m.detail?.["requests"] !== undefined ? { requests: m.detail["requests"] } : {}),
+                ...(m.phase !== "Successful" && m.message ? { message: m.message } : {}),
+              })),
+              baseline: {
+                status: cmp.status,
+                ...(cmp.baselineMedian !== undefined ? { median: cmp.baselineMedian, canaryMedian: cmp.canaryMedian!, u: cmp.u!, p: cmp.p!, n: cmp.n! } : {}),
+                ...(base?.error ? { error: base.error } : {}),
+              },
             },
           };
         },

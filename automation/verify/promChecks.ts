@@ -31,11 +31,18 @@ export function prometheusChecks(ctx: VerifyContext, prom: PrometheusClient): Ch
       const base = { url: prom.baseUrl, query };
       if (m.phase === "Error") return { status: "fail", retryable: true, message: m.message ?? "query failed", evidence: base };
       const series = m.value ?? [];
-      const rows = series.map((s) => ({ job: s.labels["job"] ?? "", instance: s.labels["instance"] ?? "", ...(s.labels["pod"] ? { pod: s.labels["pod"] } : {}), up: s.value }));
+      const rows = series.map((s) => ({
+        job: s.labels["job"] ?? "",
+        instance: s.labels["instance"] ?? "",
+        ...(s.labels["pod"] ? { pod: s.labels["pod"] } : {}),
+        up: s.value,
+      }));
       const evidence = { ...base, targets: rows };
-      if (rows.length === 0) return { status: "fail", retryable: true, message: `no scrape target has namespace="${ns}": Prometheus does not scrape the release`, evidence };
+      if (rows.length === 0)
+        return { status: "fail", retryable: true, message: `no scrape target has namespace="${ns}": Prometheus does not scrape the release`, evidence };
       const down = rows.filter((r) => r.up !== 1);
-      if (down.length > 0) return { status: "pending", message: `${down.length}/${rows.length} target(s) down: ${down.map((d) => d.pod ?? d.instance).join(", ")}`, evidence };
+      if (down.length > 0)
+        return { status: "pending", message: `${down.length}/${rows.length} target(s) down: ${down.map((d) => d.pod ?? d.instance).join(", ")}`, evidence };
       // Per-pod targets: every Ready pod of the new revision must already be scraped.
       if (rows.some((r) => r.pod)) {
         const scraped = new Set(rows.map((r) => r.pod));
@@ -60,7 +67,8 @@ export function prometheusChecks(ctx: VerifyContext, prom: PrometheusClient): Ch
       const evidence = { url: prom.baseUrl, query, ...(m.value !== undefined ? { requests: m.value } : {}) };
       if (m.phase === "Error") return { status: "fail", retryable: true, message: m.message ?? "query failed", evidence };
       // An idle cluster is not broken, but its metric gates cannot judge anything: say so.
-      if (!m.value || m.value <= 0) return { status: "warn", message: `sie_gateway_requests_total did not move in the last ${range}s: no traffic to judge`, evidence };
+      if (!m.value || m.value <= 0)
+        return { status: "warn", message: `sie_gateway_requests_total did not move in the last ${range}s: no traffic to judge`, evidence };
       return { status: "pass", message: `${Math.round(m.value)} request(s) counted in the last ${range}s`, evidence };
     },
   };

@@ -42,7 +42,14 @@ export class PrometheusClient {
     try {
       const r = await fetch(url, { signal: this.signal(signal) });
       await r.arrayBuffer();
-      return { phase: r.ok ? "Successful" : "Failed", value: r.status, message: `GET ${url} → ${r.status}`, startedAt, finishedAt: new Date().toISOString(), detail: { url } };
+      return {
+        phase: r.ok ? "Successful" : "Failed",
+        value: r.status,
+        message: `GET ${url} → ${r.status}`,
+        startedAt,
+        finishedAt: new Date().toISOString(),
+        detail: { url },
+      };
     } catch (err) {
       return { phase: "Error", message: `GET ${url}: ${describe(err)}`, startedAt, finishedAt: new Date().toISOString(), detail: { url } };
     }
@@ -52,26 +59,38 @@ export class PrometheusClient {
   async query(query: string, opts: { time?: number; signal?: AbortSignal } = {}): Promise<Measurement<PromSample[]>> {
     const params = new URLSearchParams({ query });
     if (opts.time !== undefined) params.set("time", String(opts.time / 1000));
-    return this.call("query", params, query, (data) => {
-      if (data.resultType === "scalar" || data.resultType === "string") {
-        const [, v] = data.result as [number, string];
-        return [{ labels: {}, value: Number(v) }];
-      }
-      if (data.resultType !== "vector") throw new Error(`expected a vector, got ${data.resultType}`);
-      return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => ({ labels: s.metric, value: Number(s.value[1]) }));
-    }, opts.signal);
+    return this.call(
+      "query",
+      params,
+      query,
+      (data) => {
+        if (data.resultType === "scalar" || data.resultType === "string") {
+          const [, v] = data.result as [number, string];
+          return [{ labels: {}, value: Number(v) }];
+        }
+        if (data.resultType !== "vector") throw new Error(`expected a vector, got ${data.resultType}`);
+        return (data.result as { metric: Record<string, string>; value: [number, string] }[]).map((s) => ({ labels: s.metric, value: Number(s.value[1]) }));
+      },
+      opts.signal,
+    );
   }
 
   /** Range query over [startMs, endMs] at stepSeconds; value = the series. */
   async queryRange(query: string, startMs: number, endMs: number, stepSeconds: number, signal?: AbortSignal): Promise<Measurement<PromSeries[]>> {
     const params = new URLSearchParams({ query, start: String(startMs / 1000), end: String(endMs / 1000), step: String(stepSeconds) });
-    return this.call("query_range", params, query, (data) => {
-      if (data.resultType !== "matrix") throw new Error(`expected a matrix, got ${data.resultType}`);
-      return (data.result as { metric: Record<string, string>; values: [number, string][] }[]).map((s) => ({
-        labels: s.metric,
-        points: s.values.map(([t, v]) => [t, Number(v)] as [number, number]),
-      }));
-    }, signal);
+    return this.call(
+      "query_range",
+      params,
+      query,
+      (data) => {
+        if (data.resultType !== "matrix") throw new Error(`expected a matrix, got ${data.resultType}`);
+        return (data.result as { metric: Record<string, string>; values: [number, string][] }[]).map((s) => ({
+          labels: s.metric,
+          points: s.values.map(([t, v]) => [t, Number(v)] as [number, number]),
+        }));
+      },
+      signal,
+    );
   }
 
   /**
@@ -89,7 +108,13 @@ export class PrometheusClient {
     return outer ? AbortSignal.any([outer, t]) : t;
   }
 
-  private async call<V>(endpoint: string, params: URLSearchParams, query: string, parse: (data: NonNullable<ApiBody["data"]>) => V, signal?: AbortSignal): Promise<Measurement<V>> {
+  private async call<V>(
+    endpoint: string,
+    params: URLSearchParams,
+    query: string,
+    parse: (data: NonNullable<ApiBody["data"]>) => V,
+    signal?: AbortSignal,
+  ): Promise<Measurement<V>> {
     const url = `${this.baseUrl}/api/v1/${endpoint}`;
     const startedAt = new Date().toISOString();
     const detail = { url, query };

@@ -23,7 +23,11 @@ function rolloutCheck(ctx: VerifyContext, w: Workload): Check {
       const evidence = { done: st.done, held, ...(revision ? { revision } : {}), newPods: pods.length, ...(failing.length ? { pods: failing } : {}) };
       if (failing.length > 0) {
         const f = failing[0]!;
-        return { status: "fail", message: `${w.kind} ${w.name}: pod ${f.pod} ${f.reason}${f.message ? ` (${f.message})` : ""}${failing.length > 1 ? ` and ${failing.length - 1} more` : ""}`, evidence };
+        return {
+          status: "fail",
+          message: `${w.kind} ${w.name}: pod ${f.pod} ${f.reason}${f.message ? ` (${f.message})` : ""}${failing.length > 1 ? ` and ${failing.length - 1} more` : ""}`,
+          evidence,
+        };
       }
       if (held) return { status: "pending", message: `${w.kind} ${w.name} is held (partition/paused); its wave has not been released`, evidence };
       if (!st.done) return { status: "pending", message: `${w.kind} ${w.name}: ${st.reason}`, evidence };

@@ -38,7 +38,8 @@ export async function runCheck(check: Check, policy: RunPolicy = {}): Promise<Ga
     await sleep(Math.min(maxBackoff, backoff * 2 ** attempt), policy.signal);
   }
   const status = outcome.status === "pending" ? "fail" : outcome.status;
-  const message = outcome.status === "pending" ? `not settled after ${attempts} attempt(s) in ${fmt(Date.now() - started)}: ${outcome.message}` : outcome.message;
+  const message =
+    outcome.status === "pending" ? `not settled after ${attempts} attempt(s) in ${fmt(Date.now() - started)}: ${outcome.message}` : outcome.message;
   return { name: check.name, status, message, evidence: { ...outcome.evidence, attempts }, durationMs: Date.now() - started };
 }
 

@@ -51,7 +51,8 @@ function parseBody(text: string): Record<string, unknown> {
 }
 
 function namespaceOf(v: unknown): string {
-  if (typeof v !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v)) throw new BadRequest(`namespace must be the namespace of a release, got ${JSON.stringify(v)}`);
+  if (typeof v !== "string" || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(v))
+    throw new BadRequest(`namespace must be the namespace of a release, got ${JSON.stringify(v)}`);
   return v;
 }
 
@@ -59,9 +60,11 @@ function loadOptions(b: Record<string, unknown>): LoadOptions {
   const rps = b["rps"];
   const durationMs = b["durationMs"];
   if (typeof rps !== "number" || !(rps > 0)) throw new BadRequest(`rps must be a number of requests per second (1–500), got ${JSON.stringify(rps)}`);
-  if (typeof durationMs !== "number" || !(durationMs > 0)) throw new BadRequest(`durationMs must be how long to send, in ms (≤ 600000), got ${JSON.stringify(durationMs)}`);
+  if (typeof durationMs !== "number" || !(durationMs > 0))
+    throw new BadRequest(`durationMs must be how long to send, in ms (≤ 600000), got ${JSON.stringify(durationMs)}`);
   const models = b["models"];
-  if (models !== undefined && (!Array.isArray(models) || !models.every((m) => typeof m === "string"))) throw new BadRequest("models must be a list of model names");
+  if (models !== undefined && (!Array.isArray(models) || !models.every((m) => typeof m === "string")))
+    throw new BadRequest("models must be a list of model names");
   const pool = b["pool"];
   if (pool !== undefined && typeof pool !== "string") throw new BadRequest("pool must be a worker pool name");
   return { rps, durationMs, ...(models ? { models: models as string[] } : {}), ...(pool !== undefined ? { pool } : {}) };
@@ -72,7 +75,14 @@ function state(deps: ControlDeps) {
   for (const ns of deps.namespaces()) {
     const v = deps.view(ns);
     const pods = (["gateway", "config", "worker"] as const).flatMap((c) =>
-      v.pods(c).map((p) => ({ component: c, name: p.name, ...(p.pool ? { pool: p.pool } : {}), version: p.image.version, ready: p.ready, ...(p.fault ? { fault: p.fault } : {}) })),
+      v.pods(c).map((p) => ({
+        component: c,
+        name: p.name,
+        ...(p.pool ? { pool: p.pool } : {}),
+        version: p.image.version,
+        ready: p.ready,
+        ...(p.fault ? { fault: p.fault } : {}),
+      })),
     );
     namespaces[ns] = {
       gatewayEndpoints: v.endpoints("gateway")?.map((p) => p.name) ?? null,

@@ -42,16 +42,24 @@ export class FaultScopeError extends Error {
 }
 
 const sameTarget = (a: Omit<FaultScope, "fault">, b: Omit<FaultScope, "fault">): boolean =>
-  (a.namespace ?? "") === (b.namespace ?? "") && a.component === b.component && (a.pool ?? "") === (b.pool ?? "") && normalizeVersion(a.version) === normalizeVersion(b.version);
+  (a.namespace ?? "") === (b.namespace ?? "") &&
+  a.component === b.component &&
+  (a.pool ?? "") === (b.pool ?? "") &&
+  normalizeVersion(a.version) === normalizeVersion(b.version);
 
 /** Validates one requested scope; throws FaultScopeError naming the bad field. */
 export function parseScope(raw: unknown): ScopeChange {
   const r = (raw ?? {}) as Record<string, unknown>;
-  if (!COMPONENTS.includes(r["component"] as Component)) throw new FaultScopeError(`scopes[].component must be one of ${COMPONENTS.join(", ")}, got ${JSON.stringify(r["component"])}`);
-  if (typeof r["version"] !== "string" || r["version"] === "") throw new FaultScopeError(`scopes[].version must be the version string the pods run, e.g. "v0.3.2", got ${JSON.stringify(r["version"])}`);
-  if (r["pool"] !== undefined && (typeof r["pool"] !== "string" || r["component"] !== "worker")) throw new FaultScopeError("scopes[].pool is a pool name and only applies to component worker");
-  if (r["namespace"] !== undefined && (typeof r["namespace"] !== "string" || r["namespace"] === "")) throw new FaultScopeError(`scopes[].namespace must be a namespace name, got ${JSON.stringify(r["namespace"])}`);
-  if (r["fault"] !== null && !isFaultName(r["fault"])) throw new FaultScopeError(`scopes[].fault must be one of ${FAULT_NAMES.join(", ")} (or null to remove), got ${JSON.stringify(r["fault"])}`);
+  if (!COMPONENTS.includes(r["component"] as Component))
+    throw new FaultScopeError(`scopes[].component must be one of ${COMPONENTS.join(", ")}, got ${JSON.stringify(r["component"])}`);
+  if (typeof r["version"] !== "string" || r["version"] === "")
+    throw new FaultScopeError(`scopes[].version must be the version string the pods run, e.g. "v0.3.2", got ${JSON.stringify(r["version"])}`);
+  if (r["pool"] !== undefined && (typeof r["pool"] !== "string" || r["component"] !== "worker"))
+    throw new FaultScopeError("scopes[].pool is a pool name and only applies to component worker");
+  if (r["namespace"] !== undefined && (typeof r["namespace"] !== "string" || r["namespace"] === ""))
+    throw new FaultScopeError(`scopes[].namespace must be a namespace name, got ${JSON.stringify(r["namespace"])}`);
+  if (r["fault"] !== null && !isFaultName(r["fault"]))
+    throw new FaultScopeError(`scopes[].fault must be one of ${FAULT_NAMES.join(", ")} (or null to remove), got ${JSON.stringify(r["fault"])}`);
   return {
     ...(r["namespace"] !== undefined ? { namespace: r["namespace"] as string } : {}),
     component: r["component"] as Component,
@@ -74,7 +82,11 @@ export function applyScopeChanges(scopes: readonly FaultScope[], changes: readon
 /** The first scope that covers `t`, if any. */
 export function matchScope(scopes: readonly FaultScope[], t: ScopeTarget): FaultScope | undefined {
   return scopes.find(
-    (s) => (s.namespace === undefined || s.namespace === t.namespace) && s.component === t.component && (s.pool === undefined || s.pool === t.pool) && normalizeVersion(s.version) === t.version,
+    (s) =>
+      (s.namespace === undefined || s.namespace === t.namespace) &&
+      s.component === t.component &&
+      (s.pool === undefined || s.pool === t.pool) &&
+      normalizeVersion(s.version) === t.version,
   );
 }
 

@@ -39,7 +39,10 @@ export class GatewayState {
 
   roundRobin(key: string): RoundRobin {
     let r = this.rr.get(key);
-    if (!r) this.rr.set(key, (r = new RoundRobin()));
+    if (!r) {
+      r = new RoundRobin();
+      this.rr.set(key, r);
+    }
     return r;
   }
 
@@ -132,10 +135,13 @@ export class Gateway {
 
   private workerProbe(view: NamespaceView, res: ServerResponse, name: string, probe: "healthz" | "readyz"): void {
     const w = view.workers().find((x) => x.name === name);
-    if (!w) return sendText(res, 404, "worker not found");
+    if (!w) {
+      sendText(res, 404, "worker not found");
+      return;
+    }
     const headers = { [VERSION_HEADER]: w.image.version };
-    if (probe === "healthz") return w.started ? sendText(res, 200, "ok", headers) : sendText(res, 503, "not started", headers);
-    return w.ready ? sendText(res, 200, "ok", headers) : sendText(res, 503, "not ready", headers);
+    const [ok, notOk] = probe === "healthz" ? [w.started, "not started"] : [w.ready, "not ready"];
+    sendText(res, ok ? 200 : 503, ok ? "ok" : notOk, headers);
   }
 
   private modelList(view: NamespaceView) {
@@ -174,7 +180,13 @@ export class Gateway {
         version: w.image.version,
         pool: w.pool,
       })),
-      models: this.modelList(view).map(({ name, state, worker_count, gpu_types, total_queue_depth }) => ({ name, state, worker_count, gpu_types, total_queue_depth })),
+      models: this.modelList(view).map(({ name, state, worker_count, gpu_types, total_queue_depth }) => ({
+        name,
+        state,
+        worker_count,
+        gpu_types,
+        total_queue_depth,
+      })),
     };
   }
 
@@ -214,7 +226,9 @@ export class Gateway {
     }
 
     const t0 = performance.now();
-    await this.state.inFlightOn(view.poolInfo(w.pool), () => sleep(this.timings.encodeLatencyMs + Math.random() * this.timings.encodeJitterMs + extraLatencyMs(w.fault)));
+    await this.state.inFlightOn(view.poolInfo(w.pool), () =>
+      sleep(this.timings.encodeLatencyMs + Math.random() * this.timings.encodeJitterMs + extraLatencyMs(w.fault)),
+    );
     const v = w.image.version;
     const workerHeaders = { "X-SIE-Worker": w.name, "X-SIE-Pool": w.pool };
     const failed = this.state.fails(w);

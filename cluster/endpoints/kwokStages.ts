@@ -85,7 +85,12 @@ ${indent(container, 2)}
 - {{ toJson . }}
 {{ end }}
 {{ end }}`;
-  return podStage(name, [NOT_DELETED, [".status.containerStatuses.[].state.waiting.reason", "In", reason]], `durationMilliseconds: ${delayMs}`, statusTemplate(template));
+  return podStage(
+    name,
+    [NOT_DELETED, [".status.containerStatuses.[].state.waiting.reason", "In", reason]],
+    `durationMilliseconds: ${delayMs}`,
+    statusTemplate(template),
+  );
 }
 
 export const POD_FAULT_STATUS = {
@@ -99,7 +104,10 @@ export const POD_FAULT_STATUS = {
     phase: "Pending",
     container: pulling("ErrImagePull"),
     // The kubelet's back-off: ErrImagePull turns into ImagePullBackOff, and the next attempt fails again.
-    followUps: [waitingStage("sie-pod-pullerr-backoff", "ErrImagePull", 2_000, pulling("ImagePullBackOff")), waitingStage("sie-pod-pullerr-retry", "ImagePullBackOff", 10_000, pulling("ErrImagePull"))],
+    followUps: [
+      waitingStage("sie-pod-pullerr-backoff", "ErrImagePull", 2_000, pulling("ImagePullBackOff")),
+      waitingStage("sie-pod-pullerr-retry", "ImagePullBackOff", 10_000, pulling("ErrImagePull")),
+    ],
   },
   noready: {
     phase: "Running",
@@ -122,15 +130,22 @@ function indent(text: string, n: number): string {
  * to a name no branch below matches, so the container runs Ready.
  */
 function faultOfContainer(): string {
-  const byTag = POD_FAULTS.map((f, i) => `{{ ${i === 0 ? "if" : "else if"} regexMatch ${JSON.stringify(`:[^:/@]*${FAULTS[f].suffix}(${WORKER_TAG_TAIL})?$`)} .image }}{{ $fault = ${JSON.stringify(f)} }}`).join("");
+  const byTag = POD_FAULTS.map(
+    (f, i) =>
+      `{{ ${i === 0 ? "if" : "else if"} regexMatch ${JSON.stringify(`:[^:/@]*${FAULTS[f].suffix}(${WORKER_TAG_TAIL})?$`)} .image }}{{ $fault = ${JSON.stringify(f)} }}`,
+  ).join("");
   return `{{ $fault := $injected }}
 {{ if not $fault }}${byTag}{{ end }}{{ end }}`;
 }
 
 function podStartStage(): string {
   const notReady = POD_FAULTS.map((f) => JSON.stringify(f)).join(" ");
-  const pending = POD_FAULTS.filter((f) => POD_FAULT_STATUS[f].phase === "Pending").map((f) => JSON.stringify(f)).join(" ");
-  const branches = POD_FAULTS.map((f, i) => `{{ ${i === 0 ? "if" : "else if"} eq $fault ${JSON.stringify(f)} }}\n${indent(POD_FAULT_STATUS[f].container, 2)}`).join("\n");
+  const pending = POD_FAULTS.filter((f) => POD_FAULT_STATUS[f].phase === "Pending")
+    .map((f) => JSON.stringify(f))
+    .join(" ");
+  const branches = POD_FAULTS.map(
+    (f, i) => `{{ ${i === 0 ? "if" : "else if"} eq $fault ${JSON.stringify(f)} }}\n${indent(POD_FAULT_STATUS[f].container, 2)}`,
+  ).join("\n");
   const template = `{{ $now := Now }}
 {{ $pod := . }}
 {{ $injected := "" }}

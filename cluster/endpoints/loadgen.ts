@@ -31,7 +31,10 @@ export class LoadGenerator {
   private inFlight = 0;
   private state: LoadStatus = { running: false, sent: 0, byStatus: {} };
 
-  constructor(private readonly gatewayUrl: () => string, private readonly models: readonly ModelSpec[]) {}
+  constructor(
+    private readonly gatewayUrl: () => string,
+    private readonly models: readonly ModelSpec[],
+  ) {}
 
   start(o: LoadOptions): LoadStatus {
     this.stop();

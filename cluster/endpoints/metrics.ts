@@ -44,13 +44,45 @@ export class EndpointMetrics {
     return new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
   }
 
-  readonly gatewayRequests = this.counter("sie_gateway_requests_total", "Requests handled by the gateway, by target pool, HTTP status and serving version", ["namespace", "pool", "status", "version", "model", "endpoint"]);
-  readonly gatewayErrors = this.counter("sie_gateway_request_errors_total", "Gateway requests that ended in a 5xx, by pool and serving version", ["namespace", "pool", "status", "version"]);
-  readonly gatewayDuration = this.histogram("sie_gateway_request_duration_seconds", "Gateway request latency, by pool and serving version", ["namespace", "pool", "version"]);
-  readonly requests = this.counter("sie_requests_total", "Requests handled by workers, by pool, pod, status and worker version", ["namespace", "pool", "pod", "status", "version", "model"]);
-  readonly errors = this.counter("sie_request_errors_total", "Worker requests that failed, by pool, pod and worker version", ["namespace", "pool", "pod", "version"]);
+  readonly gatewayRequests = this.counter("sie_gateway_requests_total", "Requests handled by the gateway, by target pool, HTTP status and serving version", [
+    "namespace",
+    "pool",
+    "status",
+    "version",
+    "model",
+    "endpoint",
+  ]);
+  readonly gatewayErrors = this.counter("sie_gateway_request_errors_total", "Gateway requests that ended in a 5xx, by pool and serving version", [
+    "namespace",
+    "pool",
+    "status",
+    "version",
+  ]);
+  readonly gatewayDuration = this.histogram("sie_gateway_request_duration_seconds", "Gateway request latency, by pool and serving version", [
+    "namespace",
+    "pool",
+    "version",
+  ]);
+  readonly requests = this.counter("sie_requests_total", "Requests handled by workers, by pool, pod, status and worker version", [
+    "namespace",
+    "pool",
+    "pod",
+    "status",
+    "version",
+    "model",
+  ]);
+  readonly errors = this.counter("sie_request_errors_total", "Worker requests that failed, by pool, pod and worker version", [
+    "namespace",
+    "pool",
+    "pod",
+    "version",
+  ]);
   readonly duration = this.histogram("sie_request_duration_seconds", "Worker request latency, by pool and worker version", ["namespace", "pool", "version"]);
-  readonly rejected = this.counter("sie_gateway_rejected_requests_total", "Requests the gateway rejected or deferred, by reason", ["namespace", "reason", "pool"]);
+  readonly rejected = this.counter("sie_gateway_rejected_requests_total", "Requests the gateway rejected or deferred, by reason", [
+    "namespace",
+    "reason",
+    "pool",
+  ]);
 
   constructor(sample: MetricsSample) {
     const perPool = ["namespace", "machine_profile", "bundle", "pool"] as const;
@@ -77,7 +109,12 @@ export class EndpointMetrics {
   }
 
   /** A gauge computed at each scrape: `fill` sets the current values after a reset. */
-  private gauge<L extends string>(name: string, help: string, labelNames: readonly L[], fill: (set: (labels: Record<L, string>, value: number) => void) => void): void {
+  private gauge<L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    fill: (set: (labels: Record<L, string>, value: number) => void) => void,
+  ): void {
     new Gauge({
       name,
       help,

@@ -6,7 +6,17 @@ import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { matchScope, type FaultScope } from "./faultScopes.js";
 import type { PoolInfo } from "./metrics.js";
 import type { NamespaceObjects } from "./poller.js";
-import { BUNDLE_LABEL, COMPONENT_LABEL, componentOf, GPU_TYPE_LABEL, MACHINE_PROFILE_LABEL, POOL_LABEL, toSiePod, type Component, type SiePod } from "./view.js";
+import {
+  BUNDLE_LABEL,
+  COMPONENT_LABEL,
+  componentOf,
+  GPU_TYPE_LABEL,
+  MACHINE_PROFILE_LABEL,
+  POOL_LABEL,
+  toSiePod,
+  type Component,
+  type SiePod,
+} from "./view.js";
 import { FAULTS } from "../faults.js";
 
 const selects = (svc: V1Service, pod: V1Pod): boolean => {

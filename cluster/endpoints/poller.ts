@@ -123,7 +123,10 @@ export class ClusterPoller {
     const of = (ns: string | undefined): NamespaceObjects => {
       const key = ns ?? "default";
       let o = namespaces.get(key);
-      if (!o) namespaces.set(key, (o = { pods: [], services: [], statefulSets: [], configMaps: [] }));
+      if (!o) {
+        o = { pods: [], services: [], statefulSets: [], configMaps: [] };
+        namespaces.set(key, o);
+      }
       return o;
     };
     for (const p of pods.items) of(p.metadata?.namespace).pods.push(p);
@@ -135,7 +138,10 @@ export class ClusterPoller {
         if (writes === this.scopeWrites) this.takeScopes(readStoredScopes(c.data));
       } else if (c.metadata?.name?.endsWith(GPU_CONFIG_SUFFIX) && namespaces.has(ns ?? "")) of(ns).configMaps.push(c);
     }
-    if (writes === this.scopeWrites && !configMaps.items.some((c) => c.metadata?.namespace === FAULT_SCOPES_OBJECT.namespace && c.metadata?.name === FAULT_SCOPES_OBJECT.name)) {
+    if (
+      writes === this.scopeWrites &&
+      !configMaps.items.some((c) => c.metadata?.namespace === FAULT_SCOPES_OBJECT.namespace && c.metadata?.name === FAULT_SCOPES_OBJECT.name)
+    ) {
       this.takeScopes([]);
     }
     this.picture = { polledAt: Date.now(), namespaces };
@@ -157,7 +163,10 @@ export class ClusterPoller {
       await this.core.replaceNamespacedConfigMap({ namespace, name, body: { ...existing, data } });
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      await this.core.createNamespacedConfigMap({ namespace, body: { metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "sie-fleet-endpoints" } }, data } });
+      await this.core.createNamespacedConfigMap({
+        namespace,
+        body: { metadata: { name, namespace, labels: { "app.kubernetes.io/managed-by": "sie-fleet-endpoints" } }, data },
+      });
     } finally {
       this.scopeWrites++;
     }

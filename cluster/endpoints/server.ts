@@ -84,7 +84,12 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     queueDepth: () => state.queueDepths(),
     pendingDemand: () => state.pendingDemand(),
     namespaces: () => [...poller.current.namespaces.keys()],
-    workers: () => [...poller.current.namespaces.keys()].flatMap((ns) => view(ns).workers().map((w) => ({ namespace: ns, pool: w.pool, version: w.image.version, ready: w.ready }))),
+    workers: () =>
+      [...poller.current.namespaces.keys()].flatMap((ns) =>
+        view(ns)
+          .workers()
+          .map((w) => ({ namespace: ns, pool: w.pool, version: w.image.version, ready: w.ready })),
+      ),
   });
   const gateway = new Gateway(state, metrics, models, { ...DEFAULT_TIMINGS, ...opts.timings });
   const view = (ns: string) => new NamespaceView(ns, poller.current.namespaces.get(ns), poller.faultScopes);
@@ -99,7 +104,10 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     polledAt: () => poller.current.polledAt,
     load: (ns, create) => {
       let g = loads.get(ns);
-      if (!g && create) loads.set(ns, (g = new LoadGenerator(() => url + gatewayPath(ns), models)));
+      if (!g && create) {
+        g = new LoadGenerator(() => url + gatewayPath(ns), models);
+        loads.set(ns, g);
+      }
       return g;
     },
     loads: () => loads,
@@ -136,7 +144,9 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     }
     const ctl = /^\/control(\/[^/]+)\/?$/.exec(p);
     if (ctl) return handleControl(control, req, res, ctl[1]!, u);
-    sendJson(res, 404, { error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics or /control/{state,load,faults}` });
+    sendJson(res, 404, {
+      error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics or /control/{state,load,faults}`,
+    });
   };
   const server = createServer((req, res) => {
     route(req, res).catch((err: unknown) => {

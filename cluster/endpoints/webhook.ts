@@ -112,7 +112,10 @@ export class FaultWebhook {
     };
     try {
       const existing = await this.admission.readMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION });
-      await this.admission.replaceMutatingWebhookConfiguration({ name: WEBHOOK_CONFIGURATION, body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } } });
+      await this.admission.replaceMutatingWebhookConfiguration({
+        name: WEBHOOK_CONFIGURATION,
+        body: { ...body, metadata: { ...body.metadata, resourceVersion: existing.metadata?.resourceVersion } },
+      });
     } catch (err) {
       if (!isNotFound(err)) throw err;
       await this.admission.createMutatingWebhookConfiguration({ body });
@@ -145,7 +148,9 @@ export class FaultWebhook {
         last = (err as Error).message.split("\n")[0] ?? String(err);
       }
       if (Date.now() > deadline) {
-        throw new Error(`the API server did not call the fault webhook (https://127.0.0.1, MutatingWebhookConfiguration ${WEBHOOK_CONFIGURATION}) within ${READY_TIMEOUT_MS / 1000}s: ${last}`);
+        throw new Error(
+          `the API server did not call the fault webhook (https://127.0.0.1, MutatingWebhookConfiguration ${WEBHOOK_CONFIGURATION}) within ${READY_TIMEOUT_MS / 1000}s: ${last}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 200));
     }

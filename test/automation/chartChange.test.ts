@@ -15,11 +15,21 @@ describe("chart change", () => {
   it("sorts objects into added, removed and changed", () => {
     const before = [obj("Deployment", "router"), obj("Service", "svc", { spec: { port: 1 } }), obj("ConfigMap", "same")];
     const after = [obj("Deployment", "gateway"), obj("Service", "svc", { spec: { port: 2 } }), obj("ConfigMap", "same")];
-    expect(diffObjects(before, after)).toEqual({ added: ["Deployment/gateway"], removed: ["Deployment/router"], changed: [{ object: "Service/svc", paths: ["spec.port"] }] });
+    expect(diffObjects(before, after)).toEqual({
+      added: ["Deployment/gateway"],
+      removed: ["Deployment/router"],
+      changed: [{ object: "Service/svc", paths: ["spec.port"] }],
+    });
   });
 
   it("allows in-place changes and refuses added or removed workloads unless forced, saying which", () => {
-    const inPlace = { from: "0.3.0", to: "0.3.1", added: ["ConfigMap/new"], removed: [], changed: [{ object: "Deployment/gateway", paths: ["metadata.labels"] }] };
+    const inPlace = {
+      from: "0.3.0",
+      to: "0.3.1",
+      added: ["ConfigMap/new"],
+      removed: [],
+      changed: [{ object: "Deployment/gateway", paths: ["metadata.labels"] }],
+    };
     expect(judgeChartChange(inPlace, false)).toMatchObject({ allowed: true, rule: "chart-in-place" });
     const replaces = { from: "0.2.0", to: "0.3.1", added: ["Deployment/gateway"], removed: ["Deployment/router"], changed: [] };
     const refused = judgeChartChange(replaces, false);

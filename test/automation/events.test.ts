@@ -35,7 +35,11 @@ describe("ProgressEmitter + ndjson", () => {
     const out = sink();
     let t = T0;
     script(new ProgressEmitter(ndjsonReporter({ stream: out.stream, secrets: ["hunter2-hunter2"] }), "run-1", () => (t += 10)));
-    const lines = out.text().trim().split("\n").map((l) => JSON.parse(l) as ProgressEvent);
+    const lines = out
+      .text()
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as ProgressEvent);
     // debug is dropped without --verbose
     expect(lines.map((l) => l.kind)).toEqual(["phase", "phase", "wave", "rollout", "gate", "log", "outcome"]);
     for (const l of lines) {
@@ -89,7 +93,14 @@ describe("choosing and combining reporters", () => {
 
   it("fanOut keeps going when one reporter throws", () => {
     const mem = memoryReporter();
-    const both = fanOut({ emit: () => { throw new Error("EPIPE"); } }, mem);
+    const both = fanOut(
+      {
+        emit: () => {
+          throw new Error("EPIPE");
+        },
+      },
+      mem,
+    );
     new ProgressEmitter(both, "r").log("info", "lock", "hello");
     expect(mem.events).toHaveLength(1);
   });

@@ -36,7 +36,9 @@ describe("checkGuardrails", () => {
     expect(r.ok).toBe(false);
     expect(r.violations).toHaveLength(1);
     expect(r.violations[0]).toMatchObject({ urn: u, op: "replace" });
-    expect(r.violations[0]!.reason).toMatch(/REPLACE gcp:container\/nodePool:NodePool "a100-80gb-nodepool" \(node-pool; replacement forced by: nodeConfig.guestAccelerators\)/);
+    expect(r.violations[0]!.reason).toMatch(
+      /REPLACE gcp:container\/nodePool:NodePool "a100-80gb-nodepool" \(node-pool; replacement forced by: nodeConfig.guestAccelerators\)/,
+    );
   });
 
   it.each([

@@ -66,7 +66,10 @@ describe("Journal", () => {
 
   it("redacts everything it writes", async () => {
     const j = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade", secrets: ["s3cr3t-passphrase"] });
-    await j.decision("snapshot", JOURNAL_ACTIONS.configSnapshot, { message: "using s3cr3t-passphrase", data: { hfToken: "hf_abc", kubeconfig: "clusters: []", tag: "v0.3.1" } });
+    await j.decision("snapshot", JOURNAL_ACTIONS.configSnapshot, {
+      message: "using s3cr3t-passphrase",
+      data: { hfToken: "hf_abc", kubeconfig: "clusters: []", tag: "v0.3.1" },
+    });
     await j.close();
     const text = await fsp.readFile(j.path, "utf8");
     expect(text).not.toContain("s3cr3t-passphrase");

@@ -4,7 +4,9 @@ import { checkPod, checkPods } from "../../automation/kube/podHealth.js";
 import { deploymentRolloutStatus, isHeld, rolloutStatus, statefulSetRolloutStatus } from "../../automation/kube/rolloutStatus.js";
 
 /** A worker StatefulSet as the sie-cluster chart renders it, with status as the controller reports it. */
-function sts(over: { replicas?: number; generation?: number; partition?: number | null; type?: string; status?: Partial<NonNullable<V1StatefulSet["status"]>> } = {}): V1StatefulSet {
+function sts(
+  over: { replicas?: number; generation?: number; partition?: number | null; type?: string; status?: Partial<NonNullable<V1StatefulSet["status"]>> } = {},
+): V1StatefulSet {
   const replicas = over.replicas ?? 2;
   return {
     apiVersion: "apps/v1",
@@ -67,7 +69,10 @@ describe("StatefulSet rollout status (kubectl rules)", () => {
     expect(statefulSetRolloutStatus(sts({ status: { observedGeneration: 0 } }))).toMatchObject({ done: false });
   });
   it("waits while pods are not ready", () => {
-    expect(statefulSetRolloutStatus(sts({ status: { readyReplicas: 1 } }))).toMatchObject({ done: false, reason: expect.stringContaining("1 of 2 pods ready") });
+    expect(statefulSetRolloutStatus(sts({ status: { readyReplicas: 1 } }))).toMatchObject({
+      done: false,
+      reason: expect.stringContaining("1 of 2 pods ready"),
+    });
   });
   it("with a partition, counts only the pods that must update", () => {
     const s = sts({ partition: 0, status: { updatedReplicas: 1, updateRevision: "new", currentRevision: "old" } });
@@ -85,7 +90,9 @@ describe("StatefulSet rollout status (kubectl rules)", () => {
     });
   });
   it("is done immediately with zero replicas", () => {
-    expect(statefulSetRolloutStatus(sts({ replicas: 0, status: { readyReplicas: 0, updatedReplicas: 0, updateRevision: "n", currentRevision: "o" } }))).toMatchObject({ done: true });
+    expect(
+      statefulSetRolloutStatus(sts({ replicas: 0, status: { readyReplicas: 0, updatedReplicas: 0, updateRevision: "n", currentRevision: "o" } })),
+    ).toMatchObject({ done: true });
   });
   it("cannot follow OnDelete", () => {
     expect(statefulSetRolloutStatus(sts({ type: "OnDelete" }))).toMatchObject({ done: false, error: true });
@@ -104,7 +111,11 @@ describe("Deployment rollout status (kubectl rules)", () => {
     expect(deploymentRolloutStatus(dep({ status: { availableReplicas: 1 } })).reason).toContain("1 of 2 updated replicas available");
   });
   it("reports a progress deadline as an error", () => {
-    const d = dep({ status: { conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: 'ReplicaSet "x" has timed out progressing.' }] } });
+    const d = dep({
+      status: {
+        conditions: [{ type: "Progressing", status: "False", reason: "ProgressDeadlineExceeded", message: 'ReplicaSet "x" has timed out progressing.' }],
+      },
+    });
     expect(deploymentRolloutStatus(d)).toMatchObject({ done: false, error: true });
   });
   it("says when it is paused", () => {
@@ -113,7 +124,16 @@ describe("Deployment rollout status (kubectl rules)", () => {
 });
 
 const NOW = Date.parse("2026-03-01T10:00:00Z");
-function pod(over: { phase?: string; ready?: boolean; readySince?: string; waiting?: { reason: string; message?: string }; restarts?: number; scheduled?: { status: string; reason?: string; since: string } } = {}): V1Pod {
+function pod(
+  over: {
+    phase?: string;
+    ready?: boolean;
+    readySince?: string;
+    waiting?: { reason: string; message?: string };
+    restarts?: number;
+    scheduled?: { status: string; reason?: string; since: string };
+  } = {},
+): V1Pod {
   return {
     metadata: { name: "sie-worker-l4-1", labels: { "controller-revision-hash": "sie-worker-l4-8c1e" } },
     spec: { containers: [{ name: "server", image: "ghcr.io/superlinked/sie-server:v0.3.2-crashloop-cuda12-default" }] },
@@ -121,7 +141,9 @@ function pod(over: { phase?: string; ready?: boolean; readySince?: string; waiti
       phase: over.phase ?? "Running",
       startTime: new Date(NOW - 600_000),
       conditions: [
-        ...(over.scheduled ? [{ type: "PodScheduled", status: over.scheduled.status, reason: over.scheduled.reason, lastTransitionTime: new Date(over.scheduled.since) }] : []),
+        ...(over.scheduled
+          ? [{ type: "PodScheduled", status: over.scheduled.status, reason: over.scheduled.reason, lastTransitionTime: new Date(over.scheduled.since) }]
+          : []),
         { type: "Ready", status: over.ready ? "True" : "False", lastTransitionTime: new Date(over.readySince ?? NOW - 10_000) },
       ],
       containerStatuses: [
@@ -159,7 +181,10 @@ describe("checkPod (fail fast)", () => {
   });
   it("Running but not Ready fails only after the grace period", () => {
     expect(checkPod(pod({ readySince: new Date(NOW - 30_000).toISOString() }), opts)).toBeUndefined();
-    expect(checkPod(pod({ readySince: new Date(NOW - 90_000).toISOString() }), opts)).toMatchObject({ reason: "NotReady", message: "running but not Ready for 90s" });
+    expect(checkPod(pod({ readySince: new Date(NOW - 90_000).toISOString() }), opts)).toMatchObject({
+      reason: "NotReady",
+      message: "running but not Ready for 90s",
+    });
   });
   it("a Ready pod passes", () => {
     expect(checkPod(pod({ ready: true }), opts)).toBeUndefined();

@@ -35,10 +35,19 @@ describe("planWaves", () => {
   });
 
   it("lists the workloads of a wave and of the whole release", () => {
-    const names = { namespace: "sie", fullname: "sie", gatewayDeployment: "sie-gateway", configDeployment: "sie-config", statefulSets: { l4: "sie-worker-l4", cpu: "sie-worker-cpu" } };
+    const names = {
+      namespace: "sie",
+      fullname: "sie",
+      gatewayDeployment: "sie-gateway",
+      configDeployment: "sie-config",
+      statefulSets: { l4: "sie-worker-l4", cpu: "sie-worker-cpu" },
+    };
     const waves = planWaves(["l4", "cpu"], rollout());
     expect(releaseWorkloads(names, waves[0]!)).toEqual([{ kind: "StatefulSet", name: "sie-worker-l4", component: "worker", pool: "l4" }]);
-    expect(releaseWorkloads(names, { name: "pools-1", kind: "pool", pools: ["cpu", "l4", "h100"] }).map((w) => w.name)).toEqual(["sie-worker-cpu", "sie-worker-l4"]);
+    expect(releaseWorkloads(names, { name: "pools-1", kind: "pool", pools: ["cpu", "l4", "h100"] }).map((w) => w.name)).toEqual([
+      "sie-worker-cpu",
+      "sie-worker-l4",
+    ]);
     expect(releaseWorkloads(names, waves.at(-2)!).map((w) => w.name)).toEqual(["sie-gateway"]);
     expect(holdTargets(releaseWorkloads(names))).toEqual({ statefulSets: ["sie-worker-l4", "sie-worker-cpu"], deployments: ["sie-gateway", "sie-config"] });
   });

@@ -46,8 +46,14 @@ describe.each(files)("%s rendered by the real chart", (file) => {
   });
 
   it("one worker StatefulSet per pool with workers, none for the others", () => {
-    const sts = objects.filter((o) => o.kind === "StatefulSet").map((o) => o.metadata.name).sort();
-    const expected = Object.values(cfg.pools).filter(hasWorkers).map((p) => workerStatefulSetName(fullname, p.name)).sort();
+    const sts = objects
+      .filter((o) => o.kind === "StatefulSet")
+      .map((o) => o.metadata.name)
+      .sort();
+    const expected = Object.values(cfg.pools)
+      .filter(hasWorkers)
+      .map((p) => workerStatefulSetName(fullname, p.name))
+      .sort();
     expect(sts).toEqual(expected);
   });
 

@@ -6,7 +6,13 @@ const target = { namespace: "a", component: "worker" as const, pool: "l4", versi
 
 describe("fault scopes", () => {
   it("parses a scope and names the bad field otherwise", () => {
-    expect(parseScope({ namespace: "a", component: "worker", pool: "l4", version: "v0.3.2", fault: "crashloop" })).toEqual({ namespace: "a", component: "worker", pool: "l4", version: "v0.3.2", fault: "crashloop" });
+    expect(parseScope({ namespace: "a", component: "worker", pool: "l4", version: "v0.3.2", fault: "crashloop" })).toEqual({
+      namespace: "a",
+      component: "worker",
+      pool: "l4",
+      version: "v0.3.2",
+      fault: "crashloop",
+    });
     expect(parseScope({ component: "gateway", version: "0.3.2", fault: null })).toEqual({ component: "gateway", version: "0.3.2", fault: null });
     expect(() => parseScope({ component: "db", version: "1", fault: "5xx" })).toThrow(/component must be one of gateway, config, worker/);
     expect(() => parseScope({ component: "gateway", pool: "l4", version: "1", fault: "5xx" })).toThrow(/pool .* only applies to component worker/);
@@ -17,7 +23,10 @@ describe("fault scopes", () => {
 
   it("a change replaces the scope with the same target (v-prefix or not), null removes it, clear starts over", () => {
     let s: FaultScope[] = applyScopeChanges([], [parseScope({ component: "worker", pool: "l4", version: "v0.3.2", fault: "noready" })]);
-    s = applyScopeChanges(s, [parseScope({ component: "worker", pool: "l4", version: "0.3.2", fault: "5xx" }), parseScope({ component: "config", version: "0.3.2", fault: "slow" })]);
+    s = applyScopeChanges(s, [
+      parseScope({ component: "worker", pool: "l4", version: "0.3.2", fault: "5xx" }),
+      parseScope({ component: "config", version: "0.3.2", fault: "slow" }),
+    ]);
     expect(s.map((x) => x.fault)).toEqual(["5xx", "slow"]);
     s = applyScopeChanges(s, [parseScope({ component: "worker", pool: "l4", version: "v0.3.2", fault: null })]);
     expect(s.map((x) => x.component)).toEqual(["config"]);

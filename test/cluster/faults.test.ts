@@ -8,10 +8,16 @@ import { kwokStages } from "../../cluster/endpoints/index.js";
 describe("parseImage", () => {
   it.each([
     ["ghcr.io/superlinked/sie-gateway:v0.3.2-errors10", { tag: "v0.3.2-errors10", baseTag: "v0.3.2-errors10", fault: "errors10", version: "0.3.2-errors10" }],
-    ["ghcr.io/superlinked/sie-server:v0.3.2-errors10-cuda12-default", { tag: "v0.3.2-errors10-cuda12-default", baseTag: "v0.3.2-errors10", platform: "cuda12", bundle: "default", fault: "errors10" }],
+    [
+      "ghcr.io/superlinked/sie-server:v0.3.2-errors10-cuda12-default",
+      { tag: "v0.3.2-errors10-cuda12-default", baseTag: "v0.3.2-errors10", platform: "cuda12", bundle: "default", fault: "errors10" },
+    ],
     ["ghcr.io/superlinked/sie-server:v0.3.1-cuda12-default", { baseTag: "v0.3.1", version: "0.3.1", fault: undefined }],
     ["ghcr.io/superlinked/sie-server:v0.3.1-5xx-cpu-default", { baseTag: "v0.3.1-5xx", fault: "5xx", platform: "cpu" }],
-    ["localhost:5000/sie-config:0.4.0-crashloop", { repository: "localhost:5000/sie-config", baseTag: "0.4.0-crashloop", fault: "crashloop", version: "0.4.0-crashloop" }],
+    [
+      "localhost:5000/sie-config:0.4.0-crashloop",
+      { repository: "localhost:5000/sie-config", baseTag: "0.4.0-crashloop", fault: "crashloop", version: "0.4.0-crashloop" },
+    ],
     ["ghcr.io/superlinked/sie-server:v0.3.1-cuda12-default@sha256:abc", { tag: "v0.3.1-cuda12-default", version: "0.3.1" }],
     ["sie-server", { repository: "sie-server", tag: "latest", fault: undefined }],
   ])("%s", (image, want) => {
@@ -45,7 +51,14 @@ describe("request faults", () => {
   });
 });
 
-type Stage = { metadata: { name: string }; spec: { resourceRef: { kind: string }; selector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] }; next: { statusTemplate?: string; delete?: boolean } } };
+type Stage = {
+  metadata: { name: string };
+  spec: {
+    resourceRef: { kind: string };
+    selector?: { matchExpressions?: { key: string; operator: string; values?: string[] }[] };
+    next: { statusTemplate?: string; delete?: boolean };
+  };
+};
 
 describe("kwokStages", () => {
   const stages = k8s.loadAllYaml(kwokStages()) as Stage[];
@@ -54,7 +67,14 @@ describe("kwokStages", () => {
   it("is valid YAML with uniquely named Stages for nodes and pods", () => {
     expect(stages.every((s) => (s as unknown as { kind: string }).kind === "Stage")).toBe(true);
     expect(byName.size).toBe(stages.length);
-    expect([...byName.keys()]).toEqual(["sie-node-ready", "sie-pod-start", "sie-pod-crashloop-restart", "sie-pod-pullerr-backoff", "sie-pod-pullerr-retry", "sie-pod-delete"]);
+    expect([...byName.keys()]).toEqual([
+      "sie-node-ready",
+      "sie-pod-start",
+      "sie-pod-crashloop-restart",
+      "sie-pod-pullerr-backoff",
+      "sie-pod-pullerr-retry",
+      "sie-pod-delete",
+    ]);
     expect(byName.get("sie-pod-delete")!.spec.next.delete).toBe(true);
   });
 
@@ -65,7 +85,9 @@ describe("kwokStages", () => {
         .map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join(",")}`)
         .sort()
         .join(" & ");
-    const waiting = pod.flatMap((s) => (s.spec.selector?.matchExpressions ?? []).filter((e) => e.key.endsWith("state.waiting.reason")).flatMap((e) => e.values ?? []));
+    const waiting = pod.flatMap((s) =>
+      (s.spec.selector?.matchExpressions ?? []).filter((e) => e.key.endsWith("state.waiting.reason")).flatMap((e) => e.values ?? []),
+    );
     expect(new Set(waiting).size).toBe(waiting.length);
     expect(key(byName.get("sie-pod-start")!)).toContain(".status.containerStatuses DoesNotExist");
     for (const s of pod.filter((x) => x.metadata.name !== "sie-pod-delete")) expect(key(s)).toContain(".metadata.deletionTimestamp DoesNotExist");
@@ -75,9 +97,16 @@ describe("kwokStages", () => {
     const template = byName.get("sie-pod-start")!.spec.next.statusTemplate!;
     expect(template).toContain(JSON.stringify(FAULT_ANNOTATION));
     // The Go regexes of the template, run in JS (RE2 and JS agree on these), against parseImage.
-    const rules = [...template.matchAll(/regexMatch ("[^"]+") \.image \}\}\{\{ \$fault = "([a-z0-9]+)"/g)].map((m) => ({ re: new RegExp(JSON.parse(m[1]!) as string), fault: m[2]! }));
+    const rules = [...template.matchAll(/regexMatch ("[^"]+") \.image \}\}\{\{ \$fault = "([a-z0-9]+)"/g)].map((m) => ({
+      re: new RegExp(JSON.parse(m[1]!) as string),
+      fault: m[2]!,
+    }));
     expect([...new Set(rules.map((r) => r.fault))].sort()).toEqual([...POD_FAULTS].sort());
-    const images = FAULT_NAMES.flatMap((f) => [`ghcr.io/s/sie-server:v0.3.2${FAULTS[f].suffix}-cuda12-default`, `ghcr.io/s/sie-gateway:v0.3.2${FAULTS[f].suffix}`, `localhost:5000/x:1${FAULTS[f].suffix}-cpu-big_bundle.v2`]);
+    const images = FAULT_NAMES.flatMap((f) => [
+      `ghcr.io/s/sie-server:v0.3.2${FAULTS[f].suffix}-cuda12-default`,
+      `ghcr.io/s/sie-gateway:v0.3.2${FAULTS[f].suffix}`,
+      `localhost:5000/x:1${FAULTS[f].suffix}-cpu-big_bundle.v2`,
+    ]);
     images.push("ghcr.io/s/sie-server:v0.3.2-cuda12-default", "ghcr.io/s/sie-gateway:v0.3.2", "ghcr.io/s-crashloop/sie-gateway:v0.3.2");
     for (const image of images) {
       const byStage = rules.find((r) => r.re.test(image))?.fault;

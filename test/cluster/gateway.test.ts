@@ -16,16 +16,39 @@ import { FAULT_ANNOTATION } from "../../cluster/faults.js";
 
 const SELECTOR = { "app.kubernetes.io/name": "sie-cluster", "app.kubernetes.io/instance": "sie" };
 
-function pod(name: string, component: string, image: string, o: { ready?: boolean; pool?: string; annotations?: Record<string, string>; namespace?: string } = {}): V1Pod {
+function pod(
+  name: string,
+  component: string,
+  image: string,
+  o: { ready?: boolean; pool?: string; annotations?: Record<string, string>; namespace?: string } = {},
+): V1Pod {
   return {
-    metadata: { name, namespace: o.namespace ?? "a", uid: `uid-${o.namespace ?? "a"}-${name}`, labels: { ...SELECTOR, "app.kubernetes.io/component": component, ...(o.pool ? { "sie.superlinked.com/pool": o.pool, "sie.superlinked.com/gpu-type": o.pool } : {}) }, ...(o.annotations ? { annotations: o.annotations } : {}) },
+    metadata: {
+      name,
+      namespace: o.namespace ?? "a",
+      uid: `uid-${o.namespace ?? "a"}-${name}`,
+      labels: {
+        ...SELECTOR,
+        "app.kubernetes.io/component": component,
+        ...(o.pool ? { "sie.superlinked.com/pool": o.pool, "sie.superlinked.com/gpu-type": o.pool } : {}),
+      },
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+    },
     spec: { containers: [{ name: component, image }], subdomain: "sie-sie-cluster-worker" },
-    status: { phase: "Running", conditions: [{ type: "Ready", status: o.ready === false ? "False" : "True" }], containerStatuses: [{ name: component, image, imageID: "", ready: o.ready !== false, restartCount: 0, state: { running: {} } }] },
+    status: {
+      phase: "Running",
+      conditions: [{ type: "Ready", status: o.ready === false ? "False" : "True" }],
+      containerStatuses: [{ name: component, image, imageID: "", ready: o.ready !== false, restartCount: 0, state: { running: {} } }],
+    },
   };
 }
 
-const service = (component: string): V1Service => ({ metadata: { name: `sie-${component}`, labels: { ...SELECTOR, "app.kubernetes.io/component": component } }, spec: { selector: { ...SELECTOR, "app.kubernetes.io/component": component } } });
-const worker = (name: string, pool: string, tag: string, o: Parameters<typeof pod>[3] = {}) => pod(name, "worker", `ghcr.io/superlinked/sie-server:${tag}-cuda12-default`, { ...o, pool });
+const service = (component: string): V1Service => ({
+  metadata: { name: `sie-${component}`, labels: { ...SELECTOR, "app.kubernetes.io/component": component } },
+  spec: { selector: { ...SELECTOR, "app.kubernetes.io/component": component } },
+});
+const worker = (name: string, pool: string, tag: string, o: Parameters<typeof pod>[3] = {}) =>
+  pod(name, "worker", `ghcr.io/superlinked/sie-server:${tag}-cuda12-default`, { ...o, pool });
 
 describe("gateway and config of one namespace", () => {
   const objects: Record<string, NamespaceObjects> = {
@@ -46,7 +69,12 @@ describe("gateway and config of one namespace", () => {
       ],
     },
     // A gateway with no Ready pod, and one namespace without Services at all.
-    b: { services: [service("gateway")], statefulSets: [], configMaps: [], pods: [pod("gw-0", "gateway", "ghcr.io/superlinked/sie-gateway:v0.3.1", { ready: false, namespace: "b" })] },
+    b: {
+      services: [service("gateway")],
+      statefulSets: [],
+      configMaps: [],
+      pods: [pod("gw-0", "gateway", "ghcr.io/superlinked/sie-gateway:v0.3.1", { ready: false, namespace: "b" })],
+    },
     c: { services: [], statefulSets: [], configMaps: [], pods: [pod("gw-0", "gateway", "ghcr.io/superlinked/sie-gateway:v0.3.1", { namespace: "c" })] },
   };
   const scopes: FaultScope[] = [
@@ -55,7 +83,12 @@ describe("gateway and config of one namespace", () => {
     { namespace: "a", component: "worker", pool: "podscoped", version: "v0.3.2", fault: "noready" },
   ];
   const state = new GatewayState();
-  const metrics = new EndpointMetrics({ queueDepth: () => state.queueDepths(), pendingDemand: () => state.pendingDemand(), workers: () => [], namespaces: () => Object.keys(objects) });
+  const metrics = new EndpointMetrics({
+    queueDepth: () => state.queueDepths(),
+    pendingDemand: () => state.pendingDemand(),
+    workers: () => [],
+    namespaces: () => Object.keys(objects),
+  });
   const gateway = new Gateway(state, metrics, DEFAULT_MODELS, { encodeLatencyMs: 0, encodeJitterMs: 0 });
   let server: Server;
   let url = "";
@@ -75,7 +108,11 @@ describe("gateway and config of one namespace", () => {
   });
 
   const encode = (ns: string, pool?: string) =>
-    fetch(`${url}/${ns}/gateway/v1/encode/BAAI%2Fbge-m3`, { method: "POST", headers: pool ? { "X-SIE-Pool": pool } : {}, body: JSON.stringify({ items: [{ text: "x" }] }) });
+    fetch(`${url}/${ns}/gateway/v1/encode/BAAI%2Fbge-m3`, {
+      method: "POST",
+      headers: pool ? { "X-SIE-Pool": pool } : {},
+      body: JSON.stringify({ items: [{ text: "x" }] }),
+    });
 
   it("answers through the Ready pods behind the Service, with their version", async () => {
     const r = await fetch(`${url}/a/gateway/readyz`);
@@ -92,7 +129,9 @@ describe("gateway and config of one namespace", () => {
       expect(r.status).toBe(503);
       expect(r.headers.get("x-sie-server-version")).toBeNull();
     }
-    expect(((await (await fetch(`${url}/c/gateway/healthz`)).json()) as { message: string }).message).toMatch(/no Service labelled app.kubernetes.io\/component=gateway/);
+    expect(((await (await fetch(`${url}/c/gateway/healthz`)).json()) as { message: string }).message).toMatch(
+      /no Service labelled app.kubernetes.io\/component=gateway/,
+    );
   });
 
   it("routes encodes to the pinned pool and reports the worker's and the gateway's versions", async () => {

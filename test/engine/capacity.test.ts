@@ -24,17 +24,25 @@ interface Sample {
 /** Samples the l4 pool every 150 ms while `run` is under way. */
 function sampled<T>(fx: StackFixture, run: () => Promise<T>): Promise<{ result: T; samples: Sample[] }> {
   const sts = `${fx.fullname}-worker-l4`;
-  return sampleWhile(run, async () => {
-    // Pods first: the StatefulSet read after them is at least as new, so a pod missing from the
-    // list was deleted while (or before) the revision read here was the one being rolled to.
-    const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "app.kubernetes.io/component=worker,sie.superlinked.com/pool=l4" })).items;
-    const s = await fx.apps.readNamespacedStatefulSet({ name: sts, namespace: fx.namespace });
-    return {
-      replicas: s.spec?.replicas,
-      pods: new Map(pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => [p.metadata!.name!, p.metadata?.labels?.["controller-revision-hash"] ?? ""])),
-      updateRevision: s.status?.updateRevision ?? "",
-    };
-  }, 150);
+  return sampleWhile(
+    run,
+    async () => {
+      // Pods first: the StatefulSet read after them is at least as new, so a pod missing from the
+      // list was deleted while (or before) the revision read here was the one being rolled to.
+      const pods = (
+        await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "app.kubernetes.io/component=worker,sie.superlinked.com/pool=l4" })
+      ).items;
+      const s = await fx.apps.readNamespacedStatefulSet({ name: sts, namespace: fx.namespace });
+      return {
+        replicas: s.spec?.replicas,
+        pods: new Map(
+          pods.filter((p) => !p.metadata?.deletionTimestamp).map((p) => [p.metadata!.name!, p.metadata?.labels?.["controller-revision-hash"] ?? ""]),
+        ),
+        updateRevision: s.status?.updateRevision ?? "",
+      };
+    },
+    150,
+  );
 }
 
 /**
@@ -74,33 +82,49 @@ describe("worker capacity through upgrades", () => {
     await scaleL4(fx, SCALED);
   }, SCENARIO_TIMEOUT_MS);
 
-  it("a good upgrade keeps the scaled pool at its count; only the rollout replaces pods", async () => {
-    const { result, samples } = await sampled(fx, () => upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx));
-    expect(result.outcome).toBe("succeeded");
-    expectCapacityKept(samples);
-    expect(samples.at(-1)!.pods.size).toBe(SCALED);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "a good upgrade keeps the scaled pool at its count; only the rollout replaces pods",
+    async () => {
+      const { result, samples } = await sampled(fx, () => upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx));
+      expect(result.outcome).toBe("succeeded");
+      expectCapacityKept(samples);
+      expect(samples.at(-1)!.pods.size).toBe(SCALED);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("a reverted upgrade keeps it too, during the failed wave and the revert", async () => {
-    const { result, samples } = await sampled(fx, () => upgrade({ stack: fx.stack, to: "v0.3.3-crashloop" }, fx.ctx));
-    expect(result.outcome).toBe("reverted");
-    expectCapacityKept(samples);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "a reverted upgrade keeps it too, during the failed wave and the revert",
+    async () => {
+      const { result, samples } = await sampled(fx, () => upgrade({ stack: fx.stack, to: "v0.3.3-crashloop" }, fx.ctx));
+      expect(result.outcome).toBe("reverted");
+      expectCapacityKept(samples);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("a rollback keeps it", async () => {
-    const { result, samples } = await sampled(fx, () => rollback({ stack: fx.stack, target: { kind: "previous" } }, fx.ctx));
-    expect(result.outcome).toBe("succeeded");
-    expectCapacityKept(samples);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "a rollback keeps it",
+    async () => {
+      const { result, samples } = await sampled(fx, () => rollback({ stack: fx.stack, target: { kind: "previous" } }, fx.ctx));
+      expect(result.outcome).toBe("succeeded");
+      expectCapacityKept(samples);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("a plain pulumi up of a config change keeps it", async () => {
-    fx.writeConfig((c) => {
-      c["sie-fleet:release"].imageTag = "v0.3.1";
-      c["sie-fleet:release"].values = { ...c["sie-fleet:release"].values, gateway: { replicas: 2 } };
-    });
-    const { samples } = await sampled(fx, async () => upStack(await fx.open()));
-    expect(samples.filter((s) => s.replicas !== SCALED)).toEqual([]);
-    const s = await fx.apps.readNamespacedStatefulSet({ name: `${fx.fullname}-worker-l4`, namespace: fx.namespace });
-    expect(s.spec?.replicas).toBe(SCALED);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "a plain pulumi up of a config change keeps it",
+    async () => {
+      fx.writeConfig((c) => {
+        c["sie-fleet:release"].imageTag = "v0.3.1";
+        c["sie-fleet:release"].values = { ...c["sie-fleet:release"].values, gateway: { replicas: 2 } };
+      });
+      const { samples } = await sampled(fx, async () => upStack(await fx.open()));
+      expect(samples.filter((s) => s.replicas !== SCALED)).toEqual([]);
+      const s = await fx.apps.readNamespacedStatefulSet({ name: `${fx.fullname}-worker-l4`, namespace: fx.namespace });
+      expect(s.spec?.replicas).toBe(SCALED);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

@@ -21,17 +21,21 @@ describe("fault tags reverted in the canary wave", () => {
     ["v0.3.2-pullerr", /ImagePullBackOff|ErrImagePull/],
     ["v0.3.2-noready", /NotReady|0 of 1 pods ready; gave up after/],
     ["v0.3.2-5xx", /encode/i],
-  ])("%s fails the canary and is reverted to exactly what ran before", async (tag, reason) => {
-    const config = fs.readFileSync(fx.configFile);
-    const images = await workloadImages(fx);
-    const r = await upgrade({ stack: fx.stack, to: tag }, fx.ctx);
-    expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("reverted");
-    if (r.outcome !== "reverted") return;
-    expect(r.waves.at(-1)?.wave.name).toBe("canary");
-    expect(r.failedGate.message).toMatch(reason);
-    expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
-    expect(await workloadImages(fx)).toEqual(images);
-    expect(await holdsLeft(fx)).toEqual([]);
-    expect(await gatewayGet(fx, "/readyz")).toMatchObject({ status: 200, version: "0.3.1" });
-  }, SCENARIO_TIMEOUT_MS);
+  ])(
+    "%s fails the canary and is reverted to exactly what ran before",
+    async (tag, reason) => {
+      const config = fs.readFileSync(fx.configFile);
+      const images = await workloadImages(fx);
+      const r = await upgrade({ stack: fx.stack, to: tag }, fx.ctx);
+      expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("reverted");
+      if (r.outcome !== "reverted") return;
+      expect(r.waves.at(-1)?.wave.name).toBe("canary");
+      expect(r.failedGate.message).toMatch(reason);
+      expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
+      expect(await workloadImages(fx)).toEqual(images);
+      expect(await holdsLeft(fx)).toEqual([]);
+      expect(await gatewayGet(fx, "/readyz")).toMatchObject({ status: 200, version: "0.3.1" });
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

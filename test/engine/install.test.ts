@@ -34,7 +34,9 @@ describe("install on the real cluster", () => {
     const objects = k8s.KubernetesObjectApi.makeApiClient(fx.kubeConfig);
     const missing: string[] = [];
     for (const o of manifest) {
-      const live = await objects.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace ?? fx.namespace } }).catch(() => undefined);
+      const live = await objects
+        .read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace ?? fx.namespace } })
+        .catch(() => undefined);
       if (!live || live.metadata?.annotations?.["meta.helm.sh/release-name"] !== RELEASE) missing.push(`${o.kind}/${o.metadata.name}`);
     }
     expect(missing).toEqual([]);
@@ -44,7 +46,9 @@ describe("install on the real cluster", () => {
     const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace })).items;
     const nodes = new Map((await fx.core.listNode()).items.map((n) => [n.metadata!.name!, n]));
     for (const [pool, gpu] of Object.entries(POOL_GPU)) {
-      const workers = pods.filter((p) => p.metadata?.labels?.["app.kubernetes.io/component"] === "worker" && p.metadata?.labels?.["sie.superlinked.com/pool"] === pool);
+      const workers = pods.filter(
+        (p) => p.metadata?.labels?.["app.kubernetes.io/component"] === "worker" && p.metadata?.labels?.["sie.superlinked.com/pool"] === pool,
+      );
       expect(workers.length, pool).toBe(1);
       for (const p of workers) {
         expect(nodes.get(p.spec!.nodeName!)?.metadata?.labels?.[GPU_LABEL], p.metadata?.name).toBe(gpu);
@@ -79,36 +83,46 @@ describe("install on the real cluster", () => {
     expect(state).not.toMatch(/BEGIN [A-Z ]*PRIVATE KEY/);
   });
 
-  it("pulumi refresh, then preview, finds no drift", async () => {
-    const s = await fx.open();
-    await s.stack.refresh({ color: "never" });
-    const preview = await previewStack(s);
-    expect(preview.changeSummary, JSON.stringify(preview.steps.filter((st) => st.op !== "same"))).toEqual({ same: expect.any(Number) });
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "pulumi refresh, then preview, finds no drift",
+    async () => {
+      const s = await fx.open();
+      await s.stack.refresh({ color: "never" });
+      const preview = await previewStack(s);
+      expect(preview.changeSummary, JSON.stringify(preview.steps.filter((st) => st.op !== "same"))).toEqual({ same: expect.any(Number) });
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("a pool whose GPU no node has (a100-80gb) stays Pending and Unschedulable; the others keep serving", async () => {
-    fx.writeConfig((c) => {
-      c["sie-fleet:pools"].big = { gpu: "a100-80gb", maxNodes: 1, minReplicas: 1, maxReplicas: 1 };
-    });
-    await upStack(await fx.open());
-    const pending = await waitFor(
-      "the a100-80gb worker to be reported unschedulable",
-      async () => {
-        const p = (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "app.kubernetes.io/component=worker,sie.superlinked.com/pool=big" })).items[0];
-        const cond = p?.status?.conditions?.find((c) => c.type === "PodScheduled");
-        return cond?.status === "False" ? { pod: p!, cond } : undefined;
-      },
-      { timeoutMs: 60_000, intervalMs: 500 },
-    );
-    expect(pending.pod.status?.phase).toBe("Pending");
-    expect(pending.cond.reason).toBe("Unschedulable");
-    expect(pending.pod.spec?.nodeName).toBeUndefined();
-    expect((await gatewayGet(fx, "/readyz")).body).toMatchObject({ healthy_workers: 2 });
-    // Dropping the pool again deletes its StatefulSet through Helm; the release is whole again.
-    fx.writeConfig();
-    await upStack(await fx.open());
-    await waitReleaseReady(fx);
-    const sts = (await fx.apps.listNamespacedStatefulSet({ namespace: fx.namespace })).items.map((s) => s.metadata?.name);
-    expect(sts).not.toContain(`${fx.fullname}-worker-big`);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "a pool whose GPU no node has (a100-80gb) stays Pending and Unschedulable; the others keep serving",
+    async () => {
+      fx.writeConfig((c) => {
+        c["sie-fleet:pools"].big = { gpu: "a100-80gb", maxNodes: 1, minReplicas: 1, maxReplicas: 1 };
+      });
+      await upStack(await fx.open());
+      const pending = await waitFor(
+        "the a100-80gb worker to be reported unschedulable",
+        async () => {
+          const p = (
+            await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "app.kubernetes.io/component=worker,sie.superlinked.com/pool=big" })
+          ).items[0];
+          const cond = p?.status?.conditions?.find((c) => c.type === "PodScheduled");
+          return cond?.status === "False" ? { pod: p!, cond } : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      expect(pending.pod.status?.phase).toBe("Pending");
+      expect(pending.cond.reason).toBe("Unschedulable");
+      expect(pending.pod.spec?.nodeName).toBeUndefined();
+      expect((await gatewayGet(fx, "/readyz")).body).toMatchObject({ healthy_workers: 2 });
+      // Dropping the pool again deletes its StatefulSet through Helm; the release is whole again.
+      fx.writeConfig();
+      await upStack(await fx.open());
+      await waitReleaseReady(fx);
+      const sts = (await fx.apps.listNamespacedStatefulSet({ namespace: fx.namespace })).items.map((s) => s.metadata?.name);
+      expect(sts).not.toContain(`${fx.fullname}-worker-big`);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

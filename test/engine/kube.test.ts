@@ -36,7 +36,9 @@ describe("automation/kube against the real API server", () => {
     NS = fx.namespace;
     kube = KubeClient.fromKubeconfig({ kubeconfigPath: fx.cluster.kubeconfigPath });
     await fx.core.createNamespace({ body: { metadata: { name: NS } } });
-    await waitFor("the namespace's default ServiceAccount", async () => ((await fx.core.readNamespacedServiceAccount({ name: "default", namespace: NS })) ? true : undefined));
+    await waitFor("the namespace's default ServiceAccount", async () =>
+      (await fx.core.readNamespacedServiceAccount({ name: "default", namespace: NS })) ? true : undefined,
+    );
   });
 
   // Every test starts from an empty namespace.
@@ -44,7 +46,9 @@ describe("automation/kube against the real API server", () => {
     await fx.apps.deleteCollectionNamespacedStatefulSet({ namespace: NS });
     await fx.apps.deleteCollectionNamespacedDeployment({ namespace: NS });
     await fx.custom.deleteCollectionNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS });
-    await waitFor("the namespace's pods to be gone", async () => ((await fx.core.listNamespacedPod({ namespace: NS })).items.length === 0 ? true : undefined), { timeoutMs: 60_000 });
+    await waitFor("the namespace's pods to be gone", async () => ((await fx.core.listNamespacedPod({ namespace: NS })).items.length === 0 ? true : undefined), {
+      timeoutMs: 60_000,
+    });
   }, 90_000);
 
   function worker(pool: string, replicas: number, policy: "Parallel" | "OrderedReady" = "Parallel"): V1StatefulSet {
@@ -69,7 +73,11 @@ describe("automation/kube against the real API server", () => {
       apiVersion: "apps/v1",
       kind: "Deployment",
       metadata: { name: `sie-${component}`, namespace: NS, labels: l },
-      spec: { replicas, selector: { matchLabels: l }, template: { metadata: { labels: l }, spec: { containers: [{ name: component, image: `ghcr.io/superlinked/sie-${component}:v0.3.1` }] } } },
+      spec: {
+        replicas,
+        selector: { matchLabels: l },
+        template: { metadata: { labels: l }, spec: { containers: [{ name: component, image: `ghcr.io/superlinked/sie-${component}:v0.3.1` }] } },
+      },
     };
   }
 
@@ -77,7 +85,12 @@ describe("automation/kube against the real API server", () => {
     apiVersion: "keda.sh/v1alpha1",
     kind: "ScaledObject",
     metadata: { name, namespace: NS, ...(annotations ? { annotations } : {}) },
-    spec: { scaleTargetRef: { kind: "StatefulSet", name: target }, minReplicaCount: 1, maxReplicaCount: 5, triggers: [{ type: "prometheus", metadata: { serverAddress: "http://p:9090", query: "vector(0)", threshold: "10" } }] },
+    spec: {
+      scaleTargetRef: { kind: "StatefulSet", name: target },
+      minReplicaCount: 1,
+      maxReplicaCount: 5,
+      triggers: [{ type: "prometheus", metadata: { serverAddress: "http://p:9090", query: "vector(0)", threshold: "10" } }],
+    },
   });
 
   const rollout = (kind: "StatefulSet" | "Deployment", name: string, opts: WaitForRolloutOptions = WAIT) => waitForRollout(kube.api, NS, kind, name, opts);
@@ -95,7 +108,9 @@ describe("automation/kube against the real API server", () => {
   /** What the release update does to a worker StatefulSet: a new template image. Resolves once the controller has seen it. */
   async function setWorkerTag(pool: string, tag: string): Promise<string> {
     const name = `sie-worker-${pool}`;
-    const sts = await kube.api.mergePatchStatefulSet(NS, name, { spec: { template: { spec: { containers: [{ name: "sie-server", image: workerImage(tag) }] } } } });
+    const sts = await kube.api.mergePatchStatefulSet(NS, name, {
+      spec: { template: { spec: { containers: [{ name: "sie-server", image: workerImage(tag) }] } } },
+    });
     return waitFor(`${name} observed at generation ${sts.metadata?.generation}`, async () => {
       const s = await kube.api.getStatefulSet(NS, name);
       return (s.status?.observedGeneration ?? 0) >= (sts.metadata?.generation ?? 0) ? s.status?.updateRevision : undefined;
@@ -103,10 +118,15 @@ describe("automation/kube against the real API server", () => {
   }
 
   async function setDeploymentTag(component: string, tag: string): Promise<void> {
-    await kube.api.mergePatchDeployment(NS, `sie-${component}`, { spec: { template: { spec: { containers: [{ name: component, image: `ghcr.io/superlinked/sie-${component}:${tag}` }] } } } });
+    await kube.api.mergePatchDeployment(NS, `sie-${component}`, {
+      spec: { template: { spec: { containers: [{ name: component, image: `ghcr.io/superlinked/sie-${component}:${tag}` }] } } },
+    });
   }
 
-  const podsOnRevision = async (statefulSet: string, revision: string) => (await statefulSetPods(kube.api, NS, await kube.api.getStatefulSet(NS, statefulSet))).filter((p) => podRevision(p) === revision && !p.metadata?.deletionTimestamp);
+  const podsOnRevision = async (statefulSet: string, revision: string) =>
+    (await statefulSetPods(kube.api, NS, await kube.api.getStatefulSet(NS, statefulSet))).filter(
+      (p) => podRevision(p) === revision && !p.metadata?.deletionTimestamp,
+    );
   const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
   describe("KubeClient", () => {
@@ -117,7 +137,11 @@ describe("automation/kube against the real API server", () => {
     });
 
     it("reports API errors with the operation and HTTP status", async () => {
-      await expect(kube.api.getStatefulSet(NS, "nope")).rejects.toMatchObject({ code: "kube-api", status: 404, message: expect.stringContaining(`read statefulset ${NS}/nope failed (HTTP 404)`) });
+      await expect(kube.api.getStatefulSet(NS, "nope")).rejects.toMatchObject({
+        code: "kube-api",
+        status: 404,
+        message: expect.stringContaining(`read statefulset ${NS}/nope failed (HTTP 404)`),
+      });
     });
   });
 
@@ -129,8 +153,16 @@ describe("automation/kube against the real API server", () => {
       await createWorker("cpu", 2);
       const custom = kube.api.custom;
       await custom.createNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, body: scaledObject("sie-worker-l4-scaler", "sie-worker-l4") });
-      await custom.createNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, body: scaledObject("sie-worker-a100-scaler", "sie-worker-a100", { [KEDA.pausedReplicasAnnotation]: "4", team: "ml" }) });
-      await custom.createNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, body: scaledObject("sie-worker-cpu-scaler", "sie-worker-cpu", { [KEDA.pausedAnnotation]: "true" }) });
+      await custom.createNamespacedCustomObject({
+        ...SCALED_OBJECTS,
+        namespace: NS,
+        body: scaledObject("sie-worker-a100-scaler", "sie-worker-a100", { [KEDA.pausedReplicasAnnotation]: "4", team: "ml" }),
+      });
+      await custom.createNamespacedCustomObject({
+        ...SCALED_OBJECTS,
+        namespace: NS,
+        body: scaledObject("sie-worker-cpu-scaler", "sie-worker-cpu", { [KEDA.pausedAnnotation]: "true" }),
+      });
       await custom.createNamespacedCustomObject({ ...SCALED_OBJECTS, namespace: NS, body: scaledObject("orphan-scaler", "sie-worker-gone") });
 
       const record = await planKedaFreeze(kube.api, NS);
@@ -139,7 +171,12 @@ describe("automation/kube against the real API server", () => {
       await applyKedaFreeze(kube.api, record);
       expect(record.entries).toEqual([
         { name: "sie-worker-a100-scaler", target: { kind: "StatefulSet", name: "sie-worker-a100" }, replicas: 4, prior: { pausedReplicas: "4", paused: null } },
-        { name: "sie-worker-cpu-scaler", target: { kind: "StatefulSet", name: "sie-worker-cpu" }, replicas: 2, prior: { pausedReplicas: null, paused: "true" } },
+        {
+          name: "sie-worker-cpu-scaler",
+          target: { kind: "StatefulSet", name: "sie-worker-cpu" },
+          replicas: 2,
+          prior: { pausedReplicas: null, paused: "true" },
+        },
         { name: "sie-worker-l4-scaler", target: { kind: "StatefulSet", name: "sie-worker-l4" }, replicas: 3, prior: { pausedReplicas: null, paused: null } },
       ]);
       expect(record.skipped).toEqual([{ name: "orphan-scaler", reason: "target StatefulSet/sie-worker-gone not found" }]);
@@ -205,9 +242,16 @@ describe("automation/kube against the real API server", () => {
       await releaseWave(kube.api, NS, { deployments: ["sie-gateway"] });
       expect((await rollout("Deployment", "sie-gateway", { ...WAIT, onProgress: (p) => progress.push(p.reason) })).status).toBe("done");
       expect(progress.length).toBeGreaterThan(0);
-      expect((await kube.api.listPods(NS, "app.kubernetes.io/component=gateway")).filter((p) => !p.metadata?.deletionTimestamp).every((p) => p.spec?.containers?.[0]?.image?.endsWith(":v0.3.2"))).toBe(true);
+      expect(
+        (await kube.api.listPods(NS, "app.kubernetes.io/component=gateway"))
+          .filter((p) => !p.metadata?.deletionTimestamp)
+          .every((p) => p.spec?.containers?.[0]?.image?.endsWith(":v0.3.2")),
+      ).toBe(true);
 
-      expect(await restoreHolds(kube.api, record)).toEqual({ restored: ["StatefulSet/sie-worker-l4", "StatefulSet/sie-worker-cpu", "Deployment/sie-gateway"], missing: [] });
+      expect(await restoreHolds(kube.api, record)).toEqual({
+        restored: ["StatefulSet/sie-worker-l4", "StatefulSet/sie-worker-cpu", "Deployment/sie-gateway"],
+        missing: [],
+      });
       expect((await kube.api.getStatefulSet(NS, "sie-worker-l4")).spec?.updateStrategy?.rollingUpdate?.partition ?? 0).toBe(0);
       expect((await kube.api.getDeployment(NS, "sie-gateway")).spec?.paused ?? false).toBe(false);
     });

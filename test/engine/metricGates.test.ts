@@ -17,7 +17,10 @@ describe.skipIf(unavailable !== undefined)(`metric gates on the real release${un
   // gates must decide. The stack's short windows stay.
   const fixture = useStackFixture({
     config: (c) => {
-      c["sie-fleet:rollout"].gates.checks = { wave: ["rollout", "images", "gateway-readyz", "metric-gates"], final: ["rollout", "images", "gateway-readyz", "config-healthz", "encode-smoke"] };
+      c["sie-fleet:rollout"].gates.checks = {
+        wave: ["rollout", "images", "gateway-readyz", "metric-gates"],
+        final: ["rollout", "images", "gateway-readyz", "config-healthz", "encode-smoke"],
+      };
     },
   });
   let fx: StackFixture;
@@ -37,20 +40,24 @@ describe.skipIf(unavailable !== undefined)(`metric gates on the real release${un
   it.each([
     ["v0.3.2-errors10", /^metric:error-ratio:l4/],
     ["v0.3.2-slow", /^metric:p95-latency:l4/],
-  ])("%s is reverted because of the canary's metrics, not its readiness", async (tag, gate) => {
-    // Steady traffic over the baseline window, the canary wave and the revert.
-    expect((await control(fx, "load", { rps: 60, durationMs: 5 * 60_000 })).status).toBe(200);
-    const config = fs.readFileSync(fx.configFile);
-    const images = await workloadImages(fx);
-    const r = await upgrade({ stack: fx.stack, to: tag }, fx.ctx);
-    expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("reverted");
-    if (r.outcome !== "reverted") return;
-    const canary = r.waves.at(-1)!;
-    expect(canary.wave.name).toBe("canary");
-    expect(r.failedGate.name).toMatch(gate);
-    expect(canary.gates.filter((g) => g.name.startsWith("rollout:")).map((g) => g.status)).toEqual(["pass"]);
-    expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
-    expect(await workloadImages(fx)).toEqual(images);
-    expect(await holdsLeft(fx)).toEqual([]);
-  }, SCENARIO_TIMEOUT_MS);
+  ])(
+    "%s is reverted because of the canary's metrics, not its readiness",
+    async (tag, gate) => {
+      // Steady traffic over the baseline window, the canary wave and the revert.
+      expect((await control(fx, "load", { rps: 60, durationMs: 5 * 60_000 })).status).toBe(200);
+      const config = fs.readFileSync(fx.configFile);
+      const images = await workloadImages(fx);
+      const r = await upgrade({ stack: fx.stack, to: tag }, fx.ctx);
+      expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("reverted");
+      if (r.outcome !== "reverted") return;
+      const canary = r.waves.at(-1)!;
+      expect(canary.wave.name).toBe("canary");
+      expect(r.failedGate.name).toMatch(gate);
+      expect(canary.gates.filter((g) => g.name.startsWith("rollout:")).map((g) => g.status)).toEqual(["pass"]);
+      expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
+      expect(await workloadImages(fx)).toEqual(images);
+      expect(await holdsLeft(fx)).toEqual([]);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

@@ -62,16 +62,26 @@ describe("plain Pulumi, as README shows it", () => {
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const sts = (await apps.listNamespacedStatefulSet({ namespace: NS })).items.map((s) => s.metadata?.name).sort();
     expect(sts).toEqual(["sie-sie-cluster-worker-a100", "sie-sie-cluster-worker-l4"]);
-    const list = JSON.parse(await helm(["list", "--kubeconfig", path.join(dir, ".sie-fleet", "cluster", "kubeconfig"), "--namespace", NS, "--output", "json"])) as { name: string; chart: string; status: string }[];
+    const list = JSON.parse(
+      await helm(["list", "--kubeconfig", path.join(dir, ".sie-fleet", "cluster", "kubeconfig"), "--namespace", NS, "--output", "json"]),
+    ) as { name: string; chart: string; status: string }[];
     expect(list).toEqual([expect.objectContaining({ name: "sie", chart: "sie-cluster-0.3.1", status: "deployed" })]);
   });
 
-  it("a second preview shows no changes", async () => {
-    const pulumiBin = path.join((await run(path.join(dir, "scripts", "ensure-pulumi"), [], { cwd: dir, env })).stdout.trim().split("\n").pop()!, "bin", "pulumi");
-    const { stdout } = await run(pulumiBin, ["preview", "--stack", "dev", "--expect-no-changes", "--non-interactive"], {
-      cwd: dir,
-      env: { ...env, PULUMI_BACKEND_URL: `file://${dir}/.sie-fleet/state` },
-    });
-    expect(stdout).toMatch(/\d+ unchanged/);
-  }, 5 * 60_000);
+  it(
+    "a second preview shows no changes",
+    async () => {
+      const pulumiBin = path.join(
+        (await run(path.join(dir, "scripts", "ensure-pulumi"), [], { cwd: dir, env })).stdout.trim().split("\n").pop()!,
+        "bin",
+        "pulumi",
+      );
+      const { stdout } = await run(pulumiBin, ["preview", "--stack", "dev", "--expect-no-changes", "--non-interactive"], {
+        cwd: dir,
+        env: { ...env, PULUMI_BACKEND_URL: `file://${dir}/.sie-fleet/state` },
+      });
+      expect(stdout).toMatch(/\d+ unchanged/);
+    },
+    5 * 60_000,
+  );
 });

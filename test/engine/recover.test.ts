@@ -16,23 +16,27 @@ describe("recover after SIGKILL", () => {
     fx = fixture();
   });
 
-  it("a run killed mid-wave is recovered to a verified version, KEDA thawed, holds lifted", async () => {
-    const before = fs.readFileSync(fx.configFile);
-    const seen = await upgradeKilledMidWave(fx, fx.stack, "v0.3.2");
-    expect(seen).toContain("phase:hold:succeeded");
-    // The kill left the stack half way: config changed, workloads held, KEDA frozen.
-    expect(fs.readFileSync(fx.configFile).equals(before)).toBe(false);
-    expect((await holdsLeft(fx)).filter((h) => h.startsWith("ScaledObject/"))).not.toEqual([]);
+  it(
+    "a run killed mid-wave is recovered to a verified version, KEDA thawed, holds lifted",
+    async () => {
+      const before = fs.readFileSync(fx.configFile);
+      const seen = await upgradeKilledMidWave(fx, fx.stack, "v0.3.2");
+      expect(seen).toContain("phase:hold:succeeded");
+      // The kill left the stack half way: config changed, workloads held, KEDA frozen.
+      expect(fs.readFileSync(fx.configFile).equals(before)).toBe(false);
+      expect((await holdsLeft(fx)).filter((h) => h.startsWith("ScaledObject/"))).not.toEqual([]);
 
-    const report = await recover({ stack: fx.stack }, fx.ctx);
-    expect(["reverted", "finished"], report.message).toContain(report.action);
-    expect(await holdsLeft(fx)).toEqual([]);
-    const v = await verify({ stack: fx.stack }, fx.ctx);
-    expect(v.gates.filter((g) => g.status === "fail")).toEqual([]);
-    const version = (await gatewayGet(fx, "/readyz")).version;
-    expect(["0.3.1", "0.3.2"]).toContain(version);
-    expect((await workloadImages(fx)).every((i) => i.includes(`:v${version}`))).toBe(true);
-    if (report.action === "reverted") expect(fs.readFileSync(fx.configFile).equals(before)).toBe(true);
-    expect((await recover({ stack: fx.stack }, fx.ctx)).action).toBe("none");
-  }, SCENARIO_TIMEOUT_MS);
+      const report = await recover({ stack: fx.stack }, fx.ctx);
+      expect(["reverted", "finished"], report.message).toContain(report.action);
+      expect(await holdsLeft(fx)).toEqual([]);
+      const v = await verify({ stack: fx.stack }, fx.ctx);
+      expect(v.gates.filter((g) => g.status === "fail")).toEqual([]);
+      const version = (await gatewayGet(fx, "/readyz")).version;
+      expect(["0.3.1", "0.3.2"]).toContain(version);
+      expect((await workloadImages(fx)).every((i) => i.includes(`:v${version}`))).toBe(true);
+      if (report.action === "reverted") expect(fs.readFileSync(fx.configFile).equals(before)).toBe(true);
+      expect((await recover({ stack: fx.stack }, fx.ctx)).action).toBe("none");
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 });

@@ -17,7 +17,8 @@ import { gatewayGet, holdsLeft, SCENARIO_TIMEOUT_MS, useStackFixture, workloadIm
 
 const fixture = useStackFixture();
 const why = (r: UpgradeResult) => JSON.stringify("failedGate" in r ? r.failedGate : r);
-const appVersion = (chartVersion: string) => (yaml.load(fs.readFileSync(path.join(SHARED_CHARTS, `sie-cluster-${chartVersion}`, "Chart.yaml"), "utf8")) as { appVersion: string }).appVersion;
+const appVersion = (chartVersion: string) =>
+  (yaml.load(fs.readFileSync(path.join(SHARED_CHARTS, `sie-cluster-${chartVersion}`, "Chart.yaml"), "utf8")) as { appVersion: string }).appVersion;
 
 describe("rollback and Helm's revision history", () => {
   let fx: StackFixture;
@@ -32,29 +33,41 @@ describe("rollback and Helm's revision history", () => {
     expect(await holdsLeft(fx)).toEqual([]);
   };
 
-  it("history: a good upgrade, then one reverted in the canary wave", async () => {
-    expect((await upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx)).outcome).toBe("succeeded");
-    const bad = await upgrade({ stack: fx.stack, to: "v0.3.3-crashloop" }, fx.ctx);
-    expect(bad.outcome, why(bad)).toBe("reverted");
-    await expectRunning("v0.3.2");
-  }, 2 * SCENARIO_TIMEOUT_MS);
+  it(
+    "history: a good upgrade, then one reverted in the canary wave",
+    async () => {
+      expect((await upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx)).outcome).toBe("succeeded");
+      const bad = await upgrade({ stack: fx.stack, to: "v0.3.3-crashloop" }, fx.ctx);
+      expect(bad.outcome, why(bad)).toBe("reverted");
+      await expectRunning("v0.3.2");
+    },
+    2 * SCENARIO_TIMEOUT_MS,
+  );
 
-  it("rollback --to previous returns to the last good update with another tag", async () => {
-    const r = await rollback({ stack: fx.stack, target: { kind: "previous" } }, fx.ctx);
-    expect(r.outcome, why(r)).toBe("succeeded");
-    expect(r.to).toBe("v0.3.1");
-    expect(fs.readFileSync(fx.configFile, "utf8")).toMatch(/imageTag: v0\.3\.1/);
-    await expectRunning("v0.3.1");
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "rollback --to previous returns to the last good update with another tag",
+    async () => {
+      const r = await rollback({ stack: fx.stack, target: { kind: "previous" } }, fx.ctx);
+      expect(r.outcome, why(r)).toBe("succeeded");
+      expect(r.to).toBe("v0.3.1");
+      expect(fs.readFileSync(fx.configFile, "utf8")).toMatch(/imageTag: v0\.3\.1/);
+      await expectRunning("v0.3.1");
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("rollback --to update:N returns to the update history numbers N", async () => {
-    const good = (await history({ stack: fx.stack }, fx.ctx)).find((h) => h.imageTag === "v0.3.2" && h.outcome === "succeeded");
-    expect(good).toBeDefined();
-    const r = await rollback({ stack: fx.stack, target: { kind: "update", version: good!.version } }, fx.ctx);
-    expect(r.outcome, why(r)).toBe("succeeded");
-    expect(r.to).toBe("v0.3.2");
-    await expectRunning("v0.3.2");
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "rollback --to update:N returns to the update history numbers N",
+    async () => {
+      const good = (await history({ stack: fx.stack }, fx.ctx)).find((h) => h.imageTag === "v0.3.2" && h.outcome === "succeeded");
+      expect(good).toBeDefined();
+      const r = await rollback({ stack: fx.stack, target: { kind: "update", version: good!.version } }, fx.ctx);
+      expect(r.outcome, why(r)).toBe("succeeded");
+      expect(r.to).toBe("v0.3.2");
+      await expectRunning("v0.3.2");
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
   it("helm history agrees with sie-fleet history: one Helm revision per update, same tag and chart, rollbacks as new revisions", async () => {
     const updates = (await history({ stack: fx.stack }, fx.ctx)).filter((h) => h.kind === "update").reverse();

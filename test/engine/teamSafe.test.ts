@@ -16,7 +16,16 @@ import { FLEET_METADATA, SHARED_JOURNAL } from "../../automation/defaults.js";
 import { Journal, JOURNAL_ACTIONS, readJournal } from "../../automation/journal.js";
 import { ClusterJournal, KubeClient, readClusterLock, type KubeApi } from "../../automation/kube/index.js";
 import { upgradeKilledMidWave } from "../support/killedUpgrade.js";
-import { pausedAnnotations, secondCheckout, SCENARIO_TIMEOUT_MS, useStackFixture, waitFor, waitReleaseReady, workloadImages, type StackFixture } from "../support/stackFixture.js";
+import {
+  pausedAnnotations,
+  secondCheckout,
+  SCENARIO_TIMEOUT_MS,
+  useStackFixture,
+  waitFor,
+  waitReleaseReady,
+  workloadImages,
+  type StackFixture,
+} from "../support/stackFixture.js";
 
 const CLI = path.join(REPO_ROOT, "bin", "sie-fleet.js");
 const backend = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-backend-"));
@@ -46,7 +55,11 @@ interface Cli {
 
 /** `sie-fleet <args> --json` in a checkout, as its own process. */
 function start(fx: StackFixture, args: string[], env: Record<string, string> = {}): Cli {
-  const child = spawn(process.execPath, [CLI, ...args, "--json"], { cwd: fx.dir, env: { ...fx.ctx.env, CI: "1", NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [CLI, ...args, "--json"], {
+    cwd: fx.dir,
+    env: { ...fx.ctx.env, CI: "1", NO_COLOR: "1", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   const lines: Record<string, any>[] = [];
   let buf = "";
   let stderr = "";
@@ -74,7 +87,12 @@ function start(fx: StackFixture, args: string[], env: Record<string, string> = {
 async function cli(fx: StackFixture, args: string[], env: Record<string, string> = {}) {
   const r = await start(fx, args, env).exit;
   const last = r.lines.at(-1) ?? {};
-  return { ...r, result: last["result"], error: last["error"], detail: `exit ${r.code}\n${JSON.stringify(last).slice(0, 3000)}\nstderr: ${r.stderr.slice(-2000)}` };
+  return {
+    ...r,
+    result: last["result"],
+    error: last["error"],
+    detail: `exit ${r.code}\n${JSON.stringify(last).slice(0, 3000)}\nstderr: ${r.stderr.slice(-2000)}`,
+  };
 }
 
 const upgradeArgs = (to: string) => ["upgrade", "--stack", "local", "--to", to, "--yes"];
@@ -83,7 +101,10 @@ const upgradeArgs = (to: string) => ["upgrade", "--stack", "local", "--to", to, 
 async function expectSettledOn(fx: StackFixture, tag: string): Promise<void> {
   await waitReleaseReady(fx);
   const images = await workloadImages(fx);
-  expect(images.filter((i) => !i.includes(`:${tag}`)), images.join("\n")).toEqual([]);
+  expect(
+    images.filter((i) => !i.includes(`:${tag}`)),
+    images.join("\n"),
+  ).toEqual([]);
   expect(Object.values(await pausedAnnotations(fx)).filter((v) => v !== undefined)).toEqual([]);
   const sts = (await fx.apps.listNamespacedStatefulSet({ namespace: fx.namespace })).items;
   expect(sts.map((s) => `${s.metadata?.name}:${s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0}`)).toEqual(sts.map((s) => `${s.metadata?.name}:0`));
@@ -109,9 +130,20 @@ describe("the shared journal in the cluster", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-journal-"));
     try {
       const j = await Journal.create({ stateDir: dir, stack: JOURNAL_STACK, command: "upgrade", secrets: ["p4ssphrase-value"], shared });
-      const pods = Array.from({ length: 400 }, (_, i) => ({ pod: `w-${i}`, reason: "CrashLoopBackOff", restartCount: 3, image: "x", message: "back-off ".repeat(10) }));
+      const pods = Array.from({ length: 400 }, (_, i) => ({
+        pod: `w-${i}`,
+        reason: "CrashLoopBackOff",
+        restartCount: 3,
+        image: "x",
+        message: "back-off ".repeat(10),
+      }));
       await j.step("freeze", JOURNAL_ACTIONS.kedaFreeze, { entries: [{ name: "so", note: "p4ssphrase-value" }] }, () => undefined);
-      await j.evidence("wave", JOURNAL_ACTIONS.waveGates, [{ name: "rollout:x", status: "fail", message: "crash", evidence: { pods }, durationMs: 5 }], "canary");
+      await j.evidence(
+        "wave",
+        JOURNAL_ACTIONS.waveGates,
+        [{ name: "rollout:x", status: "fail", message: "crash", evidence: { pods }, durationMs: 5 }],
+        "canary",
+      );
       await j.recordOutcome("reverted");
       await j.close();
       const local = await readJournal(dir, JOURNAL_STACK, j.runId);
@@ -150,7 +182,12 @@ describe("the shared journal in the cluster", () => {
     fs.writeFileSync(path.join(dir, "kubeconfig"), yaml.dump(kubeconfig));
     try {
       const viaProxy = KubeClient.fromKubeconfig({ kubeconfigPath: path.join(dir, "kubeconfig") }).api;
-      const j = await Journal.create({ stateDir: dir, stack: JOURNAL_STACK, command: "upgrade", shared: new ClusterJournal(viaProxy, a.namespace, JOURNAL_STACK) });
+      const j = await Journal.create({
+        stateDir: dir,
+        stack: JOURNAL_STACK,
+        command: "upgrade",
+        shared: new ClusterJournal(viaProxy, a.namespace, JOURNAL_STACK),
+      });
       let ran = 0;
       await j.step("freeze", JOURNAL_ACTIONS.kedaFreeze, {}, () => ran++);
       await new Promise<void>((r) => proxy.close(() => r()).unref());
@@ -178,14 +215,21 @@ describe("two machines, one stack", () => {
       const refused = first.out.lines.at(-1)?.["error"];
       expect(first.out.code, JSON.stringify(refused)).toBe(3);
       expect(refused.code).toBe("stack-locked");
-      expect(refused.message).toMatch(new RegExp(`locked by \`upgrade --to v0\\.3\\.2\` \\(pid ${winner.child.pid} on ${os.hostname()}, run \\S+, since \\d{4}-\\d\\d-\\d\\dT`));
+      expect(refused.message).toMatch(
+        new RegExp(`locked by \`upgrade --to v0\\.3\\.2\` \\(pid ${winner.child.pid} on ${os.hostname()}, run \\S+, since \\d{4}-\\d\\d-\\d\\dT`),
+      );
       expect(refused.message).toContain(`Lease ${a.namespace}/sie-fleet-lock-local`);
 
       // From the refused machine: who holds the lock and where the live run is.
       const st = await cli(loserFx, ["status", "--stack", "local"]);
       expect(st.code, st.detail).toBe(0);
       expect(winner.child.exitCode, "the upgrade ended before status could see it").toBeNull();
-      expect(st.result.lock).toMatchObject({ pid: winner.child.pid, command: "upgrade --to v0.3.2", where: `Lease ${a.namespace}/sie-fleet-lock-local`, expired: false });
+      expect(st.result.lock).toMatchObject({
+        pid: winner.child.pid,
+        command: "upgrade --to v0.3.2",
+        where: `Lease ${a.namespace}/sie-fleet-lock-local`,
+        expired: false,
+      });
       expect(st.result.run).toMatchObject({ runId: st.result.lock.runId, command: "upgrade", live: true, journal: "shared" });
 
       const won = await winner.exit;
@@ -234,7 +278,11 @@ describe("two machines, one stack", () => {
     async () => {
       // Long enough for the two refusals below to come back before it expires on a busy machine.
       const held = start(a, upgradeArgs("v0.3.3"), { SIE_FLEET_LOCK_EXPIRY_SECONDS: "90", SIE_FLEET_LOCK_RENEW_SECONDS: "5" });
-      await waitFor("the upgrade on machine A to release its first wave", async () => (held.lines.some((e) => e["kind"] === "wave" && e["status"] === "released") ? true : undefined), { timeoutMs: 300_000, intervalMs: 50 });
+      await waitFor(
+        "the upgrade on machine A to release its first wave",
+        async () => (held.lines.some((e) => e["kind"] === "wave" && e["status"] === "released") ? true : undefined),
+        { timeoutMs: 300_000, intervalMs: 50 },
+      );
       // A hung runner: alive, holding the lock, no longer renewing it.
       held.child.kill("SIGSTOP");
       const lock = await readClusterLock(api, a.namespace, a.stack);
@@ -249,10 +297,15 @@ describe("two machines, one stack", () => {
       }
       expect(beforeExpiry, "the refusals came after the lock expired: the machine is too slow for this timing").toBe(true);
 
-      await waitFor("the stopped holder's lock to expire", async () => ((await readClusterLock(api, a.namespace, a.stack))?.expired ? true : undefined), { timeoutMs: 150_000, intervalMs: 1000 });
+      await waitFor("the stopped holder's lock to expire", async () => ((await readClusterLock(api, a.namespace, a.stack))?.expired ? true : undefined), {
+        timeoutMs: 150_000,
+        intervalMs: 1000,
+      });
       const upgradeAfter = await cli(b, upgradeArgs("v0.3.3"));
       expect(upgradeAfter.code, upgradeAfter.detail).toBe(3);
-      expect(upgradeAfter.error.message).toMatch(/stopped renewing the lock at .* expired at .*only `sie-fleet recover --stack local` takes over an expired lock/);
+      expect(upgradeAfter.error.message).toMatch(
+        /stopped renewing the lock at .* expired at .*only `sie-fleet recover --stack local` takes over an expired lock/,
+      );
 
       const r = await cli(b, ["recover", "--stack", "local", "--yes"]);
       expect(r.code, r.detail).toBe(0);

@@ -45,14 +45,24 @@ describe("verification checks on a live release", () => {
     );
   };
   const kedaHealthy = async () => {
-    for (const so of Object.values(sc.names.statefulSets)) await kedaStatus(`${so}-scaler`, { status: "False", reason: "NoFallbackFound", message: "No fallbacks are active on this scaled object" });
+    for (const so of Object.values(sc.names.statefulSets))
+      await kedaStatus(`${so}-scaler`, { status: "False", reason: "NoFallbackFound", message: "No fallbacks are active on this scaled object" });
   };
 
   it("a healthy canary wave passes every check; only the wave's pool is judged; without Prometheus the metric checks say so", async () => {
     await setWorkloadTag(fx, { pool: "l4" }, "v0.3.2", { wait: true });
     const results = await verify({ phase: "wave", wave: canary, expectTag: "v0.3.2" });
     expect(results.filter((g) => g.status === "fail")).toEqual([]);
-    expect(results.map((g) => g.name)).toEqual(expect.arrayContaining([`rollout:StatefulSet/${l4()}`, `images:StatefulSet/${l4()}`, "gateway-readyz", "gateway-health", "gateway-models", "encode-smoke"]));
+    expect(results.map((g) => g.name)).toEqual(
+      expect.arrayContaining([
+        `rollout:StatefulSet/${l4()}`,
+        `images:StatefulSet/${l4()}`,
+        "gateway-readyz",
+        "gateway-health",
+        "gateway-models",
+        "encode-smoke",
+      ]),
+    );
     // a100 still runs v0.3.1 on purpose.
     expect(results.some((g) => g.name.includes("a100"))).toBe(false);
     expect(byName(results, "encode-smoke").evidence).toMatchObject({ expectedVersion: "0.3.2", pools: { l4: { versions: ["0.3.2"] } } });
@@ -68,9 +78,18 @@ describe("verification checks on a live release", () => {
     await kedaHealthy();
     const results = await verify({ phase: "final", expectTag: "v0.3.2" });
     expect(results.filter((g) => g.status === "fail")).toEqual([]);
-    expect(byName(results, "gateway-health").evidence).toMatchObject({ healthStatus: "healthy", workerCount: 2, desiredWorkers: 2, expectedGpuTypes: ["a100-40gb", "l4"], liveGpuTypes: ["a100-40gb", "l4"] });
+    expect(byName(results, "gateway-health").evidence).toMatchObject({
+      healthStatus: "healthy",
+      workerCount: 2,
+      desiredWorkers: 2,
+      expectedGpuTypes: ["a100-40gb", "l4"],
+      liveGpuTypes: ["a100-40gb", "l4"],
+    });
     expect(byName(results, "config-healthz")).toMatchObject({ status: "pass", evidence: { url: `${sc.configUrl}/healthz`, status: 200 } });
-    expect(byName(results, "keda")).toMatchObject({ status: "pass", evidence: { scaledObjects: expect.arrayContaining([expect.objectContaining({ name: `${l4()}-scaler`, ready: "True", fallback: "False" })]) } });
+    expect(byName(results, "keda")).toMatchObject({
+      status: "pass",
+      evidence: { scaledObjects: expect.arrayContaining([expect.objectContaining({ name: `${l4()}-scaler`, ready: "True", fallback: "False" })]) },
+    });
     expect(byName(results, `images:Deployment/${fx.fullname}-gateway`).status).toBe("pass");
   });
 
@@ -89,7 +108,13 @@ describe("verification checks on a live release", () => {
 
   it("-pullerr: the rollout check fails fast with the pod's image-pull reason", async () => {
     const image = await setWorkloadTag(fx, { pool: "a100" }, "v0.3.3-pullerr", { wait: false });
-    const results = await verify({ phase: "wave", wave: { name: "a100", kind: "pool", pools: ["a100"] }, expectTag: "v0.3.3-pullerr", gates: { ...FAST_GATES, retries: 20, backoffSeconds: 0.5 }, checks: ["rollout"] });
+    const results = await verify({
+      phase: "wave",
+      wave: { name: "a100", kind: "pool", pools: ["a100"] },
+      expectTag: "v0.3.3-pullerr",
+      gates: { ...FAST_GATES, retries: 20, backoffSeconds: 0.5 },
+      checks: ["rollout"],
+    });
     const r = byName(results, `rollout:StatefulSet/${fx.fullname}-worker-a100`);
     expect(r.status).toBe("fail");
     expect(r.message).toMatch(/ErrImagePull|ImagePullBackOff/);
@@ -100,8 +125,21 @@ describe("verification checks on a live release", () => {
   it("-noready: rollout and gateway-health fail once the grace period is over, naming the pod", async () => {
     await setWorkloadTag(fx, { pool: "l4" }, "v0.3.3-noready", { wait: false });
     // Verification starts once the bad pod exists (the engine calls it after the rollout wait).
-    await waitFor("the noready pod", async () => ((await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "sie.superlinked.com/pool=l4,app.kubernetes.io/component=worker" })).items.some((p) => p.spec?.containers[0]?.image?.includes("noready") && p.status?.phase === "Running") ? true : undefined));
-    const results = await verify({ phase: "wave", wave: canary, expectTag: "v0.3.3-noready", gates: { ...FAST_GATES, retries: 6, backoffSeconds: 0.5 }, notReadyAfterMs: 500, checks: ["rollout", "gateway-health"] });
+    await waitFor("the noready pod", async () =>
+      (
+        await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: "sie.superlinked.com/pool=l4,app.kubernetes.io/component=worker" })
+      ).items.some((p) => p.spec?.containers[0]?.image?.includes("noready") && p.status?.phase === "Running")
+        ? true
+        : undefined,
+    );
+    const results = await verify({
+      phase: "wave",
+      wave: canary,
+      expectTag: "v0.3.3-noready",
+      gates: { ...FAST_GATES, retries: 6, backoffSeconds: 0.5 },
+      notReadyAfterMs: 500,
+      checks: ["rollout", "gateway-health"],
+    });
     const r = byName(results, `rollout:StatefulSet/${l4()}`);
     expect(r.status).toBe("fail");
     expect(r.evidence.pods?.[0]).toMatchObject({ pod: `${l4()}-0`, reason: "NotReady" });
@@ -121,7 +159,13 @@ describe("verification checks on a live release", () => {
 
   it("X-SIE-Server-Version must be the target: a gateway wave against workers on another version fails", async () => {
     await setWorkloadTag(fx, { component: "gateway" }, "v0.3.3", { wait: true });
-    const results = await verify({ phase: "wave", wave: { name: "gateway", kind: "gateway" }, expectTag: "v0.3.3", gates: { ...FAST_GATES, retries: 1 }, checks: ["encode-smoke"] });
+    const results = await verify({
+      phase: "wave",
+      wave: { name: "gateway", kind: "gateway" },
+      expectTag: "v0.3.3",
+      gates: { ...FAST_GATES, retries: 1 },
+      checks: ["encode-smoke"],
+    });
     const r = byName(results, "encode-smoke");
     expect(r.status).toBe("fail");
     expect(r.message).toMatch(/X-SIE-Server-Version is 0\.3\.2, expected 0\.3\.3/);
@@ -140,7 +184,14 @@ describe("verification checks on a live release", () => {
 
   it("a rollout still under way is not failed early: the checks wait it out and pass", async () => {
     await setWorkloadTag(fx, { pool: "l4" }, "v0.3.4", { wait: false });
-    const results = await verify({ phase: "wave", wave: canary, expectTag: "v0.3.4", gates: { ...FAST_GATES, retries: 20, backoffSeconds: 0.5 }, notReadyAfterMs: 60_000, checks: ["rollout", "images", "encode-smoke"] });
+    const results = await verify({
+      phase: "wave",
+      wave: canary,
+      expectTag: "v0.3.4",
+      gates: { ...FAST_GATES, retries: 20, backoffSeconds: 0.5 },
+      notReadyAfterMs: 60_000,
+      checks: ["rollout", "images", "encode-smoke"],
+    });
     expect(results.filter((g) => g.status !== "pass")).toEqual([]);
     expect(byName(results, `rollout:StatefulSet/${l4()}`).evidence.attempts).toBeGreaterThan(1);
   });

@@ -25,7 +25,10 @@ describe.skipIf(!!unavailable)(`metric gates: canary vs absolute thresholds and 
   const fixture = useStackFixture({
     config: (c) => {
       const pools = c["sie-fleet:pools"];
-      c["sie-fleet:pools"] = { l4: pools.l4, ...Object.fromEntries(Object.keys(TAGS).map((p) => [p, { gpu: "cpu", maxNodes: 1, minReplicas: 1, maxReplicas: 1 }])) };
+      c["sie-fleet:pools"] = {
+        l4: pools.l4,
+        ...Object.fromEntries(Object.keys(TAGS).map((p) => [p, { gpu: "cpu", maxNodes: 1, minReplicas: 1, maxReplicas: 1 }])),
+      };
       c["sie-fleet:rollout"].waveOrder = [];
     },
   });
@@ -47,7 +50,17 @@ describe.skipIf(!!unavailable)(`metric gates: canary vs absolute thresholds and 
     // Each pool is its own canary wave, observed at the same time.
     const runs = await Promise.all(
       Object.entries(TAGS).map(([pool, tag]) =>
-        runVerification({ phase: "wave", wave: { name: `canary-${pool}`, kind: "pool", pools: [pool] }, kube: sc.kube, names: sc.names, expectTag: tag, prometheusUrl: prom.url, gates: GATES, ...(baseline ? { baseline } : {}), checks: ["metric-gates"] }),
+        runVerification({
+          phase: "wave",
+          wave: { name: `canary-${pool}`, kind: "pool", pools: [pool] },
+          kube: sc.kube,
+          names: sc.names,
+          expectTag: tag,
+          prometheusUrl: prom.url,
+          gates: GATES,
+          ...(baseline ? { baseline } : {}),
+          checks: ["metric-gates"],
+        }),
       ),
     );
     results = Object.fromEntries(Object.keys(TAGS).map((p, i) => [p, runs[i]!]));
@@ -73,7 +86,12 @@ describe.skipIf(!!unavailable)(`metric gates: canary vs absolute thresholds and 
       ["metric:error-ratio:ok", "pass"],
       ["metric:p95-latency:ok", "pass"],
     ]);
-    expect(byName(ok, "metric:error-ratio:ok").evidence).toMatchObject({ phase: "Successful", version: "0.3.2", counts: { count: 4 }, baseline: { status: "pass" } });
+    expect(byName(ok, "metric:error-ratio:ok").evidence).toMatchObject({
+      phase: "Successful",
+      version: "0.3.2",
+      counts: { count: 4 },
+      baseline: { status: "pass" },
+    });
   });
 
   it("-5xx: the error-ratio gate fails with the measured ratios; latency is fine", () => {

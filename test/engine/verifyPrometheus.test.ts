@@ -23,7 +23,16 @@ describe.skipIf(!!unavailable)(`Prometheus client and checks${unavailable ? ` (s
   let sc: StackContext;
   let prom: PrometheusServer;
   const verify = (o: Omit<RunVerificationOptions, "kube" | "names" | "phase" | "wave" | "expectTag"> & { expectTag?: string }) =>
-    runVerification({ phase: "wave", wave: canary, kube: sc.kube, names: sc.names, expectTag: "v0.3.1", prometheusUrl: prom.url, gates: METRIC_TEST_GATES, ...o });
+    runVerification({
+      phase: "wave",
+      wave: canary,
+      kube: sc.kube,
+      names: sc.names,
+      expectTag: "v0.3.1",
+      prometheusUrl: prom.url,
+      gates: METRIC_TEST_GATES,
+      ...o,
+    });
 
   beforeAll(async () => {
     fx = fixture();
@@ -71,7 +80,11 @@ describe.skipIf(!!unavailable)(`Prometheus client and checks${unavailable ? ` (s
       await Promise.all([waitForSeries(only0.url, `up{namespace="${fx.namespace}"}`), waitForSeries(both.url, `count(up{namespace="${fx.namespace}"}) == 2`)]);
       const run = (url: string) => verify({ prometheusUrl: url, gates: { ...METRIC_TEST_GATES, retries: 1 }, checks: ["prometheus"] });
       const [missing, complete] = await Promise.all([run(only0.url), run(both.url)]);
-      expect(byName(missing, "prometheus:targets")).toMatchObject({ status: "fail", message: expect.stringMatching(new RegExp(`new pod\\(s\\) not scraped yet: ${pod(1).pod}`)), evidence: { missing: [pod(1).pod] } });
+      expect(byName(missing, "prometheus:targets")).toMatchObject({
+        status: "fail",
+        message: expect.stringMatching(new RegExp(`new pod\\(s\\) not scraped yet: ${pod(1).pod}`)),
+        evidence: { missing: [pod(1).pod] },
+      });
       expect(byName(complete, "prometheus:targets")).toMatchObject({ status: "pass", message: "2 target(s) up" });
     } finally {
       await Promise.all([only0.stop(), both.stop()]);
@@ -85,7 +98,11 @@ describe.skipIf(!!unavailable)(`Prometheus client and checks${unavailable ? ` (s
     expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
     const r = byName(results, "metric:error-ratio:l4");
     expect(r.status).toBe("warn");
-    expect(r.evidence).toMatchObject({ phase: "Inconclusive", counts: { count: 4, successful: 0, failed: 0, inconclusive: 4 }, spec: { count: 4, minSamples: 3 } });
+    expect(r.evidence).toMatchObject({
+      phase: "Inconclusive",
+      counts: { count: 4, successful: 0, failed: 0, inconclusive: 4 },
+      spec: { count: 4, minSamples: 3 },
+    });
     expect(r.message).toMatch(/only 0 valid sample\(s\) of the 3 required/);
   });
 

@@ -23,8 +23,14 @@ interface Scenario {
   full?: boolean;
 }
 
-const intentSeen = (action: string, phase?: string): KillPoint["reached"] => (es) => has(es, "intent", action, phase);
-const doneSeen = (action: string, phase?: string): KillPoint["reached"] => (es) => has(es, "done", action, phase);
+const intentSeen =
+  (action: string, phase?: string): KillPoint["reached"] =>
+  (es) =>
+    has(es, "intent", action, phase);
+const doneSeen =
+  (action: string, phase?: string): KillPoint["reached"] =>
+  (es) =>
+    has(es, "done", action, phase);
 
 const SCENARIOS: Scenario[] = [
   { name: "after lock (journal started)", point: { reached: (es) => has(es, "start") }, next: "recover", expect: { code: 0, on: "old", action: "none" } },
@@ -53,11 +59,23 @@ const SCENARIOS: Scenario[] = [
     // now leaves it so, the new version applied but recorded nowhere in the Pulumi state, and Helm
     // refuses every later upgrade of the release.
     name: "mid-Helm-upgrade, every process killed, provider too (release left pending-upgrade)",
-    point: { reached: async (es, pid, fx) => has(es, "intent", "pulumi.up", "apply") && pulumiChild(pid, "up") !== undefined && (await helmReleaseStatus(fx)) === "pending-upgrade", mode: "tree" },
+    point: {
+      reached: async (es, pid, fx) =>
+        has(es, "intent", "pulumi.up", "apply") && pulumiChild(pid, "up") !== undefined && (await helmReleaseStatus(fx)) === "pending-upgrade",
+      mode: "tree",
+    },
     next: "recover",
     expect: { code: 0, on: "old", action: "reverted", says: /Helm release \S+ was at revision \d+ \(pending-upgrade\)[^"]*rolled it back to revision \d+/ },
   },
-  { name: "mid-wave (second wave released)", point: { reached: (es) => es.some((e) => e.kind === "done" && e.action === "wave.release" && es.filter((x) => x.action === "wave.release" && x.kind === "done").length >= 2) }, next: "recover", expect: { code: 0, on: "old", action: "reverted" } },
+  {
+    name: "mid-wave (second wave released)",
+    point: {
+      reached: (es) =>
+        es.some((e) => e.kind === "done" && e.action === "wave.release" && es.filter((x) => x.action === "wave.release" && x.kind === "done").length >= 2),
+    },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted" },
+  },
   {
     name: "mid-revert (revert's pulumi up running, left orphaned)",
     fault: "-crashloop",
@@ -67,12 +85,37 @@ const SCENARIOS: Scenario[] = [
   },
   // Killed once the final verification passed, while the holds are lifted and before KEDA is
   // thawed (a kill at the thaw's own intent lands after the run ended: the thaw is a few API calls).
-  { name: "before thaw (verified, holds being restored)", point: { reached: intentSeen("holds.restore", "thaw") }, next: "recover", expect: { code: 0, on: "new", action: "finished" } },
+  {
+    name: "before thaw (verified, holds being restored)",
+    point: { reached: intentSeen("holds.restore", "thaw") },
+    next: "recover",
+    expect: { code: 0, on: "new", action: "finished" },
+  },
   // The wider matrix (SIE_FLEET_RELIABILITY=full).
   { name: "after holds", point: { reached: doneSeen("holds.apply") }, next: "upgrade", expect: { code: 0, on: "new" }, full: true },
-  { name: "mid-revert, before thaw", fault: "-crashloop", point: { reached: intentSeen("keda.thaw") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" }, full: true },
-  { name: "mid-final-verification", point: { reached: (es) => es.some((e) => e.kind === "evidence" && e.action === "wave.gates" && e.message === "config") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" }, full: true },
-  { name: "after revert config restore", fault: "-noready", point: { reached: doneSeen("config.restore", "revert") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" }, full: true },
+  {
+    name: "mid-revert, before thaw",
+    fault: "-crashloop",
+    point: { reached: intentSeen("keda.thaw") },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted" },
+    full: true,
+  },
+  {
+    name: "mid-final-verification",
+    point: { reached: (es) => es.some((e) => e.kind === "evidence" && e.action === "wave.gates" && e.message === "config") },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted" },
+    full: true,
+  },
+  {
+    name: "after revert config restore",
+    fault: "-noready",
+    point: { reached: doneSeen("config.restore", "revert") },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted" },
+    full: true,
+  },
 ];
 
 let current = "v0.3.1";
@@ -108,7 +151,10 @@ describe("crash matrix: SIGKILL at each journal phase, then the next command", (
       const entries = readEntries(killed.journal);
       expect(entries.at(-1)?.outcome, detail).toBe("recovered");
       if (s.expect.says) expect(next.stdout, detail).toMatch(s.expect.says);
-      if (s.expect.action) expect(JSON.stringify(outcomeOf(next) ?? {}), detail).toContain(s.expect.action === "none" ? "changed nothing" : s.expect.action === "finished" ? "finished" : "reverted");
+      if (s.expect.action)
+        expect(JSON.stringify(outcomeOf(next) ?? {}), detail).toContain(
+          s.expect.action === "none" ? "changed nothing" : s.expect.action === "finished" ? "finished" : "reverted",
+        );
 
       const on = await expectRecovered(fx, before, from, to, killed);
       expect(on).toBe(s.expect.on === "old" ? from : to);

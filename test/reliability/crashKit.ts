@@ -67,7 +67,13 @@ export function pulumiChild(root: number, verb: "preview" | "up"): Proc | undefi
 
 export function journalFiles(fx: StackFixture, stack = fx.stack): string[] {
   const dir = path.join(fx.stateDir, "journal", stack);
-  return fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".jsonl")).sort().map((f) => path.join(dir, f)) : [];
+  return fs.existsSync(dir)
+    ? fs
+        .readdirSync(dir)
+        .filter((f) => f.endsWith(".jsonl"))
+        .sort()
+        .map((f) => path.join(dir, f))
+    : [];
 }
 
 export function readEntries(file: string): JournalEntry[] {
@@ -101,7 +107,8 @@ export interface Killed {
   stdout: string;
 }
 
-const isEntry = (e: JournalEntry, kind: string, action?: string, phase?: string) => e.kind === kind && (action === undefined || e.action === action) && (phase === undefined || e.phase === phase);
+const isEntry = (e: JournalEntry, kind: string, action?: string, phase?: string) =>
+  e.kind === kind && (action === undefined || e.action === action) && (phase === undefined || e.phase === phase);
 export const has = (es: JournalEntry[], kind: string, action?: string, phase?: string) => es.some((e) => isEntry(e, kind, action, phase));
 
 /** Starts `sie-fleet <args>` in its own process group and SIGKILLs it at `point`. */
@@ -113,7 +120,9 @@ export async function killAt(fx: StackFixture, args: string[], point: KillPoint,
   let stderr = "";
   child.stdout!.setEncoding("utf8").on("data", (d: string) => (stdout += d));
   child.stderr!.setEncoding("utf8").on("data", (d: string) => (stderr += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("exit", (code, signal) => resolve({ code, signal })),
+  );
   let done: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   void exited.then((r) => (done = r));
   const pid = child.pid!;
@@ -167,7 +176,16 @@ export function configWithTag(before: Buffer, from: string, to: string): Buffer 
 /** Image tags of every SIE workload (worker tags lose their -<platform>-<bundle> suffix). */
 export async function runningTags(fx: StackFixture): Promise<string[]> {
   const imgs = await workloadImages(fx);
-  return [...new Set(imgs.map((i) => i.split(":").pop()!.replace(/-(cuda\d*|cpu)-[a-z0-9._]+$/, "")))];
+  return [
+    ...new Set(
+      imgs.map((i) =>
+        i
+          .split(":")
+          .pop()!
+          .replace(/-(cuda\d*|cpu)-[a-z0-9._]+$/, ""),
+      ),
+    ),
+  ];
 }
 
 /**
@@ -184,7 +202,10 @@ export async function expectRecovered(fx: StackFixture, before: ClusterView, fro
   const on = tags[0]!;
   expect([from, to]).toContain(on);
   const config = fs.readFileSync(fx.configFile);
-  expect(config.equals(on === from ? before.config : configWithTag(before.config, from, to)), `config file is not the ${on} snapshot:\n${config.toString()}`).toBe(true);
+  expect(
+    config.equals(on === from ? before.config : configWithTag(before.config, from, to)),
+    `config file is not the ${on} snapshot:\n${config.toString()}`,
+  ).toBe(true);
   expect(await scaledObjectAnnotations(fx)).toEqual(before.keda);
   expect(await helmReleaseStatus(fx), "the Helm release's newest revision").toBe("deployed");
   expect(fs.existsSync(path.join(fx.stateDir, "locks", `${fx.stack}.json`))).toBe(false);
@@ -220,7 +241,7 @@ export function pulumiLockFiles(fx: StackFixture): string[] {
   const out: string[] = [];
   const walk = (d: string) => {
     if (!fs.existsSync(d)) return;
-    for (const f of fs.readdirSync(d, { withFileTypes: true })) (f.isDirectory() ? walk(path.join(d, f.name)) : out.push(path.join(d, f.name)));
+    for (const f of fs.readdirSync(d, { withFileTypes: true })) f.isDirectory() ? walk(path.join(d, f.name)) : out.push(path.join(d, f.name));
   };
   walk(dir);
   return out;
@@ -233,10 +254,13 @@ export function expectCoherentJournal(file: string): void {
   expect(parsed.truncated, file).toBe(false);
   const es = parsed.entries;
   expect(es[0]?.kind, file).toBe("start");
-  es.forEach((e, i) => expect(e.seq, file).toBe(i + 1));
+  for (const [i, e] of es.entries()) expect(e.seq, file).toBe(i + 1);
   for (const d of es.filter((e) => e.kind === "done" && e.ref !== undefined)) {
     expect(es.find((e) => e.seq === d.ref)?.kind, `${file}: done ${d.seq} refers to ${d.ref}`).toBe("intent");
   }
   expect(es.at(-1)?.kind, file).toBe("outcome");
-  expect(es.filter((e) => e.kind === "outcome"), file).toHaveLength(1);
+  expect(
+    es.filter((e) => e.kind === "outcome"),
+    file,
+  ).toHaveLength(1);
 }

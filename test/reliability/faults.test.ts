@@ -31,7 +31,13 @@ function readMatrix(): Row[] {
   return body
     .split("\n")
     .filter((l) => l.startsWith("|") && !l.startsWith("| fault") && !l.startsWith("|---"))
-    .map((l) => l.replace(/\\\|/g, "/").split("|").slice(1, -1).map((c) => c.trim()))
+    .map((l) =>
+      l
+        .replace(/\\\|/g, "/")
+        .split("|")
+        .slice(1, -1)
+        .map((c) => c.trim()),
+    )
     .map(([fault, wave, outcome, exit, failedIn, caughtBy, run]) => ({
       fault: fault!,
       wave: wave!,
@@ -45,7 +51,12 @@ function readMatrix(): Row[] {
 
 /** The gates the table names as catching a fault ("rollout", "encode-smoke or metric:error-ratio", "config-healthz (…)"). */
 function caughtBy(row: Row): string[] {
-  return row.caughtBy.split(" or ").map((c) => c.replace(/\s*\(.*$/, "").replace(/ when .*$/, "").trim());
+  return row.caughtBy.split(" or ").map((c) =>
+    c
+      .replace(/\s*\(.*$/, "")
+      .replace(/ when .*$/, "")
+      .trim(),
+  );
 }
 
 /** The scope that puts a fault into one wave of the local stack (canary l4, then a100, cpu), in this release only. */
@@ -75,7 +86,11 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
     if (!noProm) {
       // The endpoint server labels every series with its release's namespace (honor_labels keeps
       // it); the target's own namespace label gives `up{namespace}` for the prometheus checks.
-      prom = await startPrometheus({ metricsUrl: fx.cluster.metricsUrl ?? `${fx.endpoints.url}/metrics`, labels: { namespace: fx.namespace }, honorLabels: true });
+      prom = await startPrometheus({
+        metricsUrl: fx.cluster.metricsUrl ?? `${fx.endpoints.url}/metrics`,
+        labels: { namespace: fx.namespace },
+        honorLabels: true,
+      });
       fx.ctx.env = { ...fx.ctx.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
     } else {
       process.stderr.write(`fault matrix: rows needing metrics are skipped: ${noProm}\n`);
@@ -119,7 +134,9 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
       const events = jsonLines(r.stdout);
       const outcome = events.findLast((e) => e["kind"] === "outcome");
       const failedWave = events.find((e) => e["kind"] === "wave" && e["status"] === "failed")?.["wave"];
-      const failedGates = events.filter((e) => e["kind"] === "gate" && (e["gate"] as { status: string }).status === "fail").map((e) => (e["gate"] as { name: string }).name);
+      const failedGates = events
+        .filter((e) => e["kind"] === "gate" && (e["gate"] as { status: string }).status === "fail")
+        .map((e) => (e["gate"] as { name: string }).name);
       const detail = `exit ${r.code}, outcome ${JSON.stringify(outcome)}, failed wave ${String(failedWave)}, failed gates ${failedGates.join(", ")}\nstderr:\n${r.stderr.slice(-2000)}`;
       process.stderr.write(`fault matrix: ${row.fault} in ${row.wave}: ${detail.split("\n")[0]} (${secondsSince(t0)} s)\n`);
       expect(row.exits, detail).toContain(r.code);
@@ -127,7 +144,10 @@ describe("fault matrix: each fault in each wave → the documented outcome", () 
       if (outcome?.["outcome"] === "reverted") {
         // Where it was caught: a wave, or the final verification ("verify"), and by which gate.
         expect(failedWave ?? "verify", detail).toBe(row.failedIn);
-        expect(failedGates.some((g) => caughtBy(row).some((c) => g === c || g.startsWith(`${c}:`))), `caught by ${row.caughtBy}; ${detail}`).toBe(true);
+        expect(
+          failedGates.some((g) => caughtBy(row).some((c) => g === c || g.startsWith(`${c}:`))),
+          `caught by ${row.caughtBy}; ${detail}`,
+        ).toBe(true);
         expect(fs.readFileSync(fx.configFile).equals(config), "config file is back to its snapshot").toBe(true);
         expect(await runningTags(fx)).toEqual([from]);
       } else {

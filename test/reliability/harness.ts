@@ -8,7 +8,15 @@ import * as path from "node:path";
 import { REPO_ROOT } from "../../automation/engine/paths.js";
 import type { StackFixture } from "../support/stackFixture.js";
 
-export { DEPLOY_TIMEOUT_MS, SCENARIO_TIMEOUT_MS, stackFixture, useStackFixture, waitReleaseReady, workloadImages, type StackFixture } from "../support/stackFixture.js";
+export {
+  DEPLOY_TIMEOUT_MS,
+  SCENARIO_TIMEOUT_MS,
+  stackFixture,
+  useStackFixture,
+  waitReleaseReady,
+  workloadImages,
+  type StackFixture,
+} from "../support/stackFixture.js";
 
 export const CLI = path.join(REPO_ROOT, "bin", "sie-fleet.js");
 

@@ -29,7 +29,8 @@ async function cli(what: string, args: string[], expectCode: number): Promise<Cl
 /** Every file under dir (recursively), as bytes. */
 function filesUnder(dir: string): { file: string; bytes: Buffer }[] {
   if (!fs.existsSync(dir)) return [];
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((d) => d.isFile())
     .map((d) => path.join(d.parentPath, d.name))
     .map((file) => ({ file, bytes: fs.readFileSync(file) }));
@@ -59,7 +60,9 @@ function needles(): { name: string; value: string }[] {
 
 function leaks(where: string, bytes: Buffer | string): string[] {
   const buf = typeof bytes === "string" ? Buffer.from(bytes) : bytes;
-  return needles().filter((n) => buf.includes(n.value)).map((n) => `${n.name} in ${where}`);
+  return needles()
+    .filter((n) => buf.includes(n.value))
+    .map((n) => `${n.name} in ${where}`);
 }
 
 describe("secrets never appear in output, journals, logs or the support bundle", () => {
@@ -70,55 +73,91 @@ describe("secrets never appear in output, journals, logs or the support bundle",
   });
 
   // Steps share the stack and run in order; each is its own test so a leak names its command.
-  it("up", async () => {
-    await cli("up", ["up", "--yes", "--json"], 0);
-    const open = await fx.open();
-    // The token really is in play: the stack config holds it as a secret, and the chart's Secret carries it.
-    expect((await open.stack.getConfig("sie-fleet:hfToken")).value).toBe(HF_TOKEN);
-    const secrets = (await fx.core.listNamespacedSecret({ namespace: fx.namespace })).items;
-    expect(secrets.some((x) => Object.values(x.data ?? {}).includes(Buffer.from(HF_TOKEN).toString("base64"))), "a Secret of the release holds the HF token").toBe(true);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "up",
+    async () => {
+      await cli("up", ["up", "--yes", "--json"], 0);
+      const open = await fx.open();
+      // The token really is in play: the stack config holds it as a secret, and the chart's Secret carries it.
+      expect((await open.stack.getConfig("sie-fleet:hfToken")).value).toBe(HF_TOKEN);
+      const secrets = (await fx.core.listNamespacedSecret({ namespace: fx.namespace })).items;
+      expect(
+        secrets.some((x) => Object.values(x.data ?? {}).includes(Buffer.from(HF_TOKEN).toString("base64"))),
+        "a Secret of the release holds the HF token",
+      ).toBe(true);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("upgrade (good)", async () => {
-    await cli("upgrade (good)", ["upgrade", "--to", "v0.3.2", "--yes", "--json"], 0);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "upgrade (good)",
+    async () => {
+      await cli("upgrade (good)", ["upgrade", "--to", "v0.3.2", "--yes", "--json"], 0);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("upgrade (reverted)", async () => {
-    const reverted = await cli("upgrade (reverted)", ["upgrade", "--to", "v0.3.3-crashloop", "--yes"], 5);
-    expect(reverted.stdout).toMatch(/reverted to v0\.3\.2/);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "upgrade (reverted)",
+    async () => {
+      const reverted = await cli("upgrade (reverted)", ["upgrade", "--to", "v0.3.3-crashloop", "--yes"], 5);
+      expect(reverted.stdout).toMatch(/reverted to v0\.3\.2/);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
-  it("history, status, verify and a refused upgrade", async () => {
-    const hist = await cli("history --json", ["history", "--json"], 0);
-    expect(jsonLines(hist.stdout).at(-1)?.["kind"]).toBe("result");
-    await cli("history", ["history"], 0);
-    await cli("status", ["status"], 0);
-    await cli("status --json", ["status", "--json"], 0);
-    await cli("verify", ["verify", "--verbose"], 0);
-    // A failing command's output is output too.
-    await cli("upgrade (refused)", ["upgrade", "--to", "v0.9.0", "--yes", "--verbose"], 4);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "history, status, verify and a refused upgrade",
+    async () => {
+      const hist = await cli("history --json", ["history", "--json"], 0);
+      expect(jsonLines(hist.stdout).at(-1)?.["kind"]).toBe("result");
+      await cli("history", ["history"], 0);
+      await cli("status", ["status"], 0);
+      await cli("status --json", ["status", "--json"], 0);
+      await cli("verify", ["verify", "--verbose"], 0);
+      // A failing command's output is output too.
+      await cli("upgrade (refused)", ["upgrade", "--to", "v0.9.0", "--yes", "--verbose"], 4);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
   let extracted: { file: string; bytes: Buffer }[] = [];
   let out = "";
-  it("support-bundle", async () => {
-    const bundle = path.join(fx.dir, "bundle.tar.gz");
-    const b = await cli("support-bundle", ["support-bundle", "--output", bundle, "--json"], 0);
-    const result = jsonLines(b.stdout).find((l) => l["kind"] === "result")?.["result"] as { files: { name: string }[]; notes: string[] };
-    const names = result.files.map((f) => f.name);
-    for (const want of ["manifest.json", "history.json", "status.json", "stack/config.json", "stack/values.json", "stack/release.json", "lock.json", "versions.json", "cluster/events.json", "cluster/pods.json", "embedded-cluster/daemon.log", "embedded-cluster/logs/kube-apiserver.log"]) {
-      expect(names, `bundle has ${want} (notes: ${result.notes.join("; ")})`).toContain(want);
-    }
-    expect(names.filter((n) => n.startsWith("journal/")).length, "bundle has the run journals").toBeGreaterThanOrEqual(2);
-    out = path.join(fx.dir, "bundle-extracted");
-    fs.mkdirSync(out);
-    await extract({ file: bundle, cwd: out });
-    extracted = filesUnder(out);
-    expect(extracted.length).toBe(names.length);
-    // The token is shown as a secret in the bundled config, not dropped silently.
-    const cfg = extracted.find((f) => f.file.endsWith(path.join("stack", "config.json")));
-    expect(cfg?.bytes.toString()).toMatch(/"sie-fleet:hfToken": \{\s*"value": "\[secret\]"/);
-  }, SCENARIO_TIMEOUT_MS);
+  it(
+    "support-bundle",
+    async () => {
+      const bundle = path.join(fx.dir, "bundle.tar.gz");
+      const b = await cli("support-bundle", ["support-bundle", "--output", bundle, "--json"], 0);
+      const result = jsonLines(b.stdout).find((l) => l["kind"] === "result")?.["result"] as { files: { name: string }[]; notes: string[] };
+      const names = result.files.map((f) => f.name);
+      for (const want of [
+        "manifest.json",
+        "history.json",
+        "status.json",
+        "stack/config.json",
+        "stack/values.json",
+        "stack/release.json",
+        "lock.json",
+        "versions.json",
+        "cluster/events.json",
+        "cluster/pods.json",
+        "embedded-cluster/daemon.log",
+        "embedded-cluster/logs/kube-apiserver.log",
+      ]) {
+        expect(names, `bundle has ${want} (notes: ${result.notes.join("; ")})`).toContain(want);
+      }
+      expect(names.filter((n) => n.startsWith("journal/")).length, "bundle has the run journals").toBeGreaterThanOrEqual(2);
+      out = path.join(fx.dir, "bundle-extracted");
+      fs.mkdirSync(out);
+      await extract({ file: bundle, cwd: out });
+      extracted = filesUnder(out);
+      expect(extracted.length).toBe(names.length);
+      // The token is shown as a secret in the bundled config, not dropped silently.
+      const cfg = extracted.find((f) => f.file.endsWith(path.join("stack", "config.json")));
+      expect(cfg?.bytes.toString()).toMatch(/"sie-fleet:hfToken": \{\s*"value": "\[secret\]"/);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
 
   it("no secret, raw or base64, in any output, journal, snapshot, cluster log or bundle file", () => {
     expect(outputs.length).toBeGreaterThanOrEqual(20);
@@ -127,7 +166,9 @@ describe("secrets never appear in output, journals, logs or the support bundle",
       ...extracted.flatMap((f) => leaks(`bundle ${path.relative(out, f.file)}`, f.bytes)),
       ...filesUnder(path.join(fx.stateDir, "journal")).flatMap((f) => leaks(`journal ${path.basename(f.file)}`, f.bytes)),
       ...filesUnder(path.join(fx.stateDir, "snapshots")).flatMap((f) => leaks(`snapshot ${path.basename(f.file)}`, f.bytes)),
-      ...filesUnder(fx.cluster.dir).filter((f) => /\.log$/.test(f.file)).flatMap((f) => leaks(`cluster log ${path.relative(fx.cluster.dir, f.file)}`, f.bytes)),
+      ...filesUnder(fx.cluster.dir)
+        .filter((f) => /\.log$/.test(f.file))
+        .flatMap((f) => leaks(`cluster log ${path.relative(fx.cluster.dir, f.file)}`, f.bytes)),
     ];
     expect(found).toEqual([]);
   });

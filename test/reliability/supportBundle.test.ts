@@ -71,7 +71,10 @@ describe("support-bundle", () => {
       // `up` writes no run journal; everything else is there.
       expect(b.res.notes).toEqual([expect.stringMatching(/^journals: stack "local" has no runs/)]);
 
-      const pods = JSON.parse(b.read("cluster/pods.json")) as { namespace: string; pods: { name: string; phase: string; node: string; containers: { image: string; ready: boolean }[] }[] };
+      const pods = JSON.parse(b.read("cluster/pods.json")) as {
+        namespace: string;
+        pods: { name: string; phase: string; node: string; containers: { image: string; ready: boolean }[] }[];
+      };
       expect(pods.namespace).toBe(fx.namespace);
       const live = (await fx.core.listNamespacedPod({ namespace: fx.namespace })).items.map((p) => p.metadata?.name).sort();
       expect(pods.pods.map((p) => p.name)).toEqual(live);
@@ -81,16 +84,22 @@ describe("support-bundle", () => {
       expect(events.namespace).toBe(fx.namespace);
       expect(events.events.some((e) => e.reason === "Scheduled" && e.object.startsWith("Pod/"))).toBe(true);
 
-      const release = JSON.parse(b.read("stack/release.json")) as { outputs: Record<string, unknown>; helmReleases: { status: { status: string; revision: number; namespace: string } }[] };
+      const release = JSON.parse(b.read("stack/release.json")) as {
+        outputs: Record<string, unknown>;
+        helmReleases: { status: { status: string; revision: number; namespace: string } }[];
+      };
       expect(release.outputs["namespace"]).toBe(fx.namespace);
       expect(release.outputs["imageTag"]).toBe("v0.3.1");
       expect(release.outputs).not.toHaveProperty("kubeconfig");
-      expect(release.helmReleases).toEqual([expect.objectContaining({ status: expect.objectContaining({ status: "deployed", revision: 1, namespace: fx.namespace }) })]);
+      expect(release.helmReleases).toEqual([
+        expect.objectContaining({ status: expect.objectContaining({ status: "deployed", revision: 1, namespace: fx.namespace }) }),
+      ]);
 
       const info = JSON.parse(b.read("embedded-cluster/cluster.json")) as { server: string };
       expect(info.server).toBe(fx.cluster.server);
       expect(b.read("embedded-cluster/daemon.log")).toMatch(/ready in/);
-      for (const c of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"]) expect(b.res.files.map((f) => f.name)).toContain(`embedded-cluster/logs/${c}.log`);
+      for (const c of ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"])
+        expect(b.res.files.map((f) => f.name)).toContain(`embedded-cluster/logs/${c}.log`);
     },
     SCENARIO_TIMEOUT_MS,
   );

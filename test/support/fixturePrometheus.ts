@@ -8,7 +8,11 @@ export { prometheusUnavailable, type PrometheusServer } from "../../cluster/prom
 
 /** Started once the fixture's release serves; its series for the namespace are there when this resolves. */
 export async function fixturePrometheus(fx: StackFixture): Promise<PrometheusServer> {
-  const prom = await startPrometheus({ metricsUrl: fx.cluster.metricsUrl ?? `${fx.endpoints.url}/metrics`, labels: { namespace: fx.namespace }, honorLabels: true });
+  const prom = await startPrometheus({
+    metricsUrl: fx.cluster.metricsUrl ?? `${fx.endpoints.url}/metrics`,
+    labels: { namespace: fx.namespace },
+    honorLabels: true,
+  });
   try {
     await waitForSeries(prom.url, `sie_gateway_workers{namespace="${fx.namespace}"}`, 30_000);
   } catch (err) {

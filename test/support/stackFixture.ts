@@ -88,7 +88,16 @@ export async function stackFixture(opts: StackFixtureOptions = {}): Promise<Stac
     // The chart copies live beside the repository, not beside the scratch project.
     [CHART_BASE_ENV]: REPO_ROOT,
   };
-  for (const k of ["PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_HOME", "KUBECONFIG", "SIE_FLEET_GATEWAY_URL", "SIE_FLEET_CONFIG_URL", "SIE_FLEET_PROMETHEUS_URL"]) if (!opts.env?.[k]) delete env[k];
+  for (const k of [
+    "PULUMI_BACKEND_URL",
+    "PULUMI_CONFIG_PASSPHRASE",
+    "PULUMI_HOME",
+    "KUBECONFIG",
+    "SIE_FLEET_GATEWAY_URL",
+    "SIE_FLEET_CONFIG_URL",
+    "SIE_FLEET_PROMETHEUS_URL",
+  ])
+    if (!opts.env?.[k]) delete env[k];
   const fx = checkout({ stack, namespace, cluster, env, stackYaml: localStackYaml(namespace, opts.config) });
   return {
     ...fx,
@@ -107,7 +116,13 @@ export async function stackFixture(opts: StackFixtureOptions = {}): Promise<Stac
  * passphrase and the cluster. Its cleanup removes the directory only.
  */
 export function secondCheckout(fx: StackFixture): StackFixture {
-  return checkout({ stack: fx.stack, namespace: fx.namespace, cluster: fx.cluster, env: fx.ctx.env ?? process.env, stackYaml: fs.readFileSync(fx.configFile, "utf8") });
+  return checkout({
+    stack: fx.stack,
+    namespace: fx.namespace,
+    cluster: fx.cluster,
+    env: fx.ctx.env ?? process.env,
+    stackYaml: fs.readFileSync(fx.configFile, "utf8"),
+  });
 }
 
 function checkout(o: { stack: string; namespace: string; cluster: ClusterInfo; env: NodeJS.ProcessEnv; stackYaml: string }): StackFixture {
@@ -197,8 +212,18 @@ export async function waitReleaseReady(fx: StackFixture, timeoutMs = 180_000): P
       const sts = (await fx.apps.listNamespacedStatefulSet({ namespace: fx.namespace })).items;
       const deps = (await fx.apps.listNamespacedDeployment({ namespace: fx.namespace })).items;
       if (sts.length === 0 || deps.length === 0) return undefined;
-      const stsDone = sts.every((s) => (s.status?.readyReplicas ?? 0) === (s.spec?.replicas ?? 0) && s.status?.updateRevision === s.status?.currentRevision && (s.status?.updatedReplicas ?? 0) === (s.spec?.replicas ?? 0));
-      const depDone = deps.every((d) => (d.status?.readyReplicas ?? 0) === (d.spec?.replicas ?? 0) && (d.status?.updatedReplicas ?? 0) === (d.spec?.replicas ?? 0) && (d.status?.replicas ?? 0) === (d.spec?.replicas ?? 0));
+      const stsDone = sts.every(
+        (s) =>
+          (s.status?.readyReplicas ?? 0) === (s.spec?.replicas ?? 0) &&
+          s.status?.updateRevision === s.status?.currentRevision &&
+          (s.status?.updatedReplicas ?? 0) === (s.spec?.replicas ?? 0),
+      );
+      const depDone = deps.every(
+        (d) =>
+          (d.status?.readyReplicas ?? 0) === (d.spec?.replicas ?? 0) &&
+          (d.status?.updatedReplicas ?? 0) === (d.spec?.replicas ?? 0) &&
+          (d.status?.replicas ?? 0) === (d.spec?.replicas ?? 0),
+      );
       return stsDone && depDone ? true : undefined;
     },
     { timeoutMs, intervalMs: 500 },
@@ -214,8 +239,13 @@ export async function workloadImages(fx: StackFixture): Promise<string[]> {
 
 /** Images of the Ready worker pods of one pool. */
 export async function readyWorkerImages(fx: StackFixture, pool: string): Promise<string[]> {
-  const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: `app.kubernetes.io/component=worker,sie.superlinked.com/pool=${pool}` })).items;
-  return pods.filter(isReady).map((p) => p.spec?.containers[0]?.image ?? "").sort();
+  const pods = (
+    await fx.core.listNamespacedPod({ namespace: fx.namespace, labelSelector: `app.kubernetes.io/component=worker,sie.superlinked.com/pool=${pool}` })
+  ).items;
+  return pods
+    .filter(isReady)
+    .map((p) => p.spec?.containers[0]?.image ?? "")
+    .sort();
 }
 
 /** `autoscaling.keda.sh/paused-replicas` of every ScaledObject of the release (undefined = thawed). */
@@ -234,7 +264,11 @@ export async function gatewayGet(fx: StackFixture, p: string): Promise<{ status:
 
 /** POST to the endpoint server's control API (load, faults) for this release's namespace. */
 export async function control(fx: StackFixture, what: "load" | "faults", body: Record<string, unknown>): Promise<{ status: number; body: any }> {
-  const r = await fetch(`${fx.endpoints.url}/control/${what}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: fx.namespace, ...body }) });
+  const r = await fetch(`${fx.endpoints.url}/control/${what}`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ namespace: fx.namespace, ...body }),
+  });
   return { status: r.status, body: await r.json().catch(() => undefined) };
 }
 
@@ -245,7 +279,8 @@ export async function holdsLeft(fx: StackFixture): Promise<string[]> {
     const partition = s.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
     if (partition !== 0) left.push(`StatefulSet/${s.metadata?.name} partition ${partition}`);
   }
-  for (const d of (await fx.apps.listNamespacedDeployment({ namespace: fx.namespace })).items) if (d.spec?.paused) left.push(`Deployment/${d.metadata?.name} paused`);
+  for (const d of (await fx.apps.listNamespacedDeployment({ namespace: fx.namespace })).items)
+    if (d.spec?.paused) left.push(`Deployment/${d.metadata?.name} paused`);
   for (const [so, v] of Object.entries(await pausedAnnotations(fx))) if (v !== undefined) left.push(`ScaledObject/${so} paused at ${v}`);
   return left;
 }

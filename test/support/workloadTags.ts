@@ -11,7 +11,11 @@ const isReady = (p: k8s.V1Pod) => p.status?.conditions?.some((c) => c.type === "
 
 function workloadOf(fx: StackFixture, ref: WorkloadRef) {
   return "pool" in ref
-    ? { kind: "StatefulSet" as const, name: `${fx.fullname}-worker-${ref.pool}`, selector: `app.kubernetes.io/component=worker,sie.superlinked.com/pool=${ref.pool}` }
+    ? {
+        kind: "StatefulSet" as const,
+        name: `${fx.fullname}-worker-${ref.pool}`,
+        selector: `app.kubernetes.io/component=worker,sie.superlinked.com/pool=${ref.pool}`,
+      }
     : { kind: "Deployment" as const, name: `${fx.fullname}-${ref.component}`, selector: `app.kubernetes.io/component=${ref.component}` };
 }
 
@@ -25,7 +29,10 @@ function retag(image: string, tag: string, worker: boolean): string {
 export async function setWorkloadTag(fx: StackFixture, ref: WorkloadRef, tag: string, opts: { wait?: boolean } = {}): Promise<string> {
   const w = workloadOf(fx, ref);
   const ns = fx.namespace;
-  const read = () => (w.kind === "StatefulSet" ? fx.apps.readNamespacedStatefulSet({ name: w.name, namespace: ns }) : fx.apps.readNamespacedDeployment({ name: w.name, namespace: ns }));
+  const read = () =>
+    w.kind === "StatefulSet"
+      ? fx.apps.readNamespacedStatefulSet({ name: w.name, namespace: ns })
+      : fx.apps.readNamespacedDeployment({ name: w.name, namespace: ns });
   const image = retag((await read()).spec!.template.spec!.containers[0]!.image!, tag, w.kind === "StatefulSet");
   const body = [{ op: "replace", path: "/spec/template/spec/containers/0/image", value: image }];
   if (w.kind === "StatefulSet") await fx.apps.patchNamespacedStatefulSet({ name: w.name, namespace: ns, body }, JSON_PATCH);
@@ -37,9 +44,14 @@ export async function setWorkloadTag(fx: StackFixture, ref: WorkloadRef, tag: st
       const obj = await read();
       const pods = (await fx.core.listNamespacedPod({ namespace: ns, labelSelector: w.selector })).items.filter((p) => !p.metadata?.deletionTimestamp);
       // A StatefulSet does not replace a pod that never got Ready on a bad revision by itself.
-      for (const p of pods) if (!isReady(p) && p.spec?.containers[0]?.image !== image) await fx.core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: ns }).catch(() => undefined);
+      for (const p of pods)
+        if (!isReady(p) && p.spec?.containers[0]?.image !== image)
+          await fx.core.deleteNamespacedPod({ name: p.metadata!.name!, namespace: ns }).catch(() => undefined);
       const want = obj.spec?.replicas ?? 1;
-      const done = (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0) && pods.length === want && pods.every((p) => isReady(p) && p.spec?.containers[0]?.image === image);
+      const done =
+        (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0) &&
+        pods.length === want &&
+        pods.every((p) => isReady(p) && p.spec?.containers[0]?.image === image);
       return done ? true : undefined;
     },
     { timeoutMs: 120_000, intervalMs: 500 },

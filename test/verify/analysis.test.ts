@@ -14,7 +14,11 @@ const spec: MetricSpec = {
   consecutiveErrorLimit: 2,
   minSamples: 4,
 };
-const m = (phase: Measurement["phase"], value?: number): Measurement => ({ phase, ...(value !== undefined ? { value } : {}), startedAt: "2026-01-01T00:00:00Z" });
+const m = (phase: Measurement["phase"], value?: number): Measurement => ({
+  phase,
+  ...(value !== undefined ? { value } : {}),
+  startedAt: "2026-01-01T00:00:00Z",
+});
 const feed = (phases: Measurement[]) => phases.reduce(record, emptyResult(spec.name));
 
 describe("evaluateValue", () => {
@@ -53,7 +57,10 @@ describe("assess", () => {
   });
   it("a window short of samples because measuring failed is Error, not Inconclusive", () => {
     const r = feed([m("Successful", 0), m("Successful", 0), { ...m("Error"), message: "Prometheus did not answer" }, m("Inconclusive"), m("Successful", 0)]);
-    expect(assess(r, spec)).toEqual({ phase: "Error", message: "only 3 valid sample(s) of the 4 required: 1 measurement(s) failed (last: Prometheus did not answer)" });
+    expect(assess(r, spec)).toEqual({
+      phase: "Error",
+      message: "only 3 valid sample(s) of the 4 required: 1 measurement(s) failed (last: Prometheus did not answer)",
+    });
   });
   it("consecutive errors beyond the limit are Error", () => {
     const r = feed([m("Successful", 0), m("Error"), m("Error"), m("Error")]);
@@ -84,10 +91,14 @@ describe("observe (the window runner)", () => {
   it("an aborted window gives Inconclusive, not a verdict", async () => {
     const ac = new AbortController();
     let calls = 0;
-    const r = await observe(spec, async () => {
-      if (++calls === 2) ac.abort();
-      return m("Failed", 1);
-    }, { signal: ac.signal });
+    const r = await observe(
+      spec,
+      async () => {
+        if (++calls === 2) ac.abort();
+        return m("Failed", 1);
+      },
+      { signal: ac.signal },
+    );
     expect(calls).toBe(2);
     expect(r.phase).toBe("Inconclusive");
   });
@@ -97,8 +108,19 @@ describe("metric spec from the stack's gates", () => {
   it("count = window / interval, minSamples defaults to half of it", () => {
     const gates = resolveGates({});
     const s = metricSpec("p95-latency", "l4", gates);
-    expect(s).toMatchObject({ name: "metric:p95-latency:l4", count: 10, minSamples: 5, initialDelayMs: 60_000, intervalMs: 30_000, failureLimit: 0, successCondition: { op: "<=", value: 2000 } });
-    expect(metricSpec("error-ratio", "l4", resolveGates({ minSamples: 3, observationWindowSeconds: 60, intervalSeconds: 20 }))).toMatchObject({ count: 3, minSamples: 3 });
+    expect(s).toMatchObject({
+      name: "metric:p95-latency:l4",
+      count: 10,
+      minSamples: 5,
+      initialDelayMs: 60_000,
+      intervalMs: 30_000,
+      failureLimit: 0,
+      successCondition: { op: "<=", value: 2000 },
+    });
+    expect(metricSpec("error-ratio", "l4", resolveGates({ minSamples: 3, observationWindowSeconds: 60, intervalSeconds: 20 }))).toMatchObject({
+      count: 3,
+      minSamples: 3,
+    });
   });
 });
 

@@ -6,8 +6,19 @@ import { DEFAULT_CHECKS } from "../../automation/verify/checks.js";
 
 describe("rollout.gates", () => {
   it("a stack written before the suite keeps validating, with the new keys defaulted", () => {
-    const r = rolloutSchema.parse({ gates: { maxErrorRatio: 0.02, maxP95LatencyMs: 1500, observationWindowSeconds: 120, intervalSeconds: 20, failureLimit: 1 } });
-    expect(r.gates).toMatchObject({ maxErrorRatio: 0.02, minRequests: 20, retries: 5, backoffSeconds: 2, checkTimeoutSeconds: 30, concurrency: 4, checks: {}, mannWhitney: { enabled: true, alpha: 0.05, enforce: true } });
+    const r = rolloutSchema.parse({
+      gates: { maxErrorRatio: 0.02, maxP95LatencyMs: 1500, observationWindowSeconds: 120, intervalSeconds: 20, failureLimit: 1 },
+    });
+    expect(r.gates).toMatchObject({
+      maxErrorRatio: 0.02,
+      minRequests: 20,
+      retries: 5,
+      backoffSeconds: 2,
+      checkTimeoutSeconds: 30,
+      concurrency: 4,
+      checks: {},
+      mannWhitney: { enabled: true, alpha: 0.05, enforce: true },
+    });
     expect(r.gates.prometheusUrl).toBeUndefined();
   });
 

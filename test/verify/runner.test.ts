@@ -8,7 +8,12 @@ import { imageTag, tagMatches } from "../../automation/verify/images.js";
 import { resolveGates } from "../../automation/verify/metricGates.js";
 
 const policy = { backoffMs: 5, timeoutMs: 200, retries: 3 };
-const outcome = (status: CheckOutcome["status"], retryable?: boolean): CheckOutcome => ({ status, message: status, evidence: {}, ...(retryable !== undefined ? { retryable } : {}) });
+const outcome = (status: CheckOutcome["status"], retryable?: boolean): CheckOutcome => ({
+  status,
+  message: status,
+  evidence: {},
+  ...(retryable !== undefined ? { retryable } : {}),
+});
 
 describe("runCheck", () => {
   it("retries pending until it settles, and reports the attempts", async () => {
@@ -29,7 +34,16 @@ describe("runCheck", () => {
   });
   it("retries a retryable fail and a thrown error", async () => {
     let n = 0;
-    const r = await runCheck({ name: "flaky", run: async () => { if (++n === 1) throw new Error("ECONNREFUSED"); return n === 2 ? outcome("fail", true) : outcome("pass"); } }, policy);
+    const r = await runCheck(
+      {
+        name: "flaky",
+        run: async () => {
+          if (++n === 1) throw new Error("ECONNREFUSED");
+          return n === 2 ? outcome("fail", true) : outcome("pass");
+        },
+      },
+      policy,
+    );
     expect(r.status).toBe("pass");
     expect(n).toBe(3);
   });
@@ -43,7 +57,16 @@ describe("runChecks", () => {
   it("keeps order and never runs more than `concurrency` at once", async () => {
     let active = 0;
     let peak = 0;
-    const mk = (i: number): Check => ({ name: `c${i}`, run: async () => { active++; peak = Math.max(peak, active); await new Promise((r) => setTimeout(r, 20)); active--; return outcome("pass"); } });
+    const mk = (i: number): Check => ({
+      name: `c${i}`,
+      run: async () => {
+        active++;
+        peak = Math.max(peak, active);
+        await new Promise((r) => setTimeout(r, 20));
+        active--;
+        return outcome("pass");
+      },
+    });
     const results = await runAll([0, 1, 2, 3, 4, 5].map(mk), { concurrency: 2 });
     expect(results.map((r) => r.name)).toEqual(["c0", "c1", "c2", "c3", "c4", "c5"]);
     expect(peak).toBe(2);
@@ -51,7 +74,14 @@ describe("runChecks", () => {
   it("does not start a later stage after a fail; skipped checks warn", async () => {
     let ran = false;
     const ctx = { gates: resolveGates({}) } as unknown as VerifyContext;
-    const results = await runChecks([{ name: "bad", run: async () => outcome("fail") }, { name: "metric", stage: 1, run: async () => ((ran = true), outcome("pass")) }], ctx, policy);
+    const results = await runChecks(
+      [
+        { name: "bad", run: async () => outcome("fail") },
+        { name: "metric", stage: 1, run: async () => ((ran = true), outcome("pass")) },
+      ],
+      ctx,
+      policy,
+    );
     expect(ran).toBe(false);
     expect(results[1]).toMatchObject({ name: "metric", status: "warn", evidence: { blockedBy: "bad" } });
   });

@@ -7,8 +7,23 @@ import { captureBaseline, runVerification } from "../../automation/verify/index.
 
 function wave(sc: StackContext, spec: WaveSpec, to: string, signal?: AbortSignal) {
   return async () => {
-    const baseline = await captureBaseline({ gates: sc.config.rollout.gates, namespace: sc.names.namespace, pools: Object.keys(sc.names.statefulSets), ...(signal ? { signal } : {}) });
-    return runVerification({ phase: "wave", wave: spec, kube: sc.kube, names: sc.names, ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}), expectTag: to, gates: sc.config.rollout.gates, ...(baseline ? { baseline } : {}), ...(signal ? { signal } : {}) });
+    const baseline = await captureBaseline({
+      gates: sc.config.rollout.gates,
+      namespace: sc.names.namespace,
+      pools: Object.keys(sc.names.statefulSets),
+      ...(signal ? { signal } : {}),
+    });
+    return runVerification({
+      phase: "wave",
+      wave: spec,
+      kube: sc.kube,
+      names: sc.names,
+      ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
+      expectTag: to,
+      gates: sc.config.rollout.gates,
+      ...(baseline ? { baseline } : {}),
+      ...(signal ? { signal } : {}),
+    });
   };
 }
 

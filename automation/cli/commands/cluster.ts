@@ -39,7 +39,9 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
     "cluster start",
     { running: true, alreadyRunning, dir, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, readyInMs, restarted, nodes, versions, log },
     [
-      alreadyRunning ? `cluster already running (pid ${pid})` : `cluster ${restarted ? "restarted" : "started"} in ${(readyInMs / 1000).toFixed(1)}s (pid ${pid})`,
+      alreadyRunning
+        ? `cluster already running (pid ${pid})`
+        : `cluster ${restarted ? "restarted" : "started"} in ${(readyInMs / 1000).toFixed(1)}s (pid ${pid})`,
       `  server      ${server}  (Kubernetes ${versions.kubernetes}, ${nodes} fake nodes)`,
       `  kubeconfig  ${kubeconfigPath}`,
       ...(endpointsUrl ? [`  endpoints   ${endpointsUrl}`] : []),
@@ -56,7 +58,9 @@ export async function stop(flags: ClusterFlags, ctx: CommandContext): Promise<nu
   const dir = clusterDir(flags, ctx);
   const r = await stopEmbeddedCluster(dir);
   ctx.out.result("cluster stop", { running: false, stopped: r.stopped, ...(r.pid ? { pid: r.pid } : {}), dir }, [
-    r.stopped ? `cluster stopped (pid ${r.pid}); its data stays in ${dir}, \`sie-fleet cluster start\` brings the same cluster back` : `cluster is not running (dir ${dir})`,
+    r.stopped
+      ? `cluster stopped (pid ${r.pid}); its data stays in ${dir}, \`sie-fleet cluster start\` brings the same cluster back`
+      : `cluster is not running (dir ${dir})`,
   ]);
   return EXIT_CODES.ok;
 }
@@ -81,9 +85,17 @@ function statusLines(s: EmbeddedClusterStatus): string[] {
     case "starting":
       return [`cluster starting (daemon pid ${s.pid}); see ${s.log}`];
     case "stale":
-      return [`cluster is down: its daemon (pid ${s.pid}) died without stopping cleanly; last lines of ${s.log}:`, ...(s.lastLog ?? "").split("\n").map((l) => `  ${l}`), "start it again with: sie-fleet cluster start"];
+      return [
+        `cluster is down: its daemon (pid ${s.pid}) died without stopping cleanly; last lines of ${s.log}:`,
+        ...(s.lastLog ?? "").split("\n").map((l) => `  ${l}`),
+        "start it again with: sie-fleet cluster start",
+      ];
     case "stopped":
-      return [s.exists ? `cluster stopped (data kept in ${s.dir}); start it with: sie-fleet cluster start` : `no cluster in ${s.dir}; create one with: sie-fleet cluster start`];
+      return [
+        s.exists
+          ? `cluster stopped (data kept in ${s.dir}); start it with: sie-fleet cluster start`
+          : `no cluster in ${s.dir}; create one with: sie-fleet cluster start`,
+      ];
   }
 }
 
@@ -96,6 +108,8 @@ export async function remove(flags: ClusterFlags, ctx: CommandContext): Promise<
     });
   }
   const r = await deleteEmbeddedCluster(dir);
-  ctx.out.result("cluster delete", { deleted: r.deleted, stopped: r.stopped, dir }, [r.deleted ? `cluster deleted${r.stopped ? ` (stopped pid ${r.pid} first)` : ""}: ${dir}` : `no cluster in ${dir}`]);
+  ctx.out.result("cluster delete", { deleted: r.deleted, stopped: r.stopped, dir }, [
+    r.deleted ? `cluster deleted${r.stopped ? ` (stopped pid ${r.pid} first)` : ""}: ${dir}` : `no cluster in ${dir}`,
+  ]);
   return EXIT_CODES.ok;
 }

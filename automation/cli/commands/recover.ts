@@ -6,7 +6,9 @@ export async function run(_flags: Record<string, never>, ctx: CommandContext): P
   const stack = requireStack(ctx, "sie-fleet recover --stack dev --yes");
   requireConsent(ctx, "recover");
   const report = await recover({ stack }, ctx.action);
-  ctx.out.result("recover", report, () => [`${report.action === "needs-attention" ? "‼" : "✔"} ${stack}: ${report.message}${report.runId ? ` (run ${report.runId})` : ""}`]);
+  ctx.out.result("recover", report, () => [
+    `${report.action === "needs-attention" ? "‼" : "✔"} ${stack}: ${report.message}${report.runId ? ` (run ${report.runId})` : ""}`,
+  ]);
   // Recovery that finished or undid the run leaves a consistent stack; only a failed one needs a person.
   return report.action === "needs-attention" ? EXIT_CODES.needsAttention : EXIT_CODES.ok;
 }

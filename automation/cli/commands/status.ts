@@ -50,11 +50,15 @@ function render(r: StatusReport): string[] {
 }
 
 function lockLine(l: NonNullable<StatusReport["lock"]>): string {
-  const renewal = l.renewedAt ? `, last renewed ${l.renewedAt}, ${l.expired ? `expired ${l.expiresAt}: only recover may take it over` : `expires ${l.expiresAt} unless renewed`}` : "";
+  const renewal = l.renewedAt
+    ? `, last renewed ${l.renewedAt}, ${l.expired ? `expired ${l.expiresAt}: only recover may take it over` : `expires ${l.expiresAt} unless renewed`}`
+    : "";
   return `locked by \`${l.command}\` (pid ${l.pid} on ${l.host}, run ${l.runId}, since ${l.startedAt}${l.gone ? "; that process is gone" : ""}) in ${l.where}${renewal}`;
 }
 
 function runLine(stack: string, r: NonNullable<StatusReport["run"]>): string {
   const at = `phase ${r.phase}${r.step ? ` (${r.step})` : ""} at ${r.updatedAt}`;
-  return r.live ? `run ${r.runId} (${r.command ?? "?"}) under way: ${at}` : `unfinished run ${r.runId} (${r.command ?? "?"}, stopped in ${at}): run \`sie-fleet recover --stack ${stack}\``;
+  return r.live
+    ? `run ${r.runId} (${r.command ?? "?"}) under way: ${at}`
+    : `unfinished run ${r.runId} (${r.command ?? "?"}, stopped in ${at}): run \`sie-fleet recover --stack ${stack}\``;
 }

@@ -78,7 +78,15 @@ describe.skipIf(!tools.ok)(`embedded cluster${tools.ok ? "" : ` (skipped: ${tool
     const t0 = Date.now();
     const started = await cli(["cluster", "start", "--dir", dir]);
     expect(started.code, started.stderr).toBe(0);
-    const first = started.result as { pid: number; server: string; kubeconfigPath: string; alreadyRunning: boolean; restarted: boolean; readyInMs: number; nodes: number };
+    const first = started.result as {
+      pid: number;
+      server: string;
+      kubeconfigPath: string;
+      alreadyRunning: boolean;
+      restarted: boolean;
+      readyInMs: number;
+      nodes: number;
+    };
     console.log(`[embedded] cluster start (daemon, first) ${Date.now() - t0} ms wall, ready in ${first.readyInMs} ms`);
     try {
       expect(first).toMatchObject({ alreadyRunning: false, restarted: false, nodes: FLEET, kubeconfigPath: path.join(dir, "kubeconfig") });
@@ -96,14 +104,20 @@ describe.skipIf(!tools.ok)(`embedded cluster${tools.ok ? "" : ` (skipped: ${tool
       const stopped = await cli(["cluster", "stop", "--dir", dir]);
       expect(stopped.result).toMatchObject({ stopped: true, pid: first.pid });
       // Gone, and reaped (the daemon is this process's child; its components are the daemon's).
-      await waitFor("the daemon and its components to be gone", async () => ([first.pid, ...components.map((c) => c.pid)].some(isProcessAlive) ? undefined : true), { timeoutMs: 10_000 });
+      await waitFor(
+        "the daemon and its components to be gone",
+        async () => ([first.pid, ...components.map((c) => c.pid)].some(isProcessAlive) ? undefined : true),
+        { timeoutMs: 10_000 },
+      );
       expect((await cli(["cluster", "status", "--dir", dir])).result).toMatchObject({ state: "stopped", exists: true });
 
       const t1 = Date.now();
       const again = (await cli(["cluster", "start", "--dir", dir])).result as typeof first;
       console.log(`[embedded] cluster start (daemon, restart) ${Date.now() - t1} ms wall, ready in ${again.readyInMs} ms`);
       expect(again).toMatchObject({ alreadyRunning: false, restarted: true, server: first.server });
-      expect((await kubeClient(again.kubeconfigPath).readNamespacedConfigMap({ name: "via-daemon", namespace: "default" })).data).toEqual({ survives: "restarts" });
+      expect((await kubeClient(again.kubeconfigPath).readNamespacedConfigMap({ name: "via-daemon", namespace: "default" })).data).toEqual({
+        survives: "restarts",
+      });
 
       // A dead scheduler would leave pods Pending forever behind a "running" status.
       const running = (await cli(["cluster", "status", "--dir", dir])).result;

@@ -51,12 +51,19 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
   };
   const gateway = (ns: string, p: string) => get(`${ep.gatewayUrl(ns)}${p}`);
   const encode = (ns: string, pool?: string) =>
-    get(`${ep.gatewayUrl(ns)}/v1/encode/BAAI%2Fbge-m3`, { method: "POST", headers: { "content-type": "application/json", ...(pool ? { "x-sie-pool": pool } : {}) }, body: JSON.stringify({ items: [{ text: "hello" }] }) });
+    get(`${ep.gatewayUrl(ns)}/v1/encode/BAAI%2Fbge-m3`, {
+      method: "POST",
+      headers: { "content-type": "application/json", ...(pool ? { "x-sie-pool": pool } : {}) },
+      body: JSON.stringify({ items: [{ text: "hello" }] }),
+    });
   const control = async (p: string, body?: unknown) =>
     get(`${ep.url}/control${p}`, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
-  const until = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = WAIT.timeoutMs) => waitFor(what, check, { timeoutMs, intervalMs: WAIT.intervalMs });
+  const until = <T>(what: string, check: () => Promise<T | undefined>, timeoutMs = WAIT.timeoutMs) =>
+    waitFor(what, check, { timeoutMs, intervalMs: WAIT.intervalMs });
   const podOf = async (ns: string, pool: string, tag: string, ok: (p: k8s.V1Pod) => boolean, what: string) =>
-    until(`${ns} pool ${pool} at ${tag}: ${what}`, async () => (await releases[ns]!.pods(pool)).find((p) => !p.metadata?.deletionTimestamp && parseImage(p.spec?.containers[0]?.image ?? "").baseTag === tag && ok(p)));
+    until(`${ns} pool ${pool} at ${tag}: ${what}`, async () =>
+      (await releases[ns]!.pods(pool)).find((p) => !p.metadata?.deletionTimestamp && parseImage(p.spec?.containers[0]?.image ?? "").baseTag === tag && ok(p)),
+    );
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-endpoints-"));
@@ -71,7 +78,15 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
         gatewayTag: "v0.3.1",
         configTag: "v0.3.2-5xx",
         workerTag: "v0.3.2",
-        pools: { ok: {}, fivexx: { tag: "v0.3.2-5xx" }, err10: { tag: "v0.3.2-errors10" }, slow: { tag: "v0.3.2-slow" }, crash: { tag: "v0.3.2-crashloop" }, pull: { tag: "v0.3.2-pullerr" }, noready: { tag: "v0.3.2-noready" } },
+        pools: {
+          ok: {},
+          fivexx: { tag: "v0.3.2-5xx" },
+          err10: { tag: "v0.3.2-errors10" },
+          slow: { tag: "v0.3.2-slow" },
+          crash: { tag: "v0.3.2-crashloop" },
+          pull: { tag: "v0.3.2-pullerr" },
+          noready: { tag: "v0.3.2-noready" },
+        },
       },
       { namespace: "ep-scoped", gatewayTag: "v0.3.1", configTag: "v0.3.1", workerTag: "v0.3.1", pools: { p1: {}, p2: {}, p3: {} } },
     ];
@@ -98,7 +113,12 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
     });
     expect(ready.version).toBe("0.3.1");
     const health = await gateway("ep-a", "/health");
-    expect(health.body).toMatchObject({ status: "healthy", configured_gpu_types: ["cpu", "l4"], live_gpu_types: ["cpu", "l4"], cluster: { worker_count: 2, gpu_count: 1 } });
+    expect(health.body).toMatchObject({
+      status: "healthy",
+      configured_gpu_types: ["cpu", "l4"],
+      live_gpu_types: ["cpu", "l4"],
+      cluster: { worker_count: 2, gpu_count: 1 },
+    });
     const models = (await gateway("ep-a", "/v1/models")).body["models"] as { name: string }[];
     expect(models.map((m) => m.name)).toContain("BAAI/bge-m3");
     const enc = await encode("ep-a", "l4");
@@ -155,7 +175,12 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
 
   it("-5xx, -errors10 and -slow: Ready pods whose requests fail or are slow", async () => {
     // Each pool serves its own tag once the server has seen the patched pod Ready (one counted request each).
-    for (const [pool, version] of [["fivexx", "0.3.2-5xx"], ["err10", "0.3.2-errors10"], ["slow", "0.3.2-slow"], ["ok", "0.3.2"]]) {
+    for (const [pool, version] of [
+      ["fivexx", "0.3.2-5xx"],
+      ["err10", "0.3.2-errors10"],
+      ["slow", "0.3.2-slow"],
+      ["ok", "0.3.2"],
+    ]) {
       await until(`ep-faults ${pool} serving ${version}`, async () => ((await encode("ep-faults", pool)).version === version ? true : undefined));
     }
     const codes = async (pool: string, n: number) => {
@@ -215,12 +240,24 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
 
     // Every state a p2 pod at 0.3.2 passes through, from the watch: it must never be Ready.
     const seen: { ready: boolean; annotated: boolean }[] = [];
-    const watch = await new k8s.Watch(kc).watch(`/api/v1/namespaces/ep-scoped/pods`, { labelSelector: "sie.superlinked.com/pool=p2" }, (_type, pod: k8s.V1Pod) => {
-      if (pod.spec?.containers[0]?.image?.includes(":v0.3.2-")) seen.push({ ready: isReady(pod), annotated: pod.metadata?.annotations?.[FAULT_ANNOTATION] === "crashloop" });
-    }, () => undefined);
+    const watch = await new k8s.Watch(kc).watch(
+      `/api/v1/namespaces/ep-scoped/pods`,
+      { labelSelector: "sie.superlinked.com/pool=p2" },
+      (_type, pod: k8s.V1Pod) => {
+        if (pod.spec?.containers[0]?.image?.includes(":v0.3.2-"))
+          seen.push({ ready: isReady(pod), annotated: pod.metadata?.annotations?.[FAULT_ANNOTATION] === "crashloop" });
+      },
+      () => undefined,
+    );
     try {
       for (const pool of ["p1", "p2", "p3"]) await s.setWorkerTag(pool, "v0.3.2");
-      const p2 = await podOf("ep-scoped", "p2", "v0.3.2", (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CrashLoopBackOff", "CrashLoopBackOff");
+      const p2 = await podOf(
+        "ep-scoped",
+        "p2",
+        "v0.3.2",
+        (p) => p.status?.containerStatuses?.[0]?.state?.waiting?.reason === "CrashLoopBackOff",
+        "CrashLoopBackOff",
+      );
       expect(p2.metadata?.annotations?.[FAULT_ANNOTATION]).toBe("crashloop");
       await podOf("ep-scoped", "p1", "v0.3.2", isReady, "Ready");
       await podOf("ep-scoped", "p3", "v0.3.2", isReady, "Ready");
@@ -232,7 +269,9 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
     expect(seen.every((x) => x.annotated)).toBe(true);
     // Only the pools and version the scopes name.
     for (const p of await s.pods("p1")) expect(p.metadata?.annotations?.[FAULT_ANNOTATION]).toBeUndefined();
-    await until("p1 serving 0.3.2", async () => ((await encode("ep-scoped", "p3")).version === "0.3.2" && (await encode("ep-scoped", "p1")).status === 500 ? true : undefined));
+    await until("p1 serving 0.3.2", async () =>
+      (await encode("ep-scoped", "p3")).version === "0.3.2" && (await encode("ep-scoped", "p1")).status === 500 ? true : undefined,
+    );
     expect((await encode("ep-scoped", "p2")).status).toBe(202);
     const state = (await control("/state")).body as { namespaces: Record<string, { pods: { name: string; fault?: string }[] }> };
     const faults = Object.fromEntries(state.namespaces["ep-scoped"]!.pods.filter((p) => p.fault).map((p) => [p.name, p.fault]));
@@ -250,10 +289,14 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
     const started = await control("/load", { namespace: "ep-a", rps: 20, durationMs: 1500, pool: "cpu" });
     expect(started.status).toBe(200);
     expect(started.body).toMatchObject({ running: true, options: { rps: 20, durationMs: 1500, pool: "cpu" } });
-    const done = await until("load to finish", async () => {
-      const r = (await control("/load?namespace=ep-a")).body as unknown as LoadStatus;
-      return r.running ? undefined : r;
-    }, 20_000);
+    const done = await until(
+      "load to finish",
+      async () => {
+        const r = (await control("/load?namespace=ep-a")).body as unknown as LoadStatus;
+        return r.running ? undefined : r;
+      },
+      20_000,
+    );
     expect(done.sent).toBeGreaterThanOrEqual(25);
     expect(done.byStatus["200"]).toBe(done.sent);
     expect(((await control("/load?namespace=ep-b")).body as unknown as LoadStatus).sent).toBe(0);
@@ -264,9 +307,14 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
 
   it("metrics carry the namespace: one scrape covers every release, each gateway's /metrics only its own", async () => {
     const all = await (await fetch(ep.metricsUrl)).text();
-    for (const ns of ["ep-a", "ep-b", "ep-faults", "ep-scoped"]) expect(all).toMatch(new RegExp(`sie_gateway_requests_total\\{namespace="${ns}",pool="[^"]+",status="\\d+",version="[^"]+"`));
-    expect(all).toMatch(/sie_gateway_requests_total\{namespace="ep-faults",pool="fivexx",status="500",version="0.3.2-5xx",model="BAAI\/bge-m3",endpoint="encode"\} [1-9]/);
-    expect(all).toMatch(/sie_gateway_request_duration_seconds_bucket\{le="[^"]+",namespace="ep-a",pool="cpu",version="0.3.2"\}|sie_gateway_request_duration_seconds_bucket\{namespace="ep-a",pool="cpu",version="0.3.2",le=/);
+    for (const ns of ["ep-a", "ep-b", "ep-faults", "ep-scoped"])
+      expect(all).toMatch(new RegExp(`sie_gateway_requests_total\\{namespace="${ns}",pool="[^"]+",status="\\d+",version="[^"]+"`));
+    expect(all).toMatch(
+      /sie_gateway_requests_total\{namespace="ep-faults",pool="fivexx",status="500",version="0.3.2-5xx",model="BAAI\/bge-m3",endpoint="encode"\} [1-9]/,
+    );
+    expect(all).toMatch(
+      /sie_gateway_request_duration_seconds_bucket\{le="[^"]+",namespace="ep-a",pool="cpu",version="0.3.2"\}|sie_gateway_request_duration_seconds_bucket\{namespace="ep-a",pool="cpu",version="0.3.2",le=/,
+    );
     expect(all).toMatch(/sie_gateway_workers\{namespace="ep-a",pool="l4",version="0.3.1",ready="true"\} 1/);
     const a = await (await fetch(`${ep.gatewayUrl("ep-a")}/metrics`)).text();
     expect(a).toContain('namespace="ep-a"');
@@ -278,7 +326,9 @@ describe.skipIf(skip !== undefined)(`SIE endpoint server on a real control plane
     try {
       const query = 'sum by (namespace) (sie_gateway_requests_total{endpoint="encode"})';
       await waitForSeries(prom.url, 'sie_gateway_requests_total{namespace="ep-scoped"}');
-      const r = (await (await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query })}`)).json()) as { data: { result: { metric: { namespace: string } }[] } };
+      const r = (await (await fetch(`${prom.url}/api/v1/query?${new URLSearchParams({ query })}`)).json()) as {
+        data: { result: { metric: { namespace: string } }[] };
+      };
       expect(r.data.result.map((x) => x.metric.namespace).sort()).toEqual(["ep-a", "ep-b", "ep-faults", "ep-scoped"]);
     } finally {
       await prom.stop();

@@ -42,7 +42,11 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
     core = kc.makeApiClient(k8s.CoreV1Api);
     apps = kc.makeApiClient(k8s.AppsV1Api);
     await core.createNamespace({ body: { metadata: { name: NS } } });
-    await waitFor("the default ServiceAccount in the test namespace", async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: NS })) ? true : undefined), { timeoutMs: 60_000 });
+    await waitFor(
+      "the default ServiceAccount in the test namespace",
+      async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: NS })) ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
   });
 
   let failed = false;
@@ -59,10 +63,14 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
 
   const pods = async (selector: string): Promise<k8s.V1Pod[]> => (await core.listNamespacedPod({ namespace: NS, labelSelector: selector })).items;
   const podOn = async (name: string, pred: (p: k8s.V1Pod) => boolean, what: string): Promise<k8s.V1Pod> =>
-    waitFor(`pod ${name}: ${what}`, async () => {
-      const p = await core.readNamespacedPod({ name, namespace: NS });
-      return pred(p) ? p : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 300 });
+    waitFor(
+      `pod ${name}: ${what}`,
+      async () => {
+        const p = await core.readNamespacedPod({ name, namespace: NS });
+        return pred(p) ? p : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300 },
+    );
 
   it("registers fake GKE nodes with the pools' labels, GPU taint and nvidia.com/gpu capacity", async () => {
     const nodes = (await core.listNode()).items;
@@ -90,14 +98,18 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
     });
     await core.createNamespacedPod({ namespace: NS, body: gpuPod("on-a100", "a100", true) });
     await core.createNamespacedPod({ namespace: NS, body: gpuPod("no-toleration", "l4", false) });
-    await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: "plain", labels: { test: "placement" } }, spec: { containers: [{ name: "c", image: `${IMAGE}:v1` }] } } });
+    await core.createNamespacedPod({
+      namespace: NS,
+      body: { metadata: { name: "plain", labels: { test: "placement" } }, spec: { containers: [{ name: "c", image: `${IMAGE}:v1` }] } },
+    });
     await core.createNamespacedPod({ namespace: NS, body: gpuPod("gpu-1", "l4", true, 1) });
 
     expect((await podOn("on-a100", isPodReady, "Ready")).spec?.nodeName).toBe("gke-a100-0");
     // Only the CPU pool is untainted.
     expect((await podOn("plain", isPodReady, "Ready")).spec?.nodeName).toBe("gke-cpu-0");
     expect((await podOn("gpu-1", isPodReady, "Ready")).spec?.nodeName).toBe("gke-l4-0");
-    const unschedulable = (p: k8s.V1Pod): boolean => p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable") ?? false;
+    const unschedulable = (p: k8s.V1Pod): boolean =>
+      p.status?.conditions?.some((c) => c.type === "PodScheduled" && c.status === "False" && c.reason === "Unschedulable") ?? false;
     const stuck = await podOn("no-toleration", unschedulable, "Unschedulable");
     expect(stuck.spec?.nodeName).toBeUndefined();
     expect(stuck.status?.conditions?.find((c) => c.type === "PodScheduled")?.message).toMatch(/untolerated taint/);
@@ -111,7 +123,10 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
   it("turns the image-tag faults into the pod states the engine fails fast on", async () => {
     const cases = { healthy: "v2-slow", crashloop: "v2-crashloop", pullerr: "v2-pullerr-cuda12-default", noready: "v2-noready" } as const;
     for (const [name, tag] of Object.entries(cases)) {
-      await core.createNamespacedPod({ namespace: NS, body: { metadata: { name, labels: { test: "faults" } }, spec: { containers: [{ name: "w", image: `${IMAGE}:${tag}` }] } } });
+      await core.createNamespacedPod({
+        namespace: NS,
+        body: { metadata: { name, labels: { test: "faults" } }, spec: { containers: [{ name: "w", image: `${IMAGE}:${tag}` }] } },
+      });
     }
     const started = (p: k8s.V1Pod): boolean => (p.status?.containerStatuses?.length ?? 0) > 0;
     expect(isPodReady(await podOn("healthy", isPodReady, "Ready"))).toBe(true);
@@ -161,21 +176,38 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
     };
     await apps.createNamespacedStatefulSet({ namespace: NS, body });
     const sts = async (): Promise<k8s.V1StatefulSet> => apps.readNamespacedStatefulSet({ name, namespace: NS });
-    const settled = await waitFor("3 ready replicas", async () => {
-      const s = await sts();
-      return s.status?.readyReplicas === 3 && s.status.currentRevision === s.status.updateRevision ? s : undefined;
-    }, { timeoutMs: 90_000, intervalMs: 500 });
+    const settled = await waitFor(
+      "3 ready replicas",
+      async () => {
+        const s = await sts();
+        return s.status?.readyReplicas === 3 && s.status.currentRevision === s.status.updateRevision ? s : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
     const oldRev = settled.status!.currentRevision!;
 
     // Hold ordinals 0 and 1; only ordinal 2 may move to the new template.
     await apps.patchNamespacedStatefulSet(
-      { name, namespace: NS, body: { spec: { updateStrategy: { rollingUpdate: { partition: 2 } }, template: { spec: { containers: [{ name: "worker", image: `${IMAGE}:v2-cuda12-default` }] } } } } },
+      {
+        name,
+        namespace: NS,
+        body: {
+          spec: {
+            updateStrategy: { rollingUpdate: { partition: 2 } },
+            template: { spec: { containers: [{ name: "worker", image: `${IMAGE}:v2-cuda12-default` }] } },
+          },
+        },
+      },
       MERGE,
     );
-    const rolled = await waitFor("ordinal 2 updated and ready", async () => {
-      const s = await sts();
-      return s.status?.updatedReplicas === 1 && s.status.readyReplicas === 3 && s.status.updateRevision !== oldRev ? s : undefined;
-    }, { timeoutMs: 90_000, intervalMs: 500 });
+    const rolled = await waitFor(
+      "ordinal 2 updated and ready",
+      async () => {
+        const s = await sts();
+        return s.status?.updatedReplicas === 1 && s.status.readyReplicas === 3 && s.status.updateRevision !== oldRev ? s : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
     const newRev = rolled.status!.updateRevision!;
     // Give the controller time to (wrongly) go further, then look again.
     await new Promise((r) => setTimeout(r, 3_000));
@@ -185,10 +217,14 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
 
     // Releasing the partition lets the controller finish the rollout.
     await apps.patchNamespacedStatefulSet({ name, namespace: NS, body: { spec: { updateStrategy: { rollingUpdate: { partition: 0 } } } } }, MERGE);
-    await waitFor("all ordinals on the new revision", async () => {
-      const s = await sts();
-      return s.status?.currentRevision === newRev && s.status.updatedReplicas === 3 && s.status.readyReplicas === 3 ? true : undefined;
-    }, { timeoutMs: 120_000, intervalMs: 500 });
+    await waitFor(
+      "all ordinals on the new revision",
+      async () => {
+        const s = await sts();
+        return s.status?.currentRevision === newRev && s.status.updatedReplicas === 3 && s.status.readyReplicas === 3 ? true : undefined;
+      },
+      { timeoutMs: 120_000, intervalMs: 500 },
+    );
     for (const p of await pods(`app=${name}`)) expect(p.metadata?.labels?.["controller-revision-hash"]).toBe(newRev);
   });
 
@@ -208,26 +244,48 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
     });
     const dep = async (): Promise<k8s.V1Deployment> => apps.readNamespacedDeployment({ name, namespace: NS });
     const replicaSets = async (): Promise<k8s.V1ReplicaSet[]> => (await apps.listNamespacedReplicaSet({ namespace: NS, labelSelector: `app=${name}` })).items;
-    await waitFor("2 available replicas", async () => ((await dep()).status?.availableReplicas === 2 ? true : undefined), { timeoutMs: 90_000, intervalMs: 500 });
+    await waitFor("2 available replicas", async () => ((await dep()).status?.availableReplicas === 2 ? true : undefined), {
+      timeoutMs: 90_000,
+      intervalMs: 500,
+    });
     expect(await replicaSets()).toHaveLength(1);
 
     await apps.patchNamespacedDeployment({ name, namespace: NS, body: { spec: { paused: true } } }, MERGE);
-    await apps.patchNamespacedDeployment({ name, namespace: NS, body: { spec: { template: { spec: { containers: [{ name: "gateway", image: `${IMAGE}:v2` }] } } } } }, MERGE);
-    await waitFor("the controller to notice the pause", async () => {
-      const d = await dep();
-      return d.status?.observedGeneration === d.metadata?.generation && d.status?.conditions?.some((c) => c.type === "Progressing" && c.reason === "DeploymentPaused") ? true : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 300 });
+    await apps.patchNamespacedDeployment(
+      { name, namespace: NS, body: { spec: { template: { spec: { containers: [{ name: "gateway", image: `${IMAGE}:v2` }] } } } } },
+      MERGE,
+    );
+    await waitFor(
+      "the controller to notice the pause",
+      async () => {
+        const d = await dep();
+        return d.status?.observedGeneration === d.metadata?.generation &&
+          d.status?.conditions?.some((c) => c.type === "Progressing" && c.reason === "DeploymentPaused")
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 300 },
+    );
     await new Promise((r) => setTimeout(r, 3_000));
     const held = await replicaSets();
     expect(held).toHaveLength(1);
     for (const p of await pods(`app=${name}`)) expect(p.spec?.containers[0]?.image).toBe(`${IMAGE}:v1`);
 
     await apps.patchNamespacedDeployment({ name, namespace: NS, body: { spec: { paused: false } } }, MERGE);
-    await waitFor("the rollout to v2", async () => {
-      const d = await dep();
-      const live = (await pods(`app=${name}`)).filter((p) => !p.metadata?.deletionTimestamp);
-      return d.status?.updatedReplicas === 2 && d.status.availableReplicas === 2 && live.length === 2 && live.every((p) => p.spec?.containers[0]?.image === `${IMAGE}:v2`) ? true : undefined;
-    }, { timeoutMs: 90_000, intervalMs: 500 });
+    await waitFor(
+      "the rollout to v2",
+      async () => {
+        const d = await dep();
+        const live = (await pods(`app=${name}`)).filter((p) => !p.metadata?.deletionTimestamp);
+        return d.status?.updatedReplicas === 2 &&
+          d.status.availableReplicas === 2 &&
+          live.length === 2 &&
+          live.every((p) => p.spec?.containers[0]?.image === `${IMAGE}:v2`)
+          ? true
+          : undefined;
+      },
+      { timeoutMs: 90_000, intervalMs: 500 },
+    );
     expect(await replicaSets()).toHaveLength(2);
   });
 
@@ -240,11 +298,22 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
         apiVersion: "keda.sh/v1alpha1",
         kind: "ScaledObject",
         metadata: { name: "sie-worker-l4" },
-        spec: { scaleTargetRef: { kind: "StatefulSet", name: "sie-worker-l4" }, minReplicaCount: 1, maxReplicaCount: 4, triggers: [{ type: "prometheus", metadata: { threshold: "5" } }] },
+        spec: {
+          scaleTargetRef: { kind: "StatefulSet", name: "sie-worker-l4" },
+          minReplicaCount: 1,
+          maxReplicaCount: 4,
+          triggers: [{ type: "prometheus", metadata: { threshold: "5" } }],
+        },
       },
     });
-    await custom.patchNamespacedCustomObject({ ...ref, name: "sie-worker-l4", body: { metadata: { annotations: { "autoscaling.keda.sh/paused-replicas": "3" } } } }, MERGE);
-    const got = (await custom.getNamespacedCustomObject({ ...ref, name: "sie-worker-l4" })) as { metadata: { annotations: Record<string, string> }; spec: { maxReplicaCount: number } };
+    await custom.patchNamespacedCustomObject(
+      { ...ref, name: "sie-worker-l4", body: { metadata: { annotations: { "autoscaling.keda.sh/paused-replicas": "3" } } } },
+      MERGE,
+    );
+    const got = (await custom.getNamespacedCustomObject({ ...ref, name: "sie-worker-l4" })) as {
+      metadata: { annotations: Record<string, string> };
+      spec: { maxReplicaCount: number };
+    };
     expect(got.metadata.annotations["autoscaling.keda.sh/paused-replicas"]).toBe("3");
     expect(got.spec.maxReplicaCount).toBe(4);
   });

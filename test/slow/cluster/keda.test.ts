@@ -35,7 +35,11 @@ describe.skipIf(skipReason !== undefined)(`KEDA operator${skipReason ? ` (skippe
     operator = await startKedaOperator(cluster, keda.bin);
     const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);
     await core.createNamespace({ body: { metadata: { name: NS } } });
-    await waitFor("the default ServiceAccount", async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: NS })) ? true : undefined), { timeoutMs: 60_000 });
+    await waitFor(
+      "the default ServiceAccount",
+      async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: NS })) ? true : undefined),
+      { timeoutMs: 60_000 },
+    );
   });
 
   let failed = false;
@@ -60,7 +64,11 @@ describe.skipIf(skipReason !== undefined)(`KEDA operator${skipReason ? ` (skippe
       namespace: NS,
       body: {
         metadata: { name: "sie-worker" },
-        spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: "w", image: "ghcr.io/superlinked/sie-server:v1" }] } } },
+        spec: {
+          replicas: 1,
+          selector: { matchLabels: labels },
+          template: { metadata: { labels }, spec: { containers: [{ name: "w", image: "ghcr.io/superlinked/sie-server:v1" }] } },
+        },
       },
     });
     // A cron trigger needs no network: always "active", asking for 2 replicas.
@@ -78,31 +86,53 @@ describe.skipIf(skipReason !== undefined)(`KEDA operator${skipReason ? ` (skippe
         },
       },
     });
-    const made = await waitFor("KEDA's HPA", async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === "keda-hpa-sie-worker"), {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-      watch: operator ? [operator.proc] : [],
-    });
+    const made = await waitFor(
+      "KEDA's HPA",
+      async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === "keda-hpa-sie-worker"),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        watch: operator ? [operator.proc] : [],
+      },
+    );
     expect(made.spec?.minReplicas).toBe(1);
     expect(made.spec?.maxReplicas).toBe(4);
     expect(made.spec?.scaleTargetRef).toMatchObject({ kind: "Deployment", name: "sie-worker" });
 
-    await custom.patchNamespacedCustomObject({ ...SO, name: "sie-worker", body: { metadata: { annotations: { "autoscaling.keda.sh/paused-replicas": "3" } } } }, MERGE);
-    await waitFor("KEDA to pin the Deployment at 3", async () => ((await apps.readNamespacedDeployment({ name: "sie-worker", namespace: NS })).spec?.replicas === 3 ? true : undefined), {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
-    await waitFor("the HPA to be removed while paused", async () => ((await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.length === 0 ? true : undefined), {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
+    await custom.patchNamespacedCustomObject(
+      { ...SO, name: "sie-worker", body: { metadata: { annotations: { "autoscaling.keda.sh/paused-replicas": "3" } } } },
+      MERGE,
+    );
+    await waitFor(
+      "KEDA to pin the Deployment at 3",
+      async () => ((await apps.readNamespacedDeployment({ name: "sie-worker", namespace: NS })).spec?.replicas === 3 ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      },
+    );
+    await waitFor(
+      "the HPA to be removed while paused",
+      async () => ((await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.length === 0 ? true : undefined),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      },
+    );
     const so = (await custom.getNamespacedCustomObject({ ...SO, name: "sie-worker" })) as { status?: { conditions?: { type: string; status: string }[] } };
     expect(so.status?.conditions?.find((c) => c.type === "Paused")?.status).toBe("True");
 
-    await custom.patchNamespacedCustomObject({ ...SO, name: "sie-worker", body: { metadata: { annotations: { "autoscaling.keda.sh/paused-replicas": null } } } }, MERGE);
-    await waitFor("the HPA back after the thaw", async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === "keda-hpa-sie-worker"), {
-      timeoutMs: 60_000,
-      intervalMs: 500,
-    });
+    await custom.patchNamespacedCustomObject(
+      { ...SO, name: "sie-worker", body: { metadata: { annotations: { "autoscaling.keda.sh/paused-replicas": null } } } },
+      MERGE,
+    );
+    await waitFor(
+      "the HPA back after the thaw",
+      async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === "keda-hpa-sie-worker"),
+      {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+      },
+    );
   });
 });

@@ -49,8 +49,27 @@ function values(spec: ReleaseSpec): unknown {
     Object.entries(spec.pools).map(([name, p]) => [
       name,
       p.gpu
-        ? { enabled: true, minReplicas: 1, maxReplicas: 1, gpuType: "l4", machineProfile: "l4", nodeSelector: { "cloud.google.com/gke-accelerator": "nvidia-l4" }, resources: SMALL }
-        : { enabled: true, minReplicas: 1, maxReplicas: 1, gpuType: "cpu", machineProfile: "cpu", platform: "cpu", bundle: "default", gpu: { count: 0, product: "" }, resources: SMALL, tolerations: [] },
+        ? {
+            enabled: true,
+            minReplicas: 1,
+            maxReplicas: 1,
+            gpuType: "l4",
+            machineProfile: "l4",
+            nodeSelector: { "cloud.google.com/gke-accelerator": "nvidia-l4" },
+            resources: SMALL,
+          }
+        : {
+            enabled: true,
+            minReplicas: 1,
+            maxReplicas: 1,
+            gpuType: "cpu",
+            machineProfile: "cpu",
+            platform: "cpu",
+            bundle: "default",
+            gpu: { count: 0, product: "" },
+            resources: SMALL,
+            tolerations: [],
+          },
     ]),
   );
   return {
@@ -115,4 +134,5 @@ export class SieRelease {
   }
 }
 
-export const isReady = (p: k8s.V1Pod): boolean => !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;
+export const isReady = (p: k8s.V1Pod): boolean =>
+  !p.metadata?.deletionTimestamp && p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") === true;

@@ -63,7 +63,10 @@ describe("cluster directories", () => {
     const dir = path.join(scratch, "stale");
     claimClusterDir(dir);
     // A pid that is certainly not a cluster daemon: this test process.
-    fs.writeFileSync(path.join(dir, "cluster.json"), JSON.stringify({ pid: process.pid, server: "https://127.0.0.1:1", kubeconfigPath: path.join(dir, "kubeconfig") }));
+    fs.writeFileSync(
+      path.join(dir, "cluster.json"),
+      JSON.stringify({ pid: process.pid, server: "https://127.0.0.1:1", kubeconfigPath: path.join(dir, "kubeconfig") }),
+    );
     fs.writeFileSync(path.join(dir, "daemon.log"), "2026-01-01T00:00:00.000Z ready\n");
     expect(await embeddedClusterStatus(dir)).toMatchObject({ state: "stale", pid: process.pid, lastLog: expect.stringContaining("ready") });
   });

@@ -65,10 +65,30 @@ describe("parseConfig: valid configs", () => {
 
 // [what, raw config, key path the error must name, message pattern]
 const INVALID: [string, () => Raw, string, RegExp][] = [
-  ["unknown gpu", () => withValue(gkeRaw(), "pools.l4.gpu", "h100"), "sie-fleet:pools.l4.gpu", /unknown value "h100"; expected one of l4, a100-40gb, a100-80gb, cpu/],
-  ["minNodes > maxNodes", () => withValue(withValue(gkeRaw(), "pools.l4.minNodes", 5), "pools.l4.maxNodes", 4), "sie-fleet:pools.l4.maxNodes", /maxNodes \(4\) is below minNodes \(5\)/],
-  ["minReplicas > maxReplicas", () => withValue(withValue(gkeRaw(), "pools.l4.minReplicas", 3), "pools.l4.maxReplicas", 2), "sie-fleet:pools.l4.maxReplicas", /maxReplicas \(2\) is below minReplicas \(3\)/],
-  ["tag with a shell metacharacter", () => withValue(gkeRaw(), "release.imageTag", "latest;rm"), "sie-fleet:release.imageTag", /valid OCI image tag.*got "latest;rm"/],
+  [
+    "unknown gpu",
+    () => withValue(gkeRaw(), "pools.l4.gpu", "h100"),
+    "sie-fleet:pools.l4.gpu",
+    /unknown value "h100"; expected one of l4, a100-40gb, a100-80gb, cpu/,
+  ],
+  [
+    "minNodes > maxNodes",
+    () => withValue(withValue(gkeRaw(), "pools.l4.minNodes", 5), "pools.l4.maxNodes", 4),
+    "sie-fleet:pools.l4.maxNodes",
+    /maxNodes \(4\) is below minNodes \(5\)/,
+  ],
+  [
+    "minReplicas > maxReplicas",
+    () => withValue(withValue(gkeRaw(), "pools.l4.minReplicas", 3), "pools.l4.maxReplicas", 2),
+    "sie-fleet:pools.l4.maxReplicas",
+    /maxReplicas \(2\) is below minReplicas \(3\)/,
+  ],
+  [
+    "tag with a shell metacharacter",
+    () => withValue(gkeRaw(), "release.imageTag", "latest;rm"),
+    "sie-fleet:release.imageTag",
+    /valid OCI image tag.*got "latest;rm"/,
+  ],
   ["empty tag", () => withValue(gkeRaw(), "release.imageTag", ""), "sie-fleet:release.imageTag", /valid OCI image tag/],
   ["tag with a space", () => withValue(gkeRaw(), "release.gatewayTag", "v0.3 .1"), "sie-fleet:release.gatewayTag", /valid OCI image tag/],
   ["image reference instead of a tag", () => withValue(gkeRaw(), "release.configTag", "ghcr.io/x:v1"), "sie-fleet:release.configTag", /valid OCI image tag/],
@@ -76,37 +96,127 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
   ["missing GCP project", () => withValue(gkeRaw(), "cluster.project", undefined), "sie-fleet:cluster.project", /is required/],
   ["negative replicas", () => withValue(gkeRaw(), "pools.l4.minReplicas", -1), "sie-fleet:pools.l4.minReplicas", /must be ≥ 0 \(got -1\)/],
   ["fractional node count", () => withValue(gkeRaw(), "pools.l4.maxNodes", 1.5), "sie-fleet:pools.l4.maxNodes", /whole number/],
-  ["unknown platform", () => withValue(gkeRaw(), "platform", "aks"), "sie-fleet:platform", /unknown platform "aks"; expected one of gke, eks, local, kubernetes/],
+  [
+    "unknown platform",
+    () => withValue(gkeRaw(), "platform", "aks"),
+    "sie-fleet:platform",
+    /unknown platform "aks"; expected one of gke, eks, local, kubernetes/,
+  ],
   ["missing platform", () => withValue(gkeRaw(), "platform", undefined), "sie-fleet:platform", /is required/],
   ["duplicate pool name ignoring case", () => withValue(gkeRaw(), "pools.L4", { gpu: "l4" }), "sie-fleet:pools.L4", /duplicate pool name: "L4" and "l4"/],
   ["canaryPool not a pool", () => withValue(gkeRaw(), "rollout.canaryPool", "h100"), "sie-fleet:rollout.canaryPool", /"h100" is not a pool/],
   ["canaryPool without workers", () => withValue(gkeRaw(), "rollout.canaryPool", "system"), "sie-fleet:rollout.canaryPool", /runs no workers/],
-  ["waveOrder names an unknown pool", () => withValue(gkeRaw(), "rollout.waveOrder", ["a100-40", "t4"]), "sie-fleet:rollout.waveOrder[1]", /"t4" is not a pool/],
-  ["waveOrder names a pool without workers", () => withValue(gkeRaw(), "rollout.waveOrder", ["system"]), "sie-fleet:rollout.waveOrder[0]", /pool "system" runs no workers/],
+  [
+    "waveOrder names an unknown pool",
+    () => withValue(gkeRaw(), "rollout.waveOrder", ["a100-40", "t4"]),
+    "sie-fleet:rollout.waveOrder[1]",
+    /"t4" is not a pool/,
+  ],
+  [
+    "waveOrder names a pool without workers",
+    () => withValue(gkeRaw(), "rollout.waveOrder", ["system"]),
+    "sie-fleet:rollout.waveOrder[0]",
+    /pool "system" runs no workers/,
+  ],
   ["waveOrder lists a pool twice", () => withValue(gkeRaw(), "rollout.waveOrder", ["a100-40", "a100-40"]), "sie-fleet:rollout.waveOrder[1]", /listed twice/],
   ["batchSize 0", () => withValue(gkeRaw(), "rollout.batchSize", 0), "sie-fleet:rollout.batchSize", /must be ≥ 1 \(got 0\)/],
-  ["L4 machine for an A100 pool", () => withValue(gkeRaw(), "pools.a100-40.machineType", "g2-standard-8"), "sie-fleet:pools.a100-40.machineType", /g2-standard-8 carries l4 GPUs, not a100-40gb/],
-  ["GPU count the machine family lacks (GKE)", () => withValue(gkeRaw(), "pools.l4.gpusPerNode", 3), "sie-fleet:pools.l4.gpusPerNode", /gke offers l4 nodes with 1, 2, 4, 8 GPU\(s\), not 3/],
-  ["GPU count the machine family lacks (EKS)", () => withValue(eksRaw(), "pools.a100-40.gpusPerNode", 1), "sie-fleet:pools.a100-40.gpusPerNode", /eks offers a100-40gb nodes with 8 GPU\(s\), not 1/],
-  ["gpusPerNode disagrees with machineType", () => withValue(withValue(gkeRaw(), "pools.l4.machineType", "g2-standard-24"), "pools.l4.gpusPerNode", 1), "sie-fleet:pools.l4.gpusPerNode", /g2-standard-24 has 2 GPU\(s\) per node, not 1/],
-  ["GPU machine for a cpu pool", () => withValue(eksRaw(), "pools.system.instanceType", "g6.xlarge"), "sie-fleet:pools.system.instanceType", /g6.xlarge is a GPU machine \(l4\)/],
-  ["instanceType on GKE", () => withValue(gkeRaw(), "pools.l4.instanceType", "g6.xlarge"), "sie-fleet:pools.l4.instanceType", /not used on platform gke; use machineType/],
-  ["zone outside the cluster region", () => withValue(gkeRaw(), "pools.l4.zones", ["europe-west4-a"]), "sie-fleet:pools.l4.zones[0]", /europe-west4-a is not in the cluster region us-central1/],
-  ["more workers than nodes can hold", () => withValue(gkeRaw(), "pools.a100-80.maxReplicas", 2), "sie-fleet:pools.a100-80.maxReplicas", /exceeds what the node pool can hold: maxNodes 1 × 1 worker\(s\) per node = 1/],
+  [
+    "L4 machine for an A100 pool",
+    () => withValue(gkeRaw(), "pools.a100-40.machineType", "g2-standard-8"),
+    "sie-fleet:pools.a100-40.machineType",
+    /g2-standard-8 carries l4 GPUs, not a100-40gb/,
+  ],
+  [
+    "GPU count the machine family lacks (GKE)",
+    () => withValue(gkeRaw(), "pools.l4.gpusPerNode", 3),
+    "sie-fleet:pools.l4.gpusPerNode",
+    /gke offers l4 nodes with 1, 2, 4, 8 GPU\(s\), not 3/,
+  ],
+  [
+    "GPU count the machine family lacks (EKS)",
+    () => withValue(eksRaw(), "pools.a100-40.gpusPerNode", 1),
+    "sie-fleet:pools.a100-40.gpusPerNode",
+    /eks offers a100-40gb nodes with 8 GPU\(s\), not 1/,
+  ],
+  [
+    "gpusPerNode disagrees with machineType",
+    () => withValue(withValue(gkeRaw(), "pools.l4.machineType", "g2-standard-24"), "pools.l4.gpusPerNode", 1),
+    "sie-fleet:pools.l4.gpusPerNode",
+    /g2-standard-24 has 2 GPU\(s\) per node, not 1/,
+  ],
+  [
+    "GPU machine for a cpu pool",
+    () => withValue(eksRaw(), "pools.system.instanceType", "g6.xlarge"),
+    "sie-fleet:pools.system.instanceType",
+    /g6.xlarge is a GPU machine \(l4\)/,
+  ],
+  [
+    "instanceType on GKE",
+    () => withValue(gkeRaw(), "pools.l4.instanceType", "g6.xlarge"),
+    "sie-fleet:pools.l4.instanceType",
+    /not used on platform gke; use machineType/,
+  ],
+  [
+    "zone outside the cluster region",
+    () => withValue(gkeRaw(), "pools.l4.zones", ["europe-west4-a"]),
+    "sie-fleet:pools.l4.zones[0]",
+    /europe-west4-a is not in the cluster region us-central1/,
+  ],
+  [
+    "more workers than nodes can hold",
+    () => withValue(gkeRaw(), "pools.a100-80.maxReplicas", 2),
+    "sie-fleet:pools.a100-80.maxReplicas",
+    /exceeds what the node pool can hold: maxNodes 1 × 1 worker\(s\) per node = 1/,
+  ],
   ["new cluster without an untainted pool", () => withValue(gkeRaw(), "pools.system", undefined), "sie-fleet:pools", /needs a pool without the GPU taint/],
   ["EKS without node role", () => withValue(eksRaw(), "cluster.nodeRoleArn", undefined), "sie-fleet:cluster.nodeRoleArn", /is required/],
-  ["new EKS cluster without cluster role", () => withValue(eksRaw(), "cluster.roleArn", undefined), "sie-fleet:cluster.roleArn", /required when cluster.create is true/],
+  [
+    "new EKS cluster without cluster role",
+    () => withValue(eksRaw(), "cluster.roleArn", undefined),
+    "sie-fleet:cluster.roleArn",
+    /required when cluster.create is true/,
+  ],
   ["misspelt pool field", () => withValue(gkeRaw(), "pools.l4.maxNode", 3), "sie-fleet:pools.l4.maxNode", /unknown key/],
   ["misspelt section", () => ({ ...gkeRaw(), "sie-fleet:pool": {} }), "sie-fleet:pool", /unknown config key/],
-  ["user values override a managed tag", () => withValue(gkeRaw(), "release.values", { gateway: { image: { tag: "v9" } } }), "sie-fleet:release.values.gateway.image.tag", /managed by sie-fleet/],
+  [
+    "user values override a managed tag",
+    () => withValue(gkeRaw(), "release.values", { gateway: { image: { tag: "v9" } } }),
+    "sie-fleet:release.values.gateway.image.tag",
+    /managed by sie-fleet/,
+  ],
   ["plain-text hfToken", () => ({ ...gkeRaw(), "sie-fleet:hfToken": "hf_abc" }), "sie-fleet:hfToken", /must be stored as a secret/],
-  ["OCI chart without version", () => withValue(gkeRaw(), "release.version", undefined), "sie-fleet:release.version", /required for an OCI or repository chart/],
+  [
+    "OCI chart without version",
+    () => withValue(gkeRaw(), "release.version", undefined),
+    "sie-fleet:release.version",
+    /required for an OCI or repository chart/,
+  ],
   ["bare chart name without repo", () => withValue(gkeRaw(), "release.chart", "sie-cluster"), "sie-fleet:release.chart", /neither an oci:\/\/ reference/],
   ["uppercase namespace", () => withValue(gkeRaw(), "release.namespace", "SIE"), "sie-fleet:release.namespace", /lowercase letters/],
-  ["prometheus address not a URL", () => withValue(gkeRaw(), "autoscaling.prometheusAddress", "prometheus:9090 "), "sie-fleet:autoscaling.prometheusAddress", /must be a valid url/],
-  ["error ratio above 1", () => withValue(gkeRaw(), "rollout.gates", { maxErrorRatio: 1.5 }), "sie-fleet:rollout.gates.maxErrorRatio", /must be ≤ 1 \(got 1.5\)/],
-  ["bad forward-only version", () => withValue(gkeRaw(), "rollout.forwardOnly", ["v0.4.0", "v0.5 beta"]), "sie-fleet:rollout.forwardOnly[1]", /valid OCI image tag/],
-  ["nodeSelector on a managed platform", () => withValue(gkeRaw(), "pools.l4.nodeSelector", { a: "b" }), "sie-fleet:pools.l4.nodeSelector", /only for platform kubernetes/],
+  [
+    "prometheus address not a URL",
+    () => withValue(gkeRaw(), "autoscaling.prometheusAddress", "prometheus:9090 "),
+    "sie-fleet:autoscaling.prometheusAddress",
+    /must be a valid url/,
+  ],
+  [
+    "error ratio above 1",
+    () => withValue(gkeRaw(), "rollout.gates", { maxErrorRatio: 1.5 }),
+    "sie-fleet:rollout.gates.maxErrorRatio",
+    /must be ≤ 1 \(got 1.5\)/,
+  ],
+  [
+    "bad forward-only version",
+    () => withValue(gkeRaw(), "rollout.forwardOnly", ["v0.4.0", "v0.5 beta"]),
+    "sie-fleet:rollout.forwardOnly[1]",
+    /valid OCI image tag/,
+  ],
+  [
+    "nodeSelector on a managed platform",
+    () => withValue(gkeRaw(), "pools.l4.nodeSelector", { a: "b" }),
+    "sie-fleet:pools.l4.nodeSelector",
+    /only for platform kubernetes/,
+  ],
   ["missing release", () => withValue(gkeRaw(), "release", undefined), "sie-fleet:release", /is required/],
 ];
 
@@ -147,7 +257,10 @@ describe("parseConfig: invalid configs name the key", () => {
   it("rejects each bad tag", () => {
     for (const tag of IMAGE_TAG_PATTERN_CASES.invalid) {
       const problems = problemsOf(withValue(localRaw(), "release.imageTag", tag));
-      expect(problems.map((i) => i.path), `tag ${JSON.stringify(tag)}`).toContain("sie-fleet:release.imageTag");
+      expect(
+        problems.map((i) => i.path),
+        `tag ${JSON.stringify(tag)}`,
+      ).toContain("sie-fleet:release.imageTag");
     }
   });
 });

@@ -1,14 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  GPU_KINDS,
-  GPU_PROFILES,
-  cloudTaint,
-  nodeLabels,
-  nodeTaints,
-  resolveHardware,
-  tolerationsFor,
-  type GpuKind,
-} from "../../../infra/gpu-profiles.js";
+import { GPU_KINDS, GPU_PROFILES, cloudTaint, nodeLabels, nodeTaints, resolveHardware, tolerationsFor, type GpuKind } from "../../../infra/gpu-profiles.js";
 
 // Written out by hand so that a change to the table has to be a deliberate change here too.
 const EXPECTED: Record<GpuKind, { gke: [string, string | undefined, number]; eks: [string, string, number]; tainted: boolean }> = {
@@ -65,19 +56,37 @@ describe("GPU profiles", () => {
   });
 
   it("an explicit machine type sets the GPU count", () => {
-    expect(resolveHardware("gke", { gpu: "l4", machineType: "g2-standard-24" })).toMatchObject({ ok: true, value: { gpusPerNode: 2, acceleratorType: "nvidia-l4" } });
+    expect(resolveHardware("gke", { gpu: "l4", machineType: "g2-standard-24" })).toMatchObject({
+      ok: true,
+      value: { gpusPerNode: 2, acceleratorType: "nvidia-l4" },
+    });
     expect(resolveHardware("eks", { gpu: "l4", instanceType: "g6.xlarge" })).toMatchObject({ ok: true, value: { gpusPerNode: 1 } });
-    expect(resolveHardware("gke", { gpu: "cpu", machineType: "e2-standard-4" })).toMatchObject({ ok: true, value: { machineType: "e2-standard-4", gpusPerNode: 0 } });
+    expect(resolveHardware("gke", { gpu: "cpu", machineType: "e2-standard-4" })).toMatchObject({
+      ok: true,
+      value: { machineType: "e2-standard-4", gpusPerNode: 0 },
+    });
   });
 
   it("rejects combinations that do not exist", () => {
     const problem = (r: ReturnType<typeof resolveHardware>) => (r.ok ? undefined : r.problem);
-    expect(problem(resolveHardware("gke", { gpu: "a100-40gb", machineType: "g2-standard-8" }))).toMatchObject({ field: "machineType", message: expect.stringMatching(/carries l4 GPUs/) });
-    expect(problem(resolveHardware("eks", { gpu: "a100-80gb", instanceType: "p4d.24xlarge" }))).toMatchObject({ field: "instanceType", message: expect.stringMatching(/carries a100-40gb GPUs, not a100-80gb/) });
-    expect(problem(resolveHardware("gke", { gpu: "l4", machineType: "n1-standard-8" }))).toMatchObject({ field: "machineType", message: expect.stringMatching(/not a known l4 machine/) });
+    expect(problem(resolveHardware("gke", { gpu: "a100-40gb", machineType: "g2-standard-8" }))).toMatchObject({
+      field: "machineType",
+      message: expect.stringMatching(/carries l4 GPUs/),
+    });
+    expect(problem(resolveHardware("eks", { gpu: "a100-80gb", instanceType: "p4d.24xlarge" }))).toMatchObject({
+      field: "instanceType",
+      message: expect.stringMatching(/carries a100-40gb GPUs, not a100-80gb/),
+    });
+    expect(problem(resolveHardware("gke", { gpu: "l4", machineType: "n1-standard-8" }))).toMatchObject({
+      field: "machineType",
+      message: expect.stringMatching(/not a known l4 machine/),
+    });
     expect(problem(resolveHardware("gke", { gpu: "a100-80gb", gpusPerNode: 16 }))).toMatchObject({ field: "gpusPerNode" });
     expect(problem(resolveHardware("eks", { gpu: "l4", gpusPerNode: 2 }))).toMatchObject({ field: "gpusPerNode" });
-    expect(problem(resolveHardware("gke", { gpu: "cpu", machineType: "a2-highgpu-1g" }))).toMatchObject({ field: "machineType", message: expect.stringMatching(/GPU machine/) });
+    expect(problem(resolveHardware("gke", { gpu: "cpu", machineType: "a2-highgpu-1g" }))).toMatchObject({
+      field: "machineType",
+      message: expect.stringMatching(/GPU machine/),
+    });
     expect(problem(resolveHardware("eks", { gpu: "cpu", gpusPerNode: 1 }))).toMatchObject({ field: "gpusPerNode" });
     expect(problem(resolveHardware("generic", { gpu: "l4", machineType: "g2-standard-8" }))).toMatchObject({ field: "machineType" });
   });

@@ -6,7 +6,7 @@ import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
 import { WORKER_REPLICAS_POSTRENDER } from "../../../infra/helm/postRender.js";
 
-const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const _REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 
 function postRender(manifests: string): unknown[] {
   const out = execFileSync(WORKER_REPLICAS_POSTRENDER, { input: manifests, encoding: "utf8" });
@@ -33,7 +33,10 @@ spec:
 
 describe("keepWorkerReplicas post-renderer", () => {
   it("drops spec.replicas from worker StatefulSets only and keeps every document", () => {
-    const docs = postRender(`---\n# Source: sie-cluster/templates/worker-statefulset.yaml\n${worker}---\n${gateway}---\n`) as { kind: string; spec: Record<string, unknown> }[];
+    const docs = postRender(`---\n# Source: sie-cluster/templates/worker-statefulset.yaml\n${worker}---\n${gateway}---\n`) as {
+      kind: string;
+      spec: Record<string, unknown>;
+    }[];
     expect(docs.map((d) => d.kind)).toEqual(["StatefulSet", "Deployment"]);
     expect(docs[0]!.spec).toEqual({ podManagementPolicy: "Parallel" });
     expect(docs[1]!.spec).toEqual({ replicas: 2 });

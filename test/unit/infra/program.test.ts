@@ -14,7 +14,7 @@ const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject";
 const K8S_EFFECT: Record<string, string> = { NO_SCHEDULE: "NoSchedule", PREFER_NO_SCHEDULE: "PreferNoSchedule", NO_EXECUTE: "NoExecute" };
 
-let deployFleet: (typeof import("../../../infra/program.js"))["deployFleet"];
+let deployFleet: typeof import("../../../infra/program.js")["deployFleet"];
 
 beforeAll(async () => {
   // Resource modules are imported only once mocks are in place.
@@ -46,7 +46,10 @@ function expectWorkersFitNodes(values: any, nodes: Record<string, { labels: Reco
     expect(Object.keys(w.nodeSelector).length, `${pool} selects something`).toBeGreaterThan(0);
     for (const [k, v] of Object.entries(w.nodeSelector)) expect(node.labels[k], `${pool} node label ${k}`).toBe(v);
     for (const taint of node.taints) {
-      expect(w.tolerations.some((t: Toleration) => tolerates(t, taint)), `${pool} tolerates ${taint.key}`).toBe(true);
+      expect(
+        w.tolerations.some((t: Toleration) => tolerates(t, taint)),
+        `${pool} tolerates ${taint.key}`,
+      ).toBe(true);
     }
     // And the selector picks only this pool's nodes.
     for (const [other, otherNode] of Object.entries(nodes)) {
@@ -114,7 +117,9 @@ describe("GKE", () => {
   it("puts workers on their own pool's nodes and validates the ScaledObjects", async () => {
     const { resources, out } = await run(gkeRaw());
     const values = one(resources, RELEASE, "sie-cluster").inputs.values;
-    const nodes = Object.fromEntries(byType(resources, NODE_POOL).map((r) => [r.inputs.name, { labels: r.inputs.nodeConfig.labels, taints: r.inputs.nodeConfig.taints }]));
+    const nodes = Object.fromEntries(
+      byType(resources, NODE_POOL).map((r) => [r.inputs.name, { labels: r.inputs.nodeConfig.labels, taints: r.inputs.nodeConfig.taints }]),
+    );
     expectWorkersFitNodes(values, nodes);
     expect(values.workers.pools.system.enabled).toBe(false); // nodes only
     expectValidScaledObjects(resources, "sie-sie-cluster", ["l4", "a100-40", "a100-80"]);
@@ -175,13 +180,22 @@ describe("EKS", () => {
     expect(groups.l4!.scalingConfig).toEqual({ minSize: 0, maxSize: 4, desiredSize: 0 });
     expect(groups.system).toMatchObject({ instanceTypes: ["m6i.2xlarge"], amiType: "AL2023_x86_64_STANDARD", taints: [] });
     const cluster = one(resources, "aws:eks/cluster:Cluster", "cluster").inputs;
-    expect(cluster).toMatchObject({ name: "sie-prod", roleArn: "arn:aws:iam::123456789012:role/sie-cluster", version: "1.31", vpcConfig: { subnetIds: ["subnet-0a1b2c3d", "subnet-0e1f2a3b"] } });
+    expect(cluster).toMatchObject({
+      name: "sie-prod",
+      roleArn: "arn:aws:iam::123456789012:role/sie-cluster",
+      version: "1.31",
+      vpcConfig: { subnetIds: ["subnet-0a1b2c3d", "subnet-0e1f2a3b"] },
+    });
   });
 
   it("installs the NVIDIA device plugin on GPU nodes and KEDA when asked", async () => {
     const { resources } = await run(eksRaw());
     const plugin = one(resources, RELEASE, "nvidia-device-plugin").inputs;
-    expect(plugin).toMatchObject({ chart: "nvidia-device-plugin", repositoryOpts: { repo: "https://nvidia.github.io/k8s-device-plugin" }, namespace: "kube-system" });
+    expect(plugin).toMatchObject({
+      chart: "nvidia-device-plugin",
+      repositoryOpts: { repo: "https://nvidia.github.io/k8s-device-plugin" },
+      namespace: "kube-system",
+    });
     const term = plugin.values.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms[0].matchExpressions[0];
     expect(term).toEqual({ key: "sie-fleet/gpu", operator: "In", values: ["l4", "a100-40gb", "a100-80gb"] });
     expect(plugin.values.tolerations).toEqual([{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
@@ -203,7 +217,9 @@ describe("platform kubernetes", () => {
   it("uses the kubeconfig/context from config and creates only the release side", async () => {
     const { resources, out } = await run(kubernetesRaw());
     expect(one(resources, "pulumi:providers:kubernetes", "kubernetes").inputs).toMatchObject({ kubeconfig: "/home/me/.kube/config", context: "lab" });
-    expect(resources.map((r) => r.type).sort()).toEqual(["kubernetes:apps/v1:StatefulSetPatch", "kubernetes:core/v1:Namespace", RELEASE, "pulumi:providers:kubernetes"].sort());
+    expect(resources.map((r) => r.type).sort()).toEqual(
+      ["kubernetes:apps/v1:StatefulSetPatch", "kubernetes:core/v1:Namespace", RELEASE, "pulumi:providers:kubernetes"].sort(),
+    );
     const release = one(resources, RELEASE, "sie-cluster").inputs;
     // Worker counts are KEDA's: Helm must not render them (see infra/helm/keepWorkerReplicas.mjs).
     expect(release).toMatchObject({ postrender: expect.stringMatching(/\/infra\/helm\/keepWorkerReplicas.mjs$/), skipAwait: true, atomic: false });

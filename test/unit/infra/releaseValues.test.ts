@@ -66,7 +66,9 @@ describe("buildReleaseValues", () => {
     const raw = withValue(gkeRaw(), "pools.l4.resources", { requests: { cpu: "6" } });
     const v = buildReleaseValues(parseConfig(raw)) as any;
     expect(v.workers.pools.l4.resources).toEqual({ requests: { cpu: "6", memory: "16Gi" }, limits: { cpu: "8", memory: "32Gi" } });
-    expect(() => parseConfig(withValue(gkeRaw(), "release.values", { workers: { pools: { l4: { resources: { requests: { cpu: "6" } } } } } }))).toThrow(/release\.values\.workers\.pools\.l4\.resources\.requests\.cpu: is managed by sie-fleet/);
+    expect(() => parseConfig(withValue(gkeRaw(), "release.values", { workers: { pools: { l4: { resources: { requests: { cpu: "6" } } } } } }))).toThrow(
+      /release\.values\.workers\.pools\.l4\.resources\.requests\.cpu: is managed by sie-fleet/,
+    );
   });
 });
 
@@ -87,7 +89,15 @@ describe("buildScaledObjects", () => {
   });
 
   it("carries the autoscaling settings and the chart's triggers", () => {
-    const cfg = parseConfig(withValue(localRaw(), "autoscaling", { enabled: true, prometheusAddress: "http://127.0.0.1:9090", queueDepthThreshold: 7, fallbackReplicas: 1, scaleDownStabilization: 120 }));
+    const cfg = parseConfig(
+      withValue(localRaw(), "autoscaling", {
+        enabled: true,
+        prometheusAddress: "http://127.0.0.1:9090",
+        queueDepthThreshold: 7,
+        fallbackReplicas: 1,
+        scaleDownStabilization: 120,
+      }),
+    );
     const [so] = buildScaledObjects(cfg, "sie-sie-cluster");
     expect(so!.spec).toMatchObject({
       minReplicaCount: 1,
@@ -97,7 +107,14 @@ describe("buildScaledObjects", () => {
       fallback: { failureThreshold: 3, replicas: 1 },
     });
     const behavior = so!.spec.advanced.horizontalPodAutoscalerConfig.behavior as any;
-    expect(behavior.scaleUp).toEqual({ stabilizationWindowSeconds: 0, policies: [{ type: "Percent", value: 100, periodSeconds: 15 }, { type: "Pods", value: 4, periodSeconds: 15 }], selectPolicy: "Max" });
+    expect(behavior.scaleUp).toEqual({
+      stabilizationWindowSeconds: 0,
+      policies: [
+        { type: "Percent", value: 100, periodSeconds: 15 },
+        { type: "Pods", value: 4, periodSeconds: 15 },
+      ],
+      selectPolicy: "Max",
+    });
     expect(behavior.scaleDown.stabilizationWindowSeconds).toBe(120);
     expect(so!.spec.triggers.map((t) => [t.name, t.metadata.threshold, t.metadata.activationThreshold])).toEqual([
       ["pending-demand", "1", "0"],
