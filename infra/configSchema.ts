@@ -187,6 +187,10 @@ export const VERIFY_CHECKS = [
 ] as const;
 export type VerifyCheckName = (typeof VERIFY_CHECKS)[number];
 
+/** What an upgrade does with a pool running 0 workers (rollout.zeroReplicaPools). */
+export const ZERO_REPLICA_POLICIES = ["probe", "report"] as const;
+export type ZeroReplicaPolicy = (typeof ZERO_REPLICA_POLICIES)[number];
+
 export const rolloutSchema = z.strictObject({
   /** Pool upgraded first and observed before the others. */
   canaryPool: nonEmpty.optional(),
@@ -243,6 +247,12 @@ export const rolloutSchema = z.strictObject({
   forwardOnly: z.array(imageTag).default([]),
   timeouts: z.strictObject({ applySeconds: posInt.default(1200), verifySeconds: posInt.default(900) }).prefault({}),
   revertOnFailure: z.boolean().default(true),
+  /**
+   * A pool KEDA scaled to zero has no worker to run the new version on. `probe`: its wave scales it
+   * to one worker (through the KEDA freeze), verifies it and puts the count back; `report`: it is
+   * left at zero and the run ends listing it as unverified.
+   */
+  zeroReplicaPools: z.enum(ZERO_REPLICA_POLICIES).default("probe"),
 });
 export type RolloutConfig = z.output<typeof rolloutSchema>;
 

@@ -1,4 +1,5 @@
 /** Human renderings of results. Pure: data in, lines out (golden-testable). */
+import type { CapacityReport } from "../capacity/report.js";
 import { formatDuration } from "../events/format.js";
 import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
 
@@ -9,6 +10,12 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
   switch (r.outcome) {
     case "succeeded":
       return [`✔ ${r.stack}: ${verb} ${from} → ${r.to} succeeded in ${took} (${r.waves.length} wave(s), ${r.gates.length} gate(s) passed)`, ...tail];
+    case "succeeded-unverified":
+      return [
+        `⚠ ${r.stack}: ${verb} ${from} → ${r.to} succeeded with unverified pools: ${r.unverifiedPools.join(", ")} (${took}); they run 0 workers and rollout.zeroReplicaPools is report, so no gate saw the new version there`,
+        ...tail,
+        `next: set rollout.zeroReplicaPools to probe to verify such pools with one worker, or watch their first workers when KEDA starts them`,
+      ];
     case "reverted":
       return [
         `✖ ${r.stack}: ${verb} to ${r.to} failed gate ${r.failedGate.name}: ${r.failedGate.message}`,
@@ -22,6 +29,7 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
         `⊘ ${r.stack}: ${verb} to ${r.to} refused by ${r.refusedBy} (${r.rule}); nothing was applied`,
         `  ${r.reason}`,
         ...violations(r.violations ?? []),
+        ...(r.rule === "capacity" ? capacityLines(r.capacity) : []),
         ...tail,
       ];
     case "needs-attention":
@@ -36,9 +44,18 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
       return [
         `${r.stack}: dry run of ${verb} ${from} → ${r.to}: ${summary(r.changeSummary)}`,
         ...(r.violations.length > 0 ? ["guardrails would refuse:", ...violations(r.violations)] : ["guardrails: ok"]),
+        ...capacityLines(r.capacity),
         `nothing was changed; run again without --dry-run to apply`,
       ];
   }
+}
+
+/** The capacity check per pool: what fits, what is short and why. */
+export function capacityLines(c: CapacityReport | undefined): string[] {
+  if (!c) return [];
+  if (!c.checked) return [`capacity: not checked (${c.error ?? "the nodes could not be read"})`];
+  const head = c.forced ? "capacity: short, overridden by --force" : c.short ? "capacity would refuse:" : "capacity: ok";
+  return [head, ...c.pools.map((p) => `  ${p.ok ? "✔" : "✖"} ${p.message}`)];
 }
 
 export function summary(changes: Partial<Record<StepOp, number>>): string {

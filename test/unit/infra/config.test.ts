@@ -29,6 +29,8 @@ describe("parseConfig: valid configs", () => {
     expect(cfg.release.chart).toBe("oci://ghcr.io/superlinked/charts/sie-cluster");
     expect(cfg.rollout.gates.maxErrorRatio).toBe(0.01);
     expect(cfg.rollout.revertOnFailure).toBe(true);
+    expect(cfg.rollout.zeroReplicaPools).toBe("probe");
+    expect(parseConfig(withValue(localRaw(), "rollout.zeroReplicaPools", "report")).rollout.zeroReplicaPools).toBe("report");
   });
 
   it("accepts keys with or without the sie-fleet: prefix and ignores other namespaces", () => {
@@ -218,6 +220,7 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
     /only for platform kubernetes/,
   ],
   ["missing release", () => withValue(gkeRaw(), "release", undefined), "sie-fleet:release", /is required/],
+  ["unknown zero-replica policy", () => withValue(gkeRaw(), "rollout.zeroReplicaPools", "skip"), "sie-fleet:rollout.zeroReplicaPools", /probe.*report/],
 ];
 
 describe("parseConfig: invalid configs name the key", () => {
