@@ -53,7 +53,7 @@ export interface UpgradeOptions {
   chartVersion?: string;
   /** Preview and check policy/guardrails only; change nothing. */
   dryRun?: boolean;
-  /** Override version-policy refusals. */
+  /** Override version-policy and capacity refusals (journaled as such). */
   force?: boolean;
 }
 
