@@ -121,10 +121,11 @@ export function assessPoolCapacity(demand: PoolDemand, nodes: readonly NodeView[
 
   const ok = problems.length === 0;
   const growNote = fit < need && ok ? `; the node pool must add room for ${need - fit} (it may add ${growth})` : "";
+  // Nodes left out are named even when the rest suffice: they are the next shortage.
   const okText =
     need === 0
       ? "runs 0 workers; nothing to place"
-      : `${workersText(demand, need)} fit: room for ${fit} on ${usable.length} node(s) labelled ${sel}${growNote}`;
+      : `${workersText(demand, need)} fit: room for ${fit} on ${usable.length} node(s) labelled ${sel}${excludedText({ notReady, cordoned, tainted })}${growNote}`;
   return {
     pool: demand.pool,
     ok,

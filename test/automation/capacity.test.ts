@@ -92,6 +92,12 @@ describe("assessPoolCapacity", () => {
     expect(r.message).toBe("pool a100: 3 workers fit: room for 3 on 3 node(s) labelled sie-fleet/gpu=a100");
   });
 
+  it("names a NotReady node the others can do without, and passes", () => {
+    const r = assessPoolCapacity(a100({ replicas: 2 }), [node("a"), node("b"), node("c", { ready: false, notReadyReason: "Ready=False" })], []);
+    expect(r.ok).toBe(true);
+    expect(r.message).toBe("pool a100: 2 workers fit: room for 2 on 2 node(s) labelled sie-fleet/gpu=a100 (1 node(s) NotReady: c (Ready=False))");
+  });
+
   it("counts a NotReady node out and names it", () => {
     const r = assessPoolCapacity(a100(), [node("a"), node("b"), node("c", { ready: false, notReadyReason: "Ready=Unknown, NodeStatusUnknown" })], []);
     expect(r.ok).toBe(false);
