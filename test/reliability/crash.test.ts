@@ -1,6 +1,6 @@
 // Crash matrix: SIGKILL `sie-fleet upgrade` at each journal phase, then run the next
 // command and check the stack came back whole: verified on the old or the new version, KEDA
-// annotations as before, the Helm release deployed, no lock, the config file one of the two
+// annotations and worker counts as before, the Helm release deployed, no lock, the config file one of the two
 // snapshots, no pending operation, every journal finished. The kill point is seen from the
 // outside (the run's fsynced journal and the CLI's process tree), as an operator's `kill -9` would
 // land. One deployed stack (the real Helm release on the lane's embedded cluster) is shared: every
@@ -80,6 +80,14 @@ const SCENARIOS: Scenario[] = [
     name: "mid-revert (revert's pulumi up running, left orphaned)",
     fault: "-crashloop",
     point: { reached: (es, pid) => has(es, "intent", "pulumi.up", "revert") && pulumiChild(pid, "up") !== undefined, settleMs: 1000 },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "reverted" },
+  },
+  // The local stack's cpu pool runs 0 workers: its wave probes it with one, which the revert must
+  // take back to 0 (expectRecovered compares every StatefulSet's count with before the run).
+  {
+    name: "mid-probe (the pool at zero scaled to one worker)",
+    point: { reached: doneSeen("probe.scale", "wave") },
     next: "recover",
     expect: { code: 0, on: "old", action: "reverted" },
   },

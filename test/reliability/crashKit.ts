@@ -152,6 +152,13 @@ export interface ClusterView {
   config: Buffer;
   /** ScaledObject name → its annotations. */
   keda: Record<string, Record<string, string>>;
+  /** StatefulSet name → spec.replicas: what KEDA runs; a probe of a pool at zero must leave it so. */
+  replicas: Record<string, number | undefined>;
+}
+
+async function workerReplicas(fx: StackFixture): Promise<ClusterView["replicas"]> {
+  const list = (await fx.apps.listNamespacedStatefulSet({ namespace: fx.namespace })).items;
+  return Object.fromEntries(list.map((s) => [s.metadata?.name ?? "?", s.spec?.replicas]));
 }
 
 export async function scaledObjectAnnotations(fx: StackFixture): Promise<ClusterView["keda"]> {
@@ -162,7 +169,7 @@ export async function scaledObjectAnnotations(fx: StackFixture): Promise<Cluster
 }
 
 export async function clusterView(fx: StackFixture): Promise<ClusterView> {
-  return { config: fs.readFileSync(fx.configFile), keda: await scaledObjectAnnotations(fx) };
+  return { config: fs.readFileSync(fx.configFile), keda: await scaledObjectAnnotations(fx), replicas: await workerReplicas(fx) };
 }
 
 /** The config file as `pulumi config set --path sie-fleet:release.imageTag <to>` leaves it. */
@@ -190,7 +197,7 @@ export async function runningTags(fx: StackFixture): Promise<string[]> {
 
 /**
  * What every crash must end in: the stack verifies on one version (old or new), KEDA annotations
- * as before the run, no sie-fleet or Pulumi lock, the config file byte-equal to one of the two
+ * and worker counts as before the run, no sie-fleet or Pulumi lock, the config file byte-equal to one of the two
  * snapshots, no pending operations, every journal finished and well-formed, no orphan alive.
  * Returns the version the stack is on.
  */
@@ -207,6 +214,7 @@ export async function expectRecovered(fx: StackFixture, before: ClusterView, fro
     `config file is not the ${on} snapshot:\n${config.toString()}`,
   ).toBe(true);
   expect(await scaledObjectAnnotations(fx)).toEqual(before.keda);
+  expect(await workerReplicas(fx)).toEqual(before.replicas);
   expect(await helmReleaseStatus(fx), "the Helm release's newest revision").toBe("deployed");
   expect(fs.existsSync(path.join(fx.stateDir, "locks", `${fx.stack}.json`))).toBe(false);
   expect(pulumiLockFiles(fx)).toEqual([]);
