@@ -6,6 +6,7 @@ import type { V1StatefulSet } from "@kubernetes/client-node";
 import { workerPlacement } from "../../infra/workerPlacement.js";
 import { assessPoolCapacity, type PoolDemand } from "../capacity/poolCapacity.js";
 import { parseQuantity } from "../capacity/quantity.js";
+import { ADMISSION_TOLERATIONS } from "../capacity/tolerations.js";
 import { shortageText, type CapacityReport } from "../capacity/report.js";
 import { EXIT_CODES, SieFleetError } from "../errors.js";
 import type { ProgressEmitter } from "../events/emitter.js";
@@ -66,7 +67,7 @@ export async function assessCapacity(sc: StackContext, opts: { force: boolean })
             const demand: PoolDemand = {
               pool,
               selector: placement.nodeSelector,
-              tolerations: placement.tolerations,
+              tolerations: [...placement.tolerations, ...ADMISSION_TOLERATIONS],
               perWorker,
               replicas,
               surge: replicas === 0 && policy === "probe" ? 1 : 0,

@@ -16,6 +16,16 @@ export interface Toleration {
   effect?: string | undefined;
 }
 
+/**
+ * What the API server's DefaultTolerationSeconds admission adds to every pod: a node that was
+ * NotReady or unreachable keeps these NoExecute taints for a while after it recovered, and the
+ * scheduler still places pods there.
+ */
+export const ADMISSION_TOLERATIONS: readonly Toleration[] = [
+  { key: "node.kubernetes.io/not-ready", operator: "Exists", effect: "NoExecute" },
+  { key: "node.kubernetes.io/unreachable", operator: "Exists", effect: "NoExecute" },
+];
+
 export function tolerates(t: Toleration, taint: Taint): boolean {
   if (t.effect && t.effect !== taint.effect) return false;
   // An empty key with Exists tolerates every taint.

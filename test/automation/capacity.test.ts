@@ -4,7 +4,7 @@ import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { assessPoolCapacity, workersOnNode, type NodeView, type PoolDemand } from "../../automation/capacity/poolCapacity.js";
 import { formatQuantity, parseQuantity } from "../../automation/capacity/quantity.js";
-import { blockingTaints, tolerates } from "../../automation/capacity/tolerations.js";
+import { ADMISSION_TOLERATIONS, blockingTaints, tolerates } from "../../automation/capacity/tolerations.js";
 import { nodeView, podRequests, workerView } from "../../automation/kube/nodes.js";
 
 const GI = 2 ** 30;
@@ -65,6 +65,11 @@ describe("taints", () => {
     expect(tolerates({ key: GPU, operator: "Equal", value: "absent" }, GPU_TAINT)).toBe(false);
     expect(tolerates({ key: GPU, operator: "Exists", effect: "NoExecute" }, GPU_TAINT)).toBe(false);
     expect(tolerates({ operator: "Exists" }, GPU_TAINT)).toBe(true);
+  });
+
+  it("a node just back from NotReady still carries NoExecute taints every pod tolerates", () => {
+    const lingering = [GPU_TAINT, { key: "node.kubernetes.io/not-ready", effect: "NoExecute" }];
+    expect(blockingTaints(lingering, [{ key: GPU, operator: "Exists" }, ...ADMISSION_TOLERATIONS])).toEqual([]);
   });
 
   it("only NoSchedule and NoExecute taints nobody tolerates block", () => {
