@@ -23,10 +23,13 @@ import { ClusterPoller, loadKubeConfig, type KubeTarget } from "./poller.js";
 import { componentOf, POOL_LABEL } from "./view.js";
 import { FaultWebhook } from "./webhook.js";
 
+/** How far the endpoint server's picture of the pods may lag the API server, plus one poll's own time. */
+export const POLL_INTERVAL_MS = 500;
+
 export interface EndpointServerOptions extends KubeTarget {
   /** Port on 127.0.0.1 (default 0: a free one). */
   port?: number;
-  /** Between two polls of the API server (default 500 ms). */
+  /** Between two polls of the API server (default POLL_INTERVAL_MS). */
   intervalMs?: number;
   /** Models every worker serves (default DEFAULT_MODELS). */
   models?: readonly ModelSpec[];
@@ -71,7 +74,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   const needsWebhook = (list: readonly FaultScope[]) => list.some((s) => isPodFault(s.fault));
   const poller = new ClusterPoller(
     kc,
-    opts.intervalMs ?? 500,
+    opts.intervalMs ?? POLL_INTERVAL_MS,
     (list) => {
       // Also scopes written by someone else (kubectl, a restarted server): serve their pod faults.
       if (needsWebhook(list)) webhook.ensure().catch((err: unknown) => log(`sie-fleet endpoints: ${(err as Error).message}`));
