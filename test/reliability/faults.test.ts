@@ -30,7 +30,7 @@ function readMatrix(): Row[] {
   const body = text.split("<!-- fault-matrix:begin -->")[1]!.split("<!-- fault-matrix:end -->")[0]!;
   return body
     .split("\n")
-    .filter((l) => l.startsWith("|") && !l.startsWith("| fault") && !l.startsWith("|---"))
+    .filter((l) => l.startsWith("|") && !l.startsWith("| fault") && !/^\|[\s:|-]+$/.test(l))
     .map((l) =>
       l
         .replace(/\\\|/g, "/")
