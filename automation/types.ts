@@ -183,13 +183,21 @@ interface UpgradeResultBase {
   journalPath?: string;
   /** With --chart-version: what the new chart changes inside the release, and the guardrail's verdict. */
   chartChange?: ChartChange;
+  /** With `rollout.promotion`: the evidence the upgrade was judged on, and the digest comparison. */
+  promotion?: PromotionReport;
 }
 
 export type { ChartChange } from "./chart/chartChange.js";
 import type { ChartChange } from "./chart/chartChange.js";
+export type { ImageDigest } from "./digests.js";
+import type { ImageDigest } from "./digests.js";
+export type { PromotionReport } from "./actions/promotion.js";
+import type { PromotionReport } from "./actions/promotion.js";
 
 export interface UpgradeSucceeded extends UpgradeResultBase {
   outcome: "succeeded";
+  /** The image digests the release's pods ran once verified (also in the journal's outcome entry). */
+  digests?: ImageDigest[];
 }
 
 export interface UpgradeReverted extends UpgradeResultBase {
@@ -206,6 +214,8 @@ export interface UpgradeRefused extends UpgradeResultBase {
   /** Stable rule id, e.g. "skip-too-large" or "guardrail". */
   rule: string;
   reason: string;
+  /** What to do about it, when the refusal names a fix. */
+  hint?: string;
   violations?: GuardrailViolation[];
 }
 

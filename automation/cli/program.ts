@@ -103,7 +103,10 @@ ${EXIT_CODES_HELP}`,
     .requiredOption("--to <tag>", "image tag to upgrade to, e.g. v0.3.2", parseTagArg)
     .option("--chart-version <version>", "also move the sie-cluster chart to this version, e.g. 0.3.2", parseChartVersionArg)
     .option("--dry-run", "preview and check policy and guardrails only; change nothing")
-    .option("--force", "override version-policy refusals (minor skips, forward-only versions, major changes)")
+    .option(
+      "--force",
+      "override version-policy refusals (minor skips, forward-only versions, major changes) and promotion-policy refusals and digest mismatches (warned and journaled)",
+    )
     .addHelpText(
       "after",
       `
