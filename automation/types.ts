@@ -318,7 +318,18 @@ export interface OutcomeEvent extends EventBase {
   exitCode: number;
 }
 
-export type ProgressEvent = PhaseEvent | WaveEvent | GateEvent | RolloutEvent | ResourceEvent | LogEvent | OutcomeEvent;
+/** `upgrade --stacks`: one stack of the fleet run is finished (runId is the fleet run's). */
+export interface StackEvent extends EventBase {
+  kind: "stack";
+  stack: string;
+  /** succeeded, already, refused, reverted, needs-attention, error (FleetStackOutcome). */
+  outcome: string;
+  exitCode: number;
+  /** The stack's own run, whose journal has the details. */
+  stackRunId?: string;
+}
+
+export type ProgressEvent = PhaseEvent | WaveEvent | GateEvent | RolloutEvent | ResourceEvent | LogEvent | OutcomeEvent | StackEvent;
 
 /** Receives progress. The library only ever emits to one of these, never to the console. */
 export interface Reporter {

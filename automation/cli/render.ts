@@ -1,6 +1,7 @@
 /** Human renderings of results. Pure: data in, lines out (golden-testable). */
 import { digestSummary } from "../digests.js";
 import { formatDuration } from "../events/format.js";
+import type { FleetResult } from "../actions/fleet.js";
 import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
 
 export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[] {
@@ -57,6 +58,21 @@ function promotionLines(r: UpgradeResult): string[] {
   // A failed digest check is the failed gate, shown above; only overrides are added here.
   for (const c of p.digestChecks) if (c.status === "warn") lines.push(`  ${c.wave}: ${c.message}`);
   return lines;
+}
+
+export function renderFleetResult(r: FleetResult): string[] {
+  const head =
+    r.outcome === "succeeded"
+      ? `✔ fleet ${r.stacks.map((s) => s.stack).join(" → ")} runs ${r.to} (${formatDuration(r.durationMs)})`
+      : `✖ fleet stopped at ${r.stoppedAt}: the stacks after it were not touched (${formatDuration(r.durationMs)})`;
+  return [
+    head,
+    ...table(
+      ["STACK", "OUTCOME", "RUN", "ATTEMPTS", "WAITED", "MESSAGE"],
+      r.stacks.map((s) => [s.stack, s.outcome, s.runId ?? "", String(s.attempts), s.waitedMs ? formatDuration(s.waitedMs) : "", s.message]),
+    ).map((l) => `  ${l}`),
+    `fleet journal: ${r.journalPath}${r.resumed ? " (resumed a killed fleet run)" : ""}`,
+  ];
 }
 
 export function summary(changes: Partial<Record<StepOp, number>>): string {
