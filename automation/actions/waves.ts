@@ -51,11 +51,13 @@ export async function applyWaves(
       report.gates.push(gate);
       if (workload.kind === "StatefulSet" && outcome.revision) badRevisions[workload.name] = outcome.revision;
     }
+    // The caller's gates (a promotion's digest check) come first: pods running images nobody
+    // verified fail the wave whatever their traffic looks like.
+    const rolledOut = report.gates.every((g) => g.status === "pass");
+    if (rolledOut && opts.waveGates) report.gates.push(...(await opts.waveGates(wave, targets)));
     // The verification suite once the wave rolled out: images, endpoints, encode pinned to the
     // wave's pools, and the metric gates against the pre-upgrade baseline. Its own rollout check
     // is left out: the wave's rollout gates above already judged the rollout.
-    const rolledOut = report.gates.every((g) => g.status === "pass");
-    if (rolledOut && opts.waveGates) report.gates.push(...(await opts.waveGates(wave, targets)));
     if (rolledOut && report.gates.every((g) => g.status !== "fail")) {
       report.gates.push(
         ...(await runVerification({
