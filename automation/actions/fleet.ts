@@ -173,7 +173,10 @@ async function upgradeOne(
   for (let attempt = 1; ; attempt++) {
     let r: UpgradeResult;
     try {
-      r = await d.upgrade({ stack, to: opts.to, ...(opts.chartVersion ? { chartVersion: opts.chartVersion } : {}), ...(opts.force ? { force: true } : {}) }, ctx);
+      r = await d.upgrade(
+        { stack, to: opts.to, ...(opts.chartVersion ? { chartVersion: opts.chartVersion } : {}), ...(opts.force ? { force: true } : {}) },
+        ctx,
+      );
     } catch (err) {
       const e = toSieFleetError(err);
       // Interrupted: the fleet run stays unfinished, so running the command again resumes it.
