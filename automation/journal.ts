@@ -67,6 +67,8 @@ export const JOURNAL_ACTIONS = {
   revertVerify: "revert.verify",
   recoverBlocked: "recover.blocked",
   recoverReport: "recover.report",
+  policyPromotion: "policy.promotion",
+  promotionOverride: "promotion.override",
 } as const;
 export type JournalAction = (typeof JOURNAL_ACTIONS)[keyof typeof JOURNAL_ACTIONS];
 

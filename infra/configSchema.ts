@@ -187,6 +187,23 @@ export const VERIFY_CHECKS = [
 ] as const;
 export type VerifyCheckName = (typeof VERIFY_CHECKS)[number];
 
+/** Same rule as automation/stackName.ts: the name becomes a file name in the state directory. */
+const STACK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+/** Where a tag must have proven itself before this stack takes it (automation/policy/promotion.ts). */
+const promotionSchema = z.strictObject({
+  /** Another stack of this project (same backend), e.g. "staging". */
+  from: z
+    .string()
+    .regex(
+      STACK_NAME,
+      "must be the name of another stack of this project, e.g. staging (letters, digits, '_', '-', '.' not first; at most 100 characters): pulumi config set --path sie-fleet:rollout.promotion.from staging",
+    ),
+  /** How long `from` must have run the tag since its verified upgrade; fractions allowed (0.5 = 30 s). */
+  minSoakMinutes: z.number().min(0),
+});
+export type PromotionConfig = z.output<typeof promotionSchema>;
+
 export const rolloutSchema = z.strictObject({
   /** Pool upgraded first and observed before the others. */
   canaryPool: nonEmpty.optional(),
@@ -243,6 +260,8 @@ export const rolloutSchema = z.strictObject({
   forwardOnly: z.array(imageTag).default([]),
   timeouts: z.strictObject({ applySeconds: posInt.default(1200), verifySeconds: posInt.default(900) }).prefault({}),
   revertOnFailure: z.boolean().default(true),
+  /** Promotion policy: upgrades are refused until `from` verified the tag and soaked it. */
+  promotion: promotionSchema.optional(),
 });
 export type RolloutConfig = z.output<typeof rolloutSchema>;
 

@@ -12,6 +12,7 @@ import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
 import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, type SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
+import { digestsJson } from "../digests.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
 import {
@@ -40,7 +41,9 @@ import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
 import { revertToSnapshot } from "./revert.js";
 import { stackTarget } from "./target.js";
-import { applyWaves } from "./waves.js";
+import { recordDigests } from "./digestRecord.js";
+import { checkPromotion } from "./promotion.js";
+import { applyWaves, type WaveGates } from "./waves.js";
 
 export interface UpgradeOptions {
   stack: string;
@@ -49,7 +52,7 @@ export interface UpgradeOptions {
   chartVersion?: string;
   /** Preview and check policy/guardrails only; change nothing. */
   dryRun?: boolean;
-  /** Override version-policy refusals. */
+  /** Override version-policy and promotion-policy refusals, and digest mismatches (warned, journaled). */
   force?: boolean;
 }
 
@@ -128,21 +131,27 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
             gates: [],
           });
         }
-        const refusal = await preflight(sc, to, !!opts.force, emit, journal);
+        // Promotion evidence is judged first: without it, nothing about this stack matters yet.
+        const promotion = opts.command === "upgrade" ? await checkPromotion(sc, { to, force: !!opts.force }, ctx, emit, journal) : undefined;
+        const withPromotion = <T extends object>(r: T) => (promotion ? { ...r, promotion: promotion.report } : r);
+        const refusal = promotion?.refusal ?? (await preflight(sc, to, !!opts.force, emit, journal));
         if (refusal) {
           await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
           emit.outcome("refused", refusal.exitCode, refusal.message);
-          return finish({
-            outcome: "refused" as const,
-            refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const),
-            rule: refusal.code,
-            reason: refusal.message,
-            ...(chart ? { chartChange: chart } : {}),
-            waves: [],
-            gates: [],
-          });
+          return withPromotion(
+            finish({
+              outcome: "refused" as const,
+              refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const),
+              rule: refusal.code,
+              reason: refusal.message,
+              ...(refusal.hint ? { hint: refusal.hint } : {}),
+              ...(chart ? { chartChange: chart } : {}),
+              waves: [],
+              gates: [],
+            }),
+          );
         }
-        const result = await run(sc, journal, emit, { ...opts, to }, ctx, finish);
+        const result = withPromotion(await run(sc, journal, emit, { ...opts, to }, ctx, finish, promotion?.waveGates));
         return chart ? { ...result, chartChange: chart } : result;
       } finally {
         await journal.close();
@@ -261,7 +270,15 @@ type Finish = <T extends object>(
   r: T,
 ) => T & { runId: string; stack: string; from: string; to: string; startedAt: string; finishedAt: string; durationMs: number; journalPath: string };
 
-async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: ChangeOptions, ctx: ActionContext, finish: Finish): Promise<UpgradeResult> {
+async function run(
+  sc: StackContext,
+  journal: Journal,
+  emit: ProgressEmitter,
+  opts: ChangeOptions,
+  ctx: ActionContext,
+  finish: Finish,
+  waveGates?: WaveGates,
+): Promise<UpgradeResult> {
   const stack = sc.open.name;
   const snapFile = path.join(ctx.stateDir, "snapshots", stack, `${journal.runId}.yaml`);
   const snapshot: ConfigSnapshot = await journal.step(
@@ -370,7 +387,12 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
     );
     emit.phase("apply", "succeeded", "release updated; rolling out wave by wave");
 
-    const wavesOut = await applyWaves(sc, journal, emit, { to: opts.to, ...(baseline ? { baseline } : {}), ...(ctx.signal ? { signal: ctx.signal } : {}) });
+    const wavesOut = await applyWaves(sc, journal, emit, {
+      to: opts.to,
+      ...(baseline ? { baseline } : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(waveGates ? { waveGates } : {}),
+    });
     waves.push(...wavesOut.reports);
     badRevisions = wavesOut.badRevisions;
     failedGate = wavesOut.failedGate;
@@ -405,9 +427,11 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   }
 
   if (!failedGate) {
-    await journal.recordOutcome("succeeded", { message: `${sc.imageTag} → ${opts.to}` });
+    // What was verified, by digest: what a promotion from this stack compares with.
+    const digests = await recordDigests(sc, emit);
+    await journal.recordOutcome("succeeded", { message: `${sc.imageTag} → ${opts.to}`, ...(digests ? { data: { digests: digestsJson(digests) } } : {}) });
     emit.outcome("succeeded", exitCodeForOutcome("succeeded"), `stack ${stack} upgraded ${sc.imageTag} → ${opts.to}`);
-    return finish({ outcome: "succeeded" as const, waves, gates });
+    return finish({ outcome: "succeeded" as const, waves, gates, ...(digests ? { digests } : {}) });
   }
 
   // Revert: the failed gate decided it; KEDA is thawed whatever happens next.

@@ -3,9 +3,9 @@
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
 import { releaseWave, rolloutGates } from "../kube/index.js";
-import type { GateResult, WaveReport } from "../types.js";
+import type { GateResult, WaveReport, WaveSpec } from "../types.js";
 import { runVerification, type Baseline } from "../verify/index.js";
-import { holdTargets, releaseWorkloads } from "../workloads.js";
+import { holdTargets, releaseWorkloads, type Workload } from "../workloads.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
 
@@ -16,11 +16,14 @@ export interface WavesOutcome {
   badRevisions: Record<string, string>;
 }
 
+/** Extra gates a caller runs once a wave's pods rolled out (the promotion's digest check). */
+export type WaveGates = (wave: WaveSpec, workloads: readonly Workload[]) => Promise<GateResult[]>;
+
 export async function applyWaves(
   sc: StackContext,
   journal: Journal,
   emit: ProgressEmitter,
-  opts: { to: string; baseline?: Baseline; signal?: AbortSignal },
+  opts: { to: string; baseline?: Baseline; signal?: AbortSignal; waveGates?: WaveGates },
 ): Promise<WavesOutcome> {
   const reports: WaveReport[] = [];
   const badRevisions: Record<string, string> = {};
@@ -48,10 +51,14 @@ export async function applyWaves(
       report.gates.push(gate);
       if (workload.kind === "StatefulSet" && outcome.revision) badRevisions[workload.name] = outcome.revision;
     }
+    // The caller's gates (a promotion's digest check) come first: pods running images nobody
+    // verified fail the wave whatever their traffic looks like.
+    const rolledOut = report.gates.every((g) => g.status === "pass");
+    if (rolledOut && opts.waveGates) report.gates.push(...(await opts.waveGates(wave, targets)));
     // The verification suite once the wave rolled out: images, endpoints, encode pinned to the
     // wave's pools, and the metric gates against the pre-upgrade baseline. Its own rollout check
     // is left out: the wave's rollout gates above already judged the rollout.
-    if (report.gates.every((g) => g.status === "pass")) {
+    if (rolledOut && report.gates.every((g) => g.status !== "fail")) {
       report.gates.push(
         ...(await runVerification({
           phase: "wave",
