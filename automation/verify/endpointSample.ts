@@ -7,7 +7,7 @@
 // sit behind the Service, so every request judges the new version.
 import { base, listModels } from "./endpoints.js";
 import { describe } from "./prometheus.js";
-import { type ErrorSamplePlan, planErrorSample } from "./sampleSize.js";
+import { type ErrorSamplePlan, planErrorSample, quantile } from "./sampleSize.js";
 import { decidedFailure, judgeSample, type LatencyBound, type LatencyLimits, latencyBound, type SampleTally } from "./sampleVerdict.js";
 import type { Check, CheckOutcome, GatesConfig, VerifyContext } from "./types.js";
 
@@ -149,12 +149,14 @@ export async function captureEndpointBaseline(component: SampledComponent, url: 
   if (!("method" in req)) return { url, requests: 0, errors: 0, error: req.message };
   const plan = samplePlan(gates);
   const run = await sendSample(req, plan.requests, { concurrency: gates.sample.concurrency, timeoutMs, ...(signal ? { signal } : {}) });
-  const verdict = judgeSample(run, plan, { maxP95Ms: Number.POSITIVE_INFINITY, basis: "baseline" });
+  const p95 = quantile(run.latenciesMs, 0.95);
   return {
     url: req.url,
     requests: run.done,
     errors: run.errors,
-    ...(verdict.p95Ms !== undefined && run.done === plan.requests ? { p95Ms: verdict.p95Ms } : { error: `sample cut short: ${run.done} of ${plan.requests}` }),
+    ...(p95 !== undefined && run.done === plan.requests
+      ? { p95Ms: Math.round(p95 * 10) / 10 }
+      : { error: `sample cut short: ${run.done} of ${plan.requests}` }),
   };
 }
 
