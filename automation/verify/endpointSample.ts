@@ -3,9 +3,10 @@
 // timed one by one and judged on their error count and p95 (sampleVerdict.ts). They time requests
 // themselves instead of asking Prometheus: the gateway's request metrics are labelled with the
 // serving worker's version and pool, not the gateway's, and the config service exports none, so
-// no query isolates the new gateway or config pods. Right after the wave's rollout only new pods
-// sit behind the Service, so every request judges the new version.
-import { base, listModels } from "./endpoints.js";
+// no query isolates the new gateway or config pods. Right after a rollout the Service (kube-proxy,
+// or the endpoint server's polled picture) may still route some requests to old pods for a
+// moment, so answers carrying another version are left out of the tally and more are sent.
+import { base, listModels, serverVersion } from "./endpoints.js";
 import { describe } from "./prometheus.js";
 import { type ErrorSamplePlan, planErrorSample, quantile } from "./sampleSize.js";
 import { decidedFailure, judgeSample, type LatencyBound, type LatencyLimits, latencyBound, type SampleTally } from "./sampleVerdict.js";
@@ -30,6 +31,8 @@ export interface SampleRun extends SampleTally {
   statuses: Record<string, number>;
   /** Versions the answers reported (the gateway's own, or the config service's). */
   versions: Record<string, number>;
+  /** Answers from another version than the expected one: sent, not counted. */
+  otherVersion: number;
   /** The first few failures, for the message. */
   firstErrors: string[];
   stoppedEarly: boolean;
@@ -71,7 +74,8 @@ async function sendOne(req: SampleRequest, timeoutMs: number, signal?: AbortSign
     // The body is part of the answer a client waits for.
     const text = await r.text();
     const ms = performance.now() - started;
-    const version = (req.component === "gateway" ? r.headers.get("x-sie-gateway-version") : null) ?? r.headers.get("x-sie-server-version") ?? undefined;
+    // On an encode X-SIE-Server-Version is the worker's; the gateway's own is X-SIE-Gateway-Version.
+    const version = r.headers.get(req.component === "gateway" ? "x-sie-gateway-version" : "x-sie-server-version") ?? undefined;
     const ok = r.status === 200;
     return { ok, status: String(r.status), ms, ...(version ? { version } : {}), ...(ok ? {} : { error: `${r.status} ${text.slice(0, 120)}` }) };
   } catch (err) {
@@ -92,21 +96,37 @@ export interface SendOptions {
   signal?: AbortSignal;
   /** Asked after each answer: true stops sending (the verdict is already decided). */
   stop?: (t: SampleTally) => boolean;
+  /**
+   * Only answers reporting this version count. An answer without a version header counts (a
+   * refused connection or a timeout is an error whoever caused it).
+   */
+  expectVersion?: string;
 }
 
-/** Sends `requests` copies of `req`, `concurrency` at a time. An outer abort ends it early, uncounted. */
+/**
+ * Sends copies of `req`, `concurrency` at a time, until `requests` answers counted, at most
+ * `requests` more sent for answers of another version. An outer abort ends it early, uncounted.
+ */
 export async function sendSample(req: SampleRequest, requests: number, opts: SendOptions): Promise<SampleRun> {
-  const run: SampleRun = { done: 0, errors: 0, latenciesMs: [], statuses: {}, versions: {}, firstErrors: [], stoppedEarly: false };
-  let started = 0;
+  const run: SampleRun = { done: 0, errors: 0, latenciesMs: [], statuses: {}, versions: {}, otherVersion: 0, firstErrors: [], stoppedEarly: false };
+  let inFlight = 0;
+  let sent = 0;
+  const more = () => run.done + inFlight < requests && sent < 2 * requests && !run.stoppedEarly && !opts.signal?.aborted;
   const worker = async (): Promise<void> => {
-    while (started < requests && !run.stoppedEarly && !opts.signal?.aborted) {
-      started++;
+    while (more()) {
+      inFlight++;
+      sent++;
       const a = await sendOne(req, opts.timeoutMs, opts.signal);
+      inFlight--;
       if (opts.signal?.aborted) return;
+      if (a.version) run.versions[a.version] = (run.versions[a.version] ?? 0) + 1;
+      if (opts.expectVersion && a.version && a.version !== opts.expectVersion) {
+        run.otherVersion++;
+        continue;
+      }
       run.done++;
       run.latenciesMs.push(a.ms);
       run.statuses[a.status] = (run.statuses[a.status] ?? 0) + 1;
-      if (a.version) run.versions[a.version] = (run.versions[a.version] ?? 0) + 1;
       if (!a.ok) {
         run.errors++;
         if (run.firstErrors.length < 3 && a.error) run.firstErrors.push(a.error);
@@ -177,8 +197,25 @@ export function endpointSampleCheck(ctx: VerifyContext, component: SampledCompon
       if (!("method" in req)) return req;
       const baseline = ctx.baseline?.endpoints?.[component];
       const bound: LatencyBound = latencyBound(latencyLimits(ctx.gates, component), baseline?.p95Ms);
-      const run = await sendSample(req, plan.requests, { concurrency, timeoutMs, signal, stop: (t) => decidedFailure(t, plan, bound) !== undefined });
+      const expectVersion = serverVersion(ctx.componentTags?.[component] ?? ctx.expectTag);
+      const run = await sendSample(req, plan.requests, {
+        concurrency,
+        timeoutMs,
+        signal,
+        expectVersion,
+        stop: (t) => decidedFailure(t, plan, bound) !== undefined,
+      });
       const verdict = judgeSample(run, plan, bound);
+      if (!verdict.failure && run.done < plan.requests && !signal.aborted) {
+        // Still mostly the old pods behind the Service: not settled, sample again after a backoff.
+        return {
+          status: "pending",
+          message: `${run.done} of ${plan.requests} answers came from version ${expectVersion}, ${run.otherVersion} from ${Object.keys(run.versions)
+            .filter((v) => v !== expectVersion)
+            .join(", ")}`,
+          evidence: { url: req.url, expectVersion, done: run.done, otherVersion: run.otherVersion, versions: run.versions },
+        };
+      }
       const firstErrors = run.firstErrors.length > 0 ? ` (${run.firstErrors.join("; ")})` : "";
       return {
         status: verdict.status,
@@ -195,7 +232,9 @@ export function endpointSampleCheck(ctx: VerifyContext, component: SampledCompon
           done: run.done,
           errors: run.errors,
           statuses: run.statuses,
+          expectVersion,
           versions: run.versions,
+          otherVersion: run.otherVersion,
           ...(verdict.p95Ms !== undefined ? { p95Ms: verdict.p95Ms } : {}),
           maxP95Ms: bound.maxP95Ms,
           bound: bound.basis,

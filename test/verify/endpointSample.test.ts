@@ -18,6 +18,8 @@ let server: http.Server;
 let url: string;
 let fault: Fault = "none";
 let served = 0;
+/** Requests answered by an "old pod" (version 0.3.1) before the new one takes over. */
+let oldAnswers = 0;
 
 beforeAll(async () => {
   server = http.createServer((req, res) => {
@@ -28,6 +30,11 @@ beforeAll(async () => {
         res.end(JSON.stringify(body));
       };
       if (req.url === "/v1/models") return send(200, { models: [{ name: "bge-m3" }] });
+      if (oldAnswers > 0) {
+        oldAnswers--;
+        res.writeHead(200, { "x-sie-server-version": "0.3.1", "x-sie-gateway-version": "0.3.1" });
+        return res.end("{}");
+      }
       served++;
       const fails = fault === "5xx" || (fault === "errors10" && served % 10 === 0);
       setTimeout(() => (fails ? send(500, { error: "injected" }) : send(200, { status: "ok" })), fault === "slow" ? 400 : 1);
@@ -40,12 +47,13 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 function ctx(gates: GatesInput = {}, extra: Partial<VerifyContext> = {}): VerifyContext {
-  return { phase: "wave", gates: resolveGates(gates), ...extra } as VerifyContext;
+  return { phase: "wave", expectTag: "v0.3.2", gates: resolveGates(gates), ...extra } as VerifyContext;
 }
 
-async function sample(component: "gateway" | "config", f: Fault, c = ctx()) {
+async function sample(component: "gateway" | "config", f: Fault, c = ctx(), old = 0) {
   fault = f;
   served = 0;
+  oldAnswers = old;
   return runCheck(endpointSampleCheck(c, component, url));
 }
 
@@ -88,6 +96,25 @@ describe("sample gates", () => {
     expect(r).toMatchObject({ status: "fail", evidence: { failure: "latency", bound: expect.stringMatching(/^baseline p95/) } });
     expect(r.evidence["maxP95Ms"]).toBeLessThan(400);
     expect((await sample("gateway", "none", c)).status).toBe("pass");
+  });
+
+  it("answers of the old version (a Service still routing to old pods) are left out and replaced", async () => {
+    const r = await sample("config", "errors10", ctx(), 30);
+    expect(r).toMatchObject({ status: "fail", evidence: { failure: "errors", otherVersion: 30, versions: { "0.3.1": 30 } } });
+    expect((await sample("config", "none", ctx(), 100)).evidence).toMatchObject({ done: 113, otherVersion: 100, errors: 0 });
+  });
+
+  it("a sample that sees mostly the old version is not settled: pending, then a fail saying so", async () => {
+    fault = "none";
+    oldAnswers = 300; // more than one attempt sends (2 × 113): the second attempt sees the new version
+    const r = await runCheck(endpointSampleCheck(ctx(), "gateway", url), { retries: 1, backoffMs: 10 }).finally(() => (oldAnswers = 0));
+    expect(r).toMatchObject({ status: "pass", evidence: { attempts: 2, done: 113, otherVersion: 74 } });
+    oldAnswers = 10_000;
+    const stuck = await runCheck(endpointSampleCheck(ctx(), "gateway", url), { retries: 1, backoffMs: 10 }).finally(() => (oldAnswers = 0));
+    expect(stuck).toMatchObject({
+      status: "fail",
+      message: expect.stringMatching(/^not settled after 2 attempt\(s\).*: 0 of 113 answers came from version 0\.3\.2, 226 from 0\.3\.1/),
+    });
   });
 
   it("no baseline is captured for a sample no wave runs", async () => {
