@@ -181,6 +181,8 @@ export const VERIFY_CHECKS = [
   "gateway-models",
   "config-healthz",
   "encode-smoke",
+  "gateway-sample",
+  "config-sample",
   "keda",
   "prometheus",
   "metric-gates",
@@ -237,6 +239,32 @@ export const rolloutSchema = z.strictObject({
       backoffSeconds: z.number().positive().default(2),
       /** Checks run at the same time. */
       concurrency: posInt.default(4),
+      /**
+       * The gateway-sample and config-sample gates: requests sent straight to the gateway (encodes)
+       * or the config service (/healthz), judged on their error count and p95. The number of
+       * requests and the errors tolerated follow from the three rates (automation/verify/sampleSize.ts);
+       * the ranges keep that number under a few thousand.
+       */
+      sample: z
+        .strictObject({
+          /** Error ratio caught with probability >= confidence. */
+          detectErrorRatio: z.number().min(0.05).lt(1).default(0.1),
+          /** Error ratio that still passes with probability >= confidence; at most half of detectErrorRatio. */
+          healthyErrorRatio: z.number().min(0).default(0.01),
+          confidence: z.number().min(0.9).max(0.999).default(0.99),
+          /** Requests in flight at once. */
+          concurrency: posInt.max(32).default(4),
+          /** Absolute p95 bounds; gateway defaults to maxP95LatencyMs (its encodes reach the workers). */
+          maxP95LatencyMs: z.strictObject({ gateway: z.number().positive().optional(), config: z.number().positive().default(1000) }).prefault({}),
+          /** With a pre-upgrade sample: p95 may rise by max(maxP95IncreaseMs, maxP95IncreaseRatio × baseline p95). */
+          maxP95IncreaseMs: z.number().min(0).default(250),
+          maxP95IncreaseRatio: z.number().min(0).default(0.5),
+        })
+        .refine((s) => s.healthyErrorRatio <= s.detectErrorRatio / 2, {
+          message: "healthyErrorRatio must be at most half of detectErrorRatio",
+          path: ["healthyErrorRatio"],
+        })
+        .prefault({}),
       /** Relative comparison with the pre-upgrade baseline of the same pool (Kayenta-style). */
       mannWhitney: z
         .strictObject({

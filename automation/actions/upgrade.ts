@@ -363,16 +363,17 @@ async function run(
     });
     emit.phase("hold", "succeeded", "workers held by partitions, gateway and config paused");
 
-    // What the canary is compared with: the pools' error ratio and p95 before the release.
-    const baseline = sc.prometheusUrl
-      ? await captureBaseline({
-          prometheusUrl: sc.prometheusUrl,
-          gates: sc.config.rollout.gates,
-          namespace: sc.names.namespace,
-          pools: Object.keys(sc.names.statefulSets),
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
-        })
-      : undefined;
+    // What the waves are compared with: the pools' error ratio and p95 before the release (with
+    // Prometheus), and a sample of the gateway's and config service's requests.
+    const baseline = await captureBaseline({
+      ...(sc.prometheusUrl ? { prometheusUrl: sc.prometheusUrl } : {}),
+      ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
+      ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),
+      gates: sc.config.rollout.gates,
+      namespace: sc.names.namespace,
+      pools: Object.keys(sc.names.statefulSets),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
     await journal.evidence("apply", JOURNAL_ACTIONS.verifyBaseline, baseline ?? null);
 
     await journal.step(
