@@ -25,6 +25,8 @@ export const EXIT_CODES = {
   reverted: 5,
   /** A revert or recovery failed, or the state is unknown: a person must look before anything else runs. */
   needsAttention: 6,
+  /** The upgrade was applied and verified except on pools running 0 workers, which no gate could see (rollout.zeroReplicaPools: report). */
+  unverified: 7,
   /** Interrupted (Ctrl-C twice, SIGTERM); run `recover` to finish or undo the run. */
   interrupted: 130,
 } as const;

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import { InternalError } from "./errors.js";
 import { parseJournalText } from "./journal.js";
 
-export const FLEET_OUTCOMES = ["succeeded", "already", "refused", "reverted", "needs-attention", "error"] as const;
+export const FLEET_OUTCOMES = ["succeeded", "succeeded-unverified", "already", "refused", "reverted", "needs-attention", "error"] as const;
 /** How one stack of a fleet run ended: `already` = it ran the tag before this fleet run reached it. */
 export type FleetStackOutcome = (typeof FLEET_OUTCOMES)[number];
 

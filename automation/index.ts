@@ -45,6 +45,9 @@ export {
 } from "./policy/version.js";
 export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
 export { planWaves } from "./waves.js";
+export { assessPoolCapacity, type NodeView, type PoolCapacity, type PoolDemand, type WorkerView } from "./capacity/poolCapacity.js";
+export type { CapacityReport } from "./capacity/report.js";
+export { unverifiedPools, zeroReplicaPools, type ZeroReplicaPool, type ZeroReplicaPoolReport } from "./zeroReplicaPools.js";
 export { holdTargets, releaseWorkloads, type ReleaseNames, type Workload } from "./workloads.js";
 export * from "./kube/index.js";
 export * from "./events/index.js";

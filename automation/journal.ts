@@ -56,9 +56,12 @@ export const JOURNAL_ACTIONS = {
   pulumiClearPending: "pulumi.clear-pending",
   helmRollback: "helm.rollback",
   podsDelete: "pods.delete",
+  probeScale: "probe.scale",
+  probeRestore: "probe.restore",
   // Decisions and evidence.
   policyVersion: "policy.version",
   chartChange: "chart.change",
+  preflightCapacity: "preflight.capacity",
   guardrails: "guardrails",
   verifyBaseline: "verify.baseline",
   waveGates: "wave.gates",

@@ -3,7 +3,9 @@
  * constant tables that make closed unions checkable at runtime (pulumi-eks style: a const
  * array and the union derived from it).
  */
+import type { CapacityReport } from "./capacity/report.js";
 import { EXIT_CODES, type ExitCode } from "./errors.js";
+import type { ZeroReplicaPoolReport } from "./zeroReplicaPools.js";
 
 // ---------------------------------------------------------------------------------------------
 // JSON
@@ -153,7 +155,7 @@ export type RollbackTarget =
 // ---------------------------------------------------------------------------------------------
 // Outcomes
 
-export const UPGRADE_OUTCOMES = ["succeeded", "reverted", "refused", "needs-attention", "dry-run"] as const;
+export const UPGRADE_OUTCOMES = ["succeeded", "succeeded-unverified", "reverted", "refused", "needs-attention", "dry-run"] as const;
 export type UpgradeOutcome = (typeof UPGRADE_OUTCOMES)[number];
 
 /** Outcomes that end a run; a journal whose last entry is not one of these belongs to an unfinished run. */
@@ -162,6 +164,7 @@ export type RunOutcome = (typeof TERMINAL_OUTCOMES)[number];
 
 export const OUTCOME_EXIT_CODES: Readonly<Record<UpgradeOutcome, ExitCode>> = {
   succeeded: EXIT_CODES.ok,
+  "succeeded-unverified": EXIT_CODES.unverified,
   "dry-run": EXIT_CODES.ok,
   refused: EXIT_CODES.refused,
   reverted: EXIT_CODES.reverted,
@@ -185,6 +188,10 @@ interface UpgradeResultBase {
   chartChange?: ChartChange;
   /** With `rollout.promotion`: the evidence the upgrade was judged on, and the digest comparison. */
   promotion?: PromotionReport;
+  /** The preflight's capacity check, once it ran. */
+  capacity?: CapacityReport;
+  /** Pools that ran 0 workers when KEDA was frozen, and whether each was verified. */
+  zeroReplicaPools?: ZeroReplicaPoolReport[];
 }
 
 export type { ChartChange } from "./chart/chartChange.js";
@@ -198,6 +205,12 @@ export interface UpgradeSucceeded extends UpgradeResultBase {
   outcome: "succeeded";
   /** The image digests the release's pods ran once verified (also in the journal's outcome entry). */
   digests?: ImageDigest[];
+}
+
+/** Applied and verified, except pools left at zero workers (rollout.zeroReplicaPools: report): no gate saw the new version there. */
+export interface UpgradeSucceededUnverified extends UpgradeResultBase {
+  outcome: "succeeded-unverified";
+  unverifiedPools: string[];
 }
 
 export interface UpgradeReverted extends UpgradeResultBase {
@@ -235,7 +248,7 @@ export interface UpgradeDryRun extends UpgradeResultBase {
   violations: GuardrailViolation[];
 }
 
-export type UpgradeResult = UpgradeSucceeded | UpgradeReverted | UpgradeRefused | UpgradeNeedsAttention | UpgradeDryRun;
+export type UpgradeResult = UpgradeSucceeded | UpgradeSucceededUnverified | UpgradeReverted | UpgradeRefused | UpgradeNeedsAttention | UpgradeDryRun;
 
 export function exitCodeForOutcome(outcome: UpgradeOutcome): ExitCode {
   return OUTCOME_EXIT_CODES[outcome];

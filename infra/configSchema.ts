@@ -205,6 +205,9 @@ const promotionSchema = z.strictObject({
   minSoakMinutes: z.number().min(0),
 });
 export type PromotionConfig = z.output<typeof promotionSchema>;
+/** What an upgrade does with a pool running 0 workers (rollout.zeroReplicaPools). */
+export const ZERO_REPLICA_POLICIES = ["probe", "report"] as const;
+export type ZeroReplicaPolicy = (typeof ZERO_REPLICA_POLICIES)[number];
 
 export const rolloutSchema = z.strictObject({
   /** Pool upgraded first and observed before the others. */
@@ -290,6 +293,12 @@ export const rolloutSchema = z.strictObject({
   revertOnFailure: z.boolean().default(true),
   /** Promotion policy: upgrades are refused until `from` verified the tag and soaked it. */
   promotion: promotionSchema.optional(),
+  /**
+   * A pool KEDA scaled to zero has no worker to run the new version on. `probe`: its wave scales it
+   * to one worker (through the KEDA freeze), verifies it and puts the count back; `report`: it is
+   * left at zero and the run ends listing it as unverified.
+   */
+  zeroReplicaPools: z.enum(ZERO_REPLICA_POLICIES).default("probe"),
 });
 export type RolloutConfig = z.output<typeof rolloutSchema>;
 

@@ -27,8 +27,11 @@ export const POOL_LABEL = "sie-fleet/pool";
 /** Node label carrying the GPU kind; the NVIDIA device plugin (EKS) is pinned to GPU kinds with it. */
 export const GPU_LABEL = "sie-fleet/gpu";
 
+/** The extended resource the NVIDIA device plugin advertises; the chart requests `gpu.count` of it per worker. */
+export const GPU_RESOURCE = "nvidia.com/gpu";
+
 /** GPU nodes are tainted so only pods that tolerate it (GPU workers, device plugins) land there. */
-export const GPU_TAINT: NodeTaint = { key: "nvidia.com/gpu", value: "present", effect: "NoSchedule" };
+export const GPU_TAINT: NodeTaint = { key: GPU_RESOURCE, value: "present", effect: "NoSchedule" };
 
 /** EKS AMI for GPU node groups; AL2023 needs the NVIDIA device plugin installed separately (eks.ts). */
 const EKS_GPU_AMI = "AL2023_x86_64_NVIDIA";

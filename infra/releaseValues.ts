@@ -1,7 +1,8 @@
 // Pure builders for the sie-cluster chart values and names. No @pulumi imports: config validation
 // uses buildManagedValues to reject user overrides of keys sie-fleet owns.
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
-import { GPU_PROFILES, tolerationsFor } from "./gpu-profiles.js";
+import { GPU_PROFILES } from "./gpu-profiles.js";
+import { workerPlacement } from "./workerPlacement.js";
 
 /** Pools the chart defines by default; any we do not configure are switched off explicitly. */
 const CHART_DEFAULT_POOLS = ["l4", "a100-40gb", "a100-80gb", "cpu"] as const;
@@ -42,6 +43,7 @@ export function configTag(cfg: Pick<FleetConfig, "release">): string {
 
 function poolValues(pool: ResolvedPool): Values {
   const profile = GPU_PROFILES[pool.gpu];
+  const placement = workerPlacement(pool);
   return {
     enabled: hasWorkers(pool),
     minReplicas: pool.minReplicas,
@@ -53,8 +55,8 @@ function poolValues(pool: ResolvedPool): Values {
     ...(pool.gpu === "cpu" ? { platform: "cpu" } : {}),
     gpu: { count: pool.gpusPerWorker },
     resources: { requests: { ...pool.resources.requests }, limits: { ...pool.resources.limits } },
-    nodeSelector: { ...pool.nodeSelector },
-    tolerations: tolerationsFor(pool.nodeTaints),
+    nodeSelector: placement.nodeSelector,
+    tolerations: placement.tolerations,
   };
 }
 

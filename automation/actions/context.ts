@@ -74,7 +74,9 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
 
   const outputs = await open.stack.outputs();
   const kubeconfig = outputString(outputs, STACK_OUTPUTS.kubeconfig);
-  if (kubeconfig) secrets.push(kubeconfig);
+  // GKE and EKS output the kubeconfig itself; local and kubernetes only its path, which a stack
+  // file may hold in plain text (cluster.kubeconfig) without holding a secret.
+  if (kubeconfig && (config.platform === "gke" || config.platform === "eks")) secrets.push(kubeconfig);
   const pools = (outputs[STACK_OUTPUTS.pools]?.value ?? {}) as Record<string, { statefulSet: string }>;
   const names: ReleaseNames = {
     namespace: outputString(outputs, STACK_OUTPUTS.namespace) ?? config.release.namespace,

@@ -210,6 +210,13 @@ export function stackOutcome(r: UpgradeResult): Pick<FleetStackResult, "outcome"
   switch (r.outcome) {
     case "succeeded":
       return { outcome: "succeeded", exitCode: EXIT_CODES.ok, message: `upgraded ${r.from ?? "?"} → ${r.to}` };
+    case "succeeded-unverified":
+      // The fleet stops here: a tag no gate saw on some pools is not carried to the next stack.
+      return {
+        outcome: "succeeded-unverified",
+        exitCode: exitCodeForOutcome("succeeded-unverified"),
+        message: `upgraded ${r.from ?? "?"} → ${r.to}, unverified pools: ${r.unverifiedPools.join(", ")}`,
+      };
     case "refused":
       // The stack already runs the tag (an earlier fleet run, or by hand): nothing to do there.
       if (r.rule === "policy-same-version") return { outcome: "already", exitCode: EXIT_CODES.ok, message: `already runs ${r.to}` };

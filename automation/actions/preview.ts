@@ -1,6 +1,7 @@
 // `sie-fleet preview`: what `up` would change now, or — with --to — what an upgrade would change,
 // through the upgrade's own dry run (locked and journaled, so a killed preview is recoverable and
 // the stack config ends exactly as it began). Nothing is applied.
+import type { CapacityReport } from "../capacity/report.js";
 import { previewStack } from "../engine/operations.js";
 import { openStack } from "../engine/stack.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../guardrails.js";
@@ -24,6 +25,8 @@ export interface PreviewReport {
   steps: PreviewStep[];
   guardrails: GuardrailResult;
   policy?: VersionPolicyResult;
+  /** With --to: whether every pool has room for its workers through the rollout (the upgrade's preflight check). */
+  capacity?: CapacityReport;
   /** With --to: the dry run's outcome ("dry-run", or "refused" by policy/guardrails/preflight). */
   upgrade?: UpgradeResult;
 }
@@ -46,6 +49,7 @@ export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise
         violations,
         changes: steps.filter((s) => !["same", "read", "refresh"].includes(s.op)).length,
       },
+      ...(r.capacity ? { capacity: r.capacity } : {}),
       upgrade: r,
     };
   }

@@ -30,6 +30,7 @@ import { lockCluster } from "./clusterLock.js";
 import { isNotDeployed, loadStackContext, type StackContext } from "./context.js";
 import { restoreConfigStep, revertToSnapshot } from "./revert.js";
 import { stackTarget } from "./target.js";
+import { endProbes, probesInEffect } from "./zeroReplicaProbe.js";
 
 export interface RecoverOptions {
   stack: string;
@@ -214,6 +215,8 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, JOURNAL_ACTIONS.kedaFreeze));
     const thawed = doneFor(entries, JOURNAL_ACTIONS.kedaThaw) !== undefined;
     const holds = entryData<HoldRecord>(lastIntent(entries, JOURNAL_ACTIONS.holdsApply));
+    // Pools a probe scaled up and the run did not put back.
+    const probes = probesInEffect(entries);
     const verified = entries.some(
       (e) =>
         e.kind === "evidence" &&
@@ -239,6 +242,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       return { stack, runId: read.runId, action: "needs-attention", message };
     };
     if (verified) {
+      if (probes.length) await endProbes(sc, journal, emit, "recover", probes);
       if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
       await thaw();
       await takeTargetConfig(sc, recorded, read.runId, shared, emit);
@@ -277,7 +281,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     }
     let out: Awaited<ReturnType<typeof revertToSnapshot>>;
     try {
-      out = await revertToSnapshot(sc, journal, emit, { snapshot, ...(holds ? { holds } : {}), badRevisions: {}, previousTag: snapshot.previousTag });
+      out = await revertToSnapshot(sc, journal, emit, { snapshot, ...(holds ? { holds } : {}), probes, badRevisions: {}, previousTag: snapshot.previousTag });
     } finally {
       await thaw().catch(onThawError);
     }

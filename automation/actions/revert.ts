@@ -1,21 +1,25 @@
-// Undoing a failed upgrade: the stack's config file goes back to its snapshot, the release is
-// applied again, holds are restored, pods stuck on the failed revision are deleted (a
-// StatefulSet does not replace them by itself), and the previous version must verify healthy.
+// Undoing a failed upgrade: pools probed from zero go back to zero, the stack's config file goes
+// back to its snapshot, the release is applied again, holds are restored, pods stuck on the failed
+// revision are deleted (a StatefulSet does not replace them by itself), and the previous version
+// must verify healthy.
 // Never loops: a failure here ends the run as needs-attention.
 import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
 import { upStack } from "../engine/operations.js";
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
-import { deleteStuckPods, restoreHolds, rolloutGates, selectorString, type HoldRecord } from "../kube/index.js";
+import { deleteStuckPods, restoreHolds, rolloutGates, selectorString, type HoldRecord, type ProbeRecord } from "../kube/index.js";
 import type { GateResult, RunPhase } from "../types.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { finalVerification } from "./verification.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
+import { endProbes } from "./zeroReplicaProbe.js";
 
 export interface RevertInput {
   snapshot: ConfigSnapshot;
   holds?: HoldRecord;
+  /** Pools probed from zero and not yet back: they go back first, taking the probe's pod with them. */
+  probes?: ProbeRecord[];
   badRevisions: Record<string, string>;
   /** The tag we return to. */
   previousTag: string;
@@ -34,6 +38,7 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
   const deletedPods: string[] = [];
   try {
     emit.phase("revert", "started", `reverting to ${input.previousTag}: restoring the stack config snapshot`);
+    if (input.probes?.length) await endProbes(sc, journal, emit, "revert", [...input.probes], input.probes);
     await restoreConfigStep(sc, journal, "revert", input.snapshot);
     await journal.step(
       "revert",

@@ -5,6 +5,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { CHART_VERSION_PATH, IMAGE_TAG_PATHS } from "../../infra/configKeys.js";
 import type { FleetConfig } from "../../infra/configTypes.js";
+import type { CapacityReport } from "../capacity/report.js";
 import { chartChange, type ChartChange } from "../chart/chartChange.js";
 import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
 import { previewStack, setConfigPath, upStack } from "../engine/operations.js";
@@ -25,6 +26,7 @@ import {
   thawKeda,
   type HoldRecord,
   type KedaFreezeRecord,
+  type ProbeRecord,
 } from "../kube/index.js";
 import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../kube/runJournal.js";
 import { acquireLock } from "../lock.js";
@@ -34,6 +36,7 @@ import { assertStackName } from "../stackName.js";
 import { exitCodeForOutcome, type ActionContext, type GateResult, type UpgradeResult, type WaveReport } from "../types.js";
 import { captureBaseline } from "../verify/index.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
+import { unverifiedPools, zeroReplicaPools, type ZeroReplicaPoolReport } from "../zeroReplicaPools.js";
 import { PrometheusClient } from "../verify/prometheus.js";
 import { finalVerification, kedaAfterThaw } from "./verification.js";
 import { lockCluster } from "./clusterLock.js";
@@ -42,6 +45,7 @@ import { recoverIfNeeded } from "./recover.js";
 import { revertToSnapshot } from "./revert.js";
 import { stackTarget } from "./target.js";
 import { recordDigests } from "./digestRecord.js";
+import { preflightCapacity } from "./preflightCapacity.js";
 import { checkPromotion } from "./promotion.js";
 import { applyWaves, type WaveGates } from "./waves.js";
 
@@ -52,7 +56,7 @@ export interface UpgradeOptions {
   chartVersion?: string;
   /** Preview and check policy/guardrails only; change nothing. */
   dryRun?: boolean;
-  /** Override version-policy and promotion-policy refusals, and digest mismatches (warned, journaled). */
+  /** Override version-policy, promotion-policy and capacity refusals, and digest mismatches (warned, journaled). */
   force?: boolean;
 }
 
@@ -134,7 +138,9 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
         // Promotion evidence is judged first: without it, nothing about this stack matters yet.
         const promotion = opts.command === "upgrade" ? await checkPromotion(sc, { to, force: !!opts.force }, ctx, emit, journal) : undefined;
         const withPromotion = <T extends object>(r: T) => (promotion ? { ...r, promotion: promotion.report } : r);
-        const refusal = promotion?.refusal ?? (await preflight(sc, to, !!opts.force, emit, journal));
+        const seen: { capacity?: CapacityReport } = {};
+        const refusal = promotion?.refusal ?? (await preflight(sc, to, !!opts.force, emit, journal, seen));
+        const capacity = seen.capacity;
         if (refusal) {
           await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
           emit.outcome("refused", refusal.exitCode, refusal.message);
@@ -146,13 +152,14 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
               reason: refusal.message,
               ...(refusal.hint ? { hint: refusal.hint } : {}),
               ...(chart ? { chartChange: chart } : {}),
+              ...(capacity ? { capacity } : {}),
               waves: [],
               gates: [],
             }),
           );
         }
         const result = withPromotion(await run(sc, journal, emit, { ...opts, to }, ctx, finish, promotion?.waveGates));
-        return chart ? { ...result, chartChange: chart } : result;
+        return { ...result, ...(chart ? { chartChange: chart } : {}), ...(capacity ? { capacity } : {}) };
       } finally {
         await journal.close();
       }
@@ -189,7 +196,15 @@ async function judgeChart(
   return change;
 }
 
-async function preflight(sc: StackContext, to: string, force: boolean, emit: ProgressEmitter, journal: Journal): Promise<SieFleetError | undefined> {
+/** `seen.capacity` gets the capacity check's report once it ran (a refusal carries it too). */
+async function preflight(
+  sc: StackContext,
+  to: string,
+  force: boolean,
+  emit: ProgressEmitter,
+  journal: Journal,
+  seen: { capacity?: CapacityReport },
+): Promise<SieFleetError | undefined> {
   emit.phase("preflight", "started", `preflight: ${sc.imageTag} → ${to}`);
   const policy = checkVersionPolicy({ from: sc.imageTag, to, maxMinorSkip: sc.config.rollout.maxMinorSkip, forwardOnly: sc.config.rollout.forwardOnly, force });
   await journal.decision("preflight", JOURNAL_ACTIONS.policyVersion, { data: policy });
@@ -211,6 +226,10 @@ async function preflight(sc: StackContext, to: string, force: boolean, emit: Pro
   }
   // Reachable with the stack's kubeconfig: one cheap read before anything else.
   await sc.kube.api.readNamespace(sc.names.namespace);
+  // Before the health check: for a Pending worker or a NotReady node it names what is short.
+  const capacity = await preflightCapacity(sc, { force }, emit, journal);
+  seen.capacity = capacity.report;
+  if (capacity.refusal) return capacity.refusal;
   const health = await settledGates(sc.kube.api, sc.names.namespace, releaseWorkloads(sc.names));
   for (const g of health) emit.gate("preflight", g);
   const unhealthy = health.find((g) => g.status === "fail");
@@ -293,7 +312,7 @@ async function run(
   emit.phase("snapshot", "succeeded", `config snapshot saved (sha256 ${snapshot.sha256.slice(0, 12)})`);
 
   // What is in effect and must be undone: set once its intent is journaled.
-  const applied: { freeze?: KedaFreezeRecord; holds?: HoldRecord } = {};
+  const applied: { freeze?: KedaFreezeRecord; holds?: HoldRecord; probes: ProbeRecord[] } = { probes: [] };
   const thaw = async () => {
     const freeze = applied.freeze;
     if (!freeze) return;
@@ -315,6 +334,7 @@ async function run(
   const gates: GateResult[] = [];
   let badRevisions: Record<string, string> = {};
   let failedGate: GateResult | undefined;
+  let zeroPools: ZeroReplicaPoolReport[] = [];
   try {
     const setting = { [IMAGE_TAG_PATHS.imageTag]: opts.to, ...(opts.chartVersion ? { [CHART_VERSION_PATH]: opts.chartVersion } : {}) };
     await journal.step("set-config", JOURNAL_ACTIONS.configSet, setting, async () => {
@@ -362,6 +382,10 @@ async function run(
       await applyHolds(sc.kube.api, plan);
     });
     emit.phase("hold", "succeeded", "workers held by partitions, gateway and config paused");
+    // Counted once KEDA is frozen and the pools held: this is what each pool runs for the whole run.
+    const atZero = zeroReplicaPools(sc.names, plan, applied.freeze);
+    const policy = sc.config.rollout.zeroReplicaPools;
+    zeroPools = atZero.map((z) => ({ pool: z.pool, policy, status: "not-reached" }));
 
     // What the waves are compared with: the pools' error ratio and p95 before the release (with
     // Prometheus), and a sample of the gateway's and config service's requests.
@@ -390,6 +414,8 @@ async function run(
 
     const wavesOut = await applyWaves(sc, journal, emit, {
       to: opts.to,
+      zeroPools: atZero,
+      probes: applied.probes,
       ...(baseline ? { baseline } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(waveGates ? { waveGates } : {}),
@@ -397,6 +423,7 @@ async function run(
     waves.push(...wavesOut.reports);
     badRevisions = wavesOut.badRevisions;
     failedGate = wavesOut.failedGate;
+    zeroPools = zeroPools.map((z) => wavesOut.zeroReplicaPools.find((r) => r.pool === z.pool) ?? z);
 
     if (!failedGate) {
       emit.phase("verify", "started", "verifying the whole deployment");
@@ -427,12 +454,21 @@ async function run(
     failedGate = keda.find((g) => g.status === "fail");
   }
 
+  const zero = zeroPools.length > 0 ? { zeroReplicaPools: zeroPools } : {};
   if (!failedGate) {
+    const unverified = unverifiedPools(zeroPools);
+    if (unverified.length > 0) {
+      // Never plain success: no gate saw the new version on these pools.
+      const message = `${sc.imageTag} → ${opts.to} succeeded with unverified pools: ${unverified.join(", ")} (0 workers; rollout.zeroReplicaPools: report)`;
+      await journal.recordOutcome("succeeded-unverified", { message, data: { unverifiedPools: unverified } });
+      emit.outcome("succeeded-unverified", exitCodeForOutcome("succeeded-unverified"), `stack ${stack}: ${message}`);
+      return finish({ outcome: "succeeded-unverified" as const, unverifiedPools: unverified, waves, gates, ...zero });
+    }
     // What was verified, by digest: what a promotion from this stack compares with.
     const digests = await recordDigests(sc, emit);
     await journal.recordOutcome("succeeded", { message: `${sc.imageTag} → ${opts.to}`, ...(digests ? { data: { digests: digestsJson(digests) } } : {}) });
     emit.outcome("succeeded", exitCodeForOutcome("succeeded"), `stack ${stack} upgraded ${sc.imageTag} → ${opts.to}`);
-    return finish({ outcome: "succeeded" as const, waves, gates, ...(digests ? { digests } : {}) });
+    return finish({ outcome: "succeeded" as const, waves, gates, ...zero, ...(digests ? { digests } : {}) });
   }
 
   // Revert: the failed gate decided it; KEDA is thawed whatever happens next.
@@ -442,6 +478,7 @@ async function run(
     reverted = await revertToSnapshot(sc, journal, emit, {
       snapshot,
       ...(applied.holds ? { holds: applied.holds } : {}),
+      probes: applied.probes,
       badRevisions,
       previousTag: sc.imageTag,
     });
@@ -455,7 +492,7 @@ async function run(
       exitCodeForOutcome("reverted"),
       `upgrade to ${opts.to} failed (${failedGate.name}: ${failedGate.message}); reverted to ${sc.imageTag}`,
     );
-    return finish({ outcome: "reverted" as const, failedGate, revertedTo: sc.imageTag, waves, gates: [...gates, ...reverted.gates] });
+    return finish({ outcome: "reverted" as const, failedGate, revertedTo: sc.imageTag, waves, gates: [...gates, ...reverted.gates], ...zero });
   }
   await journal.recordOutcome("needs-attention", { phase: "revert", message: reverted.error ?? "revert failed" });
   emit.outcome("needs-attention", exitCodeForOutcome("needs-attention"), `upgrade failed and the revert did not verify: ${reverted.error}`);
@@ -466,5 +503,6 @@ async function run(
     revertError: reverted.error ?? "",
     waves,
     gates: [...gates, ...reverted.gates],
+    ...zero,
   });
 }

@@ -2,18 +2,22 @@
 // fast on broken pods), run the gates, then the next. Returns at the first failing wave.
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
-import { releaseWave, rolloutGates } from "../kube/index.js";
+import { releaseWave, rolloutGates, type ProbeRecord } from "../kube/index.js";
 import type { GateResult, WaveReport, WaveSpec } from "../types.js";
 import { runVerification, type Baseline } from "../verify/index.js";
 import { holdTargets, releaseWorkloads, type Workload } from "../workloads.js";
+import type { ZeroReplicaPool, ZeroReplicaPoolReport } from "../zeroReplicaPools.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
+import { endProbes, startProbes } from "./zeroReplicaProbe.js";
 
 export interface WavesOutcome {
   reports: WaveReport[];
   failedGate?: GateResult;
   /** StatefulSet → the revision its failing wave moved to (a revert deletes pods stuck on it). */
   badRevisions: Record<string, string>;
+  /** The pools at zero whose waves ran, and how each was judged. */
+  zeroReplicaPools: ZeroReplicaPoolReport[];
 }
 
 /** Extra gates a caller runs once a wave's pods rolled out (the promotion's digest check). */
@@ -23,10 +27,22 @@ export async function applyWaves(
   sc: StackContext,
   journal: Journal,
   emit: ProgressEmitter,
-  opts: { to: string; baseline?: Baseline; signal?: AbortSignal; waveGates?: WaveGates },
+  opts: {
+    to: string;
+    baseline?: Baseline;
+    signal?: AbortSignal;
+    waveGates?: WaveGates;
+    /** Pools at zero when held; probed or reported per rollout.zeroReplicaPools. */
+    zeroPools?: readonly ZeroReplicaPool[];
+    /** Probes in effect, kept up to date for the caller's revert. */
+    probes?: ProbeRecord[];
+  },
 ): Promise<WavesOutcome> {
   const reports: WaveReport[] = [];
   const badRevisions: Record<string, string> = {};
+  const zeroReports: ZeroReplicaPoolReport[] = [];
+  const policy = sc.config.rollout.zeroReplicaPools;
+  const inEffect = opts.probes ?? [];
   const ns = sc.names.namespace;
   for (const wave of sc.waves) {
     const targets = releaseWorkloads(sc.names, wave);
@@ -37,6 +53,10 @@ export async function applyWaves(
       message: wave.name,
     });
     emit.wave(wave, "released", `wave ${wave.name}: released ${targets.map((t) => t.name).join(", ") || "(nothing to roll)"}`);
+    const atZero = (opts.zeroPools ?? []).filter((z) => wave.pools?.includes(z.pool));
+    const probed = policy === "probe" ? atZero : [];
+    // Released first: the probe's worker is created at the new revision.
+    await startProbes(sc, journal, emit, wave.name, probed, inEffect);
 
     const timing = rolloutTiming(sc.config.platform, wave.kind, sc.config.rollout.timeouts.applySeconds);
     const rollouts = await rolloutGates(sc.kube.api, ns, targets, {
@@ -82,11 +102,27 @@ export async function applyWaves(
     const failed = report.gates.find((g) => g.status === "fail");
     if (failed) {
       report.status = "failed";
+      zeroReports.push(...atZero.map((z) => ({ pool: z.pool, policy, status: policy === "probe" ? ("failed" as const) : ("unverified" as const) })));
       emit.wave(wave, "failed", `wave ${wave.name} failed: ${failed.name}: ${failed.message}`, { evidence: failed.evidence });
-      return { reports, failedGate: failed, badRevisions };
+      // Probes stay in effect: the revert ends them first.
+      return { reports, failedGate: failed, badRevisions, zeroReplicaPools: zeroReports };
+    }
+    await endProbes(
+      sc,
+      journal,
+      emit,
+      "wave",
+      inEffect.filter((r) => probed.some((p) => p.pool === r.pool)),
+      inEffect,
+      opts.signal,
+    );
+    zeroReports.push(...atZero.map((z) => ({ pool: z.pool, policy, status: policy === "probe" ? ("verified" as const) : ("unverified" as const) })));
+    for (const z of atZero) {
+      if (policy === "report")
+        emit.log("warn", "wave", `pool ${z.pool} runs 0 workers and is left unverified (rollout.zeroReplicaPools: report)`, { wave: wave.name, pool: z.pool });
     }
     report.status = "succeeded";
-    emit.wave(wave, "succeeded", `wave ${wave.name} healthy`);
+    emit.wave(wave, "succeeded", `wave ${wave.name} healthy${probed.length ? ` (probed ${probed.map((p) => p.pool).join(", ")}, back at 0)` : ""}`);
   }
-  return { reports, badRevisions };
+  return { reports, badRevisions, zeroReplicaPools: zeroReports };
 }

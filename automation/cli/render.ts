@@ -1,4 +1,5 @@
 /** Human renderings of results. Pure: data in, lines out (golden-testable). */
+import type { CapacityReport } from "../capacity/report.js";
 import { digestSummary } from "../digests.js";
 import { formatDuration } from "../events/format.js";
 import type { FleetResult } from "../actions/fleet.js";
@@ -16,6 +17,12 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
         ...(r.digests?.length ? [`  verified digests: ${digestSummary(r.digests)}`] : []),
         ...tail,
       ];
+    case "succeeded-unverified":
+      return [
+        `⚠ ${r.stack}: ${verb} ${from} → ${r.to} succeeded with unverified pools: ${r.unverifiedPools.join(", ")} (${took}); they run 0 workers and rollout.zeroReplicaPools is report, so no gate saw the new version there`,
+        ...tail,
+        `next: set rollout.zeroReplicaPools to probe to verify such pools with one worker, or watch their first workers when KEDA starts them`,
+      ];
     case "reverted":
       return [
         `✖ ${r.stack}: ${verb} to ${r.to} failed gate ${r.failedGate.name}: ${r.failedGate.message}`,
@@ -31,6 +38,7 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
         `  ${r.reason}`,
         ...violations(r.violations ?? []),
         ...(r.hint ? [`  next: ${r.hint}`] : []),
+        ...(r.rule === "capacity" ? capacityLines(r.capacity) : []),
         ...tail,
       ];
     case "needs-attention":
@@ -45,6 +53,7 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
       return [
         `${r.stack}: dry run of ${verb} ${from} → ${r.to}: ${summary(r.changeSummary)}`,
         ...(r.violations.length > 0 ? ["guardrails would refuse:", ...violations(r.violations)] : ["guardrails: ok"]),
+        ...capacityLines(r.capacity),
         `nothing was changed; run again without --dry-run to apply`,
       ];
   }
@@ -73,6 +82,14 @@ export function renderFleetResult(r: FleetResult): string[] {
     ).map((l) => `  ${l}`),
     `fleet journal: ${r.journalPath}${r.resumed ? " (resumed a killed fleet run)" : ""}`,
   ];
+}
+
+/** The capacity check per pool: what fits, what is short and why. */
+export function capacityLines(c: CapacityReport | undefined): string[] {
+  if (!c) return [];
+  if (!c.checked) return [`capacity: not checked (${c.error ?? "the nodes could not be read"})`];
+  const head = c.forced ? "capacity: short, overridden by --force" : c.short ? "capacity would refuse:" : "capacity: ok";
+  return [head, ...c.pools.map((p) => `  ${p.ok ? "✔" : "✖"} ${p.message}`)];
 }
 
 export function summary(changes: Partial<Record<StepOp, number>>): string {

@@ -43,7 +43,7 @@ export function describeEvent(e: ProgressEvent): EventLine {
         tone:
           e.outcome === "succeeded" || e.outcome === "dry-run" || e.outcome === "recovered"
             ? "ok"
-            : e.outcome === "reverted" || e.outcome === "refused"
+            : e.outcome === "reverted" || e.outcome === "refused" || e.outcome === "succeeded-unverified"
               ? "warn"
               : "fail",
         scope,

@@ -164,6 +164,21 @@ export class KubeApi {
     return call(`list pods in ${namespace}`, async () => (await this.core.listNamespacedPod({ namespace, ...(labelSelector ? { labelSelector } : {}) })).items);
   }
 
+  listNodes(labelSelector?: string): Promise<k8s.V1Node[]> {
+    return call(
+      `list nodes${labelSelector ? ` labelled ${labelSelector}` : ""}`,
+      async () => (await this.core.listNode({ ...(labelSelector ? { labelSelector } : {}) })).items,
+    );
+  }
+
+  /** Pods of every namespace bound to `node` that still hold their requests (not Succeeded or Failed). */
+  listPodsOnNode(node: string): Promise<k8s.V1Pod[]> {
+    return call(
+      `list pods on node ${node}`,
+      async () => (await this.core.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${node},status.phase!=Succeeded,status.phase!=Failed` })).items,
+    );
+  }
+
   /** Metadata only: callers read labels (e.g. Helm's release records), never the secret data. */
   listSecretMetadata(namespace: string, labelSelector: string): Promise<k8s.V1ObjectMeta[]> {
     return call(`list secrets in ${namespace}`, async () =>

@@ -66,3 +66,4 @@ export {
   type LeaseTiming,
 } from "./lease.js";
 export { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE, ClusterJournal, type ClusterJournalOptions } from "./runJournal.js";
+export { endProbe, startProbe, waitProbeEnded, type ProbeRecord } from "./probe.js";

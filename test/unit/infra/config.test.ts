@@ -34,6 +34,8 @@ describe("parseConfig: valid configs", () => {
       from: "staging",
       minSoakMinutes: 0.05,
     });
+    expect(cfg.rollout.zeroReplicaPools).toBe("probe");
+    expect(parseConfig(withValue(localRaw(), "rollout.zeroReplicaPools", "report")).rollout.zeroReplicaPools).toBe("report");
   });
 
   it("accepts keys with or without the sie-fleet: prefix and ignores other namespaces", () => {
@@ -241,6 +243,7 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
     "sie-fleet:rollout.promotion.minSoakMinutes",
     /is required/,
   ],
+  ["unknown zero-replica policy", () => withValue(gkeRaw(), "rollout.zeroReplicaPools", "skip"), "sie-fleet:rollout.zeroReplicaPools", /probe.*report/],
 ];
 
 describe("parseConfig: invalid configs name the key", () => {

@@ -1,0 +1,63 @@
+// What people read for the capacity check and for a run that left pools at zero unverified.
+import { describe, expect, it } from "vitest";
+import type { CapacityReport } from "../../automation/capacity/report.js";
+import { capacityLines, renderUpgradeResult } from "../../automation/cli/render.js";
+import { EXIT_CODES } from "../../automation/errors.js";
+import { exitCodeForOutcome, type UpgradeResult } from "../../automation/types.js";
+
+const pool = (name: string, ok: boolean, message: string) => ({
+  pool: name,
+  ok,
+  replicas: 1,
+  surge: 0,
+  fit: ok ? 1 : 0,
+  growth: 0,
+  nodes: { matching: 1, usable: ok ? 1 : 0, notReady: [], cordoned: [], tainted: [] },
+  pendingWorkers: [],
+  workersOnNotReadyNodes: [],
+  problems: ok ? [] : [message],
+  message: `pool ${name}: ${message}`,
+});
+
+describe("capacityLines", () => {
+  const report: CapacityReport = {
+    checked: true,
+    short: true,
+    forced: false,
+    pools: [pool("a100", false, "1 worker needs 1 nvidia.com/gpu, nodes labelled x=y have 0 allocatable"), pool("l4", true, "1 worker fit: room for 4")],
+  };
+
+  it("lists every pool under the verdict", () => {
+    expect(capacityLines(report)).toEqual([
+      "capacity would refuse:",
+      "  ✖ pool a100: 1 worker needs 1 nvidia.com/gpu, nodes labelled x=y have 0 allocatable",
+      "  ✔ pool l4: 1 worker fit: room for 4",
+    ]);
+    expect(capacityLines({ ...report, forced: true })[0]).toBe("capacity: short, overridden by --force");
+    expect(capacityLines({ checked: false, short: false, forced: false, pools: [], error: "list nodes failed (HTTP 403)" })).toEqual([
+      "capacity: not checked (list nodes failed (HTTP 403))",
+    ]);
+  });
+});
+
+describe("a run with pools left at zero", () => {
+  const r: UpgradeResult = {
+    outcome: "succeeded-unverified",
+    unverifiedPools: ["cpu"],
+    runId: "r",
+    stack: "local",
+    from: "v0.3.1",
+    to: "v0.3.2",
+    startedAt: "",
+    finishedAt: "",
+    durationMs: 61_000,
+    waves: [],
+    gates: [],
+  };
+
+  it("is never plain success: it names the pools and exits 7", () => {
+    expect(renderUpgradeResult(r)[0]).toMatch(/^⚠ local: upgrade v0\.3\.1 → v0\.3\.2 succeeded with unverified pools: cpu /);
+    expect(exitCodeForOutcome("succeeded-unverified")).toBe(EXIT_CODES.unverified);
+    expect(EXIT_CODES.unverified).toBe(7);
+  });
+});
