@@ -10,9 +10,10 @@ import type { StackContext } from "./context.js";
  * Undefined when the pods cannot be read: the upgrade itself succeeded and stays a success, it
  * only cannot serve as promotion evidence (the promotion check says so).
  */
-export async function recordDigests(sc: StackContext, emit: ProgressEmitter): Promise<ImageDigest[] | undefined> {
+export async function recordDigests(sc: StackContext, emit: ProgressEmitter, probed: readonly ImageDigest[] = []): Promise<ImageDigest[] | undefined> {
   try {
-    const digests = await workloadDigests(sc.kube.api, sc.names.namespace, releaseWorkloads(sc.names));
+    // Pools probed from zero are back at zero now: their workers' digests were read in their wave.
+    const digests = [...(await workloadDigests(sc.kube.api, sc.names.namespace, releaseWorkloads(sc.names))), ...probed];
     emit.log("info", "verify", `verified image digests: ${digests.map((d) => `${digestPlace(d)} ${shortDigest(d.digest)}`).join(", ") || "none (no pods)"}`);
     return digests;
   } catch (err) {

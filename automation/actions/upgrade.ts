@@ -44,6 +44,7 @@ import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
 import { revertToSnapshot } from "./revert.js";
 import { stackTarget } from "./target.js";
+import type { ImageDigest } from "../digests.js";
 import { recordDigests } from "./digestRecord.js";
 import { preflightCapacity } from "./preflightCapacity.js";
 import { checkPromotion } from "./promotion.js";
@@ -335,6 +336,7 @@ async function run(
   let badRevisions: Record<string, string> = {};
   let failedGate: GateResult | undefined;
   let zeroPools: ZeroReplicaPoolReport[] = [];
+  let probedDigests: ImageDigest[] = [];
   try {
     const setting = { [IMAGE_TAG_PATHS.imageTag]: opts.to, ...(opts.chartVersion ? { [CHART_VERSION_PATH]: opts.chartVersion } : {}) };
     await journal.step("set-config", JOURNAL_ACTIONS.configSet, setting, async () => {
@@ -424,6 +426,7 @@ async function run(
     badRevisions = wavesOut.badRevisions;
     failedGate = wavesOut.failedGate;
     zeroPools = zeroPools.map((z) => wavesOut.zeroReplicaPools.find((r) => r.pool === z.pool) ?? z);
+    probedDigests = wavesOut.probedDigests;
 
     if (!failedGate) {
       emit.phase("verify", "started", "verifying the whole deployment");
@@ -465,7 +468,7 @@ async function run(
       return finish({ outcome: "succeeded-unverified" as const, unverifiedPools: unverified, waves, gates, ...zero });
     }
     // What was verified, by digest: what a promotion from this stack compares with.
-    const digests = await recordDigests(sc, emit);
+    const digests = await recordDigests(sc, emit, probedDigests);
     await journal.recordOutcome("succeeded", { message: `${sc.imageTag} → ${opts.to}`, ...(digests ? { data: { digests: digestsJson(digests) } } : {}) });
     emit.outcome("succeeded", exitCodeForOutcome("succeeded"), `stack ${stack} upgraded ${sc.imageTag} → ${opts.to}`);
     return finish({ outcome: "succeeded" as const, waves, gates, ...zero, ...(digests ? { digests } : {}) });

@@ -10,6 +10,8 @@ import type { ZeroReplicaPool, ZeroReplicaPoolReport } from "../zeroReplicaPools
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
 import { endProbes, startProbes } from "./zeroReplicaProbe.js";
+import type { ImageDigest } from "../digests.js";
+import { workloadDigests } from "../kube/index.js";
 
 export interface WavesOutcome {
   reports: WaveReport[];
@@ -18,6 +20,8 @@ export interface WavesOutcome {
   badRevisions: Record<string, string>;
   /** The pools at zero whose waves ran, and how each was judged. */
   zeroReplicaPools: ZeroReplicaPoolReport[];
+  /** What the probes' workers ran once their wave verified: gone by the end of the run, still verified evidence. */
+  probedDigests: ImageDigest[];
 }
 
 /** Extra gates a caller runs once a wave's pods rolled out (the promotion's digest check). */
@@ -41,6 +45,7 @@ export async function applyWaves(
   const reports: WaveReport[] = [];
   const badRevisions: Record<string, string> = {};
   const zeroReports: ZeroReplicaPoolReport[] = [];
+  const probedDigests: ImageDigest[] = [];
   const policy = sc.config.rollout.zeroReplicaPools;
   const inEffect = opts.probes ?? [];
   const ns = sc.names.namespace;
@@ -105,7 +110,12 @@ export async function applyWaves(
       zeroReports.push(...atZero.map((z) => ({ pool: z.pool, policy, status: policy === "probe" ? ("failed" as const) : ("unverified" as const) })));
       emit.wave(wave, "failed", `wave ${wave.name} failed: ${failed.name}: ${failed.message}`, { evidence: failed.evidence });
       // Probes stay in effect: the revert ends them first.
-      return { reports, failedGate: failed, badRevisions, zeroReplicaPools: zeroReports };
+      return { reports, failedGate: failed, badRevisions, zeroReplicaPools: zeroReports, probedDigests };
+    }
+    if (probed.length > 0) {
+      // Read before the probes end: a promotion from this stack compares with these too.
+      const probedWorkloads = targets.filter((t) => probed.some((p) => sc.names.statefulSets[p.pool] === t.name));
+      probedDigests.push(...(await workloadDigests(sc.kube.api, ns, probedWorkloads).catch(() => [])));
     }
     await endProbes(
       sc,
@@ -124,5 +134,5 @@ export async function applyWaves(
     report.status = "succeeded";
     emit.wave(wave, "succeeded", `wave ${wave.name} healthy${probed.length ? ` (probed ${probed.map((p) => p.pool).join(", ")}, back at 0)` : ""}`);
   }
-  return { reports, badRevisions, zeroReplicaPools: zeroReports };
+  return { reports, badRevisions, zeroReplicaPools: zeroReports, probedDigests };
 }
