@@ -61,3 +61,6 @@ export { status, type StatusOptions, type StatusReport, type WorkloadStatus } fr
 export { recover, type RecoverOptions, type RecoverReport } from "./actions/recover.js";
 export { verify, type VerifyOptions, type VerifyReport } from "./actions/verify.js";
 export { demo, type DemoOptions, type DemoReport } from "./actions/demo.js";
+export { fleetUpgrade, type FleetResult, type FleetStackResult, type FleetUpgradeOptions } from "./actions/fleet.js";
+export { decidePromotion, compareDigests, PROMOTION_RULES, type PromotionPolicy, type PromotionVerdict } from "./policy/promotion.js";
+export { digestOfImageId, shortDigest } from "./digests.js";

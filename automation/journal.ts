@@ -70,6 +70,8 @@ export const JOURNAL_ACTIONS = {
   revertVerify: "revert.verify",
   recoverBlocked: "recover.blocked",
   recoverReport: "recover.report",
+  policyPromotion: "policy.promotion",
+  promotionOverride: "promotion.override",
 } as const;
 export type JournalAction = (typeof JOURNAL_ACTIONS)[keyof typeof JOURNAL_ACTIONS];
 
@@ -435,6 +437,27 @@ export async function incompleteRun(stateDir: string, stack: string, shared?: Sh
     if (!isComplete(read)) return read;
   }
   return undefined;
+}
+
+/**
+ * Sends the shared copy what only this machine's journal holds of runs finished here but not
+ * there: their process ended between the local and the shared write of their last entries (a
+ * kill, the cluster out of reach). Every other machine takes such a run for unfinished and would
+ * recover it again, back to its old config snapshot, even after later runs. Runs the shared place
+ * does not hold (pruned, never shared) are left alone. The caller holds the stack's lock. Returns
+ * the ids of the runs it finished there.
+ */
+export async function shareFinishedRuns(stateDir: string, stack: string, shared: SharedJournal): Promise<string[]> {
+  const sent: string[] = [];
+  for (const [runId, entries] of [...(await shared.runs())].sort(([a], [b]) => a.localeCompare(b))) {
+    if (isComplete({ entries })) continue;
+    const local = await readLocal(journalPath(stateDir, stack, runId));
+    if (!local || !isComplete({ entries: mergeEntries(entries, local.entries) })) continue;
+    // Opening a run's journal with its shared copy sends the entries only the local file has.
+    await (await Journal.open({ stateDir, stack, runId, shared })).close();
+    sent.push(runId);
+  }
+  return sent;
 }
 
 /** The run ids of both copies, and a reader of one run that lists the shared place only once. */

@@ -186,6 +186,8 @@ interface UpgradeResultBase {
   journalPath?: string;
   /** With --chart-version: what the new chart changes inside the release, and the guardrail's verdict. */
   chartChange?: ChartChange;
+  /** With `rollout.promotion`: the evidence the upgrade was judged on, and the digest comparison. */
+  promotion?: PromotionReport;
   /** The preflight's capacity check, once it ran. */
   capacity?: CapacityReport;
   /** Pools that ran 0 workers when KEDA was frozen, and whether each was verified. */
@@ -194,9 +196,15 @@ interface UpgradeResultBase {
 
 export type { ChartChange } from "./chart/chartChange.js";
 import type { ChartChange } from "./chart/chartChange.js";
+export type { ImageDigest } from "./digests.js";
+import type { ImageDigest } from "./digests.js";
+export type { PromotionReport } from "./actions/promotion.js";
+import type { PromotionReport } from "./actions/promotion.js";
 
 export interface UpgradeSucceeded extends UpgradeResultBase {
   outcome: "succeeded";
+  /** The image digests the release's pods ran once verified (also in the journal's outcome entry). */
+  digests?: ImageDigest[];
 }
 
 /** Applied and verified, except pools left at zero workers (rollout.zeroReplicaPools: report): no gate saw the new version there. */
@@ -219,6 +227,8 @@ export interface UpgradeRefused extends UpgradeResultBase {
   /** Stable rule id, e.g. "skip-too-large" or "guardrail". */
   rule: string;
   reason: string;
+  /** What to do about it, when the refusal names a fix. */
+  hint?: string;
   violations?: GuardrailViolation[];
 }
 
@@ -321,7 +331,18 @@ export interface OutcomeEvent extends EventBase {
   exitCode: number;
 }
 
-export type ProgressEvent = PhaseEvent | WaveEvent | GateEvent | RolloutEvent | ResourceEvent | LogEvent | OutcomeEvent;
+/** `upgrade --stacks`: one stack of the fleet run is finished (runId is the fleet run's). */
+export interface StackEvent extends EventBase {
+  kind: "stack";
+  stack: string;
+  /** succeeded, already, refused, reverted, needs-attention, error (FleetStackOutcome). */
+  outcome: string;
+  exitCode: number;
+  /** The stack's own run, whose journal has the details. */
+  stackRunId?: string;
+}
+
+export type ProgressEvent = PhaseEvent | WaveEvent | GateEvent | RolloutEvent | ResourceEvent | LogEvent | OutcomeEvent | StackEvent;
 
 /** Receives progress. The library only ever emits to one of these, never to the console. */
 export interface Reporter {

@@ -181,12 +181,30 @@ export const VERIFY_CHECKS = [
   "gateway-models",
   "config-healthz",
   "encode-smoke",
+  "gateway-sample",
+  "config-sample",
   "keda",
   "prometheus",
   "metric-gates",
 ] as const;
 export type VerifyCheckName = (typeof VERIFY_CHECKS)[number];
 
+/** Same rule as automation/stackName.ts: the name becomes a file name in the state directory. */
+const STACK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+/** Where a tag must have proven itself before this stack takes it (automation/policy/promotion.ts). */
+const promotionSchema = z.strictObject({
+  /** Another stack of this project (same backend), e.g. "staging". */
+  from: z
+    .string()
+    .regex(
+      STACK_NAME,
+      "must be the name of another stack of this project, e.g. staging (letters, digits, '_', '-', '.' not first; at most 100 characters): pulumi config set --path sie-fleet:rollout.promotion.from staging",
+    ),
+  /** How long `from` must have run the tag since its verified upgrade; fractions allowed (0.5 = 30 s). */
+  minSoakMinutes: z.number().min(0),
+});
+export type PromotionConfig = z.output<typeof promotionSchema>;
 /** What an upgrade does with a pool running 0 workers (rollout.zeroReplicaPools). */
 export const ZERO_REPLICA_POLICIES = ["probe", "report"] as const;
 export type ZeroReplicaPolicy = (typeof ZERO_REPLICA_POLICIES)[number];
@@ -224,6 +242,32 @@ export const rolloutSchema = z.strictObject({
       backoffSeconds: z.number().positive().default(2),
       /** Checks run at the same time. */
       concurrency: posInt.default(4),
+      /**
+       * The gateway-sample and config-sample gates: requests sent straight to the gateway (encodes)
+       * or the config service (/healthz), judged on their error count and p95. The number of
+       * requests and the errors tolerated follow from the three rates (automation/verify/sampleSize.ts);
+       * the ranges keep that number under a few thousand.
+       */
+      sample: z
+        .strictObject({
+          /** Error ratio caught with probability >= confidence. */
+          detectErrorRatio: z.number().min(0.05).lt(1).default(0.1),
+          /** Error ratio that still passes with probability >= confidence; at most half of detectErrorRatio. */
+          healthyErrorRatio: z.number().min(0).default(0.01),
+          confidence: z.number().min(0.9).max(0.999).default(0.99),
+          /** Requests in flight at once. */
+          concurrency: posInt.max(32).default(4),
+          /** Absolute p95 bounds; gateway defaults to maxP95LatencyMs (its encodes reach the workers). */
+          maxP95LatencyMs: z.strictObject({ gateway: z.number().positive().optional(), config: z.number().positive().default(1000) }).prefault({}),
+          /** With a pre-upgrade sample: p95 may rise by max(maxP95IncreaseMs, maxP95IncreaseRatio × baseline p95). */
+          maxP95IncreaseMs: z.number().min(0).default(250),
+          maxP95IncreaseRatio: z.number().min(0).default(0.5),
+        })
+        .refine((s) => s.healthyErrorRatio <= s.detectErrorRatio / 2, {
+          message: "healthyErrorRatio must be at most half of detectErrorRatio",
+          path: ["healthyErrorRatio"],
+        })
+        .prefault({}),
       /** Relative comparison with the pre-upgrade baseline of the same pool (Kayenta-style). */
       mannWhitney: z
         .strictObject({
@@ -247,6 +291,8 @@ export const rolloutSchema = z.strictObject({
   forwardOnly: z.array(imageTag).default([]),
   timeouts: z.strictObject({ applySeconds: posInt.default(1200), verifySeconds: posInt.default(900) }).prefault({}),
   revertOnFailure: z.boolean().default(true),
+  /** Promotion policy: upgrades are refused until `from` verified the tag and soaked it. */
+  promotion: promotionSchema.optional(),
   /**
    * A pool KEDA scaled to zero has no worker to run the new version on. `probe`: its wave scales it
    * to one worker (through the KEDA freeze), verifies it and puts the count back; `report`: it is

@@ -4,10 +4,13 @@ import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
 import { openStack, type StackTarget } from "../engine/stack.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { readRuns, type SharedJournal } from "../journal.js";
+import { sourceRun } from "../policy/promotion.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
+import type { ImageDigest } from "../digests.js";
 import { sharedJournal } from "./clusterLock.js";
 import { isNotDeployed, loadStackContext, rawConfig } from "./context.js";
+
 import { stackTarget } from "./target.js";
 
 export interface HistoryOptions {
@@ -34,6 +37,8 @@ export interface HistoryEntry {
   /** The sie-fleet run that made this update, if any, and how it ended. */
   runId?: string;
   outcome?: string;
+  /** For a successful run: the image digests its pods ran once verified, per component and pool. */
+  digests?: ImageDigest[];
 }
 
 /** The recorded config of an update, as the stack file holds it (secrets left out). */
@@ -43,7 +48,7 @@ export interface RecordedUpdate extends HistoryEntry {
   config: RecordedConfig;
 }
 
-function releaseOf(config: RecordedConfig): { imageTag?: string; chartVersion?: string } {
+export function releaseOf(config: RecordedConfig): { imageTag?: string; chartVersion?: string } {
   const raw = rawConfig(config as never) as Record<string, unknown>;
   const release = raw["sie-fleet:release"] as { imageTag?: string; version?: string } | undefined;
   return { ...(release?.imageTag ? { imageTag: release.imageTag } : {}), ...(release?.version ? { chartVersion: String(release.version) } : {}) };
@@ -77,11 +82,12 @@ async function joinRuns(updates: RecordedUpdate[], stateDir: string, stack: stri
     from: new Date(r.entries[0]?.time ?? 0).getTime(),
     to: new Date(r.entries.at(-1)?.time ?? 0).getTime(),
     outcome: r.entries.findLast((e) => e.kind === "outcome")?.outcome ?? "unfinished",
+    digests: sourceRun(r).digests,
   }));
   return updates.map((u) => {
     const t = new Date(u.startTime).getTime();
     const run = spans.find((s) => t >= s.from - 1000 && t <= s.to + 1000);
-    return run ? { ...u, runId: run.runId, outcome: run.outcome } : u;
+    return run ? { ...u, runId: run.runId, outcome: run.outcome, ...(run.digests ? { digests: run.digests } : {}) } : u;
   });
 }
 

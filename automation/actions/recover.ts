@@ -6,7 +6,17 @@ import * as path from "node:path";
 import { sha256, type ConfigSnapshot } from "../engine/configFile.js";
 import { EXIT_CODES, type LockHolder } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import { incompleteRun, Journal, JOURNAL_ACTIONS, lastIntent, newRunId, type JournalAction, type JournalEntry, type SharedJournal } from "../journal.js";
+import {
+  incompleteRun,
+  Journal,
+  JOURNAL_ACTIONS,
+  lastIntent,
+  newRunId,
+  shareFinishedRuns,
+  type JournalAction,
+  type JournalEntry,
+  type SharedJournal,
+} from "../journal.js";
 import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../kube/runJournal.js";
 import { acquireLock } from "../lock.js";
 import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../engine/pulumiLocks.js";
@@ -163,6 +173,10 @@ async function takeTargetConfig(
 
 /** Recovers the stack's newest incomplete run, if any. The caller holds the stack's locks; `shared` is the journal's shared copy. */
 export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: ProgressEmitter, shared?: SharedJournal): Promise<RecoverReport> {
+  // Merged with this machine's journal such a run looks finished, so nothing below would ever
+  // send its end; other machines would recover it again.
+  const sent = shared ? await shareFinishedRuns(ctx.stateDir, stack, shared) : [];
+  if (sent.length) emit.log("warn", "recover", `run(s) ${sent.join(", ")} had ended here without their last entries reaching ${shared?.where}; sent them now`);
   let read = await incompleteRun(ctx.stateDir, stack, shared);
   // A recover run killed between its start and its outcome changed nothing of its own (what it
   // did is journaled in the run it recovered): close it and look further back.

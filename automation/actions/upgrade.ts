@@ -13,6 +13,7 @@ import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
 import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, type SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
+import { digestsJson } from "../digests.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
 import {
@@ -43,8 +44,11 @@ import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
 import { revertToSnapshot } from "./revert.js";
 import { stackTarget } from "./target.js";
-import { applyWaves } from "./waves.js";
+import type { ImageDigest } from "../digests.js";
+import { recordDigests } from "./digestRecord.js";
 import { preflightCapacity } from "./preflightCapacity.js";
+import { checkPromotion } from "./promotion.js";
+import { applyWaves, type WaveGates } from "./waves.js";
 
 export interface UpgradeOptions {
   stack: string;
@@ -53,7 +57,7 @@ export interface UpgradeOptions {
   chartVersion?: string;
   /** Preview and check policy/guardrails only; change nothing. */
   dryRun?: boolean;
-  /** Override version-policy and capacity refusals (journaled as such). */
+  /** Override version-policy, promotion-policy and capacity refusals, and digest mismatches (warned, journaled). */
   force?: boolean;
 }
 
@@ -132,24 +136,30 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
             gates: [],
           });
         }
+        // Promotion evidence is judged first: without it, nothing about this stack matters yet.
+        const promotion = opts.command === "upgrade" ? await checkPromotion(sc, { to, force: !!opts.force }, ctx, emit, journal) : undefined;
+        const withPromotion = <T extends object>(r: T) => (promotion ? { ...r, promotion: promotion.report } : r);
         const seen: { capacity?: CapacityReport } = {};
-        const refusal = await preflight(sc, to, !!opts.force, emit, journal, seen);
+        const refusal = promotion?.refusal ?? (await preflight(sc, to, !!opts.force, emit, journal, seen));
         const capacity = seen.capacity;
         if (refusal) {
           await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
           emit.outcome("refused", refusal.exitCode, refusal.message);
-          return finish({
-            outcome: "refused" as const,
-            refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const),
-            rule: refusal.code,
-            reason: refusal.message,
-            ...(chart ? { chartChange: chart } : {}),
-            ...(capacity ? { capacity } : {}),
-            waves: [],
-            gates: [],
-          });
+          return withPromotion(
+            finish({
+              outcome: "refused" as const,
+              refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const),
+              rule: refusal.code,
+              reason: refusal.message,
+              ...(refusal.hint ? { hint: refusal.hint } : {}),
+              ...(chart ? { chartChange: chart } : {}),
+              ...(capacity ? { capacity } : {}),
+              waves: [],
+              gates: [],
+            }),
+          );
         }
-        const result = await run(sc, journal, emit, { ...opts, to }, ctx, finish);
+        const result = withPromotion(await run(sc, journal, emit, { ...opts, to }, ctx, finish, promotion?.waveGates));
         return { ...result, ...(chart ? { chartChange: chart } : {}), ...(capacity ? { capacity } : {}) };
       } finally {
         await journal.close();
@@ -280,7 +290,15 @@ type Finish = <T extends object>(
   r: T,
 ) => T & { runId: string; stack: string; from: string; to: string; startedAt: string; finishedAt: string; durationMs: number; journalPath: string };
 
-async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: ChangeOptions, ctx: ActionContext, finish: Finish): Promise<UpgradeResult> {
+async function run(
+  sc: StackContext,
+  journal: Journal,
+  emit: ProgressEmitter,
+  opts: ChangeOptions,
+  ctx: ActionContext,
+  finish: Finish,
+  waveGates?: WaveGates,
+): Promise<UpgradeResult> {
   const stack = sc.open.name;
   const snapFile = path.join(ctx.stateDir, "snapshots", stack, `${journal.runId}.yaml`);
   const snapshot: ConfigSnapshot = await journal.step(
@@ -318,6 +336,7 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
   let badRevisions: Record<string, string> = {};
   let failedGate: GateResult | undefined;
   let zeroPools: ZeroReplicaPoolReport[] = [];
+  let probedDigests: ImageDigest[] = [];
   try {
     const setting = { [IMAGE_TAG_PATHS.imageTag]: opts.to, ...(opts.chartVersion ? { [CHART_VERSION_PATH]: opts.chartVersion } : {}) };
     await journal.step("set-config", JOURNAL_ACTIONS.configSet, setting, async () => {
@@ -370,16 +389,17 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
     const policy = sc.config.rollout.zeroReplicaPools;
     zeroPools = atZero.map((z) => ({ pool: z.pool, policy, status: "not-reached" }));
 
-    // What the canary is compared with: the pools' error ratio and p95 before the release.
-    const baseline = sc.prometheusUrl
-      ? await captureBaseline({
-          prometheusUrl: sc.prometheusUrl,
-          gates: sc.config.rollout.gates,
-          namespace: sc.names.namespace,
-          pools: Object.keys(sc.names.statefulSets),
-          ...(ctx.signal ? { signal: ctx.signal } : {}),
-        })
-      : undefined;
+    // What the waves are compared with: the pools' error ratio and p95 before the release (with
+    // Prometheus), and a sample of the gateway's and config service's requests.
+    const baseline = await captureBaseline({
+      ...(sc.prometheusUrl ? { prometheusUrl: sc.prometheusUrl } : {}),
+      ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
+      ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),
+      gates: sc.config.rollout.gates,
+      namespace: sc.names.namespace,
+      pools: Object.keys(sc.names.statefulSets),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
     await journal.evidence("apply", JOURNAL_ACTIONS.verifyBaseline, baseline ?? null);
 
     await journal.step(
@@ -400,11 +420,13 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
       probes: applied.probes,
       ...(baseline ? { baseline } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(waveGates ? { waveGates } : {}),
     });
     waves.push(...wavesOut.reports);
     badRevisions = wavesOut.badRevisions;
     failedGate = wavesOut.failedGate;
     zeroPools = zeroPools.map((z) => wavesOut.zeroReplicaPools.find((r) => r.pool === z.pool) ?? z);
+    probedDigests = wavesOut.probedDigests;
 
     if (!failedGate) {
       emit.phase("verify", "started", "verifying the whole deployment");
@@ -445,9 +467,11 @@ async function run(sc: StackContext, journal: Journal, emit: ProgressEmitter, op
       emit.outcome("succeeded-unverified", exitCodeForOutcome("succeeded-unverified"), `stack ${stack}: ${message}`);
       return finish({ outcome: "succeeded-unverified" as const, unverifiedPools: unverified, waves, gates, ...zero });
     }
-    await journal.recordOutcome("succeeded", { message: `${sc.imageTag} → ${opts.to}` });
+    // What was verified, by digest: what a promotion from this stack compares with.
+    const digests = await recordDigests(sc, emit, probedDigests);
+    await journal.recordOutcome("succeeded", { message: `${sc.imageTag} → ${opts.to}`, ...(digests ? { data: { digests: digestsJson(digests) } } : {}) });
     emit.outcome("succeeded", exitCodeForOutcome("succeeded"), `stack ${stack} upgraded ${sc.imageTag} → ${opts.to}`);
-    return finish({ outcome: "succeeded" as const, waves, gates, ...zero });
+    return finish({ outcome: "succeeded" as const, waves, gates, ...zero, ...(digests ? { digests } : {}) });
   }
 
   // Revert: the failed gate decided it; KEDA is thawed whatever happens next.

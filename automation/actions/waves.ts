@@ -3,13 +3,15 @@
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
 import { releaseWave, rolloutGates, type ProbeRecord } from "../kube/index.js";
-import type { GateResult, WaveReport } from "../types.js";
+import type { GateResult, WaveReport, WaveSpec } from "../types.js";
 import { runVerification, type Baseline } from "../verify/index.js";
-import { holdTargets, releaseWorkloads } from "../workloads.js";
+import { holdTargets, releaseWorkloads, type Workload } from "../workloads.js";
 import type { ZeroReplicaPool, ZeroReplicaPoolReport } from "../zeroReplicaPools.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
 import { endProbes, startProbes } from "./zeroReplicaProbe.js";
+import type { ImageDigest } from "../digests.js";
+import { workloadDigests } from "../kube/index.js";
 
 export interface WavesOutcome {
   reports: WaveReport[];
@@ -18,7 +20,12 @@ export interface WavesOutcome {
   badRevisions: Record<string, string>;
   /** The pools at zero whose waves ran, and how each was judged. */
   zeroReplicaPools: ZeroReplicaPoolReport[];
+  /** What the probes' workers ran once their wave verified: gone by the end of the run, still verified evidence. */
+  probedDigests: ImageDigest[];
 }
+
+/** Extra gates a caller runs once a wave's pods rolled out (the promotion's digest check). */
+export type WaveGates = (wave: WaveSpec, workloads: readonly Workload[]) => Promise<GateResult[]>;
 
 export async function applyWaves(
   sc: StackContext,
@@ -28,6 +35,7 @@ export async function applyWaves(
     to: string;
     baseline?: Baseline;
     signal?: AbortSignal;
+    waveGates?: WaveGates;
     /** Pools at zero when held; probed or reported per rollout.zeroReplicaPools. */
     zeroPools?: readonly ZeroReplicaPool[];
     /** Probes in effect, kept up to date for the caller's revert. */
@@ -37,6 +45,7 @@ export async function applyWaves(
   const reports: WaveReport[] = [];
   const badRevisions: Record<string, string> = {};
   const zeroReports: ZeroReplicaPoolReport[] = [];
+  const probedDigests: ImageDigest[] = [];
   const policy = sc.config.rollout.zeroReplicaPools;
   const inEffect = opts.probes ?? [];
   const ns = sc.names.namespace;
@@ -67,10 +76,14 @@ export async function applyWaves(
       report.gates.push(gate);
       if (workload.kind === "StatefulSet" && outcome.revision) badRevisions[workload.name] = outcome.revision;
     }
+    // The caller's gates (a promotion's digest check) come first: pods running images nobody
+    // verified fail the wave whatever their traffic looks like.
+    const rolledOut = report.gates.every((g) => g.status === "pass");
+    if (rolledOut && opts.waveGates) report.gates.push(...(await opts.waveGates(wave, targets)));
     // The verification suite once the wave rolled out: images, endpoints, encode pinned to the
     // wave's pools, and the metric gates against the pre-upgrade baseline. Its own rollout check
     // is left out: the wave's rollout gates above already judged the rollout.
-    if (report.gates.every((g) => g.status === "pass")) {
+    if (rolledOut && report.gates.every((g) => g.status !== "fail")) {
       report.gates.push(
         ...(await runVerification({
           phase: "wave",
@@ -97,7 +110,12 @@ export async function applyWaves(
       zeroReports.push(...atZero.map((z) => ({ pool: z.pool, policy, status: policy === "probe" ? ("failed" as const) : ("unverified" as const) })));
       emit.wave(wave, "failed", `wave ${wave.name} failed: ${failed.name}: ${failed.message}`, { evidence: failed.evidence });
       // Probes stay in effect: the revert ends them first.
-      return { reports, failedGate: failed, badRevisions, zeroReplicaPools: zeroReports };
+      return { reports, failedGate: failed, badRevisions, zeroReplicaPools: zeroReports, probedDigests };
+    }
+    if (probed.length > 0) {
+      // Read before the probes end: a promotion from this stack compares with these too.
+      const probedWorkloads = targets.filter((t) => probed.some((p) => sc.names.statefulSets[p.pool] === t.name));
+      probedDigests.push(...(await workloadDigests(sc.kube.api, ns, probedWorkloads).catch(() => [])));
     }
     await endProbes(
       sc,
@@ -116,5 +134,5 @@ export async function applyWaves(
     report.status = "succeeded";
     emit.wave(wave, "succeeded", `wave ${wave.name} healthy${probed.length ? ` (probed ${probed.map((p) => p.pool).join(", ")}, back at 0)` : ""}`);
   }
-  return { reports, badRevisions, zeroReplicaPools: zeroReports };
+  return { reports, badRevisions, zeroReplicaPools: zeroReports, probedDigests };
 }

@@ -29,6 +29,15 @@ export function parseStackArg(value: string): string {
   return value;
 }
 
+/** `a,b,c`: stack names in order. */
+export function parseStackListArg(value: string): string[] {
+  const list = value.split(",").map((s) => s.trim());
+  if (list.length === 0 || list.some((s) => !isValidStackName(s))) {
+    throw new InvalidArgumentError('expected stack names separated by commas, in order, e.g. staging,prod (each letters, digits, "_", "-" and "." not first).');
+  }
+  return list;
+}
+
 export function parsePositiveIntArg(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < 1) {

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Command, Option } from "commander";
 import { STACK_ENV, STATE_DIR_ENV, DEFAULT_STATE_DIR } from "../defaults.js";
-import { parseChartVersionArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
+import { parseChartVersionArg, parseStackListArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
 import { makeCommandContext, resolveGlobals, type CliIO, type CommandContext } from "./context.js";
 
 /** Filled in while a command runs; read by run.ts. */
@@ -103,8 +103,16 @@ ${EXIT_CODES_HELP}`,
     )
     .requiredOption("--to <tag>", "image tag to upgrade to, e.g. v0.3.2", parseTagArg)
     .option("--chart-version <version>", "also move the sie-cluster chart to this version, e.g. 0.3.2", parseChartVersionArg)
+    .option(
+      "--stacks <list>",
+      "instead of --stack: upgrade these stacks one after the other (e.g. staging,prod), waiting out each promotion's soak, stopping at the first refusal or revert; re-running a killed fleet run resumes it",
+      parseStackListArg,
+    )
     .option("--dry-run", "preview and check policy and guardrails only; change nothing")
-    .option("--force", "override version-policy and capacity refusals (minor skips, forward-only versions, major changes, pools short of room)")
+    .option(
+      "--force",
+      "override version-policy, promotion-policy and capacity refusals and digest mismatches (minor skips, forward-only versions, major changes, pools short of room; warned and journaled)",
+    )
     .addHelpText(
       "after",
       `
@@ -112,6 +120,7 @@ Examples:
   $ sie-fleet upgrade --stack dev --to v0.3.2 --dry-run   # look first
   $ sie-fleet upgrade --stack dev --to v0.3.2 --yes       # then do it
   $ sie-fleet upgrade --stack dev --to v0.3.2 --json --yes | jq -c 'select(.kind=="wave")'
+  $ sie-fleet upgrade --stacks staging,prod --to v0.3.2 --yes   # a fleet, in order
 ${EXIT_CODES_HELP}`,
     )
     .action(cmd("upgrade", () => import("./commands/upgrade.js")));

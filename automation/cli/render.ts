@@ -1,6 +1,8 @@
 /** Human renderings of results. Pure: data in, lines out (golden-testable). */
 import type { CapacityReport } from "../capacity/report.js";
+import { digestSummary } from "../digests.js";
 import { formatDuration } from "../events/format.js";
+import type { FleetResult } from "../actions/fleet.js";
 import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
 
 export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[] {
@@ -9,7 +11,12 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
   const tail = r.journalPath ? [`journal: ${r.journalPath}`] : [];
   switch (r.outcome) {
     case "succeeded":
-      return [`✔ ${r.stack}: ${verb} ${from} → ${r.to} succeeded in ${took} (${r.waves.length} wave(s), ${r.gates.length} gate(s) passed)`, ...tail];
+      return [
+        `✔ ${r.stack}: ${verb} ${from} → ${r.to} succeeded in ${took} (${r.waves.length} wave(s), ${r.gates.length} gate(s) passed)`,
+        ...promotionLines(r),
+        ...(r.digests?.length ? [`  verified digests: ${digestSummary(r.digests)}`] : []),
+        ...tail,
+      ];
     case "succeeded-unverified":
       return [
         `⚠ ${r.stack}: ${verb} ${from} → ${r.to} succeeded with unverified pools: ${r.unverifiedPools.join(", ")} (${took}); they run 0 workers and rollout.zeroReplicaPools is report, so no gate saw the new version there`,
@@ -20,6 +27,7 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
       return [
         `✖ ${r.stack}: ${verb} to ${r.to} failed gate ${r.failedGate.name}: ${r.failedGate.message}`,
         ...gateEvidence(r.failedGate),
+        ...promotionLines(r),
         `↩ reverted to ${r.revertedTo}; the previous version verified healthy (${took} in all)`,
         ...tail,
         `next: fix the release, then \`sie-fleet upgrade --stack ${r.stack} --to <fixed tag>\``,
@@ -29,6 +37,7 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
         `⊘ ${r.stack}: ${verb} to ${r.to} refused by ${r.refusedBy} (${r.rule}); nothing was applied`,
         `  ${r.reason}`,
         ...violations(r.violations ?? []),
+        ...(r.hint ? [`  next: ${r.hint}`] : []),
         ...(r.rule === "capacity" ? capacityLines(r.capacity) : []),
         ...tail,
       ];
@@ -48,6 +57,31 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
         `nothing was changed; run again without --dry-run to apply`,
       ];
   }
+}
+
+/** The promotion's evidence; every override is marked "‼" so that it cannot be missed. */
+function promotionLines(r: UpgradeResult): string[] {
+  const p = r.promotion;
+  if (!p) return [];
+  const lines = p.allowed ? [`  promotion: ${p.reason}`] : [`‼ promoted WITHOUT the evidence the policy asks for (--force, ${p.rule}): ${p.reason}`];
+  // A failed digest check is the failed gate, shown above; only overrides are added here.
+  for (const c of p.digestChecks) if (c.status === "warn") lines.push(`  ${c.wave}: ${c.message}`);
+  return lines;
+}
+
+export function renderFleetResult(r: FleetResult): string[] {
+  const head =
+    r.outcome === "succeeded"
+      ? `✔ fleet ${r.stacks.map((s) => s.stack).join(" → ")} runs ${r.to} (${formatDuration(r.durationMs)})`
+      : `✖ fleet stopped at ${r.stoppedAt}: the stacks after it were not touched (${formatDuration(r.durationMs)})`;
+  return [
+    head,
+    ...table(
+      ["STACK", "OUTCOME", "RUN", "ATTEMPTS", "WAITED", "MESSAGE"],
+      r.stacks.map((s) => [s.stack, s.outcome, s.runId ?? "", String(s.attempts), s.waitedMs ? formatDuration(s.waitedMs) : "", s.message]),
+    ).map((l) => `  ${l}`),
+    `fleet journal: ${r.journalPath}${r.resumed ? " (resumed a killed fleet run)" : ""}`,
+  ];
 }
 
 /** The capacity check per pool: what fits, what is short and why. */

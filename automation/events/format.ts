@@ -32,6 +32,12 @@ export function describeEvent(e: ProgressEvent): EventLine {
       return { tone: e.status === "failed" ? "fail" : e.status === "done" ? "ok" : "info", scope, text: withDuration(e.message, e.durationMs) };
     case "log":
       return { tone: levelTone(e.level), scope, text: e.message };
+    case "stack":
+      return {
+        tone: e.outcome === "succeeded" || e.outcome === "already" ? "ok" : e.outcome === "refused" || e.outcome === "reverted" ? "warn" : "fail",
+        scope: `stack ${e.stack}`,
+        text: e.message,
+      };
     case "outcome":
       return {
         tone:

@@ -41,6 +41,7 @@ export {
   type DeleteStuckPodsResult,
   type RevisionPods,
 } from "./pods.js";
+export { digestsOfPods, workloadDigests, type WorkloadDigestOptions } from "./digests.js";
 export { checkPod, checkPods, isPodReady, podRevision, type PodCheckOptions } from "./podHealth.js";
 export { deploymentRolloutStatus, isHeld, rolloutStatus, statefulSetRolloutStatus, type RolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
 export {

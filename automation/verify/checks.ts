@@ -4,6 +4,7 @@
 // one had no fail, so a metric window is not spent on a wave that is already broken).
 import type { GateResult } from "../types.js";
 import { configHealthzCheck, encodeSmokeCheck, gatewayHealthCheck, gatewayModelsCheck, gatewayReadyzCheck } from "./endpoints.js";
+import { endpointSampleCheck, type SampledComponent } from "./endpointSample.js";
 import { imageChecks } from "./images.js";
 import { kedaCheck } from "./keda.js";
 import { metricGateChecks } from "./metricGates.js";
@@ -19,6 +20,19 @@ export type { RunPolicy };
 /** Checks to build, or a reason they are skipped (reported as a "warn" gate). */
 type Factory = (ctx: VerifyContext) => Check[] | { skipped: string };
 
+/**
+ * A component's sample gate: in the wave that rolled that component and in the final phase. Pool
+ * waves leave the gateway and config service on the old version, which the pools' own gates
+ * already sent traffic through.
+ */
+function sampleFactory(component: SampledComponent): Factory {
+  return (ctx) => {
+    const url = component === "gateway" ? ctx.gatewayUrl : ctx.configUrl;
+    if (ctx.phase === "wave" && ctx.wave?.kind !== component) return [];
+    return url ? [endpointSampleCheck(ctx, component, url)] : { skipped: `no ${component === "gateway" ? "gateway" : "config service"} URL` };
+  };
+}
+
 export const CHECK_REGISTRY: Readonly<Record<VerifyCheckName, Factory>> = {
   rollout: rolloutChecks,
   images: imageChecks,
@@ -27,6 +41,8 @@ export const CHECK_REGISTRY: Readonly<Record<VerifyCheckName, Factory>> = {
   "gateway-models": (ctx) => (ctx.gatewayUrl ? [gatewayModelsCheck(ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
   "config-healthz": (ctx) => (ctx.configUrl ? [configHealthzCheck(ctx.configUrl)] : { skipped: "no config service URL" }),
   "encode-smoke": (ctx) => (ctx.gatewayUrl ? [encodeSmokeCheck(ctx, ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
+  "gateway-sample": sampleFactory("gateway"),
+  "config-sample": sampleFactory("config"),
   keda: (ctx) => [kedaCheck(ctx)],
   prometheus: (ctx) => (ctx.prometheus ? prometheusChecks(ctx, ctx.prometheus) : { skipped: "no Prometheus URL configured (rollout.gates.prometheusUrl)" }),
   "metric-gates": (ctx) => {
@@ -38,12 +54,35 @@ export const CHECK_REGISTRY: Readonly<Record<VerifyCheckName, Factory>> = {
 
 /**
  * Defaults per phase. A wave is judged on what it changed; KEDA is checked at the end (after the
- * thaw), and metric gates only observe pool waves (the gateway and config waves have no pool of
- * their own to compare).
+ * thaw). Metric gates observe pool waves, the sample gates the gateway and config waves (each
+ * factory builds nothing for the other waves).
  */
 export const DEFAULT_CHECKS: Readonly<Record<"wave" | "final", readonly VerifyCheckName[]>> = {
-  wave: ["rollout", "images", "gateway-readyz", "gateway-health", "gateway-models", "encode-smoke", "prometheus", "metric-gates"],
-  final: ["rollout", "images", "gateway-readyz", "gateway-health", "gateway-models", "config-healthz", "encode-smoke", "keda", "prometheus"],
+  wave: [
+    "rollout",
+    "images",
+    "gateway-readyz",
+    "gateway-health",
+    "gateway-models",
+    "encode-smoke",
+    "prometheus",
+    "metric-gates",
+    "gateway-sample",
+    "config-sample",
+  ],
+  final: [
+    "rollout",
+    "images",
+    "gateway-readyz",
+    "gateway-health",
+    "gateway-models",
+    "config-healthz",
+    "encode-smoke",
+    "keda",
+    "prometheus",
+    "gateway-sample",
+    "config-sample",
+  ],
 };
 
 export interface BuiltChecks {

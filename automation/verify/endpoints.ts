@@ -14,7 +14,7 @@ export function serverVersion(tag: string): string {
   return tag.replace(/^v/, "");
 }
 
-interface HttpReply {
+export interface HttpReply {
   status: number;
   body: unknown;
   text: string;
@@ -38,7 +38,7 @@ async function http(url: string, signal: AbortSignal, init: RequestInit = {}): P
 }
 
 const isReply = (r: HttpReply | CheckOutcome): r is HttpReply => typeof r.status === "number";
-const base = (u: string): string => u.replace(/\/+$/, "");
+export const base = (u: string): string => u.replace(/\/+$/, "");
 
 /**
  * A probe endpoint: 200 passes, 503 is still coming up (retried), any other answer fails.
@@ -75,7 +75,7 @@ export function configHealthzCheck(configUrl: string): Check {
 }
 
 /** GET /v1/models: the reply and the model names in it, or the outcome of a request that failed. */
-async function listModels(gatewayUrl: string, signal: AbortSignal): Promise<{ url: string; reply: HttpReply; models: string[] } | CheckOutcome> {
+export async function listModels(gatewayUrl: string, signal: AbortSignal): Promise<{ url: string; reply: HttpReply; models: string[] } | CheckOutcome> {
   const url = `${base(gatewayUrl)}/v1/models`;
   const reply = await http(url, signal);
   return isReply(reply) ? { url, reply, models: modelNames(reply.body) } : reply;

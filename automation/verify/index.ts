@@ -3,21 +3,15 @@
 // See README.md in this folder for the wiring.
 import type { GateResult } from "../types.js";
 import { DEFAULT_CHECKS, runChecks } from "./checks.js";
-import { resolveGates, type Baseline } from "./metricGates.js";
+import type { Baseline } from "./baseline.js";
+import { resolveGates } from "./metricGates.js";
 import { PrometheusClient } from "./prometheus.js";
 import type { GatesConfig, GatesInput, VerifyCheckName, VerifyContext } from "./types.js";
 
-export {
-  captureBaseline,
-  compareWithBaseline,
-  metricQueries,
-  metricSpec,
-  observe,
-  resolveGates,
-  type Baseline,
-  type CaptureBaselineOptions,
-  type PoolBaseline,
-} from "./metricGates.js";
+export { captureBaseline, type Baseline, type CaptureBaselineOptions } from "./baseline.js";
+export { compareWithBaseline, metricQueries, metricSpec, observe, resolveGates, type PoolBaseline } from "./metricGates.js";
+export { type EndpointBaseline, SAMPLED_COMPONENTS, type SampledComponent } from "./endpointSample.js";
+export { binomialCdf, type ErrorSamplePlan, planErrorSample } from "./sampleSize.js";
 export { CHECK_REGISTRY, DEFAULT_CHECKS, VERIFY_CHECKS, buildChecks, runChecks } from "./checks.js";
 export { runCheck, type RunPolicy } from "./runner.js";
 export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";

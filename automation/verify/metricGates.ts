@@ -16,7 +16,7 @@ import {
 } from "./analysis.js";
 import { serverVersion } from "./endpoints.js";
 import { mannWhitneyU, median } from "./mannWhitney.js";
-import { PrometheusClient, promString } from "./prometheus.js";
+import { type PrometheusClient, promString } from "./prometheus.js";
 import { rateWindowSeconds } from "./promChecks.js";
 import { sleep } from "./runner.js";
 import type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyContext } from "./types.js";
@@ -32,17 +32,6 @@ export interface PoolBaseline {
   requests: number;
   /** Why the baseline is empty or partial (query error), if so. */
   error?: string;
-}
-
-/** The pre-upgrade picture, JSON-serialisable so the engine can journal it. */
-export interface Baseline {
-  capturedAt: string;
-  prometheusUrl: string;
-  namespace: string;
-  windowSeconds: number;
-  intervalSeconds: number;
-  rateWindowSeconds: number;
-  pools: Record<string, PoolBaseline>;
 }
 
 export function resolveGates(gates: GatesInput | GatesConfig | undefined): GatesConfig {
@@ -65,62 +54,46 @@ export function metricQueries(
   };
 }
 
-export interface CaptureBaselineOptions {
-  prometheusUrl?: string;
-  gates?: GatesInput | GatesConfig;
-  namespace: string;
-  pools: readonly string[];
-  signal?: AbortSignal;
-  /** End of the window (default now). */
-  now?: number;
-}
-
 /**
- * Reads each pool's error ratio and p95 over the last observation window. Call it before the
- * release is applied. Never throws: without a Prometheus URL it returns undefined, and a query
- * that fails leaves that pool's samples empty with `error` set.
+ * Each pool's error ratio and p95 over the observation window ending at `end`, read before the
+ * release is applied. Never throws: a query that fails leaves that pool's samples empty with
+ * `error` set.
  */
-export async function captureBaseline(opts: CaptureBaselineOptions): Promise<Baseline | undefined> {
-  const gates = resolveGates(opts.gates);
-  const url = opts.prometheusUrl ?? gates.prometheusUrl;
-  if (!url) return undefined;
-  const prom = new PrometheusClient(url, { timeoutMs: gates.checkTimeoutSeconds * 1000 });
-  const end = opts.now ?? Date.now();
+export async function capturePoolBaselines(
+  prom: PrometheusClient,
+  gates: GatesConfig,
+  namespace: string,
+  pools: readonly string[],
+  end: number,
+  signal?: AbortSignal,
+): Promise<Record<string, PoolBaseline>> {
   const start = end - gates.observationWindowSeconds * 1000;
   const range = rateWindowSeconds(gates);
-  const pools: Record<string, PoolBaseline> = {};
+  const out: Record<string, PoolBaseline> = {};
   await Promise.all(
-    opts.pools.map(async (pool) => {
-      const q = metricQueries(opts.namespace, pool, undefined, range);
+    pools.map(async (pool) => {
+      const q = metricQueries(namespace, pool, undefined, range);
       const [errors, total, p95] = await Promise.all(
-        [q.errors, q.total, q.p95].map((query) => prom.queryRange(query, start, end, gates.intervalSeconds, opts.signal)),
+        [q.errors, q.total, q.p95].map((query) => prom.queryRange(query, start, end, gates.intervalSeconds, signal)),
       );
       const failed = [errors, total, p95].find((m) => m!.phase === "Error");
       const at = (m: Measurement<{ points: [number, number][] }[]> | undefined): Map<number, number> => new Map(m?.value?.[0]?.points ?? []);
       const e = at(errors);
       const p = at(p95);
-      const out: PoolBaseline = { errorRatio: [], p95Ms: [], requests: 0, ...(failed ? { error: failed.message ?? "query failed" } : {}) };
+      const b: PoolBaseline = { errorRatio: [], p95Ms: [], requests: 0, ...(failed ? { error: failed.message ?? "query failed" } : {}) };
       for (const [t, n] of at(total)) {
         if (!Number.isFinite(n)) continue;
-        out.requests += n;
+        b.requests += n;
         // Too few requests in a step says nothing about the pool; skip it as the canary would.
         if (n < gates.minRequests || n <= 0) continue;
-        out.errorRatio.push((e.get(t) ?? 0) / n);
+        b.errorRatio.push((e.get(t) ?? 0) / n);
         const lat = p.get(t);
-        if (lat !== undefined && Number.isFinite(lat)) out.p95Ms.push(lat * 1000);
+        if (lat !== undefined && Number.isFinite(lat)) b.p95Ms.push(lat * 1000);
       }
-      pools[pool] = out;
+      out[pool] = b;
     }),
   );
-  return {
-    capturedAt: new Date(end).toISOString(),
-    prometheusUrl: url,
-    namespace: opts.namespace,
-    windowSeconds: gates.observationWindowSeconds,
-    intervalSeconds: gates.intervalSeconds,
-    rateWindowSeconds: range,
-    pools,
-  };
+  return out;
 }
 
 /** The AnalysisTemplate-like spec of one metric, from the stack's gates config. */

@@ -6,7 +6,7 @@ import type { Evidence, GateStatus, WaveSpec } from "../types.js";
 import type { KubeClient } from "../kube/index.js";
 import type { ReleaseNames } from "../workloads.js";
 import type { PrometheusClient } from "./prometheus.js";
-import type { Baseline } from "./metricGates.js";
+import type { Baseline } from "./baseline.js";
 
 export type { VerifyCheckName };
 

@@ -1,8 +1,9 @@
 /**
- * `{url}/control/…`: switch the load generator of a namespace and the fault scopes, and look at
- * what the server sees.
+ * `{url}/control/…`: switch the load generator of a namespace, the fault scopes and the moved
+ * tags, and look at what the server sees.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { DigestMoveError, parseMove, type DigestMove, type DigestMoveChange } from "./digestMoves.js";
 import { FaultScopeError, parseScope, type FaultScope, type ScopeChange } from "./faultScopes.js";
 import { readBody, sendJson } from "./http.js";
 import type { LoadGenerator, LoadOptions, LoadStatus } from "./loadgen.js";
@@ -23,6 +24,14 @@ export interface FaultScopesRequest {
   clear?: boolean;
 }
 
+/** Body of `POST {url}/control/registry`. */
+export interface DigestMovesRequest {
+  /** Each entry moves (or, with `salt: null`, puts back) the tags of one version. */
+  moves?: DigestMoveChange[];
+  /** Remove every move first. */
+  clear?: boolean;
+}
+
 export interface ControlDeps {
   namespaces(): string[];
   view(namespace: string): NamespaceView;
@@ -32,6 +41,8 @@ export interface ControlDeps {
   loads(): ReadonlyMap<string, LoadGenerator>;
   scopes(): readonly FaultScope[];
   changeScopes(changes: ScopeChange[], clear: boolean): Promise<readonly FaultScope[]>;
+  moves(): readonly DigestMove[];
+  changeMoves(changes: DigestMoveChange[], clear: boolean): Promise<readonly DigestMove[]>;
 }
 
 /** A request the control API refuses; the message says what to send instead. */
@@ -91,7 +102,7 @@ function state(deps: ControlDeps) {
       load: deps.load(ns, false)?.status() ?? IDLE,
     };
   }
-  return { polledAt: new Date(deps.polledAt()).toISOString(), scopes: deps.scopes(), namespaces };
+  return { polledAt: new Date(deps.polledAt()).toISOString(), scopes: deps.scopes(), moves: deps.moves(), namespaces };
 }
 
 export async function handleControl(deps: ControlDeps, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
@@ -122,11 +133,24 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
         const changes = raw.map((s) => parseScope(s));
         return sendJson(res, 200, { scopes: await deps.changeScopes(changes, b["clear"] === true) });
       }
+      case "GET /registry":
+        return sendJson(res, 200, { moves: deps.moves() });
+      case "POST /registry": {
+        const b = parseBody(await readBody(req));
+        const raw = b["moves"] ?? [];
+        if (!Array.isArray(raw)) throw new BadRequest("moves must be a list of {namespace?, version, salt}");
+        return sendJson(res, 200, {
+          moves: await deps.changeMoves(
+            raw.map((m) => parseMove(m)),
+            b["clear"] === true,
+          ),
+        });
+      }
       default:
         return sendJson(res, 404, { error: `no control route ${route}; see cluster/endpoints/README.md` });
     }
   } catch (err) {
-    if (err instanceof BadRequest || err instanceof FaultScopeError) return sendJson(res, 400, { error: err.message });
+    if (err instanceof BadRequest || err instanceof FaultScopeError || err instanceof DigestMoveError) return sendJson(res, 400, { error: err.message });
     throw err;
   }
 }

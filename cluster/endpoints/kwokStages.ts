@@ -6,13 +6,15 @@
  * container becomes Running and Ready unless the pod carries a pod fault: the annotation
  * FAULT_ANNOTATION (set by the fault-scope webhook when the pod is created, or by hand), else its
  * image tag's suffix, optionally followed by the chart's worker `-<platform>-<bundle>`. Request
- * faults (-5xx, -slow, -errors10) leave the pod Ready; the endpoint server applies them.
+ * faults (-5xx, -slow, -errors10) leave the pod Ready; the endpoint server applies them. A
+ * container's imageID is sha256(image), salted by DIGEST_SALT_ANNOTATION when its tag was moved.
  *
  * kwok applies each statusTemplate as a strategic merge patch of .status; containerStatuses has
  * no merge key, so every template writes the whole list. When several stages match an object kwok
  * picks one at random, so the selectors below are mutually exclusive.
  */
 import { FAULT_ANNOTATION, FAULTS, POD_FAULTS, WORKER_TAG_TAIL, type PodFault } from "../faults.js";
+import { DIGEST_SALT_ANNOTATION } from "./digestMoves.js";
 
 /** A pod fault as kwok executes it. `container` is the body of one containerStatuses item. */
 interface PodFaultStatus {
@@ -22,7 +24,15 @@ interface PodFaultStatus {
   followUps: string[];
 }
 
-const running = (ready: string): string => `imageID: {{ printf "sha256:%s" (sha256sum .image) | Quote }}
+/**
+ * The digest a container's image resolves to: sha256 of the image reference, plus the pod's
+ * digest salt when its tag was moved (digestMoves.ts). Needs `$salt`, set by SALT_OF_POD.
+ */
+const IMAGE_ID = `{{ printf "sha256:%s" (sha256sum (printf "%s%s" .image $salt)) | Quote }}`;
+const SALT_OF_POD = `{{ $salt := "" }}
+{{ with .metadata.annotations }}{{ with index . ${JSON.stringify(DIGEST_SALT_ANNOTATION)} }}{{ $salt = toString . }}{{ end }}{{ end }}`;
+
+const running = (ready: string): string => `imageID: ${IMAGE_ID}
 containerID: {{ printf "containerd://%s" (sha256sum (printf "%s/%s/0" $pod.metadata.uid .name)) | Quote }}
 ready: ${ready}
 started: true
@@ -96,7 +106,7 @@ ${indent(container, 2)}
 export const POD_FAULT_STATUS = {
   crashloop: {
     phase: "Running",
-    container: crashed(`{{ printf "sha256:%s" (sha256sum .image) | Quote }}`, "1"),
+    container: crashed(IMAGE_ID, "1"),
     // Restarts (and crashes) again every 10 s.
     followUps: [waitingStage("sie-pod-crashloop-restart", "CrashLoopBackOff", 10_000, crashed("{{ .imageID | Quote }}", "add1 .restartCount"))],
   },
@@ -150,6 +160,7 @@ function podStartStage(): string {
 {{ $pod := . }}
 {{ $injected := "" }}
 {{ with .metadata.annotations }}{{ with index . ${JSON.stringify(FAULT_ANNOTATION)} }}{{ $injected = toString . }}{{ end }}{{ end }}
+${SALT_OF_POD}
 {{ $pending := false }}
 {{ $ready := true }}
 {{ range .spec.containers }}

@@ -7,6 +7,7 @@
  * and a missed poll only delays the picture by one interval.
  */
 import * as k8s from "@kubernetes/client-node";
+import { MOVES_KEY, readStoredMoves, type DigestMove } from "./digestMoves.js";
 import { FAULT_SCOPES_OBJECT, readStoredScopes, type FaultScope } from "./faultScopes.js";
 import { COMPONENT_LABEL, COMPONENTS } from "./view.js";
 
@@ -16,6 +17,12 @@ export interface NamespaceObjects {
   statefulSets: k8s.V1StatefulSet[];
   /** Only the chart's gpu-config ConfigMaps. */
   configMaps: k8s.V1ConfigMap[];
+}
+
+/** What the server keeps in the fault-scope ConfigMap: the fault scopes and the moved tags. */
+export interface StoredControls {
+  scopes: readonly FaultScope[];
+  moves: readonly DigestMove[];
 }
 
 export interface ClusterPicture {
@@ -61,13 +68,14 @@ export class ClusterPoller {
   /** Last poll error, reported once per change so a flapping API does not flood the log. */
   private lastError = "";
   private scopes: FaultScope[] = [];
-  /** Bumped by every scope write, so a poll that started before one does not undo it. */
+  private moves: DigestMove[] = [];
+  /** Bumped by every scope or move write, so a poll that started before one does not undo it. */
   private scopeWrites = 0;
 
   constructor(
     readonly kc: k8s.KubeConfig,
     private readonly intervalMs: number,
-    private readonly onScopes: (scopes: readonly FaultScope[]) => void = () => undefined,
+    private readonly onStored: (stored: StoredControls) => void = () => undefined,
     private readonly log: (line: string) => void = (l) => process.stderr.write(`${l}\n`),
   ) {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
@@ -80,6 +88,10 @@ export class ClusterPoller {
 
   get faultScopes(): readonly FaultScope[] {
     return this.scopes;
+  }
+
+  get digestMoves(): readonly DigestMove[] {
+    return this.moves;
   }
 
   /** First sync (must succeed, so a wrong kubeconfig fails at start), then polls until stop(). */
@@ -135,29 +147,39 @@ export class ClusterPoller {
     for (const c of configMaps.items) {
       const ns = c.metadata?.namespace;
       if (ns === FAULT_SCOPES_OBJECT.namespace && c.metadata?.name === FAULT_SCOPES_OBJECT.name) {
-        if (writes === this.scopeWrites) this.takeScopes(readStoredScopes(c.data));
+        if (writes === this.scopeWrites) this.takeStored(readStoredScopes(c.data), readStoredMoves(c.data));
       } else if (c.metadata?.name?.endsWith(GPU_CONFIG_SUFFIX) && namespaces.has(ns ?? "")) of(ns).configMaps.push(c);
     }
     if (
       writes === this.scopeWrites &&
       !configMaps.items.some((c) => c.metadata?.namespace === FAULT_SCOPES_OBJECT.namespace && c.metadata?.name === FAULT_SCOPES_OBJECT.name)
     ) {
-      this.takeScopes([]);
+      this.takeStored([], []);
     }
     this.picture = { polledAt: Date.now(), namespaces };
   }
 
-  private takeScopes(list: FaultScope[]): void {
-    const changed = JSON.stringify(list) !== JSON.stringify(this.scopes);
-    this.scopes = list;
-    if (changed) this.onScopes(list);
+  private takeStored(scopes: FaultScope[], moves: DigestMove[]): void {
+    const changed = JSON.stringify(scopes) !== JSON.stringify(this.scopes) || JSON.stringify(moves) !== JSON.stringify(this.moves);
+    this.scopes = scopes;
+    this.moves = moves;
+    if (changed) this.onStored({ scopes, moves });
   }
 
   /** Stores `scopes` in the ConfigMap (created when missing) and in the picture at once. */
-  async writeScopes(scopes: FaultScope[]): Promise<void> {
+  writeScopes(scopes: FaultScope[]): Promise<void> {
+    return this.writeStored(scopes, this.moves);
+  }
+
+  /** Stores the moved tags beside the scopes. */
+  writeMoves(moves: DigestMove[]): Promise<void> {
+    return this.writeStored(this.scopes, moves);
+  }
+
+  private async writeStored(scopes: FaultScope[], moves: DigestMove[]): Promise<void> {
     this.scopeWrites++;
     const { namespace, name, key } = FAULT_SCOPES_OBJECT;
-    const data = { [key]: JSON.stringify(scopes) };
+    const data = { [key]: JSON.stringify(scopes), [MOVES_KEY]: JSON.stringify(moves) };
     try {
       const existing = await this.core.readNamespacedConfigMap({ namespace, name });
       await this.core.replaceNamespacedConfigMap({ namespace, name, body: { ...existing, data } });
@@ -170,7 +192,7 @@ export class ClusterPoller {
     } finally {
       this.scopeWrites++;
     }
-    this.takeScopes(scopes);
+    this.takeStored(scopes, moves);
   }
 }
 

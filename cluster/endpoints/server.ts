@@ -6,27 +6,31 @@
  *   {url}/namespaces/<ns>/gateway/…   the release's gateway (the engine's gatewayUrl)
  *   {url}/namespaces/<ns>/config/…    its config service (the engine's configUrl)
  *   {url}/metrics                     every namespace's series, labelled `namespace`
- *   {url}/control/{state,load,faults} see README.md
+ *   {url}/control/{state,load,faults,registry} see README.md
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { isPodFault, parseImage, type PodFault } from "../faults.js";
 import { handleConfig } from "./config.js";
 import { handleControl, type ControlDeps } from "./control.js";
-import { applyScopeChanges, matchScope, type FaultScope, type ScopeChange } from "./faultScopes.js";
+import { applyMoveChanges, moveSalt, type DigestMoveChange } from "./digestMoves.js";
+import { applyScopeChanges, matchScope, type ScopeChange } from "./faultScopes.js";
 import { Gateway, GatewayState, type Timings } from "./gateway.js";
 import { closeServer, listen, sendJson } from "./http.js";
 import { LoadGenerator } from "./loadgen.js";
 import { EndpointMetrics } from "./metrics.js";
 import { DEFAULT_MODELS, type ModelSpec } from "./models.js";
 import { NamespaceView } from "./namespaceView.js";
-import { ClusterPoller, loadKubeConfig, type KubeTarget } from "./poller.js";
+import { ClusterPoller, loadKubeConfig, type KubeTarget, type StoredControls } from "./poller.js";
 import { componentOf, POOL_LABEL } from "./view.js";
 import { FaultWebhook } from "./webhook.js";
+
+/** How far the endpoint server's picture of the pods may lag the API server, plus one poll's own time. */
+export const POLL_INTERVAL_MS = 500;
 
 export interface EndpointServerOptions extends KubeTarget {
   /** Port on 127.0.0.1 (default 0: a free one). */
   port?: number;
-  /** Between two polls of the API server (default 500 ms). */
+  /** Between two polls of the API server (default POLL_INTERVAL_MS). */
   intervalMs?: number;
   /** Models every worker serves (default DEFAULT_MODELS). */
   models?: readonly ModelSpec[];
@@ -67,14 +71,16 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     const fault = matchScope(poller.faultScopes, { namespace, component, pool, version: image.version })?.fault;
     return isPodFault(fault) ? fault : undefined;
   };
-  const webhook = new FaultWebhook(kc, decide);
-  const needsWebhook = (list: readonly FaultScope[]) => list.some((s) => isPodFault(s.fault));
+  const digestSalt = (pod: Parameters<typeof componentOf>[0], namespace: string): string | undefined =>
+    componentOf(pod) ? moveSalt(poller.digestMoves, namespace, parseImage(pod.spec?.containers?.[0]?.image ?? "").version) : undefined;
+  const webhook = new FaultWebhook(kc, decide, digestSalt);
+  const needsWebhook = (s: StoredControls) => s.moves.length > 0 || s.scopes.some((x) => isPodFault(x.fault));
   const poller = new ClusterPoller(
     kc,
-    opts.intervalMs ?? 500,
-    (list) => {
+    opts.intervalMs ?? POLL_INTERVAL_MS,
+    (stored) => {
       // Also scopes written by someone else (kubectl, a restarted server): serve their pod faults.
-      if (needsWebhook(list)) webhook.ensure().catch((err: unknown) => log(`sie-fleet endpoints: ${(err as Error).message}`));
+      if (needsWebhook(stored)) webhook.ensure().catch((err: unknown) => log(`sie-fleet endpoints: ${(err as Error).message}`));
     },
     log,
   );
@@ -117,8 +123,19 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
         const next = applyScopeChanges(poller.faultScopes, changes, clear);
         // Registered (and called by the API server) before the scope is stored, so no pod is
         // created under the new scope without its fault.
-        if (needsWebhook(next)) await webhook.ensure();
+        if (needsWebhook({ scopes: next, moves: poller.digestMoves })) await webhook.ensure();
         await poller.writeScopes(next);
+        return next;
+      });
+      scopeChain = run.catch(() => undefined);
+      return run;
+    },
+    moves: () => poller.digestMoves,
+    changeMoves: (changes: DigestMoveChange[], clear: boolean) => {
+      const run = scopeChain.then(async () => {
+        const next = applyMoveChanges(poller.digestMoves, changes, clear);
+        if (needsWebhook({ scopes: poller.faultScopes, moves: next })) await webhook.ensure();
+        await poller.writeMoves(next);
         return next;
       });
       scopeChain = run.catch(() => undefined);
@@ -145,7 +162,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     const ctl = /^\/control(\/[^/]+)\/?$/.exec(p);
     if (ctl) return handleControl(control, req, res, ctl[1]!, u);
     sendJson(res, 404, {
-      error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics or /control/{state,load,faults}`,
+      error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics or /control/{state,load,faults,registry}`,
     });
   };
   const server = createServer((req, res) => {
@@ -156,7 +173,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   });
   try {
     url = await listen(server, opts.port ?? 0);
-    if (needsWebhook(poller.faultScopes)) await webhook.ensure();
+    if (needsWebhook({ scopes: poller.faultScopes, moves: poller.digestMoves })) await webhook.ensure();
   } catch (err) {
     poller.stop();
     await closeServer(server);

@@ -2,13 +2,14 @@
  * Pod faults from scopes, delivered at pod creation: a mutating admission webhook (served here,
  * called by the real API server) annotates a new SIE pod with FAULT_ANNOTATION when a scope
  * covers its namespace, component, pool and version, and the kwok stages (kwokStages.ts) read the
- * annotation when the pod starts.
+ * annotation when the pod starts. Moved tags (digestMoves.ts) reach new pods the same way, as
+ * DIGEST_SALT_ANNOTATION.
  *
  * Why a webhook and not "annotate pods the poller finds": the pod is born with the annotation, so
  * it can never be Ready, even for a moment, before its fault applies; a poller would race kwok's
  * pod start (0.3–0.9 s), and a wave's rollout check could see the pod Ready in between.
  *
- * The webhook is registered only once a pod fault scope exists, with failurePolicy Fail and
+ * The webhook is registered only once a pod fault scope or a moved tag exists, with failurePolicy Fail and
  * objectSelector limited to SIE pods: while it is registered, an SIE pod that could not be checked
  * is not created at all (its controller retries) rather than created without its fault. It is
  * removed when the endpoint server stops.
@@ -18,6 +19,7 @@ import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
 import { FAULT_ANNOTATION, type PodFault } from "../faults.js";
+import { DIGEST_SALT_ANNOTATION } from "./digestMoves.js";
 import { readBody, sendJson } from "./http.js";
 import { isNotFound } from "./poller.js";
 import { selfSignedCert } from "./tls.js";
@@ -31,6 +33,8 @@ const READY_TIMEOUT_MS = 30_000;
 
 /** The pod fault a new pod must carry, from the scopes; undefined for none. */
 export type DecidePodFault = (pod: k8s.V1Pod, namespace: string) => PodFault | undefined;
+/** The digest salt of a new pod whose tag moved (digestMoves.ts); undefined for none. */
+export type DecideDigestSalt = (pod: k8s.V1Pod, namespace: string) => string | undefined;
 
 interface AdmissionRequest {
   uid: string;
@@ -54,6 +58,7 @@ export class FaultWebhook {
   constructor(
     kc: k8s.KubeConfig,
     private readonly decide: DecidePodFault,
+    private readonly digestSalt: DecideDigestSalt = () => undefined,
   ) {
     this.admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
@@ -163,11 +168,14 @@ export class FaultWebhook {
     const pod = request.object ?? {};
     const annotations: Record<string, string> = {};
     const probe = pod.metadata?.labels?.[PROBE_LABEL];
+    const namespace = request.namespace ?? pod.metadata?.namespace ?? "default";
     if (probe) annotations[PROBE_LABEL] = probe;
-    else if (!pod.metadata?.annotations?.[FAULT_ANNOTATION]) {
+    else {
       // A fault set on the pod by hand wins, as it does over the image tag.
-      const fault = this.decide(pod, request.namespace ?? pod.metadata?.namespace ?? "default");
+      const fault = pod.metadata?.annotations?.[FAULT_ANNOTATION] ? undefined : this.decide(pod, namespace);
       if (fault) annotations[FAULT_ANNOTATION] = fault;
+      const salt = pod.metadata?.annotations?.[DIGEST_SALT_ANNOTATION] ? undefined : this.digestSalt(pod, namespace);
+      if (salt) annotations[DIGEST_SALT_ANNOTATION] = salt;
     }
     const patch = Object.keys(annotations).length > 0 ? annotate(pod, annotations) : undefined;
     return {

@@ -93,6 +93,18 @@ describe("runCli in-process", () => {
     }
   });
 
+  it("upgrade --stacks: a bad list, both --stack and --stacks, or --dry-run are refused before anything runs", async () => {
+    const bad = await inProcess(["upgrade", "--stacks", "staging,../prod", "--to", "v0.3.2", "--yes"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("expected stack names separated by commas");
+    const both = await inProcess(["upgrade", "--stack", "dev", "--stacks", "staging,prod", "--to", "v0.3.2", "--yes"]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain("--stacks and --stack");
+    const dry = await inProcess(["upgrade", "--stacks", "staging,prod", "--to", "v0.3.2", "--dry-run"]);
+    expect(dry.code).toBe(2);
+    expect(dry.stderr).toContain("--dry-run does not go with --stacks");
+  });
+
   it("global flags work after the command too", async () => {
     const r = await inProcess(["upgrade", "--to", "bad", "--json", "--stack", "dev"]);
     expect(r.code).toBe(2);

@@ -2,6 +2,8 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { recoverIfNeeded } from "../../automation/actions/recover.js";
+import { ProgressEmitter } from "../../automation/events/emitter.js";
 import {
   incompleteRun,
   isComplete,
@@ -15,6 +17,8 @@ import {
   parseJournalText,
   readJournal,
   unfinishedIntents,
+  type JournalEntry,
+  type SharedJournal,
 } from "../../automation/journal.js";
 
 let dir: string;
@@ -138,5 +142,56 @@ describe("Journal", () => {
     const local = [e(1, "start"), e(2, "evidence"), e(3, "intent")];
     const merged = mergeEntries(shared, local);
     expect(merged.map((x) => `${x.seq}:${x.kind}${x.trimmed ? ":trimmed" : ""}`)).toEqual(["1:start", "2:evidence:trimmed", "3:intent", "4:outcome"]);
+  });
+});
+
+/** A shared place in memory; `failing` makes writes fail as a killed process's or an unreachable cluster's would. */
+class MemoryShared implements SharedJournal {
+  readonly where = "memory";
+  readonly store = new Map<string, JournalEntry[]>();
+  failing = false;
+  async runs() {
+    return new Map([...this.store].map(([id, es]) => [id, [...es]]));
+  }
+  async read(runId: string) {
+    const es = this.store.get(runId);
+    return es ? [...es] : undefined;
+  }
+  async append(runId: string, entry: JournalEntry) {
+    if (this.failing) throw new Error("the cluster is gone");
+    this.store.set(runId, [...(this.store.get(runId) ?? []), entry]);
+  }
+  async attach() {}
+  async attachment() {
+    return undefined;
+  }
+}
+
+describe("a run finished here whose end never reached the shared copy", () => {
+  it("looks unfinished to every other machine until the next changing command here sends it", async () => {
+    const shared = new MemoryShared();
+    const killed = await Journal.create({ stateDir: dir, stack: "dev", command: "upgrade", shared, now });
+    await killed.writeBeforeSideEffect("freeze", JOURNAL_ACTIONS.kedaFreeze, { prior: {} });
+    await killed.close();
+    // A recover of the killed run writes its outcome here, then dies before the shared write.
+    const recovering = await Journal.open({ stateDir: dir, stack: "dev", runId: killed.runId, shared, now });
+    shared.failing = true;
+    await expect(recovering.recordOutcome("recovered", { phase: "recover" })).rejects.toThrow(/cluster is gone/);
+    await recovering.close();
+    shared.failing = false;
+
+    const elsewhere = await fsp.mkdtemp(path.join(os.tmpdir(), "sie-journal-elsewhere-"));
+    try {
+      expect(await incompleteRun(dir, "dev", shared)).toBeUndefined();
+      expect((await incompleteRun(elsewhere, "dev", shared))?.runId).toBe(killed.runId);
+
+      const ctx = { stateDir: dir, reporter: { emit: () => undefined }, secrets: [], yes: true, nonInteractive: true, verbose: false };
+      const report = await recoverIfNeeded("dev", ctx, new ProgressEmitter(ctx.reporter, "r"), shared);
+      expect(report.action).toBe("none");
+      expect(shared.store.get(killed.runId)?.at(-1)).toMatchObject({ seq: 3, kind: "outcome", outcome: "recovered" });
+      expect(await incompleteRun(elsewhere, "dev", shared)).toBeUndefined();
+    } finally {
+      await fsp.rm(elsewhere, { recursive: true, force: true });
+    }
   });
 });

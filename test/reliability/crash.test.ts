@@ -5,9 +5,24 @@
 // outside (the run's fsynced journal and the CLI's process tree), as an operator's `kill -9` would
 // land. One deployed stack (the real Helm release on the lane's embedded cluster) is shared: every
 // scenario ends verified on a known version, and the next one upgrades from there.
+import * as fs from "node:fs";
 import { describe, expect, it } from "vitest";
 import { FULL_MATRIX, jsonLines, runCli, SCENARIO_TIMEOUT_MS, secondsSince, useStackFixture, type CliResult } from "./harness.js";
-import { clusterView, expectRecovered, has, helmReleaseStatus, killAt, pulumiChild, readEntries, type KillPoint } from "./crashKit.js";
+import {
+  clusterView,
+  expectFinishedForEveryone,
+  expectRecovered,
+  has,
+  helmReleaseStatus,
+  killAt,
+  loseLocalJournal,
+  pulumiChild,
+  readEntries,
+  sharedEntries,
+  startShared,
+  steps,
+  type KillPoint,
+} from "./crashKit.js";
 
 const fixture = useStackFixture();
 
@@ -33,7 +48,12 @@ const doneSeen =
     has(es, "done", action, phase);
 
 const SCENARIOS: Scenario[] = [
-  { name: "after lock (journal started)", point: { reached: (es) => has(es, "start") }, next: "recover", expect: { code: 0, on: "old", action: "none" } },
+  {
+    name: "after lock (journal started)",
+    point: { reached: (es, _pid, fx) => startShared(es, fx) },
+    next: "recover",
+    expect: { code: 0, on: "old", action: "none" },
+  },
   { name: "after snapshot", point: { reached: doneSeen("config.snapshot") }, next: "upgrade", expect: { code: 0, on: "new" } },
   { name: "after freeze", point: { reached: doneSeen("keda.freeze") }, next: "recover", expect: { code: 0, on: "old", action: "reverted" } },
   {
@@ -144,20 +164,35 @@ describe("crash matrix: SIGKILL at each journal phase, then the next command", (
       const to = `${base}${s.fault ?? ""}`;
       const before = await clusterView(fx);
       const killed = await killAt(fx, ["upgrade", "--stack", fx.stack, "--to", to, "--yes", "--json"], s.point);
+      // The machine that ran the upgrade is gone with its journal: what comes next can only find
+      // the run in the cluster. Each entry is shared before the side effect it announces, so the
+      // shared copy holds every acknowledged entry but perhaps the last (killed between the two writes).
+      const acknowledged = loseLocalJournal(killed);
+      const shared = await sharedEntries(fx, killed.runId);
+      expect(shared.length).toBeGreaterThanOrEqual(acknowledged.length - 1);
+      expect(steps(shared)).toEqual(steps(acknowledged).slice(0, shared.length));
 
       let next: CliResult;
       if (s.next === "recover") {
-        // status is read-only: it names the unfinished run and changes nothing.
+        // status is read-only: it names the unfinished run, found in the shared copy alone, and changes nothing.
         const st = await runCli(fx, ["status", "--stack", fx.stack, "--json"]);
         expect(st.stdout).toContain(killed.runId);
+        const run = (jsonLines(st.stdout).find((e) => e["kind"] === "result")?.["result"] as { run?: { runId?: string; journal?: string } } | undefined)?.run;
+        expect(run, st.stdout.slice(-3000)).toMatchObject({ runId: killed.runId, journal: "shared" });
         next = await runCli(fx, ["recover", "--stack", fx.stack, "--yes", "--json"]);
       } else {
         next = await runCli(fx, ["upgrade", "--stack", fx.stack, "--to", to, "--yes", "--json"]);
       }
       const detail = `${s.next} exit ${next.code}\nstdout:\n${next.stdout.slice(-5000)}\nstderr:\n${next.stderr.slice(-3000)}`;
       expect(next.code, detail).toBe(s.expect.code);
-      const entries = readEntries(killed.journal);
-      expect(entries.at(-1)?.outcome, detail).toBe("recovered");
+      expect(next.stdout, detail).toContain(`run ${killed.runId} did not finish`);
+      expect(next.stdout, detail).toContain("journal read from");
+      const finished = await sharedEntries(fx, killed.runId);
+      expect(finished.at(-1)?.outcome, detail).toBe("recovered");
+      // Recovering brings the run's journal back to this machine, the shared copy's entries and what recover added.
+      expect(fs.existsSync(killed.journal), detail).toBe(true);
+      expect(steps(readEntries(killed.journal))).toEqual(steps(finished));
+      await expectFinishedForEveryone(fx, killed.runId);
       if (s.expect.says) expect(next.stdout, detail).toMatch(s.expect.says);
       if (s.expect.action)
         expect(JSON.stringify(outcomeOf(next) ?? {}), detail).toContain(

@@ -1,9 +1,13 @@
 // The crash matrix's tools: run the CLI in its own process group, watch its journal and its
 // process tree from the outside, SIGKILL it at a chosen point, and check what a recovery left.
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "vitest";
-import { parseJournalText, type JournalEntry } from "../../automation/journal.js";
+import { FLEET_METADATA } from "../../automation/defaults.js";
+import { incompleteRun, parseJournalText, type JournalEntry } from "../../automation/journal.js";
+import { KubeClient } from "../../automation/kube/client.js";
+import { ClusterJournal } from "../../automation/kube/runJournal.js";
 import { runCli, spawnCli, workloadImages, type StackFixture } from "./harness.js";
 
 export interface Proc {
@@ -78,6 +82,58 @@ export function journalFiles(fx: StackFixture, stack = fx.stack): string[] {
 
 export function readEntries(file: string): JournalEntry[] {
   return parseJournalText(fs.readFileSync(file, "utf8")).entries;
+}
+
+/** The stack's run journals as any machine reaches them: the ConfigMaps in the release namespace. */
+export function sharedJournal(fx: StackFixture): ClusterJournal {
+  return new ClusterJournal(KubeClient.fromKubeconfig({ kubeconfigPath: fx.cluster.kubeconfigPath }).api, fx.namespace, fx.stack);
+}
+
+/** One run's entries in the shared copy; fails when the cluster has none. */
+export async function sharedEntries(fx: StackFixture, runId: string): Promise<JournalEntry[]> {
+  const entries = await sharedJournal(fx).read(runId);
+  expect(entries, `no shared journal of run ${runId} in namespace ${fx.namespace}`).toBeDefined();
+  return entries!;
+}
+
+/**
+ * True once the run's start entry is in the shared copy too. The local file gets it first, and a
+ * kill in between leaves a run no other machine can know of; it had done nothing yet.
+ */
+export async function startShared(es: readonly JournalEntry[], fx: StackFixture): Promise<boolean> {
+  const runId = es.find((e) => e.kind === "start")?.runId;
+  return runId !== undefined && (await sharedJournal(fx).read(runId)) !== undefined;
+}
+
+/**
+ * Deletes a killed run's local journal, as a CI runner that died with the run takes it along, so
+ * whatever comes next can only learn about the run from the shared copy. Returns what the file
+ * held: the run's acknowledged entries, which the shared copy must hold too.
+ */
+export function loseLocalJournal(killed: Killed): JournalEntry[] {
+  const entries = readEntries(killed.journal);
+  fs.rmSync(killed.journal);
+  return entries;
+}
+
+/** seq, kind and action of each entry: what two copies of a journal agree on (the shared one may shorten evidence). */
+export const steps = (es: readonly JournalEntry[]): string[] => es.map((e) => `${e.seq} ${e.kind} ${e.action ?? ""}`.trim());
+
+/**
+ * The killed run as a machine that never saw it finds it: finished in the shared copy, its
+ * ConfigMap labelled with the outcome (old runs are pruned by it; "unfinished" ones never are),
+ * and no unfinished run of the stack at all.
+ */
+export async function expectFinishedForEveryone(fx: StackFixture, runId: string): Promise<void> {
+  const journal = sharedJournal(fx);
+  const cm = await fx.core.readNamespacedConfigMap({ namespace: fx.namespace, name: journal.configMapName(runId) });
+  expect(cm.metadata?.labels?.[FLEET_METADATA.outcome], `outcome label of ${cm.metadata?.name}`).toBe("recovered");
+  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-other-machine-"));
+  try {
+    expect((await incompleteRun(elsewhere, fx.stack, journal))?.runId).toBeUndefined();
+  } finally {
+    fs.rmSync(elsewhere, { recursive: true, force: true });
+  }
 }
 
 export type KillMode = "cli" | "group" | "tree";
@@ -221,8 +277,8 @@ export async function expectRecovered(fx: StackFixture, before: ClusterView, fro
   const exported = (await (await fx.open()).stack.exportStack()).deployment as { pending_operations?: unknown[] };
   expect(exported.pending_operations ?? []).toEqual([]);
   for (const f of journalFiles(fx)) expectCoherentJournal(f);
-  const killedEntries = readEntries(killed.journal);
-  expect(killedEntries.at(-1)?.kind).toBe("outcome");
+  // The shared copy is what another machine reads: the killed run must be finished there.
+  expectCoherentEntries(await sharedEntries(fx, killed.runId), `shared journal of run ${killed.runId}`);
   // The pulumi CLI itself (which holds the stack lock) must be gone. Its plugins
   // (pulumi-language-nodejs, providers) run in their own process group and can outlive even a
   // group kill; they hold no lock and write no state, so they are reported and cleaned up here.
@@ -255,12 +311,16 @@ export function pulumiLockFiles(fx: StackFixture): string[] {
   return out;
 }
 
-/** seq 1..n, one start first, every done refers to an earlier intent, ends with an outcome, no corrupt line. */
+/** No corrupt or cut-short line, and the entries coherent (expectCoherentEntries). */
 export function expectCoherentJournal(file: string): void {
   const parsed = parseJournalText(fs.readFileSync(file, "utf8"));
   expect(parsed.corruptLines, file).toEqual([]);
   expect(parsed.truncated, file).toBe(false);
-  const es = parsed.entries;
+  expectCoherentEntries(parsed.entries, file);
+}
+
+/** seq 1..n, one start first, every done refers to an earlier intent, ends with one outcome. */
+export function expectCoherentEntries(es: readonly JournalEntry[], file: string): void {
   expect(es[0]?.kind, file).toBe("start");
   for (const [i, e] of es.entries()) expect(e.seq, file).toBe(i + 1);
   for (const d of es.filter((e) => e.kind === "done" && e.ref !== undefined)) {

@@ -2,6 +2,7 @@
 // the release update would change its template, without the engine (the verification suite's
 // tests judge the result). Waiting also clears pods a bad tag left stuck, as a revert does.
 import * as k8s from "@kubernetes/client-node";
+import { POLL_INTERVAL_MS } from "../../cluster/endpoints/server.js";
 import { waitFor, type StackFixture } from "./stackFixture.js";
 
 export type WorkloadRef = { pool: string } | { component: "gateway" | "config" };
@@ -56,5 +57,8 @@ export async function setWorkloadTag(fx: StackFixture, ref: WorkloadRef, tag: st
     },
     { timeoutMs: 120_000, intervalMs: 500 },
   );
+  // The endpoint server answers from a polled picture of the pods: let it see the rollout too, or
+  // requests sent at once still reach the pod the API server has already replaced.
+  await new Promise((r) => setTimeout(r, 3 * POLL_INTERVAL_MS));
   return image;
 }

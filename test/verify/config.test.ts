@@ -36,3 +36,28 @@ describe("rollout.gates", () => {
     expect(known.checks.final).toContain("keda");
   });
 });
+
+describe("rollout.gates.sample", () => {
+  it("defaults: catch 10 %, pass 1 %, with 99 %; 4 at once; config p95 at most 1000 ms, the gateway's follows maxP95LatencyMs", () => {
+    const g = resolveGates({});
+    expect(g.sample).toEqual({
+      detectErrorRatio: 0.1,
+      healthyErrorRatio: 0.01,
+      confidence: 0.99,
+      concurrency: 4,
+      maxP95LatencyMs: { config: 1000 },
+      maxP95IncreaseMs: 250,
+      maxP95IncreaseRatio: 0.5,
+    });
+  });
+
+  it("refuses rates a sample of a few thousand requests cannot tell apart", () => {
+    expect(() => resolveGates({ sample: { detectErrorRatio: 0.1, healthyErrorRatio: 0.06 } })).toThrow(/at most half/);
+    expect(() => resolveGates({ sample: { detectErrorRatio: 0.01 } })).toThrow();
+    expect(() => resolveGates({ sample: { confidence: 0.9999 } })).toThrow();
+    expect(() => resolveGates({ sample: { requests: 10 } } as never)).toThrow();
+    expect(resolveGates({ sample: { detectErrorRatio: 0.2, healthyErrorRatio: 0.1, maxP95LatencyMs: { gateway: 800 } } }).sample).toMatchObject({
+      maxP95LatencyMs: { gateway: 800, config: 1000 },
+    });
+  });
+});

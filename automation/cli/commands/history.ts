@@ -1,4 +1,5 @@
 import { history } from "../../actions/history.js";
+import { digestSummary } from "../../digests.js";
 import { EXIT_CODES } from "../../errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { table } from "../render.js";
@@ -14,8 +15,17 @@ export async function run(flags: HistoryFlags, ctx: CommandContext): Promise<num
     entries.length === 0
       ? [`${stack}: no updates yet`]
       : table(
-          ["UPDATE", "WHEN", "KIND", "RESULT", "TAG", "RUN OUTCOME", "MESSAGE"],
-          entries.map((e) => [`update:${e.version}`, e.startTime, e.kind, e.result, e.imageTag ?? "", e.outcome ?? "", e.message ?? ""]),
+          ["UPDATE", "WHEN", "KIND", "RESULT", "TAG", "RUN OUTCOME", "DIGESTS", "MESSAGE"],
+          entries.map((e) => [
+            `update:${e.version}`,
+            e.startTime,
+            e.kind,
+            e.result,
+            e.imageTag ?? "",
+            e.outcome ?? "",
+            digestSummary(e.digests),
+            e.message ?? "",
+          ]),
         ),
   );
   return EXIT_CODES.ok;

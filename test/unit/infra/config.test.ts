@@ -29,6 +29,11 @@ describe("parseConfig: valid configs", () => {
     expect(cfg.release.chart).toBe("oci://ghcr.io/superlinked/charts/sie-cluster");
     expect(cfg.rollout.gates.maxErrorRatio).toBe(0.01);
     expect(cfg.rollout.revertOnFailure).toBe(true);
+    expect(cfg.rollout.promotion).toBeUndefined();
+    expect(parseConfig(withValue(gkeRaw(), "rollout.promotion", { from: "staging", minSoakMinutes: 0.05 })).rollout.promotion).toEqual({
+      from: "staging",
+      minSoakMinutes: 0.05,
+    });
     expect(cfg.rollout.zeroReplicaPools).toBe("probe");
     expect(parseConfig(withValue(localRaw(), "rollout.zeroReplicaPools", "report")).rollout.zeroReplicaPools).toBe("report");
   });
@@ -220,6 +225,24 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
     /only for platform kubernetes/,
   ],
   ["missing release", () => withValue(gkeRaw(), "release", undefined), "sie-fleet:release", /is required/],
+  [
+    "promotion from a name that is no stack name",
+    () => withValue(gkeRaw(), "rollout.promotion", { from: "../staging", minSoakMinutes: 30 }),
+    "sie-fleet:rollout.promotion.from",
+    /name of another stack of this project, e\.g\. staging.*pulumi config set --path sie-fleet:rollout\.promotion\.from staging/,
+  ],
+  [
+    "promotion with a negative soak",
+    () => withValue(gkeRaw(), "rollout.promotion", { from: "staging", minSoakMinutes: -1 }),
+    "sie-fleet:rollout.promotion.minSoakMinutes",
+    /must be ≥ 0 \(got -1\)/,
+  ],
+  [
+    "promotion without a soak",
+    () => withValue(gkeRaw(), "rollout.promotion", { from: "staging" }),
+    "sie-fleet:rollout.promotion.minSoakMinutes",
+    /is required/,
+  ],
   ["unknown zero-replica policy", () => withValue(gkeRaw(), "rollout.zeroReplicaPools", "skip"), "sie-fleet:rollout.zeroReplicaPools", /probe.*report/],
 ];
 
