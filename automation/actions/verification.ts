@@ -1,16 +1,34 @@
 // The verification suite run against a whole stack, with the stack's URLs and gate settings:
 // what the final verify of an upgrade, a revert and `sie-fleet verify` share.
+import type { FleetConfig } from "../../infra/configTypes.js";
+import { configTag, gatewayTag } from "../../infra/releaseValues.js";
 import type { GateResult } from "../types.js";
 import { DEFAULT_CHECKS, runVerification, type VerifyCheckName } from "../verify/index.js";
+import type { VerifyContext } from "../verify/types.js";
 import type { StackContext } from "./context.js";
+
+/**
+ * The tags the gateway and config pods run when the release is at `tag`: a stack that pins
+ * `release.gatewayTag`/`configTag` keeps those components on the pinned tag through an upgrade, so
+ * their image checks and request samples must expect it, not `tag`. Undefined when nothing is pinned apart.
+ */
+export function componentTagsAt(release: FleetConfig["release"], tag: string): VerifyContext["componentTags"] {
+  const at = { release: { ...release, imageTag: tag } };
+  const gateway = gatewayTag(at);
+  const config = configTag(at);
+  if (gateway === tag && config === tag) return undefined;
+  return { ...(gateway !== tag ? { gateway } : {}), ...(config !== tag ? { config } : {}) };
+}
 
 /** The suite's final phase (or only `checks`), with the stack's URLs and gate settings. */
 export function finalVerification(sc: StackContext, tag: string, signal?: AbortSignal, checks?: readonly VerifyCheckName[]): Promise<GateResult[]> {
+  const componentTags = componentTagsAt(sc.config.release, tag);
   return runVerification({
     phase: "final",
     kube: sc.kube,
     names: sc.names,
     expectTag: tag,
+    ...(componentTags ? { componentTags } : {}),
     gates: sc.config.rollout.gates,
     ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
     ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),

@@ -9,6 +9,7 @@ import { holdTargets, releaseWorkloads, type Workload } from "../workloads.js";
 import type { ZeroReplicaPool, ZeroReplicaPoolReport } from "../zeroReplicaPools.js";
 import type { StackContext } from "./context.js";
 import { rolloutTiming } from "./timing.js";
+import { componentTagsAt } from "./verification.js";
 import { endProbes, startProbes } from "./zeroReplicaProbe.js";
 import type { ImageDigest } from "../digests.js";
 import { workloadDigests } from "../kube/index.js";
@@ -84,6 +85,7 @@ export async function applyWaves(
     // wave's pools, and the metric gates against the pre-upgrade baseline. Its own rollout check
     // is left out: the wave's rollout gates above already judged the rollout.
     if (rolledOut && report.gates.every((g) => g.status !== "fail")) {
+      const componentTags = componentTagsAt(sc.config.release, opts.to);
       report.gates.push(
         ...(await runVerification({
           phase: "wave",
@@ -91,6 +93,7 @@ export async function applyWaves(
           kube: sc.kube,
           names: sc.names,
           expectTag: opts.to,
+          ...(componentTags ? { componentTags } : {}),
           gates: sc.config.rollout.gates,
           skip: ["rollout"],
           ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
