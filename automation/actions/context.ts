@@ -8,6 +8,7 @@ import { embeddedClusterDir } from "../../infra/embeddedCluster.js";
 import { resolveKubeconfigPath } from "../../infra/kubeconfigPath.js";
 import { isDaemon, readClusterInfo, type ClusterInfo } from "../../cluster/daemonState.js";
 import { ConfigError, SieFleetError, StackError } from "../errors.js";
+import { stackOutputValues } from "../engine/operations.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { KubeClient } from "../kube/index.js";
 import { planWaves } from "../waves.js";
@@ -72,7 +73,7 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   const secrets = [...open.secrets];
   for (const v of Object.values(configMap)) if (v.secret && v.value) secrets.push(v.value);
 
-  const outputs = await open.stack.outputs();
+  const outputs = await stackOutputValues(open);
   const kubeconfig = outputString(outputs, STACK_OUTPUTS.kubeconfig);
   // GKE and EKS output the kubeconfig itself; local and kubernetes only its path, which a stack
   // file may hold in plain text (cluster.kubeconfig) without holding a secret.
