@@ -73,7 +73,10 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   const secrets = [...open.secrets];
   for (const v of Object.values(configMap)) if (v.secret && v.value) secrets.push(v.value);
 
-  const outputs = await stackOutputValues(open);
+  // The kubeconfig output is the only secret one read here: GKE and EKS connect with it, platform
+  // kubernetes falls back to the path it holds.
+  const needsKubeconfig = config.platform === "gke" || config.platform === "eks" || (config.platform === "kubernetes" && !config.cluster.kubeconfig);
+  const outputs = await stackOutputValues(open, { showSecrets: needsKubeconfig });
   const kubeconfig = outputString(outputs, STACK_OUTPUTS.kubeconfig);
   // GKE and EKS output the kubeconfig itself; local and kubernetes only its path, which a stack
   // file may hold in plain text (cluster.kubeconfig) without holding a secret.

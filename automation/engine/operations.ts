@@ -118,11 +118,14 @@ async function pulumiCall(s: OpenStack, args: string[]): Promise<string> {
 }
 
 /**
- * The stack outputs' values, secret ones included, in one CLI call (the SDK's outputs() makes two
- * to also say which are secret; callers here know which of theirs are).
+ * The stack outputs' values in one CLI call (the SDK's outputs() makes two, to also say which are
+ * secret; callers here know which of theirs are). Secret ones read "[secret]" unless `showSecrets`:
+ * decrypting costs a key derivation, a few tenths of a second, so only callers that need a
+ * secret's value ask for it.
  */
-export async function stackOutputValues(s: OpenStack): Promise<Record<string, { value: unknown }>> {
-  const plain = JSON.parse(await pulumiCall(s, ["stack", "output", "--json", "--show-secrets"])) as Record<string, unknown>;
+export async function stackOutputValues(s: OpenStack, opts: { showSecrets: boolean }): Promise<Record<string, { value: unknown }>> {
+  const args = ["stack", "output", "--json", ...(opts.showSecrets ? ["--show-secrets"] : [])];
+  const plain = JSON.parse(await pulumiCall(s, args)) as Record<string, unknown>;
   return Object.fromEntries(Object.entries(plain).map(([k, value]) => [k, { value }]));
 }
 
