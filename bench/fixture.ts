@@ -41,9 +41,9 @@ export interface BenchStack {
   namespace: string;
   prom?: PrometheusServer;
   /** `sie-fleet <args>` as a child process (with `--json` the events are on stdout). */
-  cli(args: string[], opts?: { memory?: boolean }): Promise<Proc>;
-  /** The real `pulumi <args>` with the environment sie-fleet gives it (file backend, passphrase). */
-  pulumi(args: string[]): Promise<Proc>;
+  cli(args: string[], opts?: { memory?: boolean; env?: NodeJS.ProcessEnv }): Promise<Proc>;
+  /** The real `pulumi <args>` with the environment sie-fleet gives it (file backend, passphrase), plus `env`. */
+  pulumi(args: string[], env?: NodeJS.ProcessEnv): Promise<Proc>;
   /** Resolves once every workload of the release is rolled out and Ready, with the wait in ms. */
   waitAllReady(timeoutMs?: number): Promise<number>;
   /** Starts (or restarts) the endpoint server's load generator for this release. */
@@ -128,8 +128,8 @@ export async function benchStack(opts: { stackFile?: string; prometheus?: boolea
     namespace,
     configFile: path.join(dir, "stacks", `Pulumi.${STACK}.yaml`),
     ...(prom ? { prom } : {}),
-    cli: (args, o = {}) => run(process.execPath, [CLI, ...args], { cwd: dir, env, ...(o.memory ? { memory: true } : {}) }),
-    pulumi: (args) => run(pulumiCmd.command, [...args, "--stack", STACK, "--non-interactive"], { cwd: dir, env: pEnv }),
+    cli: (args, o = {}) => run(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, ...o.env }, ...(o.memory ? { memory: true } : {}) }),
+    pulumi: (args, extra) => run(pulumiCmd.command, [...args, "--stack", STACK, "--non-interactive"], { cwd: dir, env: { ...pEnv, ...extra } }),
     waitAllReady: (timeoutMs) => waitAllReady(apps, namespace, timeoutMs),
     async startLoad(rps = 50, seconds = 600) {
       const r = await fetch(`${cluster.endpointsUrl}/control/load`, {

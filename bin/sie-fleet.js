@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI directly: tsx compiles automation/ on the fly, so there is no build step.
-import { register } from "tsx/esm/api";
+// Runs the CLI: the compiled JavaScript when it is current (npm install and the test and demo
+// scripts build it), else the TypeScript through tsx, so there is never a stale build to run.
+import { importSource } from "./compiled.mjs";
 
-register();
-await import("../automation/cli/main.ts");
+await importSource("automation/cli/main.ts");

@@ -16,6 +16,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
 import { EXIT_CODES, SieFleetError, UsageError } from "../automation/errors.js";
+import { REPO_ROOT } from "../automation/engine/paths.js";
 import { isProcessAlive } from "../automation/lock.js";
 import { claimClusterDir, isClusterDir } from "./clusterDir.js";
 import { CLUSTER_FILE, DAEMON_LOG, daemonLogTail, isDaemon, PID_FILE, readClusterInfo, readDaemonPid, type ClusterInfo } from "./daemonState.js";
@@ -28,7 +29,6 @@ export type { ClusterInfo } from "./daemonState.js";
 export { CLUSTER_DIR_ENV, embeddedClusterDir } from "../infra/embeddedCluster.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO_ROOT = path.resolve(HERE, "..");
 // The daemon runs from source under tsx, or compiled beside this file.
 const DAEMON = ["daemon.ts", "daemon.js"].map((f) => path.join(HERE, f)).find((f) => fs.existsSync(f)) ?? path.join(HERE, "daemon.ts");
 

@@ -8,7 +8,7 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { fileURLToPath } from "node:url";
+import { REPO_ROOT } from "../automation/engine/paths.js";
 import { runEnsureScript, type EnsureToolOptions } from "../automation/engine/ensureTool.js";
 import { StackError } from "../automation/errors.js";
 
@@ -16,7 +16,7 @@ import { StackError } from "../automation/errors.js";
 // plugin into its PULUMI_HOME.
 export { ensureKubernetesTools as ensureKubeProvider, type KubernetesTools as KubeProviderBuild } from "../automation/engine/kubernetesPlugin.js";
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+export { REPO_ROOT };
 export const KUBE_MANIFESTS = path.join(REPO_ROOT, "tools/kube/manifests");
 const ENSURE_SCRIPT = path.join(REPO_ROOT, "scripts/ensure-kube-tools");
 const BUILD_HINT = "install Go 1.26+ and run scripts/ensure-kube-tools (see docs/kube-tools.md)";

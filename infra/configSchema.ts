@@ -236,12 +236,16 @@ export const rolloutSchema = z.strictObject({
       rateWindowSeconds: posInt.optional(),
       /** Per attempt of one check (HTTP, Kubernetes reads). */
       checkTimeoutSeconds: posInt.default(30),
-      /** Attempts after the first for checks that may still settle (rollout, readiness). */
-      retries: nonNegInt.default(5),
-      /** First backoff between attempts; doubles each time. */
-      backoffSeconds: z.number().positive().default(2),
-      /** Checks run at the same time. */
-      concurrency: posInt.default(4),
+      /**
+       * Attempts after the first for checks that may still settle (rollout, readiness). With the
+       * default backoff they wait about a minute in all, the first retry after a quarter second: a
+       * check that is pending only because the new pods were seen a moment late costs little.
+       */
+      retries: nonNegInt.default(8),
+      /** First backoff between attempts; doubles each time (capped at 30 s). */
+      backoffSeconds: z.number().positive().default(0.25),
+      /** Checks run at the same time: a wave's checks are light reads and requests, all at once by default. */
+      concurrency: posInt.default(8),
       /**
        * The gateway-sample and config-sample gates: requests sent straight to the gateway (encodes)
        * or the config service (/healthz), judged on their error count and p95. The number of

@@ -12,8 +12,9 @@
 //   reliability  crash and fault matrices, bad input, secrets (vitest.reliability.config.ts)
 //   cluster      the embedded control plane's own tests, each with control planes of its own
 //                (vitest.cluster.config.ts)
-// With the unit lane and no filter, the type checker (`tsc --noEmit`) and Biome's formatter and
-// linter (`biome ci .`) run first, each counted as one test of the `static` lane.
+// When every lane runs (no --lane, no filter) or with `--lane static`, the type checker
+// (`tsc --noEmit`) and Biome's formatter and linter (`biome ci .`) run first, each counted as one
+// test of the `static` lane.
 // Before the lanes that need them, the tools are built from Go modules (or found in
 // SIE_FLEET_TOOLS_DIR) and one embedded cluster is started for the default and reliability lanes to
 // share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them.
@@ -40,16 +41,19 @@ function parseArgs(argv) {
       rest.push(a);
       continue;
     }
-    if (!LANES.includes(v)) {
-      console.error(`--lane ${v}: unknown lane; use one of ${LANES.join(", ")}`);
+    if (!LANES.includes(v) && v !== "static") {
+      console.error(`--lane ${v}: unknown lane; use one of static, ${LANES.join(", ")}`);
       process.exit(2);
     }
     lanes.push(v);
   }
   // A filter (`npm test -- test/engine`) applies to the shared-cluster lanes; the cluster lane,
   // which starts control planes of its own, runs only when asked for by name.
-  if (lanes.length === 0) lanes.push(...(rest.length ? ["unit", "default", "reliability"] : LANES));
-  return { lanes, rest };
+  const all = lanes.length === 0 && rest.length === 0;
+  const staticChecks = all || lanes.includes("static");
+  const named = lanes.filter((l) => l !== "static");
+  if (lanes.length === 0) named.push(...(rest.length ? ["unit", "default", "reliability"] : LANES));
+  return { lanes: named, rest, staticChecks };
 }
 
 /** Runs a command with inherited stdio and resolves its exit code. */
@@ -133,13 +137,13 @@ async function buildTools(needsCluster) {
   return undefined;
 }
 
-const { lanes, rest } = parseArgs(process.argv.slice(2));
-ensureDeps();
+const { lanes, rest, staticChecks: withStatic } = parseArgs(process.argv.slice(2));
+await ensureDeps();
 const shared = lanes.filter((l) => l === "default" || l === "reliability");
 const env = { ...process.env };
 const results = [];
 let clusterDir;
-if (lanes.includes("unit") && rest.length === 0) {
+if (withStatic) {
   console.log("\n== static checks");
   results.push(await staticChecks());
 }

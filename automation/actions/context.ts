@@ -8,6 +8,7 @@ import { embeddedClusterDir } from "../../infra/embeddedCluster.js";
 import { resolveKubeconfigPath } from "../../infra/kubeconfigPath.js";
 import { isDaemon, readClusterInfo, type ClusterInfo } from "../../cluster/daemonState.js";
 import { ConfigError, SieFleetError, StackError } from "../errors.js";
+import { stackOutputValues } from "../engine/operations.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { KubeClient } from "../kube/index.js";
 import { planWaves } from "../waves.js";
@@ -67,12 +68,17 @@ function outputString(outputs: Record<string, { value: unknown }>, key: string):
 
 export async function loadStackContext(target: StackTarget, opts: OpenStackOptions = {}): Promise<StackContext> {
   const open = await openStack(target, opts);
-  const configMap = await open.stack.getAllConfig();
+  // Read together: the masked outputs serve every platform but GKE, EKS and kubernetes without a
+  // kubeconfig path in config, which read them again with the secret one.
+  const [configMap, masked] = await Promise.all([open.stack.getAllConfig(), stackOutputValues(open, { showSecrets: false })]);
   const config = validateStackConfig(configMap, open.name);
   const secrets = [...open.secrets];
   for (const v of Object.values(configMap)) if (v.secret && v.value) secrets.push(v.value);
 
-  const outputs = await open.stack.outputs();
+  // The kubeconfig output is the only secret one read here: GKE and EKS connect with it, platform
+  // kubernetes falls back to the path it holds.
+  const needsKubeconfig = config.platform === "gke" || config.platform === "eks" || (config.platform === "kubernetes" && !config.cluster.kubeconfig);
+  const outputs = needsKubeconfig ? await stackOutputValues(open, { showSecrets: true }) : masked;
   const kubeconfig = outputString(outputs, STACK_OUTPUTS.kubeconfig);
   // GKE and EKS output the kubeconfig itself; local and kubernetes only its path, which a stack
   // file may hold in plain text (cluster.kubeconfig) without holding a secret.

@@ -4,7 +4,7 @@
 // must verify healthy.
 // Never loops: a failure here ends the run as needs-attention.
 import { restoreConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
-import { upStack } from "../engine/operations.js";
+import { applyStack } from "../engine/operations.js";
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
 import { deleteStuckPods, restoreHolds, rolloutGates, selectorString, type HoldRecord, type ProbeRecord } from "../kube/index.js";
@@ -44,7 +44,7 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
       "revert",
       JOURNAL_ACTIONS.pulumiUp,
       undefined,
-      () => upStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) }),
+      () => applyStack(sc.open, { message: `sie-fleet revert to ${input.previousTag}`, onStep: (l) => emit.log("info", "revert", l) }),
       {
         message: `revert to ${input.previousTag}`,
       },

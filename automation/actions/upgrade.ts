@@ -8,7 +8,7 @@ import type { FleetConfig } from "../../infra/configTypes.js";
 import type { CapacityReport } from "../capacity/report.js";
 import { chartChange, type ChartChange } from "../chart/chartChange.js";
 import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
-import { previewStack, setConfigPath, upStack } from "../engine/operations.js";
+import { applyStack, pendingOperationCount, previewStack, setConfigPath } from "../engine/operations.js";
 import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
 import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, type SieFleetError } from "../errors.js";
@@ -253,10 +253,9 @@ async function preflight(
       );
     }
   }
-  const exported = await sc.open.stack.exportStack();
-  const pending = (exported.deployment as { pending_operations?: unknown[] }).pending_operations ?? [];
-  if (pending.length > 0) {
-    return new PolicyRefusedError("pending-operations", `stack ${sc.open.name} has ${pending.length} pending operation(s) from an interrupted update`, {
+  const pending = await pendingOperationCount(sc.open);
+  if (pending > 0) {
+    return new PolicyRefusedError("pending-operations", `stack ${sc.open.name} has ${pending} pending operation(s) from an interrupted update`, {
       hint: `sie-fleet recover --stack ${sc.open.name}`,
     });
   }
@@ -408,7 +407,10 @@ async function run(
       undefined,
       async () => {
         emit.phase("apply", "started", `applying the release with ${opts.to}`);
-        await upStack(sc.open, { message: `sie-fleet ${opts.label ?? opts.command} ${sc.imageTag} → ${opts.to}`, onStep: (l) => emit.log("info", "apply", l) });
+        await applyStack(sc.open, {
+          message: `sie-fleet ${opts.label ?? opts.command} ${sc.imageTag} → ${opts.to}`,
+          onStep: (l) => emit.log("info", "apply", l),
+        });
       },
       { message: `upgrade to ${opts.to}` },
     );

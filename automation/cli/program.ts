@@ -4,7 +4,9 @@
  * `--help` and flag errors stay fast and never load Pulumi or the Kubernetes client.
  */
 import { readFileSync } from "node:fs";
+import * as path from "node:path";
 import { Command, Option } from "commander";
+import { REPO_ROOT } from "../engine/paths.js";
 import { STACK_ENV, STATE_DIR_ENV, DEFAULT_STATE_DIR } from "../defaults.js";
 import { parseChartVersionArg, parseStackListArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
 import { makeCommandContext, resolveGlobals, type CliIO, type CommandContext } from "./context.js";
@@ -18,7 +20,7 @@ export interface RunState {
 
 type CommandModule<O> = { run(opts: O, ctx: CommandContext): Promise<number> };
 
-const VERSION = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(path.join(REPO_ROOT, "package.json"), "utf8")) as { version: string }).version;
 
 const EXIT_CODES_HELP = `
 Exit codes:

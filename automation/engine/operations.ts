@@ -1,6 +1,11 @@
 // The Pulumi operations the actions need, on an opened stack: each returns plain data (steps,
 // summaries, config maps) so actions never touch the automation SDK's types directly.
-import type { EngineEvent, UpdateSummary } from "@pulumi/pulumi/automation/index.js";
+import type { EngineEvent, LocalWorkspace, Stack, UpdateSummary } from "@pulumi/pulumi/automation/index.js";
+import { execFile } from "node:child_process";
+import * as path from "node:path";
+import { promisify } from "node:util";
+import { StackError } from "../errors.js";
+import { redactText } from "../redact.js";
 import type { PreviewStep } from "../types.js";
 import type { OpenStack } from "./stack.js";
 
@@ -17,6 +22,8 @@ export interface PreviewOutcome {
   steps: PreviewStep[];
   changeSummary: Record<string, number>;
 }
+
+const execFileAsync = promisify(execFile);
 
 function shortName(urn: string): string {
   return urn.split("::").pop() ?? urn;
@@ -70,6 +77,62 @@ export async function upStack(s: OpenStack, opts: OperationOptions = {}): Promis
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(res.outputs)) outputs[k] = v.secret ? "[secret]" : v.value;
   return { result: res.summary.result, resourceChanges: (res.summary.resourceChanges ?? {}) as Record<string, number>, outputs };
+}
+
+/**
+ * `pulumi up` for a change whose result is judged elsewhere (the upgrade's waves, the revert's
+ * checks): the SDK's up() reads the outputs (two CLI calls) and the last history entry (one more)
+ * once the update is done, about two seconds nobody here uses. A failed update still throws.
+ */
+export async function applyStack(s: OpenStack, opts: OperationOptions = {}): Promise<void> {
+  const lean: Stack = Object.create(s.stack, {
+    outputs: { value: async () => ({}) },
+    info: { value: async () => undefined },
+  });
+  await s.stack.up.call(lean, {
+    onEvent: stepListener(undefined, opts),
+    ...(opts.onOutput ? { onOutput: opts.onOutput } : {}),
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.message ? { message: opts.message } : {}),
+  });
+}
+
+/** One Pulumi CLI call on the stack, with the environment the SDK gives every other one; stdout. */
+async function pulumiCall(s: OpenStack, args: string[]): Promise<string> {
+  const ws = s.stack.workspace as LocalWorkspace;
+  const command = ws.pulumiCommand.command;
+  const env: NodeJS.ProcessEnv = { ...process.env, ...ws.envVars, PULUMI_AUTOMATION_API: "true" };
+  // Its bundled plugins first, as the SDK does.
+  if (path.isAbsolute(command)) env.PATH = `${path.dirname(command)}${path.delimiter}${env.PATH ?? ""}`;
+  try {
+    const { stdout } = await execFileAsync(command, [...args, "--stack", s.name, "--non-interactive"], {
+      cwd: s.projectDir,
+      env,
+      maxBuffer: 256 * 1024 * 1024,
+    });
+    return stdout;
+  } catch (err) {
+    const e = err as Error & { stderr?: string };
+    throw new StackError("pulumi-failed", `pulumi ${args.join(" ")} failed: ${redactText((e.stderr ?? e.message).trim(), s.secrets)}`, { cause: err });
+  }
+}
+
+/**
+ * The stack outputs' values in one CLI call (the SDK's outputs() makes two, to also say which are
+ * secret; callers here know which of theirs are). Secret ones read "[secret]" unless `showSecrets`:
+ * decrypting costs a key derivation, a few tenths of a second, so only callers that need a
+ * secret's value ask for it.
+ */
+export async function stackOutputValues(s: OpenStack, opts: { showSecrets: boolean }): Promise<Record<string, { value: unknown }>> {
+  const args = ["stack", "output", "--json", ...(opts.showSecrets ? ["--show-secrets"] : [])];
+  const plain = JSON.parse(await pulumiCall(s, args)) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(plain).map(([k, value]) => [k, { value }]));
+}
+
+/** How many operations an interrupted update left pending. Read without decrypting secrets, which this does not need. */
+export async function pendingOperationCount(s: OpenStack): Promise<number> {
+  const exported = JSON.parse(await pulumiCall(s, ["stack", "export"])) as { deployment?: { pending_operations?: unknown[] } };
+  return exported.deployment?.pending_operations?.length ?? 0;
 }
 
 /**

@@ -6,7 +6,7 @@ import { CHART_BASE_ENV } from "../../infra/chartSource.js";
 import { CLUSTER_DIR_ENV, embeddedClusterDir } from "../../infra/embeddedCluster.js";
 import { ConfigError, StackError } from "../errors.js";
 import { assertStackName } from "../stackName.js";
-import { ensureKubernetesPlugin } from "./kubernetesPlugin.js";
+import { ensureKubernetesPlugin, ensureKubernetesTools } from "./kubernetesPlugin.js";
 import { ensurePulumi, type EnsurePulumiOptions } from "./pulumiCli.js";
 import { REPO_ROOT, stateDirFor } from "./paths.js";
 
@@ -99,8 +99,9 @@ export async function openStack(t: StackTarget, opts: OpenStackOptions = {}): Pr
   if (backendUrl.startsWith("file://")) fs.mkdirSync(backendUrl.slice("file://".length).split("?")[0] as string, { recursive: true });
   fs.mkdirSync(vars.PULUMI_HOME as string, { recursive: true });
 
-  const pulumiCommand = await ensurePulumi(opts);
-  // Every platform deploys the Helm release through the Kubernetes provider.
+  // Both tools at once (each is a script that finds a cached build): every platform deploys the
+  // Helm release through the Kubernetes provider.
+  const [pulumiCommand] = await Promise.all([ensurePulumi(opts), ensureKubernetesTools(opts)]);
   await ensureKubernetesPlugin(pulumiCommand, vars.PULUMI_HOME as string, opts);
   const args = { stackName: target.stack, workDir: target.projectDir };
   const wsOpts = { pulumiCommand, envVars: vars, pulumiHome: vars.PULUMI_HOME };

@@ -1,6 +1,11 @@
 // The Helm post-renderer every release of the sie-cluster chart goes through (see
 // keepWorkerReplicas.mjs). Pure, so automation can render exactly what Pulumi applies.
-import { fileURLToPath } from "node:url";
+import * as path from "node:path";
+import { REPO_ROOT } from "../../automation/engine/paths.js";
 
-/** An absolute path: the provider plugin does not run in the project directory. */
-export const WORKER_REPLICAS_POSTRENDER = fileURLToPath(new URL("./keepWorkerReplicas.mjs", import.meta.url));
+/**
+ * An absolute path: the provider plugin does not run in the project directory. Always the
+ * checkout's file, never a compiled copy's: the path is an input of the release, and the same
+ * program must give the same inputs however it was loaded.
+ */
+export const WORKER_REPLICAS_POSTRENDER = path.join(REPO_ROOT, "infra", "helm", "keepWorkerReplicas.mjs");

@@ -12,10 +12,10 @@ describe("rollout.gates", () => {
     expect(r.gates).toMatchObject({
       maxErrorRatio: 0.02,
       minRequests: 20,
-      retries: 5,
-      backoffSeconds: 2,
+      retries: 8,
+      backoffSeconds: 0.25,
       checkTimeoutSeconds: 30,
-      concurrency: 4,
+      concurrency: 8,
       checks: {},
       mannWhitney: { enabled: true, alpha: 0.05, enforce: true },
     });
