@@ -32,6 +32,7 @@ function label(pid: number, name: string): string {
     const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
     if (cmd.includes("dynamic-provider")) return "node (Pulumi dynamic provider)";
     if (cmd.includes("cmd/run")) return "node (Pulumi program)";
+    if (cmd.includes("keepWorkerReplicas")) return "node (Helm post-renderer)";
   } catch {
     // exited
   }
