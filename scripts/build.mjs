@@ -16,17 +16,23 @@ export async function build({ quiet = false } = {}) {
   const next = `${DIST}.next-${process.pid}`;
   const old = `${DIST}.old-${process.pid}`;
   fs.rmSync(next, { recursive: true, force: true });
-  await esbuild.build({
-    absWorkingDir: REPO,
-    entryPoints: files,
-    outdir: next,
-    outbase: ".",
-    format: "esm",
-    platform: "node",
-    target: "node20",
-    sourcemap: "linked",
-    logLevel: "warning",
-  });
+  // A failed compile leaves the current dist/ as it was (stale, so unused) and no half-built copy.
+  await esbuild
+    .build({
+      absWorkingDir: REPO,
+      entryPoints: files,
+      outdir: next,
+      outbase: ".",
+      format: "esm",
+      platform: "node",
+      target: "node20",
+      sourcemap: "linked",
+      logLevel: "warning",
+    })
+    .catch((err) => {
+      fs.rmSync(next, { recursive: true, force: true });
+      throw err;
+    });
   writeStamp(fingerprint, next);
   if (fs.existsSync(DIST)) fs.renameSync(DIST, old);
   fs.renameSync(next, DIST);
