@@ -6,7 +6,7 @@ import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { incompleteRun, type JournalRead } from "../journal.js";
 import { readClusterLock } from "../kube/lease.js";
 import { isProcessAlive, lockPath, machineId, readLock, type LockHolder } from "../lock.js";
-import { SCALED_OBJECTS, pauseAnnotations, rolloutStatus } from "../kube/index.js";
+import { SCALED_OBJECTS, pauseAnnotations, rolloutStatus, scaledObjectConditions } from "../kube/index.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
 import { releaseWorkloads } from "../workloads.js";
@@ -98,7 +98,7 @@ export async function status(opts: StatusOptions, ctx: ActionContext): Promise<S
   );
   const sos = await sc.kube.api.listCustomObjects(SCALED_OBJECTS, ns);
   const scaledObjects = sos.map((so) => {
-    const conds = (so.status?.["conditions"] ?? []) as { type: string; status: string }[];
+    const conds = scaledObjectConditions(so);
     const paused = pauseAnnotations(so).pausedReplicas;
     const ready = conds.find((c) => c.type === "Ready")?.status;
     const fallback = conds.find((c) => c.type === "Fallback")?.status;

@@ -22,6 +22,14 @@ export {
   type ThawResult,
 } from "./keda.js";
 export {
+  describeScaledObject,
+  readScaledObjects,
+  scaledObjectConditions,
+  type FailingTrigger,
+  type KedaCondition,
+  type ScaledObjectState,
+} from "./kedaStatus.js";
+export {
   applyHolds,
   planHolds,
   releaseWave,

@@ -3,32 +3,22 @@
 // the fallback size: it is only set after `fallback.failureThreshold` failed polls, so one
 // sighting is a definite fail. Ready≠True may be a poll away from settling after the thaw, so it
 // is retried. Run after the KEDA thaw: a paused ScaledObject does not evaluate its triggers.
-import { KEDA } from "../defaults.js";
-import { SCALED_OBJECTS, type KubeObjectLike } from "../kube/index.js";
+import { readScaledObjects } from "../kube/kedaStatus.js";
 import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
-
-interface Condition {
-  type?: string;
-  status?: string;
-  reason?: string;
-  message?: string;
-}
 
 export function kedaCheck(ctx: VerifyContext): Check {
   return {
     name: "keda",
     async run() {
       const targets = new Set(workloadsInScope(ctx).map((w) => w.name));
-      const all = await ctx.kube.api.listCustomObjects(SCALED_OBJECTS, ctx.names.namespace);
-      const mine = all.filter((so) => targets.has(((so.spec?.["scaleTargetRef"] ?? {}) as { name?: string }).name ?? ""));
-      if (mine.length === 0)
+      const rows = await readScaledObjects(ctx.kube.api, ctx.names.namespace, targets);
+      if (rows.length === 0)
         return {
           status: "pass",
           message: `no ScaledObjects for the release in ${ctx.names.namespace} (autoscaling off)`,
           evidence: { namespace: ctx.names.namespace },
         };
-      const rows = mine.map(describeScaledObject).sort((a, b) => a.name.localeCompare(b.name));
       const evidence = { scaledObjects: rows };
       const fallback = rows.filter((r) => r.fallback === "True");
       if (fallback.length > 0) {
@@ -54,25 +44,5 @@ export function kedaCheck(ctx: VerifyContext): Check {
         evidence,
       };
     },
-  };
-}
-
-function describeScaledObject(so: KubeObjectLike) {
-  const conditions = ((so.status?.["conditions"] ?? []) as Condition[]).filter((c) => c.type);
-  const get = (t: string): Condition | undefined => conditions.find((c) => c.type === t);
-  const ready = get("Ready");
-  const fallback = get("Fallback");
-  const annotations = so.metadata?.annotations ?? {};
-  return {
-    name: so.metadata?.name ?? "?",
-    target: ((so.spec?.["scaleTargetRef"] ?? {}) as { name?: string }).name ?? "?",
-    ready: ready?.status ?? "Unknown",
-    ...(ready?.reason ? { readyReason: ready.reason } : {}),
-    ...(ready?.message ? { readyMessage: ready.message } : {}),
-    fallback: fallback?.status ?? "Unknown",
-    ...(fallback?.reason ? { fallbackReason: fallback.reason } : {}),
-    ...(fallback?.message ? { fallbackMessage: fallback.message } : {}),
-    pausedReplicas: annotations[KEDA.pausedReplicasAnnotation] ?? null,
-    paused: annotations[KEDA.pausedAnnotation] ?? null,
   };
 }
