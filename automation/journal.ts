@@ -62,6 +62,7 @@ export const JOURNAL_ACTIONS = {
   policyVersion: "policy.version",
   chartChange: "chart.change",
   preflightCapacity: "preflight.capacity",
+  preflightKeda: "preflight.keda",
   guardrails: "guardrails",
   verifyBaseline: "verify.baseline",
   waveGates: "wave.gates",

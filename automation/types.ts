@@ -190,6 +190,8 @@ interface UpgradeResultBase {
   promotion?: PromotionReport;
   /** The preflight's capacity check, once it ran. */
   capacity?: CapacityReport;
+  /** The preflight's KEDA check, once it ran. */
+  keda?: KedaPreflightReport;
   /** Pools that ran 0 workers when KEDA was frozen, and whether each was verified. */
   zeroReplicaPools?: ZeroReplicaPoolReport[];
 }
@@ -200,6 +202,7 @@ export type { ImageDigest } from "./digests.js";
 import type { ImageDigest } from "./digests.js";
 export type { PromotionReport } from "./actions/promotion.js";
 import type { PromotionReport } from "./actions/promotion.js";
+import type { KedaPreflightReport } from "./policy/keda.js";
 
 export interface UpgradeSucceeded extends UpgradeResultBase {
   outcome: "succeeded";

@@ -5,6 +5,7 @@ import type { CapacityReport } from "../capacity/report.js";
 import { previewStack } from "../engine/operations.js";
 import { openStack } from "../engine/stack.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../guardrails.js";
+import type { KedaPreflightReport } from "../policy/keda.js";
 import type { VersionPolicyResult } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext, PreviewStep, StepOp, UpgradeResult } from "../types.js";
@@ -27,6 +28,8 @@ export interface PreviewReport {
   policy?: VersionPolicyResult;
   /** With --to: whether every pool has room for its workers through the rollout (the upgrade's preflight check). */
   capacity?: CapacityReport;
+  /** With --to: whether KEDA autoscales the release from live metrics (the upgrade's preflight check). */
+  keda?: KedaPreflightReport;
   /** With --to: the dry run's outcome ("dry-run", or "refused" by policy/guardrails/preflight). */
   upgrade?: UpgradeResult;
 }
@@ -50,6 +53,7 @@ export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise
         changes: steps.filter((s) => !["same", "read", "refresh"].includes(s.op)).length,
       },
       ...(r.capacity ? { capacity: r.capacity } : {}),
+      ...(r.keda ? { keda: r.keda } : {}),
       upgrade: r,
     };
   }

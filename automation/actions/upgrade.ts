@@ -47,6 +47,8 @@ import { stackTarget } from "./target.js";
 import type { ImageDigest } from "../digests.js";
 import { recordDigests } from "./digestRecord.js";
 import { preflightCapacity } from "./preflightCapacity.js";
+import type { KedaPreflightReport } from "../policy/keda.js";
+import { preflightKeda } from "./preflightKeda.js";
 import { checkPromotion } from "./promotion.js";
 import { applyWaves, type WaveGates } from "./waves.js";
 
@@ -57,7 +59,7 @@ export interface UpgradeOptions {
   chartVersion?: string;
   /** Preview and check policy/guardrails only; change nothing. */
   dryRun?: boolean;
-  /** Override version-policy, promotion-policy and capacity refusals, and digest mismatches (warned, journaled). */
+  /** Override version-policy, promotion-policy, capacity and KEDA refusals, and digest mismatches (warned, journaled). */
   force?: boolean;
 }
 
@@ -139,9 +141,9 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
         // Promotion evidence is judged first: without it, nothing about this stack matters yet.
         const promotion = opts.command === "upgrade" ? await checkPromotion(sc, { to, force: !!opts.force }, ctx, emit, journal) : undefined;
         const withPromotion = <T extends object>(r: T) => (promotion ? { ...r, promotion: promotion.report } : r);
-        const seen: { capacity?: CapacityReport } = {};
+        const seen: PreflightSeen = {};
         const refusal = promotion?.refusal ?? (await preflight(sc, to, !!opts.force, emit, journal, seen));
-        const capacity = seen.capacity;
+        const { capacity, keda } = seen;
         if (refusal) {
           await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
           emit.outcome("refused", refusal.exitCode, refusal.message);
@@ -154,13 +156,14 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
               ...(refusal.hint ? { hint: refusal.hint } : {}),
               ...(chart ? { chartChange: chart } : {}),
               ...(capacity ? { capacity } : {}),
+              ...(keda ? { keda } : {}),
               waves: [],
               gates: [],
             }),
           );
         }
         const result = withPromotion(await run(sc, journal, emit, { ...opts, to }, ctx, finish, promotion?.waveGates));
-        return { ...result, ...(chart ? { chartChange: chart } : {}), ...(capacity ? { capacity } : {}) };
+        return { ...result, ...(chart ? { chartChange: chart } : {}), ...(capacity ? { capacity } : {}), ...(keda ? { keda } : {}) };
       } finally {
         await journal.close();
       }
@@ -197,14 +200,19 @@ async function judgeChart(
   return change;
 }
 
-/** `seen.capacity` gets the capacity check's report once it ran (a refusal carries it too). */
+/** The reports of the preflight checks that ran, for the result (a refusal carries them too). */
+interface PreflightSeen {
+  capacity?: CapacityReport;
+  keda?: KedaPreflightReport;
+}
+
 async function preflight(
   sc: StackContext,
   to: string,
   force: boolean,
   emit: ProgressEmitter,
   journal: Journal,
-  seen: { capacity?: CapacityReport },
+  seen: PreflightSeen,
 ): Promise<SieFleetError | undefined> {
   emit.phase("preflight", "started", `preflight: ${sc.imageTag} → ${to}`);
   const policy = checkVersionPolicy({ from: sc.imageTag, to, maxMinorSkip: sc.config.rollout.maxMinorSkip, forwardOnly: sc.config.rollout.forwardOnly, force });
@@ -241,6 +249,11 @@ async function preflight(
       { hint: `sie-fleet status --stack ${sc.open.name}; fix it or run sie-fleet recover` },
     );
   }
+  // The run freezes every pool at its count and thaws it at the end: that is only safe while KEDA
+  // computes those counts from live metrics.
+  const keda = await preflightKeda(sc, { force }, emit, journal);
+  seen.keda = keda.report;
+  if (keda.refusal) return keda.refusal;
   // Metric gates without Prometheus would fail the canary after the apply (a needless revert):
   // refuse now, while nothing has changed. Any HTTP answer counts as reachable.
   if (sc.prometheusUrl) {

@@ -28,7 +28,7 @@ Exit codes:
   1    internal error (a bug; run with --verbose)
   2    bad flags, arguments or config; nothing changed
   3    stack not found, or locked by another run; nothing changed
-  4    refused by version policy, preflight (capacity, health) or preview guardrail; nothing applied
+  4    refused by version policy, preflight (capacity, health, KEDA) or preview guardrail; nothing applied
   5    upgrade failed a gate and was reverted to the previous version
   6    needs attention: a revert or recovery failed; look before running anything else
   7    applied, but pools running 0 workers were left unverified (rollout.zeroReplicaPools: report)
@@ -113,7 +113,7 @@ ${EXIT_CODES_HELP}`,
     .option("--dry-run", "preview and check policy and guardrails only; change nothing")
     .option(
       "--force",
-      "override version-policy, promotion-policy and capacity refusals and digest mismatches (minor skips, forward-only versions, major changes, pools short of room; warned and journaled)",
+      "override version-policy, promotion-policy, capacity and KEDA refusals and digest mismatches (minor skips, forward-only versions, major changes, pools short of room, ScaledObjects in Fallback; warned and journaled)",
     )
     .addHelpText(
       "after",
@@ -153,7 +153,7 @@ ${EXIT_CODES_HELP}`,
     .summary("roll the stack back to a previous version (rolls forward to the old config)")
     .requiredOption("--to <target>", "previous | an image tag (v0.3.1) | update:<n> from `history`", parseRollbackTarget)
     .option("--dry-run", "preview and check only; change nothing")
-    .option("--force", "override version-policy and capacity refusals (e.g. going below a forward-only version)")
+    .option("--force", "override version-policy, capacity and KEDA refusals (e.g. going below a forward-only version)")
     .addHelpText(
       "after",
       "\nExamples:\n  $ sie-fleet rollback --stack dev --to previous --yes\n  $ sie-fleet rollback --stack dev --to v0.3.1 --yes\n  $ sie-fleet history --stack dev && sie-fleet rollback --stack dev --to update:12 --yes",

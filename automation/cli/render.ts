@@ -3,6 +3,7 @@ import type { CapacityReport } from "../capacity/report.js";
 import { digestSummary } from "../digests.js";
 import { formatDuration } from "../events/format.js";
 import type { FleetResult } from "../actions/fleet.js";
+import { KEDA_RULE, kedaOkText, unreconciledText, type KedaPreflightReport } from "../policy/keda.js";
 import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
 
 export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[] {
@@ -39,6 +40,7 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
         ...violations(r.violations ?? []),
         ...(r.hint ? [`  next: ${r.hint}`] : []),
         ...(r.rule === "capacity" ? capacityLines(r.capacity) : []),
+        ...(r.rule === KEDA_RULE ? kedaLines(r.keda) : []),
         ...tail,
       ];
     case "needs-attention":
@@ -54,6 +56,7 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
         `${r.stack}: dry run of ${verb} ${from} → ${r.to}: ${summary(r.changeSummary)}`,
         ...(r.violations.length > 0 ? ["guardrails would refuse:", ...violations(r.violations)] : ["guardrails: ok"]),
         ...capacityLines(r.capacity),
+        ...kedaLines(r.keda),
         `nothing was changed; run again without --dry-run to apply`,
       ];
   }
@@ -90,6 +93,17 @@ export function capacityLines(c: CapacityReport | undefined): string[] {
   if (!c.checked) return [`capacity: not checked (${c.error ?? "the nodes could not be read"})`];
   const head = c.forced ? "capacity: short, overridden by --force" : c.short ? "capacity would refuse:" : "capacity: ok";
   return [head, ...c.pools.map((p) => `  ${p.ok ? "✔" : "✖"} ${p.message}`)];
+}
+
+/** The KEDA check: each ScaledObject that refuses and why, or the warning that nothing reconciles them. */
+export function kedaLines(k: KedaPreflightReport | undefined): string[] {
+  if (!k) return [];
+  if (k.refusing.length > 0) {
+    const head = k.forced ? "keda: broken, overridden by --force" : "keda would refuse:";
+    return [head, ...k.refusing.map((r) => `  ✖ ${r.scaledObject}: ${r.problems.join("; ")}`)];
+  }
+  if (k.unreconciled.length > 0) return [`⚠ ${unreconciledText(k)}`];
+  return [`keda: ok (${kedaOkText(k)})`];
 }
 
 export function summary(changes: Partial<Record<StepOp, number>>): string {

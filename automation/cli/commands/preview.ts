@@ -2,7 +2,7 @@ import { preview } from "../../actions/preview.js";
 import type { ChartChange } from "../../chart/chartChange.js";
 import { EXIT_CODES, UsageError } from "../../errors.js";
 import { requireStack, type CommandContext } from "../context.js";
-import { capacityLines, summary, violations } from "../render.js";
+import { capacityLines, kedaLines, summary, violations } from "../render.js";
 
 export interface PreviewFlags {
   to?: string;
@@ -40,6 +40,7 @@ export async function run(flags: PreviewFlags, ctx: CommandContext): Promise<num
         ? ["guardrails would refuse:", ...violations(report.guardrails.violations)]
         : []),
     ...capacityLines(report.capacity),
+    ...kedaLines(report.keda),
   ]);
   // Exit 4 when an upgrade with these inputs would be refused, so scripts can check first.
   return policyRefused || !report.guardrails.ok ? EXIT_CODES.refused : EXIT_CODES.ok;
