@@ -60,8 +60,12 @@ export function karpenterValues(c: EksClusterConfig, systemPools: string[], syst
       },
       podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname" }] },
     },
-    // Karpenter's getting-started sizing; requests = limits keeps it out of eviction under pressure.
-    controller: { resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } } },
+    controller: {
+      // Karpenter's getting-started sizing; requests = limits keeps it out of eviction under pressure.
+      resources: { requests: { cpu: "1", memory: "1Gi" }, limits: { cpu: "1", memory: "1Gi" } },
+      // Otherwise it asks the instance metadata service, which a hop limit of 1 hides from pods.
+      env: [{ name: "AWS_REGION", value: c.region }],
+    },
   };
 }
 
@@ -137,7 +141,7 @@ export function deployKarpenter(a: KarpenterArgs): KarpenterDeployment {
       namespace: k.namespace,
       ...(k.namespace !== "kube-system" ? { createNamespace: true } : {}),
     },
-    { ...opts, dependsOn: systemGroups },
+    opts,
   );
   const systemNodes = Object.values(a.systemGroups).reduce((n, g) => n + g.minNodes, 0);
   // Pod Identity credentials are injected when the pod is created, so the association and the

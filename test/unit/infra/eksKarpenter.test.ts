@@ -220,6 +220,7 @@ describe("the Karpenter controller on EKS", () => {
     expect(rel.values.settings).toEqual({ clusterName: "sie-prod", interruptionQueue: "sie-prod-karpenter" });
     expect(rel.values.serviceAccount).toEqual({ name: "karpenter" });
     expect(rel.values.replicas).toBe(2);
+    expect(rel.values.controller.env).toEqual([{ name: "AWS_REGION", value: "us-east-1" }]);
     expect(rel.values.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms).toEqual([
       { matchExpressions: [{ key: "sie-fleet/pool", operator: "In", values: ["system"] }] },
     ]);
