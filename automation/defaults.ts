@@ -118,6 +118,9 @@ export const GUARDED_TYPES: readonly GuardedType[] = [
   { type: "aws:eks/nodeGroup:NodeGroup", kind: "node-pool" },
   { type: "eks:index:Cluster", kind: "cluster" },
   { type: "eks:index:ManagedNodeGroup", kind: "node-pool" },
+  // Deleting a Karpenter NodePool (or its EC2NodeClass) drains and terminates every node it made.
+  { type: "kubernetes:karpenter.sh/v1:NodePool", kind: "node-pool" },
+  { type: "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", kind: "node-pool" },
   { type: "kubernetes:core/v1:Namespace", kind: "namespace" },
   // A CustomResource's token is `kubernetes:<apiVersion>:<kind>`; the generic token is kept for
   // programs that register ScaledObjects through a wrapper with that name.

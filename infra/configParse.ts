@@ -16,8 +16,9 @@ import {
   type IssuePath,
   type Report,
 } from "./configRules.js";
-import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type Platform } from "./configSchema.js";
+import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type EksClusterConfig, type Platform } from "./configSchema.js";
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
+import { checkKarpenter } from "./karpenterRules.js";
 
 /** `["pools","l4","zones",0]` → `sie-fleet:pools.l4.zones[0]` (the syntax of `pulumi config set --path`). */
 function formatPath(path: IssuePath): string {
@@ -85,6 +86,7 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
 
   if (platform && cluster) checkCluster(platform, cluster, report);
   if (platform && cluster && poolsComplete) checkPoolSet(Object.values(pools), platform, cluster, report);
+  if (platform === "eks" && cluster && poolsComplete) checkKarpenter(cluster as EksClusterConfig, Object.values(pools), report);
   if (release) {
     checkChart(release, report);
     checkNames(release, poolNames, report);

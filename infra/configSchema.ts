@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { OCI_TAG_PATTERN } from "./configKeys.js";
 import { GPU_KINDS } from "./gpu-profiles.js";
+import { KARPENTER_DURATION } from "./karpenterNodePools.js";
 
 export const PLATFORMS = ["gke", "eks", "local", "kubernetes"] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -66,6 +67,27 @@ const eksClusterSchema = z.strictObject({
   roleArn: z.string().regex(ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
   deletionProtection: z.boolean().default(false),
   devicePlugin: z.strictObject({ install: z.boolean().default(true), version: nonEmpty.default("0.17.4") }).prefault({}),
+  /** Node autoscaling (infra/eks.ts, docs/eks.md): Karpenter adds the nodes of pools that run workers and of GPU pools. */
+  karpenter: z
+    .strictObject({
+      /** false: every pool is a managed node group at minNodes and nothing adds nodes (pools with workers then need minNodes = maxNodes). */
+      install: z.boolean().default(true),
+      /** Chart and controller version (oci://public.ecr.aws/karpenter/karpenter); 1.8 supports Kubernetes 1.28-1.34. */
+      version: z
+        .string()
+        .regex(/^\d+\.\d+\.\d+$/, "must be a Karpenter release such as 1.8.8")
+        .default("1.8.8"),
+      /** kube-system is Karpenter's default (its API priority and fairness settings expect it). */
+      namespace: dnsLabel(63).default("kube-system"),
+      /** How long a Karpenter node must have no worker before it is removed. */
+      consolidateAfter: z.string().regex(KARPENTER_DURATION, "must be a duration such as 30s, 10m or 1h30m, or Never").default("10m"),
+      /** EKS-optimized AL2023 release for Karpenter's nodes (e.g. v20250821); latest follows new releases, replacing nodes as they come out. */
+      amiVersion: z
+        .string()
+        .regex(/^(latest|v\d{8})$/, "must be latest or an AL2023 EKS AMI release such as v20250821")
+        .default("latest"),
+    })
+    .prefault({}),
 });
 
 const kubernetesClusterSchema = z.strictObject({

@@ -114,7 +114,7 @@ export function deployFleet(cfg: StackConfig): FleetOutputs {
     kubeconfig = gke.kubeconfig;
   } else if (cfg.platform === "eks") {
     const eks = deployEks(cfg);
-    const deps = [...Object.values(eks.nodeGroups), ...(eks.devicePlugin ? [eks.devicePlugin] : [])];
+    const deps = [...Object.values(eks.nodeGroups), ...Object.values(eks.karpenter?.nodePools ?? {}), ...(eks.devicePlugin ? [eks.devicePlugin] : [])];
     deployed = deployRelease(cfg, { provider: eks.provider, dependsOn: deps, hfToken: cfg.hfToken, projectDir: projectDir() });
     kubeconfig = eks.kubeconfig;
   } else if (cfg.platform === "local") {

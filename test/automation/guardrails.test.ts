@@ -45,6 +45,7 @@ describe("checkGuardrails", () => {
     ["gcp:container/cluster:Cluster", "gke"],
     ["aws:eks/cluster:Cluster", "eks"],
     ["aws:eks/nodeGroup:NodeGroup", "l4-ng"],
+    ["kubernetes:karpenter.sh/v1:NodePool", "l4-karpenter-nodepool"],
     ["kubernetes:core/v1:Namespace", "sie"],
     ["kubernetes:keda.sh/v1alpha1:ScaledObject", "sie-worker-l4-scaler"],
   ])("refuses deleting %s", (type, name) => {

@@ -7,13 +7,23 @@ export interface Registered {
   inputs: Record<string, any>;
 }
 
-/** Outputs the real providers would compute, so kubeconfigs and Helm status resolve under mocks. */
-function computedState(type: string, inputs: Record<string, any>): Record<string, unknown> {
+/** Outputs the real providers would compute (auto-names from the logical `name`), so references resolve under mocks. */
+function computedState(type: string, name: string, inputs: Record<string, any>): Record<string, unknown> {
   switch (type) {
     case "gcp:container/cluster:Cluster":
       return { endpoint: "34.1.2.3", masterAuth: { clusterCaCertificate: "Q0EtR0tF" } };
     case "aws:eks/cluster:Cluster":
-      return { endpoint: "https://ABC.gr7.us-east-1.eks.amazonaws.com", certificateAuthority: { data: "Q0EtRUtT" } };
+      return {
+        endpoint: "https://ABC.gr7.us-east-1.eks.amazonaws.com",
+        certificateAuthority: { data: "Q0EtRUtT" },
+        vpcConfig: { ...inputs.vpcConfig, clusterSecurityGroupId: "sg-0c1a2b3c" },
+      };
+    case "aws:sqs/queue:Queue":
+      return { arn: `arn:aws:sqs:us-east-1:123456789012:${inputs.name}`, url: `https://sqs.us-east-1.amazonaws.com/123456789012/${inputs.name}` };
+    case "aws:iam/role:Role":
+      return { arn: `arn:aws:iam::123456789012:role/${name}-1a2b3c`, name: `${name}-1a2b3c` };
+    case "aws:cloudwatch/eventRule:EventRule":
+      return { name: `${name}-1a2b3c` };
     case "kubernetes:helm.sh/v3:Release":
       return { status: { revision: 1, name: inputs.name, namespace: inputs.namespace, status: "deployed" } };
     default:
@@ -26,7 +36,12 @@ function invoke(token: string, inputs: Record<string, any>): Record<string, unkn
     case "gcp:container/getCluster:getCluster":
       return { ...inputs, endpoint: "35.9.9.9", masterAuths: [{ clusterCaCertificate: "Q0EtRVhJU1Q=" }] };
     case "aws:eks/getCluster:getCluster":
-      return { ...inputs, endpoint: "https://EXIST.eks.amazonaws.com", certificateAuthorities: [{ data: "Q0EtRVhJU1Q=" }] };
+      return {
+        ...inputs,
+        endpoint: "https://EXIST.eks.amazonaws.com",
+        certificateAuthorities: [{ data: "Q0EtRVhJU1Q=" }],
+        vpcConfig: { clusterSecurityGroupId: "sg-0e1f2a3b" },
+      };
     default:
       return inputs;
   }
@@ -39,7 +54,7 @@ export async function runWithMocks<T>(program: () => T): Promise<{ resources: Re
     {
       newResource: (args) => {
         resources.push({ type: args.type, name: args.name, inputs: args.inputs });
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.inputs) } };
+        return { id: `${args.name}-id`, state: { ...args.inputs, ...computedState(args.type, args.name, args.inputs) } };
       },
       call: (args) => invoke(args.token, args.inputs),
     },

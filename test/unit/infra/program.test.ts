@@ -12,6 +12,7 @@ const NODE_POOL = "gcp:container/nodePool:NodePool";
 const NODE_GROUP = "aws:eks/nodeGroup:NodeGroup";
 const RELEASE = "kubernetes:helm.sh/v3:Release";
 const SCALED_OBJECT = "kubernetes:keda.sh/v1alpha1:ScaledObject";
+const KARPENTER_NODEPOOL = "kubernetes:karpenter.sh/v1:NodePool";
 const K8S_EFFECT: Record<string, string> = { NO_SCHEDULE: "NoSchedule", PREFER_NO_SCHEDULE: "PreferNoSchedule", NO_EXECUTE: "NoExecute" };
 
 let deployFleet: typeof import("../../../infra/program.js")["deployFleet"];
@@ -157,9 +158,16 @@ describe("GKE", () => {
   });
 });
 
+/** EKS without Karpenter: every pool a node group, worker pools at a fixed size. */
+function eksNodeGroupsOnly(): Raw {
+  let raw = withValue(eksRaw(), "cluster.karpenter", { install: false });
+  for (const pool of ["l4", "a100-40", "a100-80"]) raw = withValue(raw, `pools.${pool}.minNodes`, (raw["sie-fleet:pools"] as any)[pool].maxNodes);
+  return raw;
+}
+
 describe("EKS", () => {
   it("maps each GPU kind to its instance type, AMI, labels and taints", async () => {
-    const { resources } = await run(eksRaw());
+    const { resources } = await run(eksNodeGroupsOnly());
     const groups = Object.fromEntries(byType(resources, NODE_GROUP).map((r) => [r.inputs.nodeGroupName, r.inputs]));
     const gpuTaint = [{ key: "nvidia.com/gpu", value: "present", effect: "NO_SCHEDULE" }];
     const expected = {
@@ -177,7 +185,8 @@ describe("EKS", () => {
       expect(g.nodeRoleArn).toBe("arn:aws:iam::123456789012:role/sie-nodes");
       expect(g.subnetIds).toEqual(["subnet-0a1b2c3d", "subnet-0e1f2a3b"]);
     }
-    expect(groups.l4!.scalingConfig).toEqual({ minSize: 0, maxSize: 4, desiredSize: 0 });
+    expect(groups.l4!.scalingConfig).toEqual({ minSize: 4, maxSize: 4, desiredSize: 4 });
+    expect(groups.system!.scalingConfig).toEqual({ minSize: 1, maxSize: 2, desiredSize: 1 });
     expect(groups.system).toMatchObject({ instanceTypes: ["m6i.2xlarge"], amiType: "AL2023_x86_64_STANDARD", taints: [] });
     const cluster = one(resources, "aws:eks/cluster:Cluster", "cluster").inputs;
     expect(cluster).toMatchObject({
@@ -202,10 +211,15 @@ describe("EKS", () => {
     expect(one(resources, RELEASE, "keda").inputs).toMatchObject({ chart: "keda", version: "2.14.0", namespace: "keda" });
   });
 
-  it("puts workers on their own node group and validates the ScaledObjects", async () => {
+  it("puts workers on their own node group or Karpenter NodePool and validates the ScaledObjects", async () => {
     const { resources, out } = await run(eksRaw());
     const values = one(resources, RELEASE, "sie-cluster").inputs.values;
     const nodes = Object.fromEntries(byType(resources, NODE_GROUP).map((r) => [r.inputs.nodeGroupName, { labels: r.inputs.labels, taints: r.inputs.taints }]));
+    for (const np of byType(resources, KARPENTER_NODEPOOL)) {
+      const pool = np.inputs.metadata.labels["sie-fleet/pool"];
+      nodes[pool] = { labels: np.inputs.spec.template.metadata.labels, taints: np.inputs.spec.template.spec.taints };
+    }
+    expect(Object.keys(nodes).sort()).toEqual(["a100-40", "a100-80", "l4", "system"]);
     expectWorkersFitNodes(values, nodes);
     expectValidScaledObjects(resources, "sie-sie-cluster", ["l4", "a100-40", "a100-80"]);
     const kubeconfig = JSON.parse(await resolve(out.kubeconfig));
@@ -247,6 +261,7 @@ describe("an image-tag change touches only the Helm release", () => {
   it.each([
     ["gke", gkeRaw],
     ["eks", eksRaw],
+    ["eks without Karpenter", eksNodeGroupsOnly],
     ["kubernetes", kubernetesRaw],
   ])("%s", async (_platform, raw) => {
     const { changed, before, after } = await changedByTag(raw());
