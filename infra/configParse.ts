@@ -19,6 +19,7 @@ import {
 import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type EksClusterConfig, type Platform } from "./configSchema.js";
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 import { checkKarpenter } from "./karpenterRules.js";
+import { checkModelCache } from "./modelCache.js";
 
 /** `["pools","l4","zones",0]` → `sie-fleet:pools.l4.zones[0]` (the syntax of `pulumi config set --path`). */
 function formatPath(path: IssuePath): string {
@@ -90,6 +91,8 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
   if (release) {
     checkChart(release, report);
     checkNames(release, poolNames, report);
+    // Over the pools that resolved, so a broken pool does not hide the others' disk problems.
+    if (platform) checkModelCache(platform, Object.values(pools), release.values, report);
   }
   if (rollout && isRecord(rawPools)) {
     // Pools that failed to parse count as having workers, so their own errors are not doubled here.

@@ -4,6 +4,7 @@ import { isLocalChart } from "./chartSource.js";
 import type { FleetConfig, ResolvedPool } from "./configTypes.js";
 import type { EksClusterConfig, GkeClusterConfig, Platform, PoolInput, ReleaseConfig, RolloutConfig } from "./configSchema.js";
 import { GPU_PROFILES, POOL_LABEL, isGpuKind, nodeLabels, nodeTaints, resolveHardware, type HardwareTarget } from "./gpu-profiles.js";
+import { checkWorkerFit } from "./poolFit.js";
 import { buildManagedValues, chartFullname, overlappingPaths, workerStatefulSetName } from "./releaseValues.js";
 
 export type IssuePath = (string | number)[];
@@ -111,10 +112,34 @@ export function resolvePool(name: string, p: PoolInput, platform: Platform, clus
       "remove nodeSelector",
     );
   }
+  const profile = GPU_PROFILES[p.gpu];
+  const resources = {
+    requests: { ...profile.workerResources.requests, ...p.resources?.requests },
+    limits: { ...profile.workerResources.limits, ...p.resources?.limits },
+  };
+  // On gke and eks the nodes are ours, so their size is known: the workers must fit them.
+  const cloud = platform === "gke" || platform === "eks" ? platform : undefined;
+  if (cloud && hw.ok && p.enabled && maxReplicas > 0) {
+    const fit = checkWorkerFit(
+      {
+        pool: name,
+        gpu: p.gpu,
+        cloud,
+        type: (hw.value.machineType ?? hw.value.instanceType)!,
+        gpusPerNode,
+        gpusPerWorker: Math.max(1, gpusPerWorker),
+        workersByGpu: workersPerNode,
+        requests: resources.requests,
+        limits: resources.limits,
+        configuredLimits: p.resources?.limits ?? {},
+      },
+      fail,
+    );
+    if (fit) resources.limits = fit.limits;
+  }
   if (bad || !hw.ok) return undefined;
 
-  const profile = GPU_PROFILES[p.gpu];
-  const { gpusPerWorker: _w, maxReplicas: _m, machineProfile: _mp, diskSizeGb: _d, nodeSelector: configuredSelector, resources, ...rest } = p;
+  const { gpusPerWorker: _w, maxReplicas: _m, machineProfile: _mp, diskSizeGb: _d, nodeSelector: configuredSelector, resources: _r, ...rest } = p;
   // Platform kubernetes: the user's nodes, found by the configured selector. Local: the embedded
   // cluster's shared fake nodes (cluster/nodes.ts), found by their GPU kind whatever the pool is named.
   const labels = platform === "kubernetes" ? { ...(configuredSelector ?? {}) } : platform === "local" ? { ...profile.labels } : nodeLabels(name, p.gpu);
@@ -130,10 +155,7 @@ export function resolvePool(name: string, p: PoolInput, platform: Platform, clus
     nodeLabels: labels,
     nodeTaints: nodeTaints(p.gpu),
     nodeSelector: platform === "kubernetes" || platform === "local" ? { ...labels } : { [POOL_LABEL]: name },
-    resources: {
-      requests: { ...profile.workerResources.requests, ...resources?.requests },
-      limits: { ...profile.workerResources.limits, ...resources?.limits },
-    },
+    resources,
   };
 }
 

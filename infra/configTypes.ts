@@ -21,7 +21,7 @@ export interface ResolvedPool extends Omit<Schema.PoolInput, "gpusPerWorker" | "
   name: string;
   /** Chart `gpu.count`: 0 for cpu pools. */
   gpusPerWorker: number;
-  /** Workers one node can hold (GPUs per node / GPUs per worker; 1 for cpu pools). */
+  /** Workers one node can hold (GPUs per node / GPUs per worker; 1 for cpu pools). On gke/eks validation checks their requests fit the machine too. */
   workersPerNode: number;
   maxReplicas: number;
   machineProfile: string;

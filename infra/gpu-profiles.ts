@@ -1,6 +1,8 @@
 // The one table that maps a GPU kind to cloud hardware, node labels/taints and the SIE chart's
 // pool settings. Node pools (gke.ts, eks.ts, local) and Helm values (releaseValues.ts) both read
-// it, so a worker's nodeSelector/tolerations cannot drift from the nodes it must land on.
+// it, so a worker's nodeSelector/tolerations cannot drift from the nodes it must land on. Which
+// machine types carry which GPUs, and how many, comes from machineShapes.ts.
+import { gpuMachineTypes } from "./machineShapes.js";
 
 export const GPU_KINDS = ["l4", "a100-40gb", "a100-80gb", "cpu"] as const;
 export type GpuKind = (typeof GPU_KINDS)[number];
@@ -87,35 +89,17 @@ function profile(kind: GpuKind, gpu: boolean, p: Pick<GpuProfile, "gke" | "eks" 
   };
 }
 
-// GPU counts per machine: GCP g2/a2 and AWS g6/p4 machine families (see gpu-pools-facts.md §1-2).
+// GPU machines per kind (and their GPU counts) are machineShapes.ts's; the defaults pick among them.
 export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
   l4: profile("l4", true, {
     gke: {
       acceleratorType: "nvidia-l4",
-      types: {
-        "g2-standard-4": 1,
-        "g2-standard-8": 1,
-        "g2-standard-12": 1,
-        "g2-standard-16": 1,
-        "g2-standard-32": 1,
-        "g2-standard-24": 2,
-        "g2-standard-48": 4,
-        "g2-standard-96": 8,
-      },
+      types: gpuMachineTypes("gke", "l4"),
       defaults: { 1: "g2-standard-8", 2: "g2-standard-24", 4: "g2-standard-48", 8: "g2-standard-96" },
     },
     eks: {
       amiType: EKS_GPU_AMI,
-      types: {
-        "g6.xlarge": 1,
-        "g6.2xlarge": 1,
-        "g6.4xlarge": 1,
-        "g6.8xlarge": 1,
-        "g6.16xlarge": 1,
-        "g6.12xlarge": 4,
-        "g6.24xlarge": 4,
-        "g6.48xlarge": 8,
-      },
+      types: gpuMachineTypes("eks", "l4"),
       // g6.xlarge (4 vCPU/16 GiB) cannot fit the chart's default L4 worker request (4 CPU/16Gi).
       defaults: { 1: "g6.2xlarge", 4: "g6.12xlarge", 8: "g6.48xlarge" },
     },
@@ -124,19 +108,19 @@ export const GPU_PROFILES: Readonly<Record<GpuKind, GpuProfile>> = {
   "a100-40gb": profile("a100-40gb", true, {
     gke: {
       acceleratorType: "nvidia-tesla-a100",
-      types: { "a2-highgpu-1g": 1, "a2-highgpu-2g": 2, "a2-highgpu-4g": 4, "a2-highgpu-8g": 8, "a2-megagpu-16g": 16 },
+      types: gpuMachineTypes("gke", "a100-40gb"),
       defaults: { 1: "a2-highgpu-1g", 2: "a2-highgpu-2g", 4: "a2-highgpu-4g", 8: "a2-highgpu-8g", 16: "a2-megagpu-16g" },
     },
-    eks: { amiType: EKS_GPU_AMI, types: { "p4d.24xlarge": 8 }, defaults: { 8: "p4d.24xlarge" } },
+    eks: { amiType: EKS_GPU_AMI, types: gpuMachineTypes("eks", "a100-40gb"), defaults: { 8: "p4d.24xlarge" } },
     workerResources: { requests: { cpu: "8", memory: "64Gi" }, limits: { cpu: "16", memory: "128Gi" } },
   }),
   "a100-80gb": profile("a100-80gb", true, {
     gke: {
       acceleratorType: "nvidia-a100-80gb",
-      types: { "a2-ultragpu-1g": 1, "a2-ultragpu-2g": 2, "a2-ultragpu-4g": 4, "a2-ultragpu-8g": 8 },
+      types: gpuMachineTypes("gke", "a100-80gb"),
       defaults: { 1: "a2-ultragpu-1g", 2: "a2-ultragpu-2g", 4: "a2-ultragpu-4g", 8: "a2-ultragpu-8g" },
     },
-    eks: { amiType: EKS_GPU_AMI, types: { "p4de.24xlarge": 8 }, defaults: { 8: "p4de.24xlarge" } },
+    eks: { amiType: EKS_GPU_AMI, types: gpuMachineTypes("eks", "a100-80gb"), defaults: { 8: "p4de.24xlarge" } },
     workerResources: { requests: { cpu: "8", memory: "128Gi" }, limits: { cpu: "16", memory: "256Gi" } },
   }),
   cpu: profile("cpu", false, {

@@ -2,6 +2,7 @@
 // uses buildManagedValues to reject user overrides of keys sie-fleet owns.
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 import { GPU_PROFILES } from "./gpu-profiles.js";
+import { modelCacheValues } from "./modelCache.js";
 import { workerPlacement } from "./workerPlacement.js";
 
 /** Pools the chart defines by default; any we do not configure are switched off explicitly. */
@@ -94,9 +95,14 @@ export function buildManagedValues(cfg: FleetConfig): Values {
   };
 }
 
-/** Chart values for the stack: the user's `release.values` with sie-fleet's managed values on top. */
+/** Values sie-fleet chooses where the chart's default does not suit the stack; `release.values` may override them. */
+export function buildDefaultValues(cfg: FleetConfig): Values {
+  return modelCacheValues(cfg.platform, Object.values(cfg.pools));
+}
+
+/** Chart values for the stack: sie-fleet's defaults, the user's `release.values` over them, sie-fleet's managed values on top. */
 export function buildReleaseValues(cfg: FleetConfig): Values {
-  return deepMerge(cfg.release.values, buildManagedValues(cfg));
+  return deepMerge(deepMerge(buildDefaultValues(cfg), cfg.release.values), buildManagedValues(cfg));
 }
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {

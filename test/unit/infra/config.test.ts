@@ -244,6 +244,60 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
     /is required/,
   ],
   ["unknown zero-replica policy", () => withValue(gkeRaw(), "rollout.zeroReplicaPools", "skip"), "sie-fleet:rollout.zeroReplicaPools", /probe.*report/],
+  [
+    "L4 worker on a machine too small for it (GKE)",
+    () => withValue(gkeRaw(), "pools.l4.machineType", "g2-standard-4"),
+    "sie-fleet:pools.l4.machineType",
+    /g2-standard-4 leaves 3\.42 CPU \/ 12\.3 GiB for workers .*an l4 worker requests 4 CPU \/ 16Gi/,
+  ],
+  [
+    "L4 worker on a machine too small for it (EKS)",
+    () => withValue(eksRaw(), "pools.l4.instanceType", "g6.xlarge"),
+    "sie-fleet:pools.l4.instanceType",
+    /g6\.xlarge leaves 3\.42 CPU \/ 14\.0 GiB for workers .*an l4 worker requests 4 CPU \/ 16Gi/,
+  ],
+  [
+    "fewer workers fit than the GPUs allow",
+    () => withValue(gkeRaw(), "pools.a100-40", { gpu: "a100-40gb", machineType: "a2-megagpu-16g" }),
+    "sie-fleet:pools.a100-40.machineType",
+    /its 16 GPUs make room for 16 workers .* so only 11 fit and 5 GPU\(s\) would stay idle/,
+  ],
+  [
+    "memory limit above what the node leaves",
+    () => withValue(gkeRaw(), "pools.a100-80.resources", { limits: { memory: "256Gi" } }),
+    "sie-fleet:pools.a100-80.resources.limits.memory",
+    /256Gi is above what one a2-ultragpu-1g node leaves: 11\.4 CPU \/ 158\.7 GiB for workers/,
+  ],
+  [
+    "request above the limit",
+    () => withValue(eksRaw(), "pools.a100-40.resources", { requests: { cpu: "20" }, limits: { cpu: "12" } }),
+    "sie-fleet:pools.a100-40.resources.requests.cpu",
+    /20 is above limits\.cpu 12; Kubernetes refuses a pod that requests more than its limit/,
+  ],
+  [
+    "resource that is no quantity",
+    () => withValue(gkeRaw(), "pools.l4.resources", { requests: { memory: "16 GB" } }),
+    "sie-fleet:pools.l4.resources.requests.memory",
+    /"16 GB" is not a Kubernetes quantity/,
+  ],
+  [
+    "cpu pool with workers on an unlisted machine",
+    () => withValue(gkeRaw(), "pools.system", { gpu: "cpu", machineType: "n1-standard-8", minNodes: 1, maxNodes: 2 }),
+    "sie-fleet:pools.system.machineType",
+    /n1-standard-8 is not in sie-fleet's machine table/,
+  ],
+  [
+    "model caches larger than the boot disk",
+    () => withValue(gkeRaw(), "release.values", { workers: { common: { cacheStorageSize: "300Gi" } } }),
+    "sie-fleet:pools.l4.diskSizeGb",
+    /up to 300Gi per worker .*1 worker\(s\) per g2-standard-8 node can fill 300 GiB, but a 200 GB boot disk leaves 140 GiB for model caches/,
+  ],
+  [
+    "boot disk too small for a model cache per worker",
+    () => withValue(eksRaw(), "pools.a100-40.diskSizeGb", 100),
+    "sie-fleet:pools.a100-40.diskSizeGb",
+    /a 100 GB boot disk leaves 50 GiB for model caches .*6 GiB for each of the 8 worker\(s\) per p4d\.24xlarge node/,
+  ],
 ];
 
 describe("parseConfig: invalid configs name the key", () => {
@@ -288,6 +342,76 @@ describe("parseConfig: invalid configs name the key", () => {
         `tag ${JSON.stringify(tag)}`,
       ).toContain("sie-fleet:release.imageTag");
     }
+  });
+});
+
+describe("parseConfig: every pool fits its machine (gke, eks)", () => {
+  const hintFor = (raw: Raw, path: string) => problemsOf(raw).find((p) => p.path === path)?.hint;
+
+  it("says which machine would fit, or what to lower", () => {
+    expect(hintFor(withValue(gkeRaw(), "pools.l4.machineType", "g2-standard-4"), "sie-fleet:pools.l4.machineType")).toBe(
+      "pick g2-standard-8 or larger, or lower pools.l4.resources.requests",
+    );
+    expect(hintFor(withValue(eksRaw(), "pools.l4.instanceType", "g6.xlarge"), "sie-fleet:pools.l4.instanceType")).toBe(
+      "pick g6.2xlarge or larger, or lower pools.l4.resources.requests",
+    );
+    const mega = withValue(gkeRaw(), "pools.a100-40", { gpu: "a100-40gb", machineType: "a2-megagpu-16g" });
+    expect(problemsOf(mega).find((p) => p.path === "sie-fleet:pools.a100-40.machineType")).toEqual({
+      path: "sie-fleet:pools.a100-40.machineType",
+      message:
+        "a2-megagpu-16g leaves 95.19 CPU / 1324.9 GiB for workers (95.69 CPU / 1325.9 GiB allocatable after GKE's reservations, " +
+        "less 0.5 CPU / 1 GiB for node daemons); its 16 GPUs make room for 16 workers of 1 GPU(s), which request 128 CPU / 1024.0 GiB together, " +
+        "so only 11 fit and 5 GPU(s) would stay idle",
+      hint: "lower pools.a100-40.resources.requests.cpu to at most 5.94, raise pools.a100-40.gpusPerWorker, or pick a machine with fewer GPUs",
+    });
+    // Two GPUs a worker: 8 workers of 8 CPU fit.
+    expect(parseConfig(withValue(mega, "pools.a100-40.gpusPerWorker", 2)).pools["a100-40"]!.workersPerNode).toBe(8);
+    expect(hintFor(withValue(gkeRaw(), "pools.a100-80.resources", { limits: { memory: "256Gi" } }), "sie-fleet:pools.a100-80.resources.limits.memory")).toBe(
+      "lower it to at most 158Gi, or pick a larger machineType",
+    );
+  });
+
+  it("lowers the chart's default memory limit to what the node leaves, keeps configured limits that fit", () => {
+    const gke = parseConfig(gkeRaw());
+    // g2-standard-8: 32 GiB less GKE's 3.56 GiB, the eviction threshold and the node daemons.
+    expect(gke.pools.l4!.resources).toEqual({ requests: { cpu: "4", memory: "16Gi" }, limits: { cpu: "8", memory: "27Gi" } });
+    expect(gke.pools["a100-40"]!.resources.limits).toEqual({ cpu: "16", memory: "128Gi" }); // fits a2-highgpu-2g
+    expect(gke.pools["a100-80"]!.resources.limits.memory).toBe("158Gi"); // a2-ultragpu-1g, not 256Gi
+    const set = parseConfig(withValue(gkeRaw(), "pools.l4.resources", { limits: { memory: "20Gi" } }));
+    expect(set.pools.l4!.resources.limits).toEqual({ cpu: "8", memory: "20Gi" });
+    // CPU limits above the node only mean "never throttled below it": accepted.
+    expect(parseConfig(withValue(gkeRaw(), "pools.l4.resources", { limits: { cpu: "32" } })).pools.l4!.resources.limits.cpu).toBe("32");
+  });
+
+  it("checks only pools that run workers on nodes sie-fleet creates", () => {
+    // A system pool (maxReplicas 0) may use any CPU machine; disabled pools create nothing.
+    expect(() => parseConfig(withValue(gkeRaw(), "pools.system.machineType", "n1-standard-8"))).not.toThrow();
+    expect(() =>
+      parseConfig(withValue(gkeRaw(), "pools.spare", { gpu: "l4", machineType: "g2-standard-4", machineProfile: "l4-small", enabled: false })),
+    ).not.toThrow();
+    // An existing cluster's nodes are not sie-fleet's: no machine to check against.
+    expect(() => parseConfig(withValue(kubernetesRaw(), "pools.l4.resources", { requests: { cpu: "64" } }))).not.toThrow();
+    // Listed CPU machines with workers are checked like GPU ones.
+    const cpu = parseConfig(withValue(eksRaw(), "pools.system", { gpu: "cpu", instanceType: "m6i.xlarge", minNodes: 1, maxNodes: 2 }));
+    expect(cpu.pools.system).toMatchObject({ workersPerNode: 1, maxReplicas: 2 });
+  });
+
+  it("the model cache: sized to the disks by default, a configured size must fit every pool", () => {
+    const hint = hintFor(withValue(eksRaw(), "release.values", { workers: { common: { cacheStorageSize: "20Gi" } } }), "sie-fleet:pools.a100-40.diskSizeGb");
+    expect(hint).toBe("raise pools.a100-40.diskSizeGb to at least 223, or lower workers.common.cacheStorageSize to at most 17Gi");
+    expect(() => parseConfig(withValue(eksRaw(), "release.values", { workers: { common: { cacheStorageSize: "17Gi" } } }))).not.toThrow();
+    expect(problemsOf(withValue(gkeRaw(), "release.values", { workers: { common: { cacheStorageSize: "lots" } } }))).toContainEqual(
+      expect.objectContaining({ path: "sie-fleet:release.values.workers.common.cacheStorageSize", message: '"lots" is not a Kubernetes quantity' }),
+    );
+    // Bigger disks make room for the chart's 300Gi.
+    let raw = withValue(gkeRaw(), "release.values", { workers: { common: { cacheStorageSize: "300Gi" } } });
+    for (const [pool, disk] of [
+      ["l4", 378],
+      ["a100-40", 712],
+      ["a100-80", 378],
+    ] as const)
+      raw = withValue(raw, `pools.${pool}.diskSizeGb`, disk);
+    expect(() => parseConfig(raw)).not.toThrow();
   });
 });
 

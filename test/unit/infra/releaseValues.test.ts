@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../infra/configParse.js";
 import { buildReleaseValues, chartFullname } from "../../../infra/releaseValues.js";
 import { buildScaledObjects } from "../../../infra/scaledObjects.js";
-import { gkeRaw, localRaw, withValue } from "./fixtures.js";
+import { eksRaw, gkeRaw, kubernetesRaw, localRaw, withValue } from "./fixtures.js";
 
 describe("chartFullname", () => {
   const fn = (release: Record<string, unknown>) => chartFullname({ release: { releaseName: "sie", ...release } as never });
@@ -40,8 +40,9 @@ describe("buildReleaseValues", () => {
       gpuType: "l4",
       bundle: "default",
       gpu: { count: 1 },
-      // The chart's L4 defaults, set for every pool so a pool not named after a chart pool renders.
-      resources: { requests: { cpu: "4", memory: "16Gi" }, limits: { cpu: "8", memory: "32Gi" } },
+      // The chart's L4 defaults, set for every pool so a pool not named after a chart pool renders;
+      // the memory limit (32Gi, a whole g2-standard-8) lowered to what the node leaves for workers.
+      resources: { requests: { cpu: "4", memory: "16Gi" }, limits: { cpu: "8", memory: "27Gi" } },
       nodeSelector: { "sie-fleet/pool": "l4" },
       tolerations: [{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }],
     });
@@ -65,10 +66,32 @@ describe("buildReleaseValues", () => {
   it("takes worker resources from the pool config over the gpu kind's defaults", () => {
     const raw = withValue(gkeRaw(), "pools.l4.resources", { requests: { cpu: "6" } });
     const v = buildReleaseValues(parseConfig(raw)) as any;
-    expect(v.workers.pools.l4.resources).toEqual({ requests: { cpu: "6", memory: "16Gi" }, limits: { cpu: "8", memory: "32Gi" } });
+    expect(v.workers.pools.l4.resources).toEqual({ requests: { cpu: "6", memory: "16Gi" }, limits: { cpu: "8", memory: "27Gi" } });
     expect(() => parseConfig(withValue(gkeRaw(), "release.values", { workers: { pools: { l4: { resources: { requests: { cpu: "6" } } } } } }))).toThrow(
       /release\.values\.workers\.pools\.l4\.resources\.requests\.cpu: is managed by sie-fleet/,
     );
+  });
+});
+
+describe("the model cache size", () => {
+  const cacheSize = (raw: Record<string, unknown>) => (buildReleaseValues(parseConfig(raw)) as any).workers.common.cacheStorageSize;
+
+  it("is what every pool's boot disk holds for all its workers, on the nodes sie-fleet creates", () => {
+    // 200 GB less 10% and 40 GiB leaves 140 GiB; a2-highgpu-2g nodes run two workers: 70Gi each.
+    expect(cacheSize(gkeRaw())).toBe("70Gi");
+    // p4d.24xlarge nodes run eight.
+    expect(cacheSize(eksRaw())).toBe("17Gi");
+    expect(cacheSize(withValue(gkeRaw(), "pools.a100-40.diskSizeGb", 500))).toBe("140Gi");
+    // The chart's 300Gi is the most it ever picks.
+    let big = gkeRaw();
+    for (const pool of ["l4", "a100-40", "a100-80"]) big = withValue(big, `pools.${pool}.diskSizeGb`, 2000);
+    expect(cacheSize(big)).toBe("300Gi");
+  });
+
+  it("is release.values' when set there, and the chart's own elsewhere", () => {
+    expect(cacheSize(withValue(gkeRaw(), "release.values", { workers: { common: { cacheStorageSize: "50Gi" } } }))).toBe("50Gi");
+    expect(cacheSize(localRaw())).toBeUndefined();
+    expect(cacheSize(kubernetesRaw())).toBeUndefined();
   });
 });
 
