@@ -5,7 +5,7 @@
 export const CONFIG_NAMESPACE = "sie-fleet";
 
 /** One top-level key per section; each holds a structured YAML object (except platform/hfToken). */
-export const CONFIG_SECTIONS = ["platform", "cluster", "pools", "release", "hfToken", "autoscaling", "keda", "rollout"] as const;
+export const CONFIG_SECTIONS = ["platform", "cluster", "pools", "release", "hfToken", "autoscaling", "keda", "monitoring", "rollout"] as const;
 
 export type ConfigSection = (typeof CONFIG_SECTIONS)[number];
 

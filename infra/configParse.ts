@@ -20,6 +20,9 @@ import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type EksClusterC
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 import { checkKarpenter } from "./karpenterRules.js";
 import { checkModelCache } from "./modelCache.js";
+import { checkFallbackReplicas } from "./fallbackReplicas.js";
+import { clusterKubernetesMinor, resolveKedaVersion } from "./kedaVersions.js";
+import { resolveMonitoring } from "./prometheusTarget.js";
 
 /** `["pools","l4","zones",0]` → `sie-fleet:pools.l4.zones[0]` (the syntax of `pulumi config set --path`). */
 function formatPath(path: IssuePath): string {
@@ -64,8 +67,9 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
     : undefined;
   const release = parseSection(["release"], sectionSchemas.release, sections.release, report);
   const autoscaling = parseSection(["autoscaling"], sectionSchemas.autoscaling, sections.autoscaling, report);
-  const keda = parseSection(["keda"], sectionSchemas.keda, sections.keda, report);
-  const rollout = parseSection(["rollout"], sectionSchemas.rollout, sections.rollout, report);
+  const kedaInput = parseSection(["keda"], sectionSchemas.keda, sections.keda, report);
+  const monitoringInput = parseSection(["monitoring"], sectionSchemas.monitoring, sections.monitoring, report);
+  const rolloutInput = parseSection(["rollout"], sectionSchemas.rollout, sections.rollout, report);
   const hasHfToken = checkHfToken(sections.hfToken, opts, report);
 
   // Pools parse one by one so that one broken pool does not hide the others' problems.
@@ -94,16 +98,29 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
     // Over the pools that resolved, so a broken pool does not hide the others' disk problems.
     if (platform) checkModelCache(platform, Object.values(pools), release.values, report);
   }
+  const keda = kedaInput && platform ? { ...kedaInput, version: resolveKedaVersion(kedaInput, clusterKubernetesMinor(platform, cluster), report) } : undefined;
+  const resolved =
+    autoscaling && monitoringInput && rolloutInput
+      ? resolveMonitoring({ monitoring: monitoringInput, autoscaling, gatesUrl: rolloutInput.gates.prometheusUrl }, report)
+      : undefined;
+  const monitoring = resolved?.monitoring;
+  // The gates read rollout.gates.prometheusUrl: it becomes the resolved Prometheus's outside address.
+  let rollout = rolloutInput;
+  if (rolloutInput && resolved) {
+    const { prometheusUrl: _configured, ...gates } = rolloutInput.gates;
+    rollout = { ...rolloutInput, gates: { ...gates, ...(resolved.gatesUrl ? { prometheusUrl: resolved.gatesUrl } : {}) } };
+  }
+  if (autoscaling && poolsComplete) checkFallbackReplicas(autoscaling, Object.values(pools), report);
   if (rollout && isRecord(rawPools)) {
     // Pools that failed to parse count as having workers, so their own errors are not doubled here.
     const workersByName = Object.fromEntries(poolNames.map((n) => [n, { workers: pools[n] ? hasWorkers(pools[n]) : true }]));
     checkRollout(rollout, workersByName, report);
   }
 
-  if (problems.length > 0 || !platform || !cluster || !release || !autoscaling || !keda || !rollout) {
+  if (problems.length > 0 || !platform || !cluster || !release || !autoscaling || !keda || !monitoring || !rollout) {
     return { ok: false, problems };
   }
-  const config = { platform, cluster, pools, release, autoscaling, keda, rollout, hasHfToken } as FleetConfig;
+  const config = { platform, cluster, pools, release, autoscaling, keda, monitoring, rollout, hasHfToken } as FleetConfig;
   checkValuesOverlap(config, report);
   return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
 }

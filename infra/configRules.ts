@@ -269,7 +269,8 @@ const MANAGED_HINTS: [RegExp, string][] = [
   [/^workers\.pools\.([^.]+)/, "configure the pool under sie-fleet:pools instead"],
   [/^(autoscaling|keda)\b/, "sie-fleet owns the ScaledObjects; use sie-fleet:autoscaling / sie-fleet:keda"],
   [/^fullnameOverride$/, "set sie-fleet:release.fullnameOverride instead"],
-  [/^hfToken\b/, "the token comes from the secret sie-fleet:hfToken"],
+  [/^(hfToken|workers\.common\.hfCache\.tokenSecret)/, "the token comes from the secret sie-fleet:hfToken"],
+  [/^serviceMonitor\.enabled$/, "sie-fleet:monitoring.prometheus.install turns on the chart's ServiceMonitor"],
   [/^machineProfiles\b/, "machine profiles follow sie-fleet:pools (gpu, machine type, spot)"],
 ];
 

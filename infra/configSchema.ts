@@ -9,8 +9,15 @@ import { KARPENTER_DURATION } from "./karpenterNodePools.js";
 export const PLATFORMS = ["gke", "eks", "local", "kubernetes"] as const;
 export type Platform = (typeof PLATFORMS)[number];
 
+/**
+ * How a GKE kubeconfig's gke-gcloud-auth-plugin gets Google credentials. `gcloud-plugin`: the
+ * gcloud login of whoever runs it (workstations). `application-default`: Application Default
+ * Credentials (GOOGLE_APPLICATION_CREDENTIALS, workload identity), for CI without a gcloud login.
+ */
+export const GKE_AUTH_MODES = ["gcloud-plugin", "application-default"] as const;
+export type GkeAuthMode = (typeof GKE_AUTH_MODES)[number];
+
 const DEFAULT_CHART = "oci://ghcr.io/superlinked/charts/sie-cluster";
-const DEFAULT_PROMETHEUS = "http://prometheus-operated.monitoring.svc.cluster.local:9090";
 
 const TAG_MESSAGE = "must be a valid OCI image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}, e.g. v0.3.1): no spaces, ':', '@' or ';'";
 const imageTag = z.string().regex(OCI_TAG_PATTERN, TAG_MESSAGE);
@@ -50,6 +57,8 @@ const gkeClusterSchema = z.strictObject({
   nodeServiceAccount: nonEmpty.optional(),
   /** GKE-managed driver version for GPU nodes. */
   gpuDriverVersion: z.enum(["DEFAULT", "LATEST"]).default("DEFAULT"),
+  /** Credentials of the kubeconfig's gke-gcloud-auth-plugin (infra/kubeconfig.ts). */
+  auth: z.enum(GKE_AUTH_MODES).default("gcloud-plugin"),
 });
 
 const ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
@@ -67,6 +76,13 @@ const eksClusterSchema = z.strictObject({
   roleArn: z.string().regex(ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
   deletionProtection: z.boolean().default(false),
   devicePlugin: z.strictObject({ install: z.boolean().default(true), version: nonEmpty.default("0.17.4") }).prefault({}),
+  /** AWS CLI profile the kubeconfig's `aws eks get-token` runs with (AWS_PROFILE); the AWS provider's own is `aws:profile`. */
+  awsProfile: z
+    .string()
+    .regex(/^[A-Za-z0-9_.+@-]{1,64}$/, "must be an AWS CLI profile name (letters, digits, '_', '.', '+', '@', '-')")
+    .optional(),
+  /** IAM role the kubeconfig's `aws eks get-token --role-arn` assumes to sign the token. */
+  assumeRoleArn: z.string().regex(ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
   /** Node autoscaling (infra/eks.ts, docs/eks.md): Karpenter adds the nodes of pools that run workers and of GPU pools. */
   karpenter: z
     .strictObject({
@@ -174,23 +190,75 @@ export type ReleaseConfig = z.output<typeof releaseSchema>;
 
 const autoscalingSchema = z.strictObject({
   enabled: z.boolean().default(false),
-  prometheusAddress: z.url({ protocol: /^https?$/ }).default(DEFAULT_PROMETHEUS),
+  /**
+   * Where KEDA queries Prometheus, for setups that predate sie-fleet:monitoring. Prefer
+   * monitoring.prometheus, which names it for KEDA and the metric gates alike; both set and
+   * different is a config error (infra/prometheusTarget.ts).
+   */
+  prometheusAddress: z.url({ protocol: /^https?$/ }).optional(),
   pollingInterval: posInt.default(15),
   cooldownPeriod: nonNegInt.default(900),
   scaleDownStabilization: z.number().int().min(0).max(3600).default(300),
   queueDepthThreshold: posInt.default(10),
   queueDepthActivation: nonNegInt.default(2),
-  fallbackReplicas: nonNegInt.default(2),
+  /**
+   * Workers KEDA sets while Prometheus cannot be read. Default: each pool's minReplicas, so an
+   * outage never starts GPU workers no demand asked for. An explicit value applies to every pool:
+   * above a pool's minReplicas it buys capacity during outages; above its maxReplicas it is an error.
+   */
+  fallbackReplicas: nonNegInt.optional(),
 });
 export type AutoscalingConfig = z.output<typeof autoscalingSchema>;
 
 const kedaSchema = z.strictObject({
   /** Install KEDA (kedacore/keda chart) from this stack. */
   install: z.boolean().default(false),
-  version: nonEmpty.default("2.14.0"),
+  /** kedacore/keda chart version; default: the newest KEDA that supports the cluster's Kubernetes version (infra/kedaVersions.ts). */
+  version: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, "must be a kedacore/keda chart version such as 2.18.3")
+    .optional(),
   namespace: dnsLabel(63).default("keda"),
 });
-export type KedaConfig = z.output<typeof kedaSchema>;
+/** After parsing, version is always set (configParse resolves the default). */
+export type KedaConfig = Omit<z.output<typeof kedaSchema>, "version"> & { version: string };
+
+// ---- monitoring: the Prometheus KEDA and the metric gates read ----
+
+/** `<namespace>/<service>:<port>` of a Prometheus running in the cluster. */
+export const PROMETHEUS_SERVICE_PATTERN = /^([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/([a-z0-9]([-a-z0-9]*[a-z0-9])?):(\d{1,5})$/;
+
+/**
+ * One of three ways to name the Prometheus (infra/prometheusTarget.ts checks that only one is used):
+ * `install: true` installs kube-prometheus-stack (operator + Prometheus) from this stack and turns on
+ * the sie-cluster chart's ServiceMonitor; `service` names one already in the cluster; `url` is an
+ * address that KEDA (in the cluster) and the metric gates (outside it) can both reach.
+ */
+const prometheusSchema = z.strictObject({
+  install: z.boolean().default(false),
+  /** install only: prometheus-community/kube-prometheus-stack chart version. */
+  version: z
+    .string()
+    .regex(/^\d+\.\d+\.\d+$/, "must be a kube-prometheus-stack chart version such as 88.5.3")
+    .optional(),
+  /** install only: namespace of the Prometheus release (default monitoring). */
+  namespace: dnsLabel(63).optional(),
+  /** install only: a PersistentVolumeClaim of this size for the TSDB (default: the pod's emptyDir). */
+  storageSize: z
+    .string()
+    .regex(/^\d+(Mi|Gi|Ti)$/, "must be a storage size such as 50Gi")
+    .optional(),
+  /** install only: extra kube-prometheus-stack values (the selectors sie-fleet sets may not be overridden). */
+  values: z.record(z.string(), z.unknown()).optional(),
+  /** An existing in-cluster Prometheus: `<namespace>/<service>:<port>`, e.g. monitoring/prometheus-operated:9090. */
+  service: z.string().regex(PROMETHEUS_SERVICE_PATTERN, "must be <namespace>/<service>:<port>, e.g. monitoring/prometheus-operated:9090").optional(),
+  /** An existing Prometheus at an address reachable from inside the cluster and from where sie-fleet runs. */
+  url: z.url({ protocol: /^https?$/ }).optional(),
+});
+export type PrometheusInput = z.output<typeof prometheusSchema>;
+
+const monitoringSchema = z.strictObject({ prometheus: prometheusSchema.optional() });
+export type MonitoringInput = z.output<typeof monitoringSchema>;
 
 // ---- rollout policy (consumed by the automation layer) ----
 
@@ -246,7 +314,12 @@ export const rolloutSchema = z.strictObject({
       intervalSeconds: posInt.default(30),
       /** Failed measurements tolerated before the gate fails. */
       failureLimit: nonNegInt.default(0),
-      /** Prometheus HTTP API base URL for the metric gates; without one they are skipped (with a warning). */
+      /**
+       * Prometheus HTTP API base URL for the metric gates, as reachable from where sie-fleet runs
+       * (e.g. a port-forward or an ingress to the Prometheus monitoring.prometheus names). With
+       * monitoring.prometheus.url it defaults to that URL and may not differ. Without one the gates
+       * are skipped (with a warning).
+       */
       prometheusUrl: z.url({ protocol: /^https?$/ }).optional(),
       /** Which verification checks run after each wave and at the end (automation/verify). */
       checks: z.strictObject({ wave: z.array(z.enum(VERIFY_CHECKS)).optional(), final: z.array(z.enum(VERIFY_CHECKS)).optional() }).prefault({}),
@@ -333,5 +406,6 @@ export const sectionSchemas = {
   release: releaseSchema,
   autoscaling: autoscalingSchema.prefault({}),
   keda: kedaSchema.prefault({}),
+  monitoring: monitoringSchema.prefault({}),
   rollout: rolloutSchema.prefault({}),
 } as const;

@@ -1,6 +1,7 @@
 // The validated, defaulted and resolved stack config that the rest of infra/ consumes.
 import type * as Schema from "./configSchema.js";
 import type { NodeTaint, ResolvedHardware, WorkerResources } from "./gpu-profiles.js";
+import type { MonitoringConfig } from "./prometheusTarget.js";
 
 // The section types are the schema's; re-exported so infra/ and automation import them from here.
 export type {
@@ -10,11 +11,13 @@ export type {
   KedaConfig,
   KubernetesClusterConfig,
   LocalClusterConfig,
+  GkeAuthMode,
   Platform,
   PoolInput,
   ReleaseConfig,
   RolloutConfig,
 } from "./configSchema.js";
+export type { MonitoringConfig, PrometheusInstall, PrometheusService, PrometheusTarget } from "./prometheusTarget.js";
 
 /** A pool after defaults and hardware resolution: everything node pools and Helm values need. */
 export interface ResolvedPool extends Omit<Schema.PoolInput, "gpusPerWorker" | "maxReplicas" | "machineProfile" | "diskSizeGb" | "nodeSelector" | "resources"> {
@@ -43,6 +46,8 @@ interface CommonConfig {
   release: Schema.ReleaseConfig;
   autoscaling: Schema.AutoscalingConfig;
   keda: Schema.KedaConfig;
+  /** The Prometheus KEDA and the metric gates read, and its install. rollout.gates.prometheusUrl is its externalUrl. */
+  monitoring: MonitoringConfig;
   rollout: Schema.RolloutConfig;
   /** Whether `sie-fleet:hfToken` is set (its value is only ever handled as a Pulumi secret). */
   hasHfToken: boolean;

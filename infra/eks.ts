@@ -127,9 +127,17 @@ export function deployEks(cfg: EksFleetConfig): EksDeployment {
   }
 
   const kubeconfig = pulumi.secret(
-    pulumi
-      .all([clusterName, endpoint, caData])
-      .apply(([name, ep, ca]) => eksKubeconfig({ name: `eks_${c.region}_${name}`, clusterName: name, region: c.region, endpoint: ep, caData: ca })),
+    pulumi.all([clusterName, endpoint, caData]).apply(([name, ep, ca]) =>
+      eksKubeconfig({
+        name: `eks_${c.region}_${name}`,
+        clusterName: name,
+        region: c.region,
+        endpoint: ep,
+        caData: ca,
+        awsProfile: c.awsProfile,
+        assumeRoleArn: c.assumeRoleArn,
+      }),
+    ),
   );
   const provider = new k8s.Provider("eks-k8s", { kubeconfig }, { dependsOn: cluster ? [cluster] : [] });
 

@@ -96,7 +96,9 @@ export function deployGke(cfg: GkeFleetConfig): GkeDeployment {
   );
 
   const kubeconfig = pulumi.secret(
-    pulumi.all([endpoint, caData]).apply(([ep, ca]) => gkeKubeconfig({ name: `gke_${c.project}_${c.region}_${c.name}`, endpoint: ep, caData: ca })),
+    pulumi
+      .all([endpoint, caData])
+      .apply(([ep, ca]) => gkeKubeconfig({ name: `gke_${c.project}_${c.region}_${c.name}`, endpoint: ep, caData: ca, auth: c.auth })),
   );
   const provider = new k8s.Provider("gke-k8s", { kubeconfig }, { dependsOn: cluster ? [cluster] : [] });
   return { clusterName, ...(cluster ? { cluster } : {}), nodePools, kubeconfig, provider };

@@ -1,4 +1,4 @@
-// The SIE release: namespace, optional KEDA install, the sie-cluster Helm release and the
+// The SIE release: namespace, optional KEDA and Prometheus installs, the sie-cluster Helm release and the
 // Pulumi-owned ScaledObjects. Only the Helm release's inputs depend on image tags, so a tag change
 // is a one-resource update.
 import * as k8s from "@pulumi/kubernetes";
@@ -30,6 +30,8 @@ export interface ReleaseDeployment {
   fullname: string;
   namespace?: k8s.core.v1.Namespace;
   keda?: k8s.helm.v3.Release;
+  /** kube-prometheus-stack, when monitoring.prometheus.install. */
+  prometheus?: k8s.helm.v3.Release;
   release: k8s.helm.v3.Release;
   /** pool → the patch that seeds a new pool's worker count (KEDA owns it afterwards). */
   replicaSeeds: Record<string, k8s.apps.v1.StatefulSetPatch>;
@@ -82,6 +84,14 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
       )
     : undefined;
 
+  const install = cfg.monitoring.install;
+  const prometheus = install
+    ? repoChartRelease(
+        { chart: install.chart, repo: install.repo, version: install.version, namespace: install.namespace, values: install.values, createNamespace: true },
+        { provider, dependsOn: base },
+      )
+    : undefined;
+
   // The token is a nested Output so only that leaf is secret; the rest of the values stay diffable.
   const values = buildReleaseValues(cfg);
   const releaseValues: pulumi.Input<Values> = args.hfToken ? deepMerge(values, { hfToken: { create: true, value: args.hfToken } }) : values;
@@ -102,7 +112,8 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
       postrender: WORKER_REPLICAS_POSTRENDER,
       maxHistory: 20,
     },
-    { provider, dependsOn: [...base, ...(namespace ? [namespace] : [])] },
+    // After Prometheus: its operator's CRDs define the chart's ServiceMonitor.
+    { provider, dependsOn: [...base, ...(namespace ? [namespace] : []), ...(prometheus ? [prometheus] : [])] },
   );
 
   // Helm no longer sets worker replicas (see WORKER_REPLICAS_POSTRENDER), so a new StatefulSet
@@ -141,5 +152,13 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
     );
   }
 
-  return { fullname, ...(namespace ? { namespace } : {}), ...(keda ? { keda } : {}), release, replicaSeeds, scaledObjects };
+  return {
+    fullname,
+    ...(namespace ? { namespace } : {}),
+    ...(keda ? { keda } : {}),
+    ...(prometheus ? { prometheus } : {}),
+    release,
+    replicaSeeds,
+    scaledObjects,
+  };
 }

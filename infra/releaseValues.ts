@@ -10,6 +10,13 @@ const CHART_DEFAULT_POOLS = ["l4", "a100-40gb", "a100-80gb", "cpu"] as const;
 
 export type Values = Record<string, unknown>;
 
+/**
+ * The Secret the chart creates from `hfToken.value` when `hfToken.create` is set, and its key
+ * (templates/hf-token-secret.yaml). Workers only get HF_TOKEN when `workers.common.hfCache`
+ * names it (templates/worker-statefulset.yaml).
+ */
+export const HF_TOKEN_SECRET = { name: "hf-token", key: "token" } as const;
+
 /** The chart's fullname: fullnameOverride, else `<release>-sie-cluster` (the release alone if it already contains "sie-cluster"). */
 export function chartFullname(cfg: Pick<FleetConfig, "release">): string {
   const { fullnameOverride, releaseName } = cfg.release;
@@ -81,15 +88,19 @@ export function buildManagedValues(cfg: FleetConfig): Values {
       spot: pool.spot,
     };
   }
+  const hfCache = cfg.hasHfToken ? { hfCache: { tokenSecret: HF_TOKEN_SECRET.name, tokenSecretKey: HF_TOKEN_SECRET.key } } : {};
   return {
     ...(cfg.release.fullnameOverride ? { fullnameOverride: cfg.release.fullnameOverride } : {}),
     gateway: { image: { tag: gatewayTag(cfg) } },
     config: { image: { tag: configTag(cfg) } },
-    workers: { common: { image: { tag: cfg.release.imageTag } }, pools },
+    workers: { common: { image: { tag: cfg.release.imageTag }, ...hfCache }, pools },
     machineProfiles,
     // The chart would render its own ScaledObjects through a hook Job; Pulumi owns them instead.
     autoscaling: { enabled: false },
     keda: { install: false },
+    // The Prometheus this stack installs is the operator's: the chart's ServiceMonitor tells it to
+    // scrape the gateway (whose metrics KEDA's triggers read), config and workers.
+    ...(cfg.monitoring.install ? { serviceMonitor: { enabled: true } } : {}),
     // The token itself is merged in by release.ts as a Pulumi secret.
     ...(cfg.hasHfToken ? { hfToken: { create: true } } : {}),
   };

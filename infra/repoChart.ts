@@ -1,4 +1,4 @@
-// A third-party chart from a Helm repository (KEDA, the NVIDIA device plugin), installed as a
+// A third-party chart from a Helm repository (KEDA, kube-prometheus-stack, the NVIDIA device plugin), installed as a
 // release of the same name.
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";

@@ -2,6 +2,7 @@
 // the sie-cluster chart renders into its hook Job, but as first-class Pulumi resources so that
 // Helm upgrades and uninstalls do not leave them behind and their diffs show up in previews.
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
+import { fallbackReplicasFor } from "./fallbackReplicas.js";
 import { scaledObjectName, workerStatefulSetName } from "./releaseValues.js";
 
 const SCALED_OBJECT_API_VERSION = "keda.sh/v1alpha1";
@@ -33,17 +34,17 @@ function promTrigger(name: string, serverAddress: string, query: string, thresho
   };
 }
 
-function triggers(cfg: FleetConfig, pool: ResolvedPool) {
+function triggers(cfg: FleetConfig, pool: ResolvedPool, serverAddress: string) {
   const a = cfg.autoscaling;
   const sel = `machine_profile="${pool.machineProfile}",bundle="${pool.bundle}"`;
   // `or vector(0)`: an empty result (no traffic yet) must read as 0, not as a scaler error.
   return [
-    promTrigger("pending-demand", a.prometheusAddress, `sum(sie_gateway_pending_demand{${sel}}) or vector(0)`, 1, 0),
-    promTrigger("queue-depth", a.prometheusAddress, `sum(sie_gateway_worker_queue_depth{${sel}}) or vector(0)`, a.queueDepthThreshold, a.queueDepthActivation),
-    promTrigger("active-leases", a.prometheusAddress, `sum(sie_gateway_active_lease_gpus{${sel}}) or vector(0)`, 1, 0),
+    promTrigger("pending-demand", serverAddress, `sum(sie_gateway_pending_demand{${sel}}) or vector(0)`, 1, 0),
+    promTrigger("queue-depth", serverAddress, `sum(sie_gateway_worker_queue_depth{${sel}}) or vector(0)`, a.queueDepthThreshold, a.queueDepthActivation),
+    promTrigger("active-leases", serverAddress, `sum(sie_gateway_active_lease_gpus{${sel}}) or vector(0)`, 1, 0),
     promTrigger(
       "rejections",
-      a.prometheusAddress,
+      serverAddress,
       `sum(rate(sie_gateway_rejected_requests_total{${sel},reason!~"${IGNORED_REJECT_REASONS}"}[2m])) or vector(0)`,
       1,
       0,
@@ -75,6 +76,8 @@ function behavior(cfg: FleetConfig): Record<string, unknown> {
 /** One ScaledObject per pool with workers, or none when autoscaling is off. */
 export function buildScaledObjects(cfg: FleetConfig, fullname: string): ScaledObjectManifest[] {
   if (!cfg.autoscaling.enabled) return [];
+  // Config validation refuses autoscaling without a Prometheus (infra/prometheusTarget.ts).
+  const serverAddress = cfg.monitoring.prometheus!.inClusterUrl;
   return Object.values(cfg.pools)
     .filter(hasWorkers)
     .map((pool) => ({
@@ -95,9 +98,9 @@ export function buildScaledObjects(cfg: FleetConfig, fullname: string): ScaledOb
         cooldownPeriod: cfg.autoscaling.cooldownPeriod,
         minReplicaCount: pool.minReplicas,
         maxReplicaCount: pool.maxReplicas,
-        fallback: { failureThreshold: 3, replicas: cfg.autoscaling.fallbackReplicas },
+        fallback: { failureThreshold: 3, replicas: fallbackReplicasFor(cfg.autoscaling, pool) },
         advanced: { horizontalPodAutoscalerConfig: { behavior: behavior(cfg) } },
-        triggers: triggers(cfg, pool),
+        triggers: triggers(cfg, pool, serverAddress),
       },
     }));
 }

@@ -9,15 +9,22 @@ import { REPO_ROOT } from "../../automation/engine/paths.js";
 import { ensureKubernetesTools } from "../../automation/engine/kubernetesPlugin.js";
 import { parseConfig } from "../../infra/configParse.js";
 import { hasWorkers, type FleetConfig } from "../../infra/configTypes.js";
-import { buildReleaseValues, chartFullname, configTag, gatewayTag, workerStatefulSetName } from "../../infra/releaseValues.js";
+import { HF_TOKEN_SECRET, buildReleaseValues, chartFullname, configTag, gatewayTag, workerStatefulSetName } from "../../infra/releaseValues.js";
 import { chartDirFor, renderChart, type KubeObject } from "./helm.js";
 
 const STACKS = join(REPO_ROOT, "stacks");
 const files = readdirSync(STACKS).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f));
 
-function stackConfig(file: string): FleetConfig {
+function stackConfig(file: string, extra: Record<string, unknown> = {}): FleetConfig {
   const doc = load(readFileSync(join(STACKS, file), "utf8")) as { config?: Record<string, unknown> };
-  return parseConfig(doc.config ?? {});
+  return parseConfig({ ...(doc.config ?? {}), ...extra });
+}
+
+/** The release's objects as Helm renders them for this config (the token is any value: only Pulumi knows it). */
+function render(cfg: FleetConfig): Promise<KubeObject[]> {
+  const values = buildReleaseValues(cfg) as Record<string, any>;
+  if (cfg.hasHfToken) values.hfToken = { ...values.hfToken, value: "rendered-in-test" };
+  return renderChart({ chartDir: chartDirFor(cfg.release), releaseName: cfg.release.releaseName, namespace: cfg.release.namespace, values });
 }
 
 const find = (objs: KubeObject[], kind: string, name: string) => objs.find((o) => o.kind === kind && o.metadata.name === name);
@@ -33,10 +40,7 @@ describe.each(files)("%s rendered by the real chart", (file) => {
   let objects: KubeObject[];
 
   beforeAll(async () => {
-    const values = buildReleaseValues(cfg) as Record<string, any>;
-    // The token itself is a Pulumi secret merged in at deploy time; any value renders the same objects.
-    if (cfg.hasHfToken) values.hfToken = { ...values.hfToken, value: "rendered-in-test" };
-    objects = await renderChart({ chartDir: chartDirFor(cfg.release), releaseName: cfg.release.releaseName, namespace: cfg.release.namespace, values });
+    objects = await render(cfg);
   }, 120_000);
 
   it("renders without error, with no chart hooks and no chart-owned ScaledObjects", () => {
@@ -76,10 +80,54 @@ describe.each(files)("%s rendered by the real chart", (file) => {
     }
   });
 
+  it("with a Prometheus this stack installs, the chart's ServiceMonitor scrapes the release's http ports", () => {
+    const monitors = objects.filter((o) => o.kind === "ServiceMonitor");
+    if (!cfg.monitoring.install) {
+      expect(monitors).toEqual([]);
+      return;
+    }
+    expect(monitors.map((m) => m.metadata.name)).toEqual([fullname]);
+    const gatewayService = find(objects, "Service", `${fullname}-gateway`)!;
+    const selector = monitors[0]!.spec.selector.matchLabels as Record<string, string>;
+    for (const [k, v] of Object.entries(selector)) expect(gatewayService.metadata.labels?.[k], k).toBe(v);
+    expect(monitors[0]!.spec.endpoints).toEqual([expect.objectContaining({ port: "http", path: "/metrics" })]);
+  });
+
   it("gateway and config run their own tags", () => {
     const gateway = find(objects, "Deployment", `${fullname}-gateway`);
     const config = find(objects, "Deployment", `${fullname}-config`);
     expect(gateway?.spec.template.spec.containers[0].image).toMatch(new RegExp(`:${gatewayTag(cfg)}$`));
     expect(config?.spec.template.spec.containers[0].image).toMatch(new RegExp(`:${configTag(cfg)}$`));
+  });
+});
+
+describe("a stack with sie-fleet:hfToken, rendered by the real chart", () => {
+  // A stack file keeps the token encrypted; parseConfig only needs to see that it is a secret.
+  const cfg = stackConfig("Pulumi.local.yaml", { "sie-fleet:hfToken": { secure: "v1:encrypted" } });
+  const fullname = chartFullname(cfg);
+  let objects: KubeObject[];
+
+  beforeAll(async () => {
+    objects = await render(cfg);
+  }, 120_000);
+
+  it("the chart creates the token Secret", () => {
+    const secret = find(objects, "Secret", HF_TOKEN_SECRET.name);
+    expect(secret?.metadata.namespace).toBe(cfg.release.namespace);
+    expect(Object.keys((secret as { data?: Record<string, string> }).data ?? {})).toEqual([HF_TOKEN_SECRET.key]);
+  });
+
+  it("every worker StatefulSet's container reads HF_TOKEN from that Secret and key", () => {
+    const pools = Object.values(cfg.pools).filter(hasWorkers);
+    expect(pools.length).toBeGreaterThan(0);
+    for (const pool of pools) {
+      const sts = find(objects, "StatefulSet", workerStatefulSetName(fullname, pool.name))!;
+      for (const container of sts.spec.template.spec.containers as { name: string; env?: { name: string; valueFrom?: unknown }[] }[]) {
+        const env = (container.env ?? []).filter((e) => e.name === "HF_TOKEN");
+        expect(env, `${pool.name}/${container.name}`).toEqual([
+          { name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: HF_TOKEN_SECRET.name, key: HF_TOKEN_SECRET.key } } },
+        ]);
+      }
+    }
   });
 });

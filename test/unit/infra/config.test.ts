@@ -14,18 +14,29 @@ function problemsOf(raw: Raw) {
 
 describe("parseConfig: valid configs", () => {
   it("applies the chart's autoscaling defaults and sie-fleet's release defaults", () => {
-    const cfg = parseConfig({ ...localRaw(), "sie-fleet:autoscaling": { enabled: true } });
+    const cfg = parseConfig({
+      ...localRaw(),
+      "sie-fleet:autoscaling": { enabled: true },
+      "sie-fleet:monitoring": { prometheus: { service: "monitoring/prometheus-operated:9090" } },
+    });
+    // No fallbackReplicas: each pool falls back to its own minReplicas (infra/fallbackReplicas.ts).
     expect(cfg.autoscaling).toEqual({
       enabled: true,
-      prometheusAddress: "http://prometheus-operated.monitoring.svc.cluster.local:9090",
       pollingInterval: 15,
       cooldownPeriod: 900,
       scaleDownStabilization: 300,
       queueDepthThreshold: 10,
       queueDepthActivation: 2,
-      fallbackReplicas: 2,
     });
-    expect(cfg.keda).toEqual({ install: false, version: "2.14.0", namespace: "keda" });
+    // The embedded cluster's Kubernetes version is not in config: the newest KEDA of the table.
+    expect(cfg.keda).toEqual({ install: false, version: "2.20.2", namespace: "keda" });
+    expect(cfg.monitoring).toEqual({
+      prometheus: {
+        source: "service",
+        inClusterUrl: "http://prometheus-operated.monitoring.svc.cluster.local:9090",
+        service: { namespace: "monitoring", name: "prometheus-operated", port: 9090 },
+      },
+    });
     expect(cfg.release.chart).toBe("oci://ghcr.io/superlinked/charts/sie-cluster");
     expect(cfg.rollout.gates.maxErrorRatio).toBe(0.01);
     expect(cfg.rollout.revertOnFailure).toBe(true);

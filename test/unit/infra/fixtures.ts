@@ -17,6 +17,7 @@ export function gkeRaw(): Raw {
     },
     "sie-fleet:release": { ...release },
     "sie-fleet:autoscaling": { enabled: true },
+    "sie-fleet:monitoring": { prometheus: { install: true } },
     "sie-fleet:rollout": { canaryPool: "l4", waveOrder: ["a100-40", "a100-80"] },
   };
 }
@@ -41,6 +42,7 @@ export function eksRaw(): Raw {
     "sie-fleet:release": { ...release },
     "sie-fleet:autoscaling": { enabled: true },
     "sie-fleet:keda": { install: true },
+    "sie-fleet:monitoring": { prometheus: { service: "observability/prometheus-k8s:9090" } },
   };
 }
 

@@ -1,7 +1,7 @@
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../infra/configParse.js";
-import { buildReleaseValues, chartFullname } from "../../../infra/releaseValues.js";
+import { HF_TOKEN_SECRET, buildManagedValues, buildReleaseValues, chartFullname } from "../../../infra/releaseValues.js";
 import { buildScaledObjects } from "../../../infra/scaledObjects.js";
 import { eksRaw, gkeRaw, kubernetesRaw, localRaw, withValue } from "./fixtures.js";
 
@@ -92,6 +92,36 @@ describe("the model cache size", () => {
     expect(cacheSize(withValue(gkeRaw(), "release.values", { workers: { common: { cacheStorageSize: "50Gi" } } }))).toBe("50Gi");
     expect(cacheSize(localRaw())).toBeUndefined();
     expect(cacheSize(kubernetesRaw())).toBeUndefined();
+  });
+});
+
+describe("buildManagedValues: the Hugging Face token", () => {
+  it("with an hfToken, the chart creates the hf-token Secret and every worker reads HF_TOKEN from it", () => {
+    const v = buildManagedValues(parseConfig({ ...gkeRaw(), "sie-fleet:hfToken": { secure: "v1:abc" } })) as any;
+    expect(HF_TOKEN_SECRET).toEqual({ name: "hf-token", key: "token" });
+    expect(v.hfToken).toEqual({ create: true });
+    expect(v.workers.common.hfCache).toEqual({ tokenSecret: "hf-token", tokenSecretKey: "token" });
+    expect(v.workers.common.image).toEqual({ tag: "v0.3.1" });
+  });
+
+  it("without one, neither the Secret nor the reference", () => {
+    const v = buildManagedValues(parseConfig(gkeRaw())) as any;
+    expect(v.hfToken).toBeUndefined();
+    expect(v.workers.common).toEqual({ image: { tag: "v0.3.1" } });
+  });
+
+  it("the reference may not be overridden from release.values while sie-fleet sets it", () => {
+    const raw = {
+      ...gkeRaw(),
+      "sie-fleet:hfToken": { secure: "v1:abc" },
+      "sie-fleet:release": { ...(gkeRaw()["sie-fleet:release"] as object), values: { workers: { common: { hfCache: { tokenSecret: "mine" } } } } },
+    };
+    expect(() => parseConfig(raw)).toThrow(
+      /release\.values\.workers\.common\.hfCache\.tokenSecret: is managed by sie-fleet and cannot be overridden \(the token comes from the secret sie-fleet:hfToken\)/,
+    );
+    // Without sie-fleet:hfToken a token Secret of the user's own may be named.
+    const own = withValue(gkeRaw(), "release.values", { workers: { common: { hfCache: { tokenSecret: "mine" } } } });
+    expect((buildReleaseValues(parseConfig(own)) as any).workers.common.hfCache).toEqual({ tokenSecret: "mine" });
   });
 });
 
