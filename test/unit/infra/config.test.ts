@@ -403,8 +403,13 @@ describe("parseConfig: every pool fits its machine (gke, eks)", () => {
     // An existing cluster's nodes are not sie-fleet's: no machine to check against.
     expect(() => parseConfig(withValue(kubernetesRaw(), "pools.l4.resources", { requests: { cpu: "64" } }))).not.toThrow();
     // Listed CPU machines with workers are checked like GPU ones.
-    const cpu = parseConfig(withValue(eksRaw(), "pools.system", { gpu: "cpu", instanceType: "m6i.xlarge", minNodes: 1, maxNodes: 2 }));
-    expect(cpu.pools.system).toMatchObject({ workersPerNode: 1, maxReplicas: 2 });
+    const cpu = parseConfig(withValue(eksRaw(), "pools.cpu", { gpu: "cpu", instanceType: "m6i.xlarge", minNodes: 1, maxNodes: 2, machineProfile: "cpu-m6i" }));
+    expect(cpu.pools.cpu).toMatchObject({ workersPerNode: 1, maxReplicas: 2 });
+    expect(
+      problemsOf(
+        withValue(eksRaw(), "pools.cpu", { gpu: "cpu", instanceType: "m6i.xlarge", resources: { requests: { cpu: "4" } }, machineProfile: "cpu-m6i" }),
+      ),
+    ).toContainEqual(expect.objectContaining({ path: "sie-fleet:pools.cpu.instanceType" }));
   });
 
   it("the model cache: sized to the disks by default, a configured size must fit every pool", () => {
