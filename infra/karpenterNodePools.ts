@@ -3,6 +3,7 @@
 // embedded cluster can render the same NodePools for Karpenter's kwok provider.
 import { hasWorkers, type ResolvedPool } from "./configTypes.js";
 import { GPU_RESOURCE, POOL_LABEL, isGpuKind, type NodeTaint } from "./gpu-profiles.js";
+import { machineShape } from "./machineShapes.js";
 
 export const NODEPOOL_API_VERSION = "karpenter.sh/v1";
 export const EC2_NODE_CLASS_API_VERSION = "karpenter.k8s.aws/v1";
@@ -30,19 +31,6 @@ export function karpenterNodeCount(pool: Pick<ResolvedPool, "minNodes" | "maxNod
 /** NodePool and EC2NodeClass name of a pool; prefixed so they never clash with other NodePools in the cluster. */
 export function nodePoolName(pool: string): string {
   return `sie-fleet-${pool}`;
-}
-
-/**
- * vCPUs of an EC2 instance type from its size name, e.g. m6i.2xlarge → 8. Holds for the x86 sizes
- * from `large` up (large = 2 vCPUs, xlarge = 4, Nxlarge = 4N); smaller and `metal` sizes vary by
- * family, so they give undefined.
- */
-export function instanceVcpus(instanceType: string): number | undefined {
-  const m = /^[a-z0-9-]+\.(\d*)(x?)large$/.exec(instanceType);
-  if (!m) return undefined;
-  const [, count, x] = m;
-  if (!x) return count ? undefined : 2;
-  return 4 * (count ? Number(count) : 1);
 }
 
 export interface NodeSelectorRequirement {
@@ -85,22 +73,25 @@ export interface NodePoolOptions {
   consolidateAfter: string;
   /** The provider's node class; defaults to the EC2NodeClass of the same name. */
   nodeClassRef?: NodeClassRef;
-  /** vCPUs per node for a cpu pool's limit; derived from the instance type when omitted. */
+  /** vCPUs per node for a cpu pool's limit; the instance type's, from the machine table, when omitted. */
   vcpusPerNode?: number;
 }
 
 /**
  * What bounds a pool's Karpenter nodes to karpenterNodeCount: a GPU pool's GPUs, a cpu pool's
- * vCPUs. Karpenter launches no instance that would push the NodePool past a limit (checked
- * against instance capacity, so one instance type gives an exact node count; a burst of launches
- * can briefly overshoot, as Karpenter's limit accounting is eventually consistent).
+ * vCPUs, per node both from the machine table (machineShapes.ts; gpusPerNode is resolved from it).
+ * Karpenter launches no instance that would push the NodePool past a limit (checked against
+ * instance capacity, so one instance type gives an exact node count; a burst of launches can
+ * briefly overshoot, as Karpenter's limit accounting is eventually consistent).
  */
 export function nodePoolLimits(pool: ResolvedPool, vcpusPerNode?: number): Record<string, string> {
   const nodes = karpenterNodeCount(pool);
   if (isGpuKind(pool.gpu)) return { [GPU_RESOURCE]: String(nodes * pool.hardware.gpusPerNode) };
-  const vcpus = vcpusPerNode ?? (pool.hardware.instanceType ? instanceVcpus(pool.hardware.instanceType) : undefined);
+  const type = pool.hardware.instanceType;
+  const vcpus = vcpusPerNode ?? (type ? machineShape("eks", type)?.vcpu : undefined);
   if (vcpus === undefined) {
-    throw new Error(`pool ${pool.name}: cannot bound its Karpenter nodes without the vCPUs of ${pool.hardware.instanceType ?? "its machine"}`);
+    // Config validation (poolFit.ts) refuses a cpu worker pool on a type the table does not list.
+    throw new Error(`pool ${pool.name}: ${type ?? "its machine"} is not in the machine table, so its Karpenter nodes cannot be bounded by vCPUs`);
   }
   return { cpu: String(nodes * vcpus) };
 }

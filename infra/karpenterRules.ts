@@ -3,7 +3,7 @@
 import type { EksClusterConfig } from "./configSchema.js";
 import type { IssuePath, Report } from "./configRules.js";
 import { hasWorkers, type ResolvedPool } from "./configTypes.js";
-import { instanceVcpus, isKarpenterPool, karpenterNodeCount } from "./karpenterNodePools.js";
+import { isKarpenterPool } from "./karpenterNodePools.js";
 import { karpenterTooOld } from "./karpenterVersions.js";
 
 const SYSTEM_POOL_EXAMPLE = "`system: {gpu: cpu, minNodes: 2, maxNodes: 3, maxReplicas: 0}`";
@@ -38,17 +38,5 @@ export function checkKarpenter(cluster: EksClusterConfig, pools: ResolvedPool[],
       "Karpenter's controller needs nodes that exist before Karpenter does: a cpu pool with maxReplicas 0 and minNodes of at least 1 (it stays a managed node group)",
       `add a pool such as ${SYSTEM_POOL_EXAMPLE}`,
     );
-  }
-
-  for (const pool of pools) {
-    if (!isKarpenterPool(pool) || pool.gpu !== "cpu" || karpenterNodeCount(pool) === 0) continue;
-    const type = pool.hardware.instanceType;
-    if (type && instanceVcpus(type) === undefined) {
-      report(
-        ["pools", pool.name, "instanceType"],
-        `Karpenter bounds a cpu pool by vCPUs, and the vCPUs of ${type} are not known from its name`,
-        "use a size from large up, such as m6i.2xlarge",
-      );
-    }
   }
 }
