@@ -5,7 +5,10 @@
  * nodeSelector/tolerations here cannot drift from what real pools carry.
  */
 import type { V1Node } from "@kubernetes/client-node";
-import { GPU_PROFILES, nodeLabels, nodeTaints, type GpuKind } from "../infra/gpu-profiles.js";
+import type { EksFleetConfig, GkeFleetConfig, ResolvedPool } from "../infra/configTypes.js";
+import { GPU_PROFILES, GPU_RESOURCE, nodeLabels, nodeTaints, type GpuKind } from "../infra/gpu-profiles.js";
+import { isKarpenterPool, karpenterNodeCount, nodePoolName } from "../infra/karpenterNodePools.js";
+import { allocatable, machineShape } from "../infra/machineShapes.js";
 
 /** kwok manages only nodes with this label, so a stray real node would be left alone. */
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
@@ -19,8 +22,10 @@ export interface FakeNodeSpec {
   name: string;
   labels: Record<string, string>;
   taints: { key: string; value: string; effect: string }[];
-  /** Capacity as the kubelet reports it; allocatable is derived from it. */
+  /** Capacity as the kubelet reports it. */
   capacity: Record<string, string>;
+  /** Allocatable as the kubelet reports it; without it, derived from capacity (200m of CPU held back). */
+  allocatable?: Record<string, string>;
 }
 
 // vCPU and memory of the default machine types in GPU_PROFILES (cloud docs); enough for the
@@ -107,9 +112,9 @@ export function defaultNodes(): FakeNodeSpec[] {
 /** The Node object to create; kwok's node stage then marks it Ready and keeps the capacity. */
 export function nodeObject(spec: FakeNodeSpec): V1Node {
   // What the kubelet would hold back for the system; the rest is allocatable.
-  const allocatable = { ...spec.capacity };
+  const allocatable = spec.allocatable ? { ...spec.allocatable } : { ...spec.capacity };
   const cpu = Number(spec.capacity["cpu"] ?? "0");
-  if (cpu > 1) allocatable["cpu"] = `${cpu * 1000 - 200}m`;
+  if (!spec.allocatable && cpu > 1) allocatable["cpu"] = `${cpu * 1000 - 200}m`;
   return {
     apiVersion: "v1",
     kind: "Node",
@@ -117,4 +122,96 @@ export function nodeObject(spec: FakeNodeSpec): V1Node {
     spec: { taints: spec.taints },
     status: { capacity: spec.capacity, allocatable },
   };
+}
+
+export interface CloudNodesOptions {
+  /** Nodes per pool (default: the pool's minNodes, at least 1 so every pool can take a worker). */
+  count?: (pool: ResolvedPool) => number;
+  /** Prefix of the node names (default the cloud): `<prefix>-<pool>-<index>`. */
+  prefix?: string;
+  /** Labels added to every node, e.g. one that keeps other stacks' workers off them. */
+  extraLabels?: Record<string, string>;
+}
+
+/**
+ * The nodes a GKE or EKS stack's pools come up with, as that cloud registers them: the labels and
+ * taints the program gives its node pools, the labels the cloud adds (node pool or node group,
+ * Karpenter's NodePool and capacity type, instance type, zone, accelerator), capacity from the
+ * machine table and allocatable after the platform's reservations (infra/machineShapes.ts, the
+ * same numbers config validation fits workers against).
+ */
+export function cloudNodes(cfg: GkeFleetConfig | EksFleetConfig, opts: CloudNodesOptions = {}): FakeNodeSpec[] {
+  const cloud = cfg.platform;
+  const out: FakeNodeSpec[] = [];
+  for (const pool of Object.values(cfg.pools)) {
+    if (!pool.enabled) continue;
+    const type = cloud === "gke" ? pool.hardware.machineType : pool.hardware.instanceType;
+    const shape = type ? machineShape(cloud, type) : undefined;
+    if (!type || !shape) throw new Error(`pool ${pool.name}: no machine shape for ${type ?? "(no type)"} on ${cloud}`);
+    const free = allocatable(cloud, shape);
+    const capacity: Record<string, string> = {
+      cpu: String(shape.vcpu),
+      memory: `${Math.round(shape.memoryGiB * 1024)}Mi`,
+      pods: String(free.pods),
+      "ephemeral-storage": `${pool.diskSizeGb}Gi`,
+    };
+    const alloc: Record<string, string> = {
+      cpu: `${Math.floor(free.cpu * 1000)}m`,
+      memory: `${Math.floor(free.memoryGiB * 1024)}Mi`,
+      pods: String(free.pods),
+      // The kubelet's default nodefs eviction threshold (10 % free) is held back from pods.
+      "ephemeral-storage": `${Math.floor(pool.diskSizeGb * 0.9)}Gi`,
+    };
+    if (shape.gpu) capacity[GPU_RESOURCE] = alloc[GPU_RESOURCE] = String(shape.gpu.count);
+    const count = opts.count?.(pool) ?? Math.max(1, pool.minNodes);
+    for (let i = 0; i < count; i++) {
+      const name = `${opts.prefix ?? cloud}-${pool.name}-${i}`;
+      const zone = cloudZone(cfg, pool);
+      const labels: Record<string, string> = {
+        "kubernetes.io/hostname": name,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        "node.kubernetes.io/instance-type": type,
+        "topology.kubernetes.io/region": cfg.cluster.region,
+        "topology.kubernetes.io/zone": zone,
+        ...cloudLabels(cfg, pool, i),
+        ...pool.nodeLabels,
+        ...opts.extraLabels,
+        [KWOK_NODE_LABEL]: KWOK_NODE_VALUE,
+      };
+      out.push({ name, labels, taints: pool.nodeTaints.map((t) => ({ ...t })), capacity, allocatable: alloc });
+    }
+  }
+  return out;
+}
+
+/** A pool's first zone: its own, the cluster's, or the region's first (GKE `-a`, EKS `a`). */
+function cloudZone(cfg: GkeFleetConfig | EksFleetConfig, pool: ResolvedPool): string {
+  if (cfg.platform === "gke") return pool.zones?.[0] ?? cfg.cluster.zones?.[0] ?? `${cfg.cluster.region}-a`;
+  return `${cfg.cluster.region}a`;
+}
+
+/** What the cloud itself labels a node of this pool with. */
+function cloudLabels(cfg: GkeFleetConfig | EksFleetConfig, pool: ResolvedPool, index: number): Record<string, string> {
+  if (cfg.platform === "gke") {
+    const machine = pool.hardware.machineType ?? "";
+    return {
+      "cloud.google.com/gke-nodepool": pool.name,
+      "cloud.google.com/machine-family": machine.split("-")[0] ?? machine,
+      ...(pool.spot ? { "cloud.google.com/gke-spot": "true" } : {}),
+      ...(pool.hardware.acceleratorType ? { [GKE_ACCELERATOR_LABEL]: pool.hardware.acceleratorType } : {}),
+    };
+  }
+  // Nodes beyond a Karpenter pool's base node group are Karpenter's.
+  const karpenter = cfg.cluster.karpenter.install && isKarpenterPool(pool) && index >= pool.minNodes && karpenterNodeCount(pool) > 0;
+  if (karpenter) {
+    return {
+      "karpenter.sh/nodepool": nodePoolName(pool.name),
+      "karpenter.sh/capacity-type": pool.spot ? "spot" : "on-demand",
+      "karpenter.k8s.aws/ec2nodeclass": nodePoolName(pool.name),
+      "karpenter.sh/registered": "true",
+      "karpenter.sh/initialized": "true",
+    };
+  }
+  return { "eks.amazonaws.com/nodegroup": pool.name, "eks.amazonaws.com/capacityType": pool.spot ? "SPOT" : "ON_DEMAND" };
 }

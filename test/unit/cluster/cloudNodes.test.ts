@@ -1,0 +1,52 @@
+// Nodes generated from a GKE or EKS stack's own pools: what the scheduler sees on them is what the
+// cloud would register (pool labels and taints the program sets, the cloud's labels, allocatable
+// from the machine table), so workers fit them exactly when config validation says they fit.
+import * as fs from "node:fs";
+import * as path from "node:path";
+import yaml from "js-yaml";
+import { describe, expect, it } from "vitest";
+import { REPO_ROOT } from "../../../automation/engine/paths.js";
+import { cloudNodes, nodeObject } from "../../../cluster/nodes.js";
+import { parseConfig } from "../../../infra/configParse.js";
+import type { EksFleetConfig, GkeFleetConfig } from "../../../infra/configTypes.js";
+import { GPU_TAINT, POOL_LABEL } from "../../../infra/gpu-profiles.js";
+import { allocatable, machineShape } from "../../../infra/machineShapes.js";
+
+function prod(cloud: "gke" | "eks"): GkeFleetConfig | EksFleetConfig {
+  const doc = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "stacks", `Pulumi.${cloud}-prod.yaml`), "utf8")) as { config: Record<string, unknown> };
+  return parseConfig(doc.config) as GkeFleetConfig | EksFleetConfig;
+}
+
+describe("cloudNodes", () => {
+  it("gke-prod: one node per pool at least, minNodes where higher, labelled and tainted as the node pools", () => {
+    const cfg = prod("gke");
+    const nodes = cloudNodes(cfg, { prefix: "t" });
+    expect(nodes.map((n) => n.name)).toEqual(["t-l4-0", "t-l4-spot-0", "t-a100-40gb-0", "t-a100-80gb-0", "t-system-0"]);
+    const l4 = nodes[0]!;
+    expect(l4.labels).toMatchObject({
+      [POOL_LABEL]: "l4",
+      "cloud.google.com/gke-nodepool": "l4",
+      "cloud.google.com/gke-accelerator": "nvidia-l4",
+      "node.kubernetes.io/instance-type": "g2-standard-8",
+      "topology.kubernetes.io/zone": "us-central1-a",
+    });
+    expect(l4.taints).toEqual([GPU_TAINT]);
+    expect(nodes[1]!.labels["cloud.google.com/gke-spot"]).toBe("true");
+    expect(nodes[4]!.taints).toEqual([]);
+    // Allocatable is the machine table's, in the kubelet's units.
+    const free = allocatable("gke", machineShape("gke", "g2-standard-8")!);
+    expect(l4.allocatable).toMatchObject({ cpu: `${Math.floor(free.cpu * 1000)}m`, "nvidia.com/gpu": "1", pods: "110" });
+    expect(nodeObject(l4).status?.allocatable).toEqual(l4.allocatable);
+  });
+
+  it("eks-prod: base node-group nodes below minNodes, Karpenter's NodePool above it", () => {
+    const cfg = prod("eks");
+    const nodes = cloudNodes(cfg, { count: (p) => (p.name === "l4" ? 2 : 1) });
+    const l4 = nodes.filter((n) => n.labels[POOL_LABEL] === "l4");
+    expect(l4.map((n) => n.labels["eks.amazonaws.com/nodegroup"] ?? n.labels["karpenter.sh/nodepool"])).toEqual(["l4", "sie-fleet-l4"]);
+    const a100 = nodes.find((n) => n.labels[POOL_LABEL] === "a100-80gb")!;
+    expect(a100.labels).toMatchObject({ "karpenter.sh/nodepool": "sie-fleet-a100-80gb", "karpenter.sh/capacity-type": "spot" });
+    expect(a100.capacity["nvidia.com/gpu"]).toBe("8");
+    expect(nodes.filter((n) => n.labels[POOL_LABEL] === "system").map((n) => n.labels["eks.amazonaws.com/nodegroup"])).toEqual(["system"]);
+  });
+});
