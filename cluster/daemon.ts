@@ -16,6 +16,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { startControlPlane, type ControlPlane } from "./controlPlane.js";
+import type { FakeNodeSpec } from "./nodes.js";
 import { writeJsonAtomic } from "./clusterDir.js";
 import { claimPidFile, CLUSTER_FILE, removeDaemonFiles, type ClusterInfo } from "./daemonState.js";
 import { stablePorts } from "./ports.js";
@@ -35,6 +36,8 @@ export interface DaemonOptions {
   startEndpoints?: StartEndpoints;
   timeoutMs?: number;
   log?: (line: string) => void;
+  /** Fake nodes instead of the default fleet (cloud-shaped nodes of a stack). */
+  nodes?: readonly FakeNodeSpec[];
 }
 
 /** Exit codes of the daemon process (its parent reads them from daemon.log, not the CLI's table). */
@@ -92,7 +95,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let endpoints: EndpointServer | undefined;
   try {
     log(`starting the control plane in ${dir}`);
-    cp = await startControlPlane({ dir, onProgress: log, ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}) });
+    cp = await startControlPlane({
+      dir,
+      onProgress: log,
+      ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
+      ...(opts.nodes ? { nodes: opts.nodes } : {}),
+    });
     if (opts.startEndpoints) {
       const { endpoints: port } = await stablePorts(dir, ["endpoints"], log);
       endpoints = await opts.startEndpoints(cp.kubeconfigPath, port);
@@ -137,11 +145,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { dir: { type: "string" }, "no-endpoints": { type: "boolean" }, "timeout-ms": { type: "string" } },
+    options: { dir: { type: "string" }, "no-endpoints": { type: "boolean" }, "timeout-ms": { type: "string" }, nodes: { type: "string" } },
   });
   const dir = values.dir;
   if (!dir) {
-    process.stderr.write("usage: node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--timeout-ms N]\n");
+    process.stderr.write("usage: node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--timeout-ms N] [--nodes FILE]\n");
     process.exit(2);
   }
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -153,7 +161,8 @@ async function main(): Promise<void> {
   });
   const startEndpoints = values["no-endpoints"] ? undefined : await loadEndpointServer();
   const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : undefined;
-  process.exit(await runDaemon({ dir, log, ...(startEndpoints ? { startEndpoints } : {}), ...(timeoutMs ? { timeoutMs } : {}) }));
+  const nodes = values.nodes ? (JSON.parse(fs.readFileSync(values.nodes, "utf8")) as FakeNodeSpec[]) : undefined;
+  process.exit(await runDaemon({ dir, log, ...(startEndpoints ? { startEndpoints } : {}), ...(timeoutMs ? { timeoutMs } : {}), ...(nodes ? { nodes } : {}) }));
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();

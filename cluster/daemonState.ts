@@ -9,6 +9,8 @@ import * as path from "node:path";
 import { isProcessAlive } from "../automation/lock.js";
 
 export const CLUSTER_FILE = "cluster.json";
+/** Where `cluster start --nodes-from` leaves the node list the daemon registers. */
+export const NODES_FILE = "nodes.json";
 export const PID_FILE = "daemon.pid";
 export const DAEMON_LOG = "daemon.log";
 

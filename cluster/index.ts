@@ -19,7 +19,8 @@ import { EXIT_CODES, SieFleetError, UsageError } from "../automation/errors.js";
 import { REPO_ROOT } from "../automation/engine/paths.js";
 import { isProcessAlive } from "../automation/lock.js";
 import { claimClusterDir, isClusterDir } from "./clusterDir.js";
-import { CLUSTER_FILE, DAEMON_LOG, daemonLogTail, isDaemon, PID_FILE, readClusterInfo, readDaemonPid, type ClusterInfo } from "./daemonState.js";
+import { CLUSTER_FILE, DAEMON_LOG, NODES_FILE, daemonLogTail, isDaemon, PID_FILE, readClusterInfo, readDaemonPid, type ClusterInfo } from "./daemonState.js";
+import type { FakeNodeSpec } from "./nodes.js";
 import { ensureKubeTools } from "./tools.js";
 
 export { startControlPlane, type ControlPlane, type StartControlPlaneOptions } from "./controlPlane.js";
@@ -40,6 +41,8 @@ export interface StartEmbeddedClusterOptions {
   timeoutMs?: number;
   /** Run the SIE endpoint server beside the control plane when it is available (default true). */
   endpoints?: boolean;
+  /** Fake nodes to register instead of the default fleet (e.g. cloudNodes() of a GKE/EKS stack); nodes that exist already are kept. */
+  nodes?: readonly FakeNodeSpec[];
 }
 
 export type EmbeddedCluster = ClusterInfo & {
@@ -78,7 +81,7 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
     if (ready) return { ...ready, alreadyRunning: true, log: logPath };
     pid = startingDaemon(dir);
     if (pid === undefined) {
-      ours = spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true);
+      ours = spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true, opts.nodes);
       pid = ours;
     }
   }
@@ -224,8 +227,11 @@ function startingDaemon(dir: string): number | undefined {
   return isDaemon(pid) ? pid : undefined;
 }
 
-function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs: number, endpoints: boolean): number {
+function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs: number, endpoints: boolean, nodes?: readonly FakeNodeSpec[]): number {
   const log = fs.openSync(logPath, "a");
+  // The node list goes to the daemon as a file: it may be long, and it stays beside the cluster it shaped.
+  const nodesFile = path.join(dir, NODES_FILE);
+  if (nodes) fs.writeFileSync(nodesFile, `${JSON.stringify(nodes, null, 2)}\n`);
   const args = [
     ...(DAEMON.endsWith(".ts") ? ["--import", "tsx"] : []),
     DAEMON,
@@ -234,6 +240,7 @@ function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs:
     "--timeout-ms",
     String(timeoutMs),
     ...(endpoints ? [] : ["--no-endpoints"]),
+    ...(nodes ? ["--nodes", nodesFile] : []),
   ];
   // Detached with its own log: it must outlive this process. KUBECONFIG of the caller's shell
   // means nothing to it.

@@ -226,9 +226,13 @@ ${EXIT_CODES_HELP}`,
     .addOption(clusterDir())
     .option("--no-endpoints", "run only Kubernetes, not the SIE endpoint server beside it")
     .option("--timeout <seconds>", "how long the start may take once the binaries are built", parsePositiveIntArg, 240)
+    .option(
+      "--nodes-from <stack-file>",
+      "instead of the default fake nodes, the nodes a gke or eks stack file's pools would come up with (labels, taints, allocatable as the cloud reports them); for a new --dir",
+    )
     .addHelpText(
       "after",
-      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
+      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ sie-fleet cluster start --dir .sie-fleet/gke-shaped --nodes-from stacks/Pulumi.gke-prod.yaml\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
     )
     .action(cmd("cluster start", async () => ({ run: (await import("./commands/cluster.js")).start })));
   cluster

@@ -2,7 +2,9 @@
  * `cluster start|stop|status|delete`: the embedded Kubernetes cluster (cluster/index.ts) as a
  * background daemon per directory. A thin layer: flags → cluster/ → one result.
  */
+import * as fs from "node:fs";
 import * as path from "node:path";
+import yaml from "js-yaml";
 import {
   embeddedClusterDir,
   deleteEmbeddedCluster,
@@ -11,6 +13,8 @@ import {
   stopEmbeddedCluster,
   type EmbeddedClusterStatus,
 } from "../../../cluster/index.js";
+import { cloudNodes, type FakeNodeSpec } from "../../../cluster/nodes.js";
+import { parseConfig } from "../../../infra/configParse.js";
 import { EXIT_CODES, UsageError } from "../../errors.js";
 import type { CommandContext } from "../context.js";
 
@@ -19,6 +23,32 @@ export interface ClusterFlags {
   /** commander's --no-endpoints. */
   endpoints?: boolean;
   timeout?: number;
+  /** A GKE or EKS stack file whose pools the cluster's nodes are shaped after. */
+  nodesFrom?: string;
+}
+
+/**
+ * The nodes a GKE or EKS stack file's pools would come up with (cluster/nodes.ts cloudNodes), so
+ * its release can be tried on a cluster of the same shape. Read and validated before anything starts.
+ */
+export function nodesFromStackFile(file: string): FakeNodeSpec[] {
+  let doc: { config?: Record<string, unknown> } | undefined;
+  try {
+    doc = yaml.load(fs.readFileSync(file, "utf8")) as typeof doc;
+  } catch (err) {
+    throw new UsageError(`--nodes-from ${file}: cannot read it as a stack file (${(err as Error).message})`, {
+      code: "bad-nodes-from",
+      hint: "name a Pulumi.<stack>.yaml of platform gke or eks, e.g. --nodes-from stacks/Pulumi.gke-prod.yaml",
+    });
+  }
+  const cfg = parseConfig(doc?.config ?? {});
+  if (cfg.platform !== "gke" && cfg.platform !== "eks") {
+    throw new UsageError(`--nodes-from ${file}: its platform is ${cfg.platform}; only gke and eks stacks say what their nodes are`, {
+      code: "bad-nodes-from",
+      hint: "name a stack file of platform gke or eks, e.g. --nodes-from stacks/Pulumi.eks-prod.yaml",
+    });
+  }
+  return cloudNodes(cfg, { prefix: cfg.platform });
 }
 
 function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
@@ -27,8 +57,10 @@ function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
 
 export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
   const dir = clusterDir(flags, ctx);
+  const shaped = flags.nodesFrom ? nodesFromStackFile(path.resolve(ctx.io.cwd, flags.nodesFrom)) : undefined;
   const c = await startEmbeddedCluster({
     dir,
+    ...(shaped ? { nodes: shaped } : {}),
     endpoints: flags.endpoints ?? true,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
     // Progress on stderr, so stdout stays the result (and stays JSON with --json).
