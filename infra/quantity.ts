@@ -1,29 +1,62 @@
 // Kubernetes quantities ("4", "500m", "16Gi") as numbers, read by @kubernetes/client-node's
-// quantityToScalar. The package root does not re-export it, hence the path into dist/ (util.js
-// imports nothing, so config validation stays light).
+// quantityToScalar, and back to short text for messages. Pure. The package root (1.4.0) does not
+// re-export quantityToScalar, hence the path into dist/ (util.js imports nothing, so config
+// validation stays light). Doubles are exact enough: capacity sums a few hundred requests, far below
+// where a double stops holding whole bytes.
 import { quantityToScalar } from "@kubernetes/client-node/dist/util.js";
 
 const GIB = 2 ** 30;
 
+// quantityToScalar reads every form the API server returns: it puts quantities in canonical form
+// before serializing, which never has fractional digits ("1.5" comes back as "1500m", "1.5Gi" as
+// "1536Mi", "1.5G" as "1500M"). What people write in stack config need not be canonical, and
+// Kubernetes accepts a fraction before a suffix ("1.5Gi", "0.5k", "2.5G"), which quantityToScalar
+// rejects because it reads the number before k, M, G, T, P, E and the binary suffixes as a BigInt.
+// Those forms alone are read here: the fraction times what quantityToScalar makes of one unit.
+const FRACTION_BEFORE_SUFFIX = /^([+-]?(?:\d+\.\d*|\.\d+))(k|[KMGTPE]i|[MGTPE])$/;
+
 /**
- * The quantity in base units (cores, bytes), or undefined when it is not one quantityToScalar reads.
- * quantityToScalar returns a number for plain and milli values and a bigint for byte suffixes; it
- * rejects fractions with a suffix ("1.5Gi", which Kubernetes accepts) and reads "" as 0, so empty
- * text counts as unreadable here.
+ * The quantity in base units (cores, bytes), or undefined when it is not one. Empty text counts as
+ * unreadable (quantityToScalar reads "" as 0), and so does anything that is not a finite number.
  */
 export function quantityValue(q: string | number): number | undefined {
   if (typeof q === "number") return Number.isFinite(q) ? q : undefined;
-  if (q.trim() === "") return undefined;
+  const text = q.trim();
+  if (text === "") return undefined;
+  let value: number;
   try {
-    return Number(quantityToScalar(q.trim()));
+    value = Number(quantityToScalar(text));
   } catch {
-    return undefined;
+    const m = FRACTION_BEFORE_SUFFIX.exec(text);
+    if (!m) return undefined;
+    value = Number(m[1]) * Number(quantityToScalar(`1${m[2]}`));
   }
+  return Number.isFinite(value) ? value : undefined;
+}
+
+/** What a message says when a quantity cannot be read. */
+export const QUANTITY_HINT = "e.g. 500m, 4, 16Gi, 1.5Gi (suffixes are case-sensitive: Gi, not gi or GB)";
+
+/** The quantity in base units; throws a TypeError naming it when it is not one. */
+export function parseQuantity(q: string | number): number {
+  const value = quantityValue(q);
+  if (value === undefined) throw new TypeError(`"${q}" is not a Kubernetes quantity (${QUANTITY_HINT})`);
+  return value;
 }
 
 export function bytesToGiB(bytes: number): number {
   return bytes / GIB;
 }
 
-/** What a message says when a quantity cannot be read. */
-export const QUANTITY_HINT = "e.g. 500m, 4, 16Gi; before Ki/Mi/Gi only whole numbers: 1536Mi, not 1.5Gi";
+/** Resources measured in bytes; shown in Gi. */
+const BYTE_RESOURCES = new Set(["memory", "ephemeral-storage", "hugepages-2Mi", "hugepages-1Gi"]);
+
+/** A resource amount as people write it: "16Gi" for bytes, "7.8" cores, "2" GPUs. */
+export function formatQuantity(resource: string, value: number): string {
+  if (BYTE_RESOURCES.has(resource)) return `${round(bytesToGiB(value))}Gi`;
+  return String(round(value));
+}
+
+function round(v: number): number {
+  return Math.round(v * 1000) / 1000;
+}

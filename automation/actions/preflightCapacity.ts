@@ -5,7 +5,7 @@
 import type { V1StatefulSet } from "@kubernetes/client-node";
 import { workerPlacement } from "../../infra/workerPlacement.js";
 import { assessPoolCapacity, type PoolDemand } from "../capacity/poolCapacity.js";
-import { parseQuantity } from "../capacity/quantity.js";
+import { parseQuantity } from "../../infra/quantity.js";
 import { ADMISSION_TOLERATIONS } from "../capacity/tolerations.js";
 import { shortageText, type CapacityReport } from "../capacity/report.js";
 import { EXIT_CODES, SieFleetError } from "../errors.js";

@@ -9,7 +9,7 @@
  * blocks the rollout on its own (its pod cannot be confirmed deleted without a kubelet), and an
  * unschedulable worker shows the pool is short already.
  */
-import { formatQuantity } from "./quantity.js";
+import { formatQuantity } from "../../infra/quantity.js";
 import { blockingTaints, taintText, type Taint, type Toleration } from "./tolerations.js";
 
 /** Resource name → amount in base units (cores, bytes, devices, pods). */

@@ -6,7 +6,7 @@
  */
 import type { V1Node, V1Pod, V1ResourceRequirements } from "@kubernetes/client-node";
 import type { NodeView, Resources, WorkerView } from "../capacity/poolCapacity.js";
-import { parseQuantity } from "../capacity/quantity.js";
+import { parseQuantity } from "../../infra/quantity.js";
 import type { KubeApi } from "./api.js";
 
 /** Every pod takes one of the node's `pods` slots. */

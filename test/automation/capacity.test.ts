@@ -1,9 +1,8 @@
-// The capacity arithmetic of the upgrade's preflight, by hand: quantities, taints, per-node fit and
+// The capacity arithmetic of the upgrade's preflight, by hand: taints, per-node fit and
 // the verdicts with the sentences people read.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { assessPoolCapacity, workersOnNode, type NodeView, type PoolDemand } from "../../automation/capacity/poolCapacity.js";
-import { formatQuantity, parseQuantity } from "../../automation/capacity/quantity.js";
 import { ADMISSION_TOLERATIONS, blockingTaints, tolerates } from "../../automation/capacity/tolerations.js";
 import { nodeView, podRequests, workerView } from "../../automation/kube/nodes.js";
 
@@ -30,32 +29,6 @@ const node = (name: string, over: Partial<NodeView> = {}): NodeView => ({
   allocatable: { cpu: 11.8, memory: 85 * GI, [GPU]: 1, pods: 110 },
   usedByOthers: {},
   ...over,
-});
-
-describe("quantities", () => {
-  it.each([
-    ["500m", 0.5],
-    ["2", 2],
-    ["1.5", 1.5],
-    ["16Gi", 16 * GI],
-    ["512Mi", 512 * 2 ** 20],
-    ["1k", 1000],
-    ["2e3", 2000],
-    ["1E", 1e18],
-    ["100n", 1e-7],
-  ])("%s = %d", (q, v) => {
-    expect(parseQuantity(q)).toBeCloseTo(v, 12);
-  });
-
-  it("refuses what is not a quantity, naming it", () => {
-    expect(() => parseQuantity("16 GB")).toThrow(/"16 GB" is not a Kubernetes quantity/);
-  });
-
-  it("formats bytes in Gi and other resources as numbers", () => {
-    expect(formatQuantity("memory", 64 * GI)).toBe("64Gi");
-    expect(formatQuantity("cpu", 7.8)).toBe("7.8");
-    expect(formatQuantity(GPU, 2)).toBe("2");
-  });
 });
 
 describe("taints", () => {

@@ -13,7 +13,6 @@ import {
   workerRoom,
   type Cloud,
 } from "../../../infra/machineShapes.js";
-import { quantityValue } from "../../../infra/quantity.js";
 
 const shape = (cloud: Cloud, type: string) => {
   const s = machineShape(cloud, type);
@@ -130,24 +129,5 @@ describe("reservations", () => {
     const room = workerRoom("gke", shape("gke", "g2-standard-4"));
     expect(room.cpu).toBeCloseTo(g2.cpu - NODE_DAEMONS.cpu, 10);
     expect(room.memoryGiB).toBeCloseTo(g2.memoryGiB - NODE_DAEMONS.memoryGiB, 10);
-  });
-});
-
-describe("quantityValue (quantityToScalar)", () => {
-  it("reads cores and bytes", () => {
-    expect(quantityValue("4")).toBe(4);
-    expect(quantityValue("500m")).toBe(0.5);
-    expect(quantityValue("16Gi")).toBe(16 * 2 ** 30);
-    expect(quantityValue("1536Mi")).toBe(1.5 * 2 ** 30);
-    expect(quantityValue("100M")).toBe(1e8);
-    expect(quantityValue(2)).toBe(2);
-  });
-
-  it("gives undefined for what quantityToScalar cannot read", () => {
-    // Kubernetes accepts 1.5Gi; quantityToScalar turns the number before a byte suffix into a BigInt.
-    expect(quantityValue("1.5Gi")).toBeUndefined();
-    expect(quantityValue("16gi")).toBeUndefined();
-    expect(quantityValue("four")).toBeUndefined();
-    expect(quantityValue("")).toBeUndefined();
   });
 });
