@@ -110,7 +110,7 @@ export function validateConfig(raw: Record<string, unknown>, opts: ParseOptions 
     const { prometheusUrl: _configured, ...gates } = rolloutInput.gates;
     rollout = { ...rolloutInput, gates: { ...gates, ...(resolved.gatesUrl ? { prometheusUrl: resolved.gatesUrl } : {}) } };
   }
-  if (autoscaling && poolsComplete) checkFallbackReplicas(autoscaling, Object.values(pools), report);
+  if (autoscaling && poolsComplete) checkFallbackReplicas(autoscaling, keda, Object.values(pools), report);
   if (rollout && isRecord(rawPools)) {
     // Pools that failed to parse count as having workers, so their own errors are not doubled here.
     const workersByName = Object.fromEntries(poolNames.map((n) => [n, { workers: pools[n] ? hasWorkers(pools[n]) : true }]));

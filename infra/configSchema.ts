@@ -202,9 +202,12 @@ const autoscalingSchema = z.strictObject({
   queueDepthThreshold: posInt.default(10),
   queueDepthActivation: nonNegInt.default(2),
   /**
-   * Workers KEDA sets while Prometheus cannot be read. Default: each pool's minReplicas, so an
-   * outage never starts GPU workers no demand asked for. An explicit value applies to every pool:
-   * above a pool's minReplicas it buys capacity during outages; above its maxReplicas it is an error.
+   * The floor KEDA holds each pool at while Prometheus cannot be read: the fallback keeps
+   * max(current workers, this) (fallback.behavior currentReplicasIfHigher), so an outage never
+   * scales a pool down. Default: each pool's minReplicas, so an outage also starts no GPU worker
+   * demand did not ask for. An explicit value applies to every pool: above a pool's minReplicas it
+   * buys capacity during outages; above its maxReplicas it is an error. Needs a KEDA this stack
+   * installs at 2.17 or newer; otherwise the fallback is left out (infra/fallbackReplicas.ts).
    */
   fallbackReplicas: nonNegInt.optional(),
 });

@@ -54,6 +54,19 @@ export function kedaReleaseFor(chartVersion: string): KedaRelease | undefined {
   return v ? KEDA_RELEASES.find((r) => r.minor === `${v[0]}.${v[1]}`) : undefined;
 }
 
+/**
+ * KEDA 2.17 added ScaledObject `fallback.behavior` (static, the default and the only behaviour
+ * before; currentReplicas; currentReplicasIfHigher; currentReplicasIfLower): see "fallback" in
+ * https://keda.sh/docs/2.17/reference/scaledobject-spec/. kedacore/keda chart versions follow KEDA's.
+ */
+const FALLBACK_BEHAVIOR_SINCE: [number, number] = [2, 17];
+
+/** Whether the KEDA of a kedacore/keda chart version honours `fallback.behavior`. */
+export function kedaHasFallbackBehavior(chartVersion: string): boolean {
+  const v = parseMinor(chartVersion);
+  return !!v && compareMinor(v, FALLBACK_BEHAVIOR_SINCE) >= 0;
+}
+
 /** Releases that support a Kubernetes minor, newest first. */
 export function kedaReleasesSupporting(kubernetesMinor: string): KedaRelease[] {
   return KEDA_RELEASES.filter((r) => supportsKubernetes(r, kubernetesMinor));

@@ -27,7 +27,12 @@ export interface PrometheusTarget {
   source: "install" | "service" | "url" | "autoscaling.prometheusAddress";
   /** What KEDA's triggers query (from inside the cluster). */
   inClusterUrl: string;
-  /** The Service, when Prometheus runs in the cluster: what sie-fleet reaches through the API server's service proxy. */
+  /**
+   * The Service, when Prometheus runs in the cluster. Nothing in sie-fleet reaches it through the
+   * API server's service proxy yet: the metric gates need rollout.gates.prometheusUrl (or
+   * SIE_FLEET_PROMETHEUS_URL) to reach it from where sie-fleet runs, and without one they are
+   * skipped with a warning.
+   */
   service?: PrometheusService;
   /** An address the metric gates can query from outside the cluster (monitoring.prometheus.url or rollout.gates.prometheusUrl). */
   externalUrl?: string;

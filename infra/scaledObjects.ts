@@ -2,7 +2,7 @@
 // the sie-cluster chart renders into its hook Job, but as first-class Pulumi resources so that
 // Helm upgrades and uninstalls do not leave them behind and their diffs show up in previews.
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
-import { fallbackReplicasFor } from "./fallbackReplicas.js";
+import { fallbackFor, type KedaFallback } from "./fallbackReplicas.js";
 import { scaledObjectName, workerStatefulSetName } from "./releaseValues.js";
 
 const SCALED_OBJECT_API_VERSION = "keda.sh/v1alpha1";
@@ -20,7 +20,8 @@ export interface ScaledObjectManifest {
     cooldownPeriod: number;
     minReplicaCount: number;
     maxReplicaCount: number;
-    fallback: { failureThreshold: number; replicas: number };
+    /** Absent where KEDA may not honour fallback.behavior (infra/fallbackReplicas.ts). */
+    fallback?: KedaFallback;
     advanced: { horizontalPodAutoscalerConfig: { behavior: Record<string, unknown> } };
     triggers: { type: "prometheus"; name: string; metadata: Record<string, string> }[];
   };
@@ -80,27 +81,30 @@ export function buildScaledObjects(cfg: FleetConfig, fullname: string): ScaledOb
   const serverAddress = cfg.monitoring.prometheus!.inClusterUrl;
   return Object.values(cfg.pools)
     .filter(hasWorkers)
-    .map((pool) => ({
-      apiVersion: SCALED_OBJECT_API_VERSION,
-      kind: "ScaledObject",
-      metadata: {
-        name: scaledObjectName(fullname, pool.name),
-        namespace: cfg.release.namespace,
-        labels: {
-          "app.kubernetes.io/managed-by": "sie-fleet",
-          "app.kubernetes.io/part-of": "sie",
-          "sie.superlinked.com/pool": pool.name,
+    .map((pool) => {
+      const fallback = fallbackFor(cfg, pool);
+      return {
+        apiVersion: SCALED_OBJECT_API_VERSION,
+        kind: "ScaledObject",
+        metadata: {
+          name: scaledObjectName(fullname, pool.name),
+          namespace: cfg.release.namespace,
+          labels: {
+            "app.kubernetes.io/managed-by": "sie-fleet",
+            "app.kubernetes.io/part-of": "sie",
+            "sie.superlinked.com/pool": pool.name,
+          },
         },
-      },
-      spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "StatefulSet", name: workerStatefulSetName(fullname, pool.name) },
-        pollingInterval: cfg.autoscaling.pollingInterval,
-        cooldownPeriod: cfg.autoscaling.cooldownPeriod,
-        minReplicaCount: pool.minReplicas,
-        maxReplicaCount: pool.maxReplicas,
-        fallback: { failureThreshold: 3, replicas: fallbackReplicasFor(cfg.autoscaling, pool) },
-        advanced: { horizontalPodAutoscalerConfig: { behavior: behavior(cfg) } },
-        triggers: triggers(cfg, pool, serverAddress),
-      },
-    }));
+        spec: {
+          scaleTargetRef: { apiVersion: "apps/v1", kind: "StatefulSet", name: workerStatefulSetName(fullname, pool.name) },
+          pollingInterval: cfg.autoscaling.pollingInterval,
+          cooldownPeriod: cfg.autoscaling.cooldownPeriod,
+          minReplicaCount: pool.minReplicas,
+          maxReplicaCount: pool.maxReplicas,
+          ...(fallback ? { fallback } : {}),
+          advanced: { horizontalPodAutoscalerConfig: { behavior: behavior(cfg) } },
+          triggers: triggers(cfg, pool, serverAddress),
+        },
+      };
+    });
 }

@@ -142,7 +142,7 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
         const promotion = opts.command === "upgrade" ? await checkPromotion(sc, { to, force: !!opts.force }, ctx, emit, journal) : undefined;
         const withPromotion = <T extends object>(r: T) => (promotion ? { ...r, promotion: promotion.report } : r);
         const seen: PreflightSeen = {};
-        const refusal = promotion?.refusal ?? (await preflight(sc, to, !!opts.force, emit, journal, seen));
+        const refusal = promotion?.refusal ?? (await preflight(sc, to, { force: !!opts.force, command: opts.command }, emit, journal, seen));
         const { capacity, keda } = seen;
         if (refusal) {
           await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
@@ -209,11 +209,12 @@ interface PreflightSeen {
 async function preflight(
   sc: StackContext,
   to: string,
-  force: boolean,
+  opts: { force: boolean; command: ChangeOptions["command"] },
   emit: ProgressEmitter,
   journal: Journal,
   seen: PreflightSeen,
 ): Promise<SieFleetError | undefined> {
+  const { force } = opts;
   emit.phase("preflight", "started", `preflight: ${sc.imageTag} → ${to}`);
   const policy = checkVersionPolicy({ from: sc.imageTag, to, maxMinorSkip: sc.config.rollout.maxMinorSkip, forwardOnly: sc.config.rollout.forwardOnly, force });
   await journal.decision("preflight", JOURNAL_ACTIONS.policyVersion, { data: policy });
@@ -250,8 +251,9 @@ async function preflight(
     );
   }
   // The run freezes every pool at its count and thaws it at the end: that is only safe while KEDA
-  // computes those counts from live metrics.
-  const keda = await preflightKeda(sc, { force }, emit, journal);
+  // computes those counts from live metrics. A rollback goes on with a warning: it is the way back
+  // exactly when metrics are broken.
+  const keda = await preflightKeda(sc, { force, rollback: opts.command === "rollback" }, emit, journal);
   seen.keda = keda.report;
   if (keda.refusal) return keda.refusal;
   // Metric gates without Prometheus would fail the canary after the apply (a needless revert):

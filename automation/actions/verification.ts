@@ -28,6 +28,7 @@ export function finalVerification(sc: StackContext, tag: string, signal?: AbortS
     kube: sc.kube,
     names: sc.names,
     expectTag: tag,
+    autoscaling: sc.config.autoscaling.enabled,
     ...(componentTags ? { componentTags } : {}),
     gates: sc.config.rollout.gates,
     ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),

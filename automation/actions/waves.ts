@@ -93,6 +93,7 @@ export async function applyWaves(
           kube: sc.kube,
           names: sc.names,
           expectTag: opts.to,
+          autoscaling: sc.config.autoscaling.enabled,
           ...(componentTags ? { componentTags } : {}),
           gates: sc.config.rollout.gates,
           skip: ["rollout"],

@@ -3,7 +3,7 @@ import type { CapacityReport } from "../capacity/report.js";
 import { digestSummary } from "../digests.js";
 import { formatDuration } from "../events/format.js";
 import type { FleetResult } from "../actions/fleet.js";
-import { KEDA_RULE, kedaOkText, unreconciledText, type KedaPreflightReport } from "../policy/keda.js";
+import { KEDA_RULE, kedaOkText, kedaOverrideText, unreconciledText, type KedaPreflightReport } from "../policy/keda.js";
 import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
 
 export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[] {
@@ -99,7 +99,7 @@ export function capacityLines(c: CapacityReport | undefined): string[] {
 export function kedaLines(k: KedaPreflightReport | undefined): string[] {
   if (!k) return [];
   if (k.refusing.length > 0) {
-    const head = k.forced ? "keda: broken, overridden by --force" : "keda would refuse:";
+    const head = k.forced ? `keda: broken, ${kedaOverrideText(k)}` : "keda would refuse:";
     return [head, ...k.refusing.map((r) => `  ✖ ${r.scaledObject}: ${r.problems.join("; ")}`)];
   }
   if (k.unreconciled.length > 0) return [`⚠ ${unreconciledText(k)}`];

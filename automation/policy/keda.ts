@@ -2,6 +2,7 @@
  * Whether KEDA autoscales the release from live metrics, as an upgrade needs before it freezes and
  * thaws the pools. Pure: actions/preflightKeda.ts reads the ScaledObjects and acts on the verdict.
  */
+import { scaledObjectName } from "../../infra/releaseValues.js";
 import type { ScaledObjectState } from "../kube/kedaStatus.js";
 
 export const KEDA_RULE = "keda-unhealthy";
@@ -15,17 +16,45 @@ export interface KedaProblem {
   problems: string[];
 }
 
+/** What lets a run go on past KEDA problems: `--force`, or being a rollback (the way back when metrics are broken). */
+export type KedaOverride = "--force" | "rollback";
+
 export interface KedaPreflightReport {
   /** The release's ScaledObjects as their status describes them. */
   scaledObjects: ScaledObjectState[];
   /** keda.install: this stack runs the KEDA operator, so it must be reconciling. */
   installsKeda: boolean;
+  /** autoscaling.enabled: each pool with workers must have its ScaledObject. */
+  autoscaling: boolean;
+  /** Expected ScaledObjects that are not there (each also refuses, in `refusing`). */
+  missing: string[];
+  /** The keda.sh API is not served (404): the cluster has no KEDA CRDs. */
+  kedaApiMissing: boolean;
   /** What refuses the run, per ScaledObject. */
   refusing: KedaProblem[];
   /** ScaledObjects no operator has reconciled, where none is expected to run: a warning. */
   unreconciled: string[];
-  /** `--force` overrode a refusal. */
+  /** A refusal was overridden (see overriddenBy): the run goes on with a warning. */
   forced: boolean;
+  overriddenBy?: KedaOverride;
+}
+
+export interface KedaExpectation {
+  /** keda.install. */
+  installsKeda: boolean;
+  /** autoscaling.enabled. */
+  autoscaling: boolean;
+  /** The ScaledObjects the stack creates (expectedScaledObjects); only checked with autoscaling on. */
+  expected: readonly string[];
+  /** Reading ScaledObjects got a 404: the keda.sh API is not served. */
+  kedaApiMissing: boolean;
+  /** Set: problems warn instead of refusing. */
+  override?: KedaOverride | undefined;
+}
+
+/** The ScaledObject sie-fleet creates for each of `pools` (pools with workers) of the release `fullname`. */
+export function expectedScaledObjects(fullname: string, pools: readonly string[]): string[] {
+  return pools.map((pool) => scaledObjectName(fullname, pool));
 }
 
 function conditionText(reason: string | undefined, message: string | undefined): string {
@@ -39,11 +68,26 @@ function conditionText(reason: string | undefined, message: string | undefined):
  * annotations. When the stack installs KEDA itself (keda.install), or another of the release's
  * ScaledObjects shows an operator is running, the operator should have reconciled it, so it
  * refuses; otherwise (a cluster without KEDA, like the embedded one) it is a warning.
+ *
+ * With autoscaling on, not seeing a ScaledObject is no evidence that autoscaling is off: each
+ * expected one that is missing refuses, and so does a cluster that serves no keda.sh API at all.
  */
-export function judgeKeda(scaledObjects: ScaledObjectState[], opts: { installsKeda: boolean; force: boolean }): KedaPreflightReport {
+export function judgeKeda(scaledObjects: ScaledObjectState[], opts: KedaExpectation): KedaPreflightReport {
   const operatorSeen = opts.installsKeda || scaledObjects.some((s) => s.reconciled);
   const refusing: KedaProblem[] = [];
   const unreconciled: string[] = [];
+  const present = new Set(scaledObjects.map((s) => s.name));
+  const missing = opts.autoscaling ? opts.expected.filter((name) => !present.has(name)) : [];
+  for (const name of missing) {
+    refusing.push({
+      scaledObject: name,
+      problems: [
+        opts.kedaApiMissing
+          ? "is missing: the cluster serves no keda.sh API (KEDA's CRDs are not installed)"
+          : "is missing although autoscaling.enabled is true and its pool runs workers",
+      ],
+    });
+  }
   for (const s of scaledObjects) {
     const problems: string[] = [];
     if (!s.reconciled) {
@@ -66,7 +110,24 @@ export function judgeKeda(scaledObjects: ScaledObjectState[], opts: { installsKe
     }
     if (problems.length > 0) refusing.push({ scaledObject: s.name, problems });
   }
-  return { scaledObjects, installsKeda: opts.installsKeda, refusing, unreconciled, forced: refusing.length > 0 && opts.force };
+  const override = refusing.length > 0 ? opts.override : undefined;
+  const forced = override !== undefined;
+  return {
+    scaledObjects,
+    installsKeda: opts.installsKeda,
+    autoscaling: opts.autoscaling,
+    missing,
+    kedaApiMissing: opts.kedaApiMissing,
+    refusing,
+    unreconciled,
+    forced,
+    ...(override ? { overriddenBy: override } : {}),
+  };
+}
+
+/** Why the run goes on past the problems, e.g. "overridden by --force". */
+export function kedaOverrideText(report: KedaPreflightReport): string {
+  return report.overriddenBy === "rollback" ? "not refused for a rollback, the way back when metrics are broken" : "overridden by --force";
 }
 
 /** Every refusing ScaledObject and why, in one line. */
@@ -84,7 +145,6 @@ export function unreconciledText(report: KedaPreflightReport): string {
 
 /** The verdict in one line when nothing refuses. */
 export function kedaOkText(report: KedaPreflightReport): string {
-  return report.scaledObjects.length === 0
-    ? "no ScaledObjects for the release (autoscaling off)"
-    : `${report.scaledObjects.length} ScaledObject(s), none in Fallback, not Ready or with a trigger failing`;
+  if (report.scaledObjects.length > 0) return `${report.scaledObjects.length} ScaledObject(s), none in Fallback, not Ready or with a trigger failing`;
+  return report.autoscaling ? "no ScaledObjects for the release (no pool runs workers)" : "no ScaledObjects for the release (autoscaling off)";
 }

@@ -56,6 +56,7 @@ export async function runVerification(opts: RunVerificationOptions): Promise<Gat
     ...(opts.configUrl ? { configUrl: opts.configUrl } : {}),
     expectTag: opts.expectTag,
     ...(opts.componentTags ? { componentTags: opts.componentTags } : {}),
+    ...(opts.autoscaling !== undefined ? { autoscaling: opts.autoscaling } : {}),
     ...(prometheusUrl ? { prometheus: new PrometheusClient(prometheusUrl, { timeoutMs: gates.checkTimeoutSeconds * 1000 }) } : {}),
     gates,
     ...(opts.baseline ? { baseline: opts.baseline } : {}),

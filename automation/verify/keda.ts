@@ -1,9 +1,13 @@
 // KEDA check: every ScaledObject of the release is Ready=True and not in Fallback. Fallback=True
-// means KEDA cannot read its metrics (Prometheus down, broken query) and is holding the pool at
-// the fallback size: it is only set after `fallback.failureThreshold` failed polls, so one
-// sighting is a definite fail. Ready≠True may be a poll away from settling after the thaw, so it
-// is retried. Run after the KEDA thaw: a paused ScaledObject does not evaluate its triggers.
-import { readScaledObjects } from "../kube/kedaStatus.js";
+// means KEDA cannot read its metrics (Prometheus down, broken query) and has fallen back: it is
+// only set after `fallback.failureThreshold` failed polls, so one sighting is a definite fail.
+// Ready≠True may be a poll away from settling after the thaw, so it is retried. With autoscaling
+// on, each worker pool in scope must have its ScaledObject: a missing one, or a cluster serving no
+// keda.sh API, is a fail, not "autoscaling off". Run after the KEDA thaw: a paused ScaledObject
+// does not evaluate its triggers.
+import { isNotFound } from "../kube/api.js";
+import { readScaledObjects, type ScaledObjectState } from "../kube/kedaStatus.js";
+import { expectedScaledObjects } from "../policy/keda.js";
 import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
 
@@ -11,12 +15,36 @@ export function kedaCheck(ctx: VerifyContext): Check {
   return {
     name: "keda",
     async run() {
-      const targets = new Set(workloadsInScope(ctx).map((w) => w.name));
-      const rows = await readScaledObjects(ctx.kube.api, ctx.names.namespace, targets);
+      const workloads = workloadsInScope(ctx);
+      const targets = new Set(workloads.map((w) => w.name));
+      const pools = workloads.flatMap((w) => (w.pool ? [w.pool] : []));
+      const expected = ctx.autoscaling ? expectedScaledObjects(ctx.names.fullname, pools) : [];
+      let rows: ScaledObjectState[] = [];
+      try {
+        rows = await readScaledObjects(ctx.kube.api, ctx.names.namespace, targets);
+      } catch (err) {
+        if (!isNotFound(err)) throw err;
+        if (expected.length > 0) {
+          return {
+            status: "fail",
+            message: `ScaledObject ${expected.join(", ")} missing: the cluster serves no keda.sh API (KEDA's CRDs are not installed) although autoscaling.enabled is true`,
+            evidence: { namespace: ctx.names.namespace, missing: expected },
+          };
+        }
+      }
+      const present = new Set(rows.map((r) => r.name));
+      const missing = expected.filter((name) => !present.has(name));
+      if (missing.length > 0) {
+        return {
+          status: "fail",
+          message: `ScaledObject ${missing.join(", ")} missing although autoscaling.enabled is true; sie-fleet up recreates it`,
+          evidence: { namespace: ctx.names.namespace, missing, scaledObjects: rows },
+        };
+      }
       if (rows.length === 0)
         return {
           status: "pass",
-          message: `no ScaledObjects for the release in ${ctx.names.namespace} (autoscaling off)`,
+          message: `no ScaledObjects for the release in ${ctx.names.namespace} (${ctx.autoscaling ? "no worker pool in scope" : "autoscaling off"})`,
           evidence: { namespace: ctx.names.namespace },
         };
       const evidence = { scaledObjects: rows };

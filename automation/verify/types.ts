@@ -53,6 +53,8 @@ export interface VerifyTarget {
   expectTag: string;
   /** Gateway/config tags when the stack sets release.gatewayTag/configTag apart from imageTag. */
   componentTags?: { gateway?: string; config?: string };
+  /** autoscaling.enabled: each worker pool in scope must have its ScaledObject (the `keda` check). */
+  autoscaling?: boolean;
 }
 
 /** What every check factory receives. */

@@ -1,6 +1,8 @@
 // The upgrade's KEDA preflight, by hand: ScaledObjects with the status the KEDA operator writes
 // (conditions initialised to Unknown, then Ready/Active/Fallback/Paused with KEDA's reasons, and
-// status.health keyed by metric name), judged into a refusal (exit 4), a warning or a pass.
+// status.health keyed by metric name), judged into a refusal (exit 4), a warning or a pass. With
+// autoscaling on, ScaledObjects it cannot see (missing, or no keda.sh API) refuse too; a rollback
+// only warns.
 import { describe, expect, it } from "vitest";
 import { KedaRefusedError, kedaGate, preflightKeda } from "../../automation/actions/preflightKeda.js";
 import type { StackContext } from "../../automation/actions/context.js";
@@ -76,8 +78,17 @@ const failingTrigger = (pool: string) =>
     health: { ...HEALTHY, "s0-prometheus": { numberOfFailures: 2, status: "Failing" } },
   });
 
-const judge = (objects: KubeObjectLike[], opts: { installsKeda?: boolean; force?: boolean } = {}) =>
-  judgeKeda(objects.map(describeScaledObject), { installsKeda: opts.installsKeda ?? false, force: opts.force ?? false });
+const judge = (
+  objects: KubeObjectLike[],
+  opts: { installsKeda?: boolean; force?: boolean; expected?: string[]; autoscaling?: boolean; kedaApiMissing?: boolean } = {},
+) =>
+  judgeKeda(objects.map(describeScaledObject), {
+    installsKeda: opts.installsKeda ?? false,
+    autoscaling: opts.autoscaling ?? true,
+    expected: opts.expected ?? [],
+    kedaApiMissing: opts.kedaApiMissing ?? false,
+    override: opts.force ? "--force" : undefined,
+  });
 
 describe("describeScaledObject", () => {
   it("reads the conditions, the failing triggers and whether an operator ever wrote a status", () => {
@@ -160,6 +171,29 @@ describe("judgeKeda", () => {
     expect(mixed.refusing.map((p) => p.scaledObject)).toEqual([soName("a100")]);
   });
 
+  it("with autoscaling on, an expected ScaledObject that is missing refuses, naming it", () => {
+    const r = judge([healthy("l4")], { installsKeda: true, expected: [soName("l4"), soName("a100")] });
+    expect(r.missing).toEqual([soName("a100")]);
+    expect(r.refusing).toEqual([{ scaledObject: soName("a100"), problems: ["is missing although autoscaling.enabled is true and its pool runs workers"] }]);
+    expect(kedaGate(r)).toMatchObject({ status: "fail" });
+    // None at all is not "autoscaling off" either.
+    expect(judge([], { expected: [soName("l4")] }).refusing.map((p) => p.scaledObject)).toEqual([soName("l4")]);
+  });
+
+  it("with autoscaling on, no keda.sh API (404) refuses for every expected ScaledObject", () => {
+    const r = judge([], { expected: [soName("l4"), soName("a100")], kedaApiMissing: true });
+    expect(r.refusing).toEqual([
+      { scaledObject: soName("l4"), problems: ["is missing: the cluster serves no keda.sh API (KEDA's CRDs are not installed)"] },
+      { scaledObject: soName("a100"), problems: ["is missing: the cluster serves no keda.sh API (KEDA's CRDs are not installed)"] },
+    ]);
+  });
+
+  it("with autoscaling off, nothing is expected: none found passes as autoscaling off", () => {
+    const r = judge([], { autoscaling: false, expected: [soName("l4")], kedaApiMissing: true });
+    expect(r).toMatchObject({ refusing: [], missing: [] });
+    expect(kedaGate(r)).toMatchObject({ status: "pass", message: "no ScaledObjects for the release (autoscaling off)" });
+  });
+
   it("--force turns the refusal into a warning gate", () => {
     const r = judge([inFallback("l4")], { force: true });
     expect(r.forced).toBe(true);
@@ -172,26 +206,73 @@ describe("KedaRefusedError", () => {
     const err = new KedaRefusedError(judge([inFallback("l4"), triggerError("a100")]), {
       stack: "prod",
       namespace: NS,
-      config: { autoscaling: { prometheusAddress: "http://prometheus.monitoring:9090" }, keda: { install: true, namespace: "keda" } } as never,
+      config: {
+        autoscaling: {},
+        monitoring: { prometheus: { inClusterUrl: "http://prometheus-operated.monitoring.svc.cluster.local:9090" } },
+        keda: { install: true, namespace: "keda" },
+      } as never,
     });
     expect(err).toMatchObject({ code: KEDA_RULE, exitCode: EXIT_CODES.refused });
     expect(err.message).toMatch(new RegExp(`ScaledObject ${soName("l4")} in Fallback \\(FallbackExists: `));
     expect(err.message).toMatch(new RegExp(`ScaledObject ${soName("a100")} Ready=False \\(TriggerError: `));
     expect(err.message).toMatch(/nothing was changed$/);
-    expect(err.hint).toContain("http://prometheus.monitoring:9090");
+    expect(err.hint).toContain("Prometheus at http://prometheus-operated.monitoring.svc.cluster.local:9090");
     expect(err.hint).toContain("kubectl logs -n keda deploy/keda-operator");
     expect(err.hint).toContain(`kubectl get scaledobject -n ${NS}`);
     expect(err.hint).toContain("--force");
+    expect(err.hint).not.toContain("sie-fleet up");
+  });
+
+  it("the Prometheus in the hint: monitoring's, else autoscaling.prometheusAddress, never undefined", () => {
+    const hint = (config: object) =>
+      new KedaRefusedError(judge([inFallback("l4")]), {
+        stack: "prod",
+        namespace: NS,
+        config: { keda: { install: true, namespace: "keda" }, ...config } as never,
+      }).hint;
+    expect(
+      hint({ autoscaling: { prometheusAddress: "http://127.0.0.1:9090" }, monitoring: { prometheus: { inClusterUrl: "http://127.0.0.1:9090" } } }),
+    ).toContain("Prometheus at http://127.0.0.1:9090");
+    expect(hint({ autoscaling: { prometheusAddress: "http://prom.example:9090" }, monitoring: {} })).toContain("Prometheus at http://prom.example:9090");
+    const none = hint({ autoscaling: {}, monitoring: {} });
+    expect(none).not.toContain("undefined");
+    expect(none).toContain("check the Prometheus (the triggers' server)");
+  });
+
+  it("missing ScaledObjects or KEDA CRDs: the hint says how to get them back", () => {
+    const err = new KedaRefusedError(judge([], { expected: [soName("l4")], kedaApiMissing: true }), {
+      stack: "prod",
+      namespace: NS,
+      config: { autoscaling: {}, monitoring: {}, keda: { install: false, namespace: "keda" } } as never,
+    });
+    expect(err.message).toContain(`ScaledObject ${soName("l4")} is missing: the cluster serves no keda.sh API`);
+    expect(err.hint).toContain("install KEDA's CRDs");
+    expect(err.hint).toContain("sie-fleet up --stack prod");
+    expect(err.hint).not.toContain("deploy/keda-operator");
   });
 });
 
-/** A stack context with just what the KEDA preflight reads. */
-function stack(objects: KubeObjectLike[], install: boolean): StackContext {
+/**
+ * A stack context with just what the KEDA preflight reads: autoscaling on, pools l4 and a100 with
+ * workers. `objects` "404" stands for a cluster without the keda.sh API.
+ */
+function stack(objects: KubeObjectLike[] | "404", install: boolean, autoscaling = true): StackContext {
   return {
     open: { name: "local" },
     names: { namespace: NS, fullname: "sie-sie-cluster", gatewayDeployment: "gw", configDeployment: "cfg", statefulSets: { l4: sts("l4"), a100: sts("a100") } },
-    config: { keda: { install, namespace: "keda", version: "2.14.0" }, autoscaling: { prometheusAddress: "http://127.0.0.1:9090" } },
-    kube: { api: { listCustomObjects: async () => objects } },
+    config: {
+      keda: { install, namespace: "keda", version: "2.14.0" },
+      autoscaling: { enabled: autoscaling, prometheusAddress: "http://127.0.0.1:9090" },
+      monitoring: { prometheus: { source: "autoscaling.prometheusAddress", inClusterUrl: "http://127.0.0.1:9090" } },
+    },
+    kube: {
+      api: {
+        listCustomObjects: async () => {
+          if (objects === "404") throw Object.assign(new Error("the server could not find the requested resource"), { code: 404 });
+          return objects;
+        },
+      },
+    },
   } as unknown as StackContext;
 }
 
@@ -207,6 +288,7 @@ describe("preflightKeda", () => {
     const { decisions, journal, emit, reporter } = recorder();
     const other = { ...inFallback("x"), spec: { scaleTargetRef: { name: "someone-else" } } };
     const out = await preflightKeda(stack([healthy("l4"), inFallback("a100"), other], true), { force: false }, emit, journal);
+    expect(out.report.missing).toEqual([]);
     expect(out.refusal).toBeInstanceOf(KedaRefusedError);
     expect(out.report.scaledObjects.map((s) => s.name)).toEqual([soName("a100"), soName("l4")]);
     expect(decisions).toEqual([{ action: JOURNAL_ACTIONS.preflightKeda, message: expect.stringMatching(/^refused: ScaledObject .*-a100-scaler in Fallback/) }]);
@@ -227,6 +309,31 @@ describe("preflightKeda", () => {
     expect(out.refusal).toBeUndefined();
     const warning = reporter.events.find((e) => e.kind === "log" && e.level === "warn");
     expect(warning?.message).toMatch(/^KEDA is not reconciling ScaledObjects: /);
+  });
+
+  it("with autoscaling on, a deleted ScaledObject or no KEDA CRDs refuse; with it off, both pass", async () => {
+    const { journal, emit } = recorder();
+    const deleted = await preflightKeda(stack([healthy("l4")], true), { force: false }, emit, journal);
+    expect(deleted.refusal?.message).toMatch(/ScaledObject sie-sie-cluster-worker-a100-scaler is missing although autoscaling\.enabled is true/);
+    expect(deleted.refusal?.hint).toContain("sie-fleet up --stack local");
+    const noCrds = await preflightKeda(stack("404", false), { force: false }, emit, journal);
+    expect(noCrds.report).toMatchObject({ kedaApiMissing: true, missing: [soName("l4"), soName("a100")] });
+    expect(noCrds.refusal?.hint).toContain("install KEDA's CRDs");
+    expect((await preflightKeda(stack("404", false, false), { force: false }, emit, journal)).refusal).toBeUndefined();
+    expect((await preflightKeda(stack([], false, false), { force: false }, emit, journal)).refusal).toBeUndefined();
+  });
+
+  it("rollback: KEDA problems warn and are journaled as overridden, never refuse", async () => {
+    const { decisions, journal, emit, reporter } = recorder();
+    const out = await preflightKeda(stack([inFallback("l4")], true), { force: false, rollback: true }, emit, journal);
+    expect(out.refusal).toBeUndefined();
+    expect(out.report).toMatchObject({ forced: true, overriddenBy: "rollback", missing: [soName("a100")] });
+    expect(decisions[0]?.message).toMatch(
+      /^KEDA problems not refused for a rollback, the way back when metrics are broken: ScaledObject .*-a100-scaler is missing/,
+    );
+    expect(reporter.events).toContainEqual(expect.objectContaining({ kind: "log", level: "warn", message: decisions[0]?.message }));
+    expect(reporter.events.find((e) => e.kind === "gate")).toMatchObject({ gate: { name: "keda", status: "warn" } });
+    expect(kedaLines(out.report)[0]).toBe("keda: broken, not refused for a rollback, the way back when metrics are broken");
   });
 
   it("the same ScaledObjects refuse when the stack installs KEDA", async () => {
@@ -289,5 +396,33 @@ describe("the verification suite's keda check reads the same way", () => {
     });
     expect(await kedaCheck(ctx([triggerError("l4")])).run(signal)).toMatchObject({ status: "pending" });
     expect(await kedaCheck(ctx([healthy("l4")])).run(signal)).toMatchObject({ status: "pass" });
+  });
+
+  it("with autoscaling on, fails a pool in scope without its ScaledObject, and a cluster without the keda.sh API", async () => {
+    const ctx = (objects: KubeObjectLike[] | "404", autoscaling: boolean) =>
+      ({
+        phase: "final",
+        names: stack([], false).names,
+        autoscaling,
+        kube: { api: stack(objects, false).kube.api },
+      }) as unknown as VerifyContext;
+    const signal = new AbortController().signal;
+    expect(await kedaCheck(ctx([healthy("l4")], true)).run(signal)).toMatchObject({
+      status: "fail",
+      message: `ScaledObject ${soName("a100")} missing although autoscaling.enabled is true; sie-fleet up recreates it`,
+      evidence: { missing: [soName("a100")] },
+    });
+    expect(await kedaCheck(ctx("404", true)).run(signal)).toMatchObject({
+      status: "fail",
+      message: expect.stringMatching(/-l4-scaler, .*-a100-scaler missing: the cluster serves no keda\.sh API/),
+    });
+    expect(await kedaCheck(ctx([healthy("l4"), healthy("a100")], true)).run(signal)).toMatchObject({ status: "pass" });
+    // A pool wave looks only at its own pools.
+    const wave = { ...ctx([healthy("l4")], true), phase: "wave", wave: { name: "canary", kind: "pool", pools: ["l4"] } } as unknown as VerifyContext;
+    expect(await kedaCheck(wave).run(signal)).toMatchObject({ status: "pass" });
+    expect(await kedaCheck(ctx("404", false)).run(signal)).toMatchObject({
+      status: "pass",
+      message: `no ScaledObjects for the release in ${NS} (autoscaling off)`,
+    });
   });
 });

@@ -142,22 +142,24 @@ describe("buildScaledObjects", () => {
   });
 
   it("carries the autoscaling settings and the chart's triggers", () => {
-    const cfg = parseConfig(
-      withValue(localRaw(), "autoscaling", {
+    const cfg = parseConfig({
+      ...withValue(localRaw(), "autoscaling", {
         enabled: true,
         prometheusAddress: "http://127.0.0.1:9090",
         queueDepthThreshold: 7,
         fallbackReplicas: 1,
         scaleDownStabilization: 120,
       }),
-    );
+      // fallbackReplicas needs a KEDA known to honour fallback.behavior (infra/fallbackReplicas.ts).
+      "sie-fleet:keda": { install: true },
+    });
     const [so] = buildScaledObjects(cfg, "sie-sie-cluster");
     expect(so!.spec).toMatchObject({
       minReplicaCount: 1,
       maxReplicaCount: 3,
       pollingInterval: 15,
       cooldownPeriod: 900,
-      fallback: { failureThreshold: 3, replicas: 1 },
+      fallback: { failureThreshold: 3, replicas: 1, behavior: "currentReplicasIfHigher" },
     });
     const behavior = so!.spec.advanced.horizontalPodAutoscalerConfig.behavior as any;
     expect(behavior.scaleUp).toEqual({

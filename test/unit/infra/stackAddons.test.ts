@@ -43,8 +43,9 @@ describe("monitoring.prometheus.install", () => {
     expect(sos.length).toBe(3);
     for (const so of sos) {
       for (const t of so.inputs.spec.triggers) expect(t.metadata.serverAddress).toBe("http://prometheus-operated.monitoring.svc.cluster.local:9090");
-      // gkeRaw's pools all have minReplicas 0: an unreadable Prometheus starts no GPU worker.
-      expect(so.inputs.spec.fallback).toEqual({ failureThreshold: 3, replicas: 0 });
+      // gkeRaw installs no KEDA, so its version (and fallback.behavior) is unknown: no fallback, and
+      // KEDA keeps each pool's count while Prometheus is unreadable (infra/fallbackReplicas.ts).
+      expect(so.inputs.spec.fallback).toBeUndefined();
     }
   });
 
@@ -66,6 +67,14 @@ describe("KEDA install", () => {
       version: "2.17.2",
       repositoryOpts: { repo: "https://kedacore.github.io/charts" },
     });
+  });
+
+  it("a KEDA with fallback.behavior (2.17+) gets ScaledObjects that hold each pool at its count while Prometheus is unreadable", async () => {
+    const { resources } = await run({ ...withValue(gkeRaw(), "cluster.version", "1.30"), "sie-fleet:keda": { install: true } });
+    expect(one(resources, RELEASE, "keda").inputs.version).toBe("2.17.2");
+    const sos = byType(resources, SCALED_OBJECT);
+    expect(sos.length).toBe(3);
+    for (const so of sos) expect(so.inputs.spec.fallback).toEqual({ failureThreshold: 3, replicas: 0, behavior: "currentReplicasIfHigher" });
   });
 });
 
