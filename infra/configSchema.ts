@@ -5,6 +5,7 @@ import { z } from "zod";
 import { OCI_TAG_PATTERN } from "./configKeys.js";
 import { GPU_KINDS } from "./gpu-profiles.js";
 import { KARPENTER_DURATION } from "./karpenterNodePools.js";
+import { DEFAULT_KARPENTER_VERSION } from "./karpenterVersions.js";
 
 export const PLATFORMS = ["gke", "eks", "local", "kubernetes"] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -62,7 +63,16 @@ const gkeClusterSchema = z.strictObject({
 });
 
 const ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
-const eksClusterSchema = z.strictObject({
+
+/**
+ * Who adds nodes to an EKS stack's pools (infra/eks.ts, docs/eks.md). `karpenter`: node groups keep
+ * a fixed size (minNodes) and the Karpenter this stack installs adds the nodes of pools with workers
+ * and of GPU pools. `external`: every pool is a node group of minNodes..maxNodes whose size is left
+ * to an autoscaler that is not this stack's (Cluster Autoscaler, a Karpenter of your own).
+ */
+const NODE_AUTOSCALERS = ["karpenter", "external"] as const;
+
+const eksClusterObject = z.strictObject({
   create: z.boolean().default(true),
   name: z.string().regex(/^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/, "must be an EKS cluster name (letters, digits, '-', '_', at most 100 characters)"),
   region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as us-east-1"),
@@ -83,16 +93,21 @@ const eksClusterSchema = z.strictObject({
     .optional(),
   /** IAM role the kubeconfig's `aws eks get-token --role-arn` assumes to sign the token. */
   assumeRoleArn: z.string().regex(ARN, "must be an IAM role ARN (arn:aws:iam::<account>:role/<name>)").optional(),
-  /** Node autoscaling (infra/eks.ts, docs/eks.md): Karpenter adds the nodes of pools that run workers and of GPU pools. */
+  /** Who adds nodes (see NODE_AUTOSCALERS). */
+  nodeAutoscaler: z.enum(NODE_AUTOSCALERS).default("karpenter"),
+  /** The Karpenter this stack installs with nodeAutoscaler karpenter; not read with external. */
   karpenter: z
     .strictObject({
-      /** false: every pool is a managed node group at minNodes and nothing adds nodes (pools with workers then need minNodes = maxNodes). */
-      install: z.boolean().default(true),
-      /** Chart and controller version (oci://public.ecr.aws/karpenter/karpenter); 1.8 supports Kubernetes 1.28-1.34. */
+      /**
+       * Default: true with nodeAutoscaler karpenter, false with external (where true is an error).
+       * false with karpenter: every pool is a node group of exactly minNodes and nothing adds nodes.
+       */
+      install: z.boolean().optional(),
+      /** Chart and controller version (oci://public.ecr.aws/karpenter/karpenter): 1.8.x only, the release the controller policy is written for; 1.8 supports Kubernetes 1.29-1.34. */
       version: z
         .string()
-        .regex(/^\d+\.\d+\.\d+$/, "must be a Karpenter release such as 1.8.8")
-        .default("1.8.8"),
+        .regex(/^\d+\.\d+\.\d+$/, `must be a Karpenter release such as ${DEFAULT_KARPENTER_VERSION}`)
+        .default(DEFAULT_KARPENTER_VERSION),
       /** kube-system is Karpenter's default (its API priority and fairness settings expect it). */
       namespace: dnsLabel(63).default("kube-system"),
       /** How long a Karpenter node must have no worker before it is removed. */
@@ -105,6 +120,19 @@ const eksClusterSchema = z.strictObject({
     })
     .prefault({}),
 });
+
+/** karpenter.install resolved from nodeAutoscaler, so everything after parsing reads one boolean. */
+const eksClusterSchema = eksClusterObject
+  .superRefine((c, ctx) => {
+    if (c.nodeAutoscaler === "external" && c.karpenter.install === true) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["karpenter", "install"],
+        message: "must not be true with cluster.nodeAutoscaler external, which installs no Karpenter: remove it, or set nodeAutoscaler: karpenter",
+      });
+    }
+  })
+  .transform((c) => ({ ...c, karpenter: { ...c.karpenter, install: c.karpenter.install ?? c.nodeAutoscaler === "karpenter" } }));
 
 const kubernetesClusterSchema = z.strictObject({
   /** Path to a kubeconfig file (relative to the project directory); defaults to $KUBECONFIG / ~/.kube/config. */

@@ -2,22 +2,26 @@
 // (eksKarpenter.ts), the NVIDIA device plugin (AL2023 NVIDIA AMIs ship the driver but not the
 // plugin) and a Kubernetes provider.
 //
-// Which pool gets what, with Karpenter installed:
-// - a cpu pool without workers (e.g. `system`): a managed node group, minNodes..maxNodes, desired
-//   minNodes. Karpenter's controller, CoreDNS and the pod identity agent run here, so these nodes
-//   must exist before Karpenter does.
-// - a pool with workers, or a GPU pool: a NodePool for the nodes above minNodes, plus, when
-//   minNodes > 0, a managed node group of exactly minNodes nodes with the same labels and taints
-//   (warm capacity Karpenter never consolidates away).
-// Without Karpenter every pool is a node group, and config validation requires minNodes = maxNodes
-// for pools with workers, since nothing would add nodes.
+// Which pool gets what depends on cluster.nodeAutoscaler (docs/eks.md):
+// - karpenter (default), with Karpenter installed:
+//   - a cpu pool without workers (e.g. `system`): a managed node group of exactly minNodes.
+//     Karpenter's controller, CoreDNS and the pod identity agent run here, so these nodes must
+//     exist before Karpenter does.
+//   - a pool with workers, or a GPU pool: a NodePool for the nodes above minNodes, plus, when
+//     minNodes > 0, a managed node group of exactly minNodes nodes with the same labels and taints
+//     (warm capacity Karpenter never consolidates away).
+//   Without Karpenter (karpenter.install false) every pool is a node group of exactly minNodes.
+//   Nothing resizes these groups, so config validation requires minNodes = maxNodes wherever
+//   Karpenter adds no nodes (karpenterRules.ts).
+// - external: every pool is a node group of minNodes..maxNodes whose desired size is left to the
+//   autoscaler running in the cluster, tagged for Cluster Autoscaler's discovery and scale from zero.
 import * as aws from "@pulumi/aws";
 import type { ClusterRef, ManagedClusterDeployment } from "./clusterRef.js";
 import * as k8s from "@pulumi/kubernetes";
 import { repoChartRelease } from "./repoChart.js";
 import * as pulumi from "@pulumi/pulumi";
 import type { EksClusterConfig, EksFleetConfig, ResolvedPool } from "./configTypes.js";
-import { GPU_KINDS, GPU_LABEL, GPU_TAINT, cloudTaint, isGpuKind, tolerationsFor } from "./gpu-profiles.js";
+import { GPU_KINDS, GPU_LABEL, GPU_RESOURCE, GPU_TAINT, POOL_LABEL, cloudTaint, isGpuKind, tolerationsFor } from "./gpu-profiles.js";
 import { deployKarpenter, type KarpenterDeployment } from "./eksKarpenter.js";
 import { isKarpenterPool, karpenterNodeCount } from "./karpenterNodePools.js";
 import { eksKubeconfig } from "./kubeconfig.js";
@@ -25,8 +29,10 @@ import { eksKubeconfig } from "./kubeconfig.js";
 const DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin";
 
 export interface EksDeployment extends ManagedClusterDeployment<aws.eks.Cluster> {
-  /** Managed node groups by pool name: system pools, and the fixed base of Karpenter pools with minNodes > 0. */
+  /** Managed node groups by pool name: system pools and the fixed base of Karpenter pools with minNodes > 0, or (external) every pool. */
   nodeGroups: Record<string, aws.eks.NodeGroup>;
+  /** nodeAutoscaler external: Cluster Autoscaler's node-template tags on each node group's Auto Scaling group, by pool name. */
+  asgTags?: Record<string, aws.autoscaling.Tag[]>;
   karpenter?: KarpenterDeployment;
   devicePlugin?: k8s.helm.v3.Release;
 }
@@ -44,6 +50,34 @@ function eksClusterArgs(c: EksClusterConfig): aws.eks.ClusterArgs {
     accessConfig: { authenticationMode: "API_AND_CONFIG_MAP", bootstrapClusterCreatorAdminPermissions: true },
     deletionProtection: c.deletionProtection,
   };
+}
+
+const CLUSTER_AUTOSCALER = "k8s.io/cluster-autoscaler";
+const NODE_TEMPLATE = `${CLUSTER_AUTOSCALER}/node-template/`;
+
+/**
+ * What Cluster Autoscaler assumes about a node of this pool when the group has none to look at
+ * (scale from zero): the labels and taints the nodes get, and their GPUs. Keys after
+ * `k8s.io/cluster-autoscaler/node-template/`.
+ */
+function nodeTemplate(pool: ResolvedPool): Record<string, string> {
+  return {
+    ...Object.fromEntries(Object.entries(pool.nodeLabels).map(([k, v]) => [`label/${k}`, v])),
+    ...Object.fromEntries(pool.nodeTaints.map((t) => [`taint/${t.key}`, `${t.value}:${t.effect}`])),
+    ...(isGpuKind(pool.gpu) ? { [`resources/${GPU_RESOURCE}`]: String(pool.hardware.gpusPerNode) } : {}),
+  };
+}
+
+/**
+ * A node group's tags. For an outside autoscaler also Cluster Autoscaler's: its auto-discovery
+ * tags, and the node template (recent Cluster Autoscalers read resource tags from the node group
+ * through eks:DescribeNodegroup; labels and taints they read from the group itself).
+ */
+function nodeGroupTags(c: EksClusterConfig, pool: ResolvedPool): Record<string, string> {
+  const own = { [POOL_LABEL]: pool.name };
+  if (c.nodeAutoscaler !== "external") return own;
+  const template = Object.entries(nodeTemplate(pool)).map(([k, v]) => [`${NODE_TEMPLATE}${k}`, v]);
+  return { ...own, [`${CLUSTER_AUTOSCALER}/enabled`]: "true", [`${CLUSTER_AUTOSCALER}/${c.name}`]: "owned", ...Object.fromEntries(template) };
 }
 
 /** A node group's size: min..max with desired min, or exactly `fixed` nodes. */
@@ -65,8 +99,26 @@ function eksNodeGroupArgs(c: EksClusterConfig, pool: ResolvedPool, clusterName: 
     labels: { ...pool.nodeLabels },
     taints: pool.nodeTaints.map(cloudTaint),
     updateConfig: { maxUnavailable: 1 },
-    tags: { "sie-fleet/pool": pool.name },
+    tags: nodeGroupTags(c, pool),
   };
+}
+
+/**
+ * The node template again, on the node group's Auto Scaling group: EKS does not copy node group
+ * tags there, and a Cluster Autoscaler that cannot call eks:DescribeNodegroup reads only the Auto
+ * Scaling group's tags. (EKS itself tags the Auto Scaling group for auto-discovery.)
+ */
+function autoScalingGroupTags(c: EksClusterConfig, pool: ResolvedPool, group: aws.eks.NodeGroup): aws.autoscaling.Tag[] {
+  // A managed node group has one Auto Scaling group; EKS reports it once the group exists.
+  const asgName = group.resources.apply((rs) => rs?.[0]?.autoscalingGroups?.[0]?.name ?? "");
+  return Object.entries(nodeTemplate(pool)).map(
+    ([key, value]) =>
+      new aws.autoscaling.Tag(`${pool.name}-node-template-${key}`, {
+        autoscalingGroupName: asgName,
+        region: c.region,
+        tag: { key: `${NODE_TEMPLATE}${key}`, value, propagateAtLaunch: false },
+      }),
+  );
 }
 
 /** Device plugin values: tolerate the GPU taint and run only on our GPU nodes (no NFD labels needed). */
@@ -108,22 +160,24 @@ export function deployEks(cfg: EksFleetConfig): EksDeployment {
   const c = cfg.cluster;
   const { cluster, name: clusterName, endpoint, caData, securityGroupId } = c.create ? createdCluster(c) : existingCluster(c);
   const karpenterInstalled = c.karpenter.install;
+  const external = c.nodeAutoscaler === "external";
   const enabled = Object.values(cfg.pools).filter((p) => p.enabled);
 
-  // A fixed nodeGroupName needs delete-before-replace. System groups are sized by hand (or by
-  // minNodes), so desiredSize is left alone; a fixed base group has nothing else sizing it.
+  // A fixed nodeGroupName needs delete-before-replace. An outside autoscaler owns desiredSize, so
+  // it is left alone; otherwise a group has nothing but this stack sizing it: exactly minNodes.
   const nodeGroups: Record<string, aws.eks.NodeGroup> = {};
+  const asgTags: Record<string, aws.autoscaling.Tag[]> = {};
   const systemGroups: Record<string, { minNodes: number; group: aws.eks.NodeGroup }> = {};
   for (const pool of enabled) {
     const karpenterPool = karpenterInstalled && isKarpenterPool(pool);
     if (karpenterPool && pool.minNodes === 0) continue;
-    const fixed = karpenterPool ? pool.minNodes : undefined;
-    const group = new aws.eks.NodeGroup(`${pool.name}-nodegroup`, eksNodeGroupArgs(c, pool, clusterName, fixed), {
-      ...(karpenterPool ? {} : { ignoreChanges: ["scalingConfig.desiredSize"] }),
+    const group = new aws.eks.NodeGroup(`${pool.name}-nodegroup`, eksNodeGroupArgs(c, pool, clusterName, external ? undefined : pool.minNodes), {
+      ...(external ? { ignoreChanges: ["scalingConfig.desiredSize"] } : {}),
       deleteBeforeReplace: true,
     });
     nodeGroups[pool.name] = group;
     if (!karpenterPool) systemGroups[pool.name] = { minNodes: pool.minNodes, group };
+    if (external) asgTags[pool.name] = autoScalingGroupTags(c, pool, group);
   }
 
   const kubeconfig = pulumi.secret(
@@ -165,6 +219,7 @@ export function deployEks(cfg: EksFleetConfig): EksDeployment {
     clusterName,
     ...(cluster ? { cluster } : {}),
     nodeGroups,
+    ...(external ? { asgTags } : {}),
     ...(karpenter ? { karpenter } : {}),
     ...(devicePlugin ? { devicePlugin } : {}),
     kubeconfig,

@@ -3,6 +3,12 @@
 // permissions follow Karpenter's getting-started CloudFormation template (v1.8), scoped to one
 // cluster and region. Pure, so tests read the documents directly.
 
+/**
+ * The Karpenter minor this controller policy is written for. Other minors can call AWS APIs it does
+ * not allow, which fails at run time, so config validation refuses them (karpenterRules.ts).
+ */
+export const CONTROLLER_POLICY_KARPENTER_MINOR = "1.8";
+
 export interface ControllerPolicyArgs {
   partition: string;
   region: string;

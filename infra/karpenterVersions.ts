@@ -1,9 +1,17 @@
-// Which Karpenter releases support which Kubernetes minor versions (Karpenter's compatibility
-// matrix). Used to refuse a karpenter.version that is too old for cluster.version before AWS or
-// Helm find out halfway through an update.
+// Which Karpenter sie-fleet installs, and which releases support which Kubernetes minor versions
+// (Karpenter's compatibility matrix). Config validation (karpenterRules.ts) uses both to refuse a
+// karpenter.version or cluster.version that would fail before AWS or Helm find out halfway
+// through an update.
 import * as semver from "semver";
 
-/** Oldest Karpenter release that supports each Kubernetes minor version. */
+/** cluster.karpenter.version's default: a release of the minor the controller policy is written for (karpenterIam.ts). */
+export const DEFAULT_KARPENTER_VERSION = "1.8.8";
+
+/**
+ * Oldest Karpenter release that supports each Kubernetes minor version. Rows that need a newer
+ * Karpenter than the controller policy's minor say which Kubernetes versions sie-fleet's Karpenter
+ * cannot run on.
+ */
 const MIN_KARPENTER_FOR_KUBERNETES: Readonly<Record<string, string>> = {
   "1.29": "0.34.0",
   "1.30": "0.37.0",
@@ -15,10 +23,27 @@ const MIN_KARPENTER_FOR_KUBERNETES: Readonly<Record<string, string>> = {
   "1.36": "1.13.0",
 };
 
+/** `1.8.8` → `1.8`. */
+export function karpenterMinor(version: string): string {
+  const v = semver.coerce(version);
+  return v ? `${v.major}.${v.minor}` : version;
+}
+
 /** The oldest Karpenter release for `kubernetes` when `karpenter` is older than that; otherwise undefined. */
 export function karpenterTooOld(karpenter: string, kubernetes: string): string | undefined {
   const min = MIN_KARPENTER_FOR_KUBERNETES[kubernetes];
   const v = semver.valid(semver.coerce(karpenter));
   if (!min || !v) return undefined;
   return semver.lt(v, min) ? min : undefined;
+}
+
+/** The newest Kubernetes minor in the table that `karpenter` supports. */
+export function newestKubernetesFor(karpenter: string): string | undefined {
+  const v = semver.valid(semver.coerce(karpenter));
+  if (!v) return undefined;
+  const supported = Object.entries(MIN_KARPENTER_FOR_KUBERNETES).filter(([, min]) => semver.gte(v, min));
+  return supported
+    .map(([k]) => k)
+    .sort((a, b) => semver.compare(`${a}.0`, `${b}.0`))
+    .at(-1);
 }

@@ -1,11 +1,13 @@
 // Node autoscaling on EKS: which pools Karpenter provisions, their NodePools and EC2NodeClasses,
-// the controller's AWS side and Helm releases, and the config rules around them.
+// the controller's AWS side and Helm releases, node groups left to an outside autoscaler, and the
+// config rules around them.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../../automation/errors.js";
 import { parseConfig } from "../../../infra/configParse.js";
-import { controllerPolicy } from "../../../infra/karpenterIam.js";
+import { CONTROLLER_POLICY_KARPENTER_MINOR, controllerPolicy } from "../../../infra/karpenterIam.js";
 import { buildNodePool, nodePoolLimits, parseRoleArn } from "../../../infra/karpenterNodePools.js";
+import { DEFAULT_KARPENTER_VERSION, karpenterMinor } from "../../../infra/karpenterVersions.js";
 import { eksRaw, withValue, type Raw } from "./fixtures.js";
 import { byType, one, runWithMocks, type Registered } from "./mocks.js";
 
@@ -91,7 +93,9 @@ describe("pools on EKS with Karpenter", () => {
     const resources = await run(raw);
     const groups = Object.fromEntries(byType(resources, NODE_GROUP).map((r) => [r.inputs.nodeGroupName, r.inputs]));
     expect(Object.keys(groups).sort()).toEqual(["l4", "system"]);
-    expect(groups.system).toMatchObject({ instanceTypes: ["m6i.2xlarge"], taints: [], scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 } });
+    // Nothing resizes a node group here: each is exactly minNodes.
+    expect(groups.system).toMatchObject({ instanceTypes: ["m6i.2xlarge"], taints: [], scalingConfig: { minSize: 1, maxSize: 1, desiredSize: 1 } });
+    expect(groups.system.tags).toEqual({ "sie-fleet/pool": "system" });
     // Same labels and taints as the NodePool, exactly minNodes nodes; Karpenter covers the rest.
     expect(groups.l4).toMatchObject({
       instanceTypes: ["g6.2xlarge"],
@@ -133,6 +137,83 @@ describe("pools on EKS with Karpenter", () => {
         .sort(),
     ).toEqual(["a100-40", "a100-80", "l4", "system"]);
     expect(resources.filter((r) => r.type.includes("karpenter") || r.name.includes("karpenter") || r.type.startsWith("aws:sqs"))).toEqual([]);
+  });
+});
+
+describe("pools on EKS with an outside autoscaler (nodeAutoscaler external)", () => {
+  const external = () => withValue(eksRaw(), "cluster.nodeAutoscaler", "external");
+
+  it("accepts pools that grow, and creates no Karpenter resource", async () => {
+    expect(problems(external())).toEqual([]);
+    const resources = await run(external());
+    expect(
+      resources.filter(
+        (r) =>
+          r.type.includes("karpenter") ||
+          r.name.includes("karpenter") ||
+          r.type.startsWith("aws:sqs") ||
+          r.type.startsWith("aws:iam") ||
+          r.type.startsWith("aws:cloudwatch"),
+      ),
+    ).toEqual([]);
+    expect(byType(resources, "aws:eks/addon:Addon")).toEqual([]);
+    expect(parseConfig(external()).cluster).toMatchObject({ nodeAutoscaler: "external", karpenter: { install: false } });
+  });
+
+  it("makes every pool a node group of minNodes..maxNodes, GPU pools at 0 included", async () => {
+    const groups = Object.fromEntries(byType(await run(external()), NODE_GROUP).map((r) => [r.inputs.nodeGroupName, r.inputs]));
+    expect(Object.keys(groups).sort()).toEqual(["a100-40", "a100-80", "l4", "system"]);
+    expect(groups.l4.scalingConfig).toEqual({ minSize: 0, maxSize: 4, desiredSize: 0 });
+    expect(groups["a100-80"].scalingConfig).toEqual({ minSize: 0, maxSize: 1, desiredSize: 0 });
+    expect(groups.system.scalingConfig).toEqual({ minSize: 1, maxSize: 1, desiredSize: 1 });
+  });
+
+  it("tags node groups for Cluster Autoscaler's discovery and scale from zero", async () => {
+    const resources = await run(external());
+    const groups = Object.fromEntries(byType(resources, NODE_GROUP).map((r) => [r.inputs.nodeGroupName, r.inputs]));
+    expect(groups["a100-40"].tags).toEqual({
+      "sie-fleet/pool": "a100-40",
+      "k8s.io/cluster-autoscaler/enabled": "true",
+      "k8s.io/cluster-autoscaler/sie-prod": "owned",
+      "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/pool": "a100-40",
+      "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/gpu": "a100-40gb",
+      "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "present:NoSchedule",
+      "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "8",
+    });
+    expect(groups.system.tags).toEqual({
+      "sie-fleet/pool": "system",
+      "k8s.io/cluster-autoscaler/enabled": "true",
+      "k8s.io/cluster-autoscaler/sie-prod": "owned",
+      "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/pool": "system",
+      "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/gpu": "cpu",
+    });
+    // EKS does not copy node group tags to the Auto Scaling group: the node template goes there too.
+    const asgTags = byType(resources, "aws:autoscaling/tag:Tag").filter((t) => t.name.startsWith("l4-"));
+    expect(Object.fromEntries(asgTags.map((t) => [t.inputs.tag.key, t.inputs.tag.value]))).toEqual({
+      "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/pool": "l4",
+      "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/gpu": "l4",
+      "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "present:NoSchedule",
+      "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "1",
+    });
+    for (const t of asgTags) expect(t.inputs).toMatchObject({ region: "us-east-1", tag: { propagateAtLaunch: false } });
+    // With Karpenter, neither.
+    const karpenter = await run(eksRaw());
+    expect(byType(karpenter, "aws:autoscaling/tag:Tag")).toEqual([]);
+  });
+
+  it("works on an existing cluster", async () => {
+    const resources = await run(withValue(external(), "cluster.create", false));
+    expect(byType(resources, "aws:eks/cluster:Cluster")).toEqual([]);
+    expect(byType(resources, NODE_GROUP)).toHaveLength(4);
+  });
+
+  it("refuses karpenter.install true, which would contradict it", () => {
+    expect(problems(withValue(external(), "cluster.karpenter", { install: true }))).toEqual([
+      "sie-fleet:cluster.karpenter.install: must not be true with cluster.nodeAutoscaler external, which installs no Karpenter: remove it, or set nodeAutoscaler: karpenter",
+    ]);
+    expect(problems(withValue(external(), "cluster.nodeAutoscaler", "cluster-autoscaler"))).toEqual([
+      expect.stringMatching(/^sie-fleet:cluster\.nodeAutoscaler: unknown value "cluster-autoscaler"; expected one of karpenter, external/),
+    ]);
   });
 });
 
@@ -203,7 +284,7 @@ describe("the Karpenter controller on EKS", () => {
   });
 
   it("is installed from the OCI chart with its CRDs in their own release, on the system pool", async () => {
-    const resources = await run(withValue(eksRaw(), "pools.system.minNodes", 2));
+    const resources = await run(withValue(eksRaw(), "pools.system", { gpu: "cpu", minNodes: 2, maxNodes: 2, maxReplicas: 0 }));
     expect(one(resources, RELEASE, "karpenter-crd").inputs).toMatchObject({
       chart: "oci://public.ecr.aws/karpenter/karpenter-crd",
       version: "1.8.8",
@@ -229,10 +310,10 @@ describe("the Karpenter controller on EKS", () => {
   });
 
   it("takes version, namespace, consolidateAfter and AMI release from config", async () => {
-    const raw = withValue(eksRaw(), "cluster.karpenter", { version: "1.9.2", namespace: "karpenter", consolidateAfter: "30m", amiVersion: "v20250821" });
+    const raw = withValue(eksRaw(), "cluster.karpenter", { version: "1.8.3", namespace: "karpenter", consolidateAfter: "30m", amiVersion: "v20250821" });
     const resources = await run(raw);
-    expect(one(resources, RELEASE, "karpenter").inputs).toMatchObject({ version: "1.9.2", namespace: "karpenter" });
-    expect(one(resources, RELEASE, "karpenter-crd").inputs).toMatchObject({ version: "1.9.2", namespace: "karpenter", createNamespace: true });
+    expect(one(resources, RELEASE, "karpenter").inputs).toMatchObject({ version: "1.8.3", namespace: "karpenter" });
+    expect(one(resources, RELEASE, "karpenter-crd").inputs).toMatchObject({ version: "1.8.3", namespace: "karpenter", createNamespace: true });
     expect(one(resources, "aws:eks/podIdentityAssociation:PodIdentityAssociation", "karpenter").inputs.namespace).toBe("karpenter");
     expect(byPool(byType(resources, NODEPOOL)).l4.spec.disruption.consolidateAfter).toBe("30m");
     expect(byPool(byType(resources, NODECLASS)).l4.spec.amiSelectorTerms).toEqual([{ alias: "al2023@v20250821" }]);
@@ -246,31 +327,60 @@ describe("the Karpenter controller on EKS", () => {
 });
 
 describe("Karpenter config rules", () => {
-  it("refuses pools that could never grow when Karpenter is not installed", () => {
+  it("refuses pools that could never grow when Karpenter is not installed, naming the outside-autoscaler option", () => {
     const raw = withValue(eksRaw(), "cluster.karpenter", { install: false });
     const found = problems(raw);
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringMatching(
-          /^sie-fleet:pools\.l4\.maxNodes: with cluster\.karpenter\.install false nothing adds nodes to pool "l4" beyond minNodes \(0\).*\(install Karpenter .* or set minNodes = maxNodes \(4\)\)$/,
+          /^sie-fleet:pools\.l4\.maxNodes: with cluster\.karpenter\.install false nothing adds nodes to pool "l4" beyond minNodes \(0\).*\(set minNodes = maxNodes \(4\), install Karpenter .*, or set cluster\.nodeAutoscaler: external if an autoscaler of your own .* sizes the node groups\)$/,
         ),
       ]),
     );
-    expect(found).toHaveLength(3); // l4, a100-40, a100-80; the system pool runs no workers
+    expect(found).toHaveLength(3); // l4, a100-40, a100-80; the system pool is already 1..1
+  });
+
+  it("refuses a node-group-only pool that could grow, since with Karpenter nothing resizes node groups", () => {
+    const raw = withValue(eksRaw(), "pools.system.maxNodes", 4);
+    expect(problems(raw)).toEqual([
+      expect.stringMatching(
+        /^sie-fleet:pools\.system\.maxNodes: pool "system" runs no workers and has no GPUs, so it is a node group Karpenter does not add to, and nothing resizes it: it stays at minNodes \(1\) and maxNodes 4 is never reached \(set maxNodes = minNodes \(1\); .*cluster\.nodeAutoscaler: external/,
+      ),
+    ]);
+    // Karpenter's pools may grow: it adds their nodes.
+    expect(problems(withValue(eksRaw(), "pools.l4.minNodes", 1))).toEqual([]);
   });
 
   it("needs a node group pool with nodes for the controller", () => {
     const raw = withValue(eksRaw(), "pools.system.minNodes", 0);
     expect(problems(raw)).toEqual([
-      expect.stringMatching(/^sie-fleet:pools: Karpenter's controller needs nodes that exist before Karpenter does.*add a pool such as/),
+      expect.stringMatching(/^sie-fleet:pools\.system\.maxNodes: .*stays at minNodes \(0\)/),
+      expect.stringMatching(
+        /^sie-fleet:pools: Karpenter's controller needs nodes that exist before Karpenter does.*add a pool such as `system: \{gpu: cpu, minNodes: 2, maxNodes: 2/,
+      ),
     ]);
     expect(problems(withValue(raw, "cluster.karpenter", { install: false }))).not.toContainEqual(expect.stringMatching(/controller/));
   });
 
-  it("checks the Karpenter version against the Kubernetes version", () => {
-    const raw = withValue(withValue(eksRaw(), "cluster.version", "1.35"), "cluster.karpenter", { version: "1.8.8" });
-    expect(problems(raw)).toEqual(["sie-fleet:cluster.karpenter.version: Karpenter 1.8.8 does not support Kubernetes 1.35 (use Karpenter 1.9.0 or later)"]);
-    expect(problems(withValue(raw, "cluster.karpenter", { version: "1.9.2" }))).toEqual([]);
+  it("installs only the Karpenter minor the controller policy is written for", () => {
+    expect(karpenterMinor(DEFAULT_KARPENTER_VERSION)).toBe(CONTROLLER_POLICY_KARPENTER_MINOR);
+    for (const version of ["1.9.2", "1.7.1", "2.8.0"]) {
+      expect(problems(withValue(eksRaw(), "cluster.karpenter", { version }))).toEqual([
+        `sie-fleet:cluster.karpenter.version: Karpenter ${version} is not supported: the controller policy sie-fleet creates is Karpenter 1.8's, and another minor may need AWS permissions it lacks (use a 1.8.x release such as 1.8.8, or set cluster.nodeAutoscaler: external if an autoscaler of your own (Cluster Autoscaler, your own Karpenter) sizes the node groups)`,
+      ]);
+    }
+    expect(problems(withValue(eksRaw(), "cluster.karpenter", { version: "1.8.0" }))).toEqual([]);
+    // Not read when this stack installs no Karpenter.
+    expect(problems(withValue(eksRaw(), "cluster.karpenter", { install: false, version: "1.9.2" }))).not.toContainEqual(expect.stringMatching(/version/));
+  });
+
+  it("refuses a Kubernetes version Karpenter 1.8 does not support", () => {
+    const raw = withValue(eksRaw(), "cluster.version", "1.35");
+    expect(problems(raw)).toEqual([
+      "sie-fleet:cluster.version: Karpenter 1.8 does not support Kubernetes 1.35 (that needs Karpenter 1.9.0 or later), and the controller policy sie-fleet creates is Karpenter 1.8's (keep cluster.version at 1.34 or older, or set cluster.nodeAutoscaler: external if an autoscaler of your own (Cluster Autoscaler, your own Karpenter) sizes the node groups)",
+    ]);
+    expect(problems(withValue(eksRaw(), "cluster.version", "1.34"))).toEqual([]);
+    expect(problems(withValue(raw, "cluster.nodeAutoscaler", "external"))).toEqual([]);
   });
 
   it("rejects durations and AMI releases Karpenter would not accept", () => {

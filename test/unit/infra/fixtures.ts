@@ -37,7 +37,7 @@ export function eksRaw(): Raw {
       l4: { gpu: "l4", maxNodes: 4 },
       "a100-40": { gpu: "a100-40gb", maxNodes: 1, maxReplicas: 4 },
       "a100-80": { gpu: "a100-80gb", maxNodes: 1, spot: true },
-      system: { gpu: "cpu", minNodes: 1, maxNodes: 2, maxReplicas: 0 },
+      system: { gpu: "cpu", minNodes: 1, maxNodes: 1, maxReplicas: 0 },
     },
     "sie-fleet:release": { ...release },
     "sie-fleet:autoscaling": { enabled: true },

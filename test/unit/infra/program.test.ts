@@ -165,6 +165,11 @@ function eksNodeGroupsOnly(): Raw {
   return raw;
 }
 
+/** EKS whose node groups an autoscaler of the cluster's own sizes. */
+function eksExternal(): Raw {
+  return withValue(eksRaw(), "cluster.nodeAutoscaler", "external");
+}
+
 describe("EKS", () => {
   it("maps each GPU kind to its instance type, AMI, labels and taints", async () => {
     const { resources } = await run(eksNodeGroupsOnly());
@@ -186,7 +191,7 @@ describe("EKS", () => {
       expect(g.subnetIds).toEqual(["subnet-0a1b2c3d", "subnet-0e1f2a3b"]);
     }
     expect(groups.l4!.scalingConfig).toEqual({ minSize: 4, maxSize: 4, desiredSize: 4 });
-    expect(groups.system!.scalingConfig).toEqual({ minSize: 1, maxSize: 2, desiredSize: 1 });
+    expect(groups.system!.scalingConfig).toEqual({ minSize: 1, maxSize: 1, desiredSize: 1 });
     expect(groups.system).toMatchObject({ instanceTypes: ["m6i.2xlarge"], amiType: "AL2023_x86_64_STANDARD", taints: [] });
     const cluster = one(resources, "aws:eks/cluster:Cluster", "cluster").inputs;
     expect(cluster).toMatchObject({
@@ -263,6 +268,7 @@ describe("an image-tag change touches only the Helm release", () => {
     ["gke", gkeRaw],
     ["eks", eksRaw],
     ["eks without Karpenter", eksNodeGroupsOnly],
+    ["eks with an outside autoscaler", eksExternal],
     ["kubernetes", kubernetesRaw],
   ])("%s", async (_platform, raw) => {
     const { changed, before, after } = await changedByTag(raw());
