@@ -182,7 +182,9 @@ export function checkPoolSet(pools: ResolvedPool[], platform: Platform, cluster:
     report(
       ["pools"],
       "a new cluster needs a pool without the GPU taint for the gateway, config service and kube-system pods",
-      "add a pool such as `system: {gpu: cpu, minNodes: 1, maxNodes: 3, maxReplicas: 0}`",
+      platform === "eks"
+        ? "add a pool such as `system: {gpu: cpu, minNodes: 2, maxNodes: 2, maxReplicas: 0}` (a fixed node group: Karpenter adds only worker and GPU nodes)"
+        : "add a pool such as `system: {gpu: cpu, minNodes: 1, maxNodes: 3, maxReplicas: 0}`",
     );
   }
 }
