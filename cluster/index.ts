@@ -230,8 +230,10 @@ function startingDaemon(dir: string): number | undefined {
 function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs: number, endpoints: boolean, nodes?: readonly FakeNodeSpec[]): number {
   const log = fs.openSync(logPath, "a");
   // The node list goes to the daemon as a file: it may be long, and it stays beside the cluster it shaped.
+  // A restart without a node list registers the one the cluster was shaped with, not the default fleet.
   const nodesFile = path.join(dir, NODES_FILE);
   if (nodes) fs.writeFileSync(nodesFile, `${JSON.stringify(nodes, null, 2)}\n`);
+  const shaped = nodes !== undefined || fs.existsSync(nodesFile);
   const args = [
     ...(DAEMON.endsWith(".ts") ? ["--import", "tsx"] : []),
     DAEMON,
@@ -240,7 +242,7 @@ function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs:
     "--timeout-ms",
     String(timeoutMs),
     ...(endpoints ? [] : ["--no-endpoints"]),
-    ...(nodes ? ["--nodes", nodesFile] : []),
+    ...(shaped ? ["--nodes", nodesFile] : []),
   ];
   // Detached with its own log: it must outlive this process. KUBECONFIG of the caller's shell
   // means nothing to it.

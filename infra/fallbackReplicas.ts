@@ -40,7 +40,12 @@ export function fallbackFor(
   pool: Pick<ResolvedPool, "minReplicas">,
 ): KedaFallback | undefined {
   if (!fallbackBehaviorKnown(cfg.keda)) return undefined;
-  return { failureThreshold: FAILURE_THRESHOLD, replicas: fallbackReplicasFor(cfg.autoscaling, pool), behavior: "currentReplicasIfHigher" };
+  const replicas = fallbackReplicasFor(cfg.autoscaling, pool);
+  // KEDA's scale executor holds the count only for a fallback with replicas > 0; one of 0 falls
+  // through to its scale-to-zero path, so a pool at minReplicas 0 would be emptied after
+  // cooldownPeriod. Without a fallback KEDA marks the triggers failed and keeps the count.
+  if (replicas === 0) return undefined;
+  return { failureThreshold: FAILURE_THRESHOLD, replicas, behavior: "currentReplicasIfHigher" };
 }
 
 /**

@@ -32,7 +32,9 @@ export function checkKarpenter(cluster: EksClusterConfig, pools: ResolvedPool[],
       report(
         path,
         `pool "${pool.name}" runs no workers and has no GPUs, so it is a node group Karpenter does not add to, and nothing resizes it: it stays at minNodes (${pool.minNodes}) and ${never}`,
-        `set maxNodes = minNodes (${pool.minNodes}); Karpenter adds nodes only to pools with workers or GPUs. Or set ${EXTERNAL_HINT}`,
+        pool.minNodes === 0
+          ? `set minNodes = maxNodes (at least 1), or enabled: false if the pool is not needed; Karpenter adds nodes only to pools with workers or GPUs. Or set ${EXTERNAL_HINT}`
+          : `set maxNodes = minNodes (${pool.minNodes}); Karpenter adds nodes only to pools with workers or GPUs. Or set ${EXTERNAL_HINT}`,
       );
     }
   }

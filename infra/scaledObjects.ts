@@ -23,7 +23,7 @@ export interface ScaledObjectManifest {
     /** Absent where KEDA may not honour fallback.behavior (infra/fallbackReplicas.ts). */
     fallback?: KedaFallback;
     advanced: { horizontalPodAutoscalerConfig: { behavior: Record<string, unknown> } };
-    triggers: { type: "prometheus"; name: string; metadata: Record<string, string> }[];
+    triggers: { type: "prometheus"; name: string; metricType: "AverageValue"; metadata: Record<string, string> }[];
   };
 }
 
@@ -31,6 +31,9 @@ function promTrigger(name: string, serverAddress: string, query: string, thresho
   return {
     type: "prometheus" as const,
     name,
+    // KEDA's default, written out: KEDA 2.17.0's webhook accepts a fallback only when a trigger
+    // names AverageValue explicitly (later releases read an empty metricType as it).
+    metricType: "AverageValue" as const,
     metadata: { serverAddress, query, threshold: String(threshold), activationThreshold: String(activation) },
   };
 }

@@ -13,6 +13,7 @@ import {
   stopEmbeddedCluster,
   type EmbeddedClusterStatus,
 } from "../../../cluster/index.js";
+import { isClusterDir } from "../../../cluster/clusterDir.js";
 import { cloudNodes, type FakeNodeSpec } from "../../../cluster/nodes.js";
 import { parseConfig } from "../../../infra/configParse.js";
 import { EXIT_CODES, UsageError } from "../../errors.js";
@@ -48,7 +49,15 @@ export function nodesFromStackFile(file: string): FakeNodeSpec[] {
       hint: "name a stack file of platform gke or eks, e.g. --nodes-from stacks/Pulumi.eks-prod.yaml",
     });
   }
-  return cloudNodes(cfg, { prefix: cfg.platform });
+  try {
+    return cloudNodes(cfg, { prefix: cfg.platform });
+  } catch (err) {
+    // A pool without workers may name a machine type the table does not list (nothing is fitted on it).
+    throw new UsageError(`--nodes-from ${file}: ${(err as Error).message}`, {
+      code: "bad-nodes-from",
+      hint: "give that pool a machine type listed in infra/machineShapes.ts, or start the cluster without --nodes-from",
+    });
+  }
 }
 
 function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
@@ -58,6 +67,13 @@ function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
 export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
   const dir = clusterDir(flags, ctx);
   const shaped = flags.nodesFrom ? nodesFromStackFile(path.resolve(ctx.io.cwd, flags.nodesFrom)) : undefined;
+  // Nodes that exist are kept, so shaping a cluster that has some would leave a mixed fleet.
+  if (shaped && isClusterDir(dir)) {
+    throw new UsageError(`--nodes-from shapes a new cluster, but ${dir} holds one already (with its nodes)`, {
+      code: "bad-nodes-from",
+      hint: `use a new --dir, or delete this one first: sie-fleet cluster delete --dir ${dir} --yes`,
+    });
+  }
   const c = await startEmbeddedCluster({
     dir,
     ...(shaped ? { nodes: shaped } : {}),

@@ -27,7 +27,8 @@ describe("KEDA fallback", () => {
   it("holds each pool at max(current, minReplicas): an outage never scales a pool down", () => {
     const raw = withValue(gkeWithKeda(), "pools.l4.minReplicas", 2);
     expect(parseConfig(raw).autoscaling.fallbackReplicas).toBeUndefined();
-    expect(fallbackByPool(raw)).toEqual({ l4: ifHigher(2), "a100-40": ifHigher(0), "a100-80": ifHigher(0) });
+    // Pools at minReplicas 0 get none: KEDA empties a pool whose fallback has 0 replicas.
+    expect(fallbackByPool(raw)).toEqual({ l4: ifHigher(2), "a100-40": undefined, "a100-80": undefined });
   });
 
   it("an explicit value applies to every pool as the floor, above minReplicas too (capacity during an outage)", () => {
@@ -42,7 +43,7 @@ describe("KEDA fallback", () => {
     // Kubernetes 1.30 gets KEDA 2.17: rendered; 2.16.1 pinned: left out.
     const k130 = withValue(gkeWithKeda(), "cluster.version", "1.30");
     expect(parseConfig(k130).keda.version).toBe("2.17.2");
-    expect(fallbackByPool(k130)).toEqual({ l4: ifHigher(0), "a100-40": ifHigher(0), "a100-80": ifHigher(0) });
+    expect(fallbackByPool(withValue(k130, "pools.l4.minReplicas", 1))).toEqual({ l4: ifHigher(1), "a100-40": undefined, "a100-80": undefined });
     const old = fallbackByPool(withValue(k130, "keda.version", "2.16.1"));
     expect(Object.keys(old)).toEqual(["l4", "a100-40", "a100-80"]);
     expect(Object.values(old)).toEqual([undefined, undefined, undefined]);
