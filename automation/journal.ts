@@ -67,6 +67,7 @@ export const JOURNAL_ACTIONS = {
   verifyBaseline: "verify.baseline",
   waveGates: "wave.gates",
   verify: "verify",
+  verifyKeda: "verify.keda",
   revertDecide: "revert.decide",
   revertVerify: "revert.verify",
   recoverBlocked: "recover.blocked",

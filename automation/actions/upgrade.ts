@@ -38,7 +38,7 @@ import { captureBaseline } from "../verify/index.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { unverifiedPools, zeroReplicaPools, type ZeroReplicaPoolReport } from "../zeroReplicaPools.js";
 import { PrometheusClient } from "../verify/prometheus.js";
-import { finalVerification, kedaAfterThaw } from "./verification.js";
+import { finalVerification, kedaAfterThaw, kedaGatesFor } from "./verification.js";
 import { lockCluster } from "./clusterLock.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
@@ -447,7 +447,8 @@ async function run(
 
     if (!failedGate) {
       emit.phase("verify", "started", "verifying the whole deployment");
-      gates.push(...(await finalVerification(sc, opts.to, ctx.signal)));
+      const final = await finalVerification(sc, opts.to, ctx.signal);
+      gates.push(...(await kedaGatesFor(opts.command, final, "verify", emit, journal)));
       for (const g of gates) emit.gate("verify", g);
       await journal.evidence("verify", JOURNAL_ACTIONS.verify, gates);
       failedGate = gates.find((g) => g.status === "fail");
@@ -467,8 +468,10 @@ async function run(
     const holds = applied.holds;
     if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
     await thaw();
-    // KEDA evaluates its triggers again only once thawed: Fallback can show only now.
-    const keda = await kedaAfterThaw(sc, opts.to, ctx.signal);
+    // KEDA evaluates its triggers again only once thawed: Fallback can show only now (a rollback
+    // only warns about it, as in the preflight and the final verification).
+    const afterThaw = await kedaAfterThaw(sc, opts.to, ctx.signal);
+    const keda = await kedaGatesFor(opts.command, afterThaw, "thaw", emit, journal);
     for (const g of keda) emit.gate("thaw", g);
     gates.push(...keda);
     failedGate = keda.find((g) => g.status === "fail");

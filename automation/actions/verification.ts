@@ -2,7 +2,10 @@
 // what the final verify of an upgrade, a revert and `sie-fleet verify` share.
 import type { FleetConfig } from "../../infra/configTypes.js";
 import { configTag, gatewayTag } from "../../infra/releaseValues.js";
-import type { GateResult } from "../types.js";
+import type { ProgressEmitter } from "../events/emitter.js";
+import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
+import { overrideReason } from "../policy/keda.js";
+import type { GateResult, RunCommand, RunPhase } from "../types.js";
 import { DEFAULT_CHECKS, runVerification, type VerifyCheckName } from "../verify/index.js";
 import type { VerifyContext } from "../verify/types.js";
 import type { StackContext } from "./context.js";
@@ -48,4 +51,38 @@ export function kedaAfterThaw(sc: StackContext, tag: string, signal?: AbortSigna
   const finalChecks = sc.config.rollout.gates.checks.final ?? DEFAULT_CHECKS.final;
   if (!finalChecks.includes("keda")) return Promise.resolve([]);
   return finalVerification(sc, tag, signal, ["keda"]);
+}
+
+/** A failing `keda` gate as a rollback sees it: a warning saying why it does not fail the run. */
+export function kedaGateForRollback(gate: GateResult): GateResult {
+  if (gate.name !== "keda" || gate.status !== "fail") return gate;
+  return { ...gate, status: "warn", message: `${gate.message} (${overrideReason("rollback")})` };
+}
+
+/**
+ * A rollback is the way back exactly when metrics are broken, and then KEDA shows it (Fallback, or
+ * Ready=False with TriggerError): reverting the rollback for that would undo the one fix at hand.
+ * So in a rollback a failing `keda` gate of the final verification or the after-thaw check becomes
+ * a warning, shown as a warning line and journaled like the preflight's override; every other gate,
+ * and every gate of an upgrade, is returned as it is.
+ */
+export async function kedaGatesFor(
+  command: RunCommand,
+  gates: GateResult[],
+  phase: Extract<RunPhase, "verify" | "thaw">,
+  emit: ProgressEmitter,
+  journal: Journal,
+): Promise<GateResult[]> {
+  if (command !== "rollback") return gates;
+  const out: GateResult[] = [];
+  for (const gate of gates) {
+    const judged = kedaGateForRollback(gate);
+    if (judged !== gate) {
+      const message = `KEDA problems ${overrideReason("rollback")}: ${gate.message}`;
+      await journal.decision(phase, JOURNAL_ACTIONS.verifyKeda, { message, data: { gate: gate.name, evidence: gate.evidence } });
+      emit.log("warn", phase, message);
+    }
+    out.push(judged);
+  }
+  return out;
 }

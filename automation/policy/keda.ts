@@ -125,9 +125,14 @@ export function judgeKeda(scaledObjects: ScaledObjectState[], opts: KedaExpectat
   };
 }
 
-/** Why the run goes on past the problems, e.g. "overridden by --force". */
+/** Why a run goes on past KEDA problems, e.g. "overridden by --force". */
+export function overrideReason(by: KedaOverride): string {
+  return by === "rollback" ? "not refused for a rollback, the way back when metrics are broken" : "overridden by --force";
+}
+
+/** Why the run goes on past the problems the preflight found. */
 export function kedaOverrideText(report: KedaPreflightReport): string {
-  return report.overriddenBy === "rollback" ? "not refused for a rollback, the way back when metrics are broken" : "overridden by --force";
+  return overrideReason(report.overriddenBy ?? "--force");
 }
 
 /** Every refusing ScaledObject and why, in one line. */

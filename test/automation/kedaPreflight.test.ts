@@ -2,9 +2,10 @@
 // (conditions initialised to Unknown, then Ready/Active/Fallback/Paused with KEDA's reasons, and
 // status.health keyed by metric name), judged into a refusal (exit 4), a warning or a pass. With
 // autoscaling on, ScaledObjects it cannot see (missing, or no keda.sh API) refuse too; a rollback
-// only warns.
+// only warns, in the preflight, the final verification and after the thaw.
 import { describe, expect, it } from "vitest";
 import { KedaRefusedError, kedaGate, preflightKeda } from "../../automation/actions/preflightKeda.js";
+import { kedaAfterThaw, kedaGatesFor } from "../../automation/actions/verification.js";
 import type { StackContext } from "../../automation/actions/context.js";
 import { kedaLines, renderUpgradeResult } from "../../automation/cli/render.js";
 import { EXIT_CODES } from "../../automation/errors.js";
@@ -340,6 +341,54 @@ describe("preflightKeda", () => {
     const { journal, emit } = recorder();
     const out = await preflightKeda(stack([scaledObject("l4")], true), { force: false }, emit, journal);
     expect(out.refusal?.message).toMatch(/-l4-scaler has no status conditions: the KEDA operator this stack installs/);
+  });
+});
+
+describe("the keda check after the thaw and in the final verification", () => {
+  /** The stack stub with what the final verification reads besides the ScaledObjects. */
+  const verifiable = (objects: KubeObjectLike[]): StackContext => {
+    const sc = stack(objects, true);
+    return {
+      ...sc,
+      config: { ...sc.config, release: { imageTag: "v0.3.1" }, rollout: { gates: { retries: 0, checks: {} } } },
+    } as unknown as StackContext;
+  };
+  const fallbackGate = async () => {
+    const gates = await kedaAfterThaw(verifiable([inFallback("l4"), healthy("a100")]), "v0.3.1");
+    expect(gates).toMatchObject([{ name: "keda", status: "fail", message: expect.stringMatching(/-l4-scaler in Fallback/) }]);
+    return gates;
+  };
+
+  it("rollback: a ScaledObject in Fallback (Prometheus down) is a warning gate, a warning line and a journaled decision", async () => {
+    const gates = await fallbackGate();
+    const { decisions, journal, emit, reporter } = recorder();
+    const judged = await kedaGatesFor("rollback", gates, "thaw", emit, journal);
+    expect(judged).toMatchObject([
+      { name: "keda", status: "warn", message: `${gates[0]?.message} (not refused for a rollback, the way back when metrics are broken)` },
+    ]);
+    expect(decisions).toEqual([
+      {
+        action: JOURNAL_ACTIONS.verifyKeda,
+        message: `KEDA problems not refused for a rollback, the way back when metrics are broken: ${gates[0]?.message}`,
+      },
+    ]);
+    expect(reporter.events).toContainEqual(expect.objectContaining({ kind: "log", level: "warn", phase: "thaw", message: decisions[0]?.message }));
+  });
+
+  it("rollback: only keda failures are excused; other failures and passing keda gates stay as they are, unjournaled", async () => {
+    const { decisions, journal, emit } = recorder();
+    const other = { name: "gateway-readyz", status: "fail" as const, message: "GET /readyz → 503", evidence: {}, durationMs: 1 };
+    const passing = { name: "keda", status: "pass" as const, message: "1 ScaledObject(s) Ready, none in Fallback", evidence: {}, durationMs: 1 };
+    expect(await kedaGatesFor("rollback", [other, passing], "verify", emit, journal)).toEqual([other, passing]);
+    expect(decisions).toEqual([]);
+  });
+
+  it("upgrade: a keda failure still fails (and reverts), with nothing journaled", async () => {
+    const gates = await fallbackGate();
+    const { decisions, journal, emit, reporter } = recorder();
+    expect(await kedaGatesFor("upgrade", gates, "verify", emit, journal)).toEqual(gates);
+    expect(decisions).toEqual([]);
+    expect(reporter.events.filter((e) => e.kind === "log")).toEqual([]);
   });
 });
 
