@@ -22,7 +22,7 @@ import { kubeconfig, makePki, opensslMissing, type Pki } from "./certs.js";
 import { defaultNodes, KWOK_NODE_LABEL, KWOK_NODE_VALUE, nodeObject, type FakeNodeSpec } from "./nodes.js";
 import { stablePorts } from "./ports.js";
 import { httpGet, Proc, waitFor } from "./procs.js";
-import { findKubeTools, KUBE_MANIFESTS, kubeToolVersions, type KubeToolsBuild } from "./tools.js";
+import { findKubeTools, kubeToolVersions, type KubeToolsBuild } from "./tools.js";
 
 export interface StartControlPlaneOptions {
   /** The cluster's directory: certificates, etcd data, ports, kubeconfigs and one log per component (logs/). */
@@ -169,7 +169,7 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(adminKc);
     // The CRDs and nodes go in while the controllers start: both only need the API server.
-    if (opts.kedaCrds ?? true) await applyCrds(kc, path.join(KUBE_MANIFESTS, "keda-crds.yaml"), left());
+    if (opts.kedaCrds ?? true) await applyCrds(kc, path.join(tools.root, "crds"), left());
     const nodes = opts.nodes ?? defaultNodes();
     const core = kc.makeApiClient(k8s.CoreV1Api);
     let created = 0;
@@ -366,12 +366,17 @@ function schedulerArgs(dir: string, kc: string, port: number): string[] {
   return controllerArgs(kc, port, path.join(dir, "scheduler"));
 }
 
-async function applyCrds(kc: k8s.KubeConfig, file: string, timeoutMs: number): Promise<void> {
+/** KEDA's CRDs as its release ships them (scripts/ensure-kube-tools copies them beside the binaries). */
+async function applyCrds(kc: k8s.KubeConfig, dir: string, timeoutMs: number): Promise<void> {
   const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const docs = k8s.loadAllYaml(fs.readFileSync(file, "utf8")) as k8s.V1CustomResourceDefinition[];
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort();
+  const docs = files.flatMap((f) => k8s.loadAllYaml(fs.readFileSync(path.join(dir, f), "utf8")) as k8s.V1CustomResourceDefinition[]);
   for (const crd of docs) {
     if (await createUnlessExists(() => ext.createCustomResourceDefinition({ body: crd }))) continue;
-    // A restart with a newer keda-crds.yaml updates what the last start created.
+    // A restart with another KEDA release's CRDs updates what the last start created.
     const name = crd.metadata?.name ?? "";
     const live = await ext.readCustomResourceDefinition({ name });
     await ext.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: live.metadata?.resourceVersion } } });

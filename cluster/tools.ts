@@ -16,7 +16,6 @@ import { StackError } from "../automation/errors.js";
 // plugin into its PULUMI_HOME.
 export { ensureKubernetesTools as ensureKubeProvider, type KubernetesTools as KubeProviderBuild } from "../automation/engine/kubernetesPlugin.js";
 
-export const KUBE_MANIFESTS = path.join(REPO_ROOT, "tools/kube/manifests");
 const ENSURE_SCRIPT = path.join(REPO_ROOT, "scripts/ensure-kube-tools");
 const BUILD_HINT = "install Go 1.26+ and run scripts/ensure-kube-tools (see docs/kube-tools.md)";
 export const KUBE_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
