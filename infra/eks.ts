@@ -14,14 +14,15 @@
 //   Nothing resizes these groups, so config validation requires minNodes = maxNodes wherever
 //   Karpenter adds no nodes (karpenterRules.ts).
 // - external: every pool is a node group of minNodes..maxNodes whose desired size is left to the
-//   autoscaler running in the cluster, tagged for Cluster Autoscaler's discovery and scale from zero.
+//   autoscaler running in the cluster, tagged for Cluster Autoscaler's discovery and scale from zero;
+//   GPU groups' nodes also carry its k8s.amazonaws.com/accelerator label.
 import * as aws from "@pulumi/aws";
 import type { ClusterRef, ManagedClusterDeployment } from "./clusterRef.js";
 import * as k8s from "@pulumi/kubernetes";
 import { repoChartRelease } from "./repoChart.js";
 import * as pulumi from "@pulumi/pulumi";
 import type { EksClusterConfig, EksFleetConfig, ResolvedPool } from "./configTypes.js";
-import { GPU_KINDS, GPU_LABEL, GPU_RESOURCE, GPU_TAINT, POOL_LABEL, cloudTaint, isGpuKind, tolerationsFor } from "./gpu-profiles.js";
+import { GPU_KINDS, GPU_LABEL, GPU_RESOURCE, GPU_TAINT, POOL_LABEL, acceleratorName, cloudTaint, isGpuKind, tolerationsFor } from "./gpu-profiles.js";
 import { deployKarpenter, type KarpenterDeployment } from "./eksKarpenter.js";
 import { isKarpenterPool, karpenterNodeCount } from "./karpenterNodePools.js";
 import { eksKubeconfig } from "./kubeconfig.js";
@@ -54,15 +55,27 @@ function eksClusterArgs(c: EksClusterConfig): aws.eks.ClusterArgs {
 
 const CLUSTER_AUTOSCALER = "k8s.io/cluster-autoscaler";
 const NODE_TEMPLATE = `${CLUSTER_AUTOSCALER}/node-template/`;
+/**
+ * Cluster Autoscaler's GPU node label on AWS. A node that carries it but advertises no GPU yet (the
+ * device plugin is still starting) counts as a GPU node on its way up, not as one without GPUs,
+ * so the autoscaler does not scale out again for the same pending workers.
+ */
+const CA_ACCELERATOR_LABEL = "k8s.amazonaws.com/accelerator";
+
+/** A node group's node labels: the pool's, plus (external) Cluster Autoscaler's GPU label on GPU pools. */
+function groupLabels(c: EksClusterConfig, pool: ResolvedPool): Record<string, string> {
+  const accelerator = c.nodeAutoscaler === "external" ? acceleratorName(pool.gpu) : undefined;
+  return { ...pool.nodeLabels, ...(accelerator ? { [CA_ACCELERATOR_LABEL]: accelerator } : {}) };
+}
 
 /**
  * What Cluster Autoscaler assumes about a node of this pool when the group has none to look at
  * (scale from zero): the labels and taints the nodes get, and their GPUs. Keys after
  * `k8s.io/cluster-autoscaler/node-template/`.
  */
-function nodeTemplate(pool: ResolvedPool): Record<string, string> {
+function nodeTemplate(c: EksClusterConfig, pool: ResolvedPool): Record<string, string> {
   return {
-    ...Object.fromEntries(Object.entries(pool.nodeLabels).map(([k, v]) => [`label/${k}`, v])),
+    ...Object.fromEntries(Object.entries(groupLabels(c, pool)).map(([k, v]) => [`label/${k}`, v])),
     ...Object.fromEntries(pool.nodeTaints.map((t) => [`taint/${t.key}`, `${t.value}:${t.effect}`])),
     ...(isGpuKind(pool.gpu) ? { [`resources/${GPU_RESOURCE}`]: String(pool.hardware.gpusPerNode) } : {}),
   };
@@ -76,7 +89,7 @@ function nodeTemplate(pool: ResolvedPool): Record<string, string> {
 function nodeGroupTags(c: EksClusterConfig, pool: ResolvedPool): Record<string, string> {
   const own = { [POOL_LABEL]: pool.name };
   if (c.nodeAutoscaler !== "external") return own;
-  const template = Object.entries(nodeTemplate(pool)).map(([k, v]) => [`${NODE_TEMPLATE}${k}`, v]);
+  const template = Object.entries(nodeTemplate(c, pool)).map(([k, v]) => [`${NODE_TEMPLATE}${k}`, v]);
   return { ...own, [`${CLUSTER_AUTOSCALER}/enabled`]: "true", [`${CLUSTER_AUTOSCALER}/${c.name}`]: "owned", ...Object.fromEntries(template) };
 }
 
@@ -96,7 +109,7 @@ function eksNodeGroupArgs(c: EksClusterConfig, pool: ResolvedPool, clusterName: 
       fixed === undefined
         ? { minSize: pool.minNodes, maxSize: pool.maxNodes, desiredSize: pool.minNodes }
         : { minSize: fixed, maxSize: fixed, desiredSize: fixed },
-    labels: { ...pool.nodeLabels },
+    labels: groupLabels(c, pool),
     taints: pool.nodeTaints.map(cloudTaint),
     updateConfig: { maxUnavailable: 1 },
     tags: nodeGroupTags(c, pool),
@@ -111,7 +124,7 @@ function eksNodeGroupArgs(c: EksClusterConfig, pool: ResolvedPool, clusterName: 
 function autoScalingGroupTags(c: EksClusterConfig, pool: ResolvedPool, group: aws.eks.NodeGroup): aws.autoscaling.Tag[] {
   // A managed node group has one Auto Scaling group; EKS reports it once the group exists.
   const asgName = group.resources.apply((rs) => rs?.[0]?.autoscalingGroups?.[0]?.name ?? "");
-  return Object.entries(nodeTemplate(pool)).map(
+  return Object.entries(nodeTemplate(c, pool)).map(
     ([key, value]) =>
       new aws.autoscaling.Tag(`${pool.name}-node-template-${key}`, {
         autoscalingGroupName: asgName,

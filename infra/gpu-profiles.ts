@@ -258,6 +258,14 @@ function fail(field: HardwareProblem["field"], message: string): HardwareResult 
   return { ok: false, problem: { field, message } };
 }
 
+/**
+ * The GPU's accelerator name, GKE's accelerator type (e.g. nvidia-l4, nvidia-tesla-a100); undefined
+ * for cpu. Cluster Autoscaler's AWS provider names GPUs the same way in its accelerator label.
+ */
+export function acceleratorName(kind: GpuKind): string | undefined {
+  return isGpuKind(kind) ? GPU_PROFILES[kind].gke.acceleratorType : undefined;
+}
+
 /** Labels every node of a pool carries. The workers' nodeSelector is a subset of these. */
 export function nodeLabels(poolName: string, kind: GpuKind): Record<string, string> {
   return { ...GPU_PROFILES[kind].labels, [POOL_LABEL]: poolName };

@@ -177,6 +177,7 @@ describe("pools on EKS with an outside autoscaler (nodeAutoscaler external)", ()
       "k8s.io/cluster-autoscaler/sie-prod": "owned",
       "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/pool": "a100-40",
       "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/gpu": "a100-40gb",
+      "k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator": "nvidia-tesla-a100",
       "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "present:NoSchedule",
       "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "8",
     });
@@ -192,6 +193,7 @@ describe("pools on EKS with an outside autoscaler (nodeAutoscaler external)", ()
     expect(Object.fromEntries(asgTags.map((t) => [t.inputs.tag.key, t.inputs.tag.value]))).toEqual({
       "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/pool": "l4",
       "k8s.io/cluster-autoscaler/node-template/label/sie-fleet/gpu": "l4",
+      "k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator": "nvidia-l4",
       "k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu": "present:NoSchedule",
       "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": "1",
     });
@@ -199,6 +201,18 @@ describe("pools on EKS with an outside autoscaler (nodeAutoscaler external)", ()
     // With Karpenter, neither.
     const karpenter = await run(eksRaw());
     expect(byType(karpenter, "aws:autoscaling/tag:Tag")).toEqual([]);
+  });
+
+  it("labels GPU nodes with Cluster Autoscaler's accelerator label, so it waits for their device plugin instead of scaling out again", async () => {
+    const labels = (rs: Registered[]) => Object.fromEntries(rs.map((r) => [r.inputs.nodeGroupName, r.inputs.labels["k8s.amazonaws.com/accelerator"]]));
+    expect(labels(byType(await run(external()), NODE_GROUP))).toEqual({
+      l4: "nvidia-l4",
+      "a100-40": "nvidia-tesla-a100",
+      "a100-80": "nvidia-a100-80gb",
+      system: undefined,
+    });
+    // Karpenter's node groups (and NodePools) are left as they were.
+    for (const group of byType(await run(eksRaw()), NODE_GROUP)) expect(group.inputs.labels).not.toHaveProperty(["k8s.amazonaws.com/accelerator"]);
   });
 
   it("works on an existing cluster", async () => {
