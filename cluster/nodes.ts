@@ -28,26 +28,15 @@ export interface FakeNodeSpec {
   allocatable?: Record<string, string>;
 }
 
-// vCPU and memory of the default machine types in GPU_PROFILES (cloud docs); enough for the
-// scheduler to place the chart's default requests.
-const MACHINES: Record<string, { cpu: number; memoryGi: number }> = {
-  "g2-standard-8": { cpu: 8, memoryGi: 32 },
-  "a2-highgpu-1g": { cpu: 12, memoryGi: 85 },
-  "a2-ultragpu-1g": { cpu: 12, memoryGi: 170 },
-  "n2-standard-8": { cpu: 8, memoryGi: 32 },
-  "g6.2xlarge": { cpu: 8, memoryGi: 32 },
-  "p4d.24xlarge": { cpu: 96, memoryGi: 1152 },
-  "p4de.24xlarge": { cpu: 96, memoryGi: 1152 },
-  "m6i.2xlarge": { cpu: 8, memoryGi: 32 },
-};
-
 /** A node of `kind` in pool `pool` as `cloud` would register it. */
 export function fakeNode(cloud: Cloud, kind: GpuKind, pool: string, index = 0): FakeNodeSpec {
   const profile = GPU_PROFILES[kind];
   const table = profile[cloud];
   const [gpuText, machine] = Object.entries(table.defaults)[0] ?? ["0", "unknown"];
   const gpus = Number(gpuText);
-  const size = MACHINES[machine] ?? { cpu: 8, memoryGi: 32 };
+  // The machine table (infra/machineShapes.ts) sizes the default machine types of GPU_PROFILES.
+  const shape = machineShape(cloud, machine);
+  const size = { cpu: shape?.vcpu ?? 8, memoryGi: shape?.memoryGiB ?? 32 };
   const name = `${cloud}-${pool}-${index}`;
   const labels: Record<string, string> = {
     "kubernetes.io/hostname": name,
