@@ -10,7 +10,7 @@ import type { FleetConfig } from "../../infra/configTypes.js";
 import { EXIT_CODES, SieFleetError } from "../errors.js";
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
-import { isNotFound, readScaledObjects, type ScaledObjectState } from "../kube/index.js";
+import { readScaledObjects } from "../kube/index.js";
 import {
   expectedScaledObjects,
   judgeKeda,
@@ -81,15 +81,7 @@ export function kedaGate(report: KedaPreflightReport): GateResult {
  */
 export async function assessKeda(sc: StackContext, opts: { force: boolean; rollback?: boolean }): Promise<KedaPreflightReport> {
   const targets = new Set(releaseWorkloads(sc.names).map((w) => w.name));
-  let scaledObjects: ScaledObjectState[] = [];
-  let kedaApiMissing = false;
-  try {
-    scaledObjects = await readScaledObjects(sc.kube.api, sc.names.namespace, targets);
-  } catch (err) {
-    // The keda.sh API is not served (no KEDA CRDs): judged below, with what the stack expects.
-    if (!isNotFound(err)) throw err;
-    kedaApiMissing = true;
-  }
+  const { scaledObjects, kedaApiMissing } = await readScaledObjects(sc.kube.api, sc.names.namespace, targets);
   const autoscaling = sc.config.autoscaling.enabled;
   return judgeKeda(scaledObjects, {
     installsKeda: sc.config.keda.install,

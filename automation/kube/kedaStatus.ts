@@ -9,7 +9,7 @@
  * an operator) and `health`, keyed by metric name (`s0-prometheus`, …), `{status: Happy|Failing,
  * numberOfFailures}` counting consecutive failed reads of that trigger's metric.
  */
-import type { KubeApi, KubeObjectLike } from "./api.js";
+import { isNotFound, type KubeApi, type KubeObjectLike } from "./api.js";
 import { pauseAnnotations, SCALED_OBJECTS } from "./keda.js";
 
 export interface KedaCondition {
@@ -85,11 +85,27 @@ export function describeScaledObject(so: KubeObjectLike): ScaledObjectState {
   };
 }
 
-/** The ScaledObjects in `namespace` that scale one of `targets` (the release's workloads), by name. */
-export async function readScaledObjects(kube: KubeApi, namespace: string, targets: ReadonlySet<string>): Promise<ScaledObjectState[]> {
-  const all = await kube.listCustomObjects(SCALED_OBJECTS, namespace);
-  return all
+export interface ReleaseScaledObjects {
+  scaledObjects: ScaledObjectState[];
+  /** The list got a 404: the cluster serves no keda.sh API (KEDA's CRDs are not installed). */
+  kedaApiMissing: boolean;
+}
+
+/**
+ * The ScaledObjects in `namespace` that scale one of `targets` (the release's workloads), by name.
+ * A cluster without KEDA's API is reported, not thrown: callers judge it against what the stack expects.
+ */
+export async function readScaledObjects(kube: KubeApi, namespace: string, targets: ReadonlySet<string>): Promise<ReleaseScaledObjects> {
+  let all: KubeObjectLike[];
+  try {
+    all = await kube.listCustomObjects(SCALED_OBJECTS, namespace);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    return { scaledObjects: [], kedaApiMissing: true };
+  }
+  const scaledObjects = all
     .filter((so) => targets.has(scaleTargetName(so) ?? ""))
     .map(describeScaledObject)
     .sort((a, b) => a.name.localeCompare(b.name));
+  return { scaledObjects, kedaApiMissing: false };
 }

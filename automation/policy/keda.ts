@@ -57,6 +57,12 @@ export function expectedScaledObjects(fullname: string, pools: readonly string[]
   return pools.map((pool) => scaledObjectName(fullname, pool));
 }
 
+/** Of the `expected` ScaledObjects, those the cluster does not have. */
+export function missingScaledObjects(expected: readonly string[], present: readonly ScaledObjectState[]): string[] {
+  const names = new Set(present.map((s) => s.name));
+  return expected.filter((name) => !names.has(name));
+}
+
 function conditionText(reason: string | undefined, message: string | undefined): string {
   return reason && message ? `${reason}: ${message}` : (reason ?? message ?? "no reason given");
 }
@@ -76,8 +82,7 @@ export function judgeKeda(scaledObjects: ScaledObjectState[], opts: KedaExpectat
   const operatorSeen = opts.installsKeda || scaledObjects.some((s) => s.reconciled);
   const refusing: KedaProblem[] = [];
   const unreconciled: string[] = [];
-  const present = new Set(scaledObjects.map((s) => s.name));
-  const missing = opts.autoscaling ? opts.expected.filter((name) => !present.has(name)) : [];
+  const missing = opts.autoscaling ? missingScaledObjects(opts.expected, scaledObjects) : [];
   for (const name of missing) {
     refusing.push({
       scaledObject: name,

@@ -5,9 +5,8 @@
 // on, each worker pool in scope must have its ScaledObject: a missing one, or a cluster serving no
 // keda.sh API, is a fail, not "autoscaling off". Run after the KEDA thaw: a paused ScaledObject
 // does not evaluate its triggers.
-import { isNotFound } from "../kube/api.js";
-import { readScaledObjects, type ScaledObjectState } from "../kube/kedaStatus.js";
-import { expectedScaledObjects } from "../policy/keda.js";
+import { readScaledObjects } from "../kube/kedaStatus.js";
+import { expectedScaledObjects, missingScaledObjects } from "../policy/keda.js";
 import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
 
@@ -19,21 +18,15 @@ export function kedaCheck(ctx: VerifyContext): Check {
       const targets = new Set(workloads.map((w) => w.name));
       const pools = workloads.flatMap((w) => (w.pool ? [w.pool] : []));
       const expected = ctx.autoscaling ? expectedScaledObjects(ctx.names.fullname, pools) : [];
-      let rows: ScaledObjectState[] = [];
-      try {
-        rows = await readScaledObjects(ctx.kube.api, ctx.names.namespace, targets);
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        if (expected.length > 0) {
-          return {
-            status: "fail",
-            message: `ScaledObject ${expected.join(", ")} missing: the cluster serves no keda.sh API (KEDA's CRDs are not installed) although autoscaling.enabled is true`,
-            evidence: { namespace: ctx.names.namespace, missing: expected },
-          };
-        }
+      const { scaledObjects: rows, kedaApiMissing } = await readScaledObjects(ctx.kube.api, ctx.names.namespace, targets);
+      if (kedaApiMissing && expected.length > 0) {
+        return {
+          status: "fail",
+          message: `ScaledObject ${expected.join(", ")} missing: the cluster serves no keda.sh API (KEDA's CRDs are not installed) although autoscaling.enabled is true`,
+          evidence: { namespace: ctx.names.namespace, missing: expected },
+        };
       }
-      const present = new Set(rows.map((r) => r.name));
-      const missing = expected.filter((name) => !present.has(name));
+      const missing = missingScaledObjects(expected, rows);
       if (missing.length > 0) {
         return {
           status: "fail",
