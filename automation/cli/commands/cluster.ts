@@ -2,9 +2,7 @@
  * `cluster start|stop|status|delete`: the embedded Kubernetes cluster (cluster/index.ts) as a
  * background daemon per directory. A thin layer: flags → cluster/ → one result.
  */
-import * as fs from "node:fs";
 import * as path from "node:path";
-import yaml from "js-yaml";
 import {
   embeddedClusterDir,
   deleteEmbeddedCluster,
@@ -14,8 +12,7 @@ import {
   type EmbeddedClusterStatus,
 } from "../../../cluster/index.js";
 import { isClusterDir } from "../../../cluster/clusterDir.js";
-import { cloudNodes, type FakeNodeSpec } from "../../../cluster/nodes.js";
-import { parseConfig } from "../../../infra/configParse.js";
+import { nodesFromStackFile } from "../../../cluster/nodesFromStack.js";
 import { EXIT_CODES, UsageError } from "../../errors.js";
 import type { CommandContext } from "../context.js";
 
@@ -26,38 +23,6 @@ export interface ClusterFlags {
   timeout?: number;
   /** A GKE or EKS stack file whose pools the cluster's nodes are shaped after. */
   nodesFrom?: string;
-}
-
-/**
- * The nodes a GKE or EKS stack file's pools would come up with (cluster/nodes.ts cloudNodes), so
- * its release can be tried on a cluster of the same shape. Read and validated before anything starts.
- */
-export function nodesFromStackFile(file: string): FakeNodeSpec[] {
-  let doc: { config?: Record<string, unknown> } | undefined;
-  try {
-    doc = yaml.load(fs.readFileSync(file, "utf8")) as typeof doc;
-  } catch (err) {
-    throw new UsageError(`--nodes-from ${file}: cannot read it as a stack file (${(err as Error).message})`, {
-      code: "bad-nodes-from",
-      hint: "name a Pulumi.<stack>.yaml of platform gke or eks, e.g. --nodes-from stacks/Pulumi.gke-prod.yaml",
-    });
-  }
-  const cfg = parseConfig(doc?.config ?? {});
-  if (cfg.platform !== "gke" && cfg.platform !== "eks") {
-    throw new UsageError(`--nodes-from ${file}: its platform is ${cfg.platform}; only gke and eks stacks say what their nodes are`, {
-      code: "bad-nodes-from",
-      hint: "name a stack file of platform gke or eks, e.g. --nodes-from stacks/Pulumi.eks-prod.yaml",
-    });
-  }
-  try {
-    return cloudNodes(cfg, { prefix: cfg.platform });
-  } catch (err) {
-    // A pool without workers may name a machine type the table does not list (nothing is fitted on it).
-    throw new UsageError(`--nodes-from ${file}: ${(err as Error).message}`, {
-      code: "bad-nodes-from",
-      hint: "give that pool a machine type listed in infra/machineShapes.ts, or start the cluster without --nodes-from",
-    });
-  }
 }
 
 function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
