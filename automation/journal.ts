@@ -63,6 +63,7 @@ export const JOURNAL_ACTIONS = {
   chartChange: "chart.change",
   preflightCapacity: "preflight.capacity",
   preflightKeda: "preflight.keda",
+  preflightReach: "preflight.reach",
   guardrails: "guardrails",
   verifyBaseline: "verify.baseline",
   waveGates: "wave.gates",

@@ -28,10 +28,9 @@ export interface PrometheusTarget {
   /** What KEDA's triggers query (from inside the cluster). */
   inClusterUrl: string;
   /**
-   * The Service, when Prometheus runs in the cluster. Nothing in sie-fleet reaches it through the
-   * API server's service proxy yet: the metric gates need rollout.gates.prometheusUrl (or
-   * SIE_FLEET_PROMETHEUS_URL) to reach it from where sie-fleet runs, and without one they are
-   * skipped with a warning.
+   * The Service, when Prometheus runs in the cluster: the metric gates reach it through the API
+   * server's service proxy with the stack's kubeconfig, unless rollout.gates.prometheusUrl (or
+   * SIE_FLEET_PROMETHEUS_URL) names an address reachable from where sie-fleet runs.
    */
   service?: PrometheusService;
   /** An address the metric gates can query from outside the cluster (monitoring.prometheus.url or rollout.gates.prometheusUrl). */

@@ -6,10 +6,12 @@ import type { FleetConfig } from "../../infra/configTypes.js";
 import { STACK_OUTPUTS } from "../../infra/configKeys.js";
 import { embeddedClusterDir } from "../../infra/embeddedCluster.js";
 import { resolveKubeconfigPath } from "../../infra/kubeconfigPath.js";
+import { serviceOfUrl } from "../../infra/prometheusTarget.js";
 import { isDaemon, readClusterInfo, type ClusterInfo } from "../../cluster/daemonState.js";
 import { ConfigError, SieFleetError, StackError } from "../errors.js";
 import { stackOutputValues } from "../engine/operations.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
+import { serviceProxyUrl } from "../kube/apiProxy.js";
 import { KubeClient } from "../kube/index.js";
 import { planWaves } from "../waves.js";
 import type { WaveSpec } from "../types.js";
@@ -25,11 +27,14 @@ export interface StackContext {
   kube: KubeClient;
   /** Values to keep out of every output (passphrase, HF token, kubeconfig). */
   secrets: string[];
-  /** Gateway base URL reachable from here ($SIE_FLEET_GATEWAY_URL, or the embedded cluster's endpoint server). */
+  /** Gateway base URL: $SIE_FLEET_GATEWAY_URL, else its Service through the API server (kube.http fetches both). */
   gatewayUrl?: string;
-  /** Config service base URL ($SIE_FLEET_CONFIG_URL, or the embedded cluster's endpoint server). */
+  /** Config service base URL: $SIE_FLEET_CONFIG_URL, else its Service through the API server. */
   configUrl?: string;
-  /** Prometheus for metric gates ($SIE_FLEET_PROMETHEUS_URL, else rollout.gates.prometheusUrl). */
+  /**
+   * Prometheus for metric gates: $SIE_FLEET_PROMETHEUS_URL, else rollout.gates.prometheusUrl (or
+   * monitoring.prometheus.url), else the in-cluster Service monitoring.prometheus names, through the API server.
+   */
   prometheusUrl?: string;
 }
 
@@ -101,7 +106,6 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   const env = target.env ?? process.env;
   const clusterDir = embeddedClusterDir(open.stateDir, env);
   let kube: KubeClient;
-  let endpoints: SieEndpoints | undefined;
   if (config.platform === "local") {
     const cluster = runningCluster(clusterDir);
     if (!cluster) {
@@ -114,21 +118,22 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
       );
     }
     kube = KubeClient.fromKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
-    endpoints = sieEndpoints(cluster, names.namespace);
   } else if (config.platform === "kubernetes") {
     // An existing cluster: its kubeconfig file (never its content) from config, else where the last
-    // update read it. When that cluster is the embedded one, its endpoint server answers for the SIE pods.
+    // update read it.
     const kubeconfigPath = resolveKubeconfigPath(config.cluster.kubeconfig ?? (kubeconfig || undefined), open.projectDir, env);
     kube = KubeClient.fromKubeconfig({ kubeconfigPath, ...(config.cluster.context ? { context: config.cluster.context } : {}) });
-    const cluster = runningCluster(clusterDir);
-    if (cluster?.server === kube.server) endpoints = sieEndpoints(cluster, names.namespace);
   } else {
     kube = KubeClient.fromKubeconfig({ kubeconfig });
   }
   const waves = planWaves(Object.keys(names.statefulSets), config.rollout);
-  const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? endpoints?.gateway;
-  const configUrl = env.SIE_FLEET_CONFIG_URL ?? endpoints?.config;
-  const prometheusUrl = env.SIE_FLEET_PROMETHEUS_URL ?? config.rollout.gates.prometheusUrl;
+  const inCluster = sieServiceUrls(kube.server, names, config);
+  const gatewayUrl = env.SIE_FLEET_GATEWAY_URL ?? inCluster.gateway;
+  const configUrl = env.SIE_FLEET_CONFIG_URL ?? inCluster.config;
+  // An in-cluster address (`http://<svc>.<ns>.svc…`) answers only inside the cluster: from here the
+  // gates reach that Service through the API server instead.
+  const gatesProm = config.rollout.gates.prometheusUrl;
+  const prometheusUrl = env.SIE_FLEET_PROMETHEUS_URL ?? (gatesProm && !serviceOfUrl(gatesProm) ? gatesProm : (inCluster.prometheus ?? gatesProm));
   return {
     open,
     config,
@@ -143,20 +148,23 @@ export async function loadStackContext(target: StackTarget, opts: OpenStackOptio
   };
 }
 
-interface SieEndpoints {
-  gateway: string;
-  config: string;
-}
-
 /** The embedded cluster's daemon, if it is alive. */
 function runningCluster(dir: string): ClusterInfo | undefined {
   const info = readClusterInfo(dir);
   return info && isDaemon(info.pid) ? info : undefined;
 }
 
-/** Where the embedded cluster's endpoint server answers for the release in `namespace`. */
-function sieEndpoints(cluster: ClusterInfo, namespace: string): SieEndpoints | undefined {
-  if (!cluster.endpointsUrl) return undefined;
-  const base = `${cluster.endpointsUrl.replace(/\/$/, "")}/namespaces/${encodeURIComponent(namespace)}`;
-  return { gateway: `${base}/gateway`, config: `${base}/config` };
+/**
+ * Where the gates reach SIE and an in-cluster Prometheus: the API server's service proxy, with the
+ * stack's own kubeconfig, on every platform (the chart names its Services `<fullname>-gateway` and
+ * `<fullname>-config`, port `http`).
+ */
+function sieServiceUrls(server: string, names: ReleaseNames, config: FleetConfig): { gateway?: string; config?: string; prometheus?: string } {
+  const svc = (name: string) => serviceProxyUrl(server, { namespace: names.namespace, name, port: "http" });
+  const prometheus = config.monitoring.prometheus?.service;
+  return {
+    ...(names.gatewayDeployment ? { gateway: svc(`${names.fullname}-gateway`) } : {}),
+    ...(names.configDeployment ? { config: svc(`${names.fullname}-config`) } : {}),
+    ...(prometheus ? { prometheus: serviceProxyUrl(server, prometheus) } : {}),
+  };
 }

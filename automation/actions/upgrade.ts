@@ -37,7 +37,6 @@ import { exitCodeForOutcome, type ActionContext, type GateResult, type UpgradeRe
 import { captureBaseline } from "../verify/index.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { unverifiedPools, zeroReplicaPools, type ZeroReplicaPoolReport } from "../zeroReplicaPools.js";
-import { PrometheusClient } from "../verify/prometheus.js";
 import { finalVerification, kedaAfterThaw, kedaGatesFor } from "./verification.js";
 import { lockCluster } from "./clusterLock.js";
 import { loadStackContext, type StackContext } from "./context.js";
@@ -48,6 +47,7 @@ import type { ImageDigest } from "../digests.js";
 import { recordDigests } from "./digestRecord.js";
 import { preflightCapacity } from "./preflightCapacity.js";
 import type { KedaPreflightReport } from "../policy/keda.js";
+import { preflightReach } from "./preflightReach.js";
 import { preflightKeda } from "./preflightKeda.js";
 import { checkPromotion } from "./promotion.js";
 import { applyWaves, type WaveGates } from "./waves.js";
@@ -256,18 +256,10 @@ async function preflight(
   const keda = await preflightKeda(sc, { force, rollback: opts.command === "rollback" }, emit, journal);
   seen.keda = keda.report;
   if (keda.refusal) return keda.refusal;
-  // Metric gates without Prometheus would fail the canary after the apply (a needless revert):
-  // refuse now, while nothing has changed. Any HTTP answer counts as reachable.
-  if (sc.prometheusUrl) {
-    const ready = await new PrometheusClient(sc.prometheusUrl, { timeoutMs: 5_000 }).ready();
-    if (ready.phase === "Error") {
-      return new PolicyRefusedError(
-        "prometheus-unreachable",
-        `metric gates need Prometheus at ${sc.prometheusUrl}, which does not answer (${ready.message}); nothing was changed`,
-        { hint: "start Prometheus, or fix rollout.gates.prometheusUrl / SIE_FLEET_PROMETHEUS_URL (unset both to upgrade without metric gates)" },
-      );
-    }
-  }
+  // A gate that cannot look at what it judges would fail after the apply (a needless revert), or
+  // worse, never look: prove each one can reach its Service or Prometheus while nothing has changed.
+  const reach = await preflightReach(sc, { force, rollback: opts.command === "rollback" }, emit, journal);
+  if (reach.refusal) return reach.refusal;
   const pending = await pendingOperationCount(sc.open);
   if (pending > 0) {
     return new PolicyRefusedError("pending-operations", `stack ${sc.open.name} has ${pending} pending operation(s) from an interrupted update`, {

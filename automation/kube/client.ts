@@ -5,11 +5,17 @@
  * cluster is in the kube/ modules, each a function of `client.api`.
  */
 import { KubeApi, loadKubeConfig, type KubeConfigSource } from "./api.js";
+import { type HttpFetch, kubeFetch } from "./apiProxy.js";
 
 export type KubeClientOptions = KubeConfigSource;
 
 export class KubeClient {
-  private constructor(readonly api: KubeApi) {}
+  /** fetch() that reaches in-cluster Services through this cluster's API server (see apiProxy.ts). */
+  readonly http: HttpFetch;
+
+  private constructor(readonly api: KubeApi) {
+    this.http = kubeFetch(api.config);
+  }
 
   static fromKubeconfig(opts: KubeClientOptions): KubeClient {
     return new KubeClient(new KubeApi(loadKubeConfig(opts)));

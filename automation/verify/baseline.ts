@@ -1,6 +1,7 @@
 // The picture of the release before it is applied, which the wave gates compare with: each pool's
 // error ratio and p95 from Prometheus (the metric gates' Mann-Whitney comparison), and a sample of
 // requests to the gateway and the config service (the p95 bound of their sample gates).
+import type { HttpFetch } from "../kube/apiProxy.js";
 import { DEFAULT_CHECKS } from "./checks.js";
 import { captureEndpointBaseline, type EndpointBaseline, type SampledComponent } from "./endpointSample.js";
 import { capturePoolBaselines, type PoolBaseline, resolveGates } from "./metricGates.js";
@@ -29,6 +30,8 @@ export interface CaptureBaselineOptions {
   pools: readonly string[];
   gatewayUrl?: string;
   configUrl?: string;
+  /** How the URLs are fetched: the stack's API-server fetch (KubeClient.http); default fetch. */
+  http?: HttpFetch;
   signal?: AbortSignal;
   /** End of the pools' window (default now). */
   now?: number;
@@ -52,11 +55,19 @@ export async function captureBaseline(opts: CaptureBaselineOptions): Promise<Bas
   ).filter((e): e is readonly [SampledComponent, string] => e[1] !== undefined && waveChecks.includes(`${e[0]}-sample`));
   if (!url && sampled.length === 0) return undefined;
   const end = opts.now ?? Date.now();
+  const http = opts.http ?? fetch;
   const [pools, endpoints] = await Promise.all([
     url
-      ? capturePoolBaselines(new PrometheusClient(url, { timeoutMs: gates.checkTimeoutSeconds * 1000 }), gates, opts.namespace, opts.pools, end, opts.signal)
+      ? capturePoolBaselines(
+          new PrometheusClient(url, { timeoutMs: gates.checkTimeoutSeconds * 1000, http }),
+          gates,
+          opts.namespace,
+          opts.pools,
+          end,
+          opts.signal,
+        )
       : {},
-    Promise.all(sampled.map(async ([c, u]) => [c, await captureEndpointBaseline(c, u, gates, opts.signal)] as const)),
+    Promise.all(sampled.map(async ([c, u]) => [c, await captureEndpointBaseline(http, c, u, gates, opts.signal)] as const)),
   ]);
   return {
     capturedAt: new Date(end).toISOString(),

@@ -36,10 +36,10 @@ function sampleFactory(component: SampledComponent): Factory {
 export const CHECK_REGISTRY: Readonly<Record<VerifyCheckName, Factory>> = {
   rollout: rolloutChecks,
   images: imageChecks,
-  "gateway-readyz": (ctx) => (ctx.gatewayUrl ? [gatewayReadyzCheck(ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
+  "gateway-readyz": (ctx) => (ctx.gatewayUrl ? [gatewayReadyzCheck(ctx.kube.http, ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
   "gateway-health": (ctx) => (ctx.gatewayUrl ? [gatewayHealthCheck(ctx, ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
-  "gateway-models": (ctx) => (ctx.gatewayUrl ? [gatewayModelsCheck(ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
-  "config-healthz": (ctx) => (ctx.configUrl ? [configHealthzCheck(ctx.configUrl)] : { skipped: "no config service URL" }),
+  "gateway-models": (ctx) => (ctx.gatewayUrl ? [gatewayModelsCheck(ctx.kube.http, ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
+  "config-healthz": (ctx) => (ctx.configUrl ? [configHealthzCheck(ctx.kube.http, ctx.configUrl)] : { skipped: "no config service URL" }),
   "encode-smoke": (ctx) => (ctx.gatewayUrl ? [encodeSmokeCheck(ctx, ctx.gatewayUrl)] : { skipped: "no gateway URL" }),
   "gateway-sample": sampleFactory("gateway"),
   "config-sample": sampleFactory("config"),

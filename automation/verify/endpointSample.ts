@@ -6,6 +6,7 @@
 // no query isolates the new gateway or config pods. Right after a rollout the Service (kube-proxy,
 // or the endpoint server's polled picture) may still route some requests to old pods for a
 // moment, so answers carrying another version are left out of the tally and more are sent.
+import type { HttpFetch } from "../kube/apiProxy.js";
 import { base, listModels, serverVersion } from "./endpoints.js";
 import { describe } from "./prometheus.js";
 import { type ErrorSamplePlan, planErrorSample, quantile } from "./sampleSize.js";
@@ -39,9 +40,9 @@ export interface SampleRun extends SampleTally {
 }
 
 /** A component's request: the gateway's encode of its first listed model, or config's /healthz. */
-export async function sampleRequest(component: SampledComponent, url: string, signal: AbortSignal): Promise<SampleRequest | CheckOutcome> {
+export async function sampleRequest(get: HttpFetch, component: SampledComponent, url: string, signal: AbortSignal): Promise<SampleRequest | CheckOutcome> {
   if (component === "config") return { component, url: `${base(url)}/healthz`, method: "GET" };
-  const l = await listModels(url, signal);
+  const l = await listModels(get, url, signal);
   if (!("models" in l)) return l;
   const model = l.models[0];
   if (!model) return { status: "pending", message: "GET /v1/models returned no model to encode with", evidence: { url: l.url, status: l.reply.status } };
@@ -62,11 +63,11 @@ interface Answer {
   error?: string;
 }
 
-async function sendOne(req: SampleRequest, timeoutMs: number, signal?: AbortSignal): Promise<Answer> {
+async function sendOne(get: HttpFetch, req: SampleRequest, timeoutMs: number, signal?: AbortSignal): Promise<Answer> {
   const timeout = AbortSignal.timeout(timeoutMs);
   const started = performance.now();
   try {
-    const r = await fetch(req.url, {
+    const r = await get(req.url, {
       method: req.method,
       signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
       ...(req.body ? { body: req.body, headers: { "content-type": "application/json" } } : {}),
@@ -90,6 +91,8 @@ async function sendOne(req: SampleRequest, timeoutMs: number, signal?: AbortSign
 }
 
 export interface SendOptions {
+  /** How requests are made (the stack's API-server fetch, or plain fetch for an override URL). */
+  http: HttpFetch;
   concurrency: number;
   /** Per request. */
   timeoutMs: number;
@@ -116,7 +119,7 @@ export async function sendSample(req: SampleRequest, requests: number, opts: Sen
     while (more()) {
       inFlight++;
       sent++;
-      const a = await sendOne(req, opts.timeoutMs, opts.signal);
+      const a = await sendOne(opts.http, req, opts.timeoutMs, opts.signal);
       inFlight--;
       if (opts.signal?.aborted) return;
       if (a.version) run.versions[a.version] = (run.versions[a.version] ?? 0) + 1;
@@ -163,12 +166,18 @@ export interface EndpointBaseline {
 }
 
 /** Samples a component as it runs now, the whole planned sample (no early stop). Never throws. */
-export async function captureEndpointBaseline(component: SampledComponent, url: string, gates: GatesConfig, signal?: AbortSignal): Promise<EndpointBaseline> {
+export async function captureEndpointBaseline(
+  get: HttpFetch,
+  component: SampledComponent,
+  url: string,
+  gates: GatesConfig,
+  signal?: AbortSignal,
+): Promise<EndpointBaseline> {
   const timeoutMs = gates.checkTimeoutSeconds * 1000;
-  const req = await sampleRequest(component, url, signal ?? AbortSignal.timeout(timeoutMs));
+  const req = await sampleRequest(get, component, url, signal ?? AbortSignal.timeout(timeoutMs));
   if (!("method" in req)) return { url, requests: 0, errors: 0, error: req.message };
   const plan = samplePlan(gates);
-  const run = await sendSample(req, plan.requests, { concurrency: gates.sample.concurrency, timeoutMs, ...(signal ? { signal } : {}) });
+  const run = await sendSample(req, plan.requests, { http: get, concurrency: gates.sample.concurrency, timeoutMs, ...(signal ? { signal } : {}) });
   const p95 = quantile(run.latenciesMs, 0.95);
   return {
     url: req.url,
@@ -193,12 +202,13 @@ export function endpointSampleCheck(ctx: VerifyContext, component: SampledCompon
     // Every round of requests may take a whole request timeout; one more for listing models.
     timeoutMs: (Math.ceil(plan.requests / concurrency) + 1) * timeoutMs,
     async run(signal): Promise<CheckOutcome> {
-      const req = await sampleRequest(component, url, signal);
+      const req = await sampleRequest(ctx.kube.http, component, url, signal);
       if (!("method" in req)) return req;
       const baseline = ctx.baseline?.endpoints?.[component];
       const bound: LatencyBound = latencyBound(latencyLimits(ctx.gates, component), baseline?.p95Ms);
       const expectVersion = serverVersion(ctx.componentTags?.[component] ?? ctx.expectTag);
       const run = await sendSample(req, plan.requests, {
+        http: ctx.kube.http,
         concurrency,
         timeoutMs,
         signal,

@@ -3,6 +3,7 @@
 // values it judged as evidence. A 503 or an empty model list is "pending" (the gateway may still
 // be catching up with a rollout); a 5xx on an encode is a definite fail.
 import type { V1StatefulSet } from "@kubernetes/client-node";
+import type { HttpFetch } from "../kube/apiProxy.js";
 import { describe } from "./prometheus.js";
 import { allPoolsUpgraded, poolsInScope } from "./scope.js";
 import type { Check, CheckOutcome, VerifyCheckName, VerifyContext } from "./types.js";
@@ -21,9 +22,9 @@ export interface HttpReply {
   headers: Headers;
 }
 
-async function http(url: string, signal: AbortSignal, init: RequestInit = {}): Promise<HttpReply | CheckOutcome> {
+async function http(get: HttpFetch, url: string, signal: AbortSignal, init: RequestInit = {}): Promise<HttpReply | CheckOutcome> {
   try {
-    const r = await fetch(url, { ...init, signal });
+    const r = await get(url, { ...init, signal });
     const text = await r.text();
     let body: unknown;
     try {
@@ -45,6 +46,7 @@ export const base = (u: string): string => u.replace(/\/+$/, "");
  * `describe` adds evidence from the reply and, on a pass, words for the message.
  */
 function probeCheck(
+  get: HttpFetch,
   name: VerifyCheckName,
   url: string,
   label: string,
@@ -53,7 +55,7 @@ function probeCheck(
   return {
     name,
     async run(signal) {
-      const r = await http(url, signal);
+      const r = await http(get, url, signal);
       if (!isReply(r)) return r;
       const d = describe(r);
       const evidence = { url, status: r.status, ...d.evidence };
@@ -63,29 +65,33 @@ function probeCheck(
   };
 }
 
-export function gatewayReadyzCheck(gatewayUrl: string): Check {
-  return probeCheck("gateway-readyz", `${base(gatewayUrl)}/readyz`, "/readyz", (r) => ({ evidence: { body: r.text.slice(0, 200) } }));
+export function gatewayReadyzCheck(get: HttpFetch, gatewayUrl: string): Check {
+  return probeCheck(get, "gateway-readyz", `${base(gatewayUrl)}/readyz`, "/readyz", (r) => ({ evidence: { body: r.text.slice(0, 200) } }));
 }
 
-export function configHealthzCheck(configUrl: string): Check {
-  return probeCheck("config-healthz", `${base(configUrl)}/healthz`, "config /healthz", (r) => {
+export function configHealthzCheck(get: HttpFetch, configUrl: string): Check {
+  return probeCheck(get, "config-healthz", `${base(configUrl)}/healthz`, "config /healthz", (r) => {
     const status = (r.body as { status?: unknown } | undefined)?.status;
     return typeof status === "string" ? { evidence: { bodyStatus: status }, note: status } : { evidence: {} };
   });
 }
 
 /** GET /v1/models: the reply and the model names in it, or the outcome of a request that failed. */
-export async function listModels(gatewayUrl: string, signal: AbortSignal): Promise<{ url: string; reply: HttpReply; models: string[] } | CheckOutcome> {
+export async function listModels(
+  get: HttpFetch,
+  gatewayUrl: string,
+  signal: AbortSignal,
+): Promise<{ url: string; reply: HttpReply; models: string[] } | CheckOutcome> {
   const url = `${base(gatewayUrl)}/v1/models`;
-  const reply = await http(url, signal);
+  const reply = await http(get, url, signal);
   return isReply(reply) ? { url, reply, models: modelNames(reply.body) } : reply;
 }
 
-export function gatewayModelsCheck(gatewayUrl: string): Check {
+export function gatewayModelsCheck(get: HttpFetch, gatewayUrl: string): Check {
   return {
     name: "gateway-models",
     async run(signal) {
-      const l = await listModels(gatewayUrl, signal);
+      const l = await listModels(get, gatewayUrl, signal);
       if (!("models" in l)) return l;
       const evidence = { url: l.url, status: l.reply.status, models: l.models };
       if (l.reply.status !== 200) return { status: "pending", message: `GET /v1/models → ${l.reply.status}`, evidence };
@@ -120,7 +126,7 @@ export function gatewayHealthCheck(ctx: VerifyContext, gatewayUrl: string): Chec
     name: "gateway-health",
     async run(signal) {
       const url = `${base(gatewayUrl)}/health`;
-      const [r, facts] = await Promise.all([http(url, signal), poolFacts(ctx)]);
+      const [r, facts] = await Promise.all([http(ctx.kube.http, url, signal), poolFacts(ctx)]);
       if (!isReply(r)) return r;
       const h = (r.body ?? {}) as { status?: string; cluster?: { worker_count?: number }; live_gpu_types?: string[]; configured_gpu_types?: string[] };
       const workerCount = h.cluster?.worker_count ?? 0;
@@ -162,7 +168,7 @@ export function encodeSmokeCheck(ctx: VerifyContext, gatewayUrl: string): Check 
   return {
     name: "encode-smoke",
     async run(signal) {
-      const l = await listModels(gatewayUrl, signal);
+      const l = await listModels(ctx.kube.http, gatewayUrl, signal);
       if (!("models" in l)) return l;
       const model = l.models[0];
       if (!model) return { status: "pending", message: "GET /v1/models returned no model to encode with", evidence: { url: l.url, status: l.reply.status } };
@@ -181,7 +187,7 @@ export function encodeSmokeCheck(ctx: VerifyContext, gatewayUrl: string): Check 
         const key = pool ?? "*";
         const seen = { statuses: [] as number[], versions: new Set<string>(), gatewayVersions: new Set<string>() };
         for (let i = 0; i < requests; i++) {
-          const r = await http(url, signal, {
+          const r = await http(ctx.kube.http, url, signal, {
             method: "POST",
             headers: { "content-type": "application/json", ...(pool ? { "x-sie-pool": pool } : {}) },
             body: JSON.stringify({ items: [{ text: "sie-fleet verification" }] }),

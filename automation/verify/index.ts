@@ -57,7 +57,7 @@ export async function runVerification(opts: RunVerificationOptions): Promise<Gat
     expectTag: opts.expectTag,
     ...(opts.componentTags ? { componentTags: opts.componentTags } : {}),
     ...(opts.autoscaling !== undefined ? { autoscaling: opts.autoscaling } : {}),
-    ...(prometheusUrl ? { prometheus: new PrometheusClient(prometheusUrl, { timeoutMs: gates.checkTimeoutSeconds * 1000 }) } : {}),
+    ...(prometheusUrl ? { prometheus: new PrometheusClient(prometheusUrl, { timeoutMs: gates.checkTimeoutSeconds * 1000, http: opts.kube.http }) } : {}),
     gates,
     ...(opts.baseline ? { baseline: opts.baseline } : {}),
     ...(opts.notReadyAfterMs !== undefined ? { notReadyAfterMs: opts.notReadyAfterMs } : {}),

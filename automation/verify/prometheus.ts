@@ -1,6 +1,7 @@
 // A small Prometheus HTTP API client (instant and range queries, readiness). Like Argo's metric
 // providers it never throws: a refused connection, an HTTP error or a query error comes back as
 // a Measurement with phase "Error" and a message naming the URL and the query.
+import type { HttpFetch } from "../kube/apiProxy.js";
 import type { Measurement } from "./analysis.js";
 
 export interface PromSample {
@@ -17,6 +18,8 @@ export interface PromSeries {
 export interface PrometheusClientOptions {
   /** Per request (default 10 s). */
   timeoutMs?: number;
+  /** How requests are made: the stack's API-server fetch for an in-cluster Prometheus (default: fetch). */
+  http?: HttpFetch;
 }
 
 type ApiBody = {
@@ -29,10 +32,12 @@ type ApiBody = {
 export class PrometheusClient {
   readonly baseUrl: string;
   private readonly timeoutMs: number;
+  private readonly http: HttpFetch;
 
   constructor(baseUrl: string, opts: PrometheusClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
     this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.http = opts.http ?? fetch;
   }
 
   /** `/-/ready`: 200 once the TSDB is loaded. value = HTTP status. */
@@ -40,7 +45,7 @@ export class PrometheusClient {
     const url = `${this.baseUrl}/-/ready`;
     const startedAt = new Date().toISOString();
     try {
-      const r = await fetch(url, { signal: this.signal(signal) });
+      const r = await this.http(url, { signal: this.signal(signal) });
       await r.arrayBuffer();
       return {
         phase: r.ok ? "Successful" : "Failed",
@@ -122,7 +127,7 @@ export class PrometheusClient {
     let r: Response;
     try {
       // POST form: long PromQL stays out of URLs and logs.
-      r = await fetch(url, { method: "POST", body: params, signal: this.signal(signal) });
+      r = await this.http(url, { method: "POST", body: params, signal: this.signal(signal) });
     } catch (e) {
       return err(`Prometheus at ${this.baseUrl} did not answer: ${describe(e)}`);
     }

@@ -3,14 +3,43 @@
 // thawed, the gateway serving the old version. kwok plays each fault from the image tag (pods in
 // CrashLoopBackOff, ImagePullBackOff, never Ready); the endpoint server fails -5xx encodes.
 // (-slow and -errors10 pass these gates; the metric gates catch them: metricGates.test.ts.)
+//
+// The stack is a `kubernetes` one whose kubeconfig names the lane cluster by another address
+// (localhost, not 127.0.0.1), as a user's kubeconfig names a cloud cluster: nothing tells sie-fleet
+// it is the embedded one, so every SIE gate reaches the gateway and config Services through the
+// API server's service proxy, exactly as on GKE or EKS.
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import { gatewayGet, holdsLeft, SCENARIO_TIMEOUT_MS, useStackFixture, workloadImages, type StackFixture } from "../support/stackFixture.js";
+import type { UpgradeResult } from "../../automation/types.js";
+import { readClusterInfo } from "../../cluster/daemonState.js";
+import { testClusterDir } from "../support/laneCluster.js";
+import { control, gatewayGet, holdsLeft, SCENARIO_TIMEOUT_MS, useStackFixture, workloadImages, type StackFixture } from "../support/stackFixture.js";
 
-const fixture = useStackFixture();
+/** A copy of the lane's kubeconfig whose server is https://localhost:<port> (the serving cert names localhost too). */
+function localhostKubeconfig(laneKubeconfig: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-kubeconfig-"));
+  const file = path.join(dir, "kubeconfig");
+  fs.writeFileSync(file, fs.readFileSync(laneKubeconfig, "utf8").replace(/https:\/\/127\.0\.0\.1:/g, "https://localhost:"), { mode: 0o600 });
+  return file;
+}
 
-describe("fault tags reverted in the canary wave", () => {
+const fixture = useStackFixture({
+  config: (c) => {
+    c["sie-fleet:platform"] = "kubernetes";
+    c["sie-fleet:cluster"] = { kubeconfig: localhostKubeconfig(readClusterInfo(testClusterDir())!.kubeconfigPath) };
+  },
+});
+
+/** Every URL a gate's evidence names. */
+function evidenceUrls(r: UpgradeResult): string[] {
+  const gates = "waves" in r ? r.waves.flatMap((w) => w.gates) : [];
+  return gates.map((g) => g.evidence?.["url"]).filter((u): u is string => typeof u === "string");
+}
+
+describe("fault tags reverted in the canary wave, on a kubernetes stack reached only through its API server", () => {
   let fx: StackFixture;
   beforeAll(() => {
     fx = fixture();
@@ -34,6 +63,32 @@ describe("fault tags reverted in the canary wave", () => {
       expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
       expect(await workloadImages(fx)).toEqual(images);
       expect(await holdsLeft(fx)).toEqual([]);
+      expect(await gatewayGet(fx, "/readyz")).toMatchObject({ status: 200, version: "0.3.1" });
+      // The gates looked through the API server, at the address the kubeconfig gives.
+      for (const url of evidenceUrls(r))
+        expect(url).toMatch(/^https:\/\/localhost:\d+\/api\/v1\/namespaces\/[^/]+\/services\/sie-sie-cluster-(gateway|config):http\/proxy\//);
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    "a gateway answering 5xx is caught in its own wave and reverted",
+    async () => {
+      const to = "v0.3.3";
+      const config = fs.readFileSync(fx.configFile);
+      const scope = { namespace: fx.namespace, component: "gateway", version: to };
+      expect((await control(fx, "faults", { scopes: [{ ...scope, fault: "5xx" }] })).status).toBe(200);
+      let r: UpgradeResult;
+      try {
+        r = await upgrade({ stack: fx.stack, to }, fx.ctx);
+      } finally {
+        await control(fx, "faults", { scopes: [{ ...scope, fault: null }] });
+      }
+      expect(r.outcome, JSON.stringify("failedGate" in r ? r.failedGate : r)).toBe("reverted");
+      if (r.outcome !== "reverted") return;
+      expect(r.waves.at(-1)?.wave.name).toBe("gateway");
+      expect(r.failedGate.evidence?.["url"]).toMatch(/\/services\/sie-sie-cluster-gateway:http\/proxy\//);
+      expect(fs.readFileSync(fx.configFile).equals(config)).toBe(true);
       expect(await gatewayGet(fx, "/readyz")).toMatchObject({ status: 200, version: "0.3.1" });
     },
     SCENARIO_TIMEOUT_MS,

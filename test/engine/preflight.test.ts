@@ -94,12 +94,12 @@ describe("capacity preflight", () => {
     holds: await holdsLeft(fx),
   });
 
-  async function expectRefused(run: () => Promise<UpgradeResult>, reason: RegExp): Promise<UpgradeResult & { outcome: "refused" }> {
+  async function expectRefused(run: () => Promise<UpgradeResult>, reason: RegExp, rule = "capacity"): Promise<UpgradeResult & { outcome: "refused" }> {
     const before = await untouched();
     const r = await run();
     expect(r.outcome, JSON.stringify(r).slice(0, 3000)).toBe("refused");
     if (r.outcome !== "refused") throw new Error("not refused");
-    expect(r).toMatchObject({ refusedBy: "preflight", rule: "capacity" });
+    expect(r).toMatchObject({ refusedBy: "preflight", rule });
     expect(r.reason).toMatch(reason);
     expect(await untouched()).toEqual(before);
     return r;
@@ -270,6 +270,50 @@ describe("capacity preflight", () => {
         await fx.core.deleteNamespacedPod({ name: "gpu-squatter", namespace: fx.namespace, gracePeriodSeconds: 0 }).catch(() => undefined);
         await scaleA100(1);
         await waitReleaseReady(fx);
+      }
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  it(
+    "a gateway Service with no Ready endpoint, or a Prometheus Service that does not exist: refused before any change (gate-unreachable)",
+    async () => {
+      const gateway = `${fx.fullname}-gateway`;
+      const svc = await fx.core.readNamespacedService({ name: gateway, namespace: fx.namespace });
+      const selector = svc.spec?.selector ?? {};
+      // The Service selects no pod: the API server's proxy has no endpoint to send the gates to.
+      await fx.core.patchNamespacedService(
+        { name: gateway, namespace: fx.namespace, body: { spec: { selector: { ...selector, "sie-fleet.test/nothing": "x" } } } },
+        MERGE,
+      );
+      try {
+        await waitFor("the gateway Service's endpoints emptied", async () => {
+          const slices = await fx.kubeConfig.makeApiClient(k8s.DiscoveryV1Api).listNamespacedEndpointSlice({
+            namespace: fx.namespace,
+            labelSelector: `kubernetes.io/service-name=${gateway}`,
+          });
+          return slices.items.every((s) => (s.endpoints ?? []).length === 0) ? true : undefined;
+        });
+        await expectRefused(() => upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx), /the gateway: its Service has no Ready endpoint/, "gate-unreachable");
+      } finally {
+        await fx.core.replaceNamespacedService({
+          name: gateway,
+          namespace: fx.namespace,
+          body: { ...(await fx.core.readNamespacedService({ name: gateway, namespace: fx.namespace })), spec: { ...svc.spec, selector } },
+        });
+      }
+
+      // The stack names an in-cluster Prometheus that is not there: the metric gates could never look.
+      fx.writeConfig((c) => {
+        onOwnNode(c);
+        delete c["sie-fleet:autoscaling"].prometheusAddress;
+        c["sie-fleet:monitoring"] = { prometheus: { service: "monitoring/no-such-prometheus:9090" } };
+      });
+      try {
+        const r = await expectRefused(() => upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx), /Prometheus: no such Service/, "gate-unreachable");
+        expect(JSON.stringify(r)).toMatch(/\/api\/v1\/namespaces\/monitoring\/services\/no-such-prometheus:9090\/proxy\/-\/ready/);
+      } finally {
+        fx.writeConfig(onOwnNode);
       }
     },
     SCENARIO_TIMEOUT_MS,

@@ -251,7 +251,7 @@ const CASES: Case[] = [
     args: [...UP, "--to", "v0.3.2"],
     exit: 4,
     on: "stdout",
-    message: /prometheus-unreachable[\s\S]*Prometheus at http:\/\/127\.0\.0\.1:\d+, which does not answer/,
+    message: /gate-unreachable[\s\S]*Prometheus does not answer at http:\/\/127\.0\.0\.1:\d+/,
     env: () => ({ SIE_FLEET_PROMETHEUS_URL: `http://127.0.0.1:${deadPort}` }),
   },
   // --- concurrent runs

@@ -12,6 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
+import { kubeFetch, serviceProxyUrl } from "../../automation/kube/apiProxy.js";
 import yaml from "js-yaml";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { PROJECT_DIR_ENV } from "../../automation/actions/target.js";
@@ -256,9 +257,11 @@ export async function pausedAnnotations(fx: StackFixture): Promise<Record<string
   return Object.fromEntries(list.items.map((so) => [so.metadata.name, so.metadata.annotations?.["autoscaling.keda.sh/paused-replicas"]]));
 }
 
-/** GET on this release's gateway through the endpoint server. */
+/** GET on this release's gateway Service through the API server, as the engine and kubectl reach it. */
 export async function gatewayGet(fx: StackFixture, p: string): Promise<{ status: number; version: string | null; body: any }> {
-  const r = await fetch(`${fx.endpoints.gateway}${p}`);
+  const server = fx.kubeConfig.getCurrentCluster()!.server;
+  const url = serviceProxyUrl(server, { namespace: fx.namespace, name: `${fx.fullname}-gateway`, port: "http" });
+  const r = await kubeFetch(fx.kubeConfig)(`${url}${p}`);
   return { status: r.status, version: r.headers.get("x-sie-server-version"), body: await r.json().catch(() => undefined) };
 }
 

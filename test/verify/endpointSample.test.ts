@@ -47,7 +47,8 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 function ctx(gates: GatesInput = {}, extra: Partial<VerifyContext> = {}): VerifyContext {
-  return { phase: "wave", expectTag: "v0.3.2", gates: resolveGates(gates), ...extra } as VerifyContext;
+  // Plain fetch stands in for the stack's API-server fetch: this server is the component itself.
+  return { phase: "wave", expectTag: "v0.3.2", gates: resolveGates(gates), kube: { http: fetch }, ...extra } as unknown as VerifyContext;
 }
 
 async function sample(component: "gateway" | "config", f: Fault, c = ctx(), old = 0) {

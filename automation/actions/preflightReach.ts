@@ -1,0 +1,171 @@
+// The reach preflight of `upgrade` and `rollback`: before anything changes, every gate the stack
+// asks for must be able to look at what it judges. The gates reach the gateway and config Services
+// (and an in-cluster Prometheus) through the API server; a Service that does not exist, has no
+// Ready endpoint, or that the kubeconfig may not proxy to would turn each of those gates into a
+// failure after the apply, and so into a needless revert, or worse into a check that never looked.
+// So an upgrade is refused (exit 4, rule `gate-unreachable`; a missing permission: exit 3) unless
+// `--force`; a rollback only warns, as it is the way back exactly when the release is broken.
+import { EXIT_CODES, SieFleetError, type SieFleetErrorOptions } from "../errors.js";
+import type { ProgressEmitter } from "../events/emitter.js";
+import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
+import { apiServerRefusal, type ApiServerRefusal, serviceOfProxyUrl } from "../kube/apiProxy.js";
+import type { GateResult } from "../types.js";
+import { resolveGates } from "../verify/metricGates.js";
+import { DEFAULT_CHECKS } from "../verify/checks.js";
+import { describe } from "../verify/prometheus.js";
+import type { VerifyCheckName } from "../verify/types.js";
+import type { StackContext } from "./context.js";
+
+export const REACH_RULE = "gate-unreachable";
+
+type Target = "gateway" | "config" | "prometheus";
+
+/** Which checks look at which target, and the path that answers while it is up. */
+const TARGETS: Record<Target, { checks: readonly VerifyCheckName[]; path: string; label: string }> = {
+  gateway: { checks: ["gateway-readyz", "gateway-health", "gateway-models", "encode-smoke", "gateway-sample"], path: "/readyz", label: "the gateway" },
+  config: { checks: ["config-healthz", "config-sample"], path: "/healthz", label: "the config service" },
+  prometheus: { checks: ["prometheus", "metric-gates"], path: "/-/ready", label: "Prometheus" },
+};
+
+export interface ReachProbe {
+  target: Target;
+  url: string;
+  /** The configured checks that need it. */
+  checks: VerifyCheckName[];
+  ok: boolean;
+  /** The component's HTTP status, when it answered. */
+  status?: number;
+  refusal?: ApiServerRefusal;
+  /** Why it is unreachable (no answer at all). */
+  error?: string;
+}
+
+export interface ReachReport {
+  probes: ReachProbe[];
+  forced?: "--force" | "rollback";
+}
+
+/** A configured gate cannot reach what it judges (exit 4); nothing was changed. */
+export class GateUnreachableError extends SieFleetError {
+  constructor(message: string, opts: SieFleetErrorOptions) {
+    super(REACH_RULE, EXIT_CODES.refused, message, opts);
+  }
+}
+
+/** A gate needs an API-server permission the kubeconfig lacks (exit 3); nothing was changed. */
+export class GatePermissionError extends SieFleetError {
+  constructor(probe: ReachProbe, stack: string) {
+    const svc = serviceOfProxyUrl(probe.url);
+    super(
+      "kube-forbidden",
+      EXIT_CODES.stack,
+      `the ${probe.checks.join(", ")} check(s) cannot reach ${TARGETS[probe.target].label}: the kubeconfig may not get services/proxy${
+        svc ? ` on ${svc.namespace}/${svc.name}` : ""
+      } (the API server said: ${probe.refusal?.message ?? "forbidden"}); nothing was changed`,
+      {
+        hint: `grant get and create on services/proxy in namespace ${svc?.namespace ?? "<namespace>"} (deploy/rbac/, docs/rbac.md), then run again; sie-fleet preview --stack ${stack} --to <tag> checks the same`,
+        details: { target: probe.target, url: probe.url, verb: "get", resource: "services/proxy", ...(svc ? { namespace: svc.namespace } : {}) },
+      },
+    );
+  }
+}
+
+function probeText(p: ReachProbe): string {
+  const what = TARGETS[p.target].label;
+  if (p.ok) return `${what} answers (${p.status})`;
+  if (p.refusal?.reason === "no-service") return `${what}: no such Service (${p.refusal.message})`;
+  if (p.refusal?.reason === "no-endpoints") return `${what}: its Service has no Ready endpoint`;
+  if (p.refusal) return `${what}: the API server could not reach it (${p.refusal.message})`;
+  return `${what} does not answer at ${p.url} (${p.error ?? "?"})`;
+}
+
+/** Probes every target a configured check needs; changes nothing, never throws. */
+export async function assessReach(sc: StackContext, signal?: AbortSignal): Promise<ReachProbe[]> {
+  const gates = resolveGates(sc.config.rollout.gates);
+  const configured = new Set<VerifyCheckName>([...(gates.checks.wave ?? DEFAULT_CHECKS.wave), ...(gates.checks.final ?? DEFAULT_CHECKS.final)]);
+  const urls: Record<Target, string | undefined> = { gateway: sc.gatewayUrl, config: sc.configUrl, prometheus: sc.prometheusUrl };
+  const wanted = (Object.keys(TARGETS) as Target[])
+    .map((target) => ({ target, url: urls[target], checks: TARGETS[target].checks.filter((c) => configured.has(c)) }))
+    .filter((t): t is { target: Target; url: string; checks: VerifyCheckName[] } => t.url !== undefined && t.checks.length > 0);
+  return Promise.all(
+    wanted.map(async ({ target, url, checks }): Promise<ReachProbe> => {
+      const full = `${url.replace(/\/+$/, "")}${TARGETS[target].path}`;
+      const timeout = AbortSignal.timeout(10_000);
+      try {
+        const r = await sc.kube.http(full, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
+        const text = await r.text();
+        const refusal = apiServerRefusal(r.status, text);
+        return refusal ? { target, url: full, checks, ok: false, status: r.status, refusal } : { target, url: full, checks, ok: true, status: r.status };
+      } catch (err) {
+        return { target, url: full, checks, ok: false, error: timeout.aborted ? "no answer in 10 s" : describe(err) };
+      }
+    }),
+  );
+}
+
+/**
+ * Probes, reports one preflight gate per target, journals the verdict; returns the refusal when
+ * something is unreachable and nothing overrides it (`--force`, or `rollback`: then a warning).
+ */
+export async function preflightReach(
+  sc: StackContext,
+  opts: { force: boolean; rollback?: boolean; signal?: AbortSignal },
+  emit: ProgressEmitter,
+  journal: Journal,
+): Promise<{ report: ReachReport; refusal?: SieFleetError }> {
+  const probes = await assessReach(sc, opts.signal);
+  const bad = probes.filter((p) => !p.ok);
+  const forced = bad.length > 0 ? (opts.force ? "--force" : opts.rollback ? "rollback" : undefined) : undefined;
+  const report: ReachReport = { probes, ...(forced ? { forced } : {}) };
+  for (const p of probes) {
+    const gate: GateResult = {
+      name: `reach:${p.target}`,
+      status: p.ok ? "pass" : forced ? "warn" : "fail",
+      message: probeText(p),
+      evidence: {
+        url: p.url,
+        checks: p.checks,
+        ...(p.status !== undefined ? { status: p.status } : {}),
+        ...(p.refusal ? { apiServer: { ...p.refusal } } : {}),
+      },
+      durationMs: 0,
+    };
+    emit.gate("preflight", gate);
+  }
+  const problems = bad.map(probeText).join("; ");
+  const message =
+    bad.length === 0 ? "every gate can reach what it judges" : forced ? `unreachable, overridden by ${forced}: ${problems}` : `refused: ${problems}`;
+  await journal.decision("preflight", JOURNAL_ACTIONS.preflightReach, { message, data: report });
+  if (bad.length === 0) return { report };
+  if (forced) {
+    emit.log("warn", "preflight", message);
+    return { report };
+  }
+  const forbidden = bad.find((p) => p.refusal?.reason === "forbidden");
+  if (forbidden) return { report, refusal: new GatePermissionError(forbidden, sc.open.name) };
+  return {
+    report,
+    refusal: new GateUnreachableError(`the configured gates cannot look at what they judge: ${problems}; nothing was changed`, {
+      hint:
+        `${bad.map((p) => fixFor(p, sc)).join("; ")}. Fix it and run again, or pass --force to upgrade anyway (those gates then judge the new version only). ` +
+        `sie-fleet preview --stack ${sc.open.name} --to <tag> shows the same check`,
+      details: { probes: bad },
+    }),
+  };
+}
+
+function fixFor(p: ReachProbe, sc: StackContext): string {
+  const svc = serviceOfProxyUrl(p.url);
+  const where = svc ? `-n ${svc.namespace} ${svc.name}` : "";
+  if (p.refusal?.reason === "no-service") {
+    return p.target === "prometheus"
+      ? `check monitoring.prometheus in stacks/Pulumi.${sc.open.name}.yaml names an existing Service (kubectl get svc ${where})`
+      : `redeploy the release (sie-fleet up --stack ${sc.open.name})`;
+  }
+  if (p.refusal?.reason === "no-endpoints")
+    return `see why no ${p.target} pod is Ready: kubectl get endpoints ${where}; kubectl get pods -n ${svc?.namespace ?? sc.names.namespace}`;
+  if (p.refusal) return `check ${p.target} pods and the API server's egress: kubectl get --raw '${new URL(p.url).pathname}'`;
+  return p.target === "prometheus"
+    ? "start Prometheus, or fix rollout.gates.prometheusUrl / SIE_FLEET_PROMETHEUS_URL"
+    : `fix SIE_FLEET_${p.target.toUpperCase()}_URL or unset it`;
+}

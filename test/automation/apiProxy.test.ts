@@ -1,0 +1,68 @@
+// The API-server path to in-cluster Services: proxy URLs, telling the API server's own refusals
+// from the Service's answers, and plain fetch for URLs that are not the API server's.
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as k8s from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { apiServerRefusal, kubeFetch, serviceOfProxyUrl, serviceProxyUrl } from "../../automation/kube/apiProxy.js";
+
+const status = (code: number, message: string) => JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message, code });
+
+describe("service proxy URLs", () => {
+  it("names the Service and port as kubectl get --raw would, and reads them back", () => {
+    const url = serviceProxyUrl("https://10.0.0.1:6443/", { namespace: "sie", name: "sie-gateway", port: "http" });
+    expect(url).toBe("https://10.0.0.1:6443/api/v1/namespaces/sie/services/sie-gateway:http/proxy");
+    expect(serviceOfProxyUrl(`${url}/readyz`)).toEqual({ namespace: "sie", name: "sie-gateway", port: "http" });
+    expect(serviceOfProxyUrl(serviceProxyUrl("https://h", { namespace: "monitoring", name: "prometheus-operated", port: 9090 }))).toEqual({
+      namespace: "monitoring",
+      name: "prometheus-operated",
+      port: 9090,
+    });
+    expect(serviceOfProxyUrl("http://127.0.0.1:9090/-/ready")).toBeUndefined();
+  });
+});
+
+describe("apiServerRefusal", () => {
+  it("reads the API server's Status bodies", () => {
+    expect(apiServerRefusal(403, status(403, 'services "sie-gateway" is forbidden: User "ci" cannot get resource "services/proxy"'))).toMatchObject({
+      reason: "forbidden",
+    });
+    expect(apiServerRefusal(404, status(404, 'services "sie-gateway" not found'))).toMatchObject({ reason: "no-service" });
+    expect(apiServerRefusal(503, status(503, 'no endpoints available for service "sie-gateway"'))).toMatchObject({ reason: "no-endpoints" });
+    expect(apiServerRefusal(502, status(502, "error trying to reach service: dial tcp 10.244.0.9:8080: connect: connection refused"))).toMatchObject({
+      reason: "unreachable",
+    });
+  });
+
+  it("leaves the Service's own answers alone, whatever their status", () => {
+    expect(apiServerRefusal(503, JSON.stringify({ status: "unavailable" }))).toBeUndefined();
+    expect(apiServerRefusal(500, "internal error")).toBeUndefined();
+    expect(apiServerRefusal(200, status(200, "ok"))).toBeUndefined();
+  });
+});
+
+describe("kubeFetch", () => {
+  it("fetches URLs that are not the API server's as they are", async () => {
+    const server = createServer((req, res) => {
+      res.writeHead(200, { "x-seen-auth": String(req.headers.authorization ?? "none") });
+      res.end("plain");
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const kc = new k8s.KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "c", server: "https://127.0.0.1:1", skipTLSVerify: false }],
+      users: [{ name: "u", token: "secret-token" }],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    try {
+      const r = await kubeFetch(kc)(`http://127.0.0.1:${port}/`);
+      expect(await r.text()).toBe("plain");
+      // The kubeconfig's credentials never go to an address that is not its API server.
+      expect(r.headers.get("x-seen-auth")).toBe("none");
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
