@@ -70,10 +70,21 @@ export interface ControlPlane {
 
 /** The cluster's Service range; the first address is the `kubernetes` Service. */
 const SERVICE_CIDR = "10.96.0.0/16";
-/** What kwok writes into pod and node status. Nothing here ever dials them (see egress below). */
+/** What kwok writes into pod and node status. The API server reaches them only through the egress socket (see egressSocketPath). */
 const POD_CIDR = "10.244.0.0/16";
 const NODE_IP = "10.240.0.1";
 const PORT_NAMES = ["etcd", "etcdPeer", "apiserver", "controllerManager", "scheduler"] as const;
+
+/**
+ * The cluster network as the API server sees it: every connection it opens to a pod or node
+ * (pod and service proxy, logs, exec) is an HTTP CONNECT over this Unix socket (the "cluster"
+ * egress of its EgressSelectorConfiguration). The SIE endpoint server listens there and answers as
+ * the pod with that IP (cluster/endpoints/egress.ts); while nothing listens, every such dial fails,
+ * as it would to pods that run no code.
+ */
+export function egressSocketPath(dir: string): string {
+  return path.join(path.resolve(dir), "egress.sock");
+}
 
 /**
  * The kwok Stage configuration passed to kwok: what each pod's and node's status becomes,
@@ -294,9 +305,9 @@ function etcdArgs(dir: string, port: number, peerPort: number): string[] {
 }
 
 function apiserverArgs(dir: string, pki: Pki, port: number, etcdPort: number): string[] {
-  // Every connection the apiserver would open into the cluster (pod/node/service proxy, logs,
-  // exec) goes through the "cluster" egress, pointed here at a socket that does not exist: the
-  // fake pod and node addresses are never dialled.
+  // Every connection the apiserver opens into the cluster (pod/node/service proxy, logs, exec)
+  // goes through the "cluster" egress, so the fake pod and node addresses are never dialled
+  // directly: see egressSocketPath.
   const egress = path.join(dir, "egress.yaml");
   fs.writeFileSync(
     egress,
@@ -309,7 +320,7 @@ function apiserverArgs(dir: string, pki: Pki, port: number, etcdPort: number): s
       "    proxyProtocol: HTTPConnect",
       "    transport:",
       "      uds:",
-      `        udsName: ${path.join(dir, "no-egress.sock")}`,
+      `        udsName: ${egressSocketPath(dir)}`,
       "",
     ].join("\n"),
   );

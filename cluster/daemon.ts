@@ -15,7 +15,7 @@ import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
-import { startControlPlane, type ControlPlane } from "./controlPlane.js";
+import { egressSocketPath, startControlPlane, type ControlPlane } from "./controlPlane.js";
 import type { FakeNodeSpec } from "./nodes.js";
 import { writeJsonAtomic } from "./clusterDir.js";
 import { claimPidFile, CLUSTER_FILE, removeDaemonFiles, type ClusterInfo } from "./daemonState.js";
@@ -27,8 +27,11 @@ export interface EndpointServer {
   metricsUrl?: string;
   stop(): Promise<void>;
 }
-/** Starts the endpoint server for the cluster behind `kubeconfigPath`, on `port` (stable across restarts). */
-export type StartEndpoints = (kubeconfigPath: string, port: number) => Promise<EndpointServer>;
+/**
+ * Starts the endpoint server for the cluster behind `kubeconfigPath`, on `port` (stable across
+ * restarts), also serving the API server's egress on `egressSocket` (controlPlane.ts egressSocketPath).
+ */
+export type StartEndpoints = (kubeconfigPath: string, port: number, egressSocket: string) => Promise<EndpointServer>;
 
 export interface DaemonOptions {
   dir: string;
@@ -45,18 +48,18 @@ export const DAEMON_EXIT = { stopped: 0, failed: 1, busy: 3 } as const;
 
 /**
  * Integration point for the SIE endpoint server: `cluster/endpoints/index.ts` exporting
- * `startEndpointServer({ kubeconfigPath, port? }) → { url, metricsUrl, stop }`. Undefined while
+ * `startEndpointServer({ kubeconfigPath, port?, egressSocket? }) → { url, metricsUrl, stop }`. Undefined while
  * that module is not part of the tree.
  */
 export async function loadEndpointServer(): Promise<StartEndpoints | undefined> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const file = ["index.ts", "index.js"].map((f) => path.join(here, "endpoints", f)).find((f) => fs.existsSync(f));
   if (!file) return undefined;
-  type Module = { startEndpointServer?: (o: { kubeconfigPath: string; port?: number }) => Promise<EndpointServer> };
+  type Module = { startEndpointServer?: (o: { kubeconfigPath: string; port?: number; egressSocket?: string }) => Promise<EndpointServer> };
   const mod = (await import(pathToFileURL(file).href)) as Module;
   const start = mod.startEndpointServer;
   if (typeof start !== "function") throw new Error(`${file} does not export startEndpointServer`);
-  return (kubeconfigPath, port) => start({ kubeconfigPath, port });
+  return (kubeconfigPath, port, egressSocket) => start({ kubeconfigPath, port, egressSocket });
 }
 
 /** Runs the cluster until a signal or a component's death; resolves with the process exit code. */
@@ -103,7 +106,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     });
     if (opts.startEndpoints) {
       const { endpoints: port } = await stablePorts(dir, ["endpoints"], log);
-      endpoints = await opts.startEndpoints(cp.kubeconfigPath, port);
+      endpoints = await opts.startEndpoints(cp.kubeconfigPath, port, egressSocketPath(dir));
       log(`SIE endpoint server at ${endpoints.url}`);
     }
     const info: ClusterInfo = {

@@ -94,6 +94,20 @@ export class GatewayState {
   }
 }
 
+/**
+ * A worker's probes (`healthz` or `readyz`, the chart's startup/liveness and readiness paths), as
+ * the kubelet would see them: `ok`, or 503 `not started` / `not ready`; 404 for any other path.
+ */
+export function workerProbe(w: SiePod, res: ServerResponse, probe: string): void {
+  const headers = { [VERSION_HEADER]: w.image.version };
+  if (probe !== "healthz" && probe !== "readyz") {
+    sendText(res, 404, `no route ${probe}`, headers);
+    return;
+  }
+  const [ok, notOk] = probe === "healthz" ? [w.started, "not started"] : [w.ready, "not ready"];
+  sendText(res, ok ? 200 : 503, ok ? "ok" : notOk, headers);
+}
+
 export class Gateway {
   constructor(
     private readonly state: GatewayState,
@@ -102,16 +116,15 @@ export class Gateway {
     private readonly timings: Timings,
   ) {}
 
-  /** Answers `path` (below `…/namespaces/<ns>/gateway`) for the namespace in `view`. */
+  /** Answers `path` (below `…/namespaces/<ns>/gateway`) for the namespace in `view`, as one of its Ready gateway pods picked round-robin. */
   async handle(view: NamespaceView, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
-    if (path === "/metrics") {
-      const text = await this.metrics.renderNamespace(view.namespace);
-      res.writeHead(200, { "Content-Type": this.metrics.contentType });
-      res.end(text);
-      return;
-    }
+    if (path === "/metrics") return this.renderMetrics(view, res);
     const worker = /^\/workers\/([^/]+)\/(healthz|readyz)$/.exec(path);
-    if (worker) return this.workerProbe(view, res, decodeURIComponent(worker[1]!), worker[2] as "healthz" | "readyz");
+    if (worker) {
+      const w = view.workers().find((x) => x.name === decodeURIComponent(worker[1]!));
+      if (!w) return sendText(res, 404, "worker not found");
+      return workerProbe(w, res, worker[2]!);
+    }
 
     const endpoints = view.endpoints("gateway");
     const gw = this.state.roundRobin(`${view.namespace}|gateway`).pick(endpoints ?? []);
@@ -120,6 +133,28 @@ export class Gateway {
       const message = endpoints ? "no ready gateway pods" : `no Service labelled app.kubernetes.io/component=gateway in namespace ${view.namespace}`;
       return sendJson(res, 503, { status: "unavailable", message });
     }
+    return this.serve(view, gw, req, res, path, url);
+  }
+
+  /**
+   * Answers `path` at the root of gateway pod `gw` itself, as a connection to its IP would (the
+   * API server's pod and service proxy): like `handle`, but this pod, Ready or not.
+   */
+  async handlePod(view: NamespaceView, gw: SiePod, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
+    if (path === "/metrics") return this.renderMetrics(view, res);
+    // Its readiness probe: the pod is Ready because this answers 200, so a pod that is not answers 503.
+    if (path === "/readyz" && !gw.ready) return sendJson(res, 503, { status: "not ready" }, { [VERSION_HEADER]: gw.image.version });
+    return this.serve(view, gw, req, res, path, url);
+  }
+
+  private async renderMetrics(view: NamespaceView, res: ServerResponse): Promise<void> {
+    const text = await this.metrics.renderNamespace(view.namespace);
+    res.writeHead(200, { "Content-Type": this.metrics.contentType });
+    res.end(text);
+  }
+
+  /** The gateway's own routes, answered by `gw`. */
+  private async serve(view: NamespaceView, gw: SiePod, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
     const headers = { [VERSION_HEADER]: gw.image.version };
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" }, headers);
     if (path === "/readyz") return sendJson(res, 200, { status: "ready", healthy_workers: view.workers().filter((w) => w.ready).length }, headers);
@@ -131,17 +166,6 @@ export class Gateway {
       return this.encode(view, req, res, gw, decodeURIComponent(enc[1]!), url);
     }
     sendJson(res, 404, { error: `no route ${req.method} ${path}` }, headers);
-  }
-
-  private workerProbe(view: NamespaceView, res: ServerResponse, name: string, probe: "healthz" | "readyz"): void {
-    const w = view.workers().find((x) => x.name === name);
-    if (!w) {
-      sendText(res, 404, "worker not found");
-      return;
-    }
-    const headers = { [VERSION_HEADER]: w.image.version };
-    const [ok, notOk] = probe === "healthz" ? [w.started, "not started"] : [w.ready, "not ready"];
-    sendText(res, ok ? 200 : 503, ok ? "ok" : notOk, headers);
   }
 
   private modelList(view: NamespaceView) {

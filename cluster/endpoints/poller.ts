@@ -71,6 +71,7 @@ export class ClusterPoller {
   private moves: DigestMove[] = [];
   /** Bumped by every scope or move write, so a poll that started before one does not undo it. */
   private scopeWrites = 0;
+  private refreshing: Promise<void> | undefined;
 
   constructor(
     readonly kc: k8s.KubeConfig,
@@ -120,6 +121,14 @@ export class ClusterPoller {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+  }
+
+  /** A poll now, shared by every caller until it ends: for an object newer than the last poll (a pod the API server already dials). */
+  refresh(): Promise<void> {
+    this.refreshing ??= this.sync().finally(() => {
+      this.refreshing = undefined;
+    });
+    return this.refreshing;
   }
 
   /** Lists everything once and replaces the picture. */

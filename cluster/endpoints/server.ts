@@ -7,6 +7,9 @@
  *   {url}/namespaces/<ns>/config/…    its config service (the engine's configUrl)
  *   {url}/metrics                     every namespace's series, labelled `namespace`
  *   {url}/control/{state,load,faults,registry} see README.md
+ *
+ * With `egressSocket`, it is also the cluster network behind the API server (egress.ts): each SIE
+ * pod answers at its own IP, so the API server's pod and service proxy reach it as on a real cluster.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { isPodFault, parseImage, type PodFault } from "../faults.js";
@@ -14,6 +17,7 @@ import { handleConfig } from "./config.js";
 import { handleControl, type ControlDeps } from "./control.js";
 import { applyMoveChanges, moveSalt, type DigestMoveChange } from "./digestMoves.js";
 import { applyScopeChanges, matchScope, type ScopeChange } from "./faultScopes.js";
+import { dialSiePods, startEgressProxy, type EgressProxy } from "./egress.js";
 import { Gateway, GatewayState, type Timings } from "./gateway.js";
 import { closeServer, listen, sendJson } from "./http.js";
 import { LoadGenerator } from "./loadgen.js";
@@ -37,6 +41,11 @@ export interface EndpointServerOptions extends KubeTarget {
   timings?: Partial<Timings>;
   /** Where poll and webhook problems are reported (default stderr). */
   log?: (line: string) => void;
+  /**
+   * The Unix socket the API server's "cluster" egress dials (controlPlane.ts egressSocketPath):
+   * when set, SIE pods answer there at their own IPs. A stale socket file is replaced.
+   */
+  egressSocket?: string;
 }
 
 export interface EndpointServer {
@@ -48,6 +57,8 @@ export interface EndpointServer {
   gatewayUrl(namespace: string): string;
   /** The engine's configUrl for the release in `namespace`. */
   configUrl(namespace: string): string;
+  /** The egress socket it serves, when `egressSocket` was given. */
+  egressSocket?: string;
   stop(): Promise<void>;
 }
 
@@ -171,11 +182,17 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
       else res.end();
     });
   });
+  let egress: EgressProxy | undefined;
   try {
     url = await listen(server, opts.port ?? 0);
+    if (opts.egressSocket) {
+      const views = () => [...poller.current.namespaces.keys()].map(view);
+      egress = await startEgressProxy(opts.egressSocket, dialSiePods({ views, refresh: () => poller.refresh(), gateway, state }), log);
+    }
     if (needsWebhook({ scopes: poller.faultScopes, moves: poller.digestMoves })) await webhook.ensure();
   } catch (err) {
     poller.stop();
+    await egress?.close();
     await closeServer(server);
     await webhook.stop().catch(() => undefined);
     throw err;
@@ -187,12 +204,14 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     metricsUrl: `${url}/metrics`,
     gatewayUrl: (namespace) => url + gatewayPath(namespace),
     configUrl: (namespace) => url + configPath(namespace),
+    ...(egress ? { egressSocket: egress.socketPath } : {}),
     async stop() {
       if (stopped) return;
       stopped = true;
       for (const g of loads.values()) g.stop();
       poller.stop();
       await webhook.stop().catch((err: unknown) => log(`sie-fleet endpoints: could not remove the fault webhook: ${(err as Error).message}`));
+      await egress?.close();
       await closeServer(server);
     },
   };

@@ -31,6 +31,10 @@ export interface SiePod {
   image: ParsedImage;
   /** The pod's fault: its annotation, else its image tag's, else a matching request-fault scope. */
   fault?: FaultName;
+  /** The pod's addresses (status.podIPs, else status.podIP): what the API server dials to reach it. */
+  ips: string[];
+  /** Container ports it declares (the chart's `http`, 8080). */
+  ports: number[];
   /** Container running (liveness would pass). */
   started: boolean;
   ready: boolean;
@@ -45,6 +49,12 @@ export function componentOf(pod: V1Pod): Component | undefined {
 /** Ready as a Service would count it: the Ready condition, and not terminating. */
 export function isServing(pod: V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
+}
+
+function podIPs(pod: V1Pod): string[] {
+  const ips = (pod.status?.podIPs ?? []).map((p) => p.ip).filter((ip) => ip);
+  if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP);
+  return ips;
 }
 
 function gpuRequest(pod: V1Pod): number {
@@ -75,6 +85,8 @@ export function toSiePod(pod: V1Pod, component: Component, scopeFault: (p: Omit<
     subdomain: pod.spec?.subdomain ?? "",
     labels,
     image,
+    ips: podIPs(pod),
+    ports: (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)),
     started: !pod.metadata?.deletionTimestamp && (pod.status?.containerStatuses ?? []).some((c) => c.state?.running),
     ready: isServing(pod),
   };

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { isProcessAlive } from "../../../automation/lock.js";
-import { startControlPlane } from "../../../cluster/controlPlane.js";
+import { egressSocketPath, startControlPlane } from "../../../cluster/controlPlane.js";
 import { defaultNodes } from "../../../cluster/nodes.js";
 import { waitFor } from "../../../cluster/procs.js";
 import { findKubeTools } from "../../../cluster/tools.js";
@@ -91,6 +91,8 @@ describe.skipIf(!tools.ok)(`embedded cluster${tools.ok ? "" : ` (skipped: ${tool
     try {
       expect(first).toMatchObject({ alreadyRunning: false, restarted: false, nodes: FLEET, kubeconfigPath: path.join(dir, "kubeconfig") });
       expect(started.stderr).toMatch(/cluster: .*kube-apiserver ready at https:\/\/127\.0\.0\.1:/);
+      // The endpoint server serves the API server's egress (pod and service proxy) beside it.
+      expect(fs.statSync(egressSocketPath(dir)).isSocket()).toBe(true);
 
       const status = await cli(["cluster", "status", "--dir", dir]);
       expect(status.result).toMatchObject({ state: "running", pid: first.pid, server: first.server, nodes: { ready: FLEET, total: FLEET } });
@@ -110,6 +112,7 @@ describe.skipIf(!tools.ok)(`embedded cluster${tools.ok ? "" : ` (skipped: ${tool
         { timeoutMs: 10_000 },
       );
       expect((await cli(["cluster", "status", "--dir", dir])).result).toMatchObject({ state: "stopped", exists: true });
+      expect(fs.existsSync(egressSocketPath(dir))).toBe(false);
 
       const t1 = Date.now();
       const again = (await cli(["cluster", "start", "--dir", dir])).result as typeof first;

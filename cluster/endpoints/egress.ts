@@ -1,0 +1,162 @@
+/**
+ * The cluster network as the API server sees it. The control plane's EgressSelectorConfiguration
+ * sends every connection the API server opens into the cluster (pod proxy, service proxy, and the
+ * kubelet calls behind logs, exec and port-forward) as `CONNECT <ip>:<port>` over one Unix socket;
+ * this is the HTTP CONNECT proxy on that socket.
+ *
+ * Which address answers, and how, is `dial`'s decision (dialSiePods: the SIE pod with that IP,
+ * as that pod would). A refused dial is answered `502 <reason>`: the API server then fails the
+ * request with that reason as a dial error, as it would for a pod that does not listen. An
+ * accepted one is answered `200` and the tunnel is handed to an HTTP server whose every request
+ * asks `dial` again, so a pod that stops between two requests of a kept-alive connection drops it.
+ */
+import * as fs from "node:fs";
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import * as path from "node:path";
+import { handleConfigPod } from "./config.js";
+import { workerProbe, type Gateway, type GatewayState } from "./gateway.js";
+import { closeServer, sendJson } from "./http.js";
+import type { NamespaceView } from "./namespaceView.js";
+import { COMPONENTS, type SiePod } from "./view.js";
+
+/** What answers at one address: a request handler (`path` without trailing slashes, "/" at the root), or why nothing does. */
+export type DialResult = { serve: (req: IncomingMessage, res: ServerResponse, path: string, url: URL) => Promise<void> } | { refused: string };
+export type Dial = (host: string, port: number) => Promise<DialResult>;
+
+export interface EgressProxy {
+  socketPath: string;
+  close(): Promise<void>;
+}
+
+/** What the SIE pods of the cluster need to answer at their IPs. */
+export interface PodNetwork {
+  /** Every namespace's current picture. */
+  views(): NamespaceView[];
+  /** Polls now: the API server may dial a pod before the last poll saw it. */
+  refresh(): Promise<void>;
+  gateway: Gateway;
+  state: GatewayState;
+}
+
+/**
+ * What a connection to `ip:port` reaches: the SIE pod with that IP when it runs and declares that
+ * container port, answering as itself: a gateway pod the gateway's routes, a config pod the
+ * config service's, a worker its probes. Anything else (other pods, nodes) is refused.
+ */
+export function dialSiePods(net: PodNetwork): Dial {
+  const podAt = (ip: string): { v: NamespaceView; pod: SiePod } | undefined => {
+    for (const v of net.views()) {
+      for (const c of COMPONENTS) {
+        const pod = v.pods(c).find((p) => p.ips.includes(ip));
+        if (pod) return { v, pod };
+      }
+    }
+    return undefined;
+  };
+  return async (ip, port) => {
+    let found = podAt(ip);
+    if (!found) {
+      await net.refresh();
+      found = podAt(ip);
+    }
+    if (!found) return { refused: `no SIE pod has IP ${ip} (node addresses, for kubelet logs, exec and port-forward, are not served here)` };
+    const { v, pod } = found;
+    const name = `pod ${pod.namespace}/${pod.name}`;
+    if (!pod.ports.includes(port))
+      return { refused: `connection refused: ${name} does not listen on ${port} (container ports: ${pod.ports.join(", ") || "none"})` };
+    if (!pod.started) return { refused: `connection refused: ${name} is not running` };
+    if (pod.component === "gateway") return { serve: (req, res, p, u) => net.gateway.handlePod(v, pod, req, res, p, u) };
+    if (pod.component === "config") return { serve: (req, res, p) => handleConfigPod(net.state, pod, req, res, p) };
+    return { serve: async (_req, res, p) => workerProbe(pod, res, p.slice(1)) };
+  };
+}
+
+/** sockaddr_un's sun_path is 108 bytes on Linux (104 on macOS), including the terminating NUL. */
+const MAX_SOCKET_PATH = process.platform === "linux" ? 107 : 103;
+
+/** `10.244.0.5:8080` or `[fd00::5]:8080` → host and port; undefined when it is not such an authority. */
+export function parseAuthority(authority: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]/\s]+)):(\d{1,5})$/.exec(authority);
+  const port = Number(m?.[3]);
+  if (!m || !(port > 0 && port < 65536)) return undefined;
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export async function startEgressProxy(socketPath: string, dial: Dial, log: (line: string) => void): Promise<EgressProxy> {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new Error(
+      `the egress socket ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes, the limit of a Unix socket address: use a cluster directory with a shorter path`,
+    );
+  }
+  const targets = new WeakMap<Socket, { host: string; port: number }>();
+  const tunnels = new Set<Socket>();
+
+  const inner = createServer((req, res) => {
+    const target = targets.get(req.socket);
+    if (!target) return void req.socket.destroy();
+    const url = new URL(req.url ?? "/", `http://${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`);
+    const p = url.pathname === "/" ? "/" : url.pathname.replace(/\/+$/, "") || "/";
+    dial(target.host, target.port)
+      .then((r) => {
+        // Gone since the tunnel opened: a real connection would be reset.
+        if ("refused" in r) return void req.socket.destroy();
+        return r.serve(req, res, p, url);
+      })
+      .catch((err: unknown) => {
+        if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+        else res.end();
+      });
+  });
+
+  const outer = createServer((_req, res) => {
+    sendJson(res, 405, { error: "this is the cluster's egress proxy: only CONNECT <ip>:<port>" });
+  });
+  outer.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    socket.on("error", () => undefined);
+    const refuse = (code: number, reason: string): void => {
+      // The reason phrase is what the API server quotes in its dial error; no line breaks allowed there.
+      const phrase = reason.replace(/[\r\n]+/g, " ");
+      socket.end(`HTTP/1.1 ${code} ${phrase}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
+    };
+    const target = parseAuthority(req.url ?? "");
+    if (!target) return refuse(400, `CONNECT needs <ip>:<port>, got ${JSON.stringify(req.url)}`);
+    dial(target.host, target.port)
+      .then((r) => {
+        if ("refused" in r) return refuse(502, r.refused);
+        socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
+        if (head.length > 0) socket.unshift(head);
+        targets.set(socket, target);
+        tunnels.add(socket);
+        socket.on("close", () => tunnels.delete(socket));
+        inner.emit("connection", socket);
+      })
+      .catch((err: unknown) => {
+        log(`sie-fleet endpoints: egress dial ${req.url} failed: ${err instanceof Error ? err.message : String(err)}`);
+        refuse(502, `dial failed: ${err instanceof Error ? err.message : String(err)}`);
+      });
+  });
+
+  fs.mkdirSync(path.dirname(socketPath), { recursive: true });
+  // A socket file left by a server that was killed: nothing listens on it any more.
+  fs.rmSync(socketPath, { force: true });
+  await new Promise<void>((resolve, reject) => {
+    outer.once("error", reject);
+    outer.listen(socketPath, () => {
+      outer.off("error", reject);
+      resolve();
+    });
+  });
+  // Only the API server (same user) has any business dialling pods.
+  fs.chmodSync(socketPath, 0o600);
+
+  return {
+    socketPath,
+    async close() {
+      for (const s of tunnels) s.destroy();
+      inner.closeAllConnections();
+      await closeServer(outer);
+      fs.rmSync(socketPath, { force: true });
+    },
+  };
+}

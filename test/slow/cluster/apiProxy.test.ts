@@ -1,0 +1,161 @@
+// SIE reached only through the API server, as on GKE/EKS: the real kube-apiserver's service
+// proxy (Endpoints kept by the real controller-manager from kwok's pod IPs) and pod proxy dial
+// pods through its "cluster" egress, where the endpoint server answers as the pod with that IP
+// (cluster/endpoints/egress.ts). The release is the real chart installed by helm (sieRelease.ts).
+import * as fs from "node:fs";
+import * as https from "node:https";
+import * as os from "node:os";
+import * as path from "node:path";
+import type * as k8s from "@kubernetes/client-node";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { egressSocketPath, startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
+import { startEndpointServer, type EndpointServer } from "../../../cluster/endpoints/index.js";
+import { waitFor } from "../../../cluster/procs.js";
+import { findKubeTools } from "../../../cluster/tools.js";
+import { helmMissing, SieRelease } from "./sieRelease.js";
+
+const NS = "px";
+const FULLNAME = "sie-sie-cluster";
+const WAIT = { timeoutMs: 90_000, intervalMs: 250 };
+
+interface Reply {
+  status: number;
+  version: string | undefined;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+const kube = findKubeTools();
+const skip = kube.ok ? helmMissing() : kube.reason;
+if (skip) console.warn(`[cluster tests] apiProxy skipped: ${skip}`);
+
+describe.skipIf(skip !== undefined)(`SIE through the API server's proxy${skip ? ` (skipped: ${skip})` : ""}`, () => {
+  let root: string;
+  let cluster: ControlPlane;
+  let kc: k8s.KubeConfig;
+  let ep: EndpointServer;
+  let release: SieRelease;
+  let failed = false;
+
+  /** A request to the API server with the kubeconfig's own credentials (client certificate, CA). */
+  const api = async (p: string, method = "GET", body?: string): Promise<Reply> => {
+    const u = new URL(p, cluster.server);
+    const opts: https.RequestOptions = {
+      hostname: u.hostname,
+      port: u.port,
+      path: u.pathname + u.search,
+      method,
+      headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+    };
+    await kc.applyToHTTPSOptions(opts);
+    return new Promise((resolve, reject) => {
+      const req = https.request(opts, (res) => {
+        let text = "";
+        res.on("data", (c: Buffer) => (text += c.toString()));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, version: res.headers["x-sie-server-version"] as string | undefined, headers: res.headers, body: text }),
+        );
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  };
+  const service = (component: "gateway" | "config", p: string, method?: string, body?: string) =>
+    api(`/api/v1/namespaces/${NS}/services/${FULLNAME}-${component}:http/proxy${p}`, method, body);
+  const pod = (name: string, p: string) => api(`/api/v1/namespaces/${NS}/pods/${name}:8080/proxy${p}`);
+  const encode = () => service("gateway", "/v1/encode/BAAI%2Fbge-m3", "POST", JSON.stringify({ items: [{ text: "hello" }] }));
+  const until = <T>(what: string, check: () => Promise<T | undefined>) => waitFor(what, check, WAIT);
+  const faults = async (body: unknown) => {
+    const r = await fetch(`${ep.url}/control/faults`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    expect(r.status).toBe(200);
+  };
+
+  beforeAll(async () => {
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-apiproxy-"));
+    cluster = await startControlPlane({ dir: path.join(root, "cluster"), kedaCrds: false });
+    kc = cluster.kubeConfig();
+    ep = await startEndpointServer({ kubeconfigPath: cluster.kubeconfigPath, intervalMs: 200, egressSocket: egressSocketPath(cluster.dir) });
+    release = new SieRelease(cluster.kubeconfigPath, {
+      namespace: NS,
+      gatewayTag: "v0.3.1",
+      configTag: "v0.3.1",
+      workerTag: "v0.3.2",
+      pools: { cpu: {}, crash: { tag: "v0.3.2-crashloop" } },
+    });
+    await release.install();
+  }, 300_000);
+  afterEach((c) => {
+    if (c.task.result?.state === "fail") failed = true;
+  });
+  afterAll(async () => {
+    await ep?.stop();
+    await cluster?.stop();
+    if (failed) console.warn(`[apiProxy test] kept ${root}`);
+    else if (root) fs.rmSync(root, { recursive: true, force: true });
+  }, 60_000);
+
+  it("the service proxy reaches a Ready gateway pod, which answers with its version", async () => {
+    const r = await until("gateway /readyz through the service proxy, with the cpu worker Ready", async () => {
+      const x = await service("gateway", "/readyz");
+      return x.status === 200 && (JSON.parse(x.body) as { healthy_workers: number }).healthy_workers === 1 ? x : undefined;
+    });
+    expect(r.version).toBe("0.3.1");
+    // The same answer the endpoint server's own namespace URL gives.
+    expect((await fetch(`${ep.gatewayUrl(NS)}/readyz`)).headers.get("x-sie-server-version")).toBe("0.3.1");
+    const enc = await encode();
+    expect(enc.status).toBe(200);
+    expect(enc.version).toBe("0.3.2");
+    expect(enc.headers["x-sie-gateway-version"]).toBe("0.3.1");
+  });
+
+  it("the service proxy reaches the config service", async () => {
+    const r = await until("config /healthz through the service proxy", async () => {
+      const x = await service("config", "/healthz");
+      return x.status === 200 ? x : undefined;
+    });
+    expect(r.version).toBe("0.3.1");
+    expect(JSON.parse(r.body)).toEqual({ status: "ok" });
+  });
+
+  it("the pod proxy reaches one worker and one gateway pod, each answering as itself", async () => {
+    const w = await pod(`${FULLNAME}-worker-cpu-0`, "/readyz");
+    expect(w).toMatchObject({ status: 200, version: "0.3.2", body: "ok" });
+    const gw = (await release.core.listNamespacedPod({ namespace: NS, labelSelector: "app.kubernetes.io/component=gateway" })).items[0]!;
+    expect(await pod(gw.metadata!.name!, "/healthz")).toMatchObject({ status: 200, version: "0.3.1" });
+  });
+
+  it("a pod that is not running refuses the connection: the API server reports the dial error", async () => {
+    const name = `${FULLNAME}-worker-crash-0`;
+    await until(`${name} has an IP`, async () => ((await release.core.readNamespacedPod({ namespace: NS, name })).status?.podIP ? true : undefined));
+    const r = await pod(name, "/readyz");
+    expect(r.status).toBe(503);
+    expect(r.version).toBeUndefined();
+    expect(JSON.parse(r.body)).toMatchObject({
+      reason: "ServiceUnavailable",
+      message: expect.stringMatching(/^error trying to reach service: proxy error from .*egress\.sock while dialing [\d.]+:8080, code 502: .*is not running$/),
+    });
+  });
+
+  it("a request fault on the gateway shows through the proxy", async () => {
+    await faults({ scopes: [{ namespace: NS, component: "gateway", version: "v0.3.1", fault: "5xx" }] });
+    try {
+      const r = await encode();
+      expect(r.status).toBe(500);
+      expect(r.version).toBe("0.3.1");
+      expect(JSON.parse(r.body)).toMatchObject({ fault: "5xx" });
+    } finally {
+      await faults({ clear: true });
+    }
+    expect((await encode()).status).toBe(200);
+  });
+
+  it("a gateway with no Ready pod: the API server's own 503, no endpoints", async () => {
+    await release.scale("gateway", 0);
+    const r = await until("no gateway endpoints", async () => {
+      const x = await service("gateway", "/readyz");
+      return x.status === 503 ? x : undefined;
+    });
+    expect(r.version).toBeUndefined();
+    expect(JSON.parse(r.body)).toMatchObject({ kind: "Status", code: 503, message: `no endpoints available for service "${FULLNAME}-gateway"` });
+  });
+});
