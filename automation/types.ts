@@ -233,6 +233,8 @@ export interface UpgradeRefused extends UpgradeResultBase {
   /** What to do about it, when the refusal names a fix. */
   hint?: string;
   violations?: GuardrailViolation[];
+  /** Set when the refusal means another exit code than 4 (3: the kubeconfig lacks a permission a gate needs). */
+  exitCode?: ExitCode;
 }
 
 export interface UpgradeNeedsAttention extends UpgradeResultBase {
@@ -255,6 +257,11 @@ export type UpgradeResult = UpgradeSucceeded | UpgradeSucceededUnverified | Upgr
 
 export function exitCodeForOutcome(outcome: UpgradeOutcome): ExitCode {
   return OUTCOME_EXIT_CODES[outcome];
+}
+
+/** A finished run's exit code: its outcome's, unless a refusal carries its own. */
+export function exitCodeForResult(result: Pick<UpgradeResult, "outcome"> & { exitCode?: ExitCode }): ExitCode {
+  return result.outcome === "refused" && result.exitCode !== undefined ? result.exitCode : exitCodeForOutcome(result.outcome);
 }
 
 // ---------------------------------------------------------------------------------------------

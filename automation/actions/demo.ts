@@ -9,12 +9,15 @@ import * as path from "node:path";
 import { deleteEmbeddedCluster, startEmbeddedCluster, stopEmbeddedCluster } from "../../cluster/index.js";
 import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../cluster/prometheus.js";
 import { CHART_BASE_ENV } from "../../infra/chartSource.js";
+import { STACK_OUTPUTS } from "../../infra/configKeys.js";
 import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
 import { ensureKubernetesTools } from "../engine/kubernetesPlugin.js";
 import { REPO_ROOT } from "../engine/paths.js";
 import { ensurePulumi } from "../engine/pulumiCli.js";
 import { makeScratchProject } from "../engine/scratchProject.js";
 import { EXIT_CODES } from "../errors.js";
+import { serviceProxyUrl } from "../kube/apiProxy.js";
+import { KubeClient } from "../kube/index.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import type { ActionContext, UpgradeResult } from "../types.js";
 import { exitCodeForOutcome } from "../types.js";
@@ -88,7 +91,6 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     sub.env = { ...sub.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
     emit.log("info", "preflight", `Prometheus ${prom.url} scraping the endpoint server; metric gates on`);
   }
-  const gateway = `${cluster.endpointsUrl}/namespaces/${NAMESPACE}/gateway`;
   try {
     emit.phase("apply", "started", "deploying the local stack: pulumi up of the real sie-cluster chart (Helm release) and the KEDA ScaledObjects");
     const u = await up({ stack: "local", message: "demo: first deployment" }, sub);
@@ -100,7 +102,10 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
       exitCode: u.ready ? 0 : 1,
     });
 
-    const health = await fetch(`${gateway}/health`);
+    // The gateway as users reach theirs: its Service through the API server, with the kubeconfig.
+    const kube = KubeClient.fromKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
+    const gateway = serviceProxyUrl(kube.server, { namespace: NAMESPACE, name: `${String(u.outputs[STACK_OUTPUTS.fullname])}-gateway`, port: "http" });
+    const health = await kube.http(`${gateway}/health`);
     const body = (await health.json()) as { status?: string; cluster?: { worker_count?: number } };
     emit.log(
       "info",

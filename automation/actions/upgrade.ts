@@ -153,6 +153,7 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
               refusedBy: refusal instanceof PolicyRefusedError ? ("policy" as const) : ("preflight" as const),
               rule: refusal.code,
               reason: refusal.message,
+              ...(refusal.exitCode !== EXIT_CODES.refused ? { exitCode: refusal.exitCode } : {}),
               ...(refusal.hint ? { hint: refusal.hint } : {}),
               ...(chart ? { chartChange: chart } : {}),
               ...(capacity ? { capacity } : {}),

@@ -7,7 +7,9 @@
 // The stack is a `kubernetes` one whose kubeconfig names the lane cluster by another address
 // (localhost, not 127.0.0.1), as a user's kubeconfig names a cloud cluster: nothing tells sie-fleet
 // it is the embedded one, so every SIE gate reaches the gateway and config Services through the
-// API server's service proxy, exactly as on GKE or EKS.
+// API server's service proxy, exactly as on GKE or EKS. (-noready is left to the local fault
+// matrix, on the same path: off the local platform a worker that is never Ready is given its
+// startup-probe budget, 11 minutes, before it is called failed.)
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -48,7 +50,6 @@ describe("fault tags reverted in the canary wave, on a kubernetes stack reached 
   it.each([
     ["v0.3.2-crashloop", /CrashLoopBackOff/],
     ["v0.3.2-pullerr", /ImagePullBackOff|ErrImagePull/],
-    ["v0.3.2-noready", /NotReady|0 of 1 pods ready; gave up after/],
     ["v0.3.2-5xx", /encode/i],
   ])(
     "%s fails the canary and is reverted to exactly what ran before",

@@ -1,5 +1,5 @@
 import { rollback } from "../../actions/rollback.js";
-import { exitCodeForOutcome, type RollbackTarget } from "../../types.js";
+import { exitCodeForResult, type RollbackTarget } from "../../types.js";
 import { requireConsent, requireStack, type CommandContext } from "../context.js";
 import { renderUpgradeResult } from "../render.js";
 
@@ -14,5 +14,5 @@ export async function run(flags: RollbackFlags, ctx: CommandContext): Promise<nu
   if (!flags.dryRun) requireConsent(ctx, "rollback");
   const result = await rollback({ stack, target: flags.to, dryRun: flags.dryRun === true, force: flags.force === true }, ctx.action);
   ctx.out.result("rollback", result, () => renderUpgradeResult(result, "rollback"));
-  return exitCodeForOutcome(result.outcome);
+  return exitCodeForResult(result);
 }

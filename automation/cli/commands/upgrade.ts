@@ -1,6 +1,6 @@
 import { upgrade } from "../../actions/upgrade.js";
 import { UsageError } from "../../errors.js";
-import { exitCodeForOutcome } from "../../types.js";
+import { exitCodeForResult } from "../../types.js";
 import { requireConsent, requireStack, type CommandContext } from "../context.js";
 import { renderFleetResult, renderUpgradeResult } from "../render.js";
 
@@ -28,7 +28,7 @@ export async function run(flags: UpgradeFlags, ctx: CommandContext): Promise<num
     ctx.action,
   );
   ctx.out.result("upgrade", result, () => renderUpgradeResult(result));
-  return exitCodeForOutcome(result.outcome);
+  return exitCodeForResult(result);
 }
 
 async function runFleet(flags: UpgradeFlags & { stacks: string[] }, ctx: CommandContext): Promise<number> {
