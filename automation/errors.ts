@@ -6,6 +6,8 @@
  * Messages follow one shape: what happened, the offending value, what to do.
  */
 
+import { forbiddenText, parseForbidden, RBAC_DOC } from "./kube/forbidden.js";
+
 /**
  * Exit codes, documented in docs/exit-codes.md. Scripts depend on these numbers: never renumber,
  * only add.
@@ -239,6 +241,19 @@ function fromPulumiCommandError(err: unknown): SieFleetError | undefined {
     });
   }
   if (errors.length === 0) return undefined;
+  // The Kubernetes provider or helm quoting the API server's refusal: Pulumi applies the chart with
+  // the stack's kubeconfig, which then lacks the deployer's rights (docs/rbac.md, "Deployer").
+  for (const e of errors) {
+    const denied = parseForbidden(e);
+    if (denied) {
+      const purpose = `run pulumi ${sub}${stack ? ` for stack ${stack}` : ""}`;
+      return new StackError("kube-forbidden", forbiddenText(denied, purpose, `${RBAC_DOC} ("Deployer": pulumi applies the chart's objects)`), {
+        hint: `bind the deployer's rights (${RBAC_DOC}) to the kubeconfig's user, or run this command as someone who has them`,
+        cause: err,
+        details: { denied, pulumiError: e },
+      });
+    }
+  }
   return new InternalError(`pulumi ${sub}${stack ? ` for stack ${stack}` : ""} failed: ${errors.join("; ")}`, { cause: err });
 }
 

@@ -62,7 +62,13 @@ const EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-n
 // would only break a long-lived local cluster without protecting anything.
 const DAYS = "3650";
 
-function sign(dir: string, stem: string, subject: string, extensions: string): void {
+/** The CA that signs, as files; relative paths are read in the directory of the new certificate. */
+interface SigningCa {
+  cert: string;
+  key: string;
+}
+
+function sign(dir: string, stem: string, subject: string, extensions: string, ca: SigningCa = { cert: "ca.crt", key: "ca.key" }): void {
   openssl(["req", "-new", ...EC_KEY, "-keyout", `${stem}.key`, "-out", `${stem}.csr`, "-subj", subject], dir);
   fs.writeFileSync(path.join(dir, `${stem}.ext`), extensions);
   const serial = `0x${randomBytes(8).toString("hex")}`;
@@ -73,9 +79,9 @@ function sign(dir: string, stem: string, subject: string, extensions: string): v
       "-in",
       `${stem}.csr`,
       "-CA",
-      "ca.crt",
+      ca.cert,
       "-CAkey",
-      "ca.key",
+      ca.key,
       "-set_serial",
       serial,
       "-days",
@@ -157,16 +163,7 @@ export function makePki(dir: string, clients: readonly ClientSpec[]): Pki & { re
   }
   const out: Record<string, ClientCert> = {};
   for (const c of clients) {
-    if (!has(c.name, "crt", "key")) {
-      const subject = [...(c.groups ?? []).map((g) => `/O=${g}`), `/CN=${c.user}`].join("");
-      sign(
-        dir,
-        c.name,
-        subject,
-        ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth", ""].join("\n"),
-      );
-    }
-    out[c.name] = { cert: path.join(dir, `${c.name}.crt`), key: path.join(dir, `${c.name}.key`) };
+    out[c.name] = has(c.name, "crt", "key") ? { cert: path.join(dir, `${c.name}.crt`), key: path.join(dir, `${c.name}.key`) } : issueClientCert(dir, c);
   }
   // A new service-account key would invalidate every token already handed out.
   if (!has("sa", "key", "pub")) {
@@ -184,6 +181,24 @@ export function makePki(dir: string, clients: readonly ClientSpec[]): Pki & { re
     clients: out,
     reused,
   };
+}
+
+/**
+ * A client certificate for `spec.user` (CN) in `spec.groups` (O), signed by the CA in `caDir`
+ * (ca.crt, ca.key), written to `dir` (default: caDir). The API server authenticates whoever holds
+ * it as that user: RBAC then decides what it may do.
+ */
+export function issueClientCert(caDir: string, spec: ClientSpec, dir = caDir): ClientCert {
+  fs.mkdirSync(dir, { recursive: true });
+  const subject = [...(spec.groups ?? []).map((g) => `/O=${g}`), `/CN=${spec.user}`].join("");
+  sign(
+    dir,
+    spec.name,
+    subject,
+    ["basicConstraints=CA:FALSE", "keyUsage=critical,digitalSignature,keyEncipherment", "extendedKeyUsage=clientAuth", ""].join("\n"),
+    { cert: path.resolve(caDir, "ca.crt"), key: path.resolve(caDir, "ca.key") },
+  );
+  return { cert: path.join(dir, `${spec.name}.crt`), key: path.join(dir, `${spec.name}.key`) };
 }
 
 /** A kubeconfig with the certificates embedded, so it stays valid if the files move. */

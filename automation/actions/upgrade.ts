@@ -11,7 +11,7 @@ import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js
 import { applyStack, pendingOperationCount, previewStack, setConfigPath } from "../engine/operations.js";
 import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
-import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, type SieFleetError } from "../errors.js";
+import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, toSieFleetError, type SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { digestsJson } from "../digests.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
@@ -453,8 +453,11 @@ async function run(
       await journal.recordOutcome("failed", { phase: "preview", message: (err as Error).message });
       throw err;
     }
-    failedGate = { name: "engine", status: "fail", message: (err as Error).message, evidence: {}, durationMs: 0 };
-    emit.log("error", "apply", `upgrade step failed: ${(err as Error).message}`);
+    // A refused Kubernetes call (ours or Pulumi's) names the permission to grant, not a bad release.
+    const mapped = toSieFleetError(err);
+    const message = mapped.code === "kube-forbidden" ? mapped.message : (err as Error).message;
+    failedGate = { name: mapped.code === "kube-forbidden" ? "rbac" : "engine", status: "fail", message, evidence: {}, durationMs: 0 };
+    emit.log("error", "apply", `upgrade step failed: ${message}`);
   }
 
   if (!failedGate) {

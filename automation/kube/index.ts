@@ -2,6 +2,7 @@ export { KubeClient, type KubeClientOptions } from "./client.js";
 export {
   KubeApi,
   KubeApiError,
+  KubeForbiddenError,
   MERGE_PATCH,
   isConflict,
   isNotFound,
