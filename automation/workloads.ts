@@ -12,6 +12,17 @@ export interface ReleaseNames {
   statefulSets: Record<string, string>;
 }
 
+/**
+ * The chart's Service for the gateway or config service (`<fullname>-<component>`, port name
+ * `http`), which the gates reach through the API server.
+ */
+export function sieService(
+  names: Pick<ReleaseNames, "namespace" | "fullname">,
+  component: "gateway" | "config",
+): { namespace: string; name: string; port: string } {
+  return { namespace: names.namespace, name: `${names.fullname}-${component}`, port: "http" };
+}
+
 export interface Workload {
   kind: "StatefulSet" | "Deployment";
   name: string;

@@ -15,7 +15,7 @@ import { serviceProxyUrl } from "../kube/apiProxy.js";
 import { KubeClient } from "../kube/index.js";
 import { planWaves } from "../waves.js";
 import type { WaveSpec } from "../types.js";
-import type { ReleaseNames } from "../workloads.js";
+import { type ReleaseNames, sieService } from "../workloads.js";
 
 export interface StackContext {
   open: OpenStack;
@@ -156,15 +156,13 @@ function runningCluster(dir: string): ClusterInfo | undefined {
 
 /**
  * Where the gates reach SIE and an in-cluster Prometheus: the API server's service proxy, with the
- * stack's own kubeconfig, on every platform (the chart names its Services `<fullname>-gateway` and
- * `<fullname>-config`, port `http`).
+ * stack's own kubeconfig, on every platform.
  */
 function sieServiceUrls(server: string, names: ReleaseNames, config: FleetConfig): { gateway?: string; config?: string; prometheus?: string } {
-  const svc = (name: string) => serviceProxyUrl(server, { namespace: names.namespace, name, port: "http" });
   const prometheus = config.monitoring.prometheus?.service;
   return {
-    ...(names.gatewayDeployment ? { gateway: svc(`${names.fullname}-gateway`) } : {}),
-    ...(names.configDeployment ? { config: svc(`${names.fullname}-config`) } : {}),
+    ...(names.gatewayDeployment ? { gateway: serviceProxyUrl(server, sieService(names, "gateway")) } : {}),
+    ...(names.configDeployment ? { config: serviceProxyUrl(server, sieService(names, "config")) } : {}),
     ...(prometheus ? { prometheus: serviceProxyUrl(server, prometheus) } : {}),
   };
 }

@@ -3,12 +3,14 @@
 // (and an in-cluster Prometheus) through the API server; a Service that does not exist, has no
 // Ready endpoint, or that the kubeconfig may not proxy to would turn each of those gates into a
 // failure after the apply, and so into a needless revert, or worse into a check that never looked.
-// So an upgrade is refused (exit 4, rule `gate-unreachable`; a missing permission: exit 3) unless
-// `--force`; a rollback only warns, as it is the way back exactly when the release is broken.
+// So an upgrade is refused (exit 4, rule `gate-unreachable`; a missing services/proxy permission:
+// exit 3, `kube-forbidden`) unless `--force`; a rollback only warns, as it is the way back exactly when the release is broken.
 import { EXIT_CODES, SieFleetError, type SieFleetErrorOptions } from "../errors.js";
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
-import { apiServerRefusal, type ApiServerRefusal, serviceOfProxyUrl } from "../kube/apiProxy.js";
+import { KubeForbiddenError } from "../kube/api.js";
+import { apiServerRefusal, type ApiServerRefusal, proxyName, serviceOfProxyUrl } from "../kube/apiProxy.js";
+import { parseForbidden } from "../kube/forbidden.js";
 import type { GateResult } from "../types.js";
 import { resolveGates } from "../verify/metricGates.js";
 import { DEFAULT_CHECKS } from "../verify/checks.js";
@@ -36,6 +38,8 @@ export interface ReachProbe {
   /** The component's HTTP status, when it answered. */
   status?: number;
   refusal?: ApiServerRefusal;
+  /** The API server's answer, kept for a 403 (it names the user and the permission). */
+  body?: string;
   /** Why it is unreachable (no answer at all). */
   error?: string;
 }
@@ -49,24 +53,6 @@ export interface ReachReport {
 export class GateUnreachableError extends SieFleetError {
   constructor(message: string, opts: SieFleetErrorOptions) {
     super(REACH_RULE, EXIT_CODES.refused, message, opts);
-  }
-}
-
-/** A gate needs an API-server permission the kubeconfig lacks (exit 3); nothing was changed. */
-export class GatePermissionError extends SieFleetError {
-  constructor(probe: ReachProbe, stack: string) {
-    const svc = serviceOfProxyUrl(probe.url);
-    super(
-      "kube-forbidden",
-      EXIT_CODES.stack,
-      `the ${probe.checks.join(", ")} check(s) cannot reach ${TARGETS[probe.target].label}: the kubeconfig may not get services/proxy${
-        svc ? ` on ${svc.namespace}/${svc.name}` : ""
-      } (the API server said: ${probe.refusal?.message ?? "forbidden"}); nothing was changed`,
-      {
-        hint: `grant get and create on services/proxy in namespace ${svc?.namespace ?? "<namespace>"} (deploy/rbac/, docs/rbac.md), then run again; sie-fleet preview --stack ${stack} --to <tag> checks the same`,
-        details: { target: probe.target, url: probe.url, verb: "get", resource: "services/proxy", ...(svc ? { namespace: svc.namespace } : {}) },
-      },
-    );
   }
 }
 
@@ -95,7 +81,8 @@ export async function assessReach(sc: StackContext, signal?: AbortSignal): Promi
         const r = await sc.kube.http(full, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout });
         const text = await r.text();
         const refusal = apiServerRefusal(r.status, text);
-        return refusal ? { target, url: full, checks, ok: false, status: r.status, refusal } : { target, url: full, checks, ok: true, status: r.status };
+        if (!refusal) return { target, url: full, checks, ok: true, status: r.status };
+        return { target, url: full, checks, ok: false, status: r.status, refusal, ...(refusal.reason === "forbidden" ? { body: text } : {}) };
       } catch (err) {
         return { target, url: full, checks, ok: false, error: timeout.aborted ? "no answer in 10 s" : describe(err) };
       }
@@ -115,7 +102,10 @@ export async function preflightReach(
 ): Promise<{ report: ReachReport; refusal?: SieFleetError }> {
   const probes = await assessReach(sc, opts.signal);
   const bad = probes.filter((p) => !p.ok);
-  const forced = bad.length > 0 ? (opts.force ? "--force" : opts.rollback ? "rollback" : undefined) : undefined;
+  const forbidden = bad.find((p) => p.refusal?.reason === "forbidden");
+  // --force accepts gates that will judge the new version only; it cannot grant a permission, so a
+  // refused services/proxy stays an error (a rollback, the way back, only warns).
+  const forced = bad.length === 0 ? undefined : opts.rollback ? "rollback" : opts.force && !forbidden ? "--force" : undefined;
   const report: ReachReport = { probes, ...(forced ? { forced } : {}) };
   for (const p of probes) {
     const gate: GateResult = {
@@ -141,8 +131,17 @@ export async function preflightReach(
     emit.log("warn", "preflight", message);
     return { report };
   }
-  const forbidden = bad.find((p) => p.refusal?.reason === "forbidden");
-  if (forbidden) return { report, refusal: new GatePermissionError(forbidden, sc.open.name) };
+  if (forbidden) {
+    // The API server names the user, verb and Service it refused; the fix is a rule of the Role.
+    const svc = serviceOfProxyUrl(forbidden.url);
+    const denied = parseForbidden(forbidden.body ?? "") ?? {
+      verb: "get",
+      resource: "services/proxy",
+      group: "",
+      ...(svc ? { namespace: svc.namespace, name: proxyName(svc) } : {}),
+    };
+    return { report, refusal: new KubeForbiddenError(`reach ${TARGETS[forbidden.target].label} for the ${forbidden.checks.join(", ")} check(s)`, denied) };
+  }
   return {
     report,
     refusal: new GateUnreachableError(`the configured gates cannot look at what they judge: ${problems}; nothing was changed`, {

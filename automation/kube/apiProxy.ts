@@ -22,10 +22,15 @@ export interface ServiceRef {
   port: number | string;
 }
 
+/** `<name>:<port>`: the Service as a proxy URL names it, which is also the name RBAC matches `resourceNames` against. */
+export function proxyName(s: Pick<ServiceRef, "name" | "port">): string {
+  return `${s.name}:${s.port}`;
+}
+
 /** `<server>/api/v1/namespaces/<ns>/services/<name>:<port>/proxy`: append the path the Service serves. */
 export function serviceProxyUrl(server: string, s: ServiceRef): string {
   const ns = encodeURIComponent(s.namespace);
-  return `${server.replace(/\/+$/, "")}/api/v1/namespaces/${ns}/services/${encodeURIComponent(s.name)}:${encodeURIComponent(String(s.port))}/proxy`;
+  return `${server.replace(/\/+$/, "")}/api/v1/namespaces/${ns}/services/${encodeURIComponent(proxyName(s))}/proxy`;
 }
 
 /** The Service a proxy URL names, when it is one (for messages and RBAC hints). */

@@ -5,6 +5,9 @@
  * user bound to the manifests holds each one. Add a row here when a new call is added to api.ts.
  */
 
+import { sieService } from "../workloads.js";
+import { proxyName } from "./apiProxy.js";
+
 /** Where a permission applies: the release namespace, the whole cluster, or the in-cluster Prometheus's namespace. */
 export type PermissionScope = "release" | "cluster" | "prometheus";
 
@@ -24,12 +27,13 @@ export interface EnginePermission {
 export interface ReleaseObjects {
   /** The release's fullname (stack output `fullname`). */
   fullname: string;
-  /** The Service of monitoring.prometheus.service (`<namespace>/<service>:<port>`), if any. */
+  /** The Service of monitoring.prometheus.service as its proxy URL names it (`<service>:<port>`), if any. */
   prometheusService?: string;
 }
 
-/** The gateway and config Services of the release, as the chart names them. */
-export const proxiedServices = (r: ReleaseObjects): string[] => [`${r.fullname}-gateway`, `${r.fullname}-config`];
+/** The gateway and config Services of the release as the gates' proxy URLs name them (`<service>:http`). */
+export const proxiedServices = (r: ReleaseObjects): string[] =>
+  (["gateway", "config"] as const).map((c) => proxyName(sieService({ namespace: "", fullname: r.fullname }, c)));
 
 export const ENGINE_PERMISSIONS: readonly EnginePermission[] = [
   {
@@ -118,7 +122,6 @@ export const ENGINE_PERMISSIONS: readonly EnginePermission[] = [
     names: proxiedServices,
     why: "verify, upgrade gates: the gateway's and config service's health and sample requests through the API server (create = POST)",
   },
-  { scope: "release", group: "", resource: "pods/proxy", verbs: ["get"], why: "verify, upgrade gates: a worker's health endpoint through the API server" },
   {
     scope: "cluster",
     group: "",

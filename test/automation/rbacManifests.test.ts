@@ -11,7 +11,7 @@ import { RBAC_MANIFESTS } from "../../automation/kube/forbidden.js";
 import { ENGINE_PERMISSIONS, type PermissionScope } from "../../automation/kube/permissions.js";
 
 /** The names the shipped manifests are written for. */
-const RELEASE = { fullname: "sie-sie-cluster", prometheusService: "prometheus-operated" };
+const RELEASE = { fullname: "sie-sie-cluster", prometheusService: "prometheus-operated:9090" };
 type Doc = {
   kind: string;
   metadata: { name: string; namespace?: string };

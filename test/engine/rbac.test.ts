@@ -155,6 +155,24 @@ describe("the operator's RBAC (deploy/rbac)", () => {
     expect(await untouched()).toEqual(before);
   });
 
+  it("services/proxy taken away: the upgrade is refused in preflight (exit 3, kube-forbidden) naming the permission, before any change", async () => {
+    const role = await grant.role();
+    const withoutProxy = structuredClone(role);
+    withoutProxy.rules = (withoutProxy.rules ?? []).filter((r) => !r.resources?.includes("services/proxy"));
+    await grant.replaceRole(withoutProxy);
+    try {
+      const before = await untouched();
+      const r = await cli(["upgrade", "--to", "v0.3.2", "--yes"]);
+      expect(r.code, r.stdout.slice(-3000) + r.stderr.slice(-3000)).toBe(EXIT_CODES.stack);
+      expect(r.stdout + r.stderr).toMatch(
+        new RegExp(`user "${operator.user}" may not get services/proxy "${fx.fullname}-(gateway|config):http" in namespace ${fx.namespace}`),
+      );
+      expect(await untouched()).toEqual(before);
+    } finally {
+      await grant.replaceRole({ ...role, metadata: { ...role.metadata, resourceVersion: undefined } });
+    }
+  });
+
   it("an upgrade with the operator role alone: pulumi up is refused (the deployer's rights), the gate names the missing permission, nothing was applied", async () => {
     const before = await untouched();
     const r = await upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx);
