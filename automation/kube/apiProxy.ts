@@ -30,7 +30,7 @@ export function proxyName(s: Pick<ServiceRef, "name" | "port">): string {
 /** `<server>/api/v1/namespaces/<ns>/services/<name>:<port>/proxy`: append the path the Service serves. */
 export function serviceProxyUrl(server: string, s: ServiceRef): string {
   const ns = encodeURIComponent(s.namespace);
-  return `${server.replace(/\/+$/, "")}/api/v1/namespaces/${ns}/services/${encodeURIComponent(proxyName(s))}/proxy`;
+  return `${server.replace(/\/+$/, "")}/api/v1/namespaces/${ns}/services/${encodeURIComponent(s.name)}:${encodeURIComponent(String(s.port))}/proxy`;
 }
 
 /** The Service a proxy URL names, when it is one (for messages and RBAC hints). */
