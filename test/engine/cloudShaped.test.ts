@@ -11,6 +11,7 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEFAULT_CHECKS } from "../../automation/verify/checks.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
 import { REPO_ROOT } from "../../automation/engine/paths.js";
 import { readClusterInfo } from "../../cluster/daemonState.js";
@@ -98,7 +99,15 @@ function asLaneStack(cloud: "gke" | "eks", cfg: GkeFleetConfig | EksFleetConfig,
     c["sie-fleet:autoscaling"] = { ...prod["sie-fleet:autoscaling"] };
     c["sie-fleet:monitoring"] = { prometheus: { service: "monitoring/prometheus-operated:9090" } };
     c["sie-fleet:keda"] = { install: false };
-    c["sie-fleet:rollout"] = { ...prod["sie-fleet:rollout"], gates: (local["sie-fleet:rollout"] as StackConfigMap).gates };
+    // The lane cluster runs no Prometheus Service for monitoring.prometheus to name: the
+    // Prometheus checks are left out explicitly, as a user would (the reach preflight refuses
+    // gates that cannot look).
+    const gates = (local["sie-fleet:rollout"] as StackConfigMap).gates as StackConfigMap;
+    const noProm = (list: readonly string[]) => list.filter((x) => x !== "prometheus" && x !== "metric-gates");
+    c["sie-fleet:rollout"] = {
+      ...prod["sie-fleet:rollout"],
+      gates: { ...gates, checks: { wave: noProm(DEFAULT_CHECKS.wave), final: noProm(gates.checks?.final ?? DEFAULT_CHECKS.final) } },
+    };
   };
 }
 
