@@ -6,7 +6,7 @@
  * Messages follow one shape: what happened, the offending value, what to do.
  */
 
-import { forbiddenText, parseForbidden, RBAC_DOC } from "./kube/forbidden.js";
+import { forbiddenText, parseForbidden, RBAC_DOC } from "./forbidden.js";
 
 /**
  * Exit codes, documented in docs/exit-codes.md. Scripts depend on these numbers: never renumber,

@@ -10,7 +10,7 @@ import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
 import { KubeForbiddenError } from "../kube/api.js";
 import { apiServerRefusal, type ApiServerRefusal, proxyName, serviceOfProxyUrl } from "../kube/apiProxy.js";
-import { parseForbidden } from "../kube/forbidden.js";
+import { parseForbidden } from "../forbidden.js";
 import type { GateResult } from "../types.js";
 import { resolveGates } from "../verify/metricGates.js";
 import { DEFAULT_CHECKS } from "../verify/checks.js";

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { EXIT_CODES, toSieFleetError } from "../../automation/errors.js";
 import { KubeApiError, KubeClient } from "../../automation/kube/index.js";
 import { KubeForbiddenError } from "../../automation/kube/api.js";
-import { parseForbidden } from "../../automation/kube/forbidden.js";
+import { parseForbidden } from "../../automation/forbidden.js";
 
 /** The Status body kube-apiserver writes for a request RBAC denies. */
 function forbiddenStatus(o: { kind: string; group?: string; name?: string; message: string }) {
