@@ -2,10 +2,10 @@
 // pool settings. Node pools (gke.ts, eks.ts, local) and Helm values (releaseValues.ts) both read
 // it, so a worker's nodeSelector/tolerations cannot drift from the nodes it must land on. Which
 // machine types carry which GPUs, and how many, comes from machineShapes.ts.
+import { type GpuKind, GPU_KINDS } from "./gpuKinds.js";
 import { gpuMachineTypes } from "./machineShapes.js";
 
-export const GPU_KINDS = ["l4", "a100-40gb", "a100-80gb", "cpu"] as const;
-export type GpuKind = (typeof GPU_KINDS)[number];
+export { GPU_KINDS, type GpuKind };
 
 /** Where a pool's hardware is resolved: a cloud table, or no table (embedded cluster, existing cluster). */
 export type HardwareTarget = "gke" | "eks" | "generic";

@@ -2,7 +2,7 @@
 // node of each type leaves for pods after the platform's own reservations. gpu-profiles.ts takes its
 // GPU machine lists from here and config validation (poolFit.ts) checks worker requests against it,
 // so the GPU count and the size of a type are written down once.
-import type { GpuKind } from "./gpu-profiles.js";
+import type { GpuKind } from "./gpuKinds.js";
 
 export type Cloud = "gke" | "eks";
 
