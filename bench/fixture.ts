@@ -39,6 +39,10 @@ export interface BenchStack {
   configFile: string;
   /** The stack's release namespace on the bench cluster. */
   namespace: string;
+  /** The environment the CLI runs with (scratch project, state dir, bench cluster): for in-process calls such as loadStackContext. */
+  env: NodeJS.ProcessEnv;
+  /** The bench cluster's SIE endpoint server on loopback, when it runs one. */
+  endpointsUrl?: string;
   prom?: PrometheusServer;
   /** `sie-fleet <args>` as a child process (with `--json` the events are on stdout). */
   cli(args: string[], opts?: { memory?: boolean; env?: NodeJS.ProcessEnv }): Promise<Proc>;
@@ -126,6 +130,8 @@ export async function benchStack(opts: { stackFile?: string; prometheus?: boolea
     dir,
     stateDir,
     namespace,
+    env,
+    ...(cluster.endpointsUrl ? { endpointsUrl: cluster.endpointsUrl } : {}),
     configFile: path.join(dir, "stacks", `Pulumi.${STACK}.yaml`),
     ...(prom ? { prom } : {}),
     cli: (args, o = {}) => run(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, ...o.env }, ...(o.memory ? { memory: true } : {}) }),

@@ -11,10 +11,11 @@ import { p2, p3 } from "./p2p3-detect-recover.js";
 import { p4 } from "./p4-scaling.js";
 import { p5 } from "./p5-rss.js";
 import { p6 } from "./p6-unit.js";
+import { p9 } from "./p9-gate-latency.js";
 import { loadSampler, machine, writeResult } from "./report.js";
 import type { Benchmark } from "./types.js";
 
-const ALL: Record<string, Benchmark> = { P1: p1, P1B: p1b, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6 };
+const ALL: Record<string, Benchmark> = { P1: p1, P1B: p1b, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6, P9: p9 };
 
 const { values } = parseArgs({
   options: {
@@ -27,7 +28,7 @@ const { values } = parseArgs({
 });
 
 if (values.help) {
-  process.stdout.write("usage: npm run bench -- [--only P1,P1b,P2,P3,P4,P5,P6] [--runs N] [--quick] [--pools 1,2,4 (P4 sizes)]\n");
+  process.stdout.write("usage: npm run bench -- [--only P1,P1b,P2,P3,P4,P5,P6,P9] [--runs N] [--quick] [--pools 1,2,4 (P4 sizes)]\n");
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim().toUpperCase()) : Object.keys(ALL);
