@@ -399,6 +399,7 @@ async function run(
     // What the waves are compared with: the pools' error ratio and p95 before the release (with
     // Prometheus), and a sample of the gateway's and config service's requests.
     const baseline = await captureBaseline({
+      http: sc.kube.http,
       ...(sc.prometheusUrl ? { prometheusUrl: sc.prometheusUrl } : {}),
       ...(sc.gatewayUrl ? { gatewayUrl: sc.gatewayUrl } : {}),
       ...(sc.configUrl ? { configUrl: sc.configUrl } : {}),

@@ -30,8 +30,8 @@ export interface CaptureBaselineOptions {
   pools: readonly string[];
   gatewayUrl?: string;
   configUrl?: string;
-  /** How the URLs are fetched: the stack's API-server fetch (KubeClient.http); default fetch. */
-  http?: HttpFetch;
+  /** How the URLs are fetched: the stack's API-server fetch (KubeClient.http), which also fetches override URLs. */
+  http: HttpFetch;
   signal?: AbortSignal;
   /** End of the pools' window (default now). */
   now?: number;
@@ -55,7 +55,7 @@ export async function captureBaseline(opts: CaptureBaselineOptions): Promise<Bas
   ).filter((e): e is readonly [SampledComponent, string] => e[1] !== undefined && waveChecks.includes(`${e[0]}-sample`));
   if (!url && sampled.length === 0) return undefined;
   const end = opts.now ?? Date.now();
-  const http = opts.http ?? fetch;
+  const { http } = opts;
   const [pools, endpoints] = await Promise.all([
     url
       ? capturePoolBaselines(

@@ -45,7 +45,7 @@ describe.skipIf(!!unavailable)(`metric gates: canary vs absolute thresholds and 
     await waitForSeries(prom.url, `sie_gateway_requests_total{namespace="${fx.namespace}",pool="e10"}`, 30_000);
     // A full baseline window of v0.3.1 traffic on every pool.
     await sleep((GATES.observationWindowSeconds + GATES.rateWindowSeconds) * 1000);
-    baseline = await captureBaseline({ prometheusUrl: prom.url, gates: GATES, namespace: fx.namespace, pools: Object.keys(TAGS) });
+    baseline = await captureBaseline({ http: fetch, prometheusUrl: prom.url, gates: GATES, namespace: fx.namespace, pools: Object.keys(TAGS) });
     await Promise.all(Object.entries(TAGS).map(([pool, tag]) => setWorkloadTag(fx, { pool }, tag, { wait: true })));
     // Each pool is its own canary wave, observed at the same time.
     const runs = await Promise.all(

@@ -128,7 +128,7 @@ describe.skipIf(!!unavailable)(`Prometheus client and checks${unavailable ? ` (s
     expect(ready.message).toMatch(/ECONNREFUSED/);
     expect(byName(results, "prometheus:targets")).toMatchObject({ status: "fail", message: expect.stringMatching(/did not answer/) });
     expect(byName(results, "metric:error-ratio:l4")).toMatchObject({ status: "warn", message: expect.stringMatching(/not run/) });
-    const baseline = await captureBaseline({ prometheusUrl: prom.url, gates: METRIC_TEST_GATES, namespace: fx.namespace, pools: ["l4"] });
+    const baseline = await captureBaseline({ http: fetch, prometheusUrl: prom.url, gates: METRIC_TEST_GATES, namespace: fx.namespace, pools: ["l4"] });
     expect(baseline?.pools["l4"]).toMatchObject({ errorRatio: [], p95Ms: [], error: expect.stringMatching(/did not answer/) });
   });
 });

@@ -88,7 +88,7 @@ describe("sample gates", () => {
 
   it("the gateway's bound is the baseline's p95 plus 250 ms, so 400 ms added fails though it is under the absolute 2000 ms", async () => {
     fault = "none";
-    const baseline = await captureBaseline({ gates: {}, namespace: "sie", pools: [], gatewayUrl: url, configUrl: url });
+    const baseline = await captureBaseline({ http: fetch, gates: {}, namespace: "sie", pools: [], gatewayUrl: url, configUrl: url });
     expect(baseline?.prometheusUrl).toBeUndefined();
     expect(baseline?.endpoints?.gateway).toMatchObject({ url: `${url}/v1/encode/bge-m3`, requests: 113, errors: 0 });
     expect(baseline?.endpoints?.config?.p95Ms).toBeLessThan(100);
@@ -119,7 +119,7 @@ describe("sample gates", () => {
   });
 
   it("no baseline is captured for a sample no wave runs", async () => {
-    expect(await captureBaseline({ gates: { checks: { wave: ["images"] } }, namespace: "sie", pools: [], gatewayUrl: url })).toBeUndefined();
+    expect(await captureBaseline({ http: fetch, gates: { checks: { wave: ["images"] } }, namespace: "sie", pools: [], gatewayUrl: url })).toBeUndefined();
   });
 
   it("each runs in its own wave and at the end, after the endpoint checks", () => {

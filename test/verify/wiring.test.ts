@@ -8,6 +8,7 @@ import { captureBaseline, runVerification } from "../../automation/verify/index.
 function wave(sc: StackContext, spec: WaveSpec, to: string, signal?: AbortSignal) {
   return async () => {
     const baseline = await captureBaseline({
+      http: sc.kube.http,
       gates: sc.config.rollout.gates,
       namespace: sc.names.namespace,
       pools: Object.keys(sc.names.statefulSets),
