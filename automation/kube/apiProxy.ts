@@ -9,6 +9,7 @@
  * kubeconfig's credentials (client certificate, token or exec plugin); any other URL (an explicit
  * override such as SIE_FLEET_GATEWAY_URL) is fetched as it is.
  */
+import * as http from "node:http";
 import * as https from "node:https";
 import type * as k8s from "@kubernetes/client-node";
 
@@ -44,8 +45,8 @@ export function serviceOfProxyUrl(url: string): ServiceRef | undefined {
 const NULL_BODY_STATUS = new Set([101, 204, 205, 304]);
 
 /**
- * fetch() for the cluster behind `kc`: requests to its API server are made with node:https and the
- * kubeconfig's TLS and auth (client-node applies certificates, tokens and exec plugins alike);
+ * fetch() for the cluster behind `kc`: requests to its API server are made with node:https (or
+ * node:http for an `http://` server) and the kubeconfig's TLS and auth (client-node applies certificates, tokens and exec plugins alike);
  * other URLs go to the global fetch untouched. The answer is a standard Response read whole,
  * which is what every caller here does anyway.
  */
@@ -68,7 +69,8 @@ export function kubeFetch(kc: k8s.KubeConfig): HttpFetch {
       (opts.headers as Record<string, string>)["content-type"] ??= "application/x-www-form-urlencoded";
     }
     return new Promise<Response>((resolve, reject) => {
-      const req = https.request(opts, (res) => {
+      // `kubectl proxy` and some local clusters serve the API over plain HTTP.
+      const req = (u.protocol === "http:" ? http : https).request(opts, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);

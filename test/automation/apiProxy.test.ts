@@ -65,4 +65,44 @@ describe("kubeFetch", () => {
       await new Promise<void>((r) => server.close(() => r()));
     }
   });
+
+  it("sends the kubeconfig's credentials to its API server, method, body and headers intact", async () => {
+    const seen: { method?: string; url?: string; auth?: string; body?: string; type?: string } = {};
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c: Buffer) => (body += c.toString()));
+      req.on("end", () => {
+        Object.assign(seen, { method: req.method, url: req.url, auth: req.headers.authorization, body, type: req.headers["content-type"] });
+        res.writeHead(503, { "x-sie-server-version": "0.3.1" });
+        res.end(JSON.stringify({ status: "unavailable" }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    // An API server on plain HTTP, as `kubectl proxy` serves it (client-node insists on
+    // insecure-skip-tls-verify for one).
+    const kc = new k8s.KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: "u", token: "t0ken" }],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    try {
+      const base = serviceProxyUrl(`http://127.0.0.1:${port}`, { namespace: "sie", name: "sie-gateway", port: "http" });
+      const r = await kubeFetch(kc)(`${base}/v1/encode/m?x=1`, { method: "POST", body: '{"items":[]}', headers: { "content-type": "application/json" } });
+      expect(r.status).toBe(503);
+      expect(r.headers.get("x-sie-server-version")).toBe("0.3.1");
+      expect(await r.json()).toEqual({ status: "unavailable" });
+      expect(seen).toEqual({
+        method: "POST",
+        url: "/api/v1/namespaces/sie/services/sie-gateway:http/proxy/v1/encode/m?x=1",
+        auth: "Bearer t0ken",
+        body: '{"items":[]}',
+        type: "application/json",
+      });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
 });
