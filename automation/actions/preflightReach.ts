@@ -13,7 +13,7 @@ import { apiServerRefusal, type ApiServerRefusal, proxyName, serviceOfProxyUrl }
 import { parseForbidden } from "../forbidden.js";
 import type { GateResult } from "../types.js";
 import { resolveGates } from "../verify/metricGates.js";
-import { DEFAULT_CHECKS } from "../verify/checks.js";
+import { phaseChecks } from "../verify/checks.js";
 import { describe } from "../verify/prometheus.js";
 import type { VerifyCheckName } from "../verify/types.js";
 import type { StackContext } from "./context.js";
@@ -68,7 +68,7 @@ function probeText(p: ReachProbe): string {
 /** Probes every target a configured check needs; changes nothing, never throws. */
 export async function assessReach(sc: StackContext, signal?: AbortSignal): Promise<ReachProbe[]> {
   const gates = resolveGates(sc.config.rollout.gates);
-  const configured = new Set<VerifyCheckName>([...(gates.checks.wave ?? DEFAULT_CHECKS.wave), ...(gates.checks.final ?? DEFAULT_CHECKS.final)]);
+  const configured = new Set<VerifyCheckName>([...phaseChecks(gates, "wave"), ...phaseChecks(gates, "final")]);
   const urls: Record<Target, string | undefined> = { gateway: sc.gatewayUrl, config: sc.configUrl, prometheus: sc.prometheusUrl };
   const wanted = (Object.keys(TARGETS) as Target[])
     .map((target) => ({ target, url: urls[target], checks: TARGETS[target].checks.filter((c) => configured.has(c)) }))

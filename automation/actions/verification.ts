@@ -6,7 +6,7 @@ import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
 import { overrideReason } from "../policy/keda.js";
 import type { GateResult, RunCommand, RunPhase } from "../types.js";
-import { DEFAULT_CHECKS, runVerification, type VerifyCheckName } from "../verify/index.js";
+import { phaseChecks, runVerification, type VerifyCheckName } from "../verify/index.js";
 import type { VerifyContext } from "../verify/types.js";
 import type { StackContext } from "./context.js";
 
@@ -48,7 +48,7 @@ export function finalVerification(sc: StackContext, tag: string, signal?: AbortS
  * no KEDA operator leaves it out, and nothing would ever write the ScaledObjects' status.
  */
 export function kedaAfterThaw(sc: StackContext, tag: string, signal?: AbortSignal): Promise<GateResult[]> {
-  const finalChecks = sc.config.rollout.gates.checks.final ?? DEFAULT_CHECKS.final;
+  const finalChecks = phaseChecks(sc.config.rollout.gates, "final");
   if (!finalChecks.includes("keda")) return Promise.resolve([]);
   return finalVerification(sc, tag, signal, ["keda"]);
 }

@@ -2,7 +2,7 @@
 // error ratio and p95 from Prometheus (the metric gates' Mann-Whitney comparison), and a sample of
 // requests to the gateway and the config service (the p95 bound of their sample gates).
 import type { HttpFetch } from "../kube/apiProxy.js";
-import { DEFAULT_CHECKS } from "./checks.js";
+import { phaseChecks } from "./checks.js";
 import { captureEndpointBaseline, type EndpointBaseline, type SampledComponent } from "./endpointSample.js";
 import { capturePoolBaselines, type PoolBaseline, resolveGates } from "./metricGates.js";
 import { PrometheusClient } from "./prometheus.js";
@@ -45,7 +45,7 @@ export interface CaptureBaselineOptions {
 export async function captureBaseline(opts: CaptureBaselineOptions): Promise<Baseline | undefined> {
   const gates = resolveGates(opts.gates);
   const url = opts.prometheusUrl ?? gates.prometheusUrl;
-  const waveChecks = gates.checks.wave ?? DEFAULT_CHECKS.wave;
+  const waveChecks = phaseChecks(gates, "wave");
   // Only what a wave will compare with: a sample nobody reads would only add requests.
   const sampled = (
     [

@@ -85,6 +85,14 @@ export const DEFAULT_CHECKS: Readonly<Record<"wave" | "final", readonly VerifyCh
   ],
 };
 
+/** The checks a stack runs in `phase`: its `rollout.gates.checks`, else the defaults. */
+export function phaseChecks(
+  gates: { checks: Partial<Record<"wave" | "final", readonly VerifyCheckName[]>> },
+  phase: "wave" | "final",
+): readonly VerifyCheckName[] {
+  return gates.checks[phase] ?? DEFAULT_CHECKS[phase];
+}
+
 export interface BuiltChecks {
   checks: Check[];
   skipped: GateResult[];

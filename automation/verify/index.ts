@@ -2,7 +2,7 @@
 // release is applied, runVerification() after each wave's rollout and once at the end.
 // See README.md in this folder for the wiring.
 import type { GateResult } from "../types.js";
-import { DEFAULT_CHECKS, runChecks } from "./checks.js";
+import { phaseChecks, runChecks } from "./checks.js";
 import type { Baseline } from "./baseline.js";
 import { resolveGates } from "./metricGates.js";
 import { PrometheusClient } from "./prometheus.js";
@@ -12,7 +12,7 @@ export { captureBaseline, type Baseline, type CaptureBaselineOptions } from "./b
 export { compareWithBaseline, metricQueries, metricSpec, observe, resolveGates, type PoolBaseline } from "./metricGates.js";
 export { type EndpointBaseline, SAMPLED_COMPONENTS, type SampledComponent } from "./endpointSample.js";
 export { binomialCdf, type ErrorSamplePlan, planErrorSample } from "./sampleSize.js";
-export { CHECK_REGISTRY, DEFAULT_CHECKS, VERIFY_CHECKS, buildChecks, runChecks } from "./checks.js";
+export { CHECK_REGISTRY, DEFAULT_CHECKS, VERIFY_CHECKS, buildChecks, phaseChecks, runChecks } from "./checks.js";
 export { runCheck, type RunPolicy } from "./runner.js";
 export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";
 export * from "./analysis.js";
@@ -63,7 +63,7 @@ export async function runVerification(opts: RunVerificationOptions): Promise<Gat
     ...(opts.notReadyAfterMs !== undefined ? { notReadyAfterMs: opts.notReadyAfterMs } : {}),
     ...(opts.smokeRequests !== undefined ? { smokeRequests: opts.smokeRequests } : {}),
   };
-  const names = (opts.checks ?? gates.checks[opts.phase] ?? DEFAULT_CHECKS[opts.phase]).filter((c) => !opts.skip?.includes(c));
+  const names = (opts.checks ?? phaseChecks(gates, opts.phase)).filter((c) => !opts.skip?.includes(c));
   return runChecks(names, ctx, {
     concurrency: gates.concurrency,
     timeoutMs: gates.checkTimeoutSeconds * 1000,
