@@ -18,6 +18,7 @@ import { makeScratchProject } from "../engine/scratchProject.js";
 import { EXIT_CODES } from "../errors.js";
 import { serviceProxyUrl } from "../kube/apiProxy.js";
 import { KubeClient } from "../kube/index.js";
+import { sieService } from "../workloads.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import type { ActionContext, UpgradeResult } from "../types.js";
 import { exitCodeForOutcome } from "../types.js";
@@ -104,7 +105,7 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
 
     // The gateway as users reach theirs: its Service through the API server, with the kubeconfig.
     const kube = KubeClient.fromKubeconfig({ kubeconfigPath: cluster.kubeconfigPath });
-    const gateway = serviceProxyUrl(kube.server, { namespace: NAMESPACE, name: `${String(u.outputs[STACK_OUTPUTS.fullname])}-gateway`, port: "http" });
+    const gateway = serviceProxyUrl(kube.server, sieService({ namespace: NAMESPACE, fullname: String(u.outputs[STACK_OUTPUTS.fullname]) }, "gateway"));
     const health = await kube.http(`${gateway}/health`);
     const body = (await health.json()) as { status?: string; cluster?: { worker_count?: number } };
     emit.log(

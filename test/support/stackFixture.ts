@@ -13,6 +13,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { kubeFetch, serviceProxyUrl } from "../../automation/kube/apiProxy.js";
+import { sieService } from "../../automation/workloads.js";
 import yaml from "js-yaml";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { PROJECT_DIR_ENV } from "../../automation/actions/target.js";
@@ -260,7 +261,7 @@ export async function pausedAnnotations(fx: StackFixture): Promise<Record<string
 /** GET on this release's gateway Service through the API server, as the engine and kubectl reach it. */
 export async function gatewayGet(fx: StackFixture, p: string): Promise<{ status: number; version: string | null; body: any }> {
   const server = fx.kubeConfig.getCurrentCluster()!.server;
-  const url = serviceProxyUrl(server, { namespace: fx.namespace, name: `${fx.fullname}-gateway`, port: "http" });
+  const url = serviceProxyUrl(server, sieService({ namespace: fx.namespace, fullname: fx.fullname }, "gateway"));
   const r = await kubeFetch(fx.kubeConfig)(`${url}${p}`);
   return { status: r.status, version: r.headers.get("x-sie-server-version"), body: await r.json().catch(() => undefined) };
 }
