@@ -3,11 +3,11 @@
 // pods through its "cluster" egress, where the endpoint server answers as the pod with that IP
 // (cluster/endpoints/egress.ts). The release is the real chart installed by helm (sieRelease.ts).
 import * as fs from "node:fs";
-import * as https from "node:https";
 import * as os from "node:os";
 import * as path from "node:path";
 import type * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { kubeFetch } from "../../../automation/kube/apiProxy.js";
 import { egressSocketPath, startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
 import { startEndpointServer, type EndpointServer } from "../../../cluster/endpoints/index.js";
 import { waitFor } from "../../../cluster/procs.js";
@@ -21,7 +21,7 @@ const WAIT = { timeoutMs: 90_000, intervalMs: 250 };
 interface Reply {
   status: number;
   version: string | undefined;
-  headers: Record<string, string | string[] | undefined>;
+  headers: Record<string, string>;
   body: string;
 }
 
@@ -37,28 +37,18 @@ describe.skipIf(skip !== undefined)(`SIE through the API server's proxy${skip ? 
   let release: SieRelease;
   let failed = false;
 
-  /** A request to the API server with the kubeconfig's own credentials (client certificate, CA). */
+  /** A request to the API server with the kubeconfig's own credentials (client certificate, CA), as the engine makes it. */
   const api = async (p: string, method = "GET", body?: string): Promise<Reply> => {
-    const u = new URL(p, cluster.server);
-    const opts: https.RequestOptions = {
-      hostname: u.hostname,
-      port: u.port,
-      path: u.pathname + u.search,
+    const r = await kubeFetch(kc)(new URL(p, cluster.server).href, {
       method,
-      headers: body === undefined ? {} : { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
-    };
-    await kc.applyToHTTPSOptions(opts);
-    return new Promise((resolve, reject) => {
-      const req = https.request(opts, (res) => {
-        let text = "";
-        res.on("data", (c: Buffer) => (text += c.toString()));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, version: res.headers["x-sie-server-version"] as string | undefined, headers: res.headers, body: text }),
-        );
-      });
-      req.on("error", reject);
-      req.end(body);
+      ...(body === undefined ? {} : { body, headers: { "content-type": "application/json" } }),
     });
+    return {
+      status: r.status,
+      version: r.headers.get("x-sie-server-version") ?? undefined,
+      headers: Object.fromEntries(r.headers),
+      body: await r.text(),
+    };
   };
   const service = (component: "gateway" | "config", p: string, method?: string, body?: string) =>
     api(`/api/v1/namespaces/${NS}/services/${FULLNAME}-${component}:http/proxy${p}`, method, body);
