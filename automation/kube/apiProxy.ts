@@ -64,7 +64,11 @@ export function kubeFetch(kc: k8s.KubeConfig): HttpFetch {
       headers: headerRecord(init.headers),
     };
     await kc.applyToHTTPSOptions(opts);
-    const body = typeof init.body === "string" || init.body instanceof URLSearchParams ? String(init.body) : undefined;
+    // The engine sends JSON text and PromQL forms; any other body would be dropped silently below.
+    if (init.body != null && typeof init.body !== "string" && !(init.body instanceof URLSearchParams)) {
+      throw new TypeError("kubeFetch sends a string or URLSearchParams body only");
+    }
+    const body = init.body == null ? undefined : String(init.body);
     if (body !== undefined && init.body instanceof URLSearchParams) {
       (opts.headers as Record<string, string>)["content-type"] ??= "application/x-www-form-urlencoded";
     }
