@@ -419,7 +419,17 @@ export const rolloutSchema = z.strictObject({
   maxMinorSkip: nonNegInt.default(1),
   /** Versions that cannot be rolled back across (e.g. a data-format change). */
   forwardOnly: z.array(imageTag).default([]),
-  timeouts: z.strictObject({ applySeconds: posInt.default(1200), verifySeconds: posInt.default(900) }).prefault({}),
+  timeouts: z
+    .strictObject({
+      applySeconds: posInt.default(1200),
+      verifySeconds: posInt.default(900),
+      /**
+       * How long a pod of the new revision may run without becoming Ready before the wave fails.
+       * Default: the chart's startup-probe budget (workers 11 minutes, gateway and config 2).
+       */
+      notReadySeconds: posInt.optional(),
+    })
+    .prefault({}),
   revertOnFailure: z.boolean().default(true),
   /** Promotion policy: upgrades are refused until `from` verified the tag and soaked it. */
   promotion: promotionSchema.optional(),

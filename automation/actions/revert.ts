@@ -77,7 +77,7 @@ export async function revertToSnapshot(sc: StackContext, journal: Journal, emit:
 
     // A revert waits out slow pods instead of failing fast on not-ready: there is no other
     // version to fall back to, only a person to call.
-    const base = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
+    const base = rolloutTiming(sc.config, "pool");
     const rollouts = await rolloutGates(sc.kube.api, ns, workloads, { ...base, notReadyAfterMs: base.timeoutMs });
     gates.push(...rollouts.map((r) => r.gate));
     if (gates.every((g) => g.status === "pass")) {

@@ -1,6 +1,7 @@
-// Rollout timing per platform. Pods on the embedded cluster's kwok nodes start in a fraction of a second, so the local
-// platform uses short budgets; real clusters get the stack's rollout.timeouts.applySeconds and the
-// chart's probe budgets (defaults.ts).
+// Rollout timing. Pods on the embedded cluster's kwok nodes start in a fraction of a second, so the
+// local platform uses short budgets; real clusters get the stack's rollout.timeouts and, for how
+// long a new pod may stay unready, the chart's probe budgets (defaults.ts) unless
+// rollout.timeouts.notReadySeconds says otherwise (e.g. for workers known to start fast).
 import { NOT_READY_AFTER_MS, POLL_INTERVALS } from "../defaults.js";
 import type { WaveKind } from "../types.js";
 
@@ -10,11 +11,18 @@ export interface RolloutTiming {
   pollMs: number;
 }
 
-export function rolloutTiming(platform: string, kind: WaveKind, applySeconds: number): RolloutTiming {
-  if (platform === "local") return { timeoutMs: 90_000, notReadyAfterMs: 15_000, pollMs: 200 };
+export interface TimingConfig {
+  platform: string;
+  rollout: { timeouts: { applySeconds: number; notReadySeconds?: number | undefined } };
+}
+
+export function rolloutTiming(config: TimingConfig, kind: WaveKind): RolloutTiming {
+  const { applySeconds, notReadySeconds } = config.rollout.timeouts;
+  const notReady = notReadySeconds !== undefined ? notReadySeconds * 1000 : undefined;
+  if (config.platform === "local") return { timeoutMs: 90_000, notReadyAfterMs: notReady ?? 15_000, pollMs: 200 };
   return {
     timeoutMs: applySeconds * 1000,
-    notReadyAfterMs: NOT_READY_AFTER_MS[kind],
+    notReadyAfterMs: notReady ?? NOT_READY_AFTER_MS[kind],
     pollMs: POLL_INTERVALS.rolloutMs,
   };
 }

@@ -39,7 +39,7 @@ async function waitUntilReady(stack: string, ctx: ActionContext, emit: ProgressE
     emit.log("warn", "verify", `not waiting for rollouts: ${(err as Error).message}`);
     return false;
   }
-  const timing = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
+  const timing = rolloutTiming(sc.config, "pool");
   const rollouts = await rolloutGates(sc.kube.api, sc.names.namespace, releaseWorkloads(sc.names), {
     ...timing,
     notReadyAfterMs: timing.timeoutMs,

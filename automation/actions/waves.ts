@@ -64,7 +64,7 @@ export async function applyWaves(
     // Released first: the probe's worker is created at the new revision.
     await startProbes(sc, journal, emit, wave.name, probed, inEffect);
 
-    const timing = rolloutTiming(sc.config.platform, wave.kind, sc.config.rollout.timeouts.applySeconds);
+    const timing = rolloutTiming(sc.config, wave.kind);
     const rollouts = await rolloutGates(sc.kube.api, ns, targets, {
       ...timing,
       ...(opts.signal ? { signal: opts.signal } : {}),

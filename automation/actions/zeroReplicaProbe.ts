@@ -42,7 +42,7 @@ export async function endProbes(
   inEffect: ProbeRecord[] = [],
   signal?: AbortSignal,
 ): Promise<void> {
-  const { timeoutMs, pollMs } = rolloutTiming(sc.config.platform, "pool", sc.config.rollout.timeouts.applySeconds);
+  const { timeoutMs, pollMs } = rolloutTiming(sc.config, "pool");
   for (const rec of records) {
     await journal.step(phase, JOURNAL_ACTIONS.probeRestore, rec, async () => {
       await endProbe(sc.kube.api, rec);

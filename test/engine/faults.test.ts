@@ -7,9 +7,9 @@
 // The stack is a `kubernetes` one whose kubeconfig names the lane cluster by another address
 // (localhost, not 127.0.0.1), as a user's kubeconfig names a cloud cluster: nothing tells sie-fleet
 // it is the embedded one, so every SIE gate reaches the gateway and config Services through the
-// API server's service proxy, exactly as on GKE or EKS. (-noready is left to the local fault
-// matrix, on the same path: off the local platform a worker that is never Ready is given its
-// startup-probe budget, 11 minutes, before it is called failed.)
+// API server's service proxy, exactly as on GKE or EKS. Its workers are known to start within
+// seconds, which the stack says as a GKE user would (rollout.timeouts.notReadySeconds), so a worker
+// that is never Ready is failed after 15 s instead of the chart's 11-minute startup budget.
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -32,6 +32,7 @@ const fixture = useStackFixture({
   config: (c) => {
     c["sie-fleet:platform"] = "kubernetes";
     c["sie-fleet:cluster"] = { kubeconfig: localhostKubeconfig(readClusterInfo(testClusterDir())!.kubeconfigPath) };
+    c["sie-fleet:rollout"] = { ...c["sie-fleet:rollout"], timeouts: { notReadySeconds: 15 } };
   },
 });
 
@@ -50,6 +51,7 @@ describe("fault tags reverted in the canary wave, on a kubernetes stack reached 
   it.each([
     ["v0.3.2-crashloop", /CrashLoopBackOff/],
     ["v0.3.2-pullerr", /ImagePullBackOff|ErrImagePull/],
+    ["v0.3.2-noready", /NotReady|pods ready; gave up after/],
     ["v0.3.2-5xx", /encode/i],
   ])(
     "%s fails the canary and is reverted to exactly what ran before",
