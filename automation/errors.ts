@@ -6,7 +6,7 @@
  * Messages follow one shape: what happened, the offending value, what to do.
  */
 
-import { forbiddenText, parseForbidden, RBAC_DOC } from "./forbidden.js";
+import { forbiddenText, parseForbidden, RBAC_DOC, RBAC_MANIFESTS } from "./forbidden.js";
 
 /**
  * Exit codes, documented in docs/exit-codes.md. Scripts depend on these numbers: never renumber,
@@ -247,11 +247,15 @@ function fromPulumiCommandError(err: unknown): SieFleetError | undefined {
     const denied = parseForbidden(e);
     if (denied) {
       const purpose = `run pulumi ${sub}${stack ? ` for stack ${stack}` : ""}`;
-      return new StackError("kube-forbidden", forbiddenText(denied, purpose, `${RBAC_DOC} ("Deployer": pulumi applies the chart's objects)`), {
-        hint: `bind the deployer's rights (${RBAC_DOC}) to the kubeconfig's user, or run this command as someone who has them`,
-        cause: err,
-        details: { denied, pulumiError: e },
-      });
+      return new StackError(
+        "kube-forbidden",
+        forbiddenText(denied, purpose, `${RBAC_MANIFESTS.deployer}, ${RBAC_DOC} ("Deployer": pulumi applies the chart's objects)`),
+        {
+          hint: `bind the deployer's rights (${RBAC_MANIFESTS.deployer}, ${RBAC_DOC}) to the kubeconfig's user, or run this command as someone who has them`,
+          cause: err,
+          details: { denied, pulumiError: e },
+        },
+      );
     }
   }
   return new InternalError(`pulumi ${sub}${stack ? ` for stack ${stack}` : ""} failed: ${errors.join("; ")}`, { cause: err });

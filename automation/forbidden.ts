@@ -19,6 +19,8 @@ export const RBAC_MANIFESTS = {
   namespaced: "deploy/rbac/operator-role.yaml",
   /** The ClusterRole (and binding) for cluster-scoped reads. */
   cluster: "deploy/rbac/operator-clusterrole.yaml",
+  /** What `pulumi up` needs on top, in the release namespace. */
+  deployer: "deploy/rbac/deployer-role.yaml",
 } as const;
 
 export interface Denied {

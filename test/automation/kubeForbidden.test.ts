@@ -182,7 +182,7 @@ describe("a refusal quoted by Pulumi (the deployer's rights)", () => {
     expect(e.exitCode).toBe(EXIT_CODES.stack);
     expect(e.code).toBe("kube-forbidden");
     expect(e.message).toBe(
-      'Kubernetes RBAC: user "ci-bot" may not list secrets in namespace sie (needed to run pulumi preview for stack dev); grant list on secrets in namespace sie — see docs/rbac.md ("Deployer": pulumi applies the chart\'s objects)',
+      'Kubernetes RBAC: user "ci-bot" may not list secrets in namespace sie (needed to run pulumi preview for stack dev); grant list on secrets in namespace sie — see deploy/rbac/deployer-role.yaml, docs/rbac.md ("Deployer": pulumi applies the chart\'s objects)',
     );
   });
 });

@@ -73,4 +73,17 @@ describe("deploy/rbac", () => {
       expect(binding.subjects, file).toEqual([{ kind: "ServiceAccount", name: "sie-fleet", namespace: "sie" }]);
     }
   });
+
+  it("the deployer's manifest binds admin in the release namespace (never cluster-wide) and its own Role to the same subject", () => {
+    const docs = load("deploy/rbac/deployer-role.yaml");
+    const bindings = docs.filter((d) => d.kind === "RoleBinding");
+    expect(docs.map((d) => d.kind).sort()).toEqual(["Role", "RoleBinding", "RoleBinding"]);
+    expect(bindings.map((b) => b.roleRef).sort((a, b) => a!.kind.localeCompare(b!.kind))).toMatchObject([
+      { kind: "ClusterRole", name: "admin" },
+      { kind: "Role", name: "sie-fleet-deployer" },
+    ]);
+    for (const d of docs) expect(d.metadata.namespace).toBe("sie");
+    for (const b of bindings) expect(b.subjects).toEqual([{ kind: "ServiceAccount", name: "sie-fleet", namespace: "sie" }]);
+    for (const r of docs.flatMap((d) => d.rules ?? [])) expect([...(r.apiGroups ?? []), ...(r.resources ?? []), ...r.verbs]).not.toContain("*");
+  });
 });

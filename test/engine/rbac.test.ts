@@ -12,7 +12,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { history } from "../../automation/actions/history.js";
 import { status } from "../../automation/actions/status.js";
@@ -24,7 +23,7 @@ import { readClusterInfo } from "../../cluster/daemonState.js";
 import { runCliInProcess } from "../automation/inProcessCli.js";
 import { helmHistory } from "../support/helmRelease.js";
 import { testClusterDir } from "../support/laneCluster.js";
-import { applyOperatorRbac, canI, mintUserKubeconfig, type Grant, type UserKubeconfig } from "../support/rbacUser.js";
+import { applyDeployerRbac, applyOperatorRbac, canI, mintUserKubeconfig, type Grant, type UserKubeconfig } from "../support/rbacUser.js";
 import { holdsLeft, useStackFixture, workloadImages, type StackConfigMap, type StackFixture } from "../support/stackFixture.js";
 
 const lane = () => {
@@ -181,21 +180,13 @@ describe("the operator's RBAC (deploy/rbac)", () => {
     expect(r.failedGate.name).toBe("rbac");
     expect(r.failedGate.message).toBe(
       `Kubernetes RBAC: user "${operator.user}" may not list secrets in namespace ${fx.namespace} (needed to run pulumi up for stack ${fx.stack}); ` +
-        `grant list on secrets in namespace ${fx.namespace} — see docs/rbac.md ("Deployer": pulumi applies the chart's objects)`,
+        `grant list on secrets in namespace ${fx.namespace} — see deploy/rbac/deployer-role.yaml, docs/rbac.md ("Deployer": pulumi applies the chart's objects)`,
     );
     expect(await untouched()).toEqual(before);
   });
 
-  it("with the deployer's rights as well (the built-in admin ClusterRole bound in the namespace) the same kubeconfig upgrades", async () => {
-    const rbac = fx.kubeConfig.makeApiClient(k8s.RbacAuthorizationV1Api);
-    await rbac.createNamespacedRoleBinding({
-      namespace: fx.namespace,
-      body: {
-        metadata: { name: "sie-fleet-deployer" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "admin" },
-        subjects: [{ kind: "User", name: operator.user, apiGroup: "rbac.authorization.k8s.io" }],
-      },
-    });
+  it("with the shipped deployer role as well (deploy/rbac/deployer-role.yaml) the same kubeconfig upgrades", async () => {
+    await applyDeployerRbac(fx.kubeConfig, { namespace: fx.namespace, fullname: fx.fullname, user: operator.user });
     const r = await upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx);
     expect(r.outcome, JSON.stringify(r).slice(0, 3000)).toBe("succeeded");
     expect((await helmHistory(fx)).map((h) => h.status)).toEqual(["superseded", "deployed"]);

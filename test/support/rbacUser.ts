@@ -39,14 +39,12 @@ export function mintUserKubeconfig(cluster: ClusterInfo, user: string, dir: stri
 type Manifest = k8s.KubernetesObject & Record<string, any>;
 
 /**
- * The operator's manifests (operator-role.yaml, operator-clusterrole.yaml) for one release, bound
- * to `user`, as a person would edit them: the namespace and fullname replaced, the subject set.
- * Cluster-scoped objects get the namespace in their name, so parallel tests do not share them.
+ * Manifests of deploy/rbac for one release, bound to `user`, as a person would edit them: the
+ * namespace and fullname replaced, the subject set. Cluster-scoped objects get the namespace in
+ * their name, so parallel tests do not share them.
  */
-export function operatorManifests(o: { namespace: string; fullname: string; user: string }): Manifest[] {
-  const docs = ["operator-role.yaml", "operator-clusterrole.yaml"].flatMap(
-    (f) => yaml.loadAll(fs.readFileSync(path.join(RBAC_DIR, f), "utf8")).filter(Boolean) as Manifest[],
-  );
+export function rbacManifests(files: readonly string[], o: { namespace: string; fullname: string; user: string }): Manifest[] {
+  const docs = files.flatMap((f) => yaml.loadAll(fs.readFileSync(path.join(RBAC_DIR, f), "utf8")).filter(Boolean) as Manifest[]);
   const clusterRole = `sie-fleet-operator-${o.namespace}`;
   return docs.map((d) => {
     if (d.metadata?.namespace) d.metadata.namespace = o.namespace;
@@ -69,11 +67,11 @@ export interface Grant {
   remove(): Promise<void>;
 }
 
-/** Applies operatorManifests() with the admin client `kc`. */
+/** Applies the operator manifests (operator-role.yaml, operator-clusterrole.yaml) with the admin client `kc`. */
 export async function applyOperatorRbac(kc: k8s.KubeConfig, o: { namespace: string; fullname: string; user: string }): Promise<Grant> {
   const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
   const rbac = kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-  const manifests = operatorManifests(o);
+  const manifests = rbacManifests(["operator-role.yaml", "operator-clusterrole.yaml"], o);
   for (const m of manifests) await objects.create(m);
   const roleName = manifests.find((m) => m.kind === "Role")?.metadata?.name ?? "";
   return {
@@ -86,6 +84,12 @@ export async function applyOperatorRbac(kc: k8s.KubeConfig, o: { namespace: stri
       for (const m of manifests.filter((x) => !x.metadata?.namespace)) await objects.delete(m).catch(() => undefined);
     },
   };
+}
+
+/** Applies deploy/rbac/deployer-role.yaml (namespaced only: it goes with the namespace) with the admin client `kc`. */
+export async function applyDeployerRbac(kc: k8s.KubeConfig, o: { namespace: string; fullname: string; user: string }): Promise<void> {
+  const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
+  for (const m of rbacManifests(["deployer-role.yaml"], o)) await objects.create(m);
 }
 
 /** Whether `kc`'s user may `verb` the resource (SelfSubjectAccessReview: the API server's own answer). */
