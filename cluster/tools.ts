@@ -52,6 +52,22 @@ export function findKedaOperator(): { ok: true; bin: string } | { ok: false; rea
   return fs.existsSync(bin) ? { ok: true, bin } : { ok: false, reason: `${bin} is missing: run scripts/ensure-kube-tools --keda` };
 }
 
+/** kubectl of the control plane's Kubernetes release (`ensure-kube-tools --kubectl`, or SIE_FLEET_KUBECTL_TOOLS=<root>), if built. */
+export function findKubectl(): { ok: true; bin: string } | { ok: false; reason: string } {
+  const found = findBuild(process.env["SIE_FLEET_KUBECTL_TOOLS"], ["--kubectl"], "kubectl");
+  if (!found.ok) return found;
+  const bin = path.join(found.root, "bin", "kubectl");
+  return fs.existsSync(bin) ? { ok: true, bin } : { ok: false, reason: `${bin} is missing: run scripts/ensure-kube-tools --kubectl` };
+}
+
+/** kubectl, building it first if needed (about two minutes once the control plane is built: they share Go's build cache). */
+export async function ensureKubectl(opts: EnsureToolOptions = {}): Promise<string> {
+  const root = process.env["SIE_FLEET_KUBECTL_TOOLS"] || (await runEnsureScript("ensure-kube-tools", ["--kubectl"], "kubectl", BUILD_HINT, opts));
+  const bin = path.join(root, "bin", "kubectl");
+  if (!fs.existsSync(bin)) throw new StackError("tool-missing", `${bin} is missing after the build`, { hint: BUILD_HINT });
+  return bin;
+}
+
 /** Versions of what the control-plane build runs, from tools/kube/go.mod (the build's stamp covers it). */
 export function kubeToolVersions(): { kubernetes: string; etcd: string; kwok: string } {
   const mod = fs.readFileSync(path.join(REPO_ROOT, "tools/kube/go.mod"), "utf8");

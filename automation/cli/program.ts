@@ -246,6 +246,21 @@ ${EXIT_CODES_HELP}`,
     .addOption(clusterDir())
     .action(cmd("cluster status", async () => ({ run: (await import("./commands/cluster.js")).status })));
   cluster
+    .command("kubectl")
+    .description("run kubectl (built from the cluster's own Kubernetes release the first time) against the cluster; pass its arguments after --")
+    .addOption(clusterDir())
+    .argument("[args...]", "kubectl's arguments")
+    .addHelpText(
+      "after",
+      "\nThe cluster's kubeconfig is set for you (KUBECONFIG=<dir>/kubeconfig); output and exit code are kubectl's.\n\nExamples:\n" +
+        "  $ sie-fleet cluster kubectl -- get pods -n sie\n" +
+        "  $ sie-fleet cluster kubectl -- rollout status deployment/sie-sie-cluster-gateway -n sie --timeout=120s\n" +
+        "  $ sie-fleet cluster kubectl -- get --raw /api/v1/namespaces/sie/services/sie-sie-cluster-gateway:http/proxy/readyz",
+    )
+    .action((args: string[], opts: { dir?: string }, command: Command) =>
+      cmd("cluster kubectl", async () => ({ run: (await import("./commands/cluster.js")).kubectl }))({ ...opts, args }, command),
+    );
+  cluster
     .command("delete")
     .description("stop the cluster and delete its directory with all its data")
     .addOption(clusterDir())

@@ -2,6 +2,7 @@
  * `cluster start|stop|status|delete`: the embedded Kubernetes cluster (cluster/index.ts) as a
  * background daemon per directory. A thin layer: flags → cluster/ → one result.
  */
+import { spawn } from "node:child_process";
 import * as path from "node:path";
 import {
   embeddedClusterDir,
@@ -13,6 +14,7 @@ import {
 } from "../../../cluster/index.js";
 import { isClusterDir } from "../../../cluster/clusterDir.js";
 import { nodesFromStackFile } from "../../../cluster/nodesFromStack.js";
+import { ensureKubectl } from "../../../cluster/tools.js";
 import { EXIT_CODES, UsageError } from "../../errors.js";
 import type { CommandContext } from "../context.js";
 
@@ -23,6 +25,8 @@ export interface ClusterFlags {
   timeout?: number;
   /** A GKE or EKS stack file whose pools the cluster's nodes are shaped after. */
   nodesFrom?: string;
+  /** `cluster kubectl`: kubectl's own arguments (after `--`). */
+  args?: string[];
 }
 
 function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
@@ -125,4 +129,31 @@ export async function remove(flags: ClusterFlags, ctx: CommandContext): Promise<
     r.deleted ? `cluster deleted${r.stopped ? ` (stopped pid ${r.pid} first)` : ""}: ${dir}` : `no cluster in ${dir}`,
   ]);
   return EXIT_CODES.ok;
+}
+
+/**
+ * kubectl of the cluster's own Kubernetes release with the cluster's kubeconfig, built the first
+ * time: the runbooks' kubectl checks run as written, with nothing installed. Its output and exit
+ * code are kubectl's.
+ */
+export async function kubectl(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
+  const dir = clusterDir(flags, ctx);
+  if (!isClusterDir(dir)) {
+    throw new UsageError(`no cluster in ${dir}`, {
+      code: "no-cluster",
+      hint: `start one first: sie-fleet cluster start${flags.dir ? ` --dir ${flags.dir}` : ""}`,
+    });
+  }
+  const bin = await ensureKubectl({ onProgress: (line) => void ctx.io.stderr.write(`cluster: ${line}\n`) });
+  const child = spawn(bin, flags.args ?? [], {
+    cwd: ctx.io.cwd,
+    env: { ...ctx.io.env, KUBECONFIG: path.join(dir, "kubeconfig") },
+    stdio: ["inherit", "pipe", "pipe"],
+  });
+  child.stdout.on("data", (d: Buffer) => void ctx.io.stdout.write(d.toString()));
+  child.stderr.on("data", (d: Buffer) => void ctx.io.stderr.write(d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => resolve(code ?? (signal ? 128 + 15 : 1)));
+  });
 }

@@ -2,18 +2,21 @@
 // proxy (Endpoints kept by the real controller-manager from kwok's pod IPs) and pod proxy dial
 // pods through its "cluster" egress, where the endpoint server answers as the pod with that IP
 // (cluster/endpoints/egress.ts). The release is the real chart installed by helm (sieRelease.ts).
+import { execFile, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import type * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { kubeFetch } from "../../../automation/kube/apiProxy.js";
 import { egressSocketPath, startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
 import { startEndpointServer, type EndpointServer } from "../../../cluster/endpoints/index.js";
 import { waitFor } from "../../../cluster/procs.js";
-import { findKubeTools } from "../../../cluster/tools.js";
+import { findKubectl, findKubeTools } from "../../../cluster/tools.js";
 import { helmMissing, SieRelease } from "./sieRelease.js";
 
+const execFileP = promisify(execFile);
 const NS = "px";
 const FULLNAME = "sie-sie-cluster";
 const WAIT = { timeoutMs: 90_000, intervalMs: 250 };
@@ -27,6 +30,14 @@ interface Reply {
 
 const kube = findKubeTools();
 const skip = kube.ok ? helmMissing() : kube.reason;
+/** The cluster's own kubectl when built (`ensure-kube-tools --kubectl`, the demo builds it), else a kubectl on PATH. */
+const kubectl = ((): { bin: string } | undefined => {
+  const built = findKubectl();
+  if (built.ok) return built;
+  if (spawnSync("kubectl", ["version", "--client"]).status === 0) return { bin: "kubectl" };
+  console.warn(`[cluster tests] runbook kubectl checks skipped: ${built.reason}, and no kubectl on PATH`);
+  return undefined;
+})();
 if (skip) console.warn(`[cluster tests] apiProxy skipped: ${skip}`);
 
 describe.skipIf(skip !== undefined)(`SIE through the API server's proxy${skip ? ` (skipped: ${skip})` : ""}`, () => {
@@ -105,6 +116,25 @@ describe.skipIf(skip !== undefined)(`SIE through the API server's proxy${skip ? 
     });
     expect(r.version).toBe("0.3.1");
     expect(JSON.parse(r.body)).toEqual({ status: "ok" });
+  });
+
+  it.skipIf(!kubectl)("the upgrade runbook's kubectl checks answer as on a real cluster (kubectl of the cluster's release, else the one on PATH)", async () => {
+    // Asynchronously: the endpoint server that answers as the pods runs in this process.
+    const run = async (...args: string[]) => {
+      const r = await execFileP(kubectl!.bin, ["--kubeconfig", cluster.kubeconfigPath, "-n", NS, ...args], { encoding: "utf8", timeout: 90_000 }).catch(
+        (e: { stderr?: string; message: string }) => {
+          throw new Error(`kubectl ${args.join(" ")}: ${e.stderr || e.message}`);
+        },
+      );
+      return r.stdout;
+    };
+    const images = await run("get", "deployment", "-o", 'jsonpath={range .items[*]}{.metadata.name}: {.spec.template.spec.containers[0].image}{"\\n"}{end}');
+    expect(images).toMatch(new RegExp(`^${FULLNAME}-gateway: \\S+:v0\\.3\\.1$`, "m"));
+    expect(await run("rollout", "status", `deployment/${FULLNAME}-config`, "--timeout=60s")).toMatch(/successfully rolled out/);
+    expect(await run("get", "pods", "-l", "app.kubernetes.io/component=worker")).toMatch(new RegExp(`${FULLNAME}-worker-cpu-0 +1/1 +Running`));
+    // The runbook's `exec … wget -qO- localhost:8080/readyz`, asked of the Service through the API server.
+    const readyz = await run("get", "--raw", `/api/v1/namespaces/${NS}/services/${FULLNAME}-gateway:http/proxy/readyz`);
+    expect(JSON.parse(readyz)).toMatchObject({ healthy_workers: 1 });
   });
 
   it("the pod proxy reaches one worker and one gateway pod, each answering as itself", async () => {
