@@ -64,6 +64,7 @@ export const JOURNAL_ACTIONS = {
   preflightCapacity: "preflight.capacity",
   preflightKeda: "preflight.keda",
   preflightReach: "preflight.reach",
+  checksSkipped: "checks.skipped",
   guardrails: "guardrails",
   verifyBaseline: "verify.baseline",
   waveGates: "wave.gates",

@@ -194,6 +194,8 @@ interface UpgradeResultBase {
   keda?: KedaPreflightReport;
   /** Pools that ran 0 workers when KEDA was frozen, and whether each was verified. */
   zeroReplicaPools?: ZeroReplicaPoolReport[];
+  /** Checks the run left out (rollout.gates.skip, --skip-check, --force past a check that could not look); absent when none. */
+  skippedChecks?: SkippedCheck[];
 }
 
 export type { ChartChange } from "./chart/chartChange.js";
@@ -203,6 +205,8 @@ import type { ImageDigest } from "./digests.js";
 export type { PromotionReport } from "./actions/promotion.js";
 import type { PromotionReport } from "./actions/promotion.js";
 import type { KedaPreflightReport } from "./policy/keda.js";
+export type { SkippedCheck, SkipSource } from "./verify/checks.js";
+import type { SkippedCheck } from "./verify/checks.js";
 
 export interface UpgradeSucceeded extends UpgradeResultBase {
   outcome: "succeeded";
@@ -210,10 +214,14 @@ export interface UpgradeSucceeded extends UpgradeResultBase {
   digests?: ImageDigest[];
 }
 
-/** Applied and verified, except pools left at zero workers (rollout.zeroReplicaPools: report): no gate saw the new version there. */
+/**
+ * Applied, and every check it ran passed, but something was not looked at: pools left at zero
+ * workers (rollout.zeroReplicaPools: report; `unverifiedPools`), or checks the run left out
+ * (`skippedChecks`). At least one of the two is there.
+ */
 export interface UpgradeSucceededUnverified extends UpgradeResultBase {
   outcome: "succeeded-unverified";
-  unverifiedPools: string[];
+  unverifiedPools?: string[];
 }
 
 export interface UpgradeReverted extends UpgradeResultBase {

@@ -348,12 +348,18 @@ export const rolloutSchema = z.strictObject({
       /**
        * Prometheus HTTP API base URL for the metric gates, as reachable from where sie-fleet runs
        * (e.g. a port-forward or an ingress to the Prometheus monitoring.prometheus names). With
-       * monitoring.prometheus.url it defaults to that URL and may not differ. Without one the gates
-       * are skipped (with a warning).
+       * monitoring.prometheus.url it defaults to that URL and may not differ. Without any Prometheus
+       * an upgrade whose checks include prometheus or metric-gates is refused (gate-unreachable).
        */
       prometheusUrl: z.url({ protocol: /^https?$/ }).optional(),
       /** Which verification checks run after each wave and at the end (automation/verify). */
       checks: z.strictObject({ wave: z.array(z.enum(VERIFY_CHECKS)).optional(), final: z.array(z.enum(VERIFY_CHECKS)).optional() }).prefault({}),
+      /**
+       * Checks left out of both phases for every run of this stack, although its lists (or the
+       * defaults) name them. Unlike a shorter `checks` list this is a declared gap: each upgrade
+       * and rollback journals it and ends succeeded-unverified (exit 7), never succeeded.
+       */
+      skip: z.array(z.enum(VERIFY_CHECKS)).default([]),
       /** Valid samples needed before a metric gate decides anything (default: half the window's count, rounded up). */
       minSamples: posInt.optional(),
       /** A sample with fewer requests than this in its rate window is inconclusive, not a pass. */

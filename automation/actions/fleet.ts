@@ -11,6 +11,8 @@ import { newRunId } from "../journal.js";
 import { parseImageTag } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
 import { exitCodeForOutcome, type ActionContext, type UpgradeResult } from "../types.js";
+import { unverifiedReason } from "../unverified.js";
+import type { VerifyCheckName } from "../verify/types.js";
 import { upgrade } from "./upgrade.js";
 
 export interface FleetUpgradeOptions {
@@ -19,6 +21,8 @@ export interface FleetUpgradeOptions {
   to: string;
   chartVersion?: string;
   force?: boolean;
+  /** --skip-check, for every stack (each then ends succeeded-unverified at best, which stops the fleet). */
+  skipChecks?: readonly VerifyCheckName[];
 }
 
 export interface FleetStackResult {
@@ -174,7 +178,13 @@ async function upgradeOne(
     let r: UpgradeResult;
     try {
       r = await d.upgrade(
-        { stack, to: opts.to, ...(opts.chartVersion ? { chartVersion: opts.chartVersion } : {}), ...(opts.force ? { force: true } : {}) },
+        {
+          stack,
+          to: opts.to,
+          ...(opts.chartVersion ? { chartVersion: opts.chartVersion } : {}),
+          ...(opts.force ? { force: true } : {}),
+          ...(opts.skipChecks?.length ? { skipChecks: opts.skipChecks } : {}),
+        },
         ctx,
       );
     } catch (err) {
@@ -211,11 +221,12 @@ export function stackOutcome(r: UpgradeResult): Pick<FleetStackResult, "outcome"
     case "succeeded":
       return { outcome: "succeeded", exitCode: EXIT_CODES.ok, message: `upgraded ${r.from ?? "?"} → ${r.to}` };
     case "succeeded-unverified":
-      // The fleet stops here: a tag no gate saw on some pools is not carried to the next stack.
+      // The fleet stops here: a tag no gate saw on some pools, or not judged by every check, is
+      // not carried to the next stack.
       return {
         outcome: "succeeded-unverified",
         exitCode: exitCodeForOutcome("succeeded-unverified"),
-        message: `upgraded ${r.from ?? "?"} → ${r.to}, unverified pools: ${r.unverifiedPools.join(", ")}`,
+        message: `upgraded ${r.from ?? "?"} → ${r.to}, ${unverifiedReason(r)}`,
       };
     case "refused":
       // The stack already runs the tag (an earlier fleet run, or by hand): nothing to do there.

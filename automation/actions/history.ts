@@ -3,11 +3,12 @@
 import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
 import { openStack, type StackTarget } from "../engine/stack.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import { readRuns, type SharedJournal } from "../journal.js";
+import { JOURNAL_ACTIONS, readRuns, type SharedJournal } from "../journal.js";
 import { sourceRun } from "../policy/promotion.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
 import type { ImageDigest } from "../digests.js";
+import type { SkippedCheck } from "../verify/checks.js";
 import { sharedJournal } from "./clusterLock.js";
 import { isNotDeployed, loadStackContext, rawConfig } from "./context.js";
 
@@ -39,6 +40,8 @@ export interface HistoryEntry {
   outcome?: string;
   /** For a successful run: the image digests its pods ran once verified, per component and pool. */
   digests?: ImageDigest[];
+  /** Checks the run left out, and who left each out (its `checks.skipped` journal entry). */
+  skippedChecks?: SkippedCheck[];
 }
 
 /** The recorded config of an update, as the stack file holds it (secrets left out). */
@@ -83,11 +86,19 @@ async function joinRuns(updates: RecordedUpdate[], stateDir: string, stack: stri
     to: new Date(r.entries.at(-1)?.time ?? 0).getTime(),
     outcome: r.entries.findLast((e) => e.kind === "outcome")?.outcome ?? "unfinished",
     digests: sourceRun(r).digests,
+    skipped: r.entries.find((e) => e.action === JOURNAL_ACTIONS.checksSkipped)?.data as SkippedCheck[] | undefined,
   }));
   return updates.map((u) => {
     const t = new Date(u.startTime).getTime();
     const run = spans.find((s) => t >= s.from - 1000 && t <= s.to + 1000);
-    return run ? { ...u, runId: run.runId, outcome: run.outcome, ...(run.digests ? { digests: run.digests } : {}) } : u;
+    if (!run) return u;
+    return {
+      ...u,
+      runId: run.runId,
+      outcome: run.outcome,
+      ...(run.digests ? { digests: run.digests } : {}),
+      ...(run.skipped?.length ? { skippedChecks: run.skipped } : {}),
+    };
   });
 }
 

@@ -5,6 +5,10 @@
 // failure after the apply, and so into a needless revert, or worse into a check that never looked.
 // So an upgrade is refused (exit 4, rule `gate-unreachable`; a missing services/proxy permission:
 // exit 3, `kube-forbidden`) unless `--force`; a rollback only warns, as it is the way back exactly when the release is broken.
+// A check whose target has no address at all (no Prometheus configured anywhere) could never look:
+// upgrade and rollback alike are refused until it is configured or skipped explicitly
+// (rollout.gates.skip, --skip-check); `--force` goes on without those checks and the run records
+// them as skipped, so it cannot end plain `succeeded`.
 import { EXIT_CODES, SieFleetError, type SieFleetErrorOptions } from "../errors.js";
 import type { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../journal.js";
@@ -44,8 +48,15 @@ export interface ReachProbe {
   error?: string;
 }
 
+/** A target the run's checks need that has no address at all: those checks could never look. */
+export interface MissingTarget {
+  target: Target;
+  checks: VerifyCheckName[];
+}
+
 export interface ReachReport {
   probes: ReachProbe[];
+  missing?: MissingTarget[];
   forced?: "--force" | "rollback";
 }
 
@@ -65,14 +76,26 @@ function probeText(p: ReachProbe): string {
   return `${what} does not answer at ${p.url} (${p.error ?? "?"})`;
 }
 
-/** Probes every target a configured check needs; changes nothing, never throws. */
-export async function assessReach(sc: StackContext, signal?: AbortSignal): Promise<ReachProbe[]> {
+/** Each target the run's checks need, with its address (undefined: none configured). */
+function neededTargets(sc: StackContext): { target: Target; url: string | undefined; checks: VerifyCheckName[] }[] {
   const gates = resolveGates(sc.config.rollout.gates);
   const configured = new Set<VerifyCheckName>([...phaseChecks(gates, "wave"), ...phaseChecks(gates, "final")]);
   const urls: Record<Target, string | undefined> = { gateway: sc.gatewayUrl, config: sc.configUrl, prometheus: sc.prometheusUrl };
-  const wanted = (Object.keys(TARGETS) as Target[])
+  return (Object.keys(TARGETS) as Target[])
     .map((target) => ({ target, url: urls[target], checks: TARGETS[target].checks.filter((c) => configured.has(c)) }))
-    .filter((t): t is { target: Target; url: string; checks: VerifyCheckName[] } => t.url !== undefined && t.checks.length > 0);
+    .filter((t) => t.checks.length > 0);
+}
+
+/** The run's checks whose target has no address at all. */
+export function missingTargets(sc: StackContext): MissingTarget[] {
+  return neededTargets(sc)
+    .filter((t) => t.url === undefined)
+    .map(({ target, checks }) => ({ target, checks }));
+}
+
+/** Probes every target a configured check needs; changes nothing, never throws. */
+export async function assessReach(sc: StackContext, signal?: AbortSignal): Promise<ReachProbe[]> {
+  const wanted = neededTargets(sc).filter((t): t is { target: Target; url: string; checks: VerifyCheckName[] } => t.url !== undefined);
   return Promise.all(
     wanted.map(async ({ target, url, checks }): Promise<ReachProbe> => {
       const full = `${url.replace(/\/+$/, "")}${TARGETS[target].path}`;
@@ -90,23 +113,51 @@ export async function assessReach(sc: StackContext, signal?: AbortSignal): Promi
   );
 }
 
+function missingText(m: MissingTarget): string {
+  const what =
+    m.target === "prometheus" ? "no Prometheus is configured" : `no ${TARGETS[m.target].label} address (the stack has no deployment output naming its Service)`;
+  return `${m.checks.join(", ")}: ${what}, so ${m.checks.length > 1 ? "they" : "it"} could never look`;
+}
+
+function missingFix(m: MissingTarget, sc: StackContext): string {
+  const file = `stacks/Pulumi.${sc.open.name}.yaml`;
+  const configure =
+    m.target === "prometheus"
+      ? `name one in ${file}: monitoring.prometheus.service (<namespace>/<service>:<port>), .url or install: true, or rollout.gates.prometheusUrl (or set SIE_FLEET_PROMETHEUS_URL)`
+      : `redeploy the release (sie-fleet up --stack ${sc.open.name}) or set SIE_FLEET_${m.target.toUpperCase()}_URL`;
+  return `${configure}; or leave ${m.checks.length > 1 ? "them" : "it"} out explicitly with rollout.gates.skip: [${m.checks.join(", ")}] or ${m.checks.map((c) => `--skip-check ${c}`).join(" ")} (the run then ends succeeded-unverified, exit 7)`;
+}
+
 /**
  * Probes, reports one preflight gate per target, journals the verdict; returns the refusal when
- * something is unreachable and nothing overrides it (`--force`, or `rollback`: then a warning).
+ * something is unreachable and nothing overrides it (`--force`, or `rollback`: then a warning),
+ * or when a check has no target at all and no `--force` (then `forceSkipped` names those checks).
  */
 export async function preflightReach(
   sc: StackContext,
   opts: { force: boolean; rollback?: boolean; signal?: AbortSignal },
   emit: ProgressEmitter,
   journal: Journal,
-): Promise<{ report: ReachReport; refusal?: SieFleetError }> {
+): Promise<{ report: ReachReport; refusal?: SieFleetError; forceSkipped?: VerifyCheckName[] }> {
   const probes = await assessReach(sc, opts.signal);
+  const missing = missingTargets(sc);
   const bad = probes.filter((p) => !p.ok);
   const forbidden = bad.find((p) => p.refusal?.reason === "forbidden");
   // --force accepts gates that will judge the new version only; it cannot grant a permission, so a
   // refused services/proxy stays an error (a rollback, the way back, only warns).
   const forced = bad.length === 0 ? undefined : opts.rollback ? "rollback" : opts.force && !forbidden ? "--force" : undefined;
-  const report: ReachReport = { probes, ...(forced ? { forced } : {}) };
+  // A check with nothing to look at is never a warning: only --force goes on, without it.
+  const forceSkipped = opts.force && missing.length > 0 ? missing.flatMap((m) => m.checks) : undefined;
+  const report: ReachReport = { probes, ...(missing.length > 0 ? { missing } : {}), ...(forced ? { forced } : {}) };
+  for (const m of missing) {
+    emit.gate("preflight", {
+      name: `reach:${m.target}`,
+      status: forceSkipped ? "warn" : "fail",
+      message: forceSkipped ? `${missingText(m)}; left out by --force` : missingText(m),
+      evidence: { checks: m.checks, configured: false },
+      durationMs: 0,
+    });
+  }
   for (const p of probes) {
     const gate: GateResult = {
       name: `reach:${p.target}`,
@@ -123,13 +174,30 @@ export async function preflightReach(
     emit.gate("preflight", gate);
   }
   const problems = bad.map(probeText).join("; ");
-  const message =
-    bad.length === 0 ? "every gate can reach what it judges" : forced ? `unreachable, overridden by ${forced}: ${problems}` : `refused: ${problems}`;
+  const unlooked = missing.map(missingText).join("; ");
+  const messages = [
+    ...(bad.length > 0 ? [forced ? `unreachable, overridden by ${forced}: ${problems}` : `refused: ${problems}`] : []),
+    ...(missing.length > 0 ? [forceSkipped ? `left out by --force: ${unlooked}` : `refused: ${unlooked}`] : []),
+  ];
+  const message = messages.length === 0 ? "every gate can reach what it judges" : messages.join("; ");
   await journal.decision("preflight", JOURNAL_ACTIONS.preflightReach, { message, data: report });
-  if (bad.length === 0) return { report };
+  const skipped = forceSkipped ? { forceSkipped } : {};
+  if (missing.length > 0 && !forceSkipped) {
+    return {
+      report,
+      refusal: new GateUnreachableError(`the run's checks cannot look at what they judge: ${unlooked}; nothing was changed`, {
+        hint: `${missing.map((m) => missingFix(m, sc)).join("; ")}. --force also goes on without ${missing.flatMap((m) => m.checks).length > 1 ? "them" : "it"}, recorded as skipped`,
+        details: { missing },
+      }),
+    };
+  }
+  if (bad.length === 0) {
+    if (forceSkipped) emit.log("warn", "preflight", message);
+    return { report, ...skipped };
+  }
   if (forced) {
     emit.log("warn", "preflight", message);
-    return { report };
+    return { report, ...skipped };
   }
   if (forbidden) {
     // The API server names the user, verb and Service it refused; the fix is a rule of the Role.

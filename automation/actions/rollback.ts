@@ -8,12 +8,15 @@ import { recordedUpdates, type RecordedUpdate } from "./history.js";
 import { changeStack } from "./upgrade.js";
 import { loadStackContext } from "./context.js";
 import { stackTarget } from "./target.js";
+import type { VerifyCheckName } from "../verify/types.js";
 
 export interface RollbackOptions {
   stack: string;
   target: RollbackTarget;
   dryRun?: boolean;
   force?: boolean;
+  /** --skip-check: as for upgrade. */
+  skipChecks?: readonly VerifyCheckName[];
 }
 
 const BAD_RUN_OUTCOMES = new Set(["reverted", "needs-attention", "failed", "interrupted"]);
@@ -62,6 +65,7 @@ export async function rollback(opts: RollbackOptions, ctx: ActionContext): Promi
       label: `rollback to update ${chosen.version}`,
       ...(opts.dryRun ? { dryRun: true } : {}),
       ...(opts.force ? { force: true } : {}),
+      ...(opts.skipChecks?.length ? { skipChecks: opts.skipChecks } : {}),
       applyConfig: async (sc) => {
         const { missingSecrets } = await applyRecordedConfig(sc.open, chosen.config);
         if (missingSecrets.length)

@@ -11,7 +11,7 @@ import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js
 import { applyStack, pendingOperationCount, previewStack, setConfigPath } from "../engine/operations.js";
 import { pulumiLocks } from "../engine/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
-import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, toSieFleetError, type SieFleetError } from "../errors.js";
+import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, toSieFleetError, UsageError, type SieFleetError } from "../errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { digestsJson } from "../digests.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
@@ -34,7 +34,8 @@ import { redactText } from "../redact.js";
 import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
 import { assertStackName } from "../stackName.js";
 import { exitCodeForOutcome, type ActionContext, type GateResult, type UpgradeResult, type WaveReport } from "../types.js";
-import { captureBaseline } from "../verify/index.js";
+import { captureBaseline, describeSkipped, skippedChecks, VERIFY_CHECKS, type SkippedCheck, type VerifyCheckName } from "../verify/index.js";
+import { unverifiedReason } from "../unverified.js";
 import { holdTargets, releaseWorkloads } from "../workloads.js";
 import { unverifiedPools, zeroReplicaPools, type ZeroReplicaPoolReport } from "../zeroReplicaPools.js";
 import { finalVerification, kedaAfterThaw, kedaGatesFor } from "./verification.js";
@@ -59,8 +60,13 @@ export interface UpgradeOptions {
   chartVersion?: string;
   /** Preview and check policy/guardrails only; change nothing. */
   dryRun?: boolean;
-  /** Override version-policy, promotion-policy, capacity and KEDA refusals, and digest mismatches (warned, journaled). */
+  /**
+   * Override version-policy, promotion-policy, capacity and KEDA refusals, and digest mismatches
+   * (warned, journaled); go on without checks that have nothing to look at (recorded as skipped).
+   */
   force?: boolean;
+  /** --skip-check: checks this run leaves out, besides rollout.gates.skip; the run then ends succeeded-unverified at best. */
+  skipChecks?: readonly VerifyCheckName[];
 }
 
 /** Provider and stack resources change when config does; they carry no infrastructure. */
@@ -85,6 +91,13 @@ export interface ChangeOptions extends UpgradeOptions {
 export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Promise<UpgradeResult> {
   assertStackName(opts.stack);
   const to = parseImageTag(opts.to, "--to").raw;
+  const unknown = (opts.skipChecks ?? []).filter((c) => !(VERIFY_CHECKS as readonly string[]).includes(c));
+  if (unknown.length > 0) {
+    throw new UsageError(`--skip-check ${unknown.join(", ")}: unknown check; expected one of ${VERIFY_CHECKS.join(", ")}`, {
+      code: "bad-flags",
+      hint: `e.g. sie-fleet ${opts.command} --stack ${opts.stack} --to ${opts.to} --skip-check metric-gates`,
+    });
+  }
   const runId = newRunId();
   const emit = new ProgressEmitter(ctx.reporter, runId);
   const started = Date.now();
@@ -106,18 +119,31 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
         });
       }
       // A recovery may have put the config file back: read the stack again.
-      const sc = recovered.action === "none" ? found : await loadStackContext(target, { onProgress });
+      const loaded = recovered.action === "none" ? found : await loadStackContext(target, { onProgress });
+      // The run's checks: the stack's lists minus rollout.gates.skip and --skip-check (and, after
+      // the preflight, what --force went on without). Every phase reads them from sc.
+      const skipped = skippedChecks(loaded.config.rollout.gates, opts.skipChecks);
+      for (const name of opts.skipChecks ?? [])
+        if (!skipped.some((s) => s.name === name))
+          emit.log("warn", "preflight", `--skip-check ${name}: the stack's checks do not include it; nothing to leave out`);
+      let sc = withSkippedChecks(loaded, skipped);
       const journal = await Journal.create({
         stateDir: ctx.stateDir,
         stack: opts.stack,
         runId,
         command: opts.command,
-        request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force },
+        request: { to, chartVersion: opts.chartVersion ?? null, dryRun: !!opts.dryRun, force: !!opts.force, skipChecks: [...(opts.skipChecks ?? [])] },
         secrets: sc.secrets,
         shared: cluster.journal,
       });
       const base = { runId, stack: opts.stack, from: sc.imageTag, to, startedAt: new Date(started).toISOString(), journalPath: journal.path };
-      const finish = <T extends object>(r: T) => ({ ...base, finishedAt: new Date().toISOString(), durationMs: Date.now() - started, ...r });
+      const finish = <T extends object>(r: T) => ({
+        ...base,
+        finishedAt: new Date().toISOString(),
+        durationMs: Date.now() - started,
+        ...(skipped.length > 0 ? { skippedChecks: [...skipped] } : {}),
+        ...r,
+      });
       try {
         // A chart change is judged first: a chart that replaces workloads also makes the current
         // deployment look unhealthy to the checks below, which would hide the real reason.
@@ -144,6 +170,17 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
         const seen: PreflightSeen = {};
         const refusal = promotion?.refusal ?? (await preflight(sc, to, { force: !!opts.force, command: opts.command }, emit, journal, seen));
         const { capacity, keda } = seen;
+        if (!refusal) {
+          const forced = (seen.forceSkipped ?? []).filter((name) => !skipped.some((s) => s.name === name));
+          skipped.push(...forced.map((name) => ({ name, source: "force" as const })));
+          sc = withSkippedChecks(sc, skipped);
+          if (skipped.length > 0) {
+            // Said before anything changes, so even a run killed halfway shows what it did not check.
+            const message = `checks left out of this run: ${describeSkipped(skipped)}; it ends succeeded-unverified at best`;
+            await journal.decision("preflight", JOURNAL_ACTIONS.checksSkipped, { message, data: skipped });
+            emit.log("warn", "preflight", message);
+          }
+        }
         if (refusal) {
           await journal.recordOutcome("refused", { phase: "preflight", message: refusal.message });
           emit.outcome("refused", refusal.exitCode, refusal.message);
@@ -163,7 +200,7 @@ export async function changeStack(opts: ChangeOptions, ctx: ActionContext): Prom
             }),
           );
         }
-        const result = withPromotion(await run(sc, journal, emit, { ...opts, to }, ctx, finish, promotion?.waveGates));
+        const result = withPromotion(await run(sc, journal, emit, { ...opts, to }, ctx, finish, skipped, promotion?.waveGates));
         return { ...result, ...(chart ? { chartChange: chart } : {}), ...(capacity ? { capacity } : {}), ...(keda ? { keda } : {}) };
       } finally {
         await journal.close();
@@ -205,6 +242,17 @@ async function judgeChart(
 interface PreflightSeen {
   capacity?: CapacityReport;
   keda?: KedaPreflightReport;
+  /** Checks with nothing to look at that --force goes on without. */
+  forceSkipped?: VerifyCheckName[];
+}
+
+/** The stack context with the run's skipped checks added to rollout.gates.skip, which phaseChecks subtracts. */
+function withSkippedChecks(sc: StackContext, skipped: readonly SkippedCheck[]): StackContext {
+  const gates = sc.config.rollout.gates;
+  const skip = [...new Set([...gates.skip, ...skipped.map((s) => s.name)])];
+  if (skip.length === gates.skip.length) return sc;
+  const config = { ...sc.config, rollout: { ...sc.config.rollout, gates: { ...gates, skip } } } as FleetConfig;
+  return { ...sc, config };
 }
 
 async function preflight(
@@ -260,6 +308,7 @@ async function preflight(
   // A gate that cannot look at what it judges would fail after the apply (a needless revert), or
   // worse, never look: prove each one can reach its Service or Prometheus while nothing has changed.
   const reach = await preflightReach(sc, { force, rollback: opts.command === "rollback" }, emit, journal);
+  if (reach.forceSkipped) seen.forceSkipped = reach.forceSkipped;
   if (reach.refusal) return reach.refusal;
   const pending = await pendingOperationCount(sc.open);
   if (pending > 0) {
@@ -304,6 +353,7 @@ async function run(
   opts: ChangeOptions,
   ctx: ActionContext,
   finish: Finish,
+  skipped: readonly SkippedCheck[],
   waveGates?: WaveGates,
 ): Promise<UpgradeResult> {
   const stack = sc.open.name;
@@ -477,12 +527,13 @@ async function run(
   const zero = zeroPools.length > 0 ? { zeroReplicaPools: zeroPools } : {};
   if (!failedGate) {
     const unverified = unverifiedPools(zeroPools);
-    if (unverified.length > 0) {
-      // Never plain success: no gate saw the new version on these pools.
-      const message = `${sc.imageTag} → ${opts.to} succeeded with unverified pools: ${unverified.join(", ")} (0 workers; rollout.zeroReplicaPools: report)`;
-      await journal.recordOutcome("succeeded-unverified", { message, data: { unverifiedPools: unverified } });
+    if (unverified.length > 0 || skipped.length > 0) {
+      // Never plain success: no gate saw the new version on these pools, or the run left checks out.
+      const why = { ...(unverified.length > 0 ? { unverifiedPools: unverified } : {}), ...(skipped.length > 0 ? { skippedChecks: [...skipped] } : {}) };
+      const message = `${sc.imageTag} → ${opts.to} succeeded unverified: ${unverifiedReason(why)}`;
+      await journal.recordOutcome("succeeded-unverified", { message, data: why });
       emit.outcome("succeeded-unverified", exitCodeForOutcome("succeeded-unverified"), `stack ${stack}: ${message}`);
-      return finish({ outcome: "succeeded-unverified" as const, unverifiedPools: unverified, waves, gates, ...zero });
+      return finish({ outcome: "succeeded-unverified" as const, ...why, waves, gates, ...zero });
     }
     // What was verified, by digest: what a promotion from this stack compares with.
     const digests = await recordDigests(sc, emit, probedDigests);

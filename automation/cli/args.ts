@@ -7,6 +7,7 @@ import * as semver from "semver";
 import { tryParseImageTag } from "../policy/version.js";
 import { isValidStackName } from "../stackName.js";
 import type { RollbackTarget } from "../types.js";
+import { VERIFY_CHECKS, type VerifyCheckName } from "../../infra/configSchema.js";
 
 export function parseTagArg(value: string): string {
   if (!tryParseImageTag(value)) {
@@ -44,6 +45,16 @@ export function parsePositiveIntArg(value: string): number {
     throw new InvalidArgumentError("expected a whole number ≥ 1, e.g. 10.");
   }
   return n;
+}
+
+/** One `--skip-check <name>` (repeatable): a check name, added to the ones before. */
+export function collectCheckArg(value: string, previous: VerifyCheckName[] = []): VerifyCheckName[] {
+  if (!(VERIFY_CHECKS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(
+      `expected a check name, one of ${VERIFY_CHECKS.join(", ")}; repeat the flag for more, e.g. --skip-check metric-gates --skip-check prometheus.`,
+    );
+  }
+  return previous.includes(value as VerifyCheckName) ? previous : [...previous, value as VerifyCheckName];
 }
 
 /** `previous`, an image tag, or `update:<n>` (an update number from `history`). */

@@ -7,8 +7,9 @@ import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Command, Option } from "commander";
 import { REPO_ROOT } from "../engine/paths.js";
+import { VERIFY_CHECKS } from "../../infra/configSchema.js";
 import { STACK_ENV, STATE_DIR_ENV, DEFAULT_STATE_DIR } from "../defaults.js";
-import { parseChartVersionArg, parseStackListArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
+import { collectCheckArg, parseChartVersionArg, parseStackListArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
 import { makeCommandContext, resolveGlobals, type CliIO, type CommandContext } from "./context.js";
 
 /** Filled in while a command runs; read by run.ts. */
@@ -28,12 +29,22 @@ Exit codes:
   1    internal error (a bug; run with --verbose)
   2    bad flags, arguments or config; nothing changed
   3    stack not found, or locked by another run; nothing changed
-  4    refused by version policy, preflight (capacity, health, KEDA) or preview guardrail; nothing applied
+  4    refused by version policy, preflight (capacity, health, KEDA, a check that cannot look) or preview guardrail; nothing applied
   5    upgrade failed a gate and was reverted to the previous version
   6    needs attention: a revert or recovery failed; look before running anything else
-  7    applied, but pools running 0 workers were left unverified (rollout.zeroReplicaPools: report)
+  7    applied, every check it ran passed, but not verified: checks were left out (rollout.gates.skip,
+       --skip-check, --force), or pools running 0 workers were left at zero (rollout.zeroReplicaPools: report)
   130  interrupted; run \`sie-fleet recover\`
 See docs/exit-codes.md and docs/json-output.md.`;
+
+const SKIP_CHECK_HELP = `leave this verification check out of this run (repeatable; one of ${VERIFY_CHECKS.join(", ")}); the run then ends succeeded-unverified (exit 7), never succeeded`;
+
+const SKIP_CHECK_NOTE = `
+Checks: the stack's rollout.gates.checks (wave/final; defaults in automation/verify/checks.ts), minus
+rollout.gates.skip and --skip-check. A check with nothing to look at (prometheus or metric-gates
+without any Prometheus configured) refuses the run (exit 4, gate-unreachable) until you configure
+it (monitoring.prometheus, rollout.gates.prometheusUrl) or skip it explicitly. Every skip is
+journaled and shown by \`sie-fleet history\`.`;
 
 export function buildProgram(io: CliIO, state: RunState): Command {
   const program = new Command("sie-fleet")
@@ -113,8 +124,9 @@ ${EXIT_CODES_HELP}`,
     .option("--dry-run", "preview and check policy and guardrails only; change nothing")
     .option(
       "--force",
-      "override version-policy, promotion-policy, capacity and KEDA refusals and digest mismatches (minor skips, forward-only versions, major changes, pools short of room, ScaledObjects in Fallback; warned and journaled)",
+      "override version-policy, promotion-policy, capacity and KEDA refusals and digest mismatches (minor skips, forward-only versions, major changes, pools short of room, ScaledObjects in Fallback; warned and journaled); go on without checks that have nothing to look at (recorded as skipped: exit 7)",
     )
+    .option("--skip-check <name>", SKIP_CHECK_HELP, collectCheckArg)
     .addHelpText(
       "after",
       `
@@ -123,6 +135,8 @@ Examples:
   $ sie-fleet upgrade --stack dev --to v0.3.2 --yes       # then do it
   $ sie-fleet upgrade --stack dev --to v0.3.2 --json --yes | jq -c 'select(.kind=="wave")'
   $ sie-fleet upgrade --stacks staging,prod --to v0.3.2 --yes   # a fleet, in order
+  $ sie-fleet upgrade --stack dev --to v0.3.2 --skip-check metric-gates --skip-check prometheus --yes   # no Prometheus yet: exit 7
+${SKIP_CHECK_NOTE}
 ${EXIT_CODES_HELP}`,
     )
     .action(cmd("upgrade", () => import("./commands/upgrade.js")));
@@ -153,10 +167,14 @@ ${EXIT_CODES_HELP}`,
     .summary("roll the stack back to a previous version (rolls forward to the old config)")
     .requiredOption("--to <target>", "previous | an image tag (v0.3.1) | update:<n> from `history`", parseRollbackTarget)
     .option("--dry-run", "preview and check only; change nothing")
-    .option("--force", "override version-policy, capacity and KEDA refusals (e.g. going below a forward-only version)")
+    .option(
+      "--force",
+      "override version-policy, capacity and KEDA refusals (e.g. going below a forward-only version); go on without checks that have nothing to look at (recorded as skipped: exit 7)",
+    )
+    .option("--skip-check <name>", SKIP_CHECK_HELP, collectCheckArg)
     .addHelpText(
       "after",
-      "\nExamples:\n  $ sie-fleet rollback --stack dev --to previous --yes\n  $ sie-fleet rollback --stack dev --to v0.3.1 --yes\n  $ sie-fleet history --stack dev && sie-fleet rollback --stack dev --to update:12 --yes",
+      `\nExamples:\n  $ sie-fleet rollback --stack dev --to previous --yes\n  $ sie-fleet rollback --stack dev --to v0.3.1 --yes\n  $ sie-fleet history --stack dev && sie-fleet rollback --stack dev --to update:12 --yes\n${SKIP_CHECK_NOTE}`,
     )
     .action(cmd("rollback", () => import("./commands/rollback.js")));
 

@@ -5,6 +5,7 @@ import { formatDuration } from "../events/format.js";
 import type { FleetResult } from "../actions/fleet.js";
 import { KEDA_RULE, kedaOkText, kedaOverrideText, unreconciledText, type KedaPreflightReport } from "../policy/keda.js";
 import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
+import { describeSkipped } from "../verify/checks.js";
 
 export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[] {
   const from = r.from ?? "?";
@@ -20,9 +21,22 @@ export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[
       ];
     case "succeeded-unverified":
       return [
-        `⚠ ${r.stack}: ${verb} ${from} → ${r.to} succeeded with unverified pools: ${r.unverifiedPools.join(", ")} (${took}); they run 0 workers and rollout.zeroReplicaPools is report, so no gate saw the new version there`,
+        `⚠ ${r.stack}: ${verb} ${from} → ${r.to} applied in ${took}, every check it ran passed, but it is not verified:`,
+        ...(r.unverifiedPools?.length
+          ? [
+              `  unverified pools: ${r.unverifiedPools.join(", ")}: they run 0 workers and rollout.zeroReplicaPools is report, so no gate saw the new version there`,
+            ]
+          : []),
+        ...(r.skippedChecks?.length ? [`  checks left out: ${describeSkipped(r.skippedChecks)}`] : []),
         ...tail,
-        `next: set rollout.zeroReplicaPools to probe to verify such pools with one worker, or watch their first workers when KEDA starts them`,
+        ...(r.unverifiedPools?.length
+          ? [`next: set rollout.zeroReplicaPools to probe to verify such pools with one worker, or watch their first workers when KEDA starts them`]
+          : []),
+        ...(r.skippedChecks?.length
+          ? [
+              `next: give the left-out checks what they look at (e.g. monitoring.prometheus for prometheus and metric-gates), then \`sie-fleet verify --stack ${r.stack}\``,
+            ]
+          : []),
       ];
     case "reverted":
       return [

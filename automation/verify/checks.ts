@@ -85,12 +85,58 @@ export const DEFAULT_CHECKS: Readonly<Record<"wave" | "final", readonly VerifyCh
   ],
 };
 
-/** The checks a stack runs in `phase`: its `rollout.gates.checks`, else the defaults. */
+/**
+ * The checks a run does in `phase`: the stack's `rollout.gates.checks`, else the defaults, minus
+ * `skip` (the stack's `rollout.gates.skip`, to which a run adds its --skip-check and --force skips:
+ * see withSkippedChecks). The reach preflight, the baseline and every verification read this.
+ */
 export function phaseChecks(
-  gates: { checks: Partial<Record<"wave" | "final", readonly VerifyCheckName[]>> },
+  gates: { checks: Partial<Record<"wave" | "final", readonly VerifyCheckName[]>>; skip?: readonly VerifyCheckName[] },
   phase: "wave" | "final",
 ): readonly VerifyCheckName[] {
-  return gates.checks[phase] ?? DEFAULT_CHECKS[phase];
+  const listed = gates.checks[phase] ?? DEFAULT_CHECKS[phase];
+  const skip = gates.skip ?? [];
+  return skip.length === 0 ? listed : listed.filter((c) => !skip.includes(c));
+}
+
+/** Who left a check out of a run: the stack's rollout.gates.skip, --skip-check, or --force past a check that could not look. */
+export const SKIP_SOURCES = ["config", "flag", "force"] as const;
+export type SkipSource = (typeof SKIP_SOURCES)[number];
+
+/** A type, not an interface: it is journaled as JSON as it is. */
+export type SkippedCheck = {
+  name: VerifyCheckName;
+  source: SkipSource;
+};
+
+const SOURCE_TEXT: Record<SkipSource, string> = { config: "rollout.gates.skip", flag: "--skip-check", force: "--force" };
+
+/**
+ * The checks a run leaves out, each once with where the skip came from (the stack's file first):
+ * only names the stack's lists (or the defaults) would run in some phase, as skipping a check that
+ * never runs leaves nothing out.
+ */
+export function skippedChecks(
+  gates: { checks: Partial<Record<"wave" | "final", readonly VerifyCheckName[]>>; skip?: readonly VerifyCheckName[] },
+  flag: readonly VerifyCheckName[] = [],
+): SkippedCheck[] {
+  const listed = new Set([...phaseChecks({ checks: gates.checks }, "wave"), ...phaseChecks({ checks: gates.checks }, "final")]);
+  const out: SkippedCheck[] = [];
+  for (const [names, source] of [
+    [gates.skip ?? [], "config"],
+    [flag, "flag"],
+  ] as const) {
+    for (const name of names) if (listed.has(name) && !out.some((s) => s.name === name)) out.push({ name, source });
+  }
+  return out;
+}
+
+/** `prometheus, metric-gates (--skip-check); keda (rollout.gates.skip)`. */
+export function describeSkipped(skipped: readonly SkippedCheck[]): string {
+  return SKIP_SOURCES.map((source) => [skipped.filter((s) => s.source === source).map((s) => s.name), source] as const)
+    .filter(([names]) => names.length > 0)
+    .map(([names, source]) => `${names.join(", ")} (${SOURCE_TEXT[source]})`)
+    .join("; ");
 }
 
 export interface BuiltChecks {

@@ -12,7 +12,19 @@ export { captureBaseline, type Baseline, type CaptureBaselineOptions } from "./b
 export { compareWithBaseline, metricQueries, metricSpec, observe, resolveGates, type PoolBaseline } from "./metricGates.js";
 export { type EndpointBaseline, SAMPLED_COMPONENTS, type SampledComponent } from "./endpointSample.js";
 export { binomialCdf, type ErrorSamplePlan, planErrorSample } from "./sampleSize.js";
-export { CHECK_REGISTRY, DEFAULT_CHECKS, VERIFY_CHECKS, buildChecks, phaseChecks, runChecks } from "./checks.js";
+export {
+  CHECK_REGISTRY,
+  DEFAULT_CHECKS,
+  SKIP_SOURCES,
+  VERIFY_CHECKS,
+  buildChecks,
+  describeSkipped,
+  phaseChecks,
+  runChecks,
+  skippedChecks,
+  type SkippedCheck,
+  type SkipSource,
+} from "./checks.js";
 export { runCheck, type RunPolicy } from "./runner.js";
 export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";
 export * from "./analysis.js";
@@ -28,7 +40,7 @@ export interface RunVerificationOptions extends VerifyTarget {
   /** From captureBaseline() before the apply; without it metric gates judge absolute thresholds only. */
   baseline?: Baseline;
   signal?: AbortSignal;
-  /** Overrides gates.checks[phase] (e.g. ["keda"] right after the thaw). */
+  /** Overrides gates.checks[phase] (e.g. ["keda"] right after the thaw); gates.skip still applies. */
   checks?: readonly VerifyCheckName[];
   /** Checks left out of the list (e.g. "rollout" after a wave whose rollout was already waited for). */
   skip?: readonly VerifyCheckName[];
@@ -63,7 +75,7 @@ export async function runVerification(opts: RunVerificationOptions): Promise<Gat
     ...(opts.notReadyAfterMs !== undefined ? { notReadyAfterMs: opts.notReadyAfterMs } : {}),
     ...(opts.smokeRequests !== undefined ? { smokeRequests: opts.smokeRequests } : {}),
   };
-  const names = (opts.checks ?? phaseChecks(gates, opts.phase)).filter((c) => !opts.skip?.includes(c));
+  const names = (opts.checks ?? phaseChecks(gates, opts.phase)).filter((c) => !opts.skip?.includes(c) && !gates.skip.includes(c));
   return runChecks(names, ctx, {
     concurrency: gates.concurrency,
     timeoutMs: gates.checkTimeoutSeconds * 1000,

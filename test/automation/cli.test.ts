@@ -105,6 +105,13 @@ describe("runCli in-process", () => {
     expect(dry.stderr).toContain("--dry-run does not go with --stacks");
   });
 
+  it("--skip-check takes known check names only, before anything runs", async () => {
+    const r = await inProcess(["rollback", "--stack", "dev", "--to", "previous", "--skip-check", "prometheus", "--skip-check", "metrics", "--yes"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("option '--skip-check <name>' argument 'metrics' is invalid. expected a check name, one of rollout,");
+    expect(existsSync(path.join(scratch, ".sie-fleet"))).toBe(false);
+  });
+
   it("global flags work after the command too", async () => {
     const r = await inProcess(["upgrade", "--to", "bad", "--json", "--stack", "dev"]);
     expect(r.code).toBe(2);

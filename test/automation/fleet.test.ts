@@ -107,6 +107,25 @@ describe("fleet upgrade", () => {
     expect(r.stacks[1]).toMatchObject({ rule: "promotion-digests" });
   });
 
+  it("stops at a stack that left checks out (exit 7, naming them); --skip-check reaches each stack's upgrade", async () => {
+    const { ctx } = context();
+    const seen: unknown[] = [];
+    const s = scripted({
+      a: [() => ({ ...ok("a"), outcome: "succeeded-unverified", skippedChecks: [{ name: "metric-gates", source: "flag" }] })],
+      b: [() => ok("b")],
+    });
+    const upgrade = s.deps.upgrade!;
+    s.deps.upgrade = (o, c) => {
+      seen.push(o.skipChecks);
+      return upgrade(o, c);
+    };
+    const r = await fleetUpgrade({ stacks: ["a", "b"], to: "v0.3.2", skipChecks: ["metric-gates"] }, ctx, s.deps);
+    expect(seen).toEqual([["metric-gates"]]);
+    expect(r).toMatchObject({ outcome: "stopped", stoppedAt: "a", exitCode: 7 });
+    expect(r.stacks[0]).toMatchObject({ outcome: "succeeded-unverified", message: "upgraded v0.3.1 → v0.3.2, checks left out: metric-gates (--skip-check)" });
+    expect(r.stacks[1]?.outcome).toBe("not-run");
+  });
+
   it("a refusal other than the soak stops it (exit 4); a stack already on the tag does not", async () => {
     const { ctx } = context();
     const s = scripted({ a: [() => refused("a", "policy-same-version")], b: [() => refused("b", "policy-promotion-unverified")] });

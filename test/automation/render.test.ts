@@ -56,8 +56,30 @@ describe("a run with pools left at zero", () => {
   };
 
   it("is never plain success: it names the pools and exits 7", () => {
-    expect(renderUpgradeResult(r)[0]).toMatch(/^⚠ local: upgrade v0\.3\.1 → v0\.3\.2 succeeded with unverified pools: cpu /);
+    const lines = renderUpgradeResult(r);
+    expect(lines[0]).toMatch(/^⚠ local: upgrade v0\.3\.1 → v0\.3\.2 applied .*not verified/);
+    expect(lines[1]).toMatch(/^ {2}unverified pools: cpu: they run 0 workers/);
+    expect(lines.join("\n")).not.toMatch(/checks left out/);
     expect(exitCodeForOutcome("succeeded-unverified")).toBe(EXIT_CODES.unverified);
     expect(EXIT_CODES.unverified).toBe(7);
+  });
+
+  it("names the checks a run left out, with where each skip came from", () => {
+    const { unverifiedPools: _pools, ...rest } = r;
+    const lines = renderUpgradeResult(
+      {
+        ...rest,
+        outcome: "succeeded-unverified",
+        skippedChecks: [
+          { name: "metric-gates", source: "flag" },
+          { name: "prometheus", source: "flag" },
+          { name: "keda", source: "config" },
+        ],
+      },
+      "rollback",
+    );
+    expect(lines[0]).toMatch(/^⚠ local: rollback v0\.3\.1 → v0\.3\.2 applied/);
+    expect(lines[1]).toBe("  checks left out: keda (rollout.gates.skip); metric-gates, prometheus (--skip-check)");
+    expect(lines.join("\n")).not.toMatch(/unverified pools/);
   });
 });

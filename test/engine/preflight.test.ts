@@ -12,7 +12,8 @@ import { preview } from "../../automation/actions/preview.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
 import { EXIT_CODES } from "../../automation/errors.js";
 import { JOURNAL_ACTIONS, readJournal } from "../../automation/journal.js";
-import type { UpgradeResult } from "../../automation/types.js";
+import type { HistoryEntry } from "../../automation/actions/history.js";
+import { exitCodeForResult, type UpgradeResult } from "../../automation/types.js";
 import { readClusterInfo } from "../../cluster/daemonState.js";
 import { fakeNode, KWOK_NODE_LABEL, KWOK_NODE_VALUE, nodeObject } from "../../cluster/nodes.js";
 import { runCliInProcess } from "../automation/inProcessCli.js";
@@ -25,6 +26,7 @@ import {
   waitFor,
   waitReleaseReady,
   workloadImages,
+  withPrometheusChecks,
   type StackConfigMap,
   type StackFixture,
 } from "../support/stackFixture.js";
@@ -306,6 +308,7 @@ describe("capacity preflight", () => {
       // The stack names an in-cluster Prometheus that is not there: the metric gates could never look.
       fx.writeConfig((c) => {
         onOwnNode(c);
+        withPrometheusChecks(c);
         delete c["sie-fleet:autoscaling"].prometheusAddress;
         c["sie-fleet:monitoring"] = { prometheus: { service: "monitoring/no-such-prometheus:9090" } };
       });
@@ -315,6 +318,66 @@ describe("capacity preflight", () => {
       } finally {
         fx.writeConfig(onOwnNode);
       }
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+
+  // Last in the file: it leaves the stack upgraded to v0.3.2.
+  it(
+    "metric-gates with no Prometheus at all is refused (exit 4) naming the check and the fix; skipped with --skip-check the upgrade applies and ends succeeded-unverified (exit 7), journaled and in history",
+    async () => {
+      // The local stack's checks, Prometheus's included, and no Prometheus anywhere (the fixture's env has none).
+      fx.writeConfig((c) => {
+        onOwnNode(c);
+        withPrometheusChecks(c);
+      });
+      const refused = await expectRefused(
+        () => upgrade({ stack: fx.stack, to: "v0.3.2" }, fx.ctx),
+        /metric-gates.*no Prometheus is configured/,
+        "gate-unreachable",
+      );
+      expect(exitCodeForResult(refused)).toBe(EXIT_CODES.refused);
+      expect(refused.hint).toMatch(/monitoring\.prometheus\.service .*rollout\.gates\.prometheusUrl/);
+      expect(refused.hint).toMatch(/rollout\.gates\.skip: \[prometheus, metric-gates\] or --skip-check prometheus --skip-check metric-gates/);
+
+      const env = { ...fx.ctx.env, CI: "1" };
+      const before = await workloadImages(fx);
+      const cli = await runCliInProcess(
+        ["upgrade", "--stack", fx.stack, "--to", "v0.3.2", "--skip-check", "metric-gates", "--skip-check", "prometheus", "--yes", "--json"],
+        { cwd: fx.dir, env },
+      );
+      const lines = cli.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { kind: string; result?: unknown });
+      const r = lines.find((l) => l.kind === "result")?.result as UpgradeResult;
+      expect(cli.code, `${cli.stderr}\n${JSON.stringify(r).slice(0, 3000)}`).toBe(EXIT_CODES.unverified);
+      expect(r.outcome).toBe("succeeded-unverified");
+      const skipped = [
+        { name: "metric-gates", source: "flag" },
+        { name: "prometheus", source: "flag" },
+      ];
+      expect(r.skippedChecks).toEqual(skipped);
+      expect(r).not.toHaveProperty("unverifiedPools");
+      expect(await workloadImages(fx)).not.toEqual(before);
+      // Left out, not run: no Prometheus gate and no "skipped" warning in any wave or the final verification.
+      const gates = [...r.waves.flatMap((w) => w.gates), ...r.gates];
+      expect(gates.length).toBeGreaterThan(0);
+      expect(gates.filter((g) => /^(prometheus|metric)/.test(g.name) || g.message.startsWith("skipped:"))).toEqual([]);
+
+      const journal = await readJournal(fx.stateDir, fx.stack, r.runId);
+      const entry = journal.entries.find((e) => e.action === JOURNAL_ACTIONS.checksSkipped);
+      expect(entry).toMatchObject({ kind: "decision", data: skipped });
+      expect(entry!.seq).toBeLessThan(journal.entries.find((e) => e.action === JOURNAL_ACTIONS.configSnapshot)!.seq);
+      expect(journal.entries.at(-1)).toMatchObject({ kind: "outcome", outcome: "succeeded-unverified", data: { skippedChecks: skipped } });
+      expect(journal.entries.at(-1)?.message).toMatch(/checks left out: metric-gates, prometheus \(--skip-check\)/);
+
+      const history = await runCliInProcess(["history", "--stack", fx.stack, "--json"], { cwd: fx.dir, env });
+      expect(history.code, history.stderr).toBe(EXIT_CODES.ok);
+      const entries = (JSON.parse(history.stdout.trim().split("\n").at(-1)!) as { result: HistoryEntry[] }).result;
+      expect(entries.find((e) => e.runId === r.runId)).toMatchObject({ outcome: "succeeded-unverified", imageTag: "v0.3.2", skippedChecks: skipped });
+      const text = await runCliInProcess(["history", "--stack", fx.stack], { cwd: fx.dir, env });
+      expect(text.stdout).toMatch(/succeeded-unverified \(left out: metric-gates, prometheus \(--skip-check\)\)/);
     },
     SCENARIO_TIMEOUT_MS,
   );

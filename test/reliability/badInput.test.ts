@@ -8,7 +8,9 @@ import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
+import yaml from "js-yaml";
 import { runCli, stackBytes, stackFiles, useStackFixture, type CliResult, type StackFixture } from "./harness.js";
+import { withPrometheusChecks, type StackConfigMap } from "../support/stackFixture.js";
 
 const fixture = useStackFixture();
 
@@ -253,6 +255,13 @@ const CASES: Case[] = [
     on: "stdout",
     message: /gate-unreachable[\s\S]*Prometheus does not answer at http:\/\/127\.0\.0\.1:\d+/,
     env: () => ({ SIE_FLEET_PROMETHEUS_URL: `http://127.0.0.1:${deadPort}` }),
+    // The fixture's checks leave Prometheus out; this case puts the local stack's back.
+    setup: (fx) =>
+      editFile(configFile(fx), (t) => {
+        const doc = yaml.load(t) as { config: StackConfigMap };
+        withPrometheusChecks(doc.config);
+        return yaml.dump(doc, { lineWidth: -1 });
+      }),
   },
   // --- concurrent runs
   {

@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { control } from "../support/stackFixture.js";
+import { control, withPrometheusChecks } from "../support/stackFixture.js";
 import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../cluster/prometheus.js";
 import { FULL_MATRIX, jsonLines, runCli, SCENARIO_TIMEOUT_MS, secondsSince, useStackFixture, type StackFixture } from "./harness.js";
 import { runningTags } from "./crashKit.js";
@@ -84,7 +84,8 @@ const rows = MATRIX.filter((r) => selected(r));
 // One upgrade with its waves, gates and maybe a revert; a loaded 2-core machine needs the margin.
 const ROW_TIMEOUT_MS = 2 * SCENARIO_TIMEOUT_MS;
 
-const fixture = useStackFixture();
+// With Prometheus the stack runs the local stack's Prometheus checks, which the fixture leaves out.
+const fixture = useStackFixture(noProm ? {} : { config: withPrometheusChecks });
 
 describe("fault matrix: each fault in each wave → the documented outcome", () => {
   let fx: StackFixture;

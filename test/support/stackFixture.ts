@@ -14,6 +14,8 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { kubeFetch, serviceProxyUrl } from "../../automation/kube/apiProxy.js";
 import { sieService } from "../../automation/workloads.js";
+import { DEFAULT_CHECKS } from "../../automation/verify/checks.js";
+import type { VerifyCheckName } from "../../automation/verify/types.js";
 import yaml from "js-yaml";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { PROJECT_DIR_ENV } from "../../automation/actions/target.js";
@@ -69,9 +71,36 @@ export interface StackFixture {
   cleanup(): Promise<void>;
 }
 
-/** The repository's local stack config with this fixture's namespace and `edit` applied, as YAML. */
+function repoLocalConfig(): StackConfigMap {
+  return (yaml.load(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.local.yaml"), "utf8")) as { config: StackConfigMap }).config;
+}
+
+/** The repository's local stack's check lists, the defaults where it names none. */
+function repoLocalChecks(): Record<"wave" | "final", VerifyCheckName[]> {
+  const checks = repoLocalConfig()["sie-fleet:rollout"]?.gates?.checks ?? {};
+  return { wave: [...(checks.wave ?? DEFAULT_CHECKS.wave)], final: [...(checks.final ?? DEFAULT_CHECKS.final)] };
+}
+
+const PROMETHEUS_CHECKS: readonly VerifyCheckName[] = ["prometheus", "metric-gates"];
+
+/**
+ * Puts the local stack's Prometheus checks back into a fixture's config, for a test that starts
+ * its own Prometheus (fixturePrometheus) and gives it to the stack (SIE_FLEET_PROMETHEUS_URL).
+ */
+export function withPrometheusChecks(c: StackConfigMap): void {
+  c["sie-fleet:rollout"].gates.checks = repoLocalChecks();
+}
+
+/**
+ * The repository's local stack config with this fixture's namespace and `edit` applied, as YAML.
+ * The lane cluster runs no Prometheus unless a test starts one, so the stack's verification policy
+ * (explicit wave and final lists) leaves the Prometheus checks out; withPrometheusChecks puts them back.
+ */
 export function localStackYaml(namespace: string, edit?: (c: StackConfigMap) => void): string {
-  const doc = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "stacks", "Pulumi.local.yaml"), "utf8")) as { config: StackConfigMap };
+  const doc = { config: repoLocalConfig() };
+  const local = repoLocalChecks();
+  const noProm = (list: VerifyCheckName[]) => list.filter((x) => !PROMETHEUS_CHECKS.includes(x));
+  doc.config["sie-fleet:rollout"].gates.checks = { wave: noProm(local.wave), final: noProm(local.final) };
   edit?.(doc.config);
   doc.config["sie-fleet:release"] = { ...doc.config["sie-fleet:release"], namespace };
   return yaml.dump(doc, { lineWidth: -1 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { rolloutSchema } from "../../infra/configSchema.js";
 import { resolveGates } from "../../automation/verify/metricGates.js";
-import { DEFAULT_CHECKS } from "../../automation/verify/checks.js";
+import { DEFAULT_CHECKS, describeSkipped, phaseChecks, skippedChecks } from "../../automation/verify/checks.js";
 
 describe("rollout.gates", () => {
   it("a stack written before the suite keeps validating, with the new keys defaulted", () => {
@@ -29,6 +29,12 @@ describe("rollout.gates", () => {
     expect(() => resolveGates({ checks: { final: ["smoke"] } } as never)).toThrow();
     expect(() => resolveGates({ prometheusUrl: "ftp://x" })).toThrow();
     expect(() => resolveGates({ mannWhitney: { alpha: 1 } })).toThrow();
+  });
+
+  it("rollout.gates.skip: check names, none by default; an unknown name is refused", () => {
+    expect(resolveGates({}).skip).toEqual([]);
+    expect(resolveGates({ skip: ["metric-gates", "prometheus"] }).skip).toEqual(["metric-gates", "prometheus"]);
+    expect(() => resolveGates({ skip: ["metrics"] } as never)).toThrow(/metric-gates/);
   });
 
   it("every default check is a known name", () => {
@@ -59,5 +65,31 @@ describe("rollout.gates.sample", () => {
     expect(resolveGates({ sample: { detectErrorRatio: 0.2, healthyErrorRatio: 0.1, maxP95LatencyMs: { gateway: 800 } } }).sample).toMatchObject({
       maxP95LatencyMs: { gateway: 800, config: 1000 },
     });
+  });
+});
+
+describe("the checks a run does: phaseChecks minus the skips", () => {
+  const noProm = (l: readonly string[]) => l.filter((c) => c !== "prometheus" && c !== "metric-gates");
+
+  it("leaves the skipped checks out of the stack's lists, or of the defaults, in both phases", () => {
+    const skip = ["prometheus", "metric-gates"] as const;
+    expect(phaseChecks({ checks: {}, skip }, "wave")).toEqual(noProm(DEFAULT_CHECKS.wave));
+    expect(phaseChecks({ checks: {}, skip }, "final")).toEqual(noProm(DEFAULT_CHECKS.final));
+    expect(phaseChecks({ checks: { final: ["rollout", "metric-gates", "keda"] }, skip }, "final")).toEqual(["rollout", "keda"]);
+    // No skip: the lists as they are.
+    expect(phaseChecks({ checks: {} }, "wave")).toBe(DEFAULT_CHECKS.wave);
+    expect(phaseChecks(resolveGates({ checks: { wave: ["images"] } }), "wave")).toEqual(["images"]);
+  });
+
+  it("records each skip once, config first, and only checks the stack would run", () => {
+    const gates = resolveGates({ checks: { wave: ["rollout", "metric-gates"], final: ["rollout", "prometheus"] }, skip: ["prometheus", "keda"] });
+    expect(skippedChecks(gates, ["metric-gates", "prometheus", "encode-smoke"])).toEqual([
+      { name: "prometheus", source: "config" },
+      { name: "metric-gates", source: "flag" },
+    ]);
+    expect(skippedChecks(resolveGates({}))).toEqual([]);
+    expect(describeSkipped([...skippedChecks(gates, ["metric-gates"]), { name: "gateway-sample", source: "force" }])).toBe(
+      "prometheus (rollout.gates.skip); metric-gates (--skip-check); gateway-sample (--force)",
+    );
   });
 });

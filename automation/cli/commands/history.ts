@@ -3,6 +3,7 @@ import { digestSummary } from "../../digests.js";
 import { EXIT_CODES } from "../../errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { table } from "../render.js";
+import { describeSkipped } from "../../verify/checks.js";
 
 export interface HistoryFlags {
   limit: number;
@@ -22,7 +23,7 @@ export async function run(flags: HistoryFlags, ctx: CommandContext): Promise<num
             e.kind,
             e.result,
             e.imageTag ?? "",
-            e.outcome ?? "",
+            e.skippedChecks?.length ? `${e.outcome ?? ""} (left out: ${describeSkipped(e.skippedChecks)})` : (e.outcome ?? ""),
             digestSummary(e.digests),
             e.message ?? "",
           ]),

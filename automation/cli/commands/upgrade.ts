@@ -1,6 +1,7 @@
 import { upgrade } from "../../actions/upgrade.js";
 import { UsageError } from "../../errors.js";
 import { exitCodeForResult } from "../../types.js";
+import type { VerifyCheckName } from "../../verify/types.js";
 import { requireConsent, requireStack, type CommandContext } from "../context.js";
 import { renderFleetResult, renderUpgradeResult } from "../render.js";
 
@@ -9,6 +10,7 @@ export interface UpgradeFlags {
   chartVersion?: string;
   dryRun?: boolean;
   force?: boolean;
+  skipCheck?: VerifyCheckName[];
   /** A fleet: these stacks, in order, instead of --stack. */
   stacks?: string[];
 }
@@ -24,6 +26,7 @@ export async function run(flags: UpgradeFlags, ctx: CommandContext): Promise<num
       ...(flags.chartVersion !== undefined ? { chartVersion: flags.chartVersion } : {}),
       dryRun: flags.dryRun === true,
       force: flags.force === true,
+      ...(flags.skipCheck?.length ? { skipChecks: flags.skipCheck } : {}),
     },
     ctx.action,
   );
@@ -53,6 +56,7 @@ async function runFleet(flags: UpgradeFlags & { stacks: string[] }, ctx: Command
       to: flags.to,
       ...(flags.chartVersion !== undefined ? { chartVersion: flags.chartVersion } : {}),
       force: flags.force === true,
+      ...(flags.skipCheck?.length ? { skipChecks: flags.skipCheck } : {}),
     },
     ctx.action,
   );

@@ -254,6 +254,12 @@ const INVALID: [string, () => Raw, string, RegExp][] = [
     "sie-fleet:rollout.promotion.minSoakMinutes",
     /is required/,
   ],
+  [
+    "a skipped check that does not exist",
+    () => withValue(gkeRaw(), "rollout.gates", { skip: ["metric-gates", "metrics"] }),
+    "sie-fleet:rollout.gates.skip[1]",
+    /unknown value "metrics"; expected one of rollout, .*metric-gates/,
+  ],
   ["unknown zero-replica policy", () => withValue(gkeRaw(), "rollout.zeroReplicaPools", "skip"), "sie-fleet:rollout.zeroReplicaPools", /probe.*report/],
   [
     "L4 worker on a machine too small for it (GKE)",

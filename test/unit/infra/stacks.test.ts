@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../infra/configParse.js";
 import type { LocalFleetConfig } from "../../../infra/configTypes.js";
+import { DEFAULT_CHECKS, phaseChecks } from "../../../automation/verify/checks.js";
 
 const STACKS = join(import.meta.dirname, "../../../stacks");
 const files = readdirSync(STACKS).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f));
@@ -25,6 +26,25 @@ describe("stack files", () => {
     const cfg = parseConfig(stackConfig(file));
     expect(Object.keys(cfg.pools).length).toBeGreaterThan(0);
     if (cfg.rollout.canaryPool) expect(cfg.pools[cfg.rollout.canaryPool]).toBeDefined();
+  });
+
+  // A check in a run's list that has nothing to look at refuses the upgrade: every stack whose
+  // checks include Prometheus's must name one. The local stack gets its Prometheus from
+  // SIE_FLEET_PROMETHEUS_URL (the demo and the tests that need it start one).
+  it.each(files.filter((f) => f !== "Pulumi.local.yaml"))("%s names a Prometheus if its checks need one", (file) => {
+    const cfg = parseConfig(stackConfig(file));
+    const gates = cfg.rollout.gates;
+    const checks = [...phaseChecks(gates, "wave"), ...phaseChecks(gates, "final")];
+    // What the gates query (automation/actions/context.ts): rollout.gates.prometheusUrl, else the in-cluster Service.
+    if (checks.includes("prometheus") || checks.includes("metric-gates")) expect(gates.prometheusUrl ?? cfg.monitoring.prometheus?.service).toBeDefined();
+  });
+
+  it.each(["Pulumi.gke-prod.yaml", "Pulumi.eks-prod.yaml"])("%s runs the default checks, metric gates included, and skips none", (file) => {
+    const gates = parseConfig(stackConfig(file)).rollout.gates;
+    expect(gates.skip).toEqual([]);
+    expect(phaseChecks(gates, "wave")).toEqual(DEFAULT_CHECKS.wave);
+    expect(phaseChecks(gates, "final")).toEqual(DEFAULT_CHECKS.final);
+    expect(DEFAULT_CHECKS.wave).toContain("metric-gates");
   });
 
   it("local stack: pools, release, autoscaling and canary as the embedded cluster expects", () => {
