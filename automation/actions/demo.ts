@@ -3,11 +3,12 @@
 // with fake GPU nodes, install the real sie-cluster chart through the real Helm release, show the
 // gateway answering, upgrade to a good version, then to a crash-looping one that the canary wave
 // catches and reverts. Runs in a scratch copy of the project under the state dir (with its own
-// cluster), so the checkout and any cluster of yours stay untouched.
+// cluster), so the checkout and any cluster of yours stay untouched. The metric gates query the
+// cluster's own Prometheus through the API server, as the local stack names it.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { deleteEmbeddedCluster, startEmbeddedCluster, stopEmbeddedCluster } from "../../cluster/index.js";
-import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../cluster/prometheus.js";
+import yaml from "js-yaml";
 import { CHART_BASE_ENV } from "../../infra/chartSource.js";
 import { STACK_OUTPUTS } from "../../infra/configKeys.js";
 import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
@@ -18,6 +19,8 @@ import { makeScratchProject } from "../engine/scratchProject.js";
 import { EXIT_CODES } from "../errors.js";
 import { serviceProxyUrl } from "../kube/apiProxy.js";
 import { KubeClient } from "../kube/index.js";
+import { phaseChecks } from "../verify/checks.js";
+import type { VerifyCheckName } from "../verify/types.js";
 import { sieService } from "../workloads.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import type { ActionContext, UpgradeResult } from "../types.js";
@@ -28,7 +31,7 @@ import { up } from "./up.js";
 import { upgrade } from "./upgrade.js";
 
 export interface DemoOptions {
-  /** Leave the cluster and the stack running afterwards (Prometheus ends with the demo). */
+  /** Leave the cluster (with its Prometheus) and the stack running afterwards. */
   keep?: boolean;
   /** The good and the bad target of the two upgrades. */
   goodTag?: string;
@@ -84,13 +87,10 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
   steps.push({ name: `embedded cluster up (${cluster.nodes} fake nodes)`, outcome: "ok", exitCode: 0 });
 
   // With Prometheus the canary is judged on its metrics too; without it, on rollout and endpoints.
-  const noProm = prometheusUnavailable();
-  let prom: PrometheusServer | undefined;
-  if (noProm) emit.log("warn", "preflight", `${noProm}: the demo runs without metric gates`);
-  else if (cluster.metricsUrl) {
-    prom = await startPrometheus({ metricsUrl: cluster.metricsUrl, honorLabels: true });
-    sub.env = { ...sub.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
-    emit.log("info", "preflight", `Prometheus ${prom.url} scraping the endpoint server; metric gates on`);
+  if (cluster.prometheus) emit.log("info", "preflight", `metric gates on: Prometheus ${cluster.prometheus.service}, through the API server`);
+  else if (!sub.env?.["SIE_FLEET_PROMETHEUS_URL"]) {
+    withoutPrometheusChecks(path.join(projectDir, "stacks", "Pulumi.local.yaml"));
+    emit.log("warn", "preflight", `the cluster has no Prometheus (${cluster.log} says why): the demo runs without metric gates`);
   }
   try {
     emit.phase("apply", "started", "deploying the local stack: pulumi up of the real sie-cluster chart (Helm release) and the KEDA ScaledObjects");
@@ -145,9 +145,23 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ namespace: NAMESPACE, action: "stop" }),
     }).catch(() => undefined);
-    await prom?.stop();
     if (opts.keep) emit.log("info", "done", `left running: the cluster (stop it with: sie-fleet cluster stop --dir ${clusterDir}); project in ${projectDir}`);
     else await stopEmbeddedCluster(clusterDir);
   }
   return { steps, projectDir, clusterDir };
+}
+
+/**
+ * Leaves the Prometheus checks out of the scratch copy's local stack, as a user of a cluster
+ * without Prometheus would: the reach preflight refuses gates that cannot look.
+ */
+function withoutPrometheusChecks(stackFile: string): void {
+  const doc = yaml.load(fs.readFileSync(stackFile, "utf8")) as {
+    config: Record<string, { gates?: { checks?: Partial<Record<"wave" | "final", VerifyCheckName[]>> } }>;
+  };
+  const rollout = doc.config["sie-fleet:rollout"] ?? {};
+  const gates = rollout.gates ?? {};
+  const keep = (phase: "wave" | "final") => phaseChecks({ checks: gates.checks ?? {} }, phase).filter((c) => c !== "prometheus" && c !== "metric-gates");
+  doc.config["sie-fleet:rollout"] = { ...rollout, gates: { ...gates, checks: { wave: keep("wave"), final: keep("final") } } };
+  fs.writeFileSync(stackFile, yaml.dump(doc, { lineWidth: -1 }));
 }
