@@ -1,21 +1,25 @@
 /**
  * The cluster daemon: the detached process that owns one cluster directory's control plane (and
- * the SIE endpoint server beside it), so the CLI and test lanes start a cluster once and reuse it.
+ * the SIE endpoint server and the cluster's Prometheus beside it), so the CLI and test lanes start
+ * a cluster once and reuse it.
  *
  *   node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--timeout-ms N]
  *
  * It holds `<dir>/daemon.pid` while it lives and writes `<dir>/cluster.json` once everything is
  * ready (daemonState.ts). SIGTERM or SIGINT stops every component in reverse order and removes
  * both files. If a component dies, it stops the rest and exits 1: half a cluster would look
- * healthy to `status` while pods stop changing. Its own output (daemon.log) is one line per step;
- * each component logs to `<dir>/logs/`.
+ * healthy to `status` while pods stop changing. Prometheus is the exception (clusterPrometheus.ts):
+ * without it the cluster is still whole, as a real one is when its monitoring is down. Its own
+ * output (daemon.log) is one line per step; each component logs to `<dir>/logs/`.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
+import { startClusterPrometheus, type ClusterPrometheus } from "./clusterPrometheus.js";
 import { egressSocketPath, startControlPlane, type ControlPlane } from "./controlPlane.js";
+import type { PodForward } from "./endpoints/egressForward.js";
 import type { FakeNodeSpec } from "./nodes.js";
 import { writeJsonAtomic } from "./clusterDir.js";
 import { claimPidFile, CLUSTER_FILE, removeDaemonFiles, type ClusterInfo } from "./daemonState.js";
@@ -25,6 +29,8 @@ import { stablePorts } from "./ports.js";
 export interface EndpointServer {
   url: string;
   metricsUrl?: string;
+  /** Pipes a pod's port to a process on loopback (the cluster's Prometheus). */
+  forwardPods(rule: PodForward): void;
   stop(): Promise<void>;
 }
 /**
@@ -48,7 +54,7 @@ export const DAEMON_EXIT = { stopped: 0, failed: 1, busy: 3 } as const;
 
 /**
  * Integration point for the SIE endpoint server: `cluster/endpoints/index.ts` exporting
- * `startEndpointServer({ kubeconfigPath, port?, egressSocket? }) → { url, metricsUrl, stop }`. Undefined while
+ * `startEndpointServer({ kubeconfigPath, port?, egressSocket? }) → { url, metricsUrl, forwardPods, stop }`. Undefined while
  * that module is not part of the tree.
  */
 export async function loadEndpointServer(): Promise<StartEndpoints | undefined> {
@@ -96,6 +102,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
   let cp: ControlPlane | undefined;
   let endpoints: EndpointServer | undefined;
+  let prometheus: ClusterPrometheus | undefined;
+  let stopping = false;
   try {
     log(`starting the control plane in ${dir}`);
     cp = await startControlPlane({
@@ -108,6 +116,16 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       const { endpoints: port } = await stablePorts(dir, ["endpoints"], log);
       endpoints = await opts.startEndpoints(cp.kubeconfigPath, port, egressSocketPath(dir));
       log(`SIE endpoint server at ${endpoints.url}`);
+      prometheus = await startClusterPrometheus({ dir, kubeconfigPath: cp.kubeconfigPath, endpoints, log });
+      if (prometheus) {
+        log(`Prometheus ${prometheus.service} in the cluster (its server ${prometheus.url}, log ${prometheus.log})`);
+        const p = prometheus;
+        void p.exited.then((exit) => {
+          if (!stopping) log(`Prometheus ${exit}; the cluster runs on without it: the API server's proxy to ${p.service} is refused (see ${p.log})`);
+        });
+      }
+    } else {
+      log("no Prometheus in the cluster: the API server reaches it through the endpoint server's egress, which is not running (--no-endpoints)");
     }
     const info: ClusterInfo = {
       pid: process.pid,
@@ -115,6 +133,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       server: cp.server,
       kubeconfigPath: cp.kubeconfigPath,
       ...(endpoints ? { endpointsUrl: endpoints.url, ...(endpoints.metricsUrl ? { metricsUrl: endpoints.metricsUrl } : {}) } : {}),
+      ...(prometheus ? { prometheus: { url: prometheus.url, service: prometheus.service, ...(prometheus.pid ? { pid: prometheus.pid } : {}) } } : {}),
       startedAt: new Date(t0).toISOString(),
       readyInMs: Date.now() - t0,
       timings: cp.timings,
@@ -128,6 +147,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log(`ready in ${(info.readyInMs / 1000).toFixed(1)}s: ${cp.server}, kubeconfig ${cp.kubeconfigPath}`);
   } catch (err) {
     log(`start failed: ${(err as Error).message}`);
+    stopping = true;
+    await prometheus?.stop().catch(() => undefined);
     await endpoints?.stop().catch(() => undefined);
     await cp?.stop();
     removeFiles();
@@ -139,6 +160,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   fs.rmSync(clusterFile, { force: true });
   if ("died" in outcome) log(`${outcome.died.name} ${outcome.died.exit}; stopping the rest of the cluster (see ${outcome.died.log})`);
   else log(`${outcome.signal}: stopping`);
+  stopping = true;
+  await prometheus?.stop().catch((err: unknown) => log(`Prometheus stop failed: ${(err as Error).message}`));
   await endpoints?.stop().catch((err: unknown) => log(`endpoint server stop failed: ${(err as Error).message}`));
   await cp.stop();
   removeFiles();

@@ -25,6 +25,12 @@ export interface ClusterInfo {
   /** The SIE endpoint server, when it runs beside the control plane. */
   endpointsUrl?: string;
   metricsUrl?: string;
+  /**
+   * The cluster's Prometheus (cluster/clusterPrometheus.ts), when it runs: `service` is how
+   * sie-fleet reaches it (the API server's service proxy); `url`, its server on loopback, and
+   * `pid` are for people diagnosing the cluster, never for sie-fleet's engine.
+   */
+  prometheus?: { service: string; url: string; pid?: number };
   startedAt: string;
   /** From the daemon's start to ready. */
   readyInMs: number;

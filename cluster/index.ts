@@ -1,6 +1,7 @@
 /**
  * The embedded Kubernetes cluster: a real control plane (etcd, kube-apiserver,
- * kube-controller-manager, kube-scheduler) with kwok's fake GPU nodes, run by a background daemon
+ * kube-controller-manager, kube-scheduler) with kwok's fake GPU nodes, the SIE endpoint server and
+ * an in-cluster Prometheus (clusterPrometheus.ts), run by a background daemon
  * per cluster directory so that it is started once and reused by the CLI, stacks and test lanes.
  *
  *   const c = await startEmbeddedCluster({ dir, onProgress: console.error });  // or the running one
@@ -175,6 +176,8 @@ export interface EmbeddedClusterStatus {
   kubeconfigPath?: string;
   endpointsUrl?: string;
   metricsUrl?: string;
+  /** The cluster's Prometheus: its Service, and its server on loopback (for people, not the engine). */
+  prometheus?: ClusterInfo["prometheus"];
   startedAt?: string;
   versions?: ClusterInfo["versions"];
   components?: { name: string; pid: number | undefined; alive: boolean }[];
@@ -191,11 +194,12 @@ export async function embeddedClusterStatus(dir: string): Promise<EmbeddedCluste
   const base = { dir: abs, exists: isClusterDir(abs), log: path.join(abs, DAEMON_LOG) };
   const info = readClusterInfo(abs);
   if (info && isDaemon(info.pid)) {
-    const { pid, server, kubeconfigPath, endpointsUrl, metricsUrl, startedAt, versions } = info;
+    const { pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, startedAt, versions } = info;
     const components = info.components.map((c) => ({ name: c.name, pid: c.pid, alive: c.pid !== undefined && isProcessAlive(c.pid) }));
     const out: EmbeddedClusterStatus = { ...base, state: "running", pid, server, kubeconfigPath, startedAt, versions, components };
     if (endpointsUrl) out.endpointsUrl = endpointsUrl;
     if (metricsUrl) out.metricsUrl = metricsUrl;
+    if (prometheus) out.prometheus = prometheus;
     try {
       out.nodes = await nodeCounts(kubeconfigPath);
     } catch (err) {

@@ -3,11 +3,11 @@
 // with fake GPU nodes, install the real sie-cluster chart through the real Helm release, show the
 // gateway answering, upgrade to a good version, then to a crash-looping one that the canary wave
 // catches and reverts. Runs in a scratch copy of the project under the state dir (with its own
-// cluster), so the checkout and any cluster of yours stay untouched.
+// cluster), so the checkout and any cluster of yours stay untouched. The metric gates query the
+// cluster's own Prometheus through the API server, as the local stack names it.
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { deleteEmbeddedCluster, startEmbeddedCluster, stopEmbeddedCluster } from "../../cluster/index.js";
-import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../cluster/prometheus.js";
 import { CHART_BASE_ENV } from "../../infra/chartSource.js";
 import { STACK_OUTPUTS } from "../../infra/configKeys.js";
 import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
@@ -28,7 +28,7 @@ import { up } from "./up.js";
 import { upgrade } from "./upgrade.js";
 
 export interface DemoOptions {
-  /** Leave the cluster and the stack running afterwards (Prometheus ends with the demo). */
+  /** Leave the cluster (with its Prometheus) and the stack running afterwards. */
   keep?: boolean;
   /** The good and the bad target of the two upgrades. */
   goodTag?: string;
@@ -79,18 +79,19 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
   emit.log(
     "info",
     "preflight",
-    `cluster ${cluster.server} ready in ${(cluster.readyInMs / 1000).toFixed(1)}s; kubectl --kubeconfig ${cluster.kubeconfigPath} get pods -n ${NAMESPACE}`,
+    `cluster ${cluster.server} ready in ${(cluster.readyInMs / 1000).toFixed(1)}s; look at it with kubectl --kubeconfig ${cluster.kubeconfigPath} get pods -n ${NAMESPACE} (or, with nothing installed: sie-fleet cluster kubectl --dir ${clusterDir} -- get pods -n ${NAMESPACE})`,
   );
   steps.push({ name: `embedded cluster up (${cluster.nodes} fake nodes)`, outcome: "ok", exitCode: 0 });
 
   // With Prometheus the canary is judged on its metrics too; without it, on rollout and endpoints.
-  const noProm = prometheusUnavailable();
-  let prom: PrometheusServer | undefined;
-  if (noProm) emit.log("warn", "preflight", `${noProm}: the demo runs without metric gates`);
-  else if (cluster.metricsUrl) {
-    prom = await startPrometheus({ metricsUrl: cluster.metricsUrl, honorLabels: true });
-    sub.env = { ...sub.env, SIE_FLEET_PROMETHEUS_URL: prom.url };
-    emit.log("info", "preflight", `Prometheus ${prom.url} scraping the endpoint server; metric gates on`);
+  const prom = cluster.prometheus !== undefined || !!sub.env?.["SIE_FLEET_PROMETHEUS_URL"];
+  if (cluster.prometheus) emit.log("info", "preflight", `metric gates on: Prometheus ${cluster.prometheus.service}, through the API server`);
+  else if (!prom) {
+    emit.log(
+      "warn",
+      "preflight",
+      `the cluster has no Prometheus (${cluster.log} says why; scripts/install-prometheus installs it): the upgrades leave the metric gates out (--skip-check) and a good one ends unverified (exit 7)`,
+    );
   }
   try {
     emit.phase("apply", "started", "deploying the local stack: pulumi up of the real sie-cluster chart (Helm release) and the KEDA ScaledObjects");
@@ -150,7 +151,6 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ namespace: NAMESPACE, action: "stop" }),
     }).catch(() => undefined);
-    await prom?.stop();
     if (opts.keep) emit.log("info", "done", `left running: the cluster (stop it with: sie-fleet cluster stop --dir ${clusterDir}); project in ${projectDir}`);
     else await stopEmbeddedCluster(clusterDir);
   }

@@ -5,10 +5,12 @@
  * this is the HTTP CONNECT proxy on that socket.
  *
  * Which address answers, and how, is `dial`'s decision (dialSiePods: the SIE pod with that IP,
- * as that pod would). A refused dial is answered `502 <reason>`: the API server then fails the
- * request with that reason as a dial error, as it would for a pod that does not listen. An
- * accepted one is answered `200` and the tunnel is handed to an HTTP server whose every request
- * asks `dial` again, so a pod that stops between two requests of a kept-alive connection drops it.
+ * as that pod would; else a forwarded pod, egressForward.ts: the cluster's own Prometheus, whose
+ * real process is beside the control plane). A refused dial is answered `502 <reason>`: the API
+ * server then fails the request with that reason as a dial error, as it would for a pod that does
+ * not listen. An accepted one is answered `200`, then either piped to the forwarded pod's process,
+ * or handed to an HTTP server whose every request asks `dial` again, so an SIE pod that stops
+ * between two requests of a kept-alive connection drops it.
  */
 import * as fs from "node:fs";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
@@ -20,8 +22,16 @@ import { closeServer, sendJson } from "./http.js";
 import type { NamespaceView } from "./namespaceView.js";
 import { COMPONENTS, type SiePod } from "./view.js";
 
-/** What answers at one address: a request handler (`path` without trailing slashes, "/" at the root), or why nothing does. */
-export type DialResult = { serve: (req: IncomingMessage, res: ServerResponse, path: string, url: URL) => Promise<void> } | { refused: string };
+/**
+ * What answers at one address: a request handler (`path` without trailing slashes, "/" at the
+ * root), a connection to pipe the tunnel into, or why nothing does.
+ */
+export type DialResult =
+  | { serve: (req: IncomingMessage, res: ServerResponse, path: string, url: URL) => Promise<void> }
+  | { pipe: Socket }
+  | { refused: string };
+/** What answers for a pod that is not an SIE pod; undefined when no such pod has the IP either. */
+export type DialOthers = (host: string, port: number) => Promise<DialResult | undefined>;
 export type Dial = (host: string, port: number) => Promise<DialResult>;
 
 export interface EgressProxy {
@@ -42,9 +52,10 @@ export interface PodNetwork {
 /**
  * What a connection to `ip:port` reaches: the SIE pod with that IP when it runs and declares that
  * container port, answering as itself: a gateway pod the gateway's routes, a config pod the
- * config service's, a worker its probes. Anything else (other pods, nodes) is refused.
+ * config service's, a worker its probes. An IP no SIE pod has goes to `others` (forwarded pods);
+ * anything else (other pods, nodes) is refused.
  */
-export function dialSiePods(net: PodNetwork): Dial {
+export function dialSiePods(net: PodNetwork, others?: DialOthers): Dial {
   const podAt = (ip: string): { v: NamespaceView; pod: SiePod } | undefined => {
     for (const v of net.views()) {
       for (const c of COMPONENTS) {
@@ -60,7 +71,10 @@ export function dialSiePods(net: PodNetwork): Dial {
       await net.refresh();
       found = podAt(ip);
     }
-    if (!found) return { refused: `no SIE pod has IP ${ip} (node addresses, for kubelet logs, exec and port-forward, are not served here)` };
+    if (!found) {
+      const other = await others?.(ip, port);
+      return other ?? { refused: `no SIE pod has IP ${ip} (node addresses, for kubelet logs, exec and port-forward, are not served here)` };
+    }
     const { v, pod } = found;
     const name = `pod ${pod.namespace}/${pod.name}`;
     if (!pod.ports.includes(port))
@@ -70,6 +84,16 @@ export function dialSiePods(net: PodNetwork): Dial {
     if (pod.component === "config") return { serve: (req, res, p) => handleConfigPod(net.state, pod, req, res, p) };
     return { serve: async (_req, res, p) => workerProbe(pod, res, p.slice(1)) };
   };
+}
+
+/** Joins a tunnel to a connection: bytes both ways, and either end closing closes the other. */
+function splice(tunnel: Socket, upstream: Socket, head: Buffer): void {
+  if (head.length > 0) upstream.write(head);
+  tunnel.pipe(upstream);
+  upstream.pipe(tunnel);
+  upstream.on("error", () => undefined);
+  tunnel.on("close", () => upstream.destroy());
+  upstream.on("close", () => tunnel.destroy());
 }
 
 /** sockaddr_un's sun_path is 108 bytes on Linux (104 on macOS), including the terminating NUL. */
@@ -99,8 +123,11 @@ export async function startEgressProxy(socketPath: string, dial: Dial, log: (lin
     const p = url.pathname === "/" ? "/" : url.pathname.replace(/\/+$/, "") || "/";
     dial(target.host, target.port)
       .then((r) => {
-        // Gone since the tunnel opened: a real connection would be reset.
-        if ("refused" in r) return void req.socket.destroy();
+        // Gone since the tunnel opened (or no longer an SIE pod's address): a real connection would be reset.
+        if (!("serve" in r)) {
+          if ("pipe" in r) r.pipe.destroy();
+          return void req.socket.destroy();
+        }
         return r.serve(req, res, p, url);
       })
       .catch((err: unknown) => {
@@ -124,11 +151,16 @@ export async function startEgressProxy(socketPath: string, dial: Dial, log: (lin
     dial(target.host, target.port)
       .then((r) => {
         if ("refused" in r) return refuse(502, r.refused);
+        if (socket.destroyed) {
+          if ("pipe" in r) r.pipe.destroy();
+          return;
+        }
         socket.write("HTTP/1.1 200 Connection established\r\n\r\n");
-        if (head.length > 0) socket.unshift(head);
-        targets.set(socket, target);
         tunnels.add(socket);
         socket.on("close", () => tunnels.delete(socket));
+        if ("pipe" in r) return splice(socket, r.pipe, head);
+        if (head.length > 0) socket.unshift(head);
+        targets.set(socket, target);
         inner.emit("connection", socket);
       })
       .catch((err: unknown) => {

@@ -1,6 +1,7 @@
 // Public surface of the SIE endpoint server (cluster/endpoints/README.md).
 export { startEndpointServer, gatewayPath, configPath } from "./server.js";
 export type { EndpointServer, EndpointServerOptions } from "./server.js";
+export type { PodForward } from "./egressForward.js";
 export { kwokStages } from "./kwokStages.js";
 export { FAULT_SCOPES_OBJECT, parseScope, matchScope, applyScopeChanges } from "./faultScopes.js";
 export type { FaultScope, ScopeChange, ScopeTarget } from "./faultScopes.js";

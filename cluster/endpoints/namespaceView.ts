@@ -54,12 +54,17 @@ export class NamespaceView {
     return list;
   }
 
+  /** The Services labelled with `component` (the chart's `<fullname>-gateway`, `-config`). */
+  services(component: "gateway" | "config"): V1Service[] {
+    return (this.objects?.services ?? []).filter((s) => s.metadata?.labels?.[COMPONENT_LABEL] === component);
+  }
+
   /**
    * The pods a Service labelled with `component` would route to: Ready, not terminating, matched
    * by its selector. Undefined when the namespace has no such Service (nothing to call at all).
    */
   endpoints(component: "gateway" | "config"): SiePod[] | undefined {
-    const services = (this.objects?.services ?? []).filter((s) => s.metadata?.labels?.[COMPONENT_LABEL] === component);
+    const services = this.services(component);
     if (services.length === 0) return undefined;
     const pods = this.objects?.pods ?? [];
     const names = new Set(pods.filter((p) => services.some((s) => selects(s, p))).map((p) => p.metadata?.name));

@@ -6,18 +6,22 @@
  *   {url}/namespaces/<ns>/gateway/…   the release's gateway (the engine's gatewayUrl)
  *   {url}/namespaces/<ns>/config/…    its config service (the engine's configUrl)
  *   {url}/metrics                     every namespace's series, labelled `namespace`
+ *   {url}/targets                     Prometheus HTTP service discovery: one target per release
  *   {url}/control/{state,load,faults,registry} see README.md
  *
  * With `egressSocket`, it is also the cluster network behind the API server (egress.ts): each SIE
- * pod answers at its own IP, so the API server's pod and service proxy reach it as on a real cluster.
+ * pod answers at its own IP, so the API server's pod and service proxy reach it as on a real cluster,
+ * and `forwardPods` makes other pods' ports reach a real process (egressForward.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import * as k8s from "@kubernetes/client-node";
 import { isPodFault, parseImage, type PodFault } from "../faults.js";
 import { handleConfig } from "./config.js";
 import { handleControl, type ControlDeps } from "./control.js";
 import { applyMoveChanges, moveSalt, type DigestMoveChange } from "./digestMoves.js";
 import { applyScopeChanges, matchScope, type ScopeChange } from "./faultScopes.js";
 import { dialSiePods, startEgressProxy, type EgressProxy } from "./egress.js";
+import { ForwardedPods, type PodForward } from "./egressForward.js";
 import { Gateway, GatewayState, type Timings } from "./gateway.js";
 import { closeServer, listen, sendJson } from "./http.js";
 import { LoadGenerator } from "./loadgen.js";
@@ -59,6 +63,11 @@ export interface EndpointServer {
   configUrl(namespace: string): string;
   /** The egress socket it serves, when `egressSocket` was given. */
   egressSocket?: string;
+  /**
+   * From now on, a connection to a pod `rule` covers, on its forwarded port, is piped to
+   * `rule.to` (egressForward.ts). Only with `egressSocket`: without it nothing dials pods here.
+   */
+  forwardPods(rule: PodForward): void;
   stop(): Promise<void>;
 }
 
@@ -154,6 +163,22 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     },
   };
 
+  // Prometheus HTTP service discovery: one target per namespace with a gateway Service, reading that
+  // release's series at its gateway's /metrics, as a ServiceMonitor on the gateway Service would
+  // scrape it (so `up{namespace}` exists per release).
+  const scrapeTargets = () =>
+    [...poller.current.namespaces.keys()].sort().flatMap((ns) =>
+      view(ns)
+        .services("gateway")
+        .map((svc) => {
+          const service = svc.metadata?.name ?? "";
+          return {
+            targets: [new URL(url).host],
+            labels: { __metrics_path__: `${gatewayPath(ns)}/metrics`, namespace: ns, service, instance: `${ns}/${service}` },
+          };
+        }),
+    );
+
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const u = new URL(req.url ?? "/", "http://127.0.0.1");
     const p = u.pathname;
@@ -163,6 +188,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
       res.end(text);
       return;
     }
+    if (p === "/targets") return sendJson(res, 200, scrapeTargets());
     const ns = /^\/namespaces\/([^/]+)\/(gateway|config)(\/.*)?$/.exec(p);
     if (ns) {
       const v = view(decodeURIComponent(ns[1]!));
@@ -173,7 +199,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     const ctl = /^\/control(\/[^/]+)\/?$/.exec(p);
     if (ctl) return handleControl(control, req, res, ctl[1]!, u);
     sendJson(res, 404, {
-      error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics or /control/{state,load,faults,registry}`,
+      error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics, /targets or /control/{state,load,faults,registry}`,
     });
   };
   const server = createServer((req, res) => {
@@ -183,11 +209,18 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     });
   });
   let egress: EgressProxy | undefined;
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const forwarded = new ForwardedPods(async (namespace, labelSelector) => (await core.listNamespacedPod({ namespace, labelSelector })).items);
   try {
     url = await listen(server, opts.port ?? 0);
     if (opts.egressSocket) {
       const views = () => [...poller.current.namespaces.keys()].map(view);
-      egress = await startEgressProxy(opts.egressSocket, dialSiePods({ views, refresh: () => poller.refresh(), gateway, state }), log);
+      const net = { views, refresh: () => poller.refresh(), gateway, state };
+      egress = await startEgressProxy(
+        opts.egressSocket,
+        dialSiePods(net, (ip, port) => forwarded.dial(ip, port)),
+        log,
+      );
     }
     if (needsWebhook({ scopes: poller.faultScopes, moves: poller.digestMoves })) await webhook.ensure();
   } catch (err) {
@@ -205,6 +238,10 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     gatewayUrl: (namespace) => url + gatewayPath(namespace),
     configUrl: (namespace) => url + configPath(namespace),
     ...(egress ? { egressSocket: egress.socketPath } : {}),
+    forwardPods(rule) {
+      if (!egress) throw new Error("forwardPods needs the egress socket (egressSocket): nothing dials pods here without it");
+      forwarded.add(rule);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -46,12 +46,23 @@ export function componentOf(pod: V1Pod): Component | undefined {
   return (COMPONENTS as readonly string[]).includes(c ?? "") ? (c as Component) : undefined;
 }
 
+/** A container of the pod is running and the pod is not terminating: it would accept connections. */
+export function isRunning(pod: V1Pod): boolean {
+  return !pod.metadata?.deletionTimestamp && (pod.status?.containerStatuses ?? []).some((c) => c.state?.running);
+}
+
+/** Container ports the pod declares. */
+export function containerPorts(pod: V1Pod): number[] {
+  return (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort));
+}
+
 /** Ready as a Service would count it: the Ready condition, and not terminating. */
 export function isServing(pod: V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
-function podIPs(pod: V1Pod): string[] {
+/** The pod's addresses (status.podIPs, else status.podIP). */
+export function podIPs(pod: V1Pod): string[] {
   const ips = (pod.status?.podIPs ?? []).map((p) => p.ip).filter((ip) => ip);
   if (ips.length === 0 && pod.status?.podIP) ips.push(pod.status.podIP);
   return ips;
@@ -86,8 +97,8 @@ export function toSiePod(pod: V1Pod, component: Component, scopeFault: (p: Omit<
     labels,
     image,
     ips: podIPs(pod),
-    ports: (pod.spec?.containers ?? []).flatMap((c) => (c.ports ?? []).map((p) => p.containerPort)),
-    started: !pod.metadata?.deletionTimestamp && (pod.status?.containerStatuses ?? []).some((c) => c.state?.running),
+    ports: containerPorts(pod),
+    started: isRunning(pod),
     ready: isServing(pod),
   };
   const fault = isFaultName(annotated) ? annotated : (image.fault ?? scopeFault(base));

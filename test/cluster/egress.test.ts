@@ -1,14 +1,17 @@
 // The cluster network behind the API server (cluster/endpoints/egress.ts) without a cluster: a
-// CONNECT to a pod IP over the egress socket reaches that SIE pod, answering as itself; anything
-// else is refused with a reason. test/slow/cluster/apiProxy.test.ts drives it through a real API server.
+// CONNECT to a pod IP over the egress socket reaches that SIE pod, answering as itself, or a
+// forwarded pod's process (egressForward.ts); anything else is refused with a reason.
+// test/slow/cluster/apiProxy.test.ts and clusterPrometheus.test.ts drive it through a real API server.
 import * as fs from "node:fs";
-import { request, type IncomingMessage } from "node:http";
+import { createServer, request, type IncomingMessage, type Server } from "node:http";
 import type { Socket } from "node:net";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { dialSiePods, parseAuthority, startEgressProxy, type EgressProxy } from "../../cluster/endpoints/egress.js";
+import { ForwardedPods } from "../../cluster/endpoints/egressForward.js";
+import { closeServer, listen } from "../../cluster/endpoints/http.js";
 import { Gateway, GatewayState } from "../../cluster/endpoints/gateway.js";
 import { EndpointMetrics } from "../../cluster/endpoints/metrics.js";
 import { DEFAULT_MODELS } from "../../cluster/endpoints/models.js";
@@ -176,5 +179,86 @@ describe("the egress proxy: SIE pods at their IPs", () => {
     expect(node.reason).toMatch(/no SIE pod has IP 10.240.0.1/);
     expect(refreshes).toBe(before + 1);
     expect((await throughTunnel(proxy.socketPath, "nonsense", "/")).status).toBe(400);
+  });
+});
+
+describe("the egress proxy: forwarded pods reach their process", () => {
+  const prom = (name: string, ip: string, o: { running?: boolean } = {}): V1Pod => {
+    const p = pod(name, "prometheus", "quay.io/prometheus/prometheus:v2.42.0", ip, { running: o.running ?? true });
+    p.metadata = { name, namespace: "monitoring", labels: { "app.kubernetes.io/name": "prometheus" } };
+    p.spec = { containers: [{ name: "prometheus", image: "quay.io/prometheus/prometheus:v2.42.0", ports: [{ name: "http", containerPort: 9090 }] }] };
+    return p;
+  };
+  let pods: V1Pod[] = [prom("prometheus-a", "10.244.1.2"), prom("prometheus-down", "10.244.1.3", { running: false })];
+  const listed: string[] = [];
+  let dir: string;
+  let proxy: EgressProxy;
+  let backend: Server;
+  let backendPort: number;
+  let deadPort: number;
+
+  beforeAll(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-egress-fwd-"));
+    backend = createServer((req, res) => {
+      res.writeHead(200, { "content-type": "text/plain" });
+      res.end(`process saw ${req.method} ${req.url}`);
+    });
+    backendPort = Number(new URL(await listen(backend, 0)).port);
+    // A port nothing listens on: a server that was there and is gone.
+    const gone = createServer();
+    deadPort = Number(new URL(await listen(gone, 0)).port);
+    await closeServer(gone);
+    const forwarded = new ForwardedPods(async (namespace, selector) => {
+      listed.push(`${namespace}?${selector}`);
+      return pods;
+    });
+    forwarded.add({ namespace: "monitoring", labelSelector: "app.kubernetes.io/name=prometheus", port: 9090, to: { host: "127.0.0.1", port: backendPort } });
+    const state = new GatewayState();
+    const metrics = new EndpointMetrics({
+      queueDepth: () => state.queueDepths(),
+      pendingDemand: () => state.pendingDemand(),
+      workers: () => [],
+      namespaces: () => [],
+    });
+    const noSiePods = {
+      views: () => [],
+      refresh: async () => undefined,
+      gateway: new Gateway(state, metrics, DEFAULT_MODELS, { encodeLatencyMs: 0, encodeJitterMs: 0 }),
+      state,
+    };
+    proxy = await startEgressProxy(
+      path.join(dir, "egress.sock"),
+      dialSiePods(noSiePods, (ip, port) => forwarded.dial(ip, port)),
+      () => undefined,
+    );
+  });
+  afterAll(async () => {
+    await proxy.close();
+    await closeServer(backend);
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("a running forwarded pod's port is piped to its process, which sees the request as sent", async () => {
+    const r = await throughTunnel(proxy.socketPath, "10.244.1.2:9090", "/api/v1/query?query=up");
+    expect(r).toMatchObject({ status: 200, body: "process saw GET /api/v1/query?query=up" });
+    expect(listed.at(-1)).toBe("monitoring?app.kubernetes.io/name=prometheus");
+  });
+
+  it("refused as any pod would be: not running, a port it does not declare, its process gone, an IP no pod has", async () => {
+    expect((await throughTunnel(proxy.socketPath, "10.244.1.3:9090", "/-/ready")).reason).toMatch(/pod monitoring\/prometheus-down is not running/);
+    expect((await throughTunnel(proxy.socketPath, "10.244.1.2:8080", "/-/ready")).reason).toMatch(/does not listen on 8080 \(container ports: 9090\)/);
+    expect((await throughTunnel(proxy.socketPath, "10.244.1.9:9090", "/-/ready")).reason).toMatch(/no SIE pod has IP 10.244.1.9/);
+    const before = pods;
+    pods = [prom("prometheus-a", "10.244.1.2")];
+    try {
+      const forwardedDead = new ForwardedPods(async () => pods);
+      forwardedDead.add({ namespace: "monitoring", labelSelector: "x=y", port: 9090, to: { host: "127.0.0.1", port: deadPort } });
+      const r = await forwardedDead.dial("10.244.1.2", 9090);
+      expect(r).toEqual({
+        refused: expect.stringMatching(/^connection refused: pod monitoring\/prometheus-a's process at 127.0.0.1:\d+ does not accept \(connect ECONNREFUSED/),
+      });
+    } finally {
+      pods = before;
+    }
   });
 });

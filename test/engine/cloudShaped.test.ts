@@ -99,9 +99,9 @@ function asLaneStack(cloud: "gke" | "eks", cfg: GkeFleetConfig | EksFleetConfig,
     c["sie-fleet:autoscaling"] = { ...prod["sie-fleet:autoscaling"] };
     c["sie-fleet:monitoring"] = { prometheus: { service: "monitoring/prometheus-operated:9090" } };
     c["sie-fleet:keda"] = { install: false };
-    // The lane cluster runs no Prometheus Service for monitoring.prometheus to name: the
-    // Prometheus checks are left out explicitly, as a user would (the reach preflight refuses
-    // gates that cannot look).
+    // The lane cluster has no prometheus-operated Service for monitoring.prometheus to name (its
+    // own Prometheus, monitoring/prometheus, is left out of test stacks): the Prometheus checks
+    // are left out explicitly, as a user would (the reach preflight refuses gates that cannot look).
     const gates = (local["sie-fleet:rollout"] as StackConfigMap).gates as StackConfigMap;
     const noProm = (list: readonly string[]) => list.filter((x) => x !== "prometheus" && x !== "metric-gates");
     c["sie-fleet:rollout"] = {

@@ -28,14 +28,14 @@ import { readClusterInfo, type ClusterInfo } from "../../cluster/daemonState.js"
 import { CHART_BASE_ENV } from "../../infra/chartSource.js";
 import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
 import { testClusterDir, TEST_NAMESPACE_PREFIX } from "./laneCluster.js";
+import { withoutClusterPrometheus, type StackConfigMap } from "./testStackConfig.js";
+
+export type { StackConfigMap };
 
 /** Per upgrade/rollback/recover call: real controllers and the Pulumi engine on 2 busy cores. */
 export const SCENARIO_TIMEOUT_MS = 10 * 60_000;
 /** A first deploy, including (on a cold machine) waiting for the lane's tool builds. */
 export const DEPLOY_TIMEOUT_MS = 20 * 60_000;
-
-/** The `config:` map of a stack file, as parsed YAML. */
-export type StackConfigMap = Record<string, any>;
 
 export interface StackFixtureOptions {
   /** Stack name (default "local", whose passphrase is built in). */
@@ -46,6 +46,11 @@ export interface StackFixtureOptions {
   deploy?: boolean;
   /** Extra environment for every action (e.g. SIE_FLEET_PROMETHEUS_URL). */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Keep the local stack's `sie-fleet:monitoring`: the metric gates then query the lane cluster's
+   * own Prometheus through the API server (and wait out their windows). Default false.
+   */
+  monitoring?: boolean;
 }
 
 export interface StackFixture {
@@ -55,6 +60,8 @@ export interface StackFixture {
   dir: string;
   stateDir: string;
   configFile: string;
+  /** Whether the stack keeps the local stack's monitoring (StackFixtureOptions.monitoring). */
+  monitoring: boolean;
   ctx: ActionContext;
   events: ProgressEvent[];
   cluster: ClusterInfo;
@@ -93,14 +100,19 @@ export function withPrometheusChecks(c: StackConfigMap): void {
 
 /**
  * The repository's local stack config with this fixture's namespace and `edit` applied, as YAML.
- * The lane cluster runs no Prometheus unless a test starts one, so the stack's verification policy
- * (explicit wave and final lists) leaves the Prometheus checks out; withPrometheusChecks puts them back.
+ * Unless `monitoring`, without the cluster's Prometheus (withoutClusterPrometheus: the metric gates'
+ * windows would lengthen every test's upgrade), so the stack's verification policy (explicit wave
+ * and final lists) leaves the Prometheus checks out; withPrometheusChecks puts them back for a test
+ * that starts its own Prometheus.
  */
-export function localStackYaml(namespace: string, edit?: (c: StackConfigMap) => void): string {
+export function localStackYaml(namespace: string, edit?: (c: StackConfigMap) => void, monitoring = false): string {
   const doc = { config: repoLocalConfig() };
-  const local = repoLocalChecks();
-  const noProm = (list: VerifyCheckName[]) => list.filter((x) => !PROMETHEUS_CHECKS.includes(x));
-  doc.config["sie-fleet:rollout"].gates.checks = { wave: noProm(local.wave), final: noProm(local.final) };
+  if (!monitoring) {
+    withoutClusterPrometheus(doc.config);
+    const local = repoLocalChecks();
+    const noProm = (list: VerifyCheckName[]) => list.filter((x) => !PROMETHEUS_CHECKS.includes(x));
+    doc.config["sie-fleet:rollout"].gates.checks = { wave: noProm(local.wave), final: noProm(local.final) };
+  }
   edit?.(doc.config);
   doc.config["sie-fleet:release"] = { ...doc.config["sie-fleet:release"], namespace };
   return yaml.dump(doc, { lineWidth: -1 });
@@ -129,7 +141,8 @@ export async function stackFixture(opts: StackFixtureOptions = {}): Promise<Stac
     "SIE_FLEET_PROMETHEUS_URL",
   ])
     if (!opts.env?.[k]) delete env[k];
-  const fx = checkout({ stack, namespace, cluster, env, stackYaml: localStackYaml(namespace, opts.config) });
+  const monitoring = opts.monitoring ?? false;
+  const fx = checkout({ stack, namespace, cluster, env, monitoring, stackYaml: localStackYaml(namespace, opts.config, monitoring) });
   return {
     ...fx,
     async cleanup() {
@@ -152,11 +165,12 @@ export function secondCheckout(fx: StackFixture): StackFixture {
     namespace: fx.namespace,
     cluster: fx.cluster,
     env: fx.ctx.env ?? process.env,
+    monitoring: fx.monitoring,
     stackYaml: fs.readFileSync(fx.configFile, "utf8"),
   });
 }
 
-function checkout(o: { stack: string; namespace: string; cluster: ClusterInfo; env: NodeJS.ProcessEnv; stackYaml: string }): StackFixture {
+function checkout(o: { stack: string; namespace: string; cluster: ClusterInfo; env: NodeJS.ProcessEnv; monitoring: boolean; stackYaml: string }): StackFixture {
   const { stack, namespace, cluster } = o;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-stack-"));
   const configFile = path.join(dir, "stacks", `Pulumi.${stack}.yaml`);
@@ -174,6 +188,7 @@ function checkout(o: { stack: string; namespace: string; cluster: ClusterInfo; e
     dir,
     stateDir,
     configFile,
+    monitoring: o.monitoring,
     ctx: { stateDir, reporter: { emit: (e) => events.push(e) }, secrets: [], yes: true, nonInteractive: true, verbose: false, env, cwd: dir },
     events,
     cluster,
@@ -183,7 +198,7 @@ function checkout(o: { stack: string; namespace: string; cluster: ClusterInfo; e
     custom: kc.makeApiClient(k8s.CustomObjectsApi),
     endpoints: { url: cluster.endpointsUrl ?? "", gateway: `${base}/gateway`, config: `${base}/config` },
     open: (create = false) => openStack({ stack, projectDir: dir, stateDir, env }, { create }),
-    writeConfig: (edit) => fs.writeFileSync(configFile, localStackYaml(namespace, edit)),
+    writeConfig: (edit) => fs.writeFileSync(configFile, localStackYaml(namespace, edit, o.monitoring)),
     async cleanup() {
       fs.rmSync(dir, { recursive: true, force: true });
     },

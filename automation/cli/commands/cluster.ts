@@ -51,10 +51,10 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
     // Progress on stderr, so stdout stays the result (and stays JSON with --json).
     onProgress: (line) => void ctx.io.stderr.write(`cluster: ${line}\n`),
   });
-  const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, readyInMs, restarted, nodes, versions, log } = c;
+  const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, readyInMs, restarted, nodes, versions, log } = c;
   ctx.out.result(
     "cluster start",
-    { running: true, alreadyRunning, dir, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, readyInMs, restarted, nodes, versions, log },
+    { running: true, alreadyRunning, dir, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, readyInMs, restarted, nodes, versions, log },
     [
       alreadyRunning
         ? `cluster already running (pid ${pid})`
@@ -63,6 +63,7 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
       `  kubeconfig  ${kubeconfigPath}`,
       ...(endpointsUrl ? [`  endpoints   ${endpointsUrl}`] : []),
       ...(metricsUrl ? [`  metrics     ${metricsUrl}`] : []),
+      ...(prometheus ? [`  prometheus  ${prometheusLine(prometheus)}`] : []),
       `  logs        ${log}, ${path.join(dir, "logs")}/`,
       `try: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
       `stop it with: sie-fleet cluster stop${flags.dir ? ` --dir ${flags.dir}` : ""}`,
@@ -88,6 +89,11 @@ export async function status(flags: ClusterFlags, ctx: CommandContext): Promise<
   return EXIT_CODES.ok;
 }
 
+/** Stacks name the Service; the loopback server is for looking at it by hand. */
+function prometheusLine(p: { service: string; url: string }): string {
+  return `Service ${p.service} (sie-fleet reaches it through the API server), server ${p.url}`;
+}
+
 function statusLines(s: EmbeddedClusterStatus): string[] {
   switch (s.state) {
     case "running":
@@ -97,6 +103,7 @@ function statusLines(s: EmbeddedClusterStatus): string[] {
         `  kubeconfig  ${s.kubeconfigPath}`,
         ...(s.nodes ? [`  nodes       ${s.nodes.ready}/${s.nodes.total} Ready`] : []),
         ...(s.endpointsUrl ? [`  endpoints   ${s.endpointsUrl}`] : []),
+        ...(s.prometheus ? [`  prometheus  ${prometheusLine(s.prometheus)}`] : []),
         `  components  ${(s.components ?? []).map((c) => `${c.name} ${c.pid ?? "?"}${c.alive ? "" : " (gone)"}`).join(", ")}`,
       ];
     case "starting":

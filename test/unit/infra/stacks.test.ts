@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../../infra/configParse.js";
 import type { LocalFleetConfig } from "../../../infra/configTypes.js";
 import { DEFAULT_CHECKS, phaseChecks } from "../../../automation/verify/checks.js";
+import { CLUSTER_PROMETHEUS_SERVICE } from "../../../cluster/clusterPrometheus.js";
 
 const STACKS = join(import.meta.dirname, "../../../stacks");
 const files = readdirSync(STACKS).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f));
@@ -56,7 +57,15 @@ describe("stack files", () => {
       cpu: ["cpu", 0, 2],
     });
     expect(cfg.release).toMatchObject({ namespace: "sie", releaseName: "sie", imageTag: "v0.3.1" });
-    expect(cfg.autoscaling).toMatchObject({ enabled: true, prometheusAddress: "http://127.0.0.1:9090" });
+    expect(cfg.autoscaling.enabled).toBe(true);
+    expect(cfg.autoscaling.prometheusAddress).toBeUndefined();
+    // The embedded cluster's own Prometheus, for KEDA (in-cluster address) and the gates (service proxy).
+    expect(stackConfig("Pulumi.local.yaml")["sie-fleet:monitoring"]).toEqual({ prometheus: { service: CLUSTER_PROMETHEUS_SERVICE } });
+    expect(cfg.monitoring.prometheus).toMatchObject({
+      source: "service",
+      service: { namespace: "monitoring", name: "prometheus", port: 9090 },
+      inClusterUrl: "http://prometheus.monitoring.svc.cluster.local:9090",
+    });
     expect(cfg.keda.install).toBe(false);
     expect(cfg.rollout.canaryPool).toBe("l4");
 
