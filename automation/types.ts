@@ -205,8 +205,8 @@ import type { ImageDigest } from "./digests.js";
 export type { PromotionReport } from "./actions/promotion.js";
 import type { PromotionReport } from "./actions/promotion.js";
 import type { KedaPreflightReport } from "./policy/keda.js";
-export type { SkippedCheck, SkipSource } from "./verify/checks.js";
-import type { SkippedCheck } from "./verify/checks.js";
+export type { SkippedCheck, SkipSource } from "./verify/skipped.js";
+import type { SkippedCheck } from "./verify/skipped.js";
 
 export interface UpgradeSucceeded extends UpgradeResultBase {
   outcome: "succeeded";

@@ -1,5 +1,5 @@
 // Why a run ended succeeded-unverified, in one line: what no gate looked at.
-import { describeSkipped, type SkippedCheck } from "./verify/checks.js";
+import { describeSkipped, type SkippedCheck } from "./verify/skipped.js";
 
 export function unverifiedReason(r: { unverifiedPools?: readonly string[]; skippedChecks?: readonly SkippedCheck[] }): string {
   return [

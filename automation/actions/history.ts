@@ -8,7 +8,7 @@ import { sourceRun } from "../policy/promotion.js";
 import { assertStackName } from "../stackName.js";
 import type { ActionContext } from "../types.js";
 import type { ImageDigest } from "../digests.js";
-import type { SkippedCheck } from "../verify/checks.js";
+import type { SkippedCheck } from "../verify/skipped.js";
 import { sharedJournal } from "./clusterLock.js";
 import { isNotDeployed, loadStackContext, rawConfig } from "./context.js";
 

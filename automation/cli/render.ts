@@ -5,7 +5,7 @@ import { formatDuration } from "../events/format.js";
 import type { FleetResult } from "../actions/fleet.js";
 import { KEDA_RULE, kedaOkText, kedaOverrideText, unreconciledText, type KedaPreflightReport } from "../policy/keda.js";
 import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
-import { describeSkipped } from "../verify/checks.js";
+import { describeSkipped } from "../verify/skipped.js";
 
 export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[] {
   const from = r.from ?? "?";

@@ -15,6 +15,8 @@ import { poolsInScope } from "./scope.js";
 import type { Check, VerifyCheckName, VerifyContext } from "./types.js";
 
 export { VERIFY_CHECKS } from "../../infra/configSchema.js";
+export { describeSkipped, SKIP_SOURCES, type SkippedCheck, type SkipSource } from "./skipped.js";
+import type { SkippedCheck } from "./skipped.js";
 export type { RunPolicy };
 
 /** Checks to build, or a reason they are skipped (reported as a "warn" gate). */
@@ -99,18 +101,6 @@ export function phaseChecks(
   return skip.length === 0 ? listed : listed.filter((c) => !skip.includes(c));
 }
 
-/** Who left a check out of a run: the stack's rollout.gates.skip, --skip-check, or --force past a check that could not look. */
-export const SKIP_SOURCES = ["config", "flag", "force"] as const;
-export type SkipSource = (typeof SKIP_SOURCES)[number];
-
-/** A type, not an interface: it is journaled as JSON as it is. */
-export type SkippedCheck = {
-  name: VerifyCheckName;
-  source: SkipSource;
-};
-
-const SOURCE_TEXT: Record<SkipSource, string> = { config: "rollout.gates.skip", flag: "--skip-check", force: "--force" };
-
 /**
  * The checks a run leaves out, each once with where the skip came from (the stack's file first):
  * only names the stack's lists (or the defaults) would run in some phase, as skipping a check that
@@ -129,14 +119,6 @@ export function skippedChecks(
     for (const name of names) if (listed.has(name) && !out.some((s) => s.name === name)) out.push({ name, source });
   }
   return out;
-}
-
-/** `prometheus, metric-gates (--skip-check); keda (rollout.gates.skip)`. */
-export function describeSkipped(skipped: readonly SkippedCheck[]): string {
-  return SKIP_SOURCES.map((source) => [skipped.filter((s) => s.source === source).map((s) => s.name), source] as const)
-    .filter(([names]) => names.length > 0)
-    .map(([names, source]) => `${names.join(", ")} (${SOURCE_TEXT[source]})`)
-    .join("; ");
 }
 
 export interface BuiltChecks {

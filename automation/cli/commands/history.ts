@@ -3,7 +3,7 @@ import { digestSummary } from "../../digests.js";
 import { EXIT_CODES } from "../../errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { table } from "../render.js";
-import { describeSkipped } from "../../verify/checks.js";
+import { describeSkipped } from "../../verify/skipped.js";
 
 export interface HistoryFlags {
   limit: number;
