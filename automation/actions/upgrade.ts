@@ -530,7 +530,7 @@ async function run(
     if (unverified.length > 0 || skipped.length > 0) {
       // Never plain success: no gate saw the new version on these pools, or the run left checks out.
       const why = { ...(unverified.length > 0 ? { unverifiedPools: unverified } : {}), ...(skipped.length > 0 ? { skippedChecks: [...skipped] } : {}) };
-      const message = `${sc.imageTag} → ${opts.to} succeeded unverified: ${unverifiedReason(why)}`;
+      const message = `${sc.imageTag} → ${opts.to} succeeded with ${unverifiedReason(why)}`;
       await journal.recordOutcome("succeeded-unverified", { message, data: why });
       emit.outcome("succeeded-unverified", exitCodeForOutcome("succeeded-unverified"), `stack ${stack}: ${message}`);
       return finish({ outcome: "succeeded-unverified" as const, ...why, waves, gates, ...zero });
