@@ -213,7 +213,9 @@ ${EXIT_CODES_HELP}`,
       "From a fresh clone: builds what is missing (Pulumi CLI, Kubernetes provider and helm, the control plane; " +
         "20-30 minutes the first time on 2 cores, then reused), starts an embedded cluster of its own, installs the " +
         "local stack (the real sie-cluster chart through the real Helm release), upgrades to a good version, then to one " +
-        "whose workers crash, which the canary wave catches and reverts. Works in a scratch copy under <state-dir>/demo.",
+        "whose workers crash, which the canary wave catches and reverts. Works in a scratch copy under <state-dir>/demo. " +
+        "Before building anything it checks what it cannot build (the chart the local stack installs, Go new enough for the " +
+        "tools not built yet, disk space for their builds) and stops with one message naming what is missing and how to fix it (exit 2).",
     )
     .option("--keep", "leave the demo's cluster and stack running afterwards")
     .addHelpText("after", "\nExamples:\n  $ sie-fleet demo\n  $ sie-fleet demo --keep --json")
