@@ -123,10 +123,8 @@ function checkChart(repoRoot: string, env: NodeJS.ProcessEnv, problems: DemoProb
   const fix = `restore ${file} from git (git checkout -- ${file})`;
   let raw: Record<string, unknown>;
   try {
-    raw = ((yaml.load(fs.readFileSync(path.join(repoRoot, file), "utf8")) as { config?: Record<string, unknown> } | undefined)?.config ?? {}) as Record<
-      string,
-      unknown
-    >;
+    const doc = yaml.load(fs.readFileSync(path.join(repoRoot, file), "utf8")) as { config?: Record<string, unknown> } | undefined;
+    raw = doc?.config ?? {};
   } catch (err) {
     problems.push({ check: "chart", reason: `cannot read ${path.join(repoRoot, file)}: ${(err as Error).message}`, fix });
     return undefined;
