@@ -19,15 +19,18 @@ export const EXIT_CODES = {
   internal: 1,
   /** Bad flags, arguments or configuration; nothing was changed. */
   usage: 2,
-  /** The stack does not exist or another run holds its lock; nothing was changed. */
+  /** The stack does not exist, another run holds its lock, its cluster cannot be reached or the kubeconfig lacks a permission; nothing was changed. */
   stack: 3,
-  /** Refused by the version policy or a preview guardrail; nothing was applied. */
+  /** Refused by the version or promotion policy, a preflight check (capacity, health, KEDA, a check that cannot look) or a preview guardrail; nothing was applied. */
   refused: 4,
   /** The upgrade failed a gate and the stack was reverted to its previous config, which verified healthy. */
   reverted: 5,
   /** A revert or recovery failed, or the state is unknown: a person must look before anything else runs. */
   needsAttention: 6,
-  /** The upgrade was applied and verified except on pools running 0 workers, which no gate could see (rollout.zeroReplicaPools: report). */
+  /**
+   * The upgrade was applied and every check it ran passed, but something was not looked at: checks left out
+   * (rollout.gates.skip, --skip-check, --force), or pools running 0 workers left at zero (rollout.zeroReplicaPools: report).
+   */
   unverified: 7,
   /** Interrupted (Ctrl-C twice, SIGTERM); run `recover` to finish or undo the run. */
   interrupted: 130,

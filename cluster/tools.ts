@@ -5,18 +5,16 @@
  * of minutes, so a test can skip with the reason instead); `ensure*` builds when needed.
  * Builds are cached under SIE_FLEET_TOOLS_DIR (the script's default: <repo>/.sie-fleet/tools).
  */
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../automation/engine/paths.js";
-import { runEnsureScript, type EnsureToolOptions } from "../automation/engine/ensureTool.js";
+import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "../automation/engine/ensureTool.js";
 import { StackError } from "../automation/errors.js";
 
 // The provider and helm client: built by the same script, found by the engine, which installs the
 // plugin into its PULUMI_HOME.
 export { ensureKubernetesTools as ensureKubeProvider, type KubernetesTools as KubeProviderBuild } from "../automation/engine/kubernetesPlugin.js";
 
-const ENSURE_SCRIPT = path.join(REPO_ROOT, "scripts/ensure-kube-tools");
 const BUILD_HINT = "install Go 1.26+ and run scripts/ensure-kube-tools (see docs/kube-tools.md)";
 export const KUBE_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
 export type KubeBinary = (typeof KUBE_BINARIES)[number];
@@ -83,17 +81,6 @@ function checkKubeBuild(root: string): KubeTools {
   return { ok: true, root, bin: (name) => path.join(root, "bin", name) };
 }
 
-function findBuild(root: string | undefined, args: string[], what: string): { ok: true; root: string } | { ok: false; reason: string } {
-  if (root) return { ok: true, root };
-  const r = spawnSync(ENSURE_SCRIPT, [...args, "--check"], { encoding: "utf8" });
-  if (r.error) return { ok: false, reason: `scripts/ensure-kube-tools could not run: ${r.error.message}` };
-  if (r.status !== 0) {
-    const why = (r.stderr || "")
-      .trim()
-      .split("\n")
-      .pop()
-      ?.replace(/^\[ensure-kube-tools\] /, "");
-    return { ok: false, reason: why || `${what} is not built (scripts/ensure-kube-tools --check exited ${r.status})` };
-  }
-  return { ok: true, root: r.stdout.trim().split("\n").pop() ?? "" };
+function findBuild(root: string | undefined, args: string[], what: string): FoundTool {
+  return root ? { ok: true, root } : checkEnsureScript("ensure-kube-tools", args, what);
 }

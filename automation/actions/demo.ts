@@ -12,7 +12,6 @@ import { CHART_BASE_ENV } from "../../infra/chartSource.js";
 import { STACK_OUTPUTS } from "../../infra/configKeys.js";
 import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
 import { ensureKubernetesTools } from "../engine/kubernetesPlugin.js";
-import { REPO_ROOT } from "../engine/paths.js";
 import { ensurePulumi } from "../engine/pulumiCli.js";
 import { makeScratchProject } from "../engine/scratchProject.js";
 import { EXIT_CODES } from "../errors.js";
@@ -22,6 +21,7 @@ import { sieService } from "../workloads.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import type { ActionContext, UpgradeResult } from "../types.js";
 import { exitCodeForOutcome } from "../types.js";
+import { demoPreflight } from "./demoPreflight.js";
 import { history } from "./history.js";
 import { PROJECT_DIR_ENV } from "./target.js";
 import { up } from "./up.js";
@@ -44,6 +44,8 @@ export interface DemoReport {
 const NAMESPACE = "sie";
 
 export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoReport> {
+  // What no build can provide (the chart, Go, disk space) is checked before the first build starts.
+  const { chartBase, toBuild } = demoPreflight({ env: ctx.env ?? process.env });
   const emit = new ProgressEmitter(ctx.reporter, "demo");
   const steps: DemoReport["steps"] = [];
   const projectDir = path.resolve(ctx.stateDir, "demo");
@@ -54,7 +56,9 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
   emit.phase(
     "preflight",
     "started",
-    "finding or building the tools from Go modules: the Pulumi CLI, the Kubernetes provider and helm, the control plane (a first build takes 20-30 minutes on 2 cores; later runs reuse it)",
+    toBuild.length > 0
+      ? `building from Go modules what is not cached yet: ${toBuild.join(", ")} (a first build takes 20-30 minutes on 2 cores; later runs reuse it)`
+      : "the tools are built: the Pulumi CLI, the Kubernetes provider and helm, the control plane",
   );
   await ensurePulumi({ onProgress: progress });
   await ensureKubernetesTools({ onProgress: progress });
@@ -67,7 +71,7 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
   const sub: ActionContext = {
     ...ctx,
     stateDir,
-    env: { ...(ctx.env ?? process.env), [PROJECT_DIR_ENV]: projectDir, [CLUSTER_DIR_ENV]: clusterDir, [CHART_BASE_ENV]: REPO_ROOT },
+    env: { ...(ctx.env ?? process.env), [PROJECT_DIR_ENV]: projectDir, [CLUSTER_DIR_ENV]: clusterDir, [CHART_BASE_ENV]: chartBase },
   };
 
   emit.phase(

@@ -28,10 +28,10 @@ Exit codes:
   0    ok (upgrade succeeded, dry-run done, query answered)
   1    internal error (a bug; run with --verbose)
   2    bad flags, arguments or config; nothing changed
-  3    stack not found, or locked by another run; nothing changed
-  4    refused by version policy, preflight (capacity, health, KEDA, a check that cannot look) or preview guardrail; nothing applied
+  3    stack not found or locked by another run, cluster unreachable, or an RBAC permission missing; nothing changed
+  4    refused by version or promotion policy, preflight (capacity, health, KEDA, a check that cannot look) or preview guardrail; nothing applied
   5    upgrade failed a gate and was reverted to the previous version
-  6    needs attention: a revert or recovery failed; look before running anything else
+  6    needs attention: a revert or recovery failed, or the run lost its lock; look before running anything else
   7    applied, every check it ran passed, but not verified: checks were left out (rollout.gates.skip,
        --skip-check, --force), or pools running 0 workers were left at zero (rollout.zeroReplicaPools: report)
   130  interrupted; run \`sie-fleet recover\`
@@ -213,7 +213,9 @@ ${EXIT_CODES_HELP}`,
       "From a fresh clone: builds what is missing (Pulumi CLI, Kubernetes provider and helm, the control plane; " +
         "20-30 minutes the first time on 2 cores, then reused), starts an embedded cluster of its own, installs the " +
         "local stack (the real sie-cluster chart through the real Helm release), upgrades to a good version, then to one " +
-        "whose workers crash, which the canary wave catches and reverts. Works in a scratch copy under <state-dir>/demo.",
+        "whose workers crash, which the canary wave catches and reverts. Works in a scratch copy under <state-dir>/demo. " +
+        "Before building anything it checks what it cannot build (the chart the local stack installs, Go new enough for the " +
+        "tools not built yet, disk space for their builds) and stops with one message naming what is missing and how to fix it (exit 2).",
     )
     .option("--keep", "leave the demo's cluster and stack running afterwards")
     .addHelpText("after", "\nExamples:\n  $ sie-fleet demo\n  $ sie-fleet demo --keep --json")

@@ -1,9 +1,38 @@
 // Runs one of the scripts/ensure-* scripts, which find or build a tool from Go modules and print
 // its root directory last on stdout, streaming their progress (a first build takes minutes).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import * as path from "node:path";
 import { StackError } from "../errors.js";
 import { REPO_ROOT } from "./paths.js";
+
+/** Where the scripts cache their builds; unset, their default: <checkout>/.sie-fleet/tools. */
+export const TOOLS_DIR_ENV = "SIE_FLEET_TOOLS_DIR";
+
+/** The tools directory the scripts use with `env` (the default mirrors theirs). */
+export function toolsDir(env: NodeJS.ProcessEnv = process.env): string {
+  return env[TOOLS_DIR_ENV] || path.join(REPO_ROOT, ".sie-fleet", "tools");
+}
+
+/** A build that is there, or why not (the script's own last line: what to run, and how long it takes). */
+export type FoundTool = { ok: true; root: string } | { ok: false; reason: string };
+
+/**
+ * Runs a scripts/ensure-* script with `--check`: it only looks, printing the root when the build for
+ * the current sources is cached (or, for Pulumi, a new enough CLI is on PATH) and exiting 3 otherwise.
+ */
+export function checkEnsureScript(script: string, args: readonly string[], what: string): FoundTool {
+  const r = spawnSync(path.join(REPO_ROOT, "scripts", script), [...args, "--check"], { encoding: "utf8" });
+  if (r.error) return { ok: false, reason: `scripts/${script} could not run: ${r.error.message}` };
+  if (r.status !== 0) {
+    const why = (r.stderr || "")
+      .trim()
+      .split("\n")
+      .pop()
+      ?.replace(/^\[[\w-]+\] /, "");
+    return { ok: false, reason: why || `${what} is not built (scripts/${script} ${[...args, "--check"].join(" ")} exited ${r.status})` };
+  }
+  return { ok: true, root: r.stdout.trim().split("\n").pop() ?? "" };
+}
 
 export interface EnsureToolOptions {
   /** Receives the script's progress lines. */

@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import type { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
 import { StackError } from "../errors.js";
-import { runEnsureScript, type EnsureToolOptions } from "./ensureTool.js";
+import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "./ensureTool.js";
 import { REPO_ROOT } from "./paths.js";
 
 const run = promisify(execFile);
@@ -47,6 +47,11 @@ export function ensureKubernetesTools(opts: EnsureToolOptions = {}): Promise<Kub
   }));
   built.catch(() => (built = undefined));
   return built;
+}
+
+/** The provider and helm build that ensureKubernetesTools would use, if it is cached (builds nothing). */
+export function findKubernetesTools(): FoundTool {
+  return checkEnsureScript("ensure-kube-tools", ["--provider"], "the Pulumi Kubernetes provider and helm");
 }
 
 const SOURCE_STAMP = ".sie-fleet-source";

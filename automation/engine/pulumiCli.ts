@@ -1,7 +1,7 @@
 // Finds (or builds) the Pulumi CLI through scripts/ensure-pulumi, the only way the automation
 // layer and the tests obtain it.
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
-import { runEnsureScript, type EnsureToolOptions } from "./ensureTool.js";
+import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "./ensureTool.js";
 
 let cached: Promise<PulumiCommand> | undefined;
 
@@ -17,4 +17,9 @@ export function ensurePulumi(opts: EnsurePulumiOptions = {}): Promise<PulumiComm
   ).then((root) => PulumiCommand.get({ root }));
   cached.catch(() => (cached = undefined));
   return cached;
+}
+
+/** A Pulumi CLI that ensurePulumi would use without building: a new enough one on PATH, or our cached build. */
+export function findPulumi(): FoundTool {
+  return checkEnsureScript("ensure-pulumi", [], "the Pulumi CLI");
 }
