@@ -44,11 +44,12 @@ export const DEMO_TOOLS: readonly DemoTool[] = [
 /**
  * Free space a build needs. Measured with every tool built (Kubernetes v1.36.3, provider 4.25.0,
  * Pulumi v3.259.0): the builds take 0.7 GB in the tools directory (control plane 349 MB, provider
- * and helm 218 MB, Pulumi 126 MB); Go's build cache held 8.7 GB and its module cache 2.7 GB, some
- * of it from earlier builds. Below these a build would likely fill the disk halfway through.
+ * and helm 218 MB, Pulumi 126 MB); Go's build cache held 8.7 GB and its module cache 2.7 GB, much
+ * of the build cache from earlier builds of other versions, so one cold build is asked for about
+ * half of it. Below these a build would likely fill the disk halfway through.
  */
 export const TOOLS_DIR_FLOOR_BYTES = 1e9;
-export const GO_BUILD_CACHE_FLOOR_BYTES = 8e9;
+export const GO_BUILD_CACHE_FLOOR_BYTES = 5e9;
 export const GO_MOD_CACHE_FLOOR_BYTES = 2e9;
 
 export interface GoInfo {
