@@ -41,7 +41,7 @@ export async function handleConfigPod(
   path: string,
   requestLog: RequestLog = NO_REQUEST_LOG,
 ): Promise<void> {
-  requestLog.answered(pod, req, res);
+  requestLog.answered(pod, req, res, path);
   const headers = { [VERSION_HEADER]: pod.image.version };
   if (path === "/readyz" && !pod.ready) return sendJson(res, 503, { status: "not ready" }, headers);
   await new Promise((r) => setTimeout(r, extraLatencyMs(pod.fault)));

@@ -88,7 +88,7 @@ export function dialSiePods(net: PodNetwork, others?: DialOthers): Dial {
     if (pod.component === "config") return { serve: (req, res, p) => handleConfigPod(net.state, pod, req, res, p, net.requestLog) };
     return {
       serve: async (req, res, p) => {
-        net.requestLog?.answered(pod, req, res);
+        net.requestLog?.answered(pod, req, res, p);
         workerProbe(pod, res, p.slice(1));
       },
     };

@@ -158,7 +158,7 @@ export class Gateway {
 
   /** The gateway's own routes, answered by `gw`. */
   private async serve(view: NamespaceView, gw: SiePod, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
-    this.requestLog.answered(gw, req, res);
+    this.requestLog.answered(gw, req, res, path);
     const headers = { [VERSION_HEADER]: gw.image.version };
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" }, headers);
     if (path === "/readyz") return sendJson(res, 200, { status: "ready", healthy_workers: view.workers().filter((w) => w.ready).length }, headers);

@@ -48,8 +48,8 @@ export function requestLine(pod: SiePod, method: string, urlPath: string, status
 
 /** Where request lines go: PodLogs, or nowhere when the cluster serves no logs. */
 export interface RequestLog {
-  /** One line for the request `pod` answers on `res`, written once the answer is sent. */
-  answered(pod: SiePod, req: IncomingMessage, res: ServerResponse): void;
+  /** One line for the request `pod` answers on `res` (`urlPath` at the pod's root), written once the answer is sent. */
+  answered(pod: SiePod, req: IncomingMessage, res: ServerResponse, urlPath: string): void;
   /** One line for a request `pod` served inside another pod's answer (a worker's encode behind the gateway). */
   served(pod: SiePod, method: string, urlPath: string, status: number): void;
 }
@@ -114,8 +114,7 @@ export class PodLogs implements RequestLog {
     }, FLUSH_MS);
   }
 
-  answered(pod: SiePod, req: IncomingMessage, res: ServerResponse): void {
-    const urlPath = new URL(req.url ?? "/", "http://pod").pathname;
+  answered(pod: SiePod, req: IncomingMessage, res: ServerResponse, urlPath: string): void {
     res.once("finish", () => this.line(pod, requestLine(pod, req.method ?? "GET", urlPath, res.statusCode)));
   }
 
