@@ -261,7 +261,7 @@ export class Gateway {
     const workerHeaders = { "X-SIE-Worker": w.name, "X-SIE-Pool": w.pool };
     const failed = this.state.fails(w);
     const code = failed ? 500 : 200;
-    this.requestLog.served(w, "POST", `/v1/encode/${encodeURIComponent(model)}`, code);
+    this.requestLog.served(w, "POST", `/v1/encode/${model}`, code);
     this.metrics.requests.inc({ namespace, pool: w.pool, pod: w.name, status: String(code), version: v, model });
     this.metrics.duration.observe({ namespace, pool: w.pool, version: v }, (performance.now() - t0) / 1000);
     if (failed) {
