@@ -96,8 +96,11 @@ function sign(dir: string, stem: string, subject: string, extensions: string, ca
   );
 }
 
-/** A serving certificate from the cluster CA for a component listening on 127.0.0.1. */
-export function issueServingCert(pki: Pki, name: string): ClientCert {
+/**
+ * A serving certificate from the cluster CA for a component listening on 127.0.0.1, also valid
+ * for `extraIps` (the addresses its clients dial, e.g. the fake nodes' IP for kwok's kubelet server).
+ */
+export function issueServingCert(pki: Pki, name: string, extraIps: readonly string[] = []): ClientCert {
   sign(
     pki.dir,
     name,
@@ -106,7 +109,7 @@ export function issueServingCert(pki: Pki, name: string): ClientCert {
       "basicConstraints=CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth,clientAuth",
-      "subjectAltName=IP:127.0.0.1,DNS:localhost",
+      `subjectAltName=${["127.0.0.1", ...extraIps].map((ip) => `IP:${ip}`).join(",")},DNS:localhost`,
       "",
     ].join("\n"),
   );

@@ -18,11 +18,11 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { claimClusterDir } from "./clusterDir.js";
 import { kwokStages } from "./endpoints/kwokStages.js";
-import { kubeconfig, makePki, opensslMissing, type Pki } from "./certs.js";
+import { issueServingCert, kubeconfig, makePki, opensslMissing, type Pki } from "./certs.js";
 import { defaultNodes, KWOK_NODE_LABEL, KWOK_NODE_VALUE, nodeObject, type FakeNodeSpec } from "./nodes.js";
 import { stablePorts } from "./ports.js";
 import { httpGet, Proc, waitFor } from "./procs.js";
-import { findKubeTools, kubeToolVersions, type KubeToolsBuild } from "./tools.js";
+import { findKubeTools, kubeToolVersions, kwokCrdFiles, type KubeToolsBuild } from "./tools.js";
 
 export interface StartControlPlaneOptions {
   /** The cluster's directory: certificates, etcd data, ports, kubeconfigs and one log per component (logs/). */
@@ -45,6 +45,23 @@ export interface ComponentInfo {
   log: string;
 }
 
+/**
+ * kwok's kubelet server: what the fake nodes advertise as their kubelet (InternalIP `nodeIP`,
+ * port `port`), served by kwok on 127.0.0.1:`port`. The API server's kubelet calls (logs,
+ * port-forward) reach it through the egress (cluster/endpoints/egress.ts pipes them there), and
+ * it answers from kwok `Logs` and `PortForward` objects, one per pod, when `crds` (the endpoint
+ * server writes them). No `Exec` objects exist: kwok's exec would run the command on this machine.
+ */
+export interface KubeletServer {
+  nodeIP: string;
+  port: number;
+  /** Where the per-pod log files that `Logs` objects name live: `<dir>/pod-logs`. */
+  podLogsDir: string;
+  /** kwok watches `Logs` and `PortForward` objects (their CRDs are installed); false says why not in `why`. */
+  crds: boolean;
+  why?: string;
+}
+
 export interface ControlPlane {
   /** Admin kubeconfig (system:masters), certificates embedded; always `<dir>/kubeconfig`. */
   kubeconfigPath: string;
@@ -58,6 +75,8 @@ export interface ControlPlane {
   restarted: boolean;
   /** Milliseconds per start step, and `total`. */
   timings: Record<string, number>;
+  /** What the fake nodes' kubelet is (kwok's server). */
+  kubelet: KubeletServer;
   versions: { kubernetes: string; etcd: string; kwok: string };
   components(): ComponentInfo[];
   /** Resolves when a component exits on its own (not through stop()); never resolves otherwise. */
@@ -73,7 +92,12 @@ const SERVICE_CIDR = "10.96.0.0/16";
 /** What kwok writes into pod and node status. The API server reaches them only through the egress socket (see egressSocketPath). */
 const POD_CIDR = "10.244.0.0/16";
 const NODE_IP = "10.240.0.1";
-const PORT_NAMES = ["etcd", "etcdPeer", "apiserver", "controllerManager", "scheduler"] as const;
+const PORT_NAMES = ["etcd", "etcdPeer", "apiserver", "controllerManager", "scheduler", "kubelet"] as const;
+/** The kwok CRDs whose objects the endpoint server writes per SIE pod (`--enable-crds`): plural file stem and Kind. */
+const KWOK_CRDS = [
+  ["logs", "Logs"],
+  ["portforwards", "PortForward"],
+] as const;
 
 /**
  * The cluster network as the API server sees it: every connection it opens to a pod or node
@@ -90,9 +114,9 @@ export function egressSocketPath(dir: string): string {
  * The kwok Stage configuration passed to kwok: what each pod's and node's status becomes,
  * generated from the fault table (cluster/faults.ts) at every start.
  */
-export function kwokStagesFile(dir: string): string {
+export function kwokStagesFile(dir: string, kubeletPort?: number): string {
   const file = path.join(dir, "kwok-stages.yaml");
-  fs.writeFileSync(file, kwokStages());
+  fs.writeFileSync(file, kwokStages(kubeletPort));
   return file;
 }
 
@@ -144,7 +168,11 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
       { name: "scheduler", user: "system:kube-scheduler" },
       // kwok writes node and pod status and leases for every fake node, as a kubelet would for its own.
       { name: "kwok", user: "kwok-controller", groups: ["system:masters"] },
+      // What the API server presents to kubelets (kwok does not ask for it; a real kubelet would).
+      { name: "apiserver-kubelet-client", user: "kube-apiserver-kubelet-client", groups: ["system:masters"] },
     ]);
+    // The API server verifies kwok's kubelet server against the cluster CA, at the nodes' IP it dials.
+    const kubeletServing = issueServingCert(pki, "kwok-kubelet", [NODE_IP]);
     const kubeconfigPath = path.join(dir, "kubeconfig");
     const kcFor = (name: string, user: string): string => {
       const file = name === "admin" ? kubeconfigPath : path.join(dir, `${name}.kubeconfig`);
@@ -180,12 +208,20 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(adminKc);
     // The CRDs and nodes go in while the controllers start: both only need the API server.
-    if (opts.kedaCrds ?? true) await applyCrds(kc, path.join(tools.root, "crds"), left());
+    if (opts.kedaCrds ?? true) await applyCrds(kc, yamlFiles(path.join(tools.root, "crds")), left());
+    // kwok watches these kinds from its start (--enable-crds), so they go in first; without them
+    // kwok still plays the nodes and pods, and kubectl logs and port-forward say there is nothing.
+    const kwokCrds = kwokCrdFiles(KWOK_CRDS.map(([file]) => file));
+    if (kwokCrds.ok) await applyCrds(kc, kwokCrds.files, left());
+    else progress(`no kubectl logs or port-forward of pods: ${kwokCrds.reason}`);
     const nodes = opts.nodes ?? defaultNodes();
     const core = kc.makeApiClient(k8s.CoreV1Api);
     let created = 0;
     for (const n of nodes) if (await createUnlessExists(() => core.createNode({ body: nodeObject(n) }))) created++;
-    step("objects", `KEDA CRDs applied, ${created} of ${nodes.length} fake nodes registered (${nodes.length - created} existed)`);
+    step(
+      "objects",
+      `${(opts.kedaCrds ?? true) ? "KEDA CRDs applied, " : ""}${kwokCrds.ok ? "kwok Logs and PortForward CRDs applied, " : ""}${created} of ${nodes.length} fake nodes registered (${nodes.length - created} existed)`,
+    );
 
     for (const [what, port] of [
       ["kube-controller-manager", ports.controllerManager],
@@ -206,7 +242,14 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
 
     const kwok = start(procs, logDir, "kwok", tools.bin("kwok"), [
       `--kubeconfig=${kwokKc}`,
-      `--config=${kwokStagesFile(dir)}`,
+      `--config=${kwokStagesFile(dir, ports.kubelet)}`,
+      // Its kubelet server: loopback only (the API server reaches it through the egress), with a
+      // certificate from the cluster CA. Exec, attach and the rest answer that nothing is configured.
+      `--server-address=127.0.0.1:${ports.kubelet}`,
+      `--node-port=${ports.kubelet}`,
+      `--tls-cert-file=${kubeletServing.cert}`,
+      `--tls-private-key-file=${kubeletServing.key}`,
+      ...(kwokCrds.ok ? [`--enable-crds=${KWOK_CRDS.map(([, kind]) => kind).join(",")}`] : []),
       "--manage-all-nodes=false",
       `--manage-nodes-with-label-selector=${KWOK_NODE_LABEL}=${KWOK_NODE_VALUE}`,
       `--cidr=${POD_CIDR}`,
@@ -250,6 +293,13 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
       pki,
       restarted,
       timings,
+      kubelet: {
+        nodeIP: NODE_IP,
+        port: ports.kubelet,
+        podLogsDir: path.join(dir, "pod-logs"),
+        crds: kwokCrds.ok,
+        ...(kwokCrds.ok ? {} : { why: kwokCrds.reason }),
+      },
       versions: kubeToolVersions(),
       components: () => procs.map((p) => ({ name: p.name, pid: p.pid, log: p.logPath })),
       died,
@@ -342,6 +392,12 @@ function apiserverArgs(dir: string, pki: Pki, port: number, etcdPort: number): s
     // The `kubernetes` Service's endpoints would be 127.0.0.1, which endpoint validation refuses.
     "--endpoint-reconciler-type=none",
     `--egress-selector-config-file=${egress}`,
+    // Kubelet calls (logs, port-forward) dial the node's InternalIP, which the egress pipes to
+    // kwok's kubelet server; its certificate is the cluster CA's, as a kubelet's serving one would be.
+    "--kubelet-preferred-address-types=InternalIP",
+    `--kubelet-certificate-authority=${pki.caCert}`,
+    `--kubelet-client-certificate=${pki.clients["apiserver-kubelet-client"]!.cert}`,
+    `--kubelet-client-key=${pki.clients["apiserver-kubelet-client"]!.key}`,
     "--profiling=false",
   ];
 }
@@ -377,14 +433,20 @@ function schedulerArgs(dir: string, kc: string, port: number): string[] {
   return controllerArgs(kc, port, path.join(dir, "scheduler"));
 }
 
-/** KEDA's CRDs as its release ships them (scripts/ensure-kube-tools copies them beside the binaries). */
-async function applyCrds(kc: k8s.KubeConfig, dir: string, timeoutMs: number): Promise<void> {
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const files = fs
+function yamlFiles(dir: string): string[] {
+  return fs
     .readdirSync(dir)
     .filter((f) => f.endsWith(".yaml"))
-    .sort();
-  const docs = files.flatMap((f) => k8s.loadAllYaml(fs.readFileSync(path.join(dir, f), "utf8")) as k8s.V1CustomResourceDefinition[]);
+    .sort()
+    .map((f) => path.join(dir, f));
+}
+
+/** CRDs as their release ships them: KEDA's (scripts/ensure-kube-tools copies them beside the binaries) and kwok's. */
+async function applyCrds(kc: k8s.KubeConfig, files: readonly string[], timeoutMs: number): Promise<void> {
+  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
+  const docs = files.flatMap((f) =>
+    (k8s.loadAllYaml(fs.readFileSync(f, "utf8")) as k8s.V1CustomResourceDefinition[]).filter((d) => d?.kind === "CustomResourceDefinition"),
+  );
   for (const crd of docs) {
     if (await createUnlessExists(() => ext.createCustomResourceDefinition({ body: crd }))) continue;
     // A restart with another KEDA release's CRDs updates what the last start created.

@@ -18,7 +18,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { startClusterPrometheus, type ClusterPrometheus } from "./clusterPrometheus.js";
-import { egressSocketPath, startControlPlane, type ControlPlane } from "./controlPlane.js";
+import { egressSocketPath, startControlPlane, type ControlPlane, type KubeletServer } from "./controlPlane.js";
 import type { PodForward } from "./endpoints/egressForward.js";
 import type { FakeNodeSpec } from "./nodes.js";
 import { writeJsonAtomic } from "./clusterDir.js";
@@ -35,9 +35,10 @@ export interface EndpointServer {
 }
 /**
  * Starts the endpoint server for the cluster behind `kubeconfigPath`, on `port` (stable across
- * restarts), also serving the API server's egress on `egressSocket` (controlPlane.ts egressSocketPath).
+ * restarts), also serving the API server's egress on `egressSocket` (controlPlane.ts egressSocketPath),
+ * where the nodes' kubelet is `kubelet` (kwok's server: logs and port-forward of SIE pods).
  */
-export type StartEndpoints = (kubeconfigPath: string, port: number, egressSocket: string) => Promise<EndpointServer>;
+export type StartEndpoints = (kubeconfigPath: string, port: number, egressSocket: string, kubelet: KubeletServer) => Promise<EndpointServer>;
 
 export interface DaemonOptions {
   dir: string;
@@ -54,18 +55,20 @@ export const DAEMON_EXIT = { stopped: 0, failed: 1, busy: 3 } as const;
 
 /**
  * Integration point for the SIE endpoint server: `cluster/endpoints/index.ts` exporting
- * `startEndpointServer({ kubeconfigPath, port?, egressSocket? }) → { url, metricsUrl, forwardPods, stop }`. Undefined while
+ * `startEndpointServer({ kubeconfigPath, port?, egressSocket?, kubelet? }) → { url, metricsUrl, forwardPods, stop }`. Undefined while
  * that module is not part of the tree.
  */
 export async function loadEndpointServer(): Promise<StartEndpoints | undefined> {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const file = ["index.ts", "index.js"].map((f) => path.join(here, "endpoints", f)).find((f) => fs.existsSync(f));
   if (!file) return undefined;
-  type Module = { startEndpointServer?: (o: { kubeconfigPath: string; port?: number; egressSocket?: string }) => Promise<EndpointServer> };
+  type Module = {
+    startEndpointServer?: (o: { kubeconfigPath: string; port?: number; egressSocket?: string; kubelet?: KubeletServer }) => Promise<EndpointServer>;
+  };
   const mod = (await import(pathToFileURL(file).href)) as Module;
   const start = mod.startEndpointServer;
   if (typeof start !== "function") throw new Error(`${file} does not export startEndpointServer`);
-  return (kubeconfigPath, port, egressSocket) => start({ kubeconfigPath, port, egressSocket });
+  return (kubeconfigPath, port, egressSocket, kubelet) => start({ kubeconfigPath, port, egressSocket, kubelet });
 }
 
 /** Runs the cluster until a signal or a component's death; resolves with the process exit code. */
@@ -114,7 +117,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     });
     if (opts.startEndpoints) {
       const { endpoints: port } = await stablePorts(dir, ["endpoints"], log);
-      endpoints = await opts.startEndpoints(cp.kubeconfigPath, port, egressSocketPath(dir));
+      endpoints = await opts.startEndpoints(cp.kubeconfigPath, port, egressSocketPath(dir), cp.kubelet);
       log(`SIE endpoint server at ${endpoints.url}`);
       prometheus = await startClusterPrometheus({ dir, kubeconfigPath: cp.kubeconfigPath, endpoints, log });
       if (prometheus) {

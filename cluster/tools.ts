@@ -84,3 +84,27 @@ function checkKubeBuild(root: string): KubeTools {
 function findBuild(root: string | undefined, args: string[], what: string): FoundTool {
   return root ? { ok: true, root } : checkEnsureScript("ensure-kube-tools", args, what);
 }
+
+/**
+ * kwok's own CRD manifests for `kinds` (e.g. `logs`, `portforwards`), from the kwok module the
+ * control plane was built from (the Go module cache scripts/ensure-kube-tools filled), or why
+ * they cannot be found. The build keeps only KEDA's CRDs beside the binaries.
+ */
+export function kwokCrdFiles(kinds: readonly string[]): { ok: true; files: string[] } | { ok: false; reason: string } {
+  const version = kubeToolVersions().kwok;
+  let modCache = process.env["GOMODCACHE"];
+  if (!modCache) {
+    const r = spawnSync("go", ["env", "GOMODCACHE"], { encoding: "utf8" });
+    if (r.error || r.status !== 0) return { ok: false, reason: `go env GOMODCACHE failed (${r.error?.message ?? r.stderr.trim()}): Go finds kwok's CRDs` };
+    modCache = r.stdout.trim();
+  }
+  const dir = path.join(modCache, "sigs.k8s.io", `kwok@${version}`, "kustomize", "crd", "bases");
+  const files = kinds.map((k) => path.join(dir, `kwok.x-k8s.io_${k}.yaml`));
+  const missing = files.filter((f) => !fs.existsSync(f));
+  if (missing.length > 0)
+    return {
+      ok: false,
+      reason: `kwok ${version}'s CRDs are not in the Go module cache (${missing.join(", ")}): run (cd tools/kube && go mod download sigs.k8s.io/kwok)`,
+    };
+  return { ok: true, files };
+}

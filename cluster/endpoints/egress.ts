@@ -6,7 +6,8 @@
  *
  * Which address answers, and how, is `dial`'s decision (dialSiePods: the SIE pod with that IP,
  * as that pod would; else a forwarded pod, egressForward.ts: the cluster's own Prometheus, whose
- * real process is beside the control plane). A refused dial is answered `502 <reason>`: the API
+ * real process is beside the control plane; the nodes' kubelet port is kwok's server, also
+ * egressForward.ts). A refused dial is answered `502 <reason>`: the API
  * server then fails the request with that reason as a dial error, as it would for a pod that does
  * not listen. An accepted one is answered `200`, then either piped to the forwarded pod's process,
  * or handed to an HTTP server whose every request asks `dial` again, so an SIE pod that stops
@@ -20,6 +21,7 @@ import { handleConfigPod } from "./config.js";
 import { workerProbe, type Gateway, type GatewayState } from "./gateway.js";
 import { closeServer, sendJson } from "./http.js";
 import type { NamespaceView } from "./namespaceView.js";
+import type { RequestLog } from "./podLogs.js";
 import { COMPONENTS, type SiePod } from "./view.js";
 
 /**
@@ -47,6 +49,8 @@ export interface PodNetwork {
   refresh(): Promise<void>;
   gateway: Gateway;
   state: GatewayState;
+  /** Where config and worker pods' answers are logged (the gateway logs its own). */
+  requestLog?: RequestLog;
 }
 
 /**
@@ -73,7 +77,7 @@ export function dialSiePods(net: PodNetwork, others?: DialOthers): Dial {
     }
     if (!found) {
       const other = await others?.(ip, port);
-      return other ?? { refused: `no SIE pod has IP ${ip} (node addresses, for kubelet logs, exec and port-forward, are not served here)` };
+      return other ?? { refused: `no SIE pod has IP ${ip}` };
     }
     const { v, pod } = found;
     const name = `pod ${pod.namespace}/${pod.name}`;
@@ -81,8 +85,13 @@ export function dialSiePods(net: PodNetwork, others?: DialOthers): Dial {
       return { refused: `connection refused: ${name} does not listen on ${port} (container ports: ${pod.ports.join(", ") || "none"})` };
     if (!pod.started) return { refused: `connection refused: ${name} is not running` };
     if (pod.component === "gateway") return { serve: (req, res, p, u) => net.gateway.handlePod(v, pod, req, res, p, u) };
-    if (pod.component === "config") return { serve: (req, res, p) => handleConfigPod(net.state, pod, req, res, p) };
-    return { serve: async (_req, res, p) => workerProbe(pod, res, p.slice(1)) };
+    if (pod.component === "config") return { serve: (req, res, p) => handleConfigPod(net.state, pod, req, res, p, net.requestLog) };
+    return {
+      serve: async (req, res, p) => {
+        net.requestLog?.answered(pod, req, res, p);
+        workerProbe(pod, res, p.slice(1));
+      },
+    };
   };
 }
 

@@ -80,6 +80,27 @@ export class ForwardedPods {
   }
 }
 
+/**
+ * kwok's kubelet server, where the fake nodes' kubelet is (controlPlane.ts KubeletServer): the
+ * API server's kubelet calls (logs, port-forward) dial `nodeIP:port`, and are piped to kwok on
+ * 127.0.0.1:`port`. Named by the control plane, never read from a node's status.
+ */
+export interface KubeletTarget {
+  nodeIP: string;
+  port: number;
+}
+
+/** What a connection to `ip:port` reaches when `ip` is the nodes' address: kwok's server on its kubelet port, nothing else. */
+export async function dialKubelet(kubelet: KubeletTarget, ip: string, port: number): Promise<DialResult | undefined> {
+  if (ip !== kubelet.nodeIP) return undefined;
+  if (port !== kubelet.port) return { refused: `connection refused: node ${ip} serves only its kubelet port ${kubelet.port} here` };
+  try {
+    return { pipe: await connect("127.0.0.1", kubelet.port) };
+  } catch (err) {
+    return { refused: `connection refused: kwok's kubelet server at 127.0.0.1:${kubelet.port} does not accept (${(err as Error).message})` };
+  }
+}
+
 function connect(host: string, port: number): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host, port, timeout: CONNECT_TIMEOUT_MS });

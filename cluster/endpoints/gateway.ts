@@ -10,6 +10,7 @@ import { readBody, sendJson, sendText } from "./http.js";
 import type { EndpointMetrics, PoolInfo } from "./metrics.js";
 import { embed, type ModelSpec } from "./models.js";
 import type { NamespaceView } from "./namespaceView.js";
+import { NO_REQUEST_LOG, type RequestLog } from "./podLogs.js";
 import { RoundRobin, type SiePod } from "./view.js";
 
 export const VERSION_HEADER = "X-SIE-Server-Version";
@@ -114,6 +115,8 @@ export class Gateway {
     private readonly metrics: EndpointMetrics,
     private readonly models: readonly ModelSpec[],
     private readonly timings: Timings,
+    /** Each answer a gateway pod gives, and each encode a worker serves behind it. */
+    private readonly requestLog: RequestLog = NO_REQUEST_LOG,
   ) {}
 
   /** Answers `path` (below `…/namespaces/<ns>/gateway`) for the namespace in `view`, as one of its Ready gateway pods picked round-robin. */
@@ -155,6 +158,7 @@ export class Gateway {
 
   /** The gateway's own routes, answered by `gw`. */
   private async serve(view: NamespaceView, gw: SiePod, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
+    this.requestLog.answered(gw, req, res, path);
     const headers = { [VERSION_HEADER]: gw.image.version };
     if (path === "/healthz") return sendJson(res, 200, { status: "ok" }, headers);
     if (path === "/readyz") return sendJson(res, 200, { status: "ready", healthy_workers: view.workers().filter((w) => w.ready).length }, headers);
@@ -257,6 +261,7 @@ export class Gateway {
     const workerHeaders = { "X-SIE-Worker": w.name, "X-SIE-Pool": w.pool };
     const failed = this.state.fails(w);
     const code = failed ? 500 : 200;
+    this.requestLog.served(w, "POST", `/v1/encode/${model}`, code);
     this.metrics.requests.inc({ namespace, pool: w.pool, pod: w.name, status: String(code), version: v, model });
     this.metrics.duration.observe({ namespace, pool: w.pool, version: v }, (performance.now() - t0) / 1000);
     if (failed) {

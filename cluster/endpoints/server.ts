@@ -11,7 +11,9 @@
  *
  * With `egressSocket`, it is also the cluster network behind the API server (egress.ts): each SIE
  * pod answers at its own IP, so the API server's pod and service proxy reach it as on a real cluster,
- * and `forwardPods` makes other pods' ports reach a real process (egressForward.ts).
+ * and `forwardPods` makes other pods' ports reach a real process (egressForward.ts). With `kubelet`
+ * too, the nodes' kubelet port reaches kwok's server, and each SIE pod gets a log file and the kwok
+ * objects behind `kubectl logs` and `kubectl port-forward` (podLogs.ts, kubeletObjects.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import * as k8s from "@kubernetes/client-node";
@@ -21,15 +23,17 @@ import { handleControl, type ControlDeps } from "./control.js";
 import { applyMoveChanges, moveSalt, type DigestMoveChange } from "./digestMoves.js";
 import { applyScopeChanges, matchScope, type ScopeChange } from "./faultScopes.js";
 import { dialSiePods, startEgressProxy, type EgressProxy } from "./egress.js";
-import { ForwardedPods, type PodForward } from "./egressForward.js";
+import { dialKubelet, ForwardedPods, type KubeletTarget, type PodForward } from "./egressForward.js";
 import { Gateway, GatewayState, type Timings } from "./gateway.js";
 import { closeServer, listen, sendJson } from "./http.js";
 import { LoadGenerator } from "./loadgen.js";
 import { EndpointMetrics } from "./metrics.js";
 import { DEFAULT_MODELS, type ModelSpec } from "./models.js";
+import { KubeletObjects } from "./kubeletObjects.js";
 import { NamespaceView } from "./namespaceView.js";
+import { NO_REQUEST_LOG, PodLogs } from "./podLogs.js";
 import { ClusterPoller, loadKubeConfig, type KubeTarget, type StoredControls } from "./poller.js";
-import { componentOf, POOL_LABEL } from "./view.js";
+import { COMPONENTS, componentOf, POOL_LABEL } from "./view.js";
 import { FaultWebhook } from "./webhook.js";
 
 /** How far the endpoint server's picture of the pods may lag the API server, plus one poll's own time. */
@@ -50,6 +54,13 @@ export interface EndpointServerOptions extends KubeTarget {
    * when set, SIE pods answer there at their own IPs. A stale socket file is replaced.
    */
   egressSocket?: string;
+  /**
+   * The nodes' kubelet, kwok's server (controlPlane.ts ControlPlane.kubelet). With `egressSocket`,
+   * connections to `nodeIP:port` are piped to it; when its `crds` are enabled, every SIE pod gets a
+   * log file in `podLogsDir` and kwok `Logs` and `PortForward` objects, so `kubectl logs` and
+   * `kubectl port-forward` work.
+   */
+  kubelet?: KubeletTarget & { podLogsDir: string; crds: boolean };
 }
 
 export interface EndpointServer {
@@ -117,7 +128,10 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
           .map((w) => ({ namespace: ns, pool: w.pool, version: w.image.version, ready: w.ready })),
       ),
   });
-  const gateway = new Gateway(state, metrics, models, { ...DEFAULT_TIMINGS, ...opts.timings });
+  const kubelet = opts.egressSocket ? opts.kubelet : undefined;
+  const podLogs = kubelet?.crds ? new PodLogs(kubelet.podLogsDir) : undefined;
+  const requestLog = podLogs ?? NO_REQUEST_LOG;
+  const gateway = new Gateway(state, metrics, models, { ...DEFAULT_TIMINGS, ...opts.timings }, requestLog);
   const view = (ns: string) => new NamespaceView(ns, poller.current.namespaces.get(ns), poller.faultScopes);
 
   let url = "";
@@ -194,7 +208,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
       const v = view(decodeURIComponent(ns[1]!));
       const sub = ns[3] && ns[3] !== "/" ? ns[3].replace(/\/+$/, "") : "/";
       if (ns[2] === "gateway") return gateway.handle(v, req, res, sub, u);
-      return handleConfig(state, v, req, res, sub);
+      return handleConfig(state, v, req, res, sub, requestLog);
     }
     const ctl = /^\/control(\/[^/]+)\/?$/.exec(p);
     if (ctl) return handleControl(control, req, res, ctl[1]!, u);
@@ -209,22 +223,29 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     });
   });
   let egress: EgressProxy | undefined;
+  let kubeletTimer: NodeJS.Timeout | undefined;
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const forwarded = new ForwardedPods(async (namespace, labelSelector) => (await core.listNamespacedPod({ namespace, labelSelector })).items);
   try {
     url = await listen(server, opts.port ?? 0);
     if (opts.egressSocket) {
       const views = () => [...poller.current.namespaces.keys()].map(view);
-      const net = { views, refresh: () => poller.refresh(), gateway, state };
-      egress = await startEgressProxy(
-        opts.egressSocket,
-        dialSiePods(net, (ip, port) => forwarded.dial(ip, port)),
-        log,
-      );
+      const net = { views, refresh: () => poller.refresh(), gateway, state, requestLog };
+      const pods = dialSiePods(net, (ip, port) => forwarded.dial(ip, port));
+      // The nodes' address is checked first: it is no pod's, and would cost a poll in dialSiePods.
+      egress = await startEgressProxy(opts.egressSocket, async (ip, port) => (kubelet && (await dialKubelet(kubelet, ip, port))) || pods(ip, port), log);
+      if (podLogs && kubelet) {
+        const objects = new KubeletObjects(kc, podLogs, opts.egressSocket, log);
+        const sync = () => objects.sync(views().flatMap((v) => COMPONENTS.flatMap((c) => v.pods(c))));
+        await sync();
+        kubeletTimer = setInterval(() => void sync(), opts.intervalMs ?? POLL_INTERVAL_MS);
+      }
     }
     if (needsWebhook({ scopes: poller.faultScopes, moves: poller.digestMoves })) await webhook.ensure();
   } catch (err) {
     poller.stop();
+    clearInterval(kubeletTimer);
+    await podLogs?.stop();
     await egress?.close();
     await closeServer(server);
     await webhook.stop().catch(() => undefined);
@@ -247,6 +268,8 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
       stopped = true;
       for (const g of loads.values()) g.stop();
       poller.stop();
+      clearInterval(kubeletTimer);
+      await podLogs?.stop();
       await webhook.stop().catch((err: unknown) => log(`sie-fleet endpoints: could not remove the fault webhook: ${(err as Error).message}`));
       await egress?.close();
       await closeServer(server);
