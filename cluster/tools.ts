@@ -5,6 +5,7 @@
  * of minutes, so a test can skip with the reason instead); `ensure*` builds when needed.
  * Builds are cached under SIE_FLEET_TOOLS_DIR (the script's default: <repo>/.sie-fleet/tools).
  */
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { REPO_ROOT } from "../automation/engine/paths.js";
