@@ -2,12 +2,12 @@
  * The sie-fleet library: everything the CLI does is available here as typed async functions
  * that return results and emit ProgressEvents to an injected Reporter.
  */
-export * from "./errors.js";
-export * from "./types.js";
-export * from "./defaults.js";
-export { systemClock } from "./clock.js";
-export { assertStackName, isValidStackName } from "./stackName.js";
-export { redact, redactText, secretsFromEnv, type RedactOptions } from "./redact.js";
+export * from "../core/errors.js";
+export * from "../core/types.js";
+export * from "../core/defaults.js";
+export { systemClock } from "../core/clock.js";
+export { assertStackName, isValidStackName } from "../core/stackName.js";
+export { redact, redactText, secretsFromEnv, type RedactOptions } from "../core/redact.js";
 export {
   Journal,
   JOURNAL_SCHEMA_VERSION,
@@ -30,8 +30,9 @@ export {
   type JournalOptions,
   type JournalRead,
   type SharedJournal,
-} from "./journal.js";
-export { acquireLock, isProcessAlive, lockPath, machineId, readLock, type AcquireLockOptions, type LockHandle } from "./lock.js";
+} from "./journal/journal.js";
+export { acquireLock, lockPath, machineId, readLock, type AcquireLockOptions, type LockHandle } from "./locks/fileLock.js";
+export { isProcessAlive } from "../core/processes.js";
 export {
   checkVersionPolicy,
   parseImageTag,
@@ -42,13 +43,13 @@ export {
   type VersionPolicyInput,
   type VersionPolicyResult,
   type VersionPolicyRule,
-} from "./policy/version.js";
-export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, urnName, type GuardrailPolicy, type GuardrailResult } from "./guardrails.js";
-export { planWaves } from "./waves.js";
-export { assessPoolCapacity, type NodeView, type PoolCapacity, type PoolDemand, type WorkerView } from "./capacity/poolCapacity.js";
-export type { CapacityReport } from "./capacity/report.js";
-export { unverifiedPools, zeroReplicaPools, type ZeroReplicaPool, type ZeroReplicaPoolReport } from "./zeroReplicaPools.js";
-export { holdTargets, releaseWorkloads, type ReleaseNames, type Workload } from "./workloads.js";
+} from "./plan/versionPolicy.js";
+export { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, urnName, type GuardrailPolicy, type GuardrailResult } from "./plan/guardrails.js";
+export { planWaves } from "./plan/waves.js";
+export { assessPoolCapacity, type NodeView, type PoolCapacity, type PoolDemand, type WorkerView } from "./plan/capacity/poolCapacity.js";
+export type { CapacityReport } from "./plan/capacity/report.js";
+export { unverifiedPools, zeroReplicaPools, type ZeroReplicaPool, type ZeroReplicaPoolReport } from "./plan/zeroReplicaPools.js";
+export { holdTargets, releaseWorkloads, type ReleaseNames, type Workload } from "../core/workloads.js";
 export * from "./kube/index.js";
 export * from "./events/index.js";
 
@@ -62,5 +63,5 @@ export { recover, type RecoverOptions, type RecoverReport } from "./actions/reco
 export { verify, type VerifyOptions, type VerifyReport } from "./actions/verify.js";
 export { demo, type DemoOptions, type DemoReport } from "./actions/demo.js";
 export { fleetUpgrade, type FleetResult, type FleetStackResult, type FleetUpgradeOptions } from "./actions/fleet.js";
-export { decidePromotion, compareDigests, PROMOTION_RULES, type PromotionPolicy, type PromotionVerdict } from "./policy/promotion.js";
-export { digestOfImageId, shortDigest } from "./digests.js";
+export { decidePromotion, compareDigests, PROMOTION_RULES, type PromotionPolicy, type PromotionVerdict } from "./plan/promotionPolicy.js";
+export { digestOfImageId, shortDigest } from "../core/imageDigests.js";

@@ -1,7 +1,7 @@
 // P6: how long `npm run test:unit` takes (the unit lane: no Pulumi CLI, no cluster), as a process
 // from the outside, vitest's own start included.
 import { spawn } from "node:child_process";
-import { REPO_ROOT } from "../automation/engine/paths.js";
+import { REPO_ROOT } from "../core/paths.js";
 import { max, median, secs, table } from "./report.js";
 import type { Benchmark } from "./types.js";
 

@@ -7,13 +7,13 @@
 // `--runs N`: timed requests per kind and path (default 200, `--quick` 20).
 import * as os from "node:os";
 import { loadStackContext } from "../automation/actions/context.js";
-import { finalVerification } from "../automation/actions/verification.js";
+import { finalVerification } from "../automation/actions/upgrade/verification.js";
 import { type HttpFetch, serviceProxyUrl } from "../automation/kube/apiProxy.js";
 import { listModels } from "../automation/verify/endpoints.js";
 import type { VerifyCheckName } from "../automation/verify/index.js";
-import { sieService } from "../automation/workloads.js";
+import { sieService } from "../core/workloads.js";
 import { configPath, gatewayPath } from "../cluster/endpoints/index.js";
-import type { GateResult } from "../automation/types.js";
+import type { GateResult } from "../core/types.js";
 import { STACK, benchStack } from "./fixture.js";
 import { mean, median, percentile, table } from "./report.js";
 import type { Benchmark } from "./types.js";

@@ -1,5 +1,5 @@
 // What a finished run left behind, read from the outside: its journal
-// (<stateDir>/journal/<stack>/<runId>.jsonl, automation/journal.ts) and the NDJSON progress events
+// (<stateDir>/journal/<stack>/<runId>.jsonl, automation/journal/journal.ts) and the NDJSON progress events
 // of `--json` (docs/json-output.md).
 import * as fs from "node:fs";
 import * as path from "node:path";

@@ -10,7 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 export const DIST = path.join(REPO, "dist");
 /** What is compiled: the product, not its tests, benchmarks or scripts. */
-export const SOURCE_DIRS = ["automation", "infra", "cluster"];
+export const SOURCE_DIRS = ["core", "automation", "infra", "cluster"];
 const STAMP_FILE = ".sources.json";
 /** Set to 1 to always run the TypeScript (e.g. to compare). */
 export const NO_COMPILED_ENV = "SIE_FLEET_NO_COMPILED";

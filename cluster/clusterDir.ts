@@ -5,7 +5,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { UsageError } from "../automation/errors.js";
+import { UsageError } from "../core/errors.js";
 
 const MARKER = ".sie-fleet-cluster";
 

@@ -6,7 +6,7 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { isProcessAlive } from "../automation/lock.js";
+import { isProcessAlive } from "../core/processes.js";
 
 export const CLUSTER_FILE = "cluster.json";
 /** Where `cluster start --nodes-from` leaves the node list the daemon registers. */

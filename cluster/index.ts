@@ -16,19 +16,19 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import * as k8s from "@kubernetes/client-node";
-import { EXIT_CODES, SieFleetError, UsageError } from "../automation/errors.js";
-import { REPO_ROOT } from "../automation/engine/paths.js";
-import { isProcessAlive } from "../automation/lock.js";
+import { EXIT_CODES, SieFleetError, UsageError } from "../core/errors.js";
+import { REPO_ROOT } from "../core/paths.js";
+import { isProcessAlive } from "../core/processes.js";
 import { claimClusterDir, isClusterDir } from "./clusterDir.js";
 import { CLUSTER_FILE, DAEMON_LOG, NODES_FILE, daemonLogTail, isDaemon, PID_FILE, readClusterInfo, readDaemonPid, type ClusterInfo } from "./daemonState.js";
 import type { FakeNodeSpec } from "./nodes.js";
 import { ensureKubeTools } from "./tools.js";
 
 export { startControlPlane, type ControlPlane, type StartControlPlaneOptions } from "./controlPlane.js";
-export { ensureKubeProvider, ensureKubeTools, type KubeProviderBuild, type KubeToolsBuild } from "./tools.js";
+export { ensureKubeTools, type KubeToolsBuild } from "./tools.js";
 export type { ClusterInfo } from "./daemonState.js";
 
-export { CLUSTER_DIR_ENV, embeddedClusterDir } from "../infra/embeddedCluster.js";
+export { CLUSTER_DIR_ENV, embeddedClusterDir } from "../infra/platforms/embeddedCluster.js";
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 // The daemon runs from source under tsx, or compiled beside this file.

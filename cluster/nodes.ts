@@ -1,14 +1,14 @@
 /**
  * Fake nodes for the embedded control plane (kwok plays their kubelets), labelled and tainted the way the GKE and EKS node pools
  * that infra/ creates would come up, with the GPU count the device plugin would advertise. Pool
- * labels and taints come from infra/gpu-profiles.ts (the functions the node pools use), so a worker's
+ * labels and taints come from infra/hardware/gpuProfiles.ts (the functions the node pools use), so a worker's
  * nodeSelector/tolerations here cannot drift from what real pools carry.
  */
 import type { V1Node } from "@kubernetes/client-node";
-import type { EksFleetConfig, GkeFleetConfig, ResolvedPool } from "../infra/configTypes.js";
-import { GPU_PROFILES, GPU_RESOURCE, nodeLabels, nodeTaints, type GpuKind } from "../infra/gpu-profiles.js";
-import { isKarpenterPool, karpenterNodeCount, nodePoolName } from "../infra/karpenterNodePools.js";
-import { allocatable, machineShape } from "../infra/machineShapes.js";
+import type { EksFleetConfig, GkeFleetConfig, ResolvedPool } from "../infra/config/configTypes.js";
+import { GPU_PROFILES, GPU_RESOURCE, nodeLabels, nodeTaints, type GpuKind } from "../infra/hardware/gpuProfiles.js";
+import { isKarpenterPool, karpenterNodeCount, nodePoolName } from "../infra/platforms/karpenterNodePools.js";
+import { allocatable, machineShape } from "../infra/hardware/machineShapes.js";
 
 /** kwok manages only nodes with this label, so a stray real node would be left alone. */
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
@@ -34,7 +34,7 @@ export function fakeNode(cloud: Cloud, kind: GpuKind, pool: string, index = 0): 
   const table = profile[cloud];
   const [gpuText, machine] = Object.entries(table.defaults)[0] ?? ["0", "unknown"];
   const gpus = Number(gpuText);
-  // The machine table (infra/machineShapes.ts) sizes the default machine types of GPU_PROFILES.
+  // The machine table (infra/hardware/machineShapes.ts) sizes the default machine types of GPU_PROFILES.
   const shape = machineShape(cloud, machine);
   const size = { cpu: shape?.vcpu ?? 8, memoryGi: shape?.memoryGiB ?? 32 };
   const name = `${cloud}-${pool}-${index}`;
@@ -126,7 +126,7 @@ export interface CloudNodesOptions {
  * The nodes a GKE or EKS stack's pools come up with, as that cloud registers them: the labels and
  * taints the program gives its node pools, the labels the cloud adds (node pool or node group,
  * Karpenter's NodePool and capacity type, instance type, zone, accelerator), capacity from the
- * machine table and allocatable after the platform's reservations (infra/machineShapes.ts, the
+ * machine table and allocatable after the platform's reservations (infra/hardware/machineShapes.ts, the
  * same numbers config validation fits workers against).
  */
 export function cloudNodes(cfg: GkeFleetConfig | EksFleetConfig, opts: CloudNodesOptions = {}): FakeNodeSpec[] {

@@ -3,8 +3,8 @@
 // usage error (exit 2) naming the file.
 import * as fs from "node:fs";
 import yaml from "js-yaml";
-import { UsageError } from "../automation/errors.js";
-import { parseConfig } from "../infra/configParse.js";
+import { UsageError } from "../core/errors.js";
+import { parseConfig } from "../infra/config/configParse.js";
 import { cloudNodes, type FakeNodeSpec } from "./nodes.js";
 
 /** cloudNodes() of the stack file's config, so its release can be tried on a cluster of the same shape. */
@@ -31,7 +31,7 @@ export function nodesFromStackFile(file: string): FakeNodeSpec[] {
     // A pool without workers may name a machine type the table does not list (nothing is fitted on it).
     throw new UsageError(`--nodes-from ${file}: ${(err as Error).message}`, {
       code: "bad-nodes-from",
-      hint: "give that pool a machine type listed in infra/machineShapes.ts, or start the cluster without --nodes-from",
+      hint: "give that pool a machine type listed in infra/hardware/machineShapes.ts, or start the cluster without --nodes-from",
     });
   }
 }

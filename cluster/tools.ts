@@ -8,13 +8,12 @@
 import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../automation/engine/paths.js";
-import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "../automation/engine/ensureTool.js";
-import { StackError } from "../automation/errors.js";
+import { REPO_ROOT } from "../core/paths.js";
+import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "../core/ensureTool.js";
+import { StackError } from "../core/errors.js";
 
 // The provider and helm client: built by the same script, found by the engine, which installs the
 // plugin into its PULUMI_HOME.
-export { ensureKubernetesTools as ensureKubeProvider, type KubernetesTools as KubeProviderBuild } from "../automation/engine/kubernetesPlugin.js";
 
 const BUILD_HINT = "install Go 1.26+ and run scripts/ensure-kube-tools (see docs/kube-tools.md)";
 export const KUBE_BINARIES = ["etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;

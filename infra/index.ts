@@ -1,5 +1,5 @@
 // Pulumi program entry (Pulumi.yaml `main: infra/`). Stack outputs are the named exports below.
-import { loadConfig } from "./config.js";
+import { loadConfig } from "./config/config.js";
 import { deployFleet } from "./program.js";
 
 const out = deployFleet(loadConfig());

@@ -4,16 +4,24 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../automation/errors.js";
-import type { StackConfig } from "./config.js";
-import { hasWorkers, type FleetConfig, type KubernetesFleetConfig } from "./configTypes.js";
-import { deployEks } from "./eks.js";
-import { deployGke } from "./gke.js";
-import { CLUSTER_DIR_ENV, embeddedClusterDir, embeddedKubeconfigPath } from "./embeddedCluster.js";
-import { resolveKubeconfigPath } from "./kubeconfigPath.js";
-import { chartVersionLabel } from "./chartSource.js";
-import { deployRelease, gatewayAddress, type ReleaseDeployment } from "./release.js";
-import { chartFullname, configDeploymentName, configTag, gatewayDeploymentName, gatewayTag, scaledObjectName, workerStatefulSetName } from "./releaseValues.js";
+import { ConfigError } from "../core/errors.js";
+import type { StackConfig } from "./config/config.js";
+import { hasWorkers, type FleetConfig, type KubernetesFleetConfig } from "./config/configTypes.js";
+import { deployEks } from "./platforms/eks.js";
+import { deployGke } from "./platforms/gke.js";
+import { CLUSTER_DIR_ENV, embeddedClusterDir, embeddedKubeconfigPath } from "./platforms/embeddedCluster.js";
+import { resolveKubeconfigPath } from "./platforms/kubeconfigPath.js";
+import { chartVersionLabel } from "./release/chartSource.js";
+import { deployRelease, gatewayAddress, type ReleaseDeployment } from "./release/release.js";
+import {
+  chartFullname,
+  configDeploymentName,
+  configTag,
+  gatewayDeploymentName,
+  gatewayTag,
+  scaledObjectName,
+  workerStatefulSetName,
+} from "./release/releaseValues.js";
 
 export interface PoolOutput {
   statefulSet: string;

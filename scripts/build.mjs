@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm run build`: compiles automation/, infra/ and cluster/ to dist/ with esbuild, one file per
+// `npm run build`: compiles core/, automation/, infra/ and cluster/ to dist/ with esbuild, one file per
 // source (no bundling), in well under a second. Type checking is tsc's job (`npm run typecheck`);
 // this only strips the types. The stamp it writes is how bin/compiled.mjs knows the build is current.
 import * as fs from "node:fs";

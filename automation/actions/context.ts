@@ -1,21 +1,21 @@
 // Everything an action needs to know about one stack, read once: the opened Pulumi stack, its
 // validated config, the names of what the release runs, and a Kubernetes client.
 import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
-import { validateConfig } from "../../infra/configParse.js";
-import type { FleetConfig } from "../../infra/configTypes.js";
-import { STACK_OUTPUTS } from "../../infra/configKeys.js";
-import { embeddedClusterDir } from "../../infra/embeddedCluster.js";
-import { resolveKubeconfigPath } from "../../infra/kubeconfigPath.js";
-import { serviceOfUrl } from "../../infra/prometheusTarget.js";
+import { validateConfig } from "../../infra/config/configParse.js";
+import type { FleetConfig } from "../../infra/config/configTypes.js";
+import { STACK_OUTPUTS } from "../../infra/config/configKeys.js";
+import { embeddedClusterDir } from "../../infra/platforms/embeddedCluster.js";
+import { resolveKubeconfigPath } from "../../infra/platforms/kubeconfigPath.js";
+import { serviceOfUrl } from "../../infra/release/prometheusTarget.js";
 import { isDaemon, readClusterInfo, type ClusterInfo } from "../../cluster/daemonState.js";
-import { ConfigError, SieFleetError, StackError } from "../errors.js";
+import { ConfigError, SieFleetError, StackError } from "../../core/errors.js";
 import { stackOutputValues } from "../engine/operations.js";
 import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { serviceProxyUrl } from "../kube/apiProxy.js";
 import { KubeClient } from "../kube/index.js";
-import { planWaves } from "../waves.js";
-import type { WaveSpec } from "../types.js";
-import { type ReleaseNames, sieService } from "../workloads.js";
+import { planWaves } from "../plan/waves.js";
+import type { WaveSpec } from "../../core/types.js";
+import { type ReleaseNames, sieService } from "../../core/workloads.js";
 
 export interface StackContext {
   open: OpenStack;

@@ -9,13 +9,13 @@ import * as path from "node:path";
 import yaml from "js-yaml";
 import * as semver from "semver";
 import { findKubeTools } from "../../cluster/tools.js";
-import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart, type ResolvedChart } from "../../infra/chartSource.js";
-import { validateConfig } from "../../infra/configParse.js";
-import { TOOLS_DIR_ENV, toolsDir, type FoundTool } from "../engine/ensureTool.js";
+import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart, type ResolvedChart } from "../../infra/release/chartSource.js";
+import { validateConfig } from "../../infra/config/configParse.js";
+import { TOOLS_DIR_ENV, toolsDir, type FoundTool } from "../../core/ensureTool.js";
 import { findKubernetesTools } from "../engine/kubernetesPlugin.js";
-import { REPO_ROOT } from "../engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { findPulumi } from "../engine/pulumiCli.js";
-import { EXIT_CODES, SieFleetError } from "../errors.js";
+import { EXIT_CODES, SieFleetError } from "../../core/errors.js";
 
 /** The stack the demo deploys, from the checkout's stacks/ (copied into its scratch project). */
 export const DEMO_STACK = "local";

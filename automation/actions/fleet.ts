@@ -3,15 +3,16 @@
 // waiting for its source's soak is retried once the soak is over; the first stack that is
 // refused for another reason, reverted or needs attention stops the fleet. The fleet journal
 // (fleetJournal.ts) lets a killed fleet run resume where it was.
-import { systemClock } from "../clock.js";
-import { EXIT_CODES, toSieFleetError, UsageError } from "../errors.js";
+import { systemClock } from "../../core/clock.js";
+import { EXIT_CODES, toSieFleetError, UsageError } from "../../core/errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import { FleetJournal, finishedStacks, resumableFleet, type FleetEntry, type FleetStackOutcome } from "../fleetJournal.js";
-import { newRunId } from "../journal.js";
-import { parseImageTag } from "../policy/version.js";
-import { assertStackName } from "../stackName.js";
-import { exitCodeForOutcome, type ActionContext, type UpgradeResult } from "../types.js";
-import { unverifiedReason } from "../unverified.js";
+import { FleetJournal, finishedStacks, resumableFleet, type FleetEntry, type FleetStackOutcome } from "../journal/fleetJournal.js";
+import { newRunId } from "../journal/journal.js";
+import { parseImageTag } from "../plan/versionPolicy.js";
+import { assertStackName } from "../../core/stackName.js";
+import { exitCodeForOutcome, type ActionContext } from "../../core/types.js";
+import type { UpgradeResult } from "./results.js";
+import { unverifiedReason } from "../verify/unverified.js";
 import type { VerifyCheckName } from "../verify/types.js";
 import { upgrade } from "./upgrade.js";
 

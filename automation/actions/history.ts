@@ -3,13 +3,13 @@
 import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
 import { openStack, type StackTarget } from "../engine/stack.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import { JOURNAL_ACTIONS, readRuns, type SharedJournal } from "../journal.js";
-import { sourceRun } from "../policy/promotion.js";
-import { assertStackName } from "../stackName.js";
-import type { ActionContext } from "../types.js";
-import type { ImageDigest } from "../digests.js";
+import { JOURNAL_ACTIONS, readRuns, type SharedJournal } from "../journal/journal.js";
+import { sourceRun } from "../plan/promotionPolicy.js";
+import { assertStackName } from "../../core/stackName.js";
+import type { ActionContext } from "../../core/types.js";
+import type { ImageDigest } from "../../core/imageDigests.js";
 import type { SkippedCheck } from "../verify/skipped.js";
-import { sharedJournal } from "./clusterLock.js";
+import { sharedJournal } from "../locks/clusterLock.js";
 import { isNotDeployed, loadStackContext, rawConfig } from "./context.js";
 
 import { stackTarget } from "./target.js";

@@ -1,14 +1,15 @@
 // `sie-fleet preview`: what `up` would change now, or — with --to — what an upgrade would change,
 // through the upgrade's own dry run (locked and journaled, so a killed preview is recoverable and
 // the stack config ends exactly as it began). Nothing is applied.
-import type { CapacityReport } from "../capacity/report.js";
+import type { CapacityReport } from "../plan/capacity/report.js";
 import { previewStack } from "../engine/operations.js";
 import { openStack } from "../engine/stack.js";
-import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../guardrails.js";
-import type { KedaPreflightReport } from "../policy/keda.js";
-import type { VersionPolicyResult } from "../policy/version.js";
-import { assertStackName } from "../stackName.js";
-import type { ActionContext, PreviewStep, StepOp, UpgradeResult } from "../types.js";
+import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../plan/guardrails.js";
+import type { KedaPreflightReport } from "../plan/kedaPolicy.js";
+import type { VersionPolicyResult } from "../plan/versionPolicy.js";
+import { assertStackName } from "../../core/stackName.js";
+import type { ActionContext, PreviewStep, StepOp } from "../../core/types.js";
+import type { UpgradeResult } from "./results.js";
 import { validateStackConfig } from "./context.js";
 import { stackTarget } from "./target.js";
 import { changeStack } from "./upgrade.js";

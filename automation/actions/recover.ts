@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sha256, type ConfigSnapshot } from "../engine/configFile.js";
-import { EXIT_CODES, type LockHolder } from "../errors.js";
+import { EXIT_CODES, type LockHolder } from "../../core/errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import {
   incompleteRun,
@@ -16,21 +16,21 @@ import {
   type JournalAction,
   type JournalEntry,
   type SharedJournal,
-} from "../journal.js";
-import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../kube/runJournal.js";
-import { acquireLock } from "../lock.js";
-import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../engine/pulumiLocks.js";
-import { TIMEOUTS } from "../defaults.js";
+} from "../journal/journal.js";
+import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../journal/clusterJournal.js";
+import { acquireLock } from "../locks/fileLock.js";
+import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../locks/pulumiLocks.js";
+import { TIMEOUTS } from "../../core/defaults.js";
 import { restoreHolds, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
 import { helmRevisions, helmRollback } from "../kube/helmRelease.js";
 import { ensureKubernetesTools } from "../engine/kubernetesPlugin.js";
-import { assertStackName } from "../stackName.js";
-import type { ActionContext } from "../types.js";
-import { lockCluster } from "./clusterLock.js";
+import { assertStackName } from "../../core/stackName.js";
+import type { ActionContext } from "../../core/types.js";
+import { lockCluster } from "../locks/clusterLock.js";
 import { isNotDeployed, loadStackContext, type StackContext } from "./context.js";
-import { restoreConfigStep, revertToSnapshot } from "./revert.js";
+import { restoreConfigStep, revertToSnapshot } from "./upgrade/revert.js";
 import { stackTarget } from "./target.js";
-import { endProbes, probesInEffect } from "./zeroReplicaProbe.js";
+import { endProbes, probesInEffect } from "./upgrade/zeroReplicaProbe.js";
 
 export interface RecoverOptions {
   stack: string;

@@ -1,9 +1,10 @@
 // `sie-fleet rollback`: restore the config recorded in stack history for an earlier update and
 // roll it out with the same holds, waves, gates and automatic revert as an upgrade. Like Helm,
 // a rollback rolls forward: it is a new update carrying the old config.
-import { UsageError } from "../errors.js";
+import { UsageError } from "../../core/errors.js";
 import { applyRecordedConfig } from "../engine/operations.js";
-import type { ActionContext, RollbackTarget, UpgradeResult } from "../types.js";
+import type { ActionContext, RollbackTarget } from "../../core/types.js";
+import type { UpgradeResult } from "./results.js";
 import { recordedUpdates, type RecordedUpdate } from "./history.js";
 import { changeStack } from "./upgrade.js";
 import { loadStackContext } from "./context.js";

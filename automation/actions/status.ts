@@ -3,14 +3,15 @@
 // run that is under way or never finished, read from the shared journal: the same from any machine.
 import * as os from "node:os";
 import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
-import { incompleteRun, type JournalRead } from "../journal.js";
-import { readClusterLock } from "../kube/lease.js";
-import { isProcessAlive, lockPath, machineId, readLock, type LockHolder } from "../lock.js";
+import { incompleteRun, type JournalRead } from "../journal/journal.js";
+import { readClusterLock } from "../locks/lease.js";
+import { isProcessAlive } from "../../core/processes.js";
+import { lockPath, machineId, readLock, type LockHolder } from "../locks/fileLock.js";
 import { SCALED_OBJECTS, pauseAnnotations, rolloutStatus, scaledObjectConditions } from "../kube/index.js";
-import { assertStackName } from "../stackName.js";
-import type { ActionContext } from "../types.js";
-import { releaseWorkloads } from "../workloads.js";
-import { sharedJournal } from "./clusterLock.js";
+import { assertStackName } from "../../core/stackName.js";
+import type { ActionContext } from "../../core/types.js";
+import { releaseWorkloads } from "../../core/workloads.js";
+import { sharedJournal } from "../locks/clusterLock.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { stackTarget } from "./target.js";
 

@@ -1,9 +1,9 @@
 // Where an action finds the project and its state, from the ActionContext the caller gives.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "../engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import type { StackTarget } from "../engine/stack.js";
-import type { ActionContext } from "../types.js";
+import type { ActionContext } from "../../core/types.js";
 
 export const PROJECT_DIR_ENV = "SIE_FLEET_PROJECT_DIR";
 

@@ -3,16 +3,16 @@
 import { upStack } from "../engine/operations.js";
 import { openStack } from "../engine/stack.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import { newRunId } from "../journal.js";
-import { acquireLock } from "../lock.js";
-import { assertStackName } from "../stackName.js";
-import type { ActionContext, StepOp } from "../types.js";
-import { StackError } from "../errors.js";
-import { lockCluster, type LockedCluster } from "./clusterLock.js";
+import { newRunId } from "../journal/journal.js";
+import { acquireLock } from "../locks/fileLock.js";
+import { assertStackName } from "../../core/stackName.js";
+import type { ActionContext, StepOp } from "../../core/types.js";
+import { StackError } from "../../core/errors.js";
+import { lockCluster, type LockedCluster } from "../locks/clusterLock.js";
 import { isNotDeployed, loadStackContext, validateStackConfig } from "./context.js";
 import { rolloutGates } from "../kube/index.js";
-import { releaseWorkloads } from "../workloads.js";
-import { rolloutTiming } from "./timing.js";
+import { releaseWorkloads } from "../../core/workloads.js";
+import { rolloutTiming } from "./upgrade/timing.js";
 import { recoverIfNeeded } from "./recover.js";
 import { stackTarget } from "./target.js";
 

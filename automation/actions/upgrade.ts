@@ -3,19 +3,19 @@
 // so `recover` can finish or undo a run killed at any point.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { CHART_VERSION_PATH, IMAGE_TAG_PATHS } from "../../infra/configKeys.js";
-import type { FleetConfig } from "../../infra/configTypes.js";
-import type { CapacityReport } from "../capacity/report.js";
-import { chartChange, type ChartChange } from "../chart/chartChange.js";
+import { CHART_VERSION_PATH, IMAGE_TAG_PATHS } from "../../infra/config/configKeys.js";
+import type { FleetConfig } from "../../infra/config/configTypes.js";
+import type { CapacityReport } from "../plan/capacity/report.js";
+import { chartChange, type ChartChange } from "../plan/chartChange.js";
 import { snapshotConfigFile, type ConfigSnapshot } from "../engine/configFile.js";
 import { applyStack, pendingOperationCount, previewStack, setConfigPath } from "../engine/operations.js";
-import { pulumiLocks } from "../engine/pulumiLocks.js";
+import { pulumiLocks } from "../locks/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
-import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, toSieFleetError, UsageError, type SieFleetError } from "../errors.js";
+import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, toSieFleetError, UsageError, type SieFleetError } from "../../core/errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import { digestsJson } from "../digests.js";
-import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../guardrails.js";
-import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal.js";
+import { digestsJson } from "../../core/imageDigests.js";
+import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../plan/guardrails.js";
+import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal/journal.js";
 import {
   applyHolds,
   applyKedaFreeze,
@@ -28,30 +28,31 @@ import {
   type KedaFreezeRecord,
   type ProbeRecord,
 } from "../kube/index.js";
-import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../kube/runJournal.js";
-import { acquireLock } from "../lock.js";
-import { redactText } from "../redact.js";
-import { checkVersionPolicy, parseImageTag } from "../policy/version.js";
-import { assertStackName } from "../stackName.js";
-import { exitCodeForOutcome, type ActionContext, type GateResult, type UpgradeResult, type WaveReport } from "../types.js";
+import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../journal/clusterJournal.js";
+import { acquireLock } from "../locks/fileLock.js";
+import { redactText } from "../../core/redact.js";
+import { checkVersionPolicy, parseImageTag } from "../plan/versionPolicy.js";
+import { assertStackName } from "../../core/stackName.js";
+import { exitCodeForOutcome, type ActionContext, type GateResult, type WaveReport } from "../../core/types.js";
+import type { UpgradeResult } from "./results.js";
 import { captureBaseline, describeSkipped, skippedChecks, VERIFY_CHECKS, type SkippedCheck, type VerifyCheckName } from "../verify/index.js";
-import { unverifiedReason } from "../unverified.js";
-import { holdTargets, releaseWorkloads } from "../workloads.js";
-import { unverifiedPools, zeroReplicaPools, type ZeroReplicaPoolReport } from "../zeroReplicaPools.js";
-import { finalVerification, kedaAfterThaw, kedaGatesFor } from "./verification.js";
-import { lockCluster } from "./clusterLock.js";
+import { unverifiedReason } from "../verify/unverified.js";
+import { holdTargets, releaseWorkloads } from "../../core/workloads.js";
+import { unverifiedPools, zeroReplicaPools, type ZeroReplicaPoolReport } from "../plan/zeroReplicaPools.js";
+import { finalVerification, kedaAfterThaw, kedaGatesFor } from "./upgrade/verification.js";
+import { lockCluster } from "../locks/clusterLock.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
-import { revertToSnapshot } from "./revert.js";
+import { revertToSnapshot } from "./upgrade/revert.js";
 import { stackTarget } from "./target.js";
-import type { ImageDigest } from "../digests.js";
-import { recordDigests } from "./digestRecord.js";
-import { preflightCapacity } from "./preflightCapacity.js";
-import type { KedaPreflightReport } from "../policy/keda.js";
-import { preflightReach } from "./preflightReach.js";
-import { preflightKeda } from "./preflightKeda.js";
-import { checkPromotion } from "./promotion.js";
-import { applyWaves, type WaveGates } from "./waves.js";
+import type { ImageDigest } from "../../core/imageDigests.js";
+import { recordDigests } from "./upgrade/digestRecord.js";
+import { preflightCapacity } from "./upgrade/preflightCapacity.js";
+import type { KedaPreflightReport } from "../plan/kedaPolicy.js";
+import { preflightReach } from "./upgrade/preflightReach.js";
+import { preflightKeda } from "./upgrade/preflightKeda.js";
+import { checkPromotion } from "./upgrade/promotionCheck.js";
+import { applyWaves, type WaveGates } from "./upgrade/applyWaves.js";
 
 export interface UpgradeOptions {
   stack: string;

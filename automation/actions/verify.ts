@@ -1,7 +1,7 @@
 // `sie-fleet verify`: run the verification gates against what is deployed now; changes nothing.
-import { assertStackName } from "../stackName.js";
-import type { ActionContext, GateResult } from "../types.js";
-import { finalVerification } from "./verification.js";
+import { assertStackName } from "../../core/stackName.js";
+import type { ActionContext, GateResult } from "../../core/types.js";
+import { finalVerification } from "./upgrade/verification.js";
 import { loadStackContext } from "./context.js";
 import { stackTarget } from "./target.js";
 

@@ -4,10 +4,10 @@
  */
 import { InvalidArgumentError } from "commander";
 import * as semver from "semver";
-import { tryParseImageTag } from "../policy/version.js";
-import { isValidStackName } from "../stackName.js";
-import type { RollbackTarget } from "../types.js";
-import { VERIFY_CHECKS, type VerifyCheckName } from "../../infra/configSchema.js";
+import { tryParseImageTag } from "../plan/versionPolicy.js";
+import { isValidStackName } from "../../core/stackName.js";
+import type { RollbackTarget } from "../../core/types.js";
+import { VERIFY_CHECKS, type VerifyCheckName } from "../../infra/config/configSchema.js";
 
 export function parseTagArg(value: string): string {
   if (!tryParseImageTag(value)) {

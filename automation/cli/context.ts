@@ -3,12 +3,12 @@
  * the parsed global flags, the ActionContext handed to the library, and the output helpers.
  */
 import * as path from "node:path";
-import { DEFAULT_STATE_DIR, STACK_ENV, STATE_DIR_ENV } from "../defaults.js";
-import { UsageError } from "../errors.js";
+import { DEFAULT_STATE_DIR, STACK_ENV, STATE_DIR_ENV } from "../../core/defaults.js";
+import { UsageError } from "../../core/errors.js";
 import { chooseReporterKind, createReporter } from "../events/index.js";
-import { secretsFromEnv } from "../redact.js";
-import { assertStackName } from "../stackName.js";
-import type { ActionContext, Reporter } from "../types.js";
+import { secretsFromEnv } from "../../core/redact.js";
+import { assertStackName } from "../../core/stackName.js";
+import type { ActionContext, Reporter } from "../../core/types.js";
 import { Output } from "./output.js";
 
 export interface CliStream {

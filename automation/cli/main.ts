@@ -3,7 +3,7 @@
  * First Ctrl-C (or SIGTERM) aborts the run at its next safe point, which journals where it
  * stopped; a second one exits at once with 130.
  */
-import { InterruptedError, EXIT_CODES } from "../errors.js";
+import { InterruptedError, EXIT_CODES } from "../../core/errors.js";
 import { runCli } from "./run.js";
 
 const controller = new AbortController();

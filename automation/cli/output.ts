@@ -3,9 +3,9 @@
  * (errors); with --json each is one line on stdout: `{"v":1,"kind":"result",…}` or
  * `{"v":1,"kind":"error",…}` (docs/json-output.md). Everything is redacted on the way out.
  */
-import type { SieFleetError } from "../errors.js";
-import { redact, redactText } from "../redact.js";
-import { EVENT_SCHEMA_VERSION } from "../types.js";
+import type { SieFleetError } from "../../core/errors.js";
+import { redact, redactText } from "../../core/redact.js";
+import { EVENT_SCHEMA_VERSION } from "../../core/types.js";
 import type { CliStream } from "./context.js";
 
 export class Output {

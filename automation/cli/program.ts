@@ -6,9 +6,9 @@
 import { readFileSync } from "node:fs";
 import * as path from "node:path";
 import { Command, Option } from "commander";
-import { REPO_ROOT } from "../engine/paths.js";
-import { VERIFY_CHECKS } from "../../infra/configSchema.js";
-import { STACK_ENV, STATE_DIR_ENV, DEFAULT_STATE_DIR } from "../defaults.js";
+import { REPO_ROOT } from "../../core/paths.js";
+import { VERIFY_CHECKS } from "../../infra/config/configSchema.js";
+import { STACK_ENV, STATE_DIR_ENV, DEFAULT_STATE_DIR } from "../../core/defaults.js";
 import { collectCheckArg, parseChartVersionArg, parseStackListArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
 import { makeCommandContext, resolveGlobals, type CliIO, type CommandContext } from "./context.js";
 

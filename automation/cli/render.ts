@@ -1,10 +1,11 @@
 /** Human renderings of results. Pure: data in, lines out (golden-testable). */
-import type { CapacityReport } from "../capacity/report.js";
-import { digestSummary } from "../digests.js";
+import type { CapacityReport } from "../plan/capacity/report.js";
+import { digestSummary } from "../../core/imageDigests.js";
 import { formatDuration } from "../events/format.js";
 import type { FleetResult } from "../actions/fleet.js";
-import { KEDA_RULE, kedaOkText, kedaOverrideText, unreconciledText, type KedaPreflightReport } from "../policy/keda.js";
-import type { GateResult, GuardrailViolation, StepOp, UpgradeResult } from "../types.js";
+import { KEDA_RULE, kedaOkText, kedaOverrideText, unreconciledText, type KedaPreflightReport } from "../plan/kedaPolicy.js";
+import type { GateResult, GuardrailViolation, StepOp } from "../../core/types.js";
+import type { UpgradeResult } from "../actions/results.js";
 import { describeSkipped } from "../verify/skipped.js";
 
 export function renderUpgradeResult(r: UpgradeResult, verb = "upgrade"): string[] {

@@ -3,8 +3,8 @@
  * code mapping happens here; `main.ts` only wires the real process to it.
  */
 import { CommanderError } from "commander";
-import { UsageError, toSieFleetError } from "../errors.js";
-import { secretsFromEnv } from "../redact.js";
+import { UsageError, toSieFleetError } from "../../core/errors.js";
+import { secretsFromEnv } from "../../core/redact.js";
 import type { CliIO } from "./context.js";
 import { Output } from "./output.js";
 import { buildProgram, type RunState } from "./program.js";

@@ -6,9 +6,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import type { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
-import { StackError } from "../errors.js";
-import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "./ensureTool.js";
-import { REPO_ROOT } from "./paths.js";
+import { StackError } from "../../core/errors.js";
+import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "../../core/ensureTool.js";
+import { REPO_ROOT } from "../../core/paths.js";
 
 const run = promisify(execFile);
 

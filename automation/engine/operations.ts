@@ -4,9 +4,9 @@ import type { EngineEvent, LocalWorkspace, Stack, UpdateSummary } from "@pulumi/
 import { execFile } from "node:child_process";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { StackError } from "../errors.js";
-import { redactText } from "../redact.js";
-import type { PreviewStep } from "../types.js";
+import { StackError } from "../../core/errors.js";
+import { redactText } from "../../core/redact.js";
+import type { PreviewStep } from "../../core/types.js";
 import type { OpenStack } from "./stack.js";
 
 export interface OperationOptions {

@@ -1,7 +1,7 @@
 // Finds (or builds) the Pulumi CLI through scripts/ensure-pulumi, the only way the automation
 // layer and the tests obtain it.
 import { PulumiCommand } from "@pulumi/pulumi/automation/index.js";
-import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "./ensureTool.js";
+import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "../../core/ensureTool.js";
 
 let cached: Promise<PulumiCommand> | undefined;
 

@@ -3,7 +3,7 @@
 // without touching the checkout.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { REPO_ROOT } from "./paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 
 export interface ScratchProjectOptions {
   /** Stack files to copy from <repo>/stacks (names like "local"); default: all. */

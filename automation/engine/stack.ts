@@ -2,13 +2,13 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
-import { CHART_BASE_ENV } from "../../infra/chartSource.js";
-import { CLUSTER_DIR_ENV, embeddedClusterDir } from "../../infra/embeddedCluster.js";
-import { ConfigError, StackError } from "../errors.js";
-import { assertStackName } from "../stackName.js";
+import { CHART_BASE_ENV } from "../../infra/release/chartSource.js";
+import { CLUSTER_DIR_ENV, embeddedClusterDir } from "../../infra/platforms/embeddedCluster.js";
+import { ConfigError, StackError } from "../../core/errors.js";
+import { assertStackName } from "../../core/stackName.js";
 import { ensureKubernetesPlugin, ensureKubernetesTools } from "./kubernetesPlugin.js";
 import { ensurePulumi, type EnsurePulumiOptions } from "./pulumiCli.js";
-import { REPO_ROOT, stateDirFor } from "./paths.js";
+import { REPO_ROOT, stateDirFor } from "../../core/paths.js";
 
 /** The passphrase of the `local` stack only; documented in the README. Other stacks must bring their own. */
 const LOCAL_STACK_PASSPHRASE = "sie-fleet-local-demo";

@@ -15,7 +15,7 @@ import {
   type RunPhase,
   type WaveSpec,
   type WaveStatus,
-} from "../types.js";
+} from "../../core/types.js";
 
 export interface EventExtras {
   wave?: string;

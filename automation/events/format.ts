@@ -2,7 +2,7 @@
  * How an event reads as one human line, shared by the tty and plain reporters so both say the
  * same thing. Pure.
  */
-import type { LogLevel, ProgressEvent } from "../types.js";
+import type { LogLevel, ProgressEvent } from "../../core/types.js";
 
 export type Tone = "start" | "ok" | "fail" | "skip" | "warn" | "info" | "debug";
 

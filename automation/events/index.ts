@@ -1,4 +1,4 @@
-import type { Reporter } from "../types.js";
+import type { Reporter } from "../../core/types.js";
 import { ndjsonReporter } from "./ndjson.js";
 import { plainReporter, type StreamReporterOptions } from "./plain.js";
 import { ttyReporter } from "./tty.js";

@@ -1,5 +1,5 @@
 /** Collects events in memory: for tests and for callers that render at the end. */
-import type { ProgressEvent, Reporter } from "../types.js";
+import type { ProgressEvent, Reporter } from "../../core/types.js";
 
 export interface MemoryReporter extends Reporter {
   readonly events: ProgressEvent[];

@@ -2,8 +2,8 @@
  * One JSON object per line (the --json contract, docs/json-output.md). Events are written as
  * they are, after redaction; fields are only ever added, and `v` changes on a breaking change.
  */
-import { redact } from "../redact.js";
-import type { ProgressEvent, Reporter } from "../types.js";
+import { redact } from "../../core/redact.js";
+import type { ProgressEvent, Reporter } from "../../core/types.js";
 import type { StreamReporterOptions } from "./plain.js";
 
 export function ndjsonReporter(opts: StreamReporterOptions): Reporter {

@@ -1,6 +1,6 @@
 /** One timestamped line per event: for CI logs and anything that is not a terminal. */
-import { redact } from "../redact.js";
-import type { ProgressEvent, Reporter } from "../types.js";
+import { redact } from "../../core/redact.js";
+import type { ProgressEvent, Reporter } from "../../core/types.js";
 import { describeEvent, evidenceLines, PLAIN_MARKERS } from "./format.js";
 
 export interface StreamReporterOptions {

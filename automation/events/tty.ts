@@ -4,8 +4,8 @@
  * steps) is printed above the spinner without disturbing it.
  */
 import ora, { type Ora } from "ora";
-import { redact } from "../redact.js";
-import type { ProgressEvent, Reporter } from "../types.js";
+import { redact } from "../../core/redact.js";
+import type { ProgressEvent, Reporter } from "../../core/types.js";
 import { describeEvent, evidenceLines, type EventLine } from "./format.js";
 import type { StreamReporterOptions } from "./plain.js";
 

@@ -15,8 +15,8 @@
  */
 import * as fs from "node:fs";
 import * as k8s from "@kubernetes/client-node";
-import { SieFleetError, EXIT_CODES, UsageError, type ExitCode } from "../errors.js";
-import { forbiddenText, missingRule, parseForbidden, type Denied } from "../forbidden.js";
+import { SieFleetError, EXIT_CODES, UsageError, type ExitCode } from "../../core/errors.js";
+import { forbiddenText, missingRule, parseForbidden, type Denied } from "../../core/forbidden.js";
 
 export const MERGE_PATCH = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
 

@@ -2,7 +2,7 @@
 // ConfigMaps). Stack names and run ids allow characters and lengths Kubernetes names and label
 // values do not; those get a readable prefix and a hash, and the exact value goes in an annotation.
 import { createHash } from "node:crypto";
-import { FLEET_METADATA } from "../defaults.js";
+import { FLEET_METADATA } from "../../core/defaults.js";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const LABEL_VALUE = /^[A-Za-z0-9]([-_.A-Za-z0-9]*[A-Za-z0-9])?$/;

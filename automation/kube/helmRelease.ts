@@ -5,7 +5,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
-import { StackError } from "../errors.js";
+import { StackError } from "../../core/errors.js";
 import type { KubeApi } from "./api.js";
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@
  * them back after success, revert or recovery.
  */
 import type { V1StatefulSet } from "@kubernetes/client-node";
-import { InternalError } from "../errors.js";
+import { InternalError } from "../../core/errors.js";
 import { isNotFound, type KubeApi } from "./api.js";
 
 export interface StatefulSetHold {

@@ -50,7 +50,7 @@ export {
   type DeleteStuckPodsResult,
   type RevisionPods,
 } from "./pods.js";
-export { digestsOfPods, workloadDigests, type WorkloadDigestOptions } from "./digests.js";
+export { digestsOfPods, workloadDigests, type WorkloadDigestOptions } from "./podDigests.js";
 export { checkPod, checkPods, isPodReady, podRevision, type PodCheckOptions } from "./podHealth.js";
 export { deploymentRolloutStatus, isHeld, rolloutStatus, statefulSetRolloutStatus, type RolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
 export {
@@ -64,15 +64,4 @@ export {
   type RolloutSnapshot,
   type WaitForRolloutOptions,
 } from "./rollout.js";
-export {
-  acquireClusterLock,
-  leaseName,
-  leaseTiming,
-  readClusterLock,
-  type ClusterLock,
-  type ClusterLockOptions,
-  type ClusterLockState,
-  type LeaseTiming,
-} from "./lease.js";
-export { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE, ClusterJournal, type ClusterJournalOptions } from "./runJournal.js";
 export { endProbe, startProbe, waitProbeEnded, type ProbeRecord } from "./probe.js";

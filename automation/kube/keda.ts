@@ -6,7 +6,7 @@
  * The freeze is split into plan (reads only) and apply so the caller can journal the prior
  * annotations before anything changes; thaw puts back exactly what was there.
  */
-import { KEDA } from "../defaults.js";
+import { KEDA } from "../../core/defaults.js";
 import { isNotFound, type KubeApi, type KubeObjectLike } from "./api.js";
 
 export const SCALED_OBJECTS = { group: KEDA.group, version: KEDA.version, plural: KEDA.plural } as const;

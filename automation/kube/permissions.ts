@@ -5,7 +5,7 @@
  * user bound to the manifests holds each one. Add a row here when a new call is added to api.ts.
  */
 
-import { sieService } from "../workloads.js";
+import { sieService } from "../../core/workloads.js";
 import { proxyName } from "./apiProxy.js";
 
 /** Where a permission applies: the release namespace, the whole cluster, or the in-cluster Prometheus's namespace. */

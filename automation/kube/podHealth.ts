@@ -5,8 +5,8 @@
  * since slow model loading looks the same for a while.
  */
 import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
-import { FAIL_FAST_WAITING_REASONS } from "../defaults.js";
-import type { PodEvidence } from "../types.js";
+import { FAIL_FAST_WAITING_REASONS } from "../../core/defaults.js";
+import type { PodEvidence } from "../../core/types.js";
 
 export interface PodCheckOptions {
   now: number;

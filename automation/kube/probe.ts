@@ -5,8 +5,8 @@
  * what moves it), then both go back to the count the freeze recorded. The thaw later restores the
  * ScaledObject's annotations exactly as they were before the run.
  */
-import { systemClock } from "../clock.js";
-import { KEDA } from "../defaults.js";
+import { systemClock } from "../../core/clock.js";
+import { KEDA } from "../../core/defaults.js";
 import { isNotFound, type KubeApi } from "./api.js";
 import { pauseAnnotations, SCALED_OBJECTS } from "./keda.js";
 import { statefulSetPods } from "./pods.js";

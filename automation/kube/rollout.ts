@@ -8,10 +8,10 @@
  * `readRollout` is one read without waiting, for preflight and the verification suite.
  */
 import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
-import { abortError, systemClock } from "../clock.js";
-import { POLL_INTERVALS } from "../defaults.js";
-import type { Clock, GateResult, PodEvidence } from "../types.js";
-import type { Workload } from "../workloads.js";
+import { abortError, systemClock } from "../../core/clock.js";
+import { POLL_INTERVALS } from "../../core/defaults.js";
+import type { Clock, GateResult, PodEvidence } from "../../core/types.js";
+import type { Workload } from "../../core/workloads.js";
 import type { KubeApi } from "./api.js";
 import { checkPods } from "./podHealth.js";
 import { newRevisionPods } from "./pods.js";

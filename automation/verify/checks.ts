@@ -2,19 +2,19 @@
 // into zero or more Checks (one per workload, per pool, …), or explains why it cannot run.
 // `runChecks` builds and runs a list of names in stages (a stage starts only if the previous
 // one had no fail, so a metric window is not spent on a wave that is already broken).
-import type { GateResult } from "../types.js";
+import type { GateResult } from "../../core/types.js";
 import { configHealthzCheck, encodeSmokeCheck, gatewayHealthCheck, gatewayModelsCheck, gatewayReadyzCheck } from "./endpoints.js";
 import { endpointSampleCheck, type SampledComponent } from "./endpointSample.js";
 import { imageChecks } from "./images.js";
-import { kedaCheck } from "./keda.js";
+import { kedaCheck } from "./kedaCheck.js";
 import { metricGateChecks } from "./metricGates.js";
 import { prometheusChecks } from "./promChecks.js";
-import { rolloutChecks } from "./rollout.js";
+import { rolloutChecks } from "./rolloutChecks.js";
 import { runChecks as runAll, type RunPolicy } from "./runner.js";
 import { poolsInScope } from "./scope.js";
 import type { Check, VerifyCheckName, VerifyContext } from "./types.js";
 
-export { VERIFY_CHECKS } from "../../infra/configSchema.js";
+export { VERIFY_CHECKS } from "../../infra/config/configSchema.js";
 export { describeSkipped, SKIP_SOURCES, type SkippedCheck, type SkipSource } from "./skipped.js";
 import type { SkippedCheck } from "./skipped.js";
 export type { RunPolicy };

@@ -5,7 +5,7 @@
 // rollout may not have replaced them yet.
 import type { V1Pod } from "@kubernetes/client-node";
 import { selectorString, statefulSetPods } from "../kube/index.js";
-import type { Workload } from "../workloads.js";
+import type { Workload } from "../../core/workloads.js";
 import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
 

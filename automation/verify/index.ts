@@ -1,7 +1,7 @@
 // The verification suite's entry points for the upgrade engine: captureBaseline() before the
 // release is applied, runVerification() after each wave's rollout and once at the end.
 // See README.md in this folder for the wiring.
-import type { GateResult } from "../types.js";
+import type { GateResult } from "../../core/types.js";
 import { phaseChecks, runChecks } from "./checks.js";
 import type { Baseline } from "./baseline.js";
 import { resolveGates } from "./metricGates.js";

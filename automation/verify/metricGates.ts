@@ -20,7 +20,7 @@ import { type PrometheusClient, promString } from "./prometheus.js";
 import { rateWindowSeconds } from "./promChecks.js";
 import { sleep } from "./runner.js";
 import type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyContext } from "./types.js";
-import { rolloutSchema } from "../../infra/configSchema.js";
+import { rolloutSchema } from "../../infra/config/configSchema.js";
 
 export type MetricKind = "error-ratio" | "p95-latency";
 

@@ -1,7 +1,7 @@
 // Runs checks: a concurrency limit, a timeout per attempt, and retries with exponential backoff
 // for outcomes that may still settle ("pending", or a fail marked retryable). A definite fail is
 // never retried: retrying a 500 until it happens to pass would hide the fault.
-import type { GateResult } from "../types.js";
+import type { GateResult } from "../../core/types.js";
 import type { Check, CheckOutcome } from "./types.js";
 import { describe } from "./prometheus.js";
 

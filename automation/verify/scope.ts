@@ -1,7 +1,7 @@
 // Which workloads a verification looks at: after a pool wave only that wave's StatefulSets (the
 // others are still held on the old version on purpose), after the gateway or config wave that
 // Deployment, at the end everything.
-import { releaseWorkloads, type Workload } from "../workloads.js";
+import { releaseWorkloads, type Workload } from "../../core/workloads.js";
 import type { VerifyContext } from "./types.js";
 
 export function workloadsInScope(ctx: Pick<VerifyContext, "phase" | "wave" | "names">): Workload[] {

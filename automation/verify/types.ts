@@ -1,10 +1,10 @@
 // Types shared by the verification checks. Kept apart from checks.ts (the registry) so each check
 // module can import them without an import cycle.
 import type { z } from "zod";
-import type { rolloutSchema, VerifyCheckName } from "../../infra/configSchema.js";
-import type { Evidence, GateStatus, WaveSpec } from "../types.js";
+import type { rolloutSchema, VerifyCheckName } from "../../infra/config/configSchema.js";
+import type { Evidence, GateStatus, WaveSpec } from "../../core/types.js";
 import type { KubeClient } from "../kube/index.js";
-import type { ReleaseNames } from "../workloads.js";
+import type { ReleaseNames } from "../../core/workloads.js";
 import type { PrometheusClient } from "./prometheus.js";
 import type { Baseline } from "./baseline.js";
 

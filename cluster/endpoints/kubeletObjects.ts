@@ -20,7 +20,7 @@
  */
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { startLine, type PodLogs } from "./podLogs.js";
 import type { SiePod } from "./view.js";
 

@@ -2,9 +2,9 @@
 // the verdicts with the sentences people read.
 import type { V1Node, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { assessPoolCapacity, workersOnNode, type NodeView, type PoolDemand } from "../../automation/capacity/poolCapacity.js";
-import { ADMISSION_TOLERATIONS, blockingTaints, tolerates } from "../../automation/capacity/tolerations.js";
-import { nodeView, podRequests, workerView } from "../../automation/kube/nodes.js";
+import { assessPoolCapacity, workersOnNode, type NodeView, type PoolDemand } from "../../automation/plan/capacity/poolCapacity.js";
+import { ADMISSION_TOLERATIONS, blockingTaints, tolerates } from "../../automation/plan/capacity/tolerations.js";
+import { nodeView, podRequests, workerView } from "../../automation/plan/capacity/nodes.js";
 
 const GI = 2 ** 30;
 const GPU = "nvidia.com/gpu";

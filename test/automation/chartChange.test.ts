@@ -1,7 +1,7 @@
 // The chart guardrail: an object diff of two renders, and the verdict on it.
 import { describe, expect, it } from "vitest";
-import { differingPaths, diffObjects, judgeChartChange } from "../../automation/chart/chartChange.js";
-import type { RenderedObject } from "../../automation/chart/helmTemplate.js";
+import { differingPaths, diffObjects, judgeChartChange } from "../../automation/plan/chartChange.js";
+import type { RenderedObject } from "../../automation/plan/helmTemplate.js";
 
 const obj = (kind: string, name: string, extra: Record<string, unknown> = {}): RenderedObject => ({ apiVersion: "v1", kind, metadata: { name }, ...extra });
 

@@ -17,9 +17,9 @@ import {
   type DiskInfo,
   type GoInfo,
 } from "../../automation/actions/demoPreflight.js";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { EXIT_CODES } from "../../automation/errors.js";
-import { isLocalChart } from "../../infra/chartSource.js";
+import { REPO_ROOT } from "../../core/paths.js";
+import { EXIT_CODES } from "../../core/errors.js";
+import { isLocalChart } from "../../infra/release/chartSource.js";
 import { runCliInProcess } from "./inProcessCli.js";
 
 const scratch = fs.mkdtempSync(path.join(os.tmpdir(), "sie-demo-preflight-"));

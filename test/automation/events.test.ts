@@ -1,7 +1,7 @@
 import { PassThrough } from "node:stream";
 import { describe, expect, it } from "vitest";
 import { chooseReporterKind, fanOut, memoryReporter, ndjsonReporter, plainReporter, ProgressEmitter, ttyReporter } from "../../automation/events/index.js";
-import type { GateResult, ProgressEvent } from "../../automation/types.js";
+import type { GateResult, ProgressEvent } from "../../core/types.js";
 
 function sink(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();

@@ -5,9 +5,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { EXIT_CODES } from "../../automation/errors.js";
-import { exitCodeForOutcome, UPGRADE_OUTCOMES, type UpgradeOutcome } from "../../automation/types.js";
+import { REPO_ROOT } from "../../core/paths.js";
+import { EXIT_CODES } from "../../core/errors.js";
+import { exitCodeForOutcome, UPGRADE_OUTCOMES, type UpgradeOutcome } from "../../core/types.js";
 import { runCliInProcess } from "./inProcessCli.js";
 
 const read = (file: string): string => fs.readFileSync(path.join(REPO_ROOT, file), "utf8");

@@ -4,9 +4,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { fleetUpgrade, soakWaitMs, type FleetDeps } from "../../automation/actions/fleet.js";
-import type { PromotionReport } from "../../automation/actions/promotion.js";
-import { InterruptedError, StackLockedError } from "../../automation/errors.js";
-import type { ActionContext, ProgressEvent, UpgradeResult } from "../../automation/types.js";
+import type { PromotionReport } from "../../automation/actions/upgrade/promotionCheck.js";
+import { InterruptedError, StackLockedError } from "../../core/errors.js";
+import type { ActionContext, ProgressEvent } from "../../core/types.js";
+import type { UpgradeResult } from "../../automation/actions/results.js";
 
 const dirs: string[] = [];
 afterEach(() => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, urnName } from "../../automation/guardrails.js";
-import { GUARDED_TYPES } from "../../automation/defaults.js";
-import type { PreviewStep } from "../../automation/types.js";
+import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, urnName } from "../../automation/plan/guardrails.js";
+import { GUARDED_TYPES } from "../../core/defaults.js";
+import type { PreviewStep } from "../../core/types.js";
 
 const urn = (type: string, name: string): string => `urn:pulumi:dev::sie-fleet::sie-fleet:infra:Comp$${type}::${name}`;
 const RELEASE = "kubernetes:helm.sh/v3:Release";

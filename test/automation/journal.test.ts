@@ -19,7 +19,7 @@ import {
   unfinishedIntents,
   type JournalEntry,
   type SharedJournal,
-} from "../../automation/journal.js";
+} from "../../automation/journal/journal.js";
 
 let dir: string;
 beforeEach(async () => {

@@ -4,19 +4,19 @@
 // autoscaling on, ScaledObjects it cannot see (missing, or no keda.sh API) refuse too; a rollback
 // only warns, in the preflight, the final verification and after the thaw.
 import { describe, expect, it } from "vitest";
-import { KedaRefusedError, kedaGate, preflightKeda } from "../../automation/actions/preflightKeda.js";
-import { kedaAfterThaw, kedaGatesFor } from "../../automation/actions/verification.js";
+import { KedaRefusedError, kedaGate, preflightKeda } from "../../automation/actions/upgrade/preflightKeda.js";
+import { kedaAfterThaw, kedaGatesFor } from "../../automation/actions/upgrade/verification.js";
 import type { StackContext } from "../../automation/actions/context.js";
 import { kedaLines, renderUpgradeResult } from "../../automation/cli/render.js";
-import { EXIT_CODES } from "../../automation/errors.js";
+import { EXIT_CODES } from "../../core/errors.js";
 import { ProgressEmitter } from "../../automation/events/emitter.js";
 import { memoryReporter } from "../../automation/events/memory.js";
-import { JOURNAL_ACTIONS, type Journal } from "../../automation/journal.js";
+import { JOURNAL_ACTIONS, type Journal } from "../../automation/journal/journal.js";
 import type { KubeObjectLike } from "../../automation/kube/index.js";
 import { describeScaledObject } from "../../automation/kube/kedaStatus.js";
-import { judgeKeda, KEDA_RULE, type KedaPreflightReport } from "../../automation/policy/keda.js";
-import type { UpgradeResult } from "../../automation/types.js";
-import { kedaCheck } from "../../automation/verify/keda.js";
+import { judgeKeda, KEDA_RULE, type KedaPreflightReport } from "../../automation/plan/kedaPolicy.js";
+import type { UpgradeResult } from "../../automation/actions/results.js";
+import { kedaCheck } from "../../automation/verify/kedaCheck.js";
 import type { VerifyContext } from "../../automation/verify/types.js";
 
 const NS = "sie";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { CLUSTER_LOCK } from "../../automation/defaults.js";
+import { CLUSTER_LOCK } from "../../core/defaults.js";
 import { fleetObjectName, labelValue } from "../../automation/kube/fleetNames.js";
-import { leaseName, leaseTiming } from "../../automation/kube/lease.js";
+import { leaseName, leaseTiming } from "../../automation/locks/lease.js";
 
 describe("the cluster lock's timing", () => {
   it("defaults to CLUSTER_LOCK and takes whole seconds from the environment", () => {

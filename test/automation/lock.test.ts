@@ -3,8 +3,8 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { StackLockedError } from "../../automation/errors.js";
-import { acquireLock, lockPath, readLock } from "../../automation/lock.js";
+import { StackLockedError } from "../../core/errors.js";
+import { acquireLock, lockPath, readLock } from "../../automation/locks/fileLock.js";
 
 let dir: string;
 beforeEach(async () => {
@@ -95,7 +95,7 @@ describe("acquireLock", () => {
 
   it("works across processes: a second CLI process is refused while the first holds the lock", async () => {
     const script = `
-      import { acquireLock } from ${JSON.stringify(path.resolve("automation/lock.ts"))};
+      import { acquireLock } from ${JSON.stringify(path.resolve("automation/locks/fileLock.ts"))};
       try {
         await acquireLock({ stateDir: ${JSON.stringify(dir)}, stack: "dev", runId: "child", command: "upgrade" });
         console.log("acquired");

@@ -1,8 +1,8 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
-import { digestOfImageId, digestSummary, type ImageDigest } from "../../automation/digests.js";
-import { digestsOfPods } from "../../automation/kube/digests.js";
-import { compareDigests, decidePromotion, describeMismatch, sourceRun, type SourceRun, type SourceState } from "../../automation/policy/promotion.js";
+import { digestOfImageId, digestSummary, type ImageDigest } from "../../core/imageDigests.js";
+import { digestsOfPods } from "../../automation/kube/podDigests.js";
+import { compareDigests, decidePromotion, describeMismatch, sourceRun, type SourceRun, type SourceState } from "../../automation/plan/promotionPolicy.js";
 
 const D1 = `sha256:${"1".repeat(64)}`;
 const D2 = `sha256:${"2".repeat(64)}`;

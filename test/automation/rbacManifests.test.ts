@@ -6,8 +6,8 @@ import * as path from "node:path";
 import type { V1PolicyRule } from "@kubernetes/client-node";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { RBAC_MANIFESTS } from "../../automation/forbidden.js";
+import { REPO_ROOT } from "../../core/paths.js";
+import { RBAC_MANIFESTS } from "../../core/forbidden.js";
 import { ENGINE_PERMISSIONS, type PermissionScope } from "../../automation/kube/permissions.js";
 
 /** The names the shipped manifests are written for. */

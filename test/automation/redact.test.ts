@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { kubeconfigSecrets, redact, redactText, secretsFromEnv } from "../../automation/redact.js";
+import { kubeconfigSecrets, redact, redactText, secretsFromEnv } from "../../core/redact.js";
 
 describe("redact", () => {
   it("replaces known secret values anywhere, and values of secret-named keys", () => {

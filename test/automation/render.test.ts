@@ -1,9 +1,10 @@
 // What people read for the capacity check and for a run that left pools at zero unverified.
 import { describe, expect, it } from "vitest";
-import type { CapacityReport } from "../../automation/capacity/report.js";
+import type { CapacityReport } from "../../automation/plan/capacity/report.js";
 import { capacityLines, renderUpgradeResult } from "../../automation/cli/render.js";
-import { EXIT_CODES } from "../../automation/errors.js";
-import { exitCodeForOutcome, type UpgradeResult } from "../../automation/types.js";
+import { EXIT_CODES } from "../../core/errors.js";
+import { exitCodeForOutcome } from "../../core/types.js";
+import type { UpgradeResult } from "../../automation/actions/results.js";
 
 const pool = (name: string, ok: boolean, message: string) => ({
   pool: name,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { rolloutTiming } from "../../automation/actions/timing.js";
-import { NOT_READY_AFTER_MS } from "../../automation/defaults.js";
+import { rolloutTiming } from "../../automation/actions/upgrade/timing.js";
+import { NOT_READY_AFTER_MS } from "../../core/defaults.js";
 
 const config = (platform: string, notReadySeconds?: number) => ({
   platform,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { componentTagsAt } from "../../automation/actions/verification.js";
-import type { FleetConfig } from "../../infra/configTypes.js";
+import { componentTagsAt } from "../../automation/actions/upgrade/verification.js";
+import type { FleetConfig } from "../../infra/config/configTypes.js";
 
 const release = (pins: { gatewayTag?: string; configTag?: string } = {}) =>
   ({

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { UsageError } from "../../automation/errors.js";
-import { checkVersionPolicy, parseImageTag, tryParseImageTag } from "../../automation/policy/version.js";
+import { UsageError } from "../../core/errors.js";
+import { checkVersionPolicy, parseImageTag, tryParseImageTag } from "../../automation/plan/versionPolicy.js";
 
 const base = { maxMinorSkip: 1, forwardOnly: [] as string[], force: false };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { planWaves } from "../../automation/waves.js";
-import { holdTargets, releaseWorkloads } from "../../automation/workloads.js";
+import { planWaves } from "../../automation/plan/waves.js";
+import { holdTargets, releaseWorkloads } from "../../core/workloads.js";
 
 const rollout = (r: { canaryPool?: string; waveOrder?: string[]; batchSize?: number } = {}) => ({ waveOrder: [], batchSize: 1, ...r });
 

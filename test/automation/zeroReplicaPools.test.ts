@@ -1,9 +1,9 @@
 // Which pools run 0 workers once a run froze KEDA, and which probes a killed run may have left in effect.
 import { describe, expect, it } from "vitest";
-import { probesInEffect } from "../../automation/actions/zeroReplicaProbe.js";
-import type { JournalEntry } from "../../automation/journal.js";
+import { probesInEffect } from "../../automation/actions/upgrade/zeroReplicaProbe.js";
+import type { JournalEntry } from "../../automation/journal/journal.js";
 import type { ProbeRecord } from "../../automation/kube/index.js";
-import { unverifiedPools, zeroReplicaPools } from "../../automation/zeroReplicaPools.js";
+import { unverifiedPools, zeroReplicaPools } from "../../automation/plan/zeroReplicaPools.js";
 
 const names = {
   namespace: "sie",

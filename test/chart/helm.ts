@@ -8,11 +8,11 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import yaml from "js-yaml";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { ensureKubernetesTools } from "../../automation/engine/kubernetesPlugin.js";
-import { isLocalChart, resolveChart } from "../../infra/chartSource.js";
-import type { ReleaseConfig } from "../../infra/configTypes.js";
-import { WORKER_REPLICAS_POSTRENDER } from "../../infra/helm/postRender.js";
+import { isLocalChart, resolveChart } from "../../infra/release/chartSource.js";
+import type { ReleaseConfig } from "../../infra/config/configTypes.js";
+import { WORKER_REPLICAS_POSTRENDER } from "../../infra/release/helm/postRender.js";
 
 const run = promisify(execFile);
 

@@ -5,11 +5,11 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { load } from "js-yaml";
 import { beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { ensureKubernetesTools } from "../../automation/engine/kubernetesPlugin.js";
-import { parseConfig } from "../../infra/configParse.js";
-import { hasWorkers, type FleetConfig } from "../../infra/configTypes.js";
-import { HF_TOKEN_SECRET, buildReleaseValues, chartFullname, configTag, gatewayTag, workerStatefulSetName } from "../../infra/releaseValues.js";
+import { parseConfig } from "../../infra/config/configParse.js";
+import { hasWorkers, type FleetConfig } from "../../infra/config/configTypes.js";
+import { HF_TOKEN_SECRET, buildReleaseValues, chartFullname, configTag, gatewayTag, workerStatefulSetName } from "../../infra/release/releaseValues.js";
 import { chartDirFor, renderChart, type KubeObject } from "./helm.js";
 
 const STACKS = join(REPO_ROOT, "stacks");

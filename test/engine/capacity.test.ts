@@ -2,7 +2,7 @@
 // workers at every sample through an upgrade, a revert, a rollback and a plain `pulumi up`, and no
 // worker pod is deleted except by the rollout replacing it. The real chart renders
 // `replicas: <minReplicas>` and Helm 3's three-way merge would patch the live count back to it on
-// every upgrade; infra/helm/keepWorkerReplicas.mjs keeps the field out of what Helm applies.
+// every upgrade; infra/release/helm/keepWorkerReplicas.mjs keeps the field out of what Helm applies.
 import * as k8s from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { rollback } from "../../automation/actions/rollback.js";

@@ -13,13 +13,13 @@ import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEFAULT_CHECKS } from "../../automation/verify/checks.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { readClusterInfo } from "../../cluster/daemonState.js";
 import { cloudNodes, nodeObject } from "../../cluster/nodes.js";
-import { parseConfig } from "../../infra/configParse.js";
-import type { EksFleetConfig, GkeFleetConfig } from "../../infra/configTypes.js";
-import { POOL_LABEL } from "../../infra/gpu-profiles.js";
-import { buildReleaseValues } from "../../infra/releaseValues.js";
+import { parseConfig } from "../../infra/config/configParse.js";
+import type { EksFleetConfig, GkeFleetConfig } from "../../infra/config/configTypes.js";
+import { POOL_LABEL } from "../../infra/hardware/gpuProfiles.js";
+import { buildReleaseValues } from "../../infra/release/releaseValues.js";
 import { testClusterDir } from "../support/laneCluster.js";
 import { holdsLeft, SCENARIO_TIMEOUT_MS, useStackFixture, waitFor, workloadImages, type StackConfigMap, type StackFixture } from "../support/stackFixture.js";
 

@@ -16,7 +16,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import type { UpgradeResult } from "../../automation/types.js";
+import type { UpgradeResult } from "../../automation/actions/results.js";
 import { readClusterInfo } from "../../cluster/daemonState.js";
 import { prometheusUnavailable } from "../../cluster/prometheus.js";
 import { testClusterDir } from "../support/laneCluster.js";

@@ -9,9 +9,9 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { fleetDir } from "../../automation/fleetJournal.js";
-import { journalDir, readJournal } from "../../automation/journal.js";
+import { REPO_ROOT } from "../../core/paths.js";
+import { fleetDir } from "../../automation/journal/fleetJournal.js";
+import { journalDir, readJournal } from "../../automation/journal/journal.js";
 import { fleetCli } from "../support/fleetCli.js";
 import {
   control,

@@ -5,7 +5,7 @@
 // workloads are bare ones of this file's namespace (no requests, so they land on CPU nodes).
 import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
-import { KEDA } from "../../automation/defaults.js";
+import { KEDA } from "../../core/defaults.js";
 import { KubeClient } from "../../automation/kube/client.js";
 import { applyHolds, planHolds, releaseWave, restoreHolds } from "../../automation/kube/holds.js";
 import { SCALED_OBJECTS, applyKedaFreeze, pauseAnnotations, planKedaFreeze, thawKeda } from "../../automation/kube/keda.js";

@@ -3,7 +3,7 @@
 // images and request samples) must judge those components by the tag they run, the pinned one.
 import { beforeAll, describe, expect, it } from "vitest";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import type { GateResult } from "../../automation/types.js";
+import type { GateResult } from "../../core/types.js";
 import { gatewayGet, holdsLeft, SCENARIO_TIMEOUT_MS, type StackFixture, useStackFixture, workloadImages } from "../support/stackFixture.js";
 
 const fixture = useStackFixture({

@@ -8,7 +8,7 @@ import * as path from "node:path";
 import { promisify } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { readmeBlock, repoCopy } from "../support/repoCopy.js";
 import { helm } from "../chart/helm.js";
 

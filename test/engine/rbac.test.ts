@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { history } from "../../automation/actions/history.js";
 import { status } from "../../automation/actions/status.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import { EXIT_CODES } from "../../automation/errors.js";
+import { EXIT_CODES } from "../../core/errors.js";
 import { KubeForbiddenError, loadKubeConfig } from "../../automation/kube/api.js";
 import { ENGINE_PERMISSIONS } from "../../automation/kube/permissions.js";
 import { readClusterInfo } from "../../cluster/daemonState.js";

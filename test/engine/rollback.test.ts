@@ -10,7 +10,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { history } from "../../automation/actions/history.js";
 import { rollback } from "../../automation/actions/rollback.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import type { UpgradeResult } from "../../automation/types.js";
+import type { UpgradeResult } from "../../automation/actions/results.js";
 import { SHARED_CHARTS } from "../chart/helm.js";
 import { helmHistory, helmValues } from "../support/helmRelease.js";
 import { gatewayGet, holdsLeft, SCENARIO_TIMEOUT_MS, useStackFixture, workloadImages, type StackFixture } from "../support/stackFixture.js";

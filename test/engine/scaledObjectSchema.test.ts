@@ -7,11 +7,11 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { readClusterInfo } from "../../cluster/daemonState.js";
-import { parseConfig } from "../../infra/configParse.js";
-import { chartFullname } from "../../infra/releaseValues.js";
-import { buildScaledObjects, type ScaledObjectManifest } from "../../infra/scaledObjects.js";
+import { parseConfig } from "../../infra/config/configParse.js";
+import { chartFullname } from "../../infra/release/releaseValues.js";
+import { buildScaledObjects, type ScaledObjectManifest } from "../../infra/release/scaledObjects.js";
 import { testClusterDir } from "../support/laneCluster.js";
 
 const STACKS = path.join(REPO_ROOT, "stacks");

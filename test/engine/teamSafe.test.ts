@@ -11,10 +11,12 @@ import * as path from "node:path";
 import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { history } from "../../automation/actions/history.js";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { FLEET_METADATA, SHARED_JOURNAL } from "../../automation/defaults.js";
-import { Journal, JOURNAL_ACTIONS, readJournal } from "../../automation/journal.js";
-import { ClusterJournal, KubeClient, readClusterLock, type KubeApi } from "../../automation/kube/index.js";
+import { REPO_ROOT } from "../../core/paths.js";
+import { FLEET_METADATA, SHARED_JOURNAL } from "../../core/defaults.js";
+import { Journal, JOURNAL_ACTIONS, readJournal } from "../../automation/journal/journal.js";
+import { ClusterJournal } from "../../automation/journal/clusterJournal.js";
+import { KubeClient, type KubeApi } from "../../automation/kube/index.js";
+import { readClusterLock } from "../../automation/locks/lease.js";
 import { upgradeKilledMidWave } from "../support/killedUpgrade.js";
 import {
   pausedAnnotations,

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { history } from "../../automation/actions/history.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
-import { acquireLock } from "../../automation/lock.js";
+import { acquireLock } from "../../automation/locks/fileLock.js";
 import { helmHistory } from "../support/helmRelease.js";
 import { sampleRollout } from "../support/rolloutSamples.js";
 import { gatewayGet, holdsLeft, readyWorkerImages, SCENARIO_TIMEOUT_MS, useStackFixture, workloadImages, type StackFixture } from "../support/stackFixture.js";

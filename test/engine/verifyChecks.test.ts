@@ -6,7 +6,7 @@ import * as k8s from "@kubernetes/client-node";
 import { beforeAll, describe, expect, it } from "vitest";
 import { loadStackContext, type StackContext } from "../../automation/actions/context.js";
 import { stackTarget } from "../../automation/actions/target.js";
-import type { GateResult, WaveSpec } from "../../automation/types.js";
+import type { GateResult, WaveSpec } from "../../core/types.js";
 import { runVerification, type RunVerificationOptions } from "../../automation/verify/index.js";
 import { useStackFixture, waitFor, type StackFixture } from "../support/stackFixture.js";
 import { byName, FAST_GATES } from "../support/verifyGates.js";

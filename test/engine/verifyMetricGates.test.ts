@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackContext } from "../../automation/actions/context.js";
 import { stackTarget } from "../../automation/actions/target.js";
-import type { GateResult } from "../../automation/types.js";
+import type { GateResult } from "../../core/types.js";
 import { captureBaseline, runVerification, type Baseline } from "../../automation/verify/index.js";
 import { waitForSeries } from "../../cluster/prometheus.js";
 import { fixturePrometheus, prometheusUnavailable, type PrometheusServer } from "../support/fixturePrometheus.js";

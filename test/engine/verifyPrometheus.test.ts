@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadStackContext, type StackContext } from "../../automation/actions/context.js";
 import { stackTarget } from "../../automation/actions/target.js";
-import type { WaveSpec } from "../../automation/types.js";
+import type { WaveSpec } from "../../core/types.js";
 import { captureBaseline, PrometheusClient, runVerification, type RunVerificationOptions } from "../../automation/verify/index.js";
 import { startPrometheus, waitForSeries } from "../../cluster/prometheus.js";
 import { fixturePrometheus, prometheusUnavailable, type PrometheusServer } from "../support/fixturePrometheus.js";

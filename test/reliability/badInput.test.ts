@@ -7,7 +7,7 @@ import * as net from "node:net";
 import * as path from "node:path";
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
+import { CLUSTER_DIR_ENV } from "../../infra/platforms/embeddedCluster.js";
 import yaml from "js-yaml";
 import { runCli, stackBytes, stackFiles, useStackFixture, type CliResult, type StackFixture } from "./harness.js";
 import { withPrometheusChecks, type StackConfigMap } from "../support/stackFixture.js";

@@ -4,10 +4,10 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { expect } from "vitest";
-import { FLEET_METADATA } from "../../automation/defaults.js";
-import { incompleteRun, parseJournalText, type JournalEntry } from "../../automation/journal.js";
+import { FLEET_METADATA } from "../../core/defaults.js";
+import { incompleteRun, parseJournalText, type JournalEntry } from "../../automation/journal/journal.js";
 import { KubeClient } from "../../automation/kube/client.js";
-import { ClusterJournal } from "../../automation/kube/runJournal.js";
+import { ClusterJournal } from "../../automation/journal/clusterJournal.js";
 import { runCli, spawnCli, workloadImages, type StackFixture } from "./harness.js";
 
 export interface Proc {

@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { control, withPrometheusChecks } from "../support/stackFixture.js";
 import { prometheusUnavailable, startPrometheus, type PrometheusServer } from "../../cluster/prometheus.js";
 import { FULL_MATRIX, jsonLines, runCli, SCENARIO_TIMEOUT_MS, secondsSince, useStackFixture, type StackFixture } from "./harness.js";

@@ -7,7 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { extract } from "tar";
 import { beforeAll, describe, expect, it } from "vitest";
-import { CLUSTER_DIR_ENV } from "../../infra/embeddedCluster.js";
+import { CLUSTER_DIR_ENV } from "../../infra/platforms/embeddedCluster.js";
 import { jsonLines, runCli, SCENARIO_TIMEOUT_MS, useStackFixture, waitReleaseReady, type StackFixture } from "./harness.js";
 
 const fixture = useStackFixture({ deploy: false });

@@ -2,7 +2,7 @@
 // with its NDJSON lines, exit code and last line's result or error.
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import type { StackFixture } from "./stackFixture.js";
 
 const CLI = path.join(REPO_ROOT, "bin", "sie-fleet.js");

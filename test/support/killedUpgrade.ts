@@ -2,7 +2,7 @@
 // middle of its first released wave: the state `recover` has to bring back from the journal alone.
 import { spawn } from "node:child_process";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 
 /** Resolves with the `kind:phase:status` of the progress events the run reported before the kill. */
 export function upgradeKilledMidWave(fx: { dir: string; stateDir: string; ctx: { env?: NodeJS.ProcessEnv } }, stack: string, to: string): Promise<string[]> {

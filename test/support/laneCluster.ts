@@ -10,7 +10,7 @@
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { ensureKubernetesTools } from "../../automation/engine/kubernetesPlugin.js";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { ensurePulumi } from "../../automation/engine/pulumiCli.js";
 import { runningEmbeddedCluster, startEmbeddedCluster, stopEmbeddedCluster } from "../../cluster/index.js";
 

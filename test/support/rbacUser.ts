@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import yaml from "js-yaml";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 import { issueClientCert, kubeconfig } from "../../cluster/certs.js";
 import type { ClusterInfo } from "../../cluster/daemonState.js";
 

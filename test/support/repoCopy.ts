@@ -4,7 +4,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../core/paths.js";
 
 const NOT_LINKED = new Set([".git", ".sie-fleet", "stacks"]);
 

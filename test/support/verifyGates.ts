@@ -1,5 +1,5 @@
 // Gate settings and lookups the verification-suite tests share.
-import type { GateResult } from "../../automation/types.js";
+import type { GateResult } from "../../core/types.js";
 
 /** Fast retries (the stack defaults wait seconds between attempts). */
 export const FAST_GATES = { retries: 3, backoffSeconds: 0.2, checkTimeoutSeconds: 5 } as const;

@@ -6,8 +6,8 @@ import * as path from "node:path";
 import { pathToFileURL } from "node:url";
 import { describe, expect, it } from "vitest";
 import { compiledIsCurrent, DIST, REPO, sourceFiles } from "../../bin/compiled.mjs";
-import { REPO_ROOT } from "../../automation/engine/paths.js";
-import { WORKER_REPLICAS_POSTRENDER } from "../../infra/helm/postRender.js";
+import { REPO_ROOT } from "../../core/paths.js";
+import { WORKER_REPLICAS_POSTRENDER } from "../../infra/release/helm/postRender.js";
 
 describe("compiled JavaScript", () => {
   it("compiles the product's sources only: no tests", () => {
@@ -19,11 +19,11 @@ describe("compiled JavaScript", () => {
 
   it("finds the same checkout and post-renderer from dist/ as from the sources", async () => {
     expect(REPO_ROOT).toBe(REPO);
-    expect(WORKER_REPLICAS_POSTRENDER).toBe(path.join(REPO, "infra", "helm", "keepWorkerReplicas.mjs"));
-    if (!fs.existsSync(path.join(DIST, "automation", "engine", "paths.js"))) return;
-    const compiled = (await import(pathToFileURL(path.join(DIST, "automation", "engine", "paths.js")).href)) as { REPO_ROOT: string };
+    expect(WORKER_REPLICAS_POSTRENDER).toBe(path.join(REPO, "infra", "release", "helm", "keepWorkerReplicas.mjs"));
+    if (!fs.existsSync(path.join(DIST, "core", "paths.js"))) return;
+    const compiled = (await import(pathToFileURL(path.join(DIST, "core", "paths.js")).href)) as { REPO_ROOT: string };
     expect(compiled.REPO_ROOT).toBe(REPO);
-    const post = (await import(pathToFileURL(path.join(DIST, "infra", "helm", "postRender.js")).href)) as { WORKER_REPLICAS_POSTRENDER: string };
+    const post = (await import(pathToFileURL(path.join(DIST, "infra", "release", "helm", "postRender.js")).href)) as { WORKER_REPLICAS_POSTRENDER: string };
     expect(post.WORKER_REPLICAS_POSTRENDER).toBe(WORKER_REPLICAS_POSTRENDER);
   });
 

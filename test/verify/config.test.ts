@@ -1,6 +1,6 @@
 // The rollout.gates keys the suite added: optional, defaulted, validated; old stacks still parse.
 import { describe, expect, it } from "vitest";
-import { rolloutSchema } from "../../infra/configSchema.js";
+import { rolloutSchema } from "../../infra/config/configSchema.js";
 import { resolveGates } from "../../automation/verify/metricGates.js";
 import { DEFAULT_CHECKS, describeSkipped, phaseChecks, skippedChecks } from "../../automation/verify/checks.js";
 

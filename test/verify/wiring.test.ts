@@ -2,7 +2,7 @@
 // (StackContext: names, kube, rollout.gates), as README.md's entry points show.
 import { describe, expect, it } from "vitest";
 import type { StackContext } from "../../automation/actions/context.js";
-import type { WaveSpec } from "../../automation/types.js";
+import type { WaveSpec } from "../../core/types.js";
 import { captureBaseline, runVerification } from "../../automation/verify/index.js";
 
 function wave(sc: StackContext, spec: WaveSpec, to: string, signal?: AbortSignal) {

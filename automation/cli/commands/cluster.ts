@@ -15,7 +15,7 @@ import {
 import { isClusterDir } from "../../../cluster/clusterDir.js";
 import { nodesFromStackFile } from "../../../cluster/nodesFromStack.js";
 import { ensureKubectl } from "../../../cluster/tools.js";
-import { EXIT_CODES, UsageError } from "../../errors.js";
+import { EXIT_CODES, UsageError } from "../../../core/errors.js";
 import type { CommandContext } from "../context.js";
 
 export interface ClusterFlags {

@@ -1,5 +1,5 @@
 import { demo } from "../../actions/demo.js";
-import { EXIT_CODES } from "../../errors.js";
+import { EXIT_CODES } from "../../../core/errors.js";
 import type { CommandContext } from "../context.js";
 
 export interface DemoFlags {

@@ -1,6 +1,6 @@
 import { history } from "../../actions/history.js";
-import { digestSummary } from "../../digests.js";
-import { EXIT_CODES } from "../../errors.js";
+import { digestSummary } from "../../../core/imageDigests.js";
+import { EXIT_CODES } from "../../../core/errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { table } from "../render.js";
 import { describeSkipped } from "../../verify/skipped.js";

@@ -1,6 +1,6 @@
 import { preview } from "../../actions/preview.js";
-import type { ChartChange } from "../../chart/chartChange.js";
-import { EXIT_CODES, UsageError } from "../../errors.js";
+import type { ChartChange } from "../../plan/chartChange.js";
+import { EXIT_CODES, UsageError } from "../../../core/errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { capacityLines, kedaLines, summary, violations } from "../render.js";
 

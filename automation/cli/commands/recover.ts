@@ -1,5 +1,5 @@
 import { recover } from "../../actions/recover.js";
-import { EXIT_CODES } from "../../errors.js";
+import { EXIT_CODES } from "../../../core/errors.js";
 import { requireConsent, requireStack, type CommandContext } from "../context.js";
 
 export async function run(_flags: Record<string, never>, ctx: CommandContext): Promise<number> {

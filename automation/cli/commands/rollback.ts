@@ -1,5 +1,5 @@
 import { rollback } from "../../actions/rollback.js";
-import { exitCodeForResult, type RollbackTarget } from "../../types.js";
+import { exitCodeForResult, type RollbackTarget } from "../../../core/types.js";
 import type { VerifyCheckName } from "../../verify/types.js";
 import { requireConsent, requireStack, type CommandContext } from "../context.js";
 import { renderUpgradeResult } from "../render.js";

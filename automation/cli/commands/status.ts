@@ -1,7 +1,7 @@
 import { status, type StatusReport } from "../../actions/status.js";
-import { POLL_INTERVALS } from "../../defaults.js";
-import { EXIT_CODES } from "../../errors.js";
-import { systemClock } from "../../clock.js";
+import { POLL_INTERVALS } from "../../../core/defaults.js";
+import { EXIT_CODES } from "../../../core/errors.js";
+import { systemClock } from "../../../core/clock.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { table } from "../render.js";
 

@@ -1,5 +1,5 @@
 import { supportBundle } from "../../actions/supportBundle.js";
-import { EXIT_CODES } from "../../errors.js";
+import { EXIT_CODES } from "../../../core/errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 
 export interface SupportBundleFlags {

@@ -1,5 +1,5 @@
 import { up } from "../../actions/up.js";
-import { EXIT_CODES } from "../../errors.js";
+import { EXIT_CODES } from "../../../core/errors.js";
 import { formatDuration } from "../../events/format.js";
 import { requireConsent, requireStack, type CommandContext } from "../context.js";
 import { summary } from "../render.js";

@@ -1,6 +1,6 @@
 import { upgrade } from "../../actions/upgrade.js";
-import { UsageError } from "../../errors.js";
-import { exitCodeForResult } from "../../types.js";
+import { UsageError } from "../../../core/errors.js";
+import { exitCodeForResult } from "../../../core/types.js";
 import type { VerifyCheckName } from "../../verify/types.js";
 import { requireConsent, requireStack, type CommandContext } from "../context.js";
 import { renderFleetResult, renderUpgradeResult } from "../render.js";

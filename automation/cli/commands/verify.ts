@@ -1,5 +1,5 @@
 import { verify } from "../../actions/verify.js";
-import { EXIT_CODES } from "../../errors.js";
+import { EXIT_CODES } from "../../../core/errors.js";
 import { requireStack, type CommandContext } from "../context.js";
 import { gateLines } from "../render.js";
 

@@ -9,7 +9,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, describe, expect, it } from "vitest";
-import { isProcessAlive } from "../../../automation/lock.js";
+import { isProcessAlive } from "../../../core/processes.js";
 import { egressSocketPath, startControlPlane } from "../../../cluster/controlPlane.js";
 import { defaultNodes } from "../../../cluster/nodes.js";
 import { waitFor } from "../../../cluster/procs.js";

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkPod, isPodReady } from "../../../automation/kube/podHealth.js";
-import { GPU_LABEL, GPU_TAINT, POOL_LABEL, tolerationsFor } from "../../../infra/gpu-profiles.js";
+import { GPU_LABEL, GPU_TAINT, POOL_LABEL, tolerationsFor } from "../../../infra/hardware/gpuProfiles.js";
 import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
 import { fleet, GKE_ACCELERATOR_LABEL } from "../../../cluster/nodes.js";
 import { waitFor } from "../../../cluster/procs.js";

@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
-import { REPO_ROOT } from "../../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../../core/paths.js";
 import { helm, SHARED_CHARTS } from "../../chart/helm.js";
 
 export interface PoolSpec {

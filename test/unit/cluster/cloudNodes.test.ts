@@ -5,12 +5,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { REPO_ROOT } from "../../../automation/engine/paths.js";
+import { REPO_ROOT } from "../../../core/paths.js";
 import { cloudNodes, nodeObject } from "../../../cluster/nodes.js";
-import { parseConfig } from "../../../infra/configParse.js";
-import type { EksFleetConfig, GkeFleetConfig } from "../../../infra/configTypes.js";
-import { GPU_TAINT, POOL_LABEL } from "../../../infra/gpu-profiles.js";
-import { allocatable, machineShape } from "../../../infra/machineShapes.js";
+import { parseConfig } from "../../../infra/config/configParse.js";
+import type { EksFleetConfig, GkeFleetConfig } from "../../../infra/config/configTypes.js";
+import { GPU_TAINT, POOL_LABEL } from "../../../infra/hardware/gpuProfiles.js";
+import { allocatable, machineShape } from "../../../infra/hardware/machineShapes.js";
 
 function prod(cloud: "gke" | "eks"): GkeFleetConfig | EksFleetConfig {
   const doc = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "stacks", `Pulumi.${cloud}-prod.yaml`), "utf8")) as { config: Record<string, unknown> };

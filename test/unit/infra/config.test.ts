@@ -1,8 +1,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../../automation/errors.js";
-import { loadConfig } from "../../../infra/config.js";
-import { parseConfig, validateConfig } from "../../../infra/configParse.js";
+import { ConfigError } from "../../../core/errors.js";
+import { loadConfig } from "../../../infra/config/config.js";
+import { parseConfig, validateConfig } from "../../../infra/config/configParse.js";
 import { IMAGE_TAG_PATTERN_CASES } from "./tagCases.js";
 import { eksRaw, gkeRaw, kubernetesRaw, localRaw, withValue, type Raw } from "./fixtures.js";
 
@@ -19,7 +19,7 @@ describe("parseConfig: valid configs", () => {
       "sie-fleet:autoscaling": { enabled: true },
       "sie-fleet:monitoring": { prometheus: { service: "monitoring/prometheus-operated:9090" } },
     });
-    // No fallbackReplicas: each pool falls back to its own minReplicas (infra/fallbackReplicas.ts).
+    // No fallbackReplicas: each pool falls back to its own minReplicas (infra/release/fallbackReplicas.ts).
     expect(cfg.autoscaling).toEqual({
       enabled: true,
       pollingInterval: 15,

@@ -3,11 +3,11 @@
 // config rules around them.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../../automation/errors.js";
-import { parseConfig } from "../../../infra/configParse.js";
-import { CONTROLLER_POLICY_KARPENTER_MINOR, controllerPolicy } from "../../../infra/karpenterIam.js";
-import { buildNodePool, nodePoolLimits, parseRoleArn } from "../../../infra/karpenterNodePools.js";
-import { DEFAULT_KARPENTER_VERSION, karpenterMinor } from "../../../infra/karpenterVersions.js";
+import { ConfigError } from "../../../core/errors.js";
+import { parseConfig } from "../../../infra/config/configParse.js";
+import { CONTROLLER_POLICY_KARPENTER_MINOR, controllerPolicy } from "../../../infra/platforms/karpenterIam.js";
+import { buildNodePool, nodePoolLimits, parseRoleArn } from "../../../infra/platforms/karpenterNodePools.js";
+import { DEFAULT_KARPENTER_VERSION, karpenterMinor } from "../../../infra/platforms/karpenterVersions.js";
 import { eksRaw, withValue, type Raw } from "./fixtures.js";
 import { byType, one, runWithMocks, type Registered } from "./mocks.js";
 

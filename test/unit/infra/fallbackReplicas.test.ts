@@ -1,10 +1,10 @@
 // KEDA's fallback never scales a pool down and never starts GPU workers that demand did not ask
 // for: it is rendered only with behavior currentReplicasIfHigher, on a KEDA known to honour it.
 import { describe, expect, it } from "vitest";
-import { parseConfig, validateConfig } from "../../../infra/configParse.js";
-import { kedaHasFallbackBehavior } from "../../../infra/kedaVersions.js";
-import { chartFullname } from "../../../infra/releaseValues.js";
-import { buildScaledObjects } from "../../../infra/scaledObjects.js";
+import { parseConfig, validateConfig } from "../../../infra/config/configParse.js";
+import { kedaHasFallbackBehavior } from "../../../infra/release/kedaVersions.js";
+import { chartFullname } from "../../../infra/release/releaseValues.js";
+import { buildScaledObjects } from "../../../infra/release/scaledObjects.js";
 import { gkeRaw, localRaw, withValue, type Raw } from "./fixtures.js";
 
 const fallbackByPool = (raw: Raw) => {

@@ -6,9 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../../infra/configParse.js";
-import type { GkeFleetConfig } from "../../../infra/configTypes.js";
-import { isGpuKind } from "../../../infra/gpu-profiles.js";
+import { parseConfig } from "../../../infra/config/configParse.js";
+import type { GkeFleetConfig } from "../../../infra/config/configTypes.js";
+import { isGpuKind } from "../../../infra/hardware/gpuProfiles.js";
 import type { Raw } from "./fixtures.js";
 import { byType, one, runWithMocks, type Registered } from "./mocks.js";
 

@@ -1,5 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { GPU_KINDS, GPU_PROFILES, cloudTaint, nodeLabels, nodeTaints, resolveHardware, tolerationsFor, type GpuKind } from "../../../infra/gpu-profiles.js";
+import {
+  GPU_KINDS,
+  GPU_PROFILES,
+  cloudTaint,
+  nodeLabels,
+  nodeTaints,
+  resolveHardware,
+  tolerationsFor,
+  type GpuKind,
+} from "../../../infra/hardware/gpuProfiles.js";
 
 // Written out by hand so that a change to the table has to be a deliberate change here too.
 const EXPECTED: Record<GpuKind, { gke: [string, string | undefined, number]; eks: [string, string, number]; tainted: boolean }> = {

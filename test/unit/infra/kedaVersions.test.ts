@@ -1,7 +1,7 @@
 // keda.version follows the cluster's Kubernetes version through KEDA's compatibility table.
 import { describe, expect, it } from "vitest";
-import { parseConfig, validateConfig } from "../../../infra/configParse.js";
-import { KEDA_RELEASES, clusterKubernetesMinor, kedaReleaseFor, kedaReleasesSupporting } from "../../../infra/kedaVersions.js";
+import { parseConfig, validateConfig } from "../../../infra/config/configParse.js";
+import { KEDA_RELEASES, clusterKubernetesMinor, kedaReleaseFor, kedaReleasesSupporting } from "../../../infra/release/kedaVersions.js";
 import { eksRaw, gkeRaw, kubernetesRaw, withValue, type Raw } from "./fixtures.js";
 
 function problemsOf(raw: Raw) {

@@ -4,7 +4,7 @@ import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import yaml from "js-yaml";
 import { describe, expect, it } from "vitest";
-import { WORKER_REPLICAS_POSTRENDER } from "../../../infra/helm/postRender.js";
+import { WORKER_REPLICAS_POSTRENDER } from "../../../infra/release/helm/postRender.js";
 
 const _REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
 

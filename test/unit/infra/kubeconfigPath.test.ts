@@ -1,8 +1,8 @@
 // Where platform kubernetes reads its kubeconfig, and where platform local finds the embedded cluster.
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { embeddedClusterDir, embeddedKubeconfigPath } from "../../../infra/embeddedCluster.js";
-import { resolveKubeconfigPath } from "../../../infra/kubeconfigPath.js";
+import { embeddedClusterDir, embeddedKubeconfigPath } from "../../../infra/platforms/embeddedCluster.js";
+import { resolveKubeconfigPath } from "../../../infra/platforms/kubeconfigPath.js";
 
 describe("resolveKubeconfigPath", () => {
   const env = { HOME: "/home/me" };

@@ -1,6 +1,6 @@
 // The machine table and the platforms' reservation formulas, against worked examples.
 import { describe, expect, it } from "vitest";
-import { GPU_KINDS, GPU_PROFILES, isGpuKind } from "../../../infra/gpu-profiles.js";
+import { GPU_KINDS, GPU_PROFILES, isGpuKind } from "../../../infra/hardware/gpuProfiles.js";
 import {
   MACHINE_SHAPES,
   NODE_DAEMONS,
@@ -12,7 +12,7 @@ import {
   reservedCpu,
   workerRoom,
   type Cloud,
-} from "../../../infra/machineShapes.js";
+} from "../../../infra/hardware/machineShapes.js";
 
 const shape = (cloud: Cloud, type: string) => {
   const s = machineShape(cloud, type);
@@ -21,7 +21,7 @@ const shape = (cloud: Cloud, type: string) => {
 };
 
 describe("machine table", () => {
-  it("lists every GPU machine of gpu-profiles and the usual CPU machines", () => {
+  it("lists every GPU machine of gpuProfiles and the usual CPU machines", () => {
     const gke = [
       ...["4", "8", "12", "16", "24", "32", "48", "96"].map((n) => `g2-standard-${n}`),
       ...["1g", "2g", "4g", "8g"].flatMap((n) => [`a2-highgpu-${n}`, `a2-ultragpu-${n}`]),
@@ -57,8 +57,8 @@ describe("machine table", () => {
     expect(size("eks", "c6i.2xlarge")).toEqual([8, 16, 0]);
   });
 
-  // gpu-profiles.ts takes its machine lists from the table; its defaults are written by hand.
-  it.each(GPU_KINDS)("%s: gpu-profiles' machines and defaults agree with the table", (kind) => {
+  // gpuProfiles.ts takes its machine lists from the table; its defaults are written by hand.
+  it.each(GPU_KINDS)("%s: gpuProfiles' machines and defaults agree with the table", (kind) => {
     for (const cloud of ["gke", "eks"] as const) {
       const table = GPU_PROFILES[kind][cloud];
       for (const [type, count] of Object.entries(table.types ?? {})) {

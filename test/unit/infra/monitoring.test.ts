@@ -1,9 +1,9 @@
 // sie-fleet:monitoring: one Prometheus for KEDA's triggers and the metric gates, named once.
 import { describe, expect, it } from "vitest";
-import { parseConfig, validateConfig } from "../../../infra/configParse.js";
-import { buildReleaseValues, chartFullname } from "../../../infra/releaseValues.js";
-import { buildScaledObjects } from "../../../infra/scaledObjects.js";
-import { KUBE_PROMETHEUS_STACK, serviceOfUrl } from "../../../infra/prometheusTarget.js";
+import { parseConfig, validateConfig } from "../../../infra/config/configParse.js";
+import { buildReleaseValues, chartFullname } from "../../../infra/release/releaseValues.js";
+import { buildScaledObjects } from "../../../infra/release/scaledObjects.js";
+import { KUBE_PROMETHEUS_STACK, serviceOfUrl } from "../../../infra/release/prometheusTarget.js";
 import { gkeRaw, localRaw, withValue, type Raw } from "./fixtures.js";
 
 function problemsOf(raw: Raw) {

@@ -3,7 +3,7 @@ import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import * as pulumi from "@pulumi/pulumi";
 import { isDeepStrictEqual } from "node:util";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../../infra/configParse.js";
+import { parseConfig } from "../../../infra/config/configParse.js";
 import type { FleetOutputs } from "../../../infra/program.js";
 import { eksRaw, gkeRaw, kubernetesRaw, withValue, type Raw } from "./fixtures.js";
 import { byType, isSecretEnvelope, one, resolve, runWithMocks, type Registered } from "./mocks.js";
@@ -241,8 +241,8 @@ describe("platform kubernetes", () => {
       ["kubernetes:apps/v1:StatefulSetPatch", "kubernetes:core/v1:Namespace", RELEASE, "pulumi:providers:kubernetes"].sort(),
     );
     const release = one(resources, RELEASE, "sie-cluster").inputs;
-    // Worker counts are KEDA's: Helm must not render them (see infra/helm/keepWorkerReplicas.mjs).
-    expect(release).toMatchObject({ postrender: expect.stringMatching(/\/infra\/helm\/keepWorkerReplicas.mjs$/), skipAwait: true, atomic: false });
+    // Worker counts are KEDA's: Helm must not render them (see infra/release/helm/keepWorkerReplicas.mjs).
+    expect(release).toMatchObject({ postrender: expect.stringMatching(/\/infra\/release\/helm\/keepWorkerReplicas.mjs$/), skipAwait: true, atomic: false });
     expect(one(resources, "kubernetes:apps/v1:StatefulSetPatch", "l4-replicas").inputs).toMatchObject({
       metadata: { name: "sie-sie-cluster-worker-l4", namespace: "sie" },
       spec: { replicas: 0 },

@@ -1,7 +1,7 @@
 // Kubernetes quantities as numbers: the canonical forms an API server returns, what people write in
 // stack config, and the amounts messages show.
 import { describe, expect, it } from "vitest";
-import { formatQuantity, parseQuantity, quantityValue } from "../../../infra/quantity.js";
+import { formatQuantity, parseQuantity, quantityValue } from "../../../infra/hardware/quantity.js";
 
 const MI = 2 ** 20;
 const GI = 2 ** 30;

@@ -1,8 +1,8 @@
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../../infra/configParse.js";
-import { HF_TOKEN_SECRET, buildManagedValues, buildReleaseValues, chartFullname } from "../../../infra/releaseValues.js";
-import { buildScaledObjects } from "../../../infra/scaledObjects.js";
+import { parseConfig } from "../../../infra/config/configParse.js";
+import { HF_TOKEN_SECRET, buildManagedValues, buildReleaseValues, chartFullname } from "../../../infra/release/releaseValues.js";
+import { buildScaledObjects } from "../../../infra/release/scaledObjects.js";
 import { eksRaw, gkeRaw, kubernetesRaw, localRaw, withValue } from "./fixtures.js";
 
 describe("chartFullname", () => {
@@ -150,7 +150,7 @@ describe("buildScaledObjects", () => {
         fallbackReplicas: 1,
         scaleDownStabilization: 120,
       }),
-      // fallbackReplicas needs a KEDA known to honour fallback.behavior (infra/fallbackReplicas.ts).
+      // fallbackReplicas needs a KEDA known to honour fallback.behavior (infra/release/fallbackReplicas.ts).
       "sie-fleet:keda": { install: true },
     });
     const [so] = buildScaledObjects(cfg, "sie-sie-cluster");

@@ -1,8 +1,8 @@
 // Under mocks: the Prometheus a stack installs, the KEDA it picks, and the kubeconfig credentials.
 import * as pulumi from "@pulumi/pulumi";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parseConfig } from "../../../infra/configParse.js";
-import { eksKubeconfig, gkeKubeconfig } from "../../../infra/kubeconfig.js";
+import { parseConfig } from "../../../infra/config/configParse.js";
+import { eksKubeconfig, gkeKubeconfig } from "../../../infra/platforms/kubeconfig.js";
 import type { FleetOutputs } from "../../../infra/program.js";
 import { eksRaw, gkeRaw, withValue, type Raw } from "./fixtures.js";
 import { byType, one, resolve, runWithMocks, type Registered } from "./mocks.js";
@@ -44,7 +44,7 @@ describe("monitoring.prometheus.install", () => {
     for (const so of sos) {
       for (const t of so.inputs.spec.triggers) expect(t.metadata.serverAddress).toBe("http://prometheus-operated.monitoring.svc.cluster.local:9090");
       // gkeRaw installs no KEDA, so its version (and fallback.behavior) is unknown: no fallback, and
-      // KEDA keeps each pool's count while Prometheus is unreadable (infra/fallbackReplicas.ts).
+      // KEDA keeps each pool's count while Prometheus is unreadable (infra/release/fallbackReplicas.ts).
       expect(so.inputs.spec.fallback).toBeUndefined();
     }
   });

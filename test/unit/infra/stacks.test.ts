@@ -3,8 +3,8 @@ import { load } from "js-yaml";
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseConfig } from "../../../infra/configParse.js";
-import type { LocalFleetConfig } from "../../../infra/configTypes.js";
+import { parseConfig } from "../../../infra/config/configParse.js";
+import type { LocalFleetConfig } from "../../../infra/config/configTypes.js";
 import { DEFAULT_CHECKS, phaseChecks } from "../../../automation/verify/checks.js";
 import { CLUSTER_PROMETHEUS_SERVICE } from "../../../cluster/clusterPrometheus.js";
 
