@@ -13,8 +13,9 @@
 //   cluster      the embedded control plane's own tests, each with control planes of its own
 //                (vitest.cluster.config.ts)
 // When every lane runs (no --lane, no filter) or with `--lane static`, the type checker
-// (`tsc --noEmit`) and Biome's formatter and linter (`biome ci .`) run first, each counted as one
-// test of the `static` lane.
+// (`tsc --noEmit`), Biome's formatter and linter (`biome ci .`) and the import-layer check
+// (dependency-cruiser, .dependency-cruiser.cjs) run first, each counted as one test of the
+// `static` lane.
 // Before the lanes that need them, the tools are built from Go modules (or found in
 // SIE_FLEET_TOOLS_DIR) and one embedded cluster is started for the default and reliability lanes to
 // share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them.
@@ -112,6 +113,12 @@ async function staticChecks() {
   const checks = [
     ["tsc --noEmit", path.join(repo, "node_modules", "typescript", "bin", "tsc"), ["--noEmit", "-p", "tsconfig.json"]],
     ["biome ci .", path.join(repo, "node_modules", "@biomejs", "biome", "bin", "biome"), ["ci", "."]],
+    // No import circle, and each folder imports only the layers below it (.dependency-cruiser.cjs).
+    [
+      "depcruise (import layers)",
+      path.join(repo, "node_modules", "dependency-cruiser", "bin", "dependency-cruise.mjs"),
+      ["--config", ".dependency-cruiser.cjs", "core", "infra", "cluster", "automation"],
+    ],
   ];
   const r = { lane: "static", code: 0, passed: 0, failed: 0, skipped: 0 };
   for (const [name, bin, args] of checks) {
@@ -120,7 +127,7 @@ async function staticChecks() {
     else {
       r.failed++;
       r.code = 1;
-      console.error(`[run-tests] ${name} failed (exit ${code}); \`npx biome check --write .\` fixes formatting`);
+      console.error(`[run-tests] ${name} failed (exit ${code})${name.startsWith("biome") ? "; `npx biome check --write .` fixes formatting" : ""}`);
     }
   }
   return r;

@@ -1,6 +1,5 @@
 // Everything an action needs to know about one stack, read once: the opened Pulumi stack, its
 // validated config, the names of what the release runs, and a Kubernetes client.
-import type { ConfigMap } from "@pulumi/pulumi/automation/index.js";
 import { validateConfig } from "../../infra/config/configParse.js";
 import type { FleetConfig } from "../../infra/config/configTypes.js";
 import { STACK_OUTPUTS } from "../../infra/config/configKeys.js";
@@ -10,7 +9,7 @@ import { serviceOfUrl } from "../../infra/release/prometheusTarget.js";
 import { isDaemon, readClusterInfo, type ClusterInfo } from "../../cluster/daemonState.js";
 import { ConfigError, SieFleetError, StackError } from "../../core/errors.js";
 import { stackOutputValues } from "../engine/operations.js";
-import { openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
+import { type ConfigMap, openStack, type OpenStack, type OpenStackOptions, type StackTarget } from "../engine/stack.js";
 import { serviceProxyUrl } from "../kube/apiProxy.js";
 import { KubeClient } from "../kube/index.js";
 import { planWaves } from "../plan/waves.js";

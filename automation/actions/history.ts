@@ -1,7 +1,6 @@
 // `sie-fleet history`: the stack's Pulumi updates, newest first, each with the image tag and
 // chart version its config had, joined with the outcome of the sie-fleet run that made it.
-import type { UpdateSummary } from "@pulumi/pulumi/automation/index.js";
-import { openStack, type StackTarget } from "../engine/stack.js";
+import { openStack, type StackTarget, type UpdateSummary } from "../engine/stack.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { JOURNAL_ACTIONS, readRuns, type SharedJournal } from "../journal/journal.js";
 import { sourceRun } from "../plan/promotionPolicy.js";

@@ -9,12 +9,7 @@ import { chooseReporterKind, createReporter } from "../events/index.js";
 import { secretsFromEnv } from "../../core/redact.js";
 import { assertStackName } from "../../core/stackName.js";
 import type { ActionContext, Reporter } from "../../core/types.js";
-import { Output } from "./output.js";
-
-export interface CliStream {
-  write(chunk: string): unknown;
-  isTTY?: boolean;
-}
+import { type CliStream, Output } from "./output.js";
 
 export interface CliIO {
   stdout: CliStream & NodeJS.WritableStream;

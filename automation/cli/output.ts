@@ -6,7 +6,11 @@
 import type { SieFleetError } from "../../core/errors.js";
 import { redact, redactText } from "../../core/redact.js";
 import { EVENT_SCHEMA_VERSION } from "../../core/types.js";
-import type { CliStream } from "./context.js";
+
+export interface CliStream {
+  write(chunk: string): unknown;
+  isTTY?: boolean;
+}
 
 export class Output {
   constructor(

@@ -2,6 +2,9 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { LocalWorkspace, type Stack } from "@pulumi/pulumi/automation/index.js";
+
+/** The engine's own shapes that actions read (a stack's config map, one update of its history). */
+export type { ConfigMap, UpdateSummary } from "@pulumi/pulumi/automation/index.js";
 import { CHART_BASE_ENV } from "../../infra/release/chartSource.js";
 import { CLUSTER_DIR_ENV, embeddedClusterDir } from "../../infra/platforms/embeddedCluster.js";
 import { ConfigError, StackError } from "../../core/errors.js";
