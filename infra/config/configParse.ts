@@ -4,18 +4,8 @@
 import type { z } from "zod";
 import { ConfigError, type ConfigProblem } from "../../core/errors.js";
 import { CONFIG_NAMESPACE, CONFIG_SECTIONS, type ConfigSection } from "./configKeys.js";
-import {
-  checkChart,
-  checkCluster,
-  checkNames,
-  checkPoolNames,
-  checkPoolSet,
-  checkRollout,
-  checkValuesOverlap,
-  resolvePool,
-  type IssuePath,
-  type Report,
-} from "./configRules.js";
+import { checkChart, checkCluster, checkNames, checkPoolNames, checkPoolSet, checkRollout, checkValuesOverlap, resolvePool } from "./configRules.js";
+import type { IssuePath, Report } from "./configReport.js";
 import { PLATFORMS, clusterSchemas, poolSchema, sectionSchemas, type EksClusterConfig, type Platform } from "./configSchema.js";
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "./configTypes.js";
 import { checkKarpenter } from "./karpenterRules.js";

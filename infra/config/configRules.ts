@@ -1,14 +1,12 @@
 // Rules that span fields or sections, and pool resolution (defaults + hardware). Each rule reports
 // through `report` and keeps going, so one run lists every problem.
 import { isLocalChart } from "../release/chartSource.js";
+import type { IssuePath, Report } from "./configReport.js";
 import type { FleetConfig, ResolvedPool } from "./configTypes.js";
 import type { EksClusterConfig, GkeClusterConfig, Platform, PoolInput, ReleaseConfig, RolloutConfig } from "./configSchema.js";
 import { GPU_PROFILES, POOL_LABEL, isGpuKind, nodeLabels, nodeTaints, resolveHardware, type HardwareTarget } from "../hardware/gpuProfiles.js";
-import { checkWorkerFit } from "../hardware/poolFit.js";
+import { checkWorkerFit } from "./poolFit.js";
 import { buildManagedValues, chartFullname, overlappingPaths, workerStatefulSetName } from "../release/releaseValues.js";
-
-export type IssuePath = (string | number)[];
-export type Report = (path: IssuePath, message: string, hint?: string) => void;
 
 const POOL_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const POOL_NAME_MAX = 20;

@@ -4,8 +4,6 @@
 import { z } from "zod";
 import { OCI_TAG_PATTERN } from "./configKeys.js";
 import { GPU_KINDS } from "../hardware/gpuProfiles.js";
-import { KARPENTER_DURATION } from "../platforms/karpenterNodePools.js";
-import { DEFAULT_KARPENTER_VERSION } from "../platforms/karpenterVersions.js";
 
 export const PLATFORMS = ["gke", "eks", "local", "kubernetes"] as const;
 export type Platform = (typeof PLATFORMS)[number];
@@ -63,6 +61,12 @@ const gkeClusterSchema = z.strictObject({
 });
 
 const ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
+
+/** cluster.karpenter.version's default: a release of the minor the controller policy is written for (platforms/karpenterIam.ts). */
+export const DEFAULT_KARPENTER_VERSION = "1.8.8";
+
+/** Karpenter's duration syntax (consolidateAfter, expireAfter): e.g. 30s, 10m, 1h30m, or Never. */
+const KARPENTER_DURATION = /^(([0-9]+(s|m|h))+|Never)$/;
 
 /**
  * Who adds nodes to an EKS stack's pools (infra/platforms/eks.ts, docs/eks.md). `karpenter`: node groups keep

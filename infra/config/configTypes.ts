@@ -1,7 +1,6 @@
 // The validated, defaulted and resolved stack config that the rest of infra/ consumes.
 import type * as Schema from "./configSchema.js";
 import type { NodeTaint, ResolvedHardware, WorkerResources } from "../hardware/gpuProfiles.js";
-import type { MonitoringConfig } from "../release/prometheusTarget.js";
 
 // The section types are the schema's; re-exported so infra/ and automation import them from here.
 export type {
@@ -17,7 +16,6 @@ export type {
   ReleaseConfig,
   RolloutConfig,
 } from "./configSchema.js";
-export type { MonitoringConfig, PrometheusInstall, PrometheusService, PrometheusTarget } from "../release/prometheusTarget.js";
 
 /** A pool after defaults and hardware resolution: everything node pools and Helm values need. */
 export interface ResolvedPool extends Omit<Schema.PoolInput, "gpusPerWorker" | "maxReplicas" | "machineProfile" | "diskSizeGb" | "nodeSelector" | "resources"> {
@@ -38,6 +36,45 @@ export interface ResolvedPool extends Omit<Schema.PoolInput, "gpusPerWorker" | "
   nodeSelector: Record<string, string>;
   /** Worker CPU/memory requests and limits. */
   resources: WorkerResources;
+}
+
+// ---- the one Prometheus a stack reads, as release/prometheusTarget.ts resolves it ----
+
+export interface PrometheusService {
+  namespace: string;
+  name: string;
+  port: number;
+}
+
+export interface PrometheusTarget {
+  /** Which key named it. */
+  source: "install" | "service" | "url" | "autoscaling.prometheusAddress";
+  /** What KEDA's triggers query (from inside the cluster). */
+  inClusterUrl: string;
+  /**
+   * The Service, when Prometheus runs in the cluster: the metric gates reach it through the API
+   * server's service proxy with the stack's kubeconfig, unless rollout.gates.prometheusUrl (or
+   * SIE_FLEET_PROMETHEUS_URL) names an address reachable from where sie-fleet runs.
+   */
+  service?: PrometheusService;
+  /** An address the metric gates can query from outside the cluster (monitoring.prometheus.url or rollout.gates.prometheusUrl). */
+  externalUrl?: string;
+}
+
+/** The kube-prometheus-stack release sie-fleet installs (monitoring.prometheus.install). */
+export interface PrometheusInstall {
+  chart: string;
+  repo: string;
+  version: string;
+  namespace: string;
+  /** Final chart values: sie-fleet's defaults, the user's values, then the keys sie-fleet owns. */
+  values: Record<string, unknown>;
+}
+
+export interface MonitoringConfig {
+  /** Undefined when the stack names no Prometheus (allowed only with autoscaling off). */
+  prometheus?: PrometheusTarget;
+  install?: PrometheusInstall;
 }
 
 interface CommonConfig {

@@ -1,12 +1,12 @@
 // Config rules for node autoscaling on EKS (cluster.nodeAutoscaler): what the node groups of a stack
 // without an outside autoscaler can do, what Karpenter needs from the pools, and which Karpenter
 // the controller policy allows. Reported like the rules in configRules.ts.
-import type { EksClusterConfig } from "./configSchema.js";
-import type { IssuePath, Report } from "./configRules.js";
+import { DEFAULT_KARPENTER_VERSION, type EksClusterConfig } from "./configSchema.js";
+import type { IssuePath, Report } from "./configReport.js";
 import type { ResolvedPool } from "./configTypes.js";
 import { CONTROLLER_POLICY_KARPENTER_MINOR } from "../platforms/karpenterIam.js";
 import { isKarpenterPool } from "../platforms/karpenterNodePools.js";
-import { DEFAULT_KARPENTER_VERSION, karpenterMinor, karpenterTooOld, newestKubernetesFor } from "../platforms/karpenterVersions.js";
+import { karpenterMinor, karpenterTooOld, newestKubernetesFor } from "../platforms/karpenterVersions.js";
 
 const SYSTEM_POOL_EXAMPLE = "`system: {gpu: cpu, minNodes: 2, maxNodes: 2, maxReplicas: 0}`";
 const EXTERNAL_HINT = "cluster.nodeAutoscaler: external if an autoscaler of your own (Cluster Autoscaler, your own Karpenter) sizes the node groups";

@@ -2,8 +2,16 @@
 // and requests the sie-cluster chart renders for the pool (it adds `nvidia.com/gpu: gpu.count` to
 // the requests itself). Pure. The release values and the upgrade's capacity check both read it,
 // so the check judges exactly what the scheduler will be asked to place.
-import type { ResolvedPool } from "../config/configTypes.js";
-import { GPU_RESOURCE, tolerationsFor, type PodToleration } from "./gpuProfiles.js";
+import { GPU_RESOURCE, tolerationsFor, type NodeTaint, type PodToleration, type WorkerResources } from "./gpuProfiles.js";
+
+/** What placement reads of a resolved pool (a ResolvedPool of config/configTypes.ts is one). */
+export interface PlacedPool {
+  nodeSelector: Readonly<Record<string, string>>;
+  nodeTaints: readonly NodeTaint[];
+  /** Chart `gpu.count`: 0 for cpu pools. */
+  gpusPerWorker: number;
+  resources: Pick<WorkerResources, "requests">;
+}
 
 export interface WorkerPlacement {
   nodeSelector: Record<string, string>;
@@ -12,7 +20,7 @@ export interface WorkerPlacement {
   requests: Record<string, string>;
 }
 
-export function workerPlacement(pool: ResolvedPool): WorkerPlacement {
+export function workerPlacement(pool: PlacedPool): WorkerPlacement {
   return {
     nodeSelector: { ...pool.nodeSelector },
     tolerations: tolerationsFor(pool.nodeTaints),

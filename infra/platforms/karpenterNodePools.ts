@@ -8,9 +8,6 @@ import { machineShape } from "../hardware/machineShapes.js";
 export const NODEPOOL_API_VERSION = "karpenter.sh/v1";
 export const EC2_NODE_CLASS_API_VERSION = "karpenter.k8s.aws/v1";
 
-/** Karpenter's duration syntax (consolidateAfter, expireAfter): e.g. 30s, 10m, 1h30m, or Never. */
-export const KARPENTER_DURATION = /^(([0-9]+(s|m|h))+|Never)$/;
-
 /**
  * Pools whose nodes Karpenter adds: every enabled pool that runs workers, and every GPU pool. The
  * rest (cpu pools with maxReplicas 0, e.g. `system`) stay managed node groups, because Karpenter's

@@ -1,11 +1,8 @@
-// Which Karpenter sie-fleet installs, and which releases support which Kubernetes minor versions
-// (Karpenter's compatibility matrix). Config validation (karpenterRules.ts) uses both to refuse a
-// karpenter.version or cluster.version that would fail before AWS or Helm find out halfway
-// through an update.
+// Which Karpenter releases support which Kubernetes minor versions (Karpenter's compatibility
+// matrix). Config validation (karpenterRules.ts) uses it, with the default release
+// (DEFAULT_KARPENTER_VERSION in configSchema.ts), to refuse a karpenter.version or cluster.version
+// that would fail before AWS or Helm find out halfway through an update.
 import * as semver from "semver";
-
-/** cluster.karpenter.version's default: a release of the minor the controller policy is written for (karpenterIam.ts). */
-export const DEFAULT_KARPENTER_VERSION = "1.8.8";
 
 /**
  * Oldest Karpenter release that supports each Kubernetes minor version. Rows that need a newer

@@ -8,7 +8,7 @@
 // KEDA this stack does not install, whose version sie-fleet cannot know: keda.version is only
 // what the stack would install), the fallback is left out: then KEDA propagates no metric while
 // the triggers fail and the HPA keeps the current count, which is the same outcome.
-import type { Report } from "../config/configRules.js";
+import type { Report } from "../config/configReport.js";
 import type { AutoscalingConfig, KedaConfig } from "../config/configSchema.js";
 import { hasWorkers, type ResolvedPool } from "../config/configTypes.js";
 import { kedaHasFallbackBehavior } from "./kedaVersions.js";

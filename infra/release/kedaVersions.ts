@@ -1,7 +1,7 @@
 // Which KEDA to install on a cluster of a given Kubernetes version. KEDA tests each release on a
 // window of Kubernetes minors ("N-2"); outside it the operator may use APIs the cluster lacks.
 // Pure (no @pulumi imports): config validation picks and checks keda.version with it.
-import type { IssuePath, Report } from "../config/configRules.js";
+import type { IssuePath, Report } from "../config/configReport.js";
 import type { EksClusterConfig, GkeClusterConfig, Platform } from "../config/configSchema.js";
 
 export interface KedaRelease {

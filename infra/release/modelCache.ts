@@ -3,7 +3,7 @@
 // one size for all pools. An emptyDir without a medium lives on the node's boot disk, beside the OS
 // and the container images, and each worker on a node has its own: a node's workers can fill
 // workersPerNode × the size. On gke and eks the disk is ours (diskSizeGb), so the caches must fit it.
-import type { Report } from "../config/configRules.js";
+import type { Report } from "../config/configReport.js";
 import type { Platform } from "../config/configSchema.js";
 import { hasWorkers, type ResolvedPool } from "../config/configTypes.js";
 import { QUANTITY_HINT, bytesToGiB, quantityValue } from "../hardware/quantity.js";

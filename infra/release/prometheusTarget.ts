@@ -2,8 +2,9 @@
 // gates from where sie-fleet runs. Both addresses are derived here from sie-fleet:monitoring (or,
 // for older stacks, autoscaling.prometheusAddress), so they cannot name two different servers.
 // Pure (no @pulumi imports): config validation resolves it.
-import type { Report } from "../config/configRules.js";
+import type { Report } from "../config/configReport.js";
 import { PROMETHEUS_SERVICE_PATTERN, type AutoscalingConfig, type MonitoringInput } from "../config/configSchema.js";
+import type { MonitoringConfig, PrometheusInstall, PrometheusService, PrometheusTarget } from "../config/configTypes.js";
 import { deepMerge, overlappingPaths, type Values } from "./releaseValues.js";
 
 /** kube-prometheus-stack: the Prometheus Operator and one Prometheus, from prometheus-community. */
@@ -15,43 +16,6 @@ export const KUBE_PROMETHEUS_STACK = {
 export const DEFAULT_MONITORING_NAMESPACE = "monitoring";
 /** The operator gives every namespace with a Prometheus this headless Service on the web port. */
 const OPERATED_SERVICE = { name: "prometheus-operated", port: 9090 } as const;
-
-export interface PrometheusService {
-  namespace: string;
-  name: string;
-  port: number;
-}
-
-export interface PrometheusTarget {
-  /** Which key named it. */
-  source: "install" | "service" | "url" | "autoscaling.prometheusAddress";
-  /** What KEDA's triggers query (from inside the cluster). */
-  inClusterUrl: string;
-  /**
-   * The Service, when Prometheus runs in the cluster: the metric gates reach it through the API
-   * server's service proxy with the stack's kubeconfig, unless rollout.gates.prometheusUrl (or
-   * SIE_FLEET_PROMETHEUS_URL) names an address reachable from where sie-fleet runs.
-   */
-  service?: PrometheusService;
-  /** An address the metric gates can query from outside the cluster (monitoring.prometheus.url or rollout.gates.prometheusUrl). */
-  externalUrl?: string;
-}
-
-/** The kube-prometheus-stack release sie-fleet installs (monitoring.prometheus.install). */
-export interface PrometheusInstall {
-  chart: string;
-  repo: string;
-  version: string;
-  namespace: string;
-  /** Final chart values: sie-fleet's defaults, the user's values, then the keys sie-fleet owns. */
-  values: Values;
-}
-
-export interface MonitoringConfig {
-  /** Undefined when the stack names no Prometheus (allowed only with autoscaling off). */
-  prometheus?: PrometheusTarget;
-  install?: PrometheusInstall;
-}
 
 export function serviceUrl(s: PrometheusService): string {
   return `http://${s.name}.${s.namespace}.svc.cluster.local:${s.port}`;

@@ -7,7 +7,8 @@ import { ConfigError } from "../../../core/errors.js";
 import { parseConfig } from "../../../infra/config/configParse.js";
 import { CONTROLLER_POLICY_KARPENTER_MINOR, controllerPolicy } from "../../../infra/platforms/karpenterIam.js";
 import { buildNodePool, nodePoolLimits, parseRoleArn } from "../../../infra/platforms/karpenterNodePools.js";
-import { DEFAULT_KARPENTER_VERSION, karpenterMinor } from "../../../infra/platforms/karpenterVersions.js";
+import { DEFAULT_KARPENTER_VERSION } from "../../../infra/config/configSchema.js";
+import { karpenterMinor } from "../../../infra/platforms/karpenterVersions.js";
 import { eksRaw, withValue, type Raw } from "./fixtures.js";
 import { byType, one, runWithMocks, type Registered } from "./mocks.js";
 

@@ -1,9 +1,9 @@
 // Does a pool's worker fit the machine it runs on? Its requests against what a node leaves for
-// workers (machineShapes.ts), how many workers one node holds against how many its GPUs allow, and
-// its memory limit against the node. Only for the nodes sie-fleet creates (gke, eks); resolvePool
-// calls it for pools that run workers.
-import type { IssuePath, Report } from "../config/configRules.js";
-import type { GpuKind } from "./gpuProfiles.js";
+// workers (hardware/machineShapes.ts), how many workers one node holds against how many its GPUs
+// allow, and its memory limit against the node. Only for the nodes sie-fleet creates (gke, eks);
+// resolvePool (configRules.ts) calls it for pools that run workers.
+import type { IssuePath, Report } from "./configReport.js";
+import type { GpuKind } from "../hardware/gpuProfiles.js";
 import {
   MACHINE_SHAPES,
   NODE_DAEMONS,
@@ -14,8 +14,8 @@ import {
   workerRoom,
   type Cloud,
   type MachineShape,
-} from "./machineShapes.js";
-import { QUANTITY_HINT, bytesToGiB, quantityValue } from "./quantity.js";
+} from "../hardware/machineShapes.js";
+import { QUANTITY_HINT, bytesToGiB, quantityValue } from "../hardware/quantity.js";
 
 export interface WorkerFitInput {
   pool: string;
