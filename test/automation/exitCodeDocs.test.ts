@@ -1,5 +1,5 @@
 // The exit-code table lives in code (EXIT_CODES, exitCodeForOutcome); scripts read its copies in
-// docs/exit-codes.md, the README, the CLI's --help and outcome mentions across the docs. Each copy
+// docs/exit-codes.md, docs/commands.md, the CLI's --help and outcome mentions across the docs. Each copy
 // is parsed here and must say exactly what the code says.
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -76,8 +76,8 @@ describe("exit codes: every copy says what EXIT_CODES and exitCodeForOutcome say
     for (const [key, code] of named) expect(code, key).toBe(EXIT_CODES[key as keyof typeof EXIT_CODES]);
   });
 
-  it("the README's one-line list has every code, in order", () => {
-    const text = passage(read("README.md"), "Exit codes ([docs/exit-codes.md](docs/exit-codes.md)):", "interrupted.");
+  it("docs/commands.md's one-line list has every code, in order", () => {
+    const text = passage(read("docs/commands.md"), "Exit codes ([exit-codes.md](exit-codes.md)):", "interrupted.");
     const codes = [...text.matchAll(/(?:^|, )(\d+) [a-z]/g)].map((m) => Number(m[1]));
     expect(codes).toEqual(CODES);
     expect(text).toMatch(new RegExp(`${EXIT_CODES.interrupted} interrupted\\.$`));
