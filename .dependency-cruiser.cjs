@@ -3,7 +3,14 @@
 // folder imports only folders listed before it. Tests, benchmarks and scripts may import anything.
 const LAYERS = [
   ["core", "^core/"],
-  ["infra", "^infra/"],
+  // infra/: the hardware tables, the config's shape, what it renders, then the rules that check
+  // a config against all of those, then the program.
+  ["infra/hardware", "^infra/hardware/"],
+  ["infra/config (shape)", "^infra/config/(configKeys|configReport|configSchema|configTypes)\\.ts$"],
+  ["infra/release", "^infra/release/"],
+  ["infra/platforms", "^infra/platforms/"],
+  ["infra/config (rules)", "^infra/config/(?!(configKeys|configReport|configSchema|configTypes)\\.ts$)"],
+  ["infra (program)", "^infra/[^/]+$"],
   ["cluster", "^cluster/"],
   ["events", "^automation/events/"],
   ["engine", "^automation/engine/"],
