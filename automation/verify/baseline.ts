@@ -1,27 +1,14 @@
 // The picture of the release before it is applied, which the wave gates compare with: each pool's
 // error ratio and p95 from Prometheus (the metric gates' Mann-Whitney comparison), and a sample of
-// requests to the gateway and the config service (the p95 bound of their sample gates).
+// requests to the gateway and the config service (the p95 bound of their sample gates). The
+// Baseline's shape is in types.ts, next to the VerifyContext that carries it to the checks.
 import type { HttpFetch } from "../kube/apiProxy.js";
 import { phaseChecks } from "./checks.js";
-import { captureEndpointBaseline, type EndpointBaseline, type SampledComponent } from "./endpointSample.js";
-import { capturePoolBaselines, type PoolBaseline, resolveGates } from "./metricGates.js";
+import { captureEndpointBaseline } from "./endpointSample.js";
+import { capturePoolBaselines, resolveGates } from "./metricGates.js";
 import { PrometheusClient } from "./prometheus.js";
 import { rateWindowSeconds } from "./promChecks.js";
-import type { GatesConfig, GatesInput } from "./types.js";
-
-/** JSON-serialisable, so the engine can journal it. */
-export interface Baseline {
-  capturedAt: string;
-  /** Where the pools' samples came from; absent when no Prometheus is configured (pools is then empty). */
-  prometheusUrl?: string;
-  namespace: string;
-  windowSeconds: number;
-  intervalSeconds: number;
-  rateWindowSeconds: number;
-  pools: Record<string, PoolBaseline>;
-  /** The gateway's and config service's sample, when their sample gate runs in the waves. */
-  endpoints?: Partial<Record<SampledComponent, EndpointBaseline>>;
-}
+import type { Baseline, GatesConfig, GatesInput, SampledComponent } from "./types.js";
 
 export interface CaptureBaselineOptions {
   prometheusUrl?: string;

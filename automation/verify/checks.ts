@@ -1,23 +1,20 @@
 // The registry of named checks: each name maps to a factory that turns the verification context
-// into zero or more Checks (one per workload, per pool, …), or explains why it cannot run.
-// `runChecks` builds and runs a list of names in stages (a stage starts only if the previous
-// one had no fail, so a metric window is not spent on a wave that is already broken).
+// into zero or more Checks (one per workload, per pool, …), or explains why it cannot run; the
+// default list per phase, and the list a run does after its skips. runner.ts runs what this builds.
 import type { GateResult } from "../../core/types.js";
 import { configHealthzCheck, encodeSmokeCheck, gatewayHealthCheck, gatewayModelsCheck, gatewayReadyzCheck } from "./endpoints.js";
-import { endpointSampleCheck, type SampledComponent } from "./endpointSample.js";
+import { endpointSampleCheck } from "./endpointSample.js";
 import { imageChecks } from "./images.js";
 import { kedaCheck } from "./kedaCheck.js";
 import { metricGateChecks } from "./metricGates.js";
 import { prometheusChecks } from "./promChecks.js";
 import { rolloutChecks } from "./rolloutChecks.js";
-import { runChecks as runAll, type RunPolicy } from "./runner.js";
 import { poolsInScope } from "./scope.js";
-import type { Check, VerifyCheckName, VerifyContext } from "./types.js";
+import type { Check, SampledComponent, VerifyCheckName, VerifyContext } from "./types.js";
 
 export { VERIFY_CHECKS } from "../../infra/config/configSchema.js";
 export { describeSkipped, SKIP_SOURCES, type SkippedCheck, type SkipSource } from "./skipped.js";
 import type { SkippedCheck } from "./skipped.js";
-export type { RunPolicy };
 
 /** Checks to build, or a reason they are skipped (reported as a "warn" gate). */
 type Factory = (ctx: VerifyContext) => Check[] | { skipped: string };
@@ -134,24 +131,4 @@ export function buildChecks(names: readonly VerifyCheckName[], ctx: VerifyContex
     else out.skipped.push({ name, status: "warn", message: `skipped: ${made.skipped}`, evidence: { skipped: made.skipped }, durationMs: 0 });
   }
   return out;
-}
-
-/** Builds the named checks (or takes ready Checks) and runs them stage by stage. */
-export async function runChecks(list: readonly (VerifyCheckName | Check)[], ctx: VerifyContext, policy: RunPolicy = {}): Promise<GateResult[]> {
-  const names = list.filter((c): c is VerifyCheckName => typeof c === "string");
-  const built = buildChecks(names, ctx);
-  const checks = [...built.checks, ...list.filter((c): c is Check => typeof c !== "string")];
-  const results: GateResult[] = [...built.skipped];
-  const stages = [...new Set(checks.map((c) => c.stage ?? 0))].sort((a, b) => a - b);
-  for (const stage of stages) {
-    const these = checks.filter((c) => (c.stage ?? 0) === stage);
-    const failed = results.find((r) => r.status === "fail");
-    if (failed) {
-      for (const c of these)
-        results.push({ name: c.name, status: "warn", message: `not run: ${failed.name} failed first`, evidence: { blockedBy: failed.name }, durationMs: 0 });
-      continue;
-    }
-    results.push(...(await runAll(these, policy)));
-  }
-  return results;
 }

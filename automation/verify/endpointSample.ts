@@ -11,10 +11,7 @@ import { base, listModels, serverVersion } from "./endpoints.js";
 import { describe } from "./prometheus.js";
 import { type ErrorSamplePlan, planErrorSample, quantile } from "./sampleSize.js";
 import { decidedFailure, judgeSample, type LatencyBound, type LatencyLimits, latencyBound, type SampleTally } from "./sampleVerdict.js";
-import type { Check, CheckOutcome, GatesConfig, VerifyContext } from "./types.js";
-
-export const SAMPLED_COMPONENTS = ["gateway", "config"] as const;
-export type SampledComponent = (typeof SAMPLED_COMPONENTS)[number];
+import type { Check, CheckOutcome, EndpointBaseline, GatesConfig, SampledComponent, VerifyContext } from "./types.js";
 
 /** The one request a sample repeats. */
 export interface SampleRequest {
@@ -153,16 +150,6 @@ export function latencyLimits(gates: GatesConfig, component: SampledComponent): 
     increaseMs: s.maxP95IncreaseMs,
     increaseRatio: s.maxP95IncreaseRatio,
   };
-}
-
-/** A component's sample before the release was applied: what its p95 bound is relative to. */
-export interface EndpointBaseline {
-  url: string;
-  requests: number;
-  errors: number;
-  p95Ms?: number;
-  /** Why there is no p95 (the component did not answer, no model to encode with). */
-  error?: string;
 }
 
 /** Samples a component as it runs now, the whole planned sample (no early stop). Never throws. */

@@ -2,15 +2,14 @@
 // release is applied, runVerification() after each wave's rollout and once at the end.
 // See README.md in this folder for the wiring.
 import type { GateResult } from "../../core/types.js";
-import { phaseChecks, runChecks } from "./checks.js";
-import type { Baseline } from "./baseline.js";
+import { phaseChecks } from "./checks.js";
 import { resolveGates } from "./metricGates.js";
 import { PrometheusClient } from "./prometheus.js";
-import type { GatesConfig, GatesInput, VerifyCheckName, VerifyContext } from "./types.js";
+import { runInStages } from "./runner.js";
+import type { Baseline, GatesConfig, GatesInput, VerifyCheckName, VerifyContext, VerifyTarget } from "./types.js";
 
-export { captureBaseline, type Baseline, type CaptureBaselineOptions } from "./baseline.js";
-export { compareWithBaseline, metricQueries, metricSpec, observe, resolveGates, type PoolBaseline } from "./metricGates.js";
-export { type EndpointBaseline, SAMPLED_COMPONENTS, type SampledComponent } from "./endpointSample.js";
+export { captureBaseline, type CaptureBaselineOptions } from "./baseline.js";
+export { compareWithBaseline, metricQueries, metricSpec, observe, resolveGates } from "./metricGates.js";
 export { binomialCdf, type ErrorSamplePlan, planErrorSample } from "./sampleSize.js";
 export {
   CHECK_REGISTRY,
@@ -20,17 +19,28 @@ export {
   buildChecks,
   describeSkipped,
   phaseChecks,
-  runChecks,
   skippedChecks,
   type SkippedCheck,
   type SkipSource,
 } from "./checks.js";
-export { runCheck, type RunPolicy } from "./runner.js";
+export { runCheck, runInStages, type RunPolicy } from "./runner.js";
 export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";
 export * from "./analysis.js";
 export { mannWhitneyU, median, type MannWhitneyResult } from "./mannWhitney.js";
-export type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyCheckName, VerifyContext, VerifyTarget } from "./types.js";
-import type { VerifyTarget } from "./types.js";
+export {
+  type Baseline,
+  type Check,
+  type CheckOutcome,
+  type EndpointBaseline,
+  type GatesConfig,
+  type GatesInput,
+  type PoolBaseline,
+  SAMPLED_COMPONENTS,
+  type SampledComponent,
+  type VerifyCheckName,
+  type VerifyContext,
+  type VerifyTarget,
+} from "./types.js";
 
 export interface RunVerificationOptions extends VerifyTarget {
   /** Overrides gates.prometheusUrl. */
@@ -76,7 +86,7 @@ export async function runVerification(opts: RunVerificationOptions): Promise<Gat
     ...(opts.smokeRequests !== undefined ? { smokeRequests: opts.smokeRequests } : {}),
   };
   const names = (opts.checks ?? phaseChecks(gates, opts.phase)).filter((c) => !opts.skip?.includes(c) && !gates.skip.includes(c));
-  return runChecks(names, ctx, {
+  return runInStages(names, ctx, {
     concurrency: gates.concurrency,
     timeoutMs: gates.checkTimeoutSeconds * 1000,
     retries: gates.retries,

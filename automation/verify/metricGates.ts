@@ -18,21 +18,11 @@ import { serverVersion } from "./endpoints.js";
 import { mannWhitneyU, median } from "./mannWhitney.js";
 import { type PrometheusClient, promString } from "./prometheus.js";
 import { rateWindowSeconds } from "./promChecks.js";
-import { sleep } from "./runner.js";
-import type { Check, CheckOutcome, GatesConfig, GatesInput, VerifyContext } from "./types.js";
+import { sleep } from "./sleep.js";
+import type { Check, CheckOutcome, GatesConfig, GatesInput, PoolBaseline, VerifyContext } from "./types.js";
 import { rolloutSchema } from "../../infra/config/configSchema.js";
 
 export type MetricKind = "error-ratio" | "p95-latency";
-
-export interface PoolBaseline {
-  /** Per-interval samples over the baseline window, only where the pool had enough requests. */
-  errorRatio: number[];
-  p95Ms: number[];
-  /** Requests in the window (sum of the per-step increases). */
-  requests: number;
-  /** Why the baseline is empty or partial (query error), if so. */
-  error?: string;
-}
 
 export function resolveGates(gates: GatesInput | GatesConfig | undefined): GatesConfig {
   return rolloutSchema.shape.gates.parse(gates ?? {});

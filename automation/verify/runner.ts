@@ -1,9 +1,13 @@
-// Runs checks: a concurrency limit, a timeout per attempt, and retries with exponential backoff
-// for outcomes that may still settle ("pending", or a fail marked retryable). A definite fail is
-// never retried: retrying a 500 until it happens to pass would hide the fault.
+// Runs checks: in stages (a stage starts only if the previous one had no fail, so a metric window
+// is not spent on a wave that is already broken), a concurrency limit, a timeout per attempt, and
+// retries with exponential backoff for outcomes that may still settle ("pending", or a fail
+// marked retryable). A definite fail is never retried: retrying a 500 until it happens to pass
+// would hide the fault.
 import type { GateResult } from "../../core/types.js";
-import type { Check, CheckOutcome } from "./types.js";
+import { buildChecks } from "./checks.js";
 import { describe } from "./prometheus.js";
+import { sleep } from "./sleep.js";
+import type { Check, CheckOutcome, VerifyCheckName, VerifyContext } from "./types.js";
 
 export interface RunPolicy {
   /** Checks at once (default 4). */
@@ -70,7 +74,7 @@ async function attemptOnce(check: Check, timeoutMs: number, outer?: AbortSignal)
 }
 
 /** Runs every check, at most `concurrency` at once; results keep the order of `checks`. */
-export async function runChecks(checks: readonly Check[], policy: RunPolicy = {}): Promise<GateResult[]> {
+export async function runConcurrently(checks: readonly Check[], policy: RunPolicy = {}): Promise<GateResult[]> {
   const results = new Array<GateResult>(checks.length);
   let next = 0;
   const worker = async (): Promise<void> => {
@@ -84,17 +88,24 @@ export async function runChecks(checks: readonly Check[], policy: RunPolicy = {}
   return results;
 }
 
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
+/** Builds the named checks (or takes ready Checks) and runs them stage by stage. */
+export async function runInStages(list: readonly (VerifyCheckName | Check)[], ctx: VerifyContext, policy: RunPolicy = {}): Promise<GateResult[]> {
+  const names = list.filter((c): c is VerifyCheckName => typeof c === "string");
+  const built = buildChecks(names, ctx);
+  const checks = [...built.checks, ...list.filter((c): c is Check => typeof c !== "string")];
+  const results: GateResult[] = [...built.skipped];
+  const stages = [...new Set(checks.map((c) => c.stage ?? 0))].sort((a, b) => a - b);
+  for (const stage of stages) {
+    const these = checks.filter((c) => (c.stage ?? 0) === stage);
+    const failed = results.find((r) => r.status === "fail");
+    if (failed) {
+      for (const c of these)
+        results.push({ name: c.name, status: "warn", message: `not run: ${failed.name} failed first`, evidence: { blockedBy: failed.name }, durationMs: 0 });
+      continue;
     }
-    signal?.addEventListener("abort", done, { once: true });
-  });
+    results.push(...(await runConcurrently(these, policy)));
+  }
+  return results;
 }
 
 function fmt(ms: number): string {

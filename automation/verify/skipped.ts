@@ -1,5 +1,5 @@
 // Checks a run left out, and who left them out: a leaf module, so the result types
-// (core/types.ts) can name them without importing the check registry.
+// (actions/results.ts) can name them without importing the check registry.
 import type { VerifyCheckName } from "../../infra/config/configSchema.js";
 
 /** Who left a check out of a run: the stack's rollout.gates.skip, --skip-check, or --force past a check that could not look. */

@@ -1,12 +1,12 @@
-// Types shared by the verification checks. Kept apart from checks.ts (the registry) so each check
-// module can import them without an import cycle.
+// Types shared by the verification checks, and the shape of the pre-upgrade Baseline they compare
+// with. Nothing here imports a check module, the registry (checks.ts) or baseline.ts, so every one
+// of them can import these without an import cycle.
 import type { z } from "zod";
 import type { rolloutSchema, VerifyCheckName } from "../../infra/config/configSchema.js";
 import type { Evidence, GateStatus, WaveSpec } from "../../core/types.js";
 import type { KubeClient } from "../kube/index.js";
 import type { ReleaseNames } from "../../core/workloads.js";
 import type { PrometheusClient } from "./prometheus.js";
-import type { Baseline } from "./baseline.js";
 
 export type { VerifyCheckName };
 
@@ -55,6 +55,45 @@ export interface VerifyTarget {
   componentTags?: { gateway?: string; config?: string };
   /** autoscaling.enabled: each worker pool in scope must have its ScaledObject (the `keda` check). */
   autoscaling?: boolean;
+}
+
+/** The components whose sample gates time requests sent straight to them (endpointSample.ts). */
+export const SAMPLED_COMPONENTS = ["gateway", "config"] as const;
+export type SampledComponent = (typeof SAMPLED_COMPONENTS)[number];
+
+/** One pool's samples before the upgrade, which its metric gates compare the canary with. */
+export interface PoolBaseline {
+  /** Per-interval samples over the baseline window, only where the pool had enough requests. */
+  errorRatio: number[];
+  p95Ms: number[];
+  /** Requests in the window (sum of the per-step increases). */
+  requests: number;
+  /** Why the baseline is empty or partial (query error), if so. */
+  error?: string;
+}
+
+/** A component's sample before the release was applied: what its p95 bound is relative to. */
+export interface EndpointBaseline {
+  url: string;
+  requests: number;
+  errors: number;
+  p95Ms?: number;
+  /** Why there is no p95 (the component did not answer, no model to encode with). */
+  error?: string;
+}
+
+/** What captureBaseline (baseline.ts) records. JSON-serialisable, so the engine can journal it. */
+export interface Baseline {
+  capturedAt: string;
+  /** Where the pools' samples came from; absent when no Prometheus is configured (pools is then empty). */
+  prometheusUrl?: string;
+  namespace: string;
+  windowSeconds: number;
+  intervalSeconds: number;
+  rateWindowSeconds: number;
+  pools: Record<string, PoolBaseline>;
+  /** The gateway's and config service's sample, when their sample gate runs in the waves. */
+  endpoints?: Partial<Record<SampledComponent, EndpointBaseline>>;
 }
 
 /** What every check factory receives. */

@@ -1,8 +1,7 @@
 // The check runner: per-attempt timeout, retries with backoff for pending/retryable outcomes,
 // no retry of definite fails, concurrency limit, stage gating.
 import { describe, expect, it } from "vitest";
-import { runCheck, runChecks as runAll } from "../../automation/verify/runner.js";
-import { runChecks } from "../../automation/verify/checks.js";
+import { runCheck, runConcurrently, runInStages } from "../../automation/verify/runner.js";
 import type { Check, CheckOutcome, VerifyContext } from "../../automation/verify/index.js";
 import { imageTag, tagMatches } from "../../automation/verify/images.js";
 import { resolveGates } from "../../automation/verify/metricGates.js";
@@ -53,7 +52,7 @@ describe("runCheck", () => {
   });
 });
 
-describe("runChecks", () => {
+describe("runConcurrently and runInStages", () => {
   it("keeps order and never runs more than `concurrency` at once", async () => {
     let active = 0;
     let peak = 0;
@@ -67,14 +66,14 @@ describe("runChecks", () => {
         return outcome("pass");
       },
     });
-    const results = await runAll([0, 1, 2, 3, 4, 5].map(mk), { concurrency: 2 });
+    const results = await runConcurrently([0, 1, 2, 3, 4, 5].map(mk), { concurrency: 2 });
     expect(results.map((r) => r.name)).toEqual(["c0", "c1", "c2", "c3", "c4", "c5"]);
     expect(peak).toBe(2);
   });
   it("does not start a later stage after a fail; skipped checks warn", async () => {
     let ran = false;
     const ctx = { gates: resolveGates({}) } as unknown as VerifyContext;
-    const results = await runChecks(
+    const results = await runInStages(
       [
         { name: "bad", run: async () => outcome("fail") },
         { name: "metric", stage: 1, run: async () => ((ran = true), outcome("pass")) },
