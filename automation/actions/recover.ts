@@ -6,31 +6,20 @@ import * as path from "node:path";
 import { sha256, type ConfigSnapshot } from "../engine/configFile.js";
 import { EXIT_CODES, type LockHolder } from "../../core/errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
-import {
-  incompleteRun,
-  Journal,
-  JOURNAL_ACTIONS,
-  lastIntent,
-  newRunId,
-  shareFinishedRuns,
-  type JournalAction,
-  type JournalEntry,
-  type SharedJournal,
-} from "../journal/journal.js";
+import { incompleteRun, Journal, JOURNAL_ACTIONS, newRunId, shareFinishedRuns, type SharedJournal } from "../journal/journal.js";
 import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../journal/clusterJournal.js";
 import { acquireLock } from "../locks/fileLock.js";
 import { pulumiLocks, removePulumiLock, waitForLivePulumiLocks } from "../locks/pulumiLocks.js";
 import { TIMEOUTS } from "../../core/defaults.js";
-import { restoreHolds, thawKeda, type HoldRecord, type KedaFreezeRecord } from "../kube/index.js";
 import { helmRevisions, helmRollback } from "../kube/helmRelease.js";
 import { ensureKubernetesTools } from "../engine/kubernetesPlugin.js";
 import { assertStackName } from "../../core/stackName.js";
 import type { ActionContext } from "../../core/types.js";
 import { lockCluster } from "../locks/clusterLock.js";
 import { isNotDeployed, loadStackContext, type StackContext } from "./context.js";
-import { restoreConfigStep, revertToSnapshot } from "./upgrade/revert.js";
+import { finishRun, thawIfFrozen, undoRun } from "./upgrade/undo.js";
+import { inEffect } from "../journal/undo.js";
 import { stackTarget } from "./target.js";
-import { endProbes, probesInEffect } from "./upgrade/zeroReplicaProbe.js";
 
 export interface RecoverOptions {
   stack: string;
@@ -45,15 +34,6 @@ export interface RecoverReport {
   message: string;
   /** The holder whose lock in the cluster this recover took over (it had stopped renewing, or its process is gone). */
   tookOverLock?: LockHolder;
-}
-
-function entryData<T>(e: JournalEntry | undefined): T | undefined {
-  return e?.data as T | undefined;
-}
-
-function doneFor(entries: readonly JournalEntry[], action: JournalAction): JournalEntry | undefined {
-  const intent = lastIntent(entries, action);
-  return intent ? entries.find((e) => e.kind === "done" && e.ref === intent.seq) : undefined;
 }
 
 /** Removes Pulumi's file-backend locks left by CLI processes that no longer exist. */
@@ -210,28 +190,10 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     }
     clearStalePulumiLocks(sc, emit);
     await rollBackUnrecordedRevisions(sc, await clearPendingOperations(sc, journal, emit), journal, emit);
-    const snapDone = doneFor(entries, JOURNAL_ACTIONS.configSnapshot);
-    const recorded = entryData<ConfigSnapshot & { previousTag: string }>(snapDone);
-    const freeze = entryData<KedaFreezeRecord>(lastIntent(entries, JOURNAL_ACTIONS.kedaFreeze));
-    const thawed = doneFor(entries, JOURNAL_ACTIONS.kedaThaw) !== undefined;
-    const holds = entryData<HoldRecord>(lastIntent(entries, JOURNAL_ACTIONS.holdsApply));
-    // Pools a probe scaled up and the run did not put back.
-    const probes = probesInEffect(entries);
-    const verified = entries.some(
-      (e) =>
-        e.kind === "evidence" &&
-        e.action === JOURNAL_ACTIONS.verify &&
-        Array.isArray(e.data) &&
-        (e.data as { status?: string }[]).every((g) => g.status !== "fail"),
-    );
-
-    const thaw = async () => {
-      if (freeze && !thawed) {
-        await journal.step("thaw", JOURNAL_ACTIONS.kedaThaw, freeze, () => thawKeda(sc.kube.api, freeze));
-        emit.phase("thaw", "succeeded", "KEDA thawed");
-      }
-    };
-
+    // What the killed run changed and did not put back, from its journal: the same undo as a
+    // failing run's own (upgrade/undo.ts).
+    const state = inEffect(journal.entries);
+    const recorded = state.snapshot;
     if (!recorded) {
       await journal.recordOutcome("recovered", { phase: "recover", message: "nothing had changed yet" });
       emit.phase("recover", "succeeded", "the run had changed nothing; marked recovered");
@@ -241,52 +203,34 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
       await journal.recordOutcome("needs-attention", { phase: "recover", message });
       return { stack, runId: read.runId, action: "needs-attention", message };
     };
-    if (verified) {
-      if (probes.length) await endProbes(sc, journal, emit, "recover", probes);
-      if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
-      await thaw();
+    if (state.verified) {
+      await finishRun(sc, journal, emit, "recover");
       await takeTargetConfig(sc, recorded, read.runId, shared, emit);
       await journal.recordOutcome("recovered", { phase: "recover", message: "finished: the new version had verified" });
       emit.phase("recover", "succeeded", "the new version had verified; holds restored and KEDA thawed");
       return { stack, runId: read.runId, action: "finished", message: "finished the verified upgrade" };
     }
-    // A thaw that failed leaves pools frozen: that needs a person, whatever else went well.
-    let thawError: string | undefined;
-    const onThawError = (err: unknown) => {
-      thawError = `KEDA thaw failed: ${(err as Error).message}`;
-      emit.log("error", "thaw", thawError);
-    };
     const local = await localSnapshot(recorded, ctx, stack, read.runId, shared);
     if (!local) {
-      await thaw().catch(onThawError);
+      // A thaw that failed leaves pools frozen: that needs a person, whatever else went well.
+      let thawError: string | undefined;
+      await thawIfFrozen(sc, journal, emit).catch((err: unknown) => {
+        thawError = `KEDA thaw failed: ${(err as Error).message}`;
+        emit.log("error", "thaw", thawError);
+      });
       return attention(
         `the config snapshot of run ${read.runId} is not on this machine (${recorded.file}) nor${shared ? ` beside its journal in ${shared.where}` : " in a shared place"}; restore ${sc.open.configFile} to the config the stack had before that run (image ${recorded.previousTag}), then run recover again${thawError ? `; ${thawError}` : ""}`,
       );
     }
     const snapshot = { ...local, previousTag: recorded.previousTag };
-    if (!lastIntent(entries, JOURNAL_ACTIONS.pulumiUp)) {
-      // Killed before anything was applied: only the config file, the holds and KEDA's pause
-      // annotations may have changed. Put those back; a `pulumi up` would change nothing.
-      try {
-        await restoreConfigStep(sc, journal, "recover", snapshot);
-        if (holds) await journal.step("recover", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
-      } finally {
-        await thaw().catch(onThawError);
-      }
-      if (thawError) return attention(thawError);
-      const message = `nothing had been applied; config restored to ${snapshot.previousTag}${holds ? ", holds lifted" : ""}${freeze ? ", KEDA thawed" : ""}`;
+    const out = await undoRun(sc, journal, emit, { phase: "recover", snapshot, previousTag: snapshot.previousTag });
+    if (!out.ok) return attention(out.error ?? out.thawError ?? "revert failed");
+    if (!out.reapplied) {
+      const message = `nothing had been applied; config restored to ${snapshot.previousTag}${out.liftedHolds ? ", holds lifted" : ""}${out.thawed ? ", KEDA thawed" : ""}`;
       await journal.recordOutcome("recovered", { phase: "recover", message });
       emit.phase("recover", "succeeded", message);
       return { stack, runId: read.runId, action: "reverted", message: `reverted the unfinished run to ${snapshot.previousTag}: ${message}` };
     }
-    let out: Awaited<ReturnType<typeof revertToSnapshot>>;
-    try {
-      out = await revertToSnapshot(sc, journal, emit, { snapshot, ...(holds ? { holds } : {}), probes, badRevisions: {}, previousTag: snapshot.previousTag });
-    } finally {
-      await thaw().catch(onThawError);
-    }
-    if (!out.ok) return attention(out.error ?? "revert failed");
-    if (thawError) return attention(thawError);
     await journal.recordOutcome("recovered", { phase: "recover", message: `reverted to ${snapshot.previousTag}` });
     return { stack, runId: read.runId, action: "reverted", message: `reverted the unfinished run to ${snapshot.previousTag}` };
   } finally {

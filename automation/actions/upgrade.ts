@@ -16,18 +16,7 @@ import { ProgressEmitter } from "../events/emitter.js";
 import { digestsJson } from "../../core/imageDigests.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../plan/guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal/journal.js";
-import {
-  applyHolds,
-  applyKedaFreeze,
-  planHolds,
-  planKedaFreeze,
-  restoreHolds,
-  settledGates,
-  thawKeda,
-  type HoldRecord,
-  type KedaFreezeRecord,
-  type ProbeRecord,
-} from "../kube/index.js";
+import { applyHolds, applyKedaFreeze, planHolds, planKedaFreeze, settledGates, type KedaFreezeRecord, type ProbeRecord } from "../kube/index.js";
 import { CONFIG_SNAPSHOT_FILE, CONFIG_TARGET_FILE } from "../journal/clusterJournal.js";
 import { acquireLock } from "../locks/fileLock.js";
 import { redactText } from "../../core/redact.js";
@@ -43,7 +32,7 @@ import { finalVerification, kedaAfterThaw, kedaGatesFor } from "./upgrade/verifi
 import { lockCluster } from "../locks/clusterLock.js";
 import { loadStackContext, type StackContext } from "./context.js";
 import { recoverIfNeeded } from "./recover.js";
-import { revertToSnapshot } from "./upgrade/revert.js";
+import { finishRun, thawIfFrozen, undoRun } from "./upgrade/undo.js";
 import { stackTarget } from "./target.js";
 import type { ImageDigest } from "../../core/imageDigests.js";
 import { recordDigests } from "./upgrade/digestRecord.js";
@@ -370,22 +359,14 @@ async function run(
   );
   emit.phase("snapshot", "succeeded", `config snapshot saved (sha256 ${snapshot.sha256.slice(0, 12)})`);
 
-  // What is in effect and must be undone: set once its intent is journaled.
-  const applied: { freeze?: KedaFreezeRecord; holds?: HoldRecord; probes: ProbeRecord[] } = { probes: [] };
-  const thaw = async () => {
-    const freeze = applied.freeze;
-    if (!freeze) return;
-    await journal.step("thaw", JOURNAL_ACTIONS.kedaThaw, freeze, () => thawKeda(sc.kube.api, freeze));
-    emit.phase("thaw", "succeeded", `KEDA thawed (${freeze.entries.length} ScaledObjects restored)`);
-    delete applied.freeze;
-  };
-
+  // What is in effect and must be undone is read back from the journal (undo.ts); the waves keep
+  // their own list of the probes they run.
+  const probes: ProbeRecord[] = [];
+  let freeze: KedaFreezeRecord | undefined;
   if (!opts.dryRun) {
     const plan = await planKedaFreeze(sc.kube.api, sc.names.namespace);
-    await journal.step("freeze", JOURNAL_ACTIONS.kedaFreeze, plan, async () => {
-      applied.freeze = plan;
-      await applyKedaFreeze(sc.kube.api, plan);
-    });
+    freeze = plan;
+    await journal.step("freeze", JOURNAL_ACTIONS.kedaFreeze, plan, () => applyKedaFreeze(sc.kube.api, plan));
     emit.phase("freeze", "succeeded", `KEDA frozen: ${plan.entries.map((e) => `${e.name}=${e.replicas}`).join(", ") || "no ScaledObjects"}`);
   }
 
@@ -414,7 +395,7 @@ async function run(
     if (opts.dryRun || !verdict.ok) {
       restoreConfigFile(sc.open.configFile, snapshot);
       await journal.append({ kind: "done", phase: "guardrails", action: JOURNAL_ACTIONS.configRestore });
-      await thaw();
+      await thawIfFrozen(sc, journal, emit);
       if (!verdict.ok) {
         const reason = verdict.violations.map((v) => v.reason).join("; ");
         await journal.recordOutcome("refused", { phase: "guardrails", message: reason });
@@ -437,13 +418,10 @@ async function run(
 
     // Hold every workload before the one release update, so waves decide what rolls.
     const plan = await planHolds(sc.kube.api, sc.names.namespace, holdTargets(releaseWorkloads(sc.names)));
-    await journal.step("hold", JOURNAL_ACTIONS.holdsApply, plan, async () => {
-      applied.holds = plan;
-      await applyHolds(sc.kube.api, plan);
-    });
+    await journal.step("hold", JOURNAL_ACTIONS.holdsApply, plan, () => applyHolds(sc.kube.api, plan));
     emit.phase("hold", "succeeded", "workers held by partitions, gateway and config paused");
     // Counted once KEDA is frozen and the pools held: this is what each pool runs for the whole run.
-    const atZero = zeroReplicaPools(sc.names, plan, applied.freeze);
+    const atZero = zeroReplicaPools(sc.names, plan, freeze);
     const policy = sc.config.rollout.zeroReplicaPools;
     zeroPools = atZero.map((z) => ({ pool: z.pool, policy, status: "not-reached" }));
 
@@ -479,7 +457,7 @@ async function run(
     const wavesOut = await applyWaves(sc, journal, emit, {
       to: opts.to,
       zeroPools: atZero,
-      probes: applied.probes,
+      probes,
       ...(baseline ? { baseline } : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(waveGates ? { waveGates } : {}),
@@ -513,9 +491,7 @@ async function run(
   }
 
   if (!failedGate) {
-    const holds = applied.holds;
-    if (holds) await journal.step("thaw", JOURNAL_ACTIONS.holdsRestore, holds, () => restoreHolds(sc.kube.api, holds));
-    await thaw();
+    await finishRun(sc, journal, emit, "thaw");
     // KEDA evaluates its triggers again only once thawed: Fallback can show only now (a rollback
     // only warns about it, as in the preflight and the final verification).
     const afterThaw = await kedaAfterThaw(sc, opts.to, ctx.signal);
@@ -545,18 +521,7 @@ async function run(
 
   // Revert: the failed gate decided it; KEDA is thawed whatever happens next.
   await journal.decision("revert", JOURNAL_ACTIONS.revertDecide, { data: { failedGate } });
-  let reverted: Awaited<ReturnType<typeof revertToSnapshot>>;
-  try {
-    reverted = await revertToSnapshot(sc, journal, emit, {
-      snapshot,
-      ...(applied.holds ? { holds: applied.holds } : {}),
-      probes: applied.probes,
-      badRevisions,
-      previousTag: sc.imageTag,
-    });
-  } finally {
-    await thaw().catch((err) => emit.log("error", "thaw", `KEDA thaw failed: ${(err as Error).message}`));
-  }
+  const reverted = await undoRun(sc, journal, emit, { phase: "revert", snapshot, previousTag: sc.imageTag, badRevisions });
   if (reverted.ok) {
     await journal.recordOutcome("reverted", { message: `${failedGate.name}: ${failedGate.message}` });
     emit.outcome(
@@ -566,13 +531,14 @@ async function run(
     );
     return finish({ outcome: "reverted" as const, failedGate, revertedTo: sc.imageTag, waves, gates: [...gates, ...reverted.gates], ...zero });
   }
-  await journal.recordOutcome("needs-attention", { phase: "revert", message: reverted.error ?? "revert failed" });
-  emit.outcome("needs-attention", exitCodeForOutcome("needs-attention"), `upgrade failed and the revert did not verify: ${reverted.error}`);
+  const revertError = [reverted.error, reverted.thawError].filter(Boolean).join("; ") || "revert failed";
+  await journal.recordOutcome("needs-attention", { phase: "revert", message: revertError });
+  emit.outcome("needs-attention", exitCodeForOutcome("needs-attention"), `upgrade failed and the revert did not verify: ${revertError}`);
   return finish({
     outcome: "needs-attention" as const,
-    reason: `revert did not complete: ${reverted.error}. Inspect with sie-fleet status --stack ${stack}; the config snapshot is ${snapshot.file}`,
+    reason: `revert did not complete: ${revertError}. Inspect with sie-fleet status --stack ${stack}; the config snapshot is ${snapshot.file}`,
     failedGate,
-    revertError: reverted.error ?? "",
+    revertError,
     waves,
     gates: [...gates, ...reverted.gates],
     ...zero,

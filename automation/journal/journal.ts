@@ -79,6 +79,36 @@ export const JOURNAL_ACTIONS = {
 } as const;
 export type JournalAction = (typeof JOURNAL_ACTIONS)[keyof typeof JOURNAL_ACTIONS];
 
+/**
+ * Every side effect a run may journal, with what undoes it. `Journal.step` takes only these
+ * actions, so a new side effect cannot be journaled without saying how it is undone; the one undo
+ * (journal/undo.ts finds what is in effect, actions/upgrade/undo.ts acts on it) serves a failed
+ * upgrade and `recover` alike.
+ */
+export const SIDE_EFFECTS = {
+  [JOURNAL_ACTIONS.configSnapshot]: { undoneBy: null, why: "writes sie-fleet's own copy of the stack file; nothing of the stack changes" },
+  [JOURNAL_ACTIONS.configSet]: { undoneBy: JOURNAL_ACTIONS.configRestore },
+  [JOURNAL_ACTIONS.configRestore]: { undoneBy: null, why: "is itself an undo" },
+  [JOURNAL_ACTIONS.kedaFreeze]: { undoneBy: JOURNAL_ACTIONS.kedaThaw },
+  [JOURNAL_ACTIONS.kedaThaw]: { undoneBy: null, why: "is itself an undo" },
+  [JOURNAL_ACTIONS.holdsApply]: { undoneBy: JOURNAL_ACTIONS.holdsRestore },
+  [JOURNAL_ACTIONS.holdsRestore]: { undoneBy: null, why: "is itself an undo" },
+  [JOURNAL_ACTIONS.pulumiUp]: { undoneBy: JOURNAL_ACTIONS.pulumiUp, why: "undone by applying the restored config snapshot again" },
+  [JOURNAL_ACTIONS.waveRelease]: {
+    undoneBy: JOURNAL_ACTIONS.pulumiUp,
+    why: "the released pods roll back when the snapshot is applied again and the holds restored",
+  },
+  [JOURNAL_ACTIONS.probeScale]: { undoneBy: JOURNAL_ACTIONS.probeRestore },
+  [JOURNAL_ACTIONS.probeRestore]: { undoneBy: null, why: "is itself an undo" },
+  [JOURNAL_ACTIONS.pulumiClearPending]: {
+    undoneBy: null,
+    why: "repairs Pulumi's state after a killed update; the undo that follows applies the desired state",
+  },
+  [JOURNAL_ACTIONS.helmRollback]: { undoneBy: null, why: "repairs a Helm release a killed update left ahead of the Pulumi state" },
+  [JOURNAL_ACTIONS.podsDelete]: { undoneBy: null, why: "the StatefulSet recreates the pods at the revision it targets" },
+} as const satisfies Record<string, { undoneBy: JournalAction | null; why?: string }>;
+export type SideEffectAction = keyof typeof SIDE_EFFECTS;
+
 export interface JournalEntry {
   v: typeof JOURNAL_SCHEMA_VERSION;
   /** 1-based position in this run's journal. */
@@ -152,6 +182,8 @@ export function journalPath(stateDir: string, stack: string, runId: string): str
 
 export class Journal {
   private seq: number;
+  /** The run's entries so far, in order: what the undo reads to find what is in effect. */
+  private readonly written: JournalEntry[];
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
 
@@ -166,8 +198,15 @@ export class Journal {
     /** True when the file did not end with a newline (a killed writer); the next write starts a new line. */
     private needsNewline: boolean,
     readonly shared: SharedJournal | undefined,
+    earlier: readonly JournalEntry[] = [],
   ) {
     this.seq = lastSeq;
+    this.written = [...earlier];
+  }
+
+  /** Every entry of the run this journal holds (for a reopened run, the earlier ones too). */
+  get entries(): readonly JournalEntry[] {
+    return this.written;
   }
 
   /** Starts a new run's journal and writes its "start" entry. */
@@ -221,7 +260,8 @@ export class Journal {
       for (const e of read.entries) if (!sharedSeqs.has(e.seq)) await opts.shared.append(opts.runId, e);
     }
     const lastSeq = Math.max(0, ...read.entries.map((e) => e.seq), ...(sharedEntries ?? []).map((e) => e.seq));
-    return new Journal(read.path, opts.runId, opts.stack, fh, opts.secrets ?? [], now, lastSeq, needsNewline, opts.shared);
+    const earlier = [...read.entries, ...onlyShared].sort((a, b) => a.seq - b.seq);
+    return new Journal(read.path, opts.runId, opts.stack, fh, opts.secrets ?? [], now, lastSeq, needsNewline, opts.shared, earlier);
   }
 
   /** Appends one entry and fsyncs it before resolving. Entries are written in call order. */
@@ -236,6 +276,7 @@ export class Journal {
       this.needsNewline = false;
       await this.fh.write(`${prefix}${JSON.stringify(entry)}\n`);
       await this.fh.sync();
+      this.written.push(entry);
       await this.shared?.append(this.runId, entry);
       return entry;
     });
@@ -252,7 +293,7 @@ export class Journal {
    */
   async step<T>(
     phase: RunPhase,
-    action: JournalAction,
+    action: SideEffectAction,
     data: unknown,
     effect: () => T | Promise<T>,
     opts: { message?: string; done?: (result: T) => unknown } = {},
@@ -265,7 +306,7 @@ export class Journal {
   }
 
   /** An intent alone, for an effect whose completion is not journaled (the caller awaits it, then acts). */
-  writeBeforeSideEffect(phase: RunPhase, action: JournalAction, data: unknown, message?: string): Promise<JournalEntry> {
+  writeBeforeSideEffect(phase: RunPhase, action: SideEffectAction, data: unknown, message?: string): Promise<JournalEntry> {
     return this.append({ kind: "intent", phase, action, ...(message !== undefined ? { message } : {}), ...jsonData(data) });
   }
 
@@ -476,21 +517,6 @@ async function runReader(
     ids,
     read: async (runId) => merged(stateDir, stack, runId, await readLocal(journalPath(stateDir, stack, runId)), sharedRuns.get(runId)),
   };
-}
-
-/** Intents with no matching "done": side effects that may or may not have happened. */
-export function unfinishedIntents(entries: readonly JournalEntry[]): JournalEntry[] {
-  const done = new Set(entries.filter((e) => e.kind === "done" && e.ref !== undefined).map((e) => e.ref));
-  return entries.filter((e) => e.kind === "intent" && !done.has(e.seq));
-}
-
-/** The latest intent for `action` (done or not): e.g. the KEDA prior annotations a thaw must restore. */
-export function lastIntent(entries: readonly JournalEntry[], action: JournalAction): JournalEntry | undefined {
-  for (let i = entries.length - 1; i >= 0; i--) {
-    const e = entries[i];
-    if (e?.kind === "intent" && e.action === action) return e;
-  }
-  return undefined;
 }
 
 /** `{data}` as plain JSON (undefined fields dropped), or nothing when there is no data. */

@@ -1,8 +1,5 @@
 // Which pools run 0 workers once a run froze KEDA, and which probes a killed run may have left in effect.
 import { describe, expect, it } from "vitest";
-import { probesInEffect } from "../../automation/actions/upgrade/zeroReplicaProbe.js";
-import type { JournalEntry } from "../../automation/journal/journal.js";
-import type { ProbeRecord } from "../../automation/kube/index.js";
 import { unverifiedPools, zeroReplicaPools } from "../../automation/plan/zeroReplicaPools.js";
 
 const names = {
@@ -49,26 +46,5 @@ describe("zeroReplicaPools", () => {
         { pool: "big", policy: "probe", status: "verified" },
       ]),
     ).toEqual(["cpu"]);
-  });
-});
-
-describe("probesInEffect", () => {
-  const rec = (pool: string): ProbeRecord => ({ namespace: "sie", pool, statefulSet: `sie-worker-${pool}`, replicas: 0, probeReplicas: 1 });
-  let seq = 0;
-  const entry = (kind: JournalEntry["kind"], action: string, data?: ProbeRecord, ref?: number): JournalEntry =>
-    ({ v: 1, seq: ++seq, time: "", runId: "r", stack: "s", kind, phase: "wave", action, ...(data ? { data } : {}), ...(ref ? { ref } : {}) }) as JournalEntry;
-
-  it("is every started probe not journaled as put back", () => {
-    seq = 0;
-    const entries = [
-      entry("intent", "probe.scale", rec("cpu")),
-      entry("done", "probe.scale", undefined, 1),
-      entry("intent", "probe.restore", rec("cpu")),
-      entry("done", "probe.restore", undefined, 3),
-      entry("intent", "probe.scale", rec("big")),
-      // Killed while putting big back: its restore has no done, so it is still in effect.
-      entry("intent", "probe.restore", rec("big")),
-    ];
-    expect(probesInEffect(entries)).toEqual([rec("big")]);
   });
 });

@@ -3,7 +3,7 @@
 // before anything else, so the pool is back at zero whatever the run's fate.
 import { InternalError } from "../../../core/errors.js";
 import type { ProgressEmitter } from "../../events/emitter.js";
-import { JOURNAL_ACTIONS, type Journal, type JournalEntry } from "../../journal/journal.js";
+import { JOURNAL_ACTIONS, type Journal } from "../../journal/journal.js";
 import { endProbe, startProbe, waitProbeEnded, type ProbeRecord } from "../../kube/index.js";
 import type { RunPhase } from "../../../core/types.js";
 import type { ZeroReplicaPool } from "../../plan/zeroReplicaPools.js";
@@ -57,21 +57,4 @@ export async function endProbes(
     if (i >= 0) inEffect.splice(i, 1);
     emit.log("info", phase, `pool ${rec.pool} back at ${rec.replicas} worker(s)`, { pool: rec.pool });
   }
-}
-
-/**
- * The probes a killed run may have left in effect: started (intent journaled) and not journaled as
- * put back. Ended ones are left alone: after the thaw the count is KEDA's again.
- */
-export function probesInEffect(entries: readonly JournalEntry[]): ProbeRecord[] {
-  const ended = new Set(
-    entries
-      .filter((e) => e.kind === "done" && e.action === JOURNAL_ACTIONS.probeRestore)
-      .map((done) => entries.find((i) => i.seq === done.ref)?.data as ProbeRecord | undefined)
-      .map((rec) => rec?.pool),
-  );
-  return entries
-    .filter((e) => e.kind === "intent" && e.action === JOURNAL_ACTIONS.probeScale && e.data)
-    .map((e) => e.data as unknown as ProbeRecord)
-    .filter((rec) => !ended.has(rec.pool));
 }
