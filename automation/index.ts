@@ -22,13 +22,16 @@ export {
   mergeEntries,
   readJournal,
   readRuns,
+  SIDE_EFFECTS,
   type JournalEntry,
   type JournalEntryKind,
   type JournalInput,
   type JournalOptions,
   type JournalRead,
   type SharedJournal,
+  type SideEffectAction,
 } from "./journal/journal.js";
+export { inEffect, type InEffect } from "./journal/undo.js";
 export { acquireLock, lockPath, machineId, readLock, type AcquireLockOptions, type LockHandle } from "./locks/fileLock.js";
 export { isProcessAlive } from "../core/processes.js";
 export {
