@@ -4,6 +4,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { sha256, type ConfigSnapshot } from "../engine/configFile.js";
+import { Cleanups } from "../../core/cleanups.js";
 import { EXIT_CODES, type LockHolder } from "../../core/errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
 import { incompleteRun, Journal, JOURNAL_ACTIONS, newRunId, shareFinishedRuns, type SharedJournal } from "../journal/journal.js";
@@ -242,41 +243,37 @@ export async function recover(opts: RecoverOptions, ctx: ActionContext): Promise
   assertStackName(opts.stack);
   const runId = newRunId();
   const emit = new ProgressEmitter(ctx.reporter, runId);
-  const lock = await acquireLock({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", onWarning: (m) => emit.log("warn", "lock", m) });
+  const held = new Cleanups();
   try {
+    const lock = await acquireLock({ stateDir: ctx.stateDir, stack: opts.stack, runId, command: "recover", onWarning: (m) => emit.log("warn", "lock", m) });
+    held.add(() => lock.release());
     // recover alone may take over a cluster lock whose holder stopped renewing it.
     const sc = await deployedStack(opts.stack, ctx, emit);
     const cluster = sc ? await lockCluster(sc, { runId, command: "recover", takeover: true, emit, env: ctx.env ?? process.env }) : undefined;
-    try {
-      const report = await recoverIfNeeded(opts.stack, ctx, emit, cluster?.journal);
-      const tookOver = cluster?.lock.tookOver;
-      const outcome = report.action === "needs-attention" ? "needs-attention" : "recovered";
-      // recover's own run: what it found and did, next to the run it finished or reverted.
-      const own = await Journal.create({
-        stateDir: ctx.stateDir,
-        stack: opts.stack,
-        runId,
-        command: "recover",
-        request: { stack: opts.stack },
-        secrets: ctx.secrets,
-        ...(cluster ? { shared: cluster.journal } : {}),
-      });
-      try {
-        await own.decision("recover", JOURNAL_ACTIONS.recoverReport, {
-          message: report.message,
-          data: { recoveredRun: report.runId ?? null, action: report.action, tookOverLock: tookOver ? { ...tookOver } : null },
-        });
-        await own.recordOutcome(outcome, { phase: "recover", message: report.message });
-      } finally {
-        await own.close();
-      }
-      emit.outcome(outcome, outcome === "needs-attention" ? EXIT_CODES.needsAttention : EXIT_CODES.ok, report.message);
-      return tookOver ? { ...report, tookOverLock: tookOver } : report;
-    } finally {
-      await cluster?.release();
-    }
+    if (cluster) held.add(() => cluster.release());
+    const report = await recoverIfNeeded(opts.stack, ctx, emit, cluster?.journal);
+    const tookOver = cluster?.lock.tookOver;
+    const outcome = report.action === "needs-attention" ? "needs-attention" : "recovered";
+    // recover's own run: what it found and did, next to the run it finished or reverted.
+    const own = await Journal.create({
+      stateDir: ctx.stateDir,
+      stack: opts.stack,
+      runId,
+      command: "recover",
+      request: { stack: opts.stack },
+      secrets: ctx.secrets,
+      ...(cluster ? { shared: cluster.journal } : {}),
+    });
+    held.add(() => own.close());
+    await own.decision("recover", JOURNAL_ACTIONS.recoverReport, {
+      message: report.message,
+      data: { recoveredRun: report.runId ?? null, action: report.action, tookOverLock: tookOver ? { ...tookOver } : null },
+    });
+    await own.recordOutcome(outcome, { phase: "recover", message: report.message });
+    emit.outcome(outcome, outcome === "needs-attention" ? EXIT_CODES.needsAttention : EXIT_CODES.ok, report.message);
+    return tookOver ? { ...report, tookOverLock: tookOver } : report;
   } finally {
-    await lock.release();
+    await held.run();
   }
 }
 
