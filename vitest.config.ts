@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import { LongestFirst } from "./test/support/longestFirst.js";
 
 // The engine lane: the real Pulumi CLI and the real Helm release on one embedded cluster shared by
 // every file (test/support/laneCluster.ts); each file deploys its own stack in its own namespace.
@@ -10,6 +11,8 @@ export default defineConfig({
     globalSetup: ["test/support/laneCluster.ts"],
     pool: "forks",
     maxWorkers: 2,
+    // The longest files first, so none starts last and runs alone at the end (test/support/longestFirst.ts).
+    sequence: { sequencer: LongestFirst },
     testTimeout: 600_000,
     hookTimeout: 1_200_000,
     reporters: ["default"],

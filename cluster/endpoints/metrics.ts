@@ -34,14 +34,22 @@ function poolLabels(p: PoolInfo): PoolInfo {
 
 export class EndpointMetrics {
   readonly registry = new Registry();
+  /** The counters and histograms with their label names: the series forgetGone() walks. */
+  private readonly kept: { metric: Counter<string> | Histogram<string>; labelNames: readonly string[] }[] = [];
+  /** The namespaces forgetGone() last kept, joined. */
+  private liveKey = "";
 
   private counter<L extends string>(name: string, help: string, labelNames: readonly L[]): Counter<L> {
-    return new Counter({ name, help, labelNames, registers: [this.registry] });
+    const metric = new Counter({ name, help, labelNames, registers: [this.registry] });
+    this.kept.push({ metric: metric as Counter<string>, labelNames });
+    return metric;
   }
 
   /** Request latency, in the buckets the metric gates' p95 is computed from. */
   private histogram<L extends string>(name: string, help: string, labelNames: readonly L[]): Histogram<L> {
-    return new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+    const metric = new Histogram({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers: [this.registry] });
+    this.kept.push({ metric: metric as Histogram<string>, labelNames });
+    return metric;
   }
 
   readonly gatewayRequests = this.counter("sie_gateway_requests_total", "Requests handled by the gateway, by target pool, HTTP status and serving version", [
@@ -84,7 +92,7 @@ export class EndpointMetrics {
     "pool",
   ]);
 
-  constructor(sample: MetricsSample) {
+  constructor(private readonly sample: MetricsSample) {
     const perPool = ["namespace", "machine_profile", "bundle", "pool"] as const;
     this.gauge("sie_gateway_worker_queue_depth", "In-flight requests queued on workers, per pool", perPool, (set) => {
       for (const [p, v] of sample.queueDepth()) set(poolLabels(p), v);
@@ -132,7 +140,8 @@ export class EndpointMetrics {
   }
 
   /** Every namespace's series. */
-  render(): Promise<string> {
+  async render(): Promise<string> {
+    await this.forgetGone();
     return this.registry.metrics();
   }
 
@@ -141,8 +150,30 @@ export class EndpointMetrics {
    * scrape target (with its own `namespace` target label, hence its own `up`) reads.
    */
   async renderNamespace(namespace: string): Promise<string> {
+    await this.forgetGone();
     const mine = `namespace="${namespace}"`;
     const lines = (await this.registry.metrics()).split("\n");
     return lines.filter((l) => l.startsWith("#") || l === "" || l.includes(`{${mine}`) || l.includes(`,${mine}`)).join("\n");
+  }
+
+  /**
+   * Drops the series of namespaces no longer in the cluster, as a deleted release's gateway takes
+   * its metrics with it (Prometheus keeps what it scraped). Without it every release the server
+   * ever saw stays in the registry, and every scrape, which renders all of it, slows down with
+   * each namespace a long-lived cluster (the test lanes' shared one) has seen.
+   */
+  private async forgetGone(): Promise<void> {
+    const live = new Set(this.sample.namespaces());
+    const key = [...live].sort().join(" ");
+    if (key === this.liveKey) return;
+    this.liveKey = key;
+    for (const { metric, labelNames } of this.kept) {
+      for (const { labels } of (await metric.get()).values) {
+        const ns = labels["namespace"];
+        if (ns === undefined || live.has(String(ns))) continue;
+        // A histogram lists each series once per bucket (with `le`); removing it again is a no-op.
+        metric.remove(Object.fromEntries(labelNames.filter((l) => labels[l] !== undefined).map((l) => [l, labels[l]!])));
+      }
+    }
   }
 }

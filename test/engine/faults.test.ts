@@ -14,9 +14,11 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import yaml from "js-yaml";
 import { beforeAll, describe, expect, it } from "vitest";
 import { upgrade } from "../../automation/actions/upgrade.js";
 import type { UpgradeResult } from "../../automation/actions/results.js";
+import { DEFAULT_CHECKS } from "../../automation/verify/checks.js";
 import { readClusterInfo } from "../../cluster/daemonState.js";
 import { prometheusUnavailable } from "../../cluster/prometheus.js";
 import { testClusterDir } from "../support/laneCluster.js";
@@ -98,6 +100,13 @@ describe("fault tags reverted in the canary wave, on a kubernetes stack reached 
     "a gateway answering 5xx is caught in its own wave and reverted",
     async () => {
       const to = "v0.3.3";
+      // No traffic runs here, so in the three pool waves before the gateway's the metric gates
+      // could only wait out their windows and decide nothing (Inconclusive, a warning): this
+      // row's waves leave them out. The rows above judge the metric gates with traffic.
+      const doc = yaml.load(fs.readFileSync(fx.configFile, "utf8")) as { config: Record<string, any> };
+      const checks = doc.config["sie-fleet:rollout"].gates.checks;
+      checks.wave = (checks.wave ?? DEFAULT_CHECKS.wave).filter((c: string) => c !== "metric-gates");
+      fs.writeFileSync(fx.configFile, yaml.dump(doc, { lineWidth: -1 }));
       const config = fs.readFileSync(fx.configFile);
       const scope = { namespace: fx.namespace, component: "gateway", version: to };
       expect((await control(fx, "faults", { scopes: [{ ...scope, fault: "5xx" }] })).status).toBe(200);

@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
+import yaml from "js-yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { history } from "../../automation/actions/history.js";
 import { upgrade } from "../../automation/actions/upgrade.js";
@@ -24,6 +25,11 @@ const backend = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-backend-"));
 const env = { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "promotion-test-passphrase" };
 /** Long enough that the refusal right after staging's upgrade still falls inside it on a busy machine. */
 const SOAK_MINUTES = 1.5;
+/**
+ * prod's soak once that refusal is proven: the tests after it only wait the soak out (and the
+ * fleet run must still find prod soaking right after staging's upgrade, seconds later).
+ */
+const SHORT_SOAK_MINUTES = 0.5;
 const stagingFixture = useStackFixture({ stack: "staging", env });
 const prodFixture = useStackFixture({
   stack: "prod",
@@ -73,6 +79,13 @@ const untouched = async (fx: StackFixture) => ({
 });
 
 const detail = (r: UpgradeResult) => JSON.stringify("failedGate" in r ? r.failedGate : "reason" in r ? r.reason : r.outcome).slice(0, 2000);
+
+/** Sets prod's `rollout.promotion.minSoakMinutes` in its stack file, as an operator editing it would. */
+function setProdSoak(minutes: number): void {
+  const doc = yaml.load(fs.readFileSync(prod.configFile, "utf8")) as { config: Record<string, any> };
+  doc.config["sie-fleet:rollout"].promotion.minSoakMinutes = minutes;
+  fs.writeFileSync(prod.configFile, yaml.dump(doc, { lineWidth: -1 }));
+}
 
 /** Waits until `minutes` passed since `iso`. */
 async function waitSoak(iso: string, minutes: number): Promise<void> {
@@ -159,7 +172,8 @@ describe("promotion from staging to prod", () => {
   it(
     "after the soak prod takes the tag, and its new pods run exactly what staging verified",
     async () => {
-      await waitSoak(stagingVerifiedAt, SOAK_MINUTES);
+      setProdSoak(SHORT_SOAK_MINUTES);
+      await waitSoak(stagingVerifiedAt, SHORT_SOAK_MINUTES);
       const r = await upgrade({ stack: "prod", to: "v0.3.2" }, prod.ctx);
       expect(r.outcome, detail(r)).toBe("succeeded");
       if (r.outcome !== "succeeded") return;
@@ -179,7 +193,7 @@ describe("promotion from staging to prod", () => {
       expect(s.outcome, detail(s)).toBe("succeeded");
       syncStagingFile();
       await registry({ moves: [{ namespace: prod.namespace, version: "v0.3.3", salt: "pushed-over" }] });
-      await waitSoak(s.finishedAt, SOAK_MINUTES);
+      await waitSoak(s.finishedAt, SHORT_SOAK_MINUTES);
 
       const r = await upgrade({ stack: "prod", to: "v0.3.3" }, prod.ctx);
       expect(r.outcome, detail(r)).toBe("reverted");

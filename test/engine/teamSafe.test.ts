@@ -278,8 +278,9 @@ describe("two machines, one stack", () => {
   it(
     "a holder that stops renewing is taken over only after the expiry and only by recover; when it wakes it stops (exit 6) and changes nothing",
     async () => {
-      // Long enough for the two refusals below to come back before it expires on a busy machine.
-      const held = start(a, upgradeArgs("v0.3.3"), { SIE_FLEET_LOCK_EXPIRY_SECONDS: "90", SIE_FLEET_LOCK_RENEW_SECONDS: "5" });
+      // Long enough for the two refusals below (two CLI starts refused at the lock, seconds each)
+      // to come back before it expires on a busy machine; everything after waits it out.
+      const held = start(a, upgradeArgs("v0.3.3"), { SIE_FLEET_LOCK_EXPIRY_SECONDS: "50", SIE_FLEET_LOCK_RENEW_SECONDS: "5" });
       await waitFor(
         "the upgrade on machine A to release its first wave",
         async () => (held.lines.some((e) => e["kind"] === "wave" && e["status"] === "released") ? true : undefined),
