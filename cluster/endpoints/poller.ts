@@ -134,12 +134,16 @@ export class ClusterPoller {
   /** Lists everything once and replaces the picture. */
   async sync(): Promise<void> {
     const writes = this.scopeWrites;
-    const [pods, services, statefulSets, configMaps] = await Promise.all([
+    // Only the ConfigMaps it reads: the charts' (Helm-managed, the gpu-config among them) and its
+    // own fault scopes; a lane cluster holds many others (run journals) that would be listed twice a second.
+    const [pods, services, statefulSets, chartMaps, scopeMaps] = await Promise.all([
       this.core.listPodForAllNamespaces({ labelSelector: SIE_PODS }),
       this.core.listServiceForAllNamespaces({ labelSelector: SIE_PODS }),
       this.apps.listStatefulSetForAllNamespaces({ labelSelector: `${COMPONENT_LABEL}=worker` }),
-      this.core.listConfigMapForAllNamespaces(),
+      this.core.listConfigMapForAllNamespaces({ labelSelector: "app.kubernetes.io/managed-by=Helm" }),
+      this.core.listNamespacedConfigMap({ namespace: FAULT_SCOPES_OBJECT.namespace, fieldSelector: `metadata.name=${FAULT_SCOPES_OBJECT.name}` }),
     ]);
+    const configMaps = { items: [...chartMaps.items, ...scopeMaps.items] };
     const namespaces = new Map<string, NamespaceObjects>();
     const of = (ns: string | undefined): NamespaceObjects => {
       const key = ns ?? "default";
