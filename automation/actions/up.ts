@@ -10,7 +10,7 @@ import type { ActionContext, StepOp } from "../../core/types.js";
 import { StackError } from "../../core/errors.js";
 import { lockCluster, type LockedCluster } from "../locks/clusterLock.js";
 import { isNotDeployed, loadStackContext, validateStackConfig } from "./context.js";
-import { rolloutGates } from "../kube/index.js";
+import { rolloutGates } from "../verify/index.js";
 import { releaseWorkloads } from "../../core/workloads.js";
 import { rolloutTiming } from "./upgrade/timing.js";
 import { recoverIfNeeded } from "./recover.js";

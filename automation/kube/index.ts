@@ -52,12 +52,17 @@ export {
 } from "./pods.js";
 export { digestsOfPods, workloadDigests, type WorkloadDigestOptions } from "./podDigests.js";
 export { checkPod, checkPods, isPodReady, podRevision, type PodCheckOptions } from "./podHealth.js";
-export { deploymentRolloutStatus, isHeld, rolloutStatus, statefulSetRolloutStatus, type RolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
+export {
+  deploymentRolloutStatus,
+  hasPartition,
+  isHeld,
+  rolloutStatus,
+  statefulSetRolloutStatus,
+  type RolloutStatus,
+  type WorkloadKind,
+} from "./rolloutStatus.js";
 export {
   readRollout,
-  rolloutGateName,
-  rolloutGates,
-  settledGates,
   waitForRollout,
   type RolloutOutcome,
   type RolloutProgress,

@@ -1,16 +1,16 @@
 /**
- * Rollouts and their gates. `waitForRollout` waits for one workload, failing fast: each poll reads
+ * Reading rollouts. `waitForRollout` waits for one workload, failing fast: each poll reads
  * the workload and the pods of the revision it moves to; a pod in CrashLoopBackOff or an
  * image-pull error fails at once (waiting cannot fix it), a pod Running-but-not-Ready or
  * unschedulable fails after `notReadyAfterMs`, otherwise kubectl's completion rules decide. The
  * result carries pod evidence for the journal and the revert report; it never throws for an
- * unhealthy rollout. `rolloutGates` turns the rollouts of a set of workloads into gates;
- * `readRollout` is one read without waiting, for preflight and the verification suite.
+ * unhealthy rollout. `readRollout` is one read without waiting, for preflight and the
+ * verification suite. Judging either as a gate is verify/rolloutGates.ts's job.
  */
 import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { abortError, systemClock } from "../../core/clock.js";
 import { POLL_INTERVALS } from "../../core/defaults.js";
-import type { Clock, GateResult, PodEvidence } from "../../core/types.js";
+import type { Clock, PodEvidence } from "../../core/types.js";
 import type { Workload } from "../../core/workloads.js";
 import type { KubeApi } from "./api.js";
 import { checkPods } from "./podHealth.js";
@@ -91,42 +91,6 @@ export async function waitForRollout(kube: KubeApi, namespace: string, kind: Wor
   }
 }
 
-/**
- * Waits for every workload's rollout at once and judges each as a gate (`rollout:<Kind>/<name>`):
- * done passes, anything else fails. `onGate` sees each gate as its rollout ends; the result keeps
- * the order of `workloads`.
- */
-export async function rolloutGates(
-  kube: KubeApi,
-  namespace: string,
-  workloads: readonly Pick<Workload, "kind" | "name">[],
-  opts: WaitForRolloutOptions & { onGate?: (gate: GateResult) => void },
-): Promise<{ workload: Pick<Workload, "kind" | "name">; outcome: RolloutOutcome; gate: GateResult }[]> {
-  const { onGate, ...wait } = opts;
-  return Promise.all(
-    workloads.map(async (workload) => {
-      const outcome = await waitForRollout(kube, namespace, workload.kind, workload.name, wait);
-      const gate: GateResult = {
-        name: rolloutGateName(workload),
-        status: outcome.status === "done" ? "pass" : "fail",
-        message: outcome.reason,
-        evidence: {
-          outcome: outcome.status,
-          ...(outcome.revision ? { revision: outcome.revision } : {}),
-          ...("evidence" in outcome && outcome.evidence.length > 0 ? { pods: outcome.evidence } : {}),
-        },
-        durationMs: outcome.durationMs,
-      };
-      onGate?.(gate);
-      return { workload, outcome, gate };
-    }),
-  );
-}
-
-export function rolloutGateName(w: Pick<Workload, "kind" | "name">): string {
-  return `rollout:${w.kind}/${w.name}`;
-}
-
 export interface RolloutSnapshot {
   obj: V1StatefulSet | V1Deployment;
   status: RolloutStatus;
@@ -144,33 +108,4 @@ export async function readRollout(kube: KubeApi, namespace: string, w: Pick<Work
   const status = rolloutStatus(obj, w.kind);
   const { revision, pods } = await newRevisionPods(kube, namespace, obj, w.kind);
   return { obj, status, revision, pods, failing: checkPods(pods, { now: Date.now(), notReadyAfterMs }) };
-}
-
-/**
- * Every workload rolled out, with no failing pod and no hold left behind, as of now: preflight
- * refuses to upgrade on top of anything less. A read that fails is a failing gate.
- */
-export async function settledGates(kube: KubeApi, namespace: string, workloads: readonly Pick<Workload, "kind" | "name">[]): Promise<GateResult[]> {
-  return Promise.all(
-    workloads.map(async (w): Promise<GateResult> => {
-      const name = rolloutGateName(w);
-      const start = Date.now();
-      try {
-        const r = await readRollout(kube, namespace, w, 0);
-        const spec = r.obj.spec as { updateStrategy?: { rollingUpdate?: { partition?: number } }; paused?: boolean } | undefined;
-        // Any partition: a finished run leaves none, so one here was left by a run that did not finish.
-        const held = w.kind === "StatefulSet" ? (spec?.updateStrategy?.rollingUpdate?.partition ?? 0) > 0 : spec?.paused === true;
-        const ok = r.status.done && r.failing.length === 0 && !held;
-        return {
-          name,
-          status: ok ? "pass" : "fail",
-          message: held ? `${w.kind} ${w.name} is held (partition/paused) by an unfinished run` : r.status.reason,
-          evidence: { done: r.status.done, held, ...(r.failing.length ? { pods: r.failing } : {}) },
-          durationMs: Date.now() - start,
-        };
-      } catch (err) {
-        return { name, status: "fail", message: (err as Error).message, evidence: {}, durationMs: Date.now() - start };
-      }
-    }),
-  );
 }

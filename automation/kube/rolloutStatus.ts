@@ -90,11 +90,25 @@ export function statefulSetRolloutStatus(sts: V1StatefulSet): RolloutStatus {
   return { done: true, reason: `statefulset ${name} rolled out: ${want} pod(s) at revision ${status?.currentRevision ?? "?"}` };
 }
 
-/**
- * True when the StatefulSet's pods are held back from the new revision on purpose: a partition at
- * or above replicas means no pod will be updated.
+/*
+ * Two questions about a StatefulSet's partition, asked by different callers, so two names:
+ * - `isHeld`: is every pod kept at the old revision? That is the hold this engine applies
+ *   (kube/holds.ts sets partition = replicas) until a wave is released; the verification suite
+ *   reports such a workload as pending (not rolled yet), not as failing.
+ * - `hasPartition`: is any pod kept back? A finished run leaves partition 0 everywhere, so any
+ *   partition before an upgrade was left by a run that did not finish (or set by hand), and
+ *   preflight refuses to upgrade on top of it.
+ * A partition between 0 and replicas is partitioned but not held: the pods above it roll, and
+ * `statefulSetRolloutStatus` judges those.
  */
+
+/** Every pod is kept at the old revision on purpose: a partition at or above replicas updates none. */
 export function isHeld(sts: V1StatefulSet): boolean {
   const partition = sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0;
   return partition > 0 && partition >= (sts.spec?.replicas ?? 1);
+}
+
+/** Some pods may be kept at the old revision: any partition above 0. */
+export function hasPartition(sts: V1StatefulSet): boolean {
+  return (sts.spec?.updateStrategy?.rollingUpdate?.partition ?? 0) > 0;
 }

@@ -8,7 +8,7 @@ import { imageChecks } from "./images.js";
 import { kedaCheck } from "./kedaCheck.js";
 import { metricGateChecks } from "./metricGates.js";
 import { prometheusChecks } from "./promChecks.js";
-import { rolloutChecks } from "./rolloutChecks.js";
+import { rolloutChecks } from "./rolloutGates.js";
 import { poolsInScope } from "./scope.js";
 import type { Check, SampledComponent, VerifyCheckName, VerifyContext } from "./types.js";
 

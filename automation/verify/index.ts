@@ -24,6 +24,7 @@ export {
   type SkipSource,
 } from "./checks.js";
 export { runCheck, runInStages, type RunPolicy } from "./runner.js";
+export { rolloutGateName, rolloutGates, settledGates } from "./rolloutGates.js";
 export { PrometheusClient, type PromSample, type PromSeries } from "./prometheus.js";
 export * from "./analysis.js";
 export { mannWhitneyU, median, type MannWhitneyResult } from "./mannWhitney.js";

@@ -1,7 +1,7 @@
 import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { checkPod, checkPods } from "../../automation/kube/podHealth.js";
-import { deploymentRolloutStatus, isHeld, rolloutStatus, statefulSetRolloutStatus } from "../../automation/kube/rolloutStatus.js";
+import { deploymentRolloutStatus, hasPartition, isHeld, rolloutStatus, statefulSetRolloutStatus } from "../../automation/kube/rolloutStatus.js";
 
 /** A worker StatefulSet as the sie-cluster chart renders it, with status as the controller reports it. */
 function sts(
@@ -82,6 +82,14 @@ describe("StatefulSet rollout status (kubectl rules)", () => {
     expect(statefulSetRolloutStatus(held)).toMatchObject({ done: true, reason: expect.stringContaining("partition 2") });
     expect(isHeld(held)).toBe(true);
     expect(isHeld(s)).toBe(false);
+  });
+  it("held means every pod kept back; a partition below replicas is partitioned, not held", () => {
+    const partial = sts({ replicas: 3, partition: 1 });
+    expect(isHeld(partial)).toBe(false);
+    expect(hasPartition(partial)).toBe(true);
+    expect(isHeld(sts({ replicas: 3, partition: 3 }))).toBe(true);
+    expect(hasPartition(sts({ replicas: 3, partition: 0 }))).toBe(false);
+    expect(hasPartition(sts({ partition: null }))).toBe(false);
   });
   it("without rollingUpdate, compares revisions", () => {
     expect(statefulSetRolloutStatus(sts({ partition: null, status: { updateRevision: "new", currentRevision: "old", updatedReplicas: 1 } }))).toMatchObject({

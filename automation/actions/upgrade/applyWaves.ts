@@ -2,9 +2,9 @@
 // fast on broken pods), run the gates, then the next. Returns at the first failing wave.
 import type { ProgressEmitter } from "../../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../../journal/journal.js";
-import { releaseWave, rolloutGates, type ProbeRecord } from "../../kube/index.js";
+import { releaseWave, type ProbeRecord } from "../../kube/index.js";
 import type { GateResult, WaveReport, WaveSpec } from "../../../core/types.js";
-import { runVerification, type Baseline } from "../../verify/index.js";
+import { rolloutGates, runVerification, type Baseline } from "../../verify/index.js";
 import { holdTargets, releaseWorkloads, type Workload } from "../../../core/workloads.js";
 import type { ZeroReplicaPool, ZeroReplicaPoolReport } from "../../plan/zeroReplicaPools.js";
 import type { StackContext } from "../context.js";

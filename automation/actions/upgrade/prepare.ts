@@ -7,13 +7,13 @@ import { releaseWorkloads } from "../../../core/workloads.js";
 import { pendingOperationCount } from "../../engine/operations.js";
 import type { ProgressEmitter } from "../../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../../journal/journal.js";
-import { settledGates } from "../../kube/index.js";
+
 import { pulumiLocks } from "../../locks/pulumiLocks.js";
 import type { CapacityReport } from "../../plan/capacity/report.js";
 import { chartChange, type ChartChange } from "../../plan/chartChange.js";
 import type { KedaPreflightReport } from "../../plan/kedaPolicy.js";
 import { checkVersionPolicy } from "../../plan/versionPolicy.js";
-import { describeSkipped, type SkippedCheck, type VerifyCheckName } from "../../verify/index.js";
+import { describeSkipped, settledGates, type SkippedCheck, type VerifyCheckName } from "../../verify/index.js";
 import type { ActionContext } from "../../../core/types.js";
 import type { StackContext } from "../context.js";
 import type { ChangeOptions } from "./options.js";

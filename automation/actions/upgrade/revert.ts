@@ -7,7 +7,8 @@ import { restoreConfigFile, type ConfigSnapshot } from "../../engine/configFile.
 import { applyStack } from "../../engine/operations.js";
 import type { ProgressEmitter } from "../../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../../journal/journal.js";
-import { deleteStuckPods, restoreHolds, rolloutGates, selectorString, type HoldRecord, type ProbeRecord } from "../../kube/index.js";
+import { deleteStuckPods, restoreHolds, selectorString, type HoldRecord, type ProbeRecord } from "../../kube/index.js";
+import { rolloutGates } from "../../verify/index.js";
 import type { GateResult, RunPhase } from "../../../core/types.js";
 import { holdTargets, releaseWorkloads } from "../../../core/workloads.js";
 import { finalVerification } from "./verification.js";
