@@ -3,12 +3,11 @@
 // values it judged as evidence. A 503 or an empty model list is "pending" (the gateway may still
 // be catching up with a rollout); a 5xx on an encode is a definite fail.
 import type { V1StatefulSet } from "@kubernetes/client-node";
+import { CHART_LABELS } from "../../core/workloads.js";
 import type { HttpFetch } from "../kube/apiProxy.js";
 import { describe } from "./prometheus.js";
 import { allPoolsUpgraded, poolsInScope } from "./scope.js";
 import type { Check, CheckOutcome, VerifyCheckName, VerifyContext } from "./types.js";
-
-const GPU_TYPE_LABEL = "sie.superlinked.com/gpu-type";
 
 /** "v0.3.2-errors10" → "0.3.2-errors10": what SIE reports in X-SIE-Server-Version for a tag. */
 export function serverVersion(tag: string): string {
@@ -117,7 +116,7 @@ interface PoolFacts {
 async function poolFacts(ctx: VerifyContext): Promise<PoolFacts> {
   const sets: V1StatefulSet[] = await Promise.all(Object.values(ctx.names.statefulSets).map((n) => ctx.kube.api.getStatefulSet(ctx.names.namespace, n)));
   const live = sets.filter((s) => (s.spec?.replicas ?? 1) > 0);
-  const gpuTypes = [...new Set(live.map((s) => s.spec?.template?.metadata?.labels?.[GPU_TYPE_LABEL]).filter((g): g is string => !!g))].sort();
+  const gpuTypes = [...new Set(live.map((s) => s.spec?.template?.metadata?.labels?.[CHART_LABELS.gpuType]).filter((g): g is string => !!g))].sort();
   return { desired: live.reduce((n, s) => n + (s.spec?.replicas ?? 1), 0), gpuTypes };
 }
 
