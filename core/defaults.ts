@@ -152,6 +152,16 @@ export const RELEASE_UPGRADE_PATHS: readonly RegExp[] = [
   /^chart(Version)?$/,
 ];
 
+/**
+ * Changes every preview accepts besides the release's: the provider and the stack resource change
+ * when config does, and carry no infrastructure. `upgrade` and `preview` judge with the same list,
+ * so a preview says ok exactly when the upgrade's guardrails would.
+ */
+export const ALWAYS_ALLOWED_CHANGES: readonly { op: string; type: string }[] = [
+  { op: "update", type: "pulumi:providers:kubernetes" },
+  { op: "update", type: "pulumi:pulumi:Stack" },
+];
+
 // ---------------------------------------------------------------------------------------------
 // Kubernetes and KEDA
 

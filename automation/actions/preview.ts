@@ -4,9 +4,10 @@
 import type { CapacityReport } from "../plan/capacity/report.js";
 import { previewStack } from "../engine/operations.js";
 import { openStack } from "../engine/stack.js";
-import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../plan/guardrails.js";
+import { checkGuardrails, countChanges, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../plan/guardrails.js";
 import type { KedaPreflightReport } from "../plan/kedaPolicy.js";
 import type { VersionPolicyResult } from "../plan/versionPolicy.js";
+import { ALWAYS_ALLOWED_CHANGES } from "../../core/defaults.js";
 import { assertStackName } from "../../core/stackName.js";
 import type { ActionContext, PreviewStep, StepOp } from "../../core/types.js";
 import type { UpgradeResult } from "./results.js";
@@ -51,7 +52,7 @@ export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise
       guardrails: {
         ok: violations.length === 0 && r.outcome === "dry-run",
         violations,
-        changes: steps.filter((s) => !["same", "read", "refresh"].includes(s.op)).length,
+        changes: countChanges(steps),
       },
       ...(r.capacity ? { capacity: r.capacity } : {}),
       ...(r.keda ? { keda: r.keda } : {}),
@@ -63,9 +64,6 @@ export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise
   const res = await previewStack(s, {
     onStep: (l) => ctx.reporter.emit({ v: 1, kind: "log", level: "info", phase: "preview", runId: "preview", time: new Date().toISOString(), message: l }),
   });
-  const guardrails = checkGuardrails(res.steps, {
-    ...DEFAULT_GUARDRAIL_POLICY,
-    allowedChanges: [{ op: "update", type: "pulumi:pulumi:Stack" }],
-  });
+  const guardrails = checkGuardrails(res.steps, { ...DEFAULT_GUARDRAIL_POLICY, allowedChanges: ALWAYS_ALLOWED_CHANGES });
   return { stack: opts.stack, changeSummary: res.changeSummary as PreviewReport["changeSummary"], steps: res.steps, guardrails };
 }

@@ -13,6 +13,7 @@ import { pulumiLocks } from "../locks/pulumiLocks.js";
 import { restoreConfigFile } from "../engine/configFile.js";
 import { ConfigError, EXIT_CODES, NeedsAttentionError, PolicyRefusedError, toSieFleetError, UsageError, type SieFleetError } from "../../core/errors.js";
 import { ProgressEmitter } from "../events/emitter.js";
+import { ALWAYS_ALLOWED_CHANGES } from "../../core/defaults.js";
 import { digestsJson } from "../../core/imageDigests.js";
 import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY } from "../plan/guardrails.js";
 import { Journal, JOURNAL_ACTIONS, newRunId } from "../journal/journal.js";
@@ -58,12 +59,6 @@ export interface UpgradeOptions {
   /** --skip-check: checks this run leaves out, besides rollout.gates.skip; the run then ends succeeded-unverified at best. */
   skipChecks?: readonly VerifyCheckName[];
 }
-
-/** Provider and stack resources change when config does; they carry no infrastructure. */
-const ALWAYS_ALLOWED = [
-  { op: "update", type: "pulumi:providers:kubernetes" },
-  { op: "update", type: "pulumi:pulumi:Stack" },
-];
 
 export async function upgrade(opts: UpgradeOptions, ctx: ActionContext): Promise<UpgradeResult> {
   return changeStack({ ...opts, command: "upgrade" }, ctx);
@@ -390,7 +385,7 @@ async function run(
 
     emit.phase("preview", "started", "previewing the change");
     const preview = await previewStack(sc.open, { onStep: (l) => emit.log("info", "preview", l) });
-    const verdict = checkGuardrails(preview.steps, { ...DEFAULT_GUARDRAIL_POLICY, allowedChanges: ALWAYS_ALLOWED });
+    const verdict = checkGuardrails(preview.steps, { ...DEFAULT_GUARDRAIL_POLICY, allowedChanges: ALWAYS_ALLOWED_CHANGES });
     await journal.decision("guardrails", JOURNAL_ACTIONS.guardrails, { data: { changeSummary: preview.changeSummary, violations: verdict.violations } });
     if (opts.dryRun || !verdict.ok) {
       restoreConfigFile(sc.open.configFile, snapshot);
