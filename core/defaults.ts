@@ -91,6 +91,35 @@ export const NOT_READY_AFTER_MS = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
+// Verification
+
+/**
+ * How automation/verify's runner runs checks when its caller gives no policy. An upgrade passes
+ * the stack's `rollout.gates` (checkTimeoutSeconds, retries, backoffSeconds and concurrency, with
+ * the config schema's defaults), so in a run only `maxBackoffMs` comes from here.
+ */
+export const CHECK_RUN = {
+  /** Checks at once. */
+  concurrency: 4,
+  /** Per attempt. */
+  timeoutMs: 30_000,
+  /** Attempts after the first. */
+  retries: 5,
+  /** First backoff; doubles per attempt up to maxBackoffMs. */
+  backoffMs: 2_000,
+  maxBackoffMs: 30_000,
+} as const;
+
+/** Encode requests per encode-smoke check. */
+export const SMOKE_REQUESTS = 10;
+
+/** Per Prometheus request when the caller sets none (a run uses `rollout.gates.checkTimeoutSeconds`). */
+export const PROMETHEUS_TIMEOUT_MS = 10_000;
+
+/** Measurements of a metric gate that may error in a row before the analysis ends in Error (Argo Rollouts' default). */
+export const CONSECUTIVE_ERROR_LIMIT = 4;
+
+// ---------------------------------------------------------------------------------------------
 // Guardrails
 
 export type GuardedKind = "cluster" | "node-pool" | "namespace" | "scaled-object";

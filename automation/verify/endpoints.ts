@@ -3,6 +3,7 @@
 // values it judged as evidence. A 503 or an empty model list is "pending" (the gateway may still
 // be catching up with a rollout); a 5xx on an encode is a definite fail.
 import type { V1StatefulSet } from "@kubernetes/client-node";
+import { SMOKE_REQUESTS } from "../../core/defaults.js";
 import { CHART_LABELS } from "../../core/workloads.js";
 import type { HttpFetch } from "../kube/apiProxy.js";
 import { describe } from "./prometheus.js";
@@ -163,7 +164,7 @@ export function encodeSmokeCheck(ctx: VerifyContext, gatewayUrl: string): Check 
   const expected = serverVersion(ctx.expectTag);
   const expectedGateway = serverVersion(ctx.componentTags?.gateway ?? ctx.expectTag);
   const pinned = ctx.phase === "wave" && ctx.wave?.kind === "pool" ? poolsInScope(ctx) : [undefined];
-  const requests = ctx.smokeRequests ?? 10;
+  const requests = ctx.smokeRequests ?? SMOKE_REQUESTS;
   return {
     name: "encode-smoke",
     async run(signal) {
