@@ -52,7 +52,7 @@ export function containerPorts(pod: V1Pod): number[] {
 }
 
 /** Ready as a Service would count it: the Ready condition, and not terminating. */
-export function isServing(pod: V1Pod): boolean {
+function isServing(pod: V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 

@@ -291,7 +291,6 @@ const prometheusSchema = z.strictObject({
   /** An existing Prometheus at an address reachable from inside the cluster and from where sie-fleet runs. */
   url: z.url({ protocol: /^https?$/ }).optional(),
 });
-export type PrometheusInput = z.output<typeof prometheusSchema>;
 
 const monitoringSchema = z.strictObject({ prometheus: prometheusSchema.optional() });
 export type MonitoringInput = z.output<typeof monitoringSchema>;
@@ -327,7 +326,6 @@ const promotionSchema = z.strictObject({
   /** How long `from` must have run the tag since its verified upgrade; fractions allowed (0.5 = 30 s). */
   minSoakMinutes: z.number().min(0),
 });
-export type PromotionConfig = z.output<typeof promotionSchema>;
 /** What an upgrade does with a pool running 0 workers (rollout.zeroReplicaPools). */
 export const ZERO_REPLICA_POLICIES = ["probe", "report"] as const;
 export type ZeroReplicaPolicy = (typeof ZERO_REPLICA_POLICIES)[number];

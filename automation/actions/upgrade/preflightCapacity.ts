@@ -37,7 +37,7 @@ function growth(sc: StackContext, pool: string, matching: number): PoolDemand["g
 }
 
 /** Reads the cluster and judges each deployed pool; changes nothing. */
-export async function assessCapacity(sc: StackContext, opts: { force: boolean }): Promise<CapacityReport> {
+async function assessCapacity(sc: StackContext, opts: { force: boolean }): Promise<CapacityReport> {
   const api = sc.kube.api;
   const ns = sc.names.namespace;
   const reader = new NodeReader(api);
@@ -96,7 +96,7 @@ export async function assessCapacity(sc: StackContext, opts: { force: boolean })
 }
 
 /** The check as preflight gates: pass, fail, or warn when forced past or not run. */
-export function capacityGates(report: CapacityReport): GateResult[] {
+function capacityGates(report: CapacityReport): GateResult[] {
   if (!report.checked) {
     return [
       { name: "capacity", status: "warn", message: `capacity not checked: ${report.error ?? "the nodes could not be read"}`, evidence: {}, durationMs: 0 },
