@@ -8,10 +8,10 @@ import { assessPoolCapacity, type PoolDemand } from "../../plan/capacity/poolCap
 import { parseQuantity } from "../../../infra/hardware/quantity.js";
 import { ADMISSION_TOLERATIONS } from "../../plan/capacity/tolerations.js";
 import { shortageText, type CapacityReport } from "../../plan/capacity/report.js";
-import { EXIT_CODES, SieFleetError } from "../../../core/errors.js";
+import { EXIT_CODES, KubeApiError, SieFleetError } from "../../../core/errors.js";
 import type { ProgressEmitter } from "../../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../../journal/journal.js";
-import { isNotFound, KubeApiError, statefulSetPods } from "../../kube/index.js";
+import { isNotFound, statefulSetPods } from "../../kube/index.js";
 import { NodeReader, nodeView, workerView } from "../../plan/capacity/nodes.js";
 import type { Evidence, GateResult } from "../../../core/types.js";
 import type { StackContext } from "../context.js";
