@@ -55,16 +55,12 @@ export const FAULTS = {
 
 export type FaultName = keyof typeof FAULTS;
 export type PodFault = { [K in FaultName]: (typeof FAULTS)[K]["level"] extends "pod" ? K : never }[FaultName];
-export type RequestFault = Exclude<FaultName, PodFault>;
 
 export const FAULT_NAMES = Object.keys(FAULTS) as FaultName[];
 export const POD_FAULTS = FAULT_NAMES.filter((f): f is PodFault => FAULTS[f].level === "pod");
 
 export const isFaultName = (v: unknown): v is FaultName => typeof v === "string" && (FAULT_NAMES as string[]).includes(v);
 export const isPodFault = (f: FaultName | undefined): f is PodFault => f !== undefined && FAULTS[f].level === "pod";
-
-/** Error rate of the `-errors10` fault. */
-export const ERRORS10_RATE = 1 / FAULTS.errors10.failEvery;
 
 /**
  * A fault forced on one pod: kwok reads it when the pod starts (pod faults), the endpoint server

@@ -25,7 +25,7 @@ export async function freePort(): Promise<number> {
 }
 
 /** Whether something could listen on 127.0.0.1:`port` right now. */
-export function portIsFree(port: number): Promise<boolean> {
+function portIsFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const srv = net.createServer();
     srv.once("error", () => resolve(false));

@@ -91,6 +91,35 @@ export const NOT_READY_AFTER_MS = {
 } as const;
 
 // ---------------------------------------------------------------------------------------------
+// Verification
+
+/**
+ * How automation/verify's runner runs checks when its caller gives no policy. An upgrade passes
+ * the stack's `rollout.gates` (checkTimeoutSeconds, retries, backoffSeconds and concurrency, with
+ * the config schema's defaults), so in a run only `maxBackoffMs` comes from here.
+ */
+export const CHECK_RUN = {
+  /** Checks at once. */
+  concurrency: 4,
+  /** Per attempt. */
+  timeoutMs: 30_000,
+  /** Attempts after the first. */
+  retries: 5,
+  /** First backoff; doubles per attempt up to maxBackoffMs. */
+  backoffMs: 2_000,
+  maxBackoffMs: 30_000,
+} as const;
+
+/** Encode requests per encode-smoke check. */
+export const SMOKE_REQUESTS = 10;
+
+/** Per Prometheus request when the caller sets none (a run uses `rollout.gates.checkTimeoutSeconds`). */
+export const PROMETHEUS_TIMEOUT_MS = 10_000;
+
+/** Measurements of a metric gate that may error in a row before the analysis ends in Error (Argo Rollouts' default). */
+export const CONSECUTIVE_ERROR_LIMIT = 4;
+
+// ---------------------------------------------------------------------------------------------
 // Guardrails
 
 export type GuardedKind = "cluster" | "node-pool" | "namespace" | "scaled-object";
@@ -150,6 +179,16 @@ export const RELEASE_UPGRADE_PATHS: readonly RegExp[] = [
   /^values\.workers\.pools\.[^.]+\.image\.tag$/,
   /^version$/,
   /^chart(Version)?$/,
+];
+
+/**
+ * Changes every preview accepts besides the release's: the provider and the stack resource change
+ * when config does, and carry no infrastructure. `upgrade` and `preview` judge with the same list,
+ * so a preview says ok exactly when the upgrade's guardrails would.
+ */
+export const ALWAYS_ALLOWED_CHANGES: readonly { op: string; type: string }[] = [
+  { op: "update", type: "pulumi:providers:kubernetes" },
+  { op: "update", type: "pulumi:pulumi:Stack" },
 ];
 
 // ---------------------------------------------------------------------------------------------

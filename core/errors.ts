@@ -6,7 +6,7 @@
  * Messages follow one shape: what happened, the offending value, what to do.
  */
 
-import { forbiddenText, parseForbidden, RBAC_DOC, RBAC_MANIFESTS } from "./forbidden.js";
+import { forbiddenText, missingRule, parseForbidden, RBAC_DOC, RBAC_MANIFESTS, type Denied } from "./forbidden.js";
 
 /**
  * Exit codes, documented in docs/exit-codes.md. Scripts depend on these numbers: never renumber,
@@ -197,6 +197,77 @@ export class InternalError extends SieFleetError {
 export class InterruptedError extends SieFleetError {
   constructor(message = "interrupted", opts: SieFleetErrorOptions = {}) {
     super("interrupted", EXIT_CODES.interrupted, message, opts);
+  }
+}
+
+/** A configured gate cannot reach what it judges (exit 4); nothing was changed. */
+export class GateUnreachableError extends SieFleetError {
+  constructor(message: string, opts: SieFleetErrorOptions) {
+    super("gate-unreachable", EXIT_CODES.refused, message, opts);
+  }
+}
+
+/** A failed Kubernetes API call (exit 1: unexpected at this point of a run). */
+export class KubeApiError extends SieFleetError {
+  constructor(
+    readonly operation: string,
+    readonly status: number | undefined,
+    message: string,
+    cause?: unknown,
+    /** A kind of failure with its own code, exit code and fix (see KubeForbiddenError). */
+    kind?: { code: string; exitCode: ExitCode; message: string; hint: string; details?: Record<string, unknown> },
+  ) {
+    super(
+      kind?.code ?? "kube-api",
+      kind?.exitCode ?? EXIT_CODES.internal,
+      kind?.message ?? `${operation} failed${status ? ` (HTTP ${status})` : ""}: ${message}`,
+      {
+        cause,
+        hint: kind?.hint ?? "check that the cluster is reachable with the stack's kubeconfig: sie-fleet status --stack <stack>",
+        details: { operation, ...(status !== undefined ? { status } : {}), ...kind?.details },
+      },
+    );
+  }
+}
+
+/**
+ * The API server refused the call (403): the kubeconfig's user lacks an RBAC permission. An
+ * environment problem with a known fix, like an unreachable cluster (exit 3), and one error naming
+ * the verb, resource and namespace to grant. Still a KubeApiError, so callers that tolerate a
+ * missing permission (the capacity preflight without node access) keep recognising it.
+ */
+export class KubeForbiddenError extends KubeApiError {
+  constructor(
+    operation: string,
+    readonly denied: Denied,
+    cause?: unknown,
+  ) {
+    super(operation, 403, forbiddenText(denied, operation), cause, {
+      code: "kube-forbidden",
+      exitCode: EXIT_CODES.stack,
+      message: forbiddenText(denied, operation),
+      hint: `add the rule ${missingRule(denied)} to the Role or ClusterRole bound to the stack's kubeconfig user (docs/rbac.md lists every permission sie-fleet uses), then run the command again`,
+      details: { denied },
+    });
+  }
+}
+
+export interface DemoProblem {
+  check: "chart" | "go" | "disk";
+  reason: string;
+  fix: string;
+}
+
+/** The demo lacks something it cannot build (exit 2); nothing was built or changed. */
+export class DemoPreflightError extends SieFleetError {
+  readonly problems: readonly DemoProblem[];
+  constructor(problems: readonly DemoProblem[]) {
+    const lines = problems.map((p) => `  ${p.check}: ${p.reason}\n    fix: ${p.fix}`).join("\n");
+    super("demo-preflight", EXIT_CODES.usage, `the demo cannot run here; nothing was built or changed:\n${lines}`, {
+      hint: "fix what each line says, then run the demo again (npm run demo, or sie-fleet demo)",
+      details: { problems },
+    });
+    this.problems = problems;
   }
 }
 

@@ -3,6 +3,20 @@
 // verification, status and `up` cover them all.
 import type { WaveSpec } from "./types.js";
 
+/**
+ * Labels the sie-cluster chart puts on its workloads and their pods (templates/worker-*.yaml and
+ * the gateway and config templates); sie-fleet's own ScaledObjects carry `pool` too. Not to be
+ * confused with the node label sie-fleet puts on the nodes it provisions (NODE_POOL_LABEL in
+ * infra/hardware/gpuProfiles.ts), which the workers' nodeSelector points at.
+ */
+export const CHART_LABELS = {
+  component: "app.kubernetes.io/component",
+  pool: "sie.superlinked.com/pool",
+  gpuType: "sie.superlinked.com/gpu-type",
+  machineProfile: "sie.superlinked.com/machine-profile",
+  bundle: "sie.superlinked.com/bundle",
+} as const;
+
 export interface ReleaseNames {
   namespace: string;
   fullname: string;

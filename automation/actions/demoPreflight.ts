@@ -15,7 +15,7 @@ import { TOOLS_DIR_ENV, toolsDir, type FoundTool } from "../../core/ensureTool.j
 import { findKubernetesTools } from "../engine/kubernetesPlugin.js";
 import { REPO_ROOT } from "../../core/paths.js";
 import { findPulumi } from "../engine/pulumiCli.js";
-import { EXIT_CODES, SieFleetError } from "../../core/errors.js";
+import { DemoPreflightError, type DemoProblem } from "../../core/errors.js";
 
 /** The stack the demo deploys, from the checkout's stacks/ (copied into its scratch project). */
 export const DEMO_STACK = "local";
@@ -81,25 +81,6 @@ export interface DemoPreflightResult {
   chart: ResolvedChart;
   /** Tools the demo will build (each `what`). */
   toBuild: string[];
-}
-
-export interface DemoProblem {
-  check: "chart" | "go" | "disk";
-  reason: string;
-  fix: string;
-}
-
-/** The demo lacks something it cannot build (exit 2); nothing was built or changed. */
-export class DemoPreflightError extends SieFleetError {
-  readonly problems: readonly DemoProblem[];
-  constructor(problems: readonly DemoProblem[]) {
-    const lines = problems.map((p) => `  ${p.check}: ${p.reason}\n    fix: ${p.fix}`).join("\n");
-    super("demo-preflight", EXIT_CODES.usage, `the demo cannot run here; nothing was built or changed:\n${lines}`, {
-      hint: "fix what each line says, then run the demo again (npm run demo, or sie-fleet demo)",
-      details: { problems },
-    });
-    this.problems = problems;
-  }
 }
 
 /** Checks everything the demo cannot build; throws one DemoPreflightError naming every problem. */

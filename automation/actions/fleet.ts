@@ -217,7 +217,7 @@ export function soakWaitMs(r: UpgradeResult, now: number): number | undefined {
 }
 
 /** A stack's upgrade result as the fleet reads it. */
-export function stackOutcome(r: UpgradeResult): Pick<FleetStackResult, "outcome" | "exitCode" | "message" | "rule"> {
+function stackOutcome(r: UpgradeResult): Pick<FleetStackResult, "outcome" | "exitCode" | "message" | "rule"> {
   switch (r.outcome) {
     case "succeeded":
       return { outcome: "succeeded", exitCode: EXIT_CODES.ok, message: `upgraded ${r.from ?? "?"} → ${r.to}` };

@@ -4,9 +4,11 @@
 import type { CapacityReport } from "../plan/capacity/report.js";
 import { previewStack } from "../engine/operations.js";
 import { openStack } from "../engine/stack.js";
-import { checkGuardrails, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../plan/guardrails.js";
+import { ProgressEmitter } from "../events/emitter.js";
+import { checkGuardrails, countChanges, DEFAULT_GUARDRAIL_POLICY, type GuardrailResult } from "../plan/guardrails.js";
 import type { KedaPreflightReport } from "../plan/kedaPolicy.js";
 import type { VersionPolicyResult } from "../plan/versionPolicy.js";
+import { ALWAYS_ALLOWED_CHANGES } from "../../core/defaults.js";
 import { assertStackName } from "../../core/stackName.js";
 import type { ActionContext, PreviewStep, StepOp } from "../../core/types.js";
 import type { UpgradeResult } from "./results.js";
@@ -51,7 +53,7 @@ export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise
       guardrails: {
         ok: violations.length === 0 && r.outcome === "dry-run",
         violations,
-        changes: steps.filter((s) => !["same", "read", "refresh"].includes(s.op)).length,
+        changes: countChanges(steps),
       },
       ...(r.capacity ? { capacity: r.capacity } : {}),
       ...(r.keda ? { keda: r.keda } : {}),
@@ -60,12 +62,9 @@ export async function preview(opts: PreviewOptions, ctx: ActionContext): Promise
   }
   const s = await openStack(stackTarget(opts.stack, ctx));
   validateStackConfig(await s.stack.getAllConfig(), opts.stack);
-  const res = await previewStack(s, {
-    onStep: (l) => ctx.reporter.emit({ v: 1, kind: "log", level: "info", phase: "preview", runId: "preview", time: new Date().toISOString(), message: l }),
-  });
-  const guardrails = checkGuardrails(res.steps, {
-    ...DEFAULT_GUARDRAIL_POLICY,
-    allowedChanges: [{ op: "update", type: "pulumi:pulumi:Stack" }],
-  });
+  // A plain preview is neither locked nor journaled, so it has no run id of its own.
+  const emit = new ProgressEmitter(ctx.reporter, "preview");
+  const res = await previewStack(s, { onStep: (l) => emit.log("info", "preview", l) });
+  const guardrails = checkGuardrails(res.steps, { ...DEFAULT_GUARDRAIL_POLICY, allowedChanges: ALWAYS_ALLOWED_CHANGES });
   return { stack: opts.stack, changeSummary: res.changeSummary as PreviewReport["changeSummary"], steps: res.steps, guardrails };
 }

@@ -13,7 +13,7 @@ import { REPO_ROOT } from "../../core/paths.js";
 const run = promisify(execFile);
 
 /** The plugin version the SDK requests: its package.json `pulumi.version`. */
-export function kubernetesPluginVersion(): string {
+function kubernetesPluginVersion(): string {
   const pkg = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, "node_modules", "@pulumi", "kubernetes", "package.json"), "utf8")) as {
     pulumi?: { version?: string };
     version: string;

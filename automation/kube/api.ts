@@ -15,55 +15,10 @@
  */
 import * as fs from "node:fs";
 import * as k8s from "@kubernetes/client-node";
-import { SieFleetError, EXIT_CODES, UsageError, type ExitCode } from "../../core/errors.js";
-import { forbiddenText, missingRule, parseForbidden, type Denied } from "../../core/forbidden.js";
+import { KubeApiError, KubeForbiddenError, UsageError } from "../../core/errors.js";
+import { parseForbidden } from "../../core/forbidden.js";
 
 export const MERGE_PATCH = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
-
-/** A failed Kubernetes API call (exit 1: unexpected at this point of a run). */
-export class KubeApiError extends SieFleetError {
-  constructor(
-    readonly operation: string,
-    readonly status: number | undefined,
-    message: string,
-    cause?: unknown,
-    /** A kind of failure with its own code, exit code and fix (see KubeForbiddenError). */
-    kind?: { code: string; exitCode: ExitCode; message: string; hint: string; details?: Record<string, unknown> },
-  ) {
-    super(
-      kind?.code ?? "kube-api",
-      kind?.exitCode ?? EXIT_CODES.internal,
-      kind?.message ?? `${operation} failed${status ? ` (HTTP ${status})` : ""}: ${message}`,
-      {
-        cause,
-        hint: kind?.hint ?? "check that the cluster is reachable with the stack's kubeconfig: sie-fleet status --stack <stack>",
-        details: { operation, ...(status !== undefined ? { status } : {}), ...kind?.details },
-      },
-    );
-  }
-}
-
-/**
- * The API server refused the call (403): the kubeconfig's user lacks an RBAC permission. An
- * environment problem with a known fix, like an unreachable cluster (exit 3), and one error naming
- * the verb, resource and namespace to grant. Still a KubeApiError, so callers that tolerate a
- * missing permission (the capacity preflight without node access) keep recognising it.
- */
-export class KubeForbiddenError extends KubeApiError {
-  constructor(
-    operation: string,
-    readonly denied: Denied,
-    cause?: unknown,
-  ) {
-    super(operation, 403, forbiddenText(denied, operation), cause, {
-      code: "kube-forbidden",
-      exitCode: EXIT_CODES.stack,
-      message: forbiddenText(denied, operation),
-      hint: `add the rule ${missingRule(denied)} to the Role or ClusterRole bound to the stack's kubeconfig user (docs/rbac.md lists every permission sie-fleet uses), then run the command again`,
-      details: { denied },
-    });
-  }
-}
 
 export function isNotFound(err: unknown): boolean {
   return (err instanceof KubeApiError && err.status === 404) || (err as { code?: unknown })?.code === 404;

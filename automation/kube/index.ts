@@ -1,8 +1,6 @@
 export { KubeClient, type KubeClientOptions } from "./client.js";
 export {
   KubeApi,
-  KubeApiError,
-  KubeForbiddenError,
   MERGE_PATCH,
   isConflict,
   isNotFound,

@@ -53,7 +53,7 @@ export function scaledObjectConditions(so: KubeObjectLike): KedaCondition[] {
   return (Array.isArray(raw) ? (raw as KedaCondition[]) : []).filter((c) => c?.type);
 }
 
-export function scaleTargetName(so: KubeObjectLike): string | undefined {
+function scaleTargetName(so: KubeObjectLike): string | undefined {
   return ((so.spec?.["scaleTargetRef"] ?? {}) as { name?: string }).name;
 }
 

@@ -32,7 +32,7 @@ export interface ReleaseObjects {
 }
 
 /** The gateway and config Services of the release as the gates' proxy URLs name them (`<service>:http`). */
-export const proxiedServices = (r: ReleaseObjects): string[] =>
+const proxiedServices = (r: ReleaseObjects): string[] =>
   (["gateway", "config"] as const).map((c) => proxyName(sieService({ namespace: "", fullname: r.fullname }, c)));
 
 export const ENGINE_PERMISSIONS: readonly EnginePermission[] = [

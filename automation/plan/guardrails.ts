@@ -58,6 +58,11 @@ const DESTRUCTIVE_OPS = new Set([
   "remove-pending-replace",
 ]);
 
+/** Steps that change something (op other than same/read/refresh). */
+export function countChanges(steps: readonly PreviewStep[]): number {
+  return steps.filter((s) => !NO_CHANGE_OPS.has(s.op)).length;
+}
+
 export function checkGuardrails(steps: readonly PreviewStep[], policy: GuardrailPolicy = DEFAULT_GUARDRAIL_POLICY): GuardrailResult {
   const byUrn = new Map<string, GuardrailViolation>();
   let changes = 0;

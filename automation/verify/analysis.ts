@@ -55,9 +55,6 @@ export interface MetricResult {
   measurements: Measurement[];
 }
 
-/** Argo's default. */
-export const DEFAULT_CONSECUTIVE_ERROR_LIMIT = 4;
-
 export function conditionText(c: Condition): string {
   return `result ${c.op} ${c.value}`;
 }

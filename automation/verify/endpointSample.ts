@@ -37,7 +37,7 @@ export interface SampleRun extends SampleTally {
 }
 
 /** A component's request: the gateway's encode of its first listed model, or config's /healthz. */
-export async function sampleRequest(get: HttpFetch, component: SampledComponent, url: string, signal: AbortSignal): Promise<SampleRequest | CheckOutcome> {
+async function sampleRequest(get: HttpFetch, component: SampledComponent, url: string, signal: AbortSignal): Promise<SampleRequest | CheckOutcome> {
   if (component === "config") return { component, url: `${base(url)}/healthz`, method: "GET" };
   const l = await listModels(get, url, signal);
   if (!("models" in l)) return l;
@@ -107,7 +107,7 @@ export interface SendOptions {
  * Sends copies of `req`, `concurrency` at a time, until `requests` answers counted, at most
  * `requests` more sent for answers of another version. An outer abort ends it early, uncounted.
  */
-export async function sendSample(req: SampleRequest, requests: number, opts: SendOptions): Promise<SampleRun> {
+async function sendSample(req: SampleRequest, requests: number, opts: SendOptions): Promise<SampleRun> {
   const run: SampleRun = { done: 0, errors: 0, latenciesMs: [], statuses: {}, versions: {}, otherVersion: 0, firstErrors: [], stoppedEarly: false };
   let inFlight = 0;
   let sent = 0;
@@ -139,11 +139,11 @@ export async function sendSample(req: SampleRequest, requests: number, opts: Sen
 }
 
 /** The sample's plan from the stack's gates (the schema's ranges make it always plannable). */
-export function samplePlan(gates: GatesConfig): ErrorSamplePlan {
+function samplePlan(gates: GatesConfig): ErrorSamplePlan {
   return planErrorSample(gates.sample);
 }
 
-export function latencyLimits(gates: GatesConfig, component: SampledComponent): LatencyLimits {
+function latencyLimits(gates: GatesConfig, component: SampledComponent): LatencyLimits {
   const s = gates.sample;
   return {
     absoluteMs: component === "gateway" ? (s.maxP95LatencyMs.gateway ?? gates.maxP95LatencyMs) : s.maxP95LatencyMs.config,

@@ -3,12 +3,12 @@
 // values it judged as evidence. A 503 or an empty model list is "pending" (the gateway may still
 // be catching up with a rollout); a 5xx on an encode is a definite fail.
 import type { V1StatefulSet } from "@kubernetes/client-node";
+import { SMOKE_REQUESTS } from "../../core/defaults.js";
+import { CHART_LABELS } from "../../core/workloads.js";
 import type { HttpFetch } from "../kube/apiProxy.js";
 import { describe } from "./prometheus.js";
 import { allPoolsUpgraded, poolsInScope } from "./scope.js";
 import type { Check, CheckOutcome, VerifyCheckName, VerifyContext } from "./types.js";
-
-const GPU_TYPE_LABEL = "sie.superlinked.com/gpu-type";
 
 /** "v0.3.2-errors10" → "0.3.2-errors10": what SIE reports in X-SIE-Server-Version for a tag. */
 export function serverVersion(tag: string): string {
@@ -117,7 +117,7 @@ interface PoolFacts {
 async function poolFacts(ctx: VerifyContext): Promise<PoolFacts> {
   const sets: V1StatefulSet[] = await Promise.all(Object.values(ctx.names.statefulSets).map((n) => ctx.kube.api.getStatefulSet(ctx.names.namespace, n)));
   const live = sets.filter((s) => (s.spec?.replicas ?? 1) > 0);
-  const gpuTypes = [...new Set(live.map((s) => s.spec?.template?.metadata?.labels?.[GPU_TYPE_LABEL]).filter((g): g is string => !!g))].sort();
+  const gpuTypes = [...new Set(live.map((s) => s.spec?.template?.metadata?.labels?.[CHART_LABELS.gpuType]).filter((g): g is string => !!g))].sort();
   return { desired: live.reduce((n, s) => n + (s.spec?.replicas ?? 1), 0), gpuTypes };
 }
 
@@ -164,7 +164,7 @@ export function encodeSmokeCheck(ctx: VerifyContext, gatewayUrl: string): Check 
   const expected = serverVersion(ctx.expectTag);
   const expectedGateway = serverVersion(ctx.componentTags?.gateway ?? ctx.expectTag);
   const pinned = ctx.phase === "wave" && ctx.wave?.kind === "pool" ? poolsInScope(ctx) : [undefined];
-  const requests = ctx.smokeRequests ?? 10;
+  const requests = ctx.smokeRequests ?? SMOKE_REQUESTS;
   return {
     name: "encode-smoke",
     async run(signal) {

@@ -5,11 +5,9 @@
 // rollout may not have replaced them yet.
 import type { V1Pod } from "@kubernetes/client-node";
 import { selectorString, statefulSetPods } from "../kube/index.js";
-import type { Workload } from "../../core/workloads.js";
+import { CHART_LABELS, type Workload } from "../../core/workloads.js";
 import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
-
-const BUNDLE_LABEL = "sie.superlinked.com/bundle";
 
 /** "ghcr.io/x/sie-server:v1-cuda12-default@sha256:…" → "v1-cuda12-default"; undefined without a tag. */
 export function imageTag(image: string): string | undefined {
@@ -49,7 +47,7 @@ function imageCheck(ctx: VerifyContext, w: Workload): Check {
       const wrong: { pod: string; image: string; expected: string }[] = [];
       const seen = new Set<string>();
       for (const p of live) {
-        const bundle = p.metadata?.labels?.[BUNDLE_LABEL];
+        const bundle = p.metadata?.labels?.[CHART_LABELS.bundle];
         // The SIE container is the pod's first container in the chart; sidecars are not judged.
         const main = p.spec?.containers?.[0];
         const status = p.status?.containerStatuses?.find((c) => c.name === main?.name);

@@ -57,7 +57,7 @@ export interface RunVerificationOptions extends VerifyTarget {
   skip?: readonly VerifyCheckName[];
   /** Running-but-not-Ready grace for the rollout check (default NOT_READY_AFTER_MS per kind). */
   notReadyAfterMs?: number;
-  /** Encode requests per smoke test (default 10). */
+  /** Encode requests per smoke test (default SMOKE_REQUESTS, core/defaults.ts). */
   smokeRequests?: number;
 }
 

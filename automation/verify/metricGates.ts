@@ -3,17 +3,8 @@
 // interval), judged against absolute thresholds and, with a Mann-Whitney U test, against the
 // same pool's samples from before the upgrade (captureBaseline). Canary samples are filtered on
 // the new `version` label, so old pods still draining do not dilute them.
-import {
-  assess,
-  DEFAULT_CONSECUTIVE_ERROR_LIMIT,
-  emptyResult,
-  evaluateValue,
-  gateStatusOf,
-  record,
-  type Measurement,
-  type MetricResult,
-  type MetricSpec,
-} from "./analysis.js";
+import { CONSECUTIVE_ERROR_LIMIT } from "../../core/defaults.js";
+import { assess, emptyResult, evaluateValue, gateStatusOf, record, type Measurement, type MetricResult, type MetricSpec } from "./analysis.js";
 import { serverVersion } from "./endpoints.js";
 import { mannWhitneyU, median } from "./mannWhitney.js";
 import { type PrometheusClient, promString } from "./prometheus.js";
@@ -100,7 +91,7 @@ export function metricSpec(kind: MetricKind, pool: string, gates: GatesConfig): 
     failureLimit: gates.failureLimit,
     // Samples without data are judged at the end of the window (too few → Inconclusive), not early.
     inconclusiveLimit: count,
-    consecutiveErrorLimit: DEFAULT_CONSECUTIVE_ERROR_LIMIT,
+    consecutiveErrorLimit: CONSECUTIVE_ERROR_LIMIT,
     // Half the window by default: enough data for a verdict, while one sample without data (a
     // scrape gap) cannot turn a clearly failing canary into an undecided warning.
     minSamples: Math.min(count, gates.minSamples ?? Math.max(1, Math.ceil(count / 2))),

@@ -1,6 +1,7 @@
 // A small Prometheus HTTP API client (instant and range queries, readiness). Like Argo's metric
 // providers it never throws: a refused connection, an HTTP error or a query error comes back as
 // a Measurement with phase "Error" and a message naming the URL and the query.
+import { PROMETHEUS_TIMEOUT_MS } from "../../core/defaults.js";
 import type { HttpFetch } from "../kube/apiProxy.js";
 import type { Measurement } from "./analysis.js";
 
@@ -16,7 +17,7 @@ export interface PromSeries {
 }
 
 export interface PrometheusClientOptions {
-  /** Per request (default 10 s). */
+  /** Per request (default PROMETHEUS_TIMEOUT_MS). */
   timeoutMs?: number;
   /** How requests are made: the stack's API-server fetch for an in-cluster Prometheus (default: fetch). */
   http?: HttpFetch;
@@ -36,7 +37,7 @@ export class PrometheusClient {
 
   constructor(baseUrl: string, opts: PrometheusClientOptions = {}) {
     this.baseUrl = baseUrl.replace(/\/+$/, "");
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.timeoutMs = opts.timeoutMs ?? PROMETHEUS_TIMEOUT_MS;
     this.http = opts.http ?? fetch;
   }
 

@@ -3,20 +3,22 @@
 // retries with exponential backoff for outcomes that may still settle ("pending", or a fail
 // marked retryable). A definite fail is never retried: retrying a 500 until it happens to pass
 // would hide the fault.
+import { CHECK_RUN } from "../../core/defaults.js";
 import type { GateResult } from "../../core/types.js";
 import { buildChecks } from "./checks.js";
 import { describe } from "./prometheus.js";
 import { sleep } from "./sleep.js";
 import type { Check, CheckOutcome, VerifyCheckName, VerifyContext } from "./types.js";
 
+/** Unset fields take core/defaults.ts CHECK_RUN. */
 export interface RunPolicy {
-  /** Checks at once (default 4). */
+  /** Checks at once. */
   concurrency?: number;
-  /** Per attempt (default 30 s). */
+  /** Per attempt. */
   timeoutMs?: number;
-  /** Attempts after the first (default 5). */
+  /** Attempts after the first. */
   retries?: number;
-  /** First backoff; doubles per attempt up to maxBackoffMs (default 2 s / 30 s). */
+  /** First backoff; doubles per attempt up to maxBackoffMs. */
   backoffMs?: number;
   maxBackoffMs?: number;
   signal?: AbortSignal;
@@ -24,10 +26,10 @@ export interface RunPolicy {
 
 export async function runCheck(check: Check, policy: RunPolicy = {}): Promise<GateResult> {
   const started = Date.now();
-  const retries = check.retries ?? policy.retries ?? 5;
-  const timeoutMs = check.timeoutMs ?? policy.timeoutMs ?? 30_000;
-  const backoff = policy.backoffMs ?? 2_000;
-  const maxBackoff = policy.maxBackoffMs ?? 30_000;
+  const retries = check.retries ?? policy.retries ?? CHECK_RUN.retries;
+  const timeoutMs = check.timeoutMs ?? policy.timeoutMs ?? CHECK_RUN.timeoutMs;
+  const backoff = policy.backoffMs ?? CHECK_RUN.backoffMs;
+  const maxBackoff = policy.maxBackoffMs ?? CHECK_RUN.maxBackoffMs;
   let outcome: CheckOutcome = { status: "fail", message: "not run", evidence: {} };
   let attempts = 0;
   for (let attempt = 0; attempt <= retries; attempt++) {
@@ -83,7 +85,7 @@ export async function runConcurrently(checks: readonly Check[], policy: RunPolic
       results[i] = await runCheck(checks[i]!, policy);
     }
   };
-  const n = Math.max(1, Math.min(policy.concurrency ?? 4, checks.length));
+  const n = Math.max(1, Math.min(policy.concurrency ?? CHECK_RUN.concurrency, checks.length));
   await Promise.all(Array.from({ length: n }, worker));
   return results;
 }

@@ -103,6 +103,6 @@ export interface VerifyContext extends VerifyTarget {
   baseline?: Baseline;
   /** Running-but-not-Ready grace per wave kind (default NOT_READY_AFTER_MS). */
   notReadyAfterMs?: number;
-  /** Encode requests per smoke test (default 10). */
+  /** Encode requests per smoke test (default SMOKE_REQUESTS, core/defaults.ts). */
   smokeRequests?: number;
 }

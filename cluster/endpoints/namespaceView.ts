@@ -3,20 +3,11 @@
  * a Service would send traffic to, and its worker pools.
  */
 import type { V1Pod, V1Service } from "@kubernetes/client-node";
+import { CHART_LABELS } from "../../core/workloads.js";
 import { matchScope, type FaultScope } from "./faultScopes.js";
 import type { PoolInfo } from "./metrics.js";
 import type { NamespaceObjects } from "./poller.js";
-import {
-  BUNDLE_LABEL,
-  COMPONENT_LABEL,
-  componentOf,
-  GPU_TYPE_LABEL,
-  MACHINE_PROFILE_LABEL,
-  POOL_LABEL,
-  toSiePod,
-  type Component,
-  type SiePod,
-} from "./view.js";
+import { componentOf, toSiePod, type Component, type SiePod } from "./view.js";
 import { FAULTS } from "../faults.js";
 
 const selects = (svc: V1Service, pod: V1Pod): boolean => {
@@ -56,7 +47,7 @@ export class NamespaceView {
 
   /** The Services labelled with `component` (the chart's `<fullname>-gateway`, `-config`). */
   services(component: "gateway" | "config"): V1Service[] {
-    return (this.objects?.services ?? []).filter((s) => s.metadata?.labels?.[COMPONENT_LABEL] === component);
+    return (this.objects?.services ?? []).filter((s) => s.metadata?.labels?.[CHART_LABELS.component] === component);
   }
 
   /**
@@ -77,13 +68,13 @@ export class NamespaceView {
 
   /** Labels of a pool, from its StatefulSet (known even at zero replicas), else from one of its pods. */
   poolInfo(pool: string): PoolInfo {
-    const sts = (this.objects?.statefulSets ?? []).find((s) => s.metadata?.labels?.[POOL_LABEL] === pool);
+    const sts = (this.objects?.statefulSets ?? []).find((s) => s.metadata?.labels?.[CHART_LABELS.pool] === pool);
     const labels = sts?.metadata?.labels ?? this.workers().find((w) => w.pool === pool)?.labels ?? {};
     return {
       namespace: this.namespace,
       pool,
-      machine_profile: labels[MACHINE_PROFILE_LABEL] ?? labels[GPU_TYPE_LABEL] ?? pool,
-      bundle: labels[BUNDLE_LABEL] ?? "default",
+      machine_profile: labels[CHART_LABELS.machineProfile] ?? labels[CHART_LABELS.gpuType] ?? pool,
+      bundle: labels[CHART_LABELS.bundle] ?? "default",
     };
   }
 
@@ -95,7 +86,7 @@ export class NamespaceView {
     }
     if (configured.size === 0) {
       for (const s of this.objects?.statefulSets ?? []) {
-        const g = s.metadata?.labels?.[GPU_TYPE_LABEL];
+        const g = s.metadata?.labels?.[CHART_LABELS.gpuType];
         if (g) configured.add(g);
       }
       for (const w of this.workers()) if (w.gpuType) configured.add(w.gpuType);

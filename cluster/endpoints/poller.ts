@@ -7,9 +7,10 @@
  * and a missed poll only delays the picture by one interval.
  */
 import * as k8s from "@kubernetes/client-node";
+import { CHART_LABELS } from "../../core/workloads.js";
 import { MOVES_KEY, readStoredMoves, type DigestMove } from "./digestMoves.js";
 import { FAULT_SCOPES_OBJECT, readStoredScopes, type FaultScope } from "./faultScopes.js";
-import { COMPONENT_LABEL, COMPONENTS } from "./view.js";
+import { COMPONENTS } from "./view.js";
 
 export interface NamespaceObjects {
   pods: k8s.V1Pod[];
@@ -52,7 +53,7 @@ export function loadKubeConfig(t: KubeTarget): k8s.KubeConfig {
   return kc;
 }
 
-const SIE_PODS = `${COMPONENT_LABEL} in (${COMPONENTS.join(",")})`;
+const SIE_PODS = `${CHART_LABELS.component} in (${COMPONENTS.join(",")})`;
 
 /** The chart's `<fullname>-gpu-config`: the GPU types the gateway reports as configured. */
 export const GPU_CONFIG_SUFFIX = "-gpu-config";
@@ -139,7 +140,7 @@ export class ClusterPoller {
     const [pods, services, statefulSets, chartMaps, scopeMaps] = await Promise.all([
       this.core.listPodForAllNamespaces({ labelSelector: SIE_PODS }),
       this.core.listServiceForAllNamespaces({ labelSelector: SIE_PODS }),
-      this.apps.listStatefulSetForAllNamespaces({ labelSelector: `${COMPONENT_LABEL}=worker` }),
+      this.apps.listStatefulSetForAllNamespaces({ labelSelector: `${CHART_LABELS.component}=worker` }),
       this.core.listConfigMapForAllNamespaces({ labelSelector: "app.kubernetes.io/managed-by=Helm" }),
       this.core.listNamespacedConfigMap({ namespace: FAULT_SCOPES_OBJECT.namespace, fieldSelector: `metadata.name=${FAULT_SCOPES_OBJECT.name}` }),
     ]);

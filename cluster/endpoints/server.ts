@@ -17,6 +17,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import * as k8s from "@kubernetes/client-node";
+import { CHART_LABELS } from "../../core/workloads.js";
 import { isPodFault, parseImage, type PodFault } from "../faults.js";
 import { handleConfig } from "./config.js";
 import { handleControl, type ControlDeps } from "./control.js";
@@ -33,7 +34,7 @@ import { KubeletObjects } from "./kubeletObjects.js";
 import { NamespaceView } from "./namespaceView.js";
 import { NO_REQUEST_LOG, PodLogs } from "./podLogs.js";
 import { ClusterPoller, loadKubeConfig, type KubeTarget, type StoredControls } from "./poller.js";
-import { COMPONENTS, componentOf, POOL_LABEL } from "./view.js";
+import { COMPONENTS, componentOf } from "./view.js";
 import { FaultWebhook } from "./webhook.js";
 
 /** How far the endpoint server's picture of the pods may lag the API server, plus one poll's own time. */
@@ -98,7 +99,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
     // The image tag's own fault wins over a scope, as it does for requests.
     if (!component || image.fault) return undefined;
-    const pool = pod.metadata?.labels?.[POOL_LABEL] ?? (component === "worker" ? "default" : "");
+    const pool = pod.metadata?.labels?.[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
     const fault = matchScope(poller.faultScopes, { namespace, component, pool, version: image.version })?.fault;
     return isPodFault(fault) ? fault : undefined;
   };

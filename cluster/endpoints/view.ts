@@ -3,13 +3,8 @@
  * serves, and which fault it carries. Labels are the sie-cluster chart's.
  */
 import type { V1Pod } from "@kubernetes/client-node";
+import { CHART_LABELS } from "../../core/workloads.js";
 import { FAULT_ANNOTATION, isFaultName, parseImage, type FaultName, type ParsedImage } from "../faults.js";
-
-export const COMPONENT_LABEL = "app.kubernetes.io/component";
-export const POOL_LABEL = "sie.superlinked.com/pool";
-export const GPU_TYPE_LABEL = "sie.superlinked.com/gpu-type";
-export const MACHINE_PROFILE_LABEL = "sie.superlinked.com/machine-profile";
-export const BUNDLE_LABEL = "sie.superlinked.com/bundle";
 
 export const COMPONENTS = ["gateway", "config", "worker"] as const;
 export type Component = (typeof COMPONENTS)[number];
@@ -42,7 +37,7 @@ export interface SiePod {
 
 /** A pod's component, or undefined when it is not an SIE pod. */
 export function componentOf(pod: V1Pod): Component | undefined {
-  const c = pod.metadata?.labels?.[COMPONENT_LABEL];
+  const c = pod.metadata?.labels?.[CHART_LABELS.component];
   return (COMPONENTS as readonly string[]).includes(c ?? "") ? (c as Component) : undefined;
 }
 
@@ -57,7 +52,7 @@ export function containerPorts(pod: V1Pod): number[] {
 }
 
 /** Ready as a Service would count it: the Ready condition, and not terminating. */
-export function isServing(pod: V1Pod): boolean {
+function isServing(pod: V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
 
@@ -81,7 +76,7 @@ function gpuRequest(pod: V1Pod): number {
 export function toSiePod(pod: V1Pod, component: Component, scopeFault: (p: Omit<SiePod, "fault">) => FaultName | undefined): SiePod {
   const labels = pod.metadata?.labels ?? {};
   const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
-  const pool = labels[POOL_LABEL] ?? (component === "worker" ? "default" : "");
+  const pool = labels[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
   const annotated = pod.metadata?.annotations?.[FAULT_ANNOTATION];
   const base: Omit<SiePod, "fault"> = {
     name: pod.metadata?.name ?? "",
@@ -89,9 +84,9 @@ export function toSiePod(pod: V1Pod, component: Component, scopeFault: (p: Omit<
     uid: pod.metadata?.uid ?? "",
     component,
     pool,
-    machineProfile: labels[MACHINE_PROFILE_LABEL] ?? labels[GPU_TYPE_LABEL] ?? pool,
-    bundle: labels[BUNDLE_LABEL] ?? image.bundle ?? "default",
-    gpuType: labels[GPU_TYPE_LABEL] ?? "",
+    machineProfile: labels[CHART_LABELS.machineProfile] ?? labels[CHART_LABELS.gpuType] ?? pool,
+    bundle: labels[CHART_LABELS.bundle] ?? image.bundle ?? "default",
+    gpuType: labels[CHART_LABELS.gpuType] ?? "",
     gpuCount: gpuRequest(pod),
     subdomain: pod.spec?.subdomain ?? "",
     labels,

@@ -18,12 +18,13 @@ import * as https from "node:https";
 import type { AddressInfo } from "node:net";
 import { randomBytes } from "node:crypto";
 import * as k8s from "@kubernetes/client-node";
+import { CHART_LABELS } from "../../core/workloads.js";
 import { FAULT_ANNOTATION, type PodFault } from "../faults.js";
 import { DIGEST_SALT_ANNOTATION } from "./digestMoves.js";
 import { readBody, sendJson } from "./http.js";
 import { isNotFound } from "./poller.js";
 import { selfSignedCert } from "./tls.js";
-import { COMPONENT_LABEL, COMPONENTS } from "./view.js";
+import { COMPONENTS } from "./view.js";
 
 export const WEBHOOK_CONFIGURATION = "sie-fleet-fault-scopes";
 /** A dry-run pod with this label proves the API server calls the webhook (it echoes the value). */
@@ -105,7 +106,7 @@ export class FaultWebhook {
           name: "fault-scopes.sie-fleet.dev",
           clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle: Buffer.from(tls.cert).toString("base64") },
           rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" }],
-          objectSelector: { matchExpressions: [{ key: COMPONENT_LABEL, operator: "In", values: [...COMPONENTS] }] },
+          objectSelector: { matchExpressions: [{ key: CHART_LABELS.component, operator: "In", values: [...COMPONENTS] }] },
           namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }] },
           failurePolicy: "Fail",
           sideEffects: "None",
@@ -143,7 +144,7 @@ export class FaultWebhook {
           namespace: PROBE_NAMESPACE,
           dryRun: "All",
           body: {
-            metadata: { name: `sie-fleet-webhook-probe-${nonce}`, labels: { [COMPONENT_LABEL]: "worker", [PROBE_LABEL]: nonce } },
+            metadata: { name: `sie-fleet-webhook-probe-${nonce}`, labels: { [CHART_LABELS.component]: "worker", [PROBE_LABEL]: nonce } },
             spec: { containers: [{ name: "probe", image: "sie-fleet/webhook-probe:v0" }] },
           },
         });

@@ -4,7 +4,7 @@ import { isLocalChart } from "../release/chartSource.js";
 import type { IssuePath, Report } from "./configReport.js";
 import type { FleetConfig, ResolvedPool } from "./configTypes.js";
 import type { EksClusterConfig, GkeClusterConfig, Platform, PoolInput, ReleaseConfig, RolloutConfig } from "./configSchema.js";
-import { GPU_PROFILES, POOL_LABEL, isGpuKind, nodeLabels, nodeTaints, resolveHardware, type HardwareTarget } from "../hardware/gpuProfiles.js";
+import { GPU_PROFILES, NODE_POOL_LABEL, isGpuKind, nodeLabels, nodeTaints, resolveHardware, type HardwareTarget } from "../hardware/gpuProfiles.js";
 import { checkWorkerFit } from "./poolFit.js";
 import { buildManagedValues, chartFullname, overlappingPaths, workerStatefulSetName } from "../release/releaseValues.js";
 
@@ -152,7 +152,7 @@ export function resolvePool(name: string, p: PoolInput, platform: Platform, clus
     hardware: hw.value,
     nodeLabels: labels,
     nodeTaints: nodeTaints(p.gpu),
-    nodeSelector: platform === "kubernetes" || platform === "local" ? { ...labels } : { [POOL_LABEL]: name },
+    nodeSelector: platform === "kubernetes" || platform === "local" ? { ...labels } : { [NODE_POOL_LABEL]: name },
     resources,
   };
 }

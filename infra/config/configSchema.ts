@@ -3,6 +3,7 @@
 // configRules.ts. No @pulumi imports: the CLI validates stack files with this too.
 import { z } from "zod";
 import { OCI_TAG_PATTERN } from "./configKeys.js";
+import { STACK_NAME_PATTERN, STACK_NAME_RULE } from "../../core/stackName.js";
 import { GPU_KINDS } from "../hardware/gpuProfiles.js";
 
 export const PLATFORMS = ["gke", "eks", "local", "kubernetes"] as const;
@@ -290,7 +291,6 @@ const prometheusSchema = z.strictObject({
   /** An existing Prometheus at an address reachable from inside the cluster and from where sie-fleet runs. */
   url: z.url({ protocol: /^https?$/ }).optional(),
 });
-export type PrometheusInput = z.output<typeof prometheusSchema>;
 
 const monitoringSchema = z.strictObject({ prometheus: prometheusSchema.optional() });
 export type MonitoringInput = z.output<typeof monitoringSchema>;
@@ -314,22 +314,18 @@ export const VERIFY_CHECKS = [
 ] as const;
 export type VerifyCheckName = (typeof VERIFY_CHECKS)[number];
 
-/** Same rule as core/stackName.ts: the name becomes a file name in the state directory. */
-const STACK_NAME = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
-
 /** Where a tag must have proven itself before this stack takes it (automation/plan/promotionPolicy.ts). */
 const promotionSchema = z.strictObject({
   /** Another stack of this project (same backend), e.g. "staging". */
   from: z
     .string()
     .regex(
-      STACK_NAME,
-      "must be the name of another stack of this project, e.g. staging (letters, digits, '_', '-', '.' not first; at most 100 characters): pulumi config set --path sie-fleet:rollout.promotion.from staging",
+      STACK_NAME_PATTERN,
+      `must be the name of another stack of this project, e.g. staging (${STACK_NAME_RULE}): pulumi config set --path sie-fleet:rollout.promotion.from staging`,
     ),
   /** How long `from` must have run the tag since its verified upgrade; fractions allowed (0.5 = 30 s). */
   minSoakMinutes: z.number().min(0),
 });
-export type PromotionConfig = z.output<typeof promotionSchema>;
 /** What an upgrade does with a pool running 0 workers (rollout.zeroReplicaPools). */
 export const ZERO_REPLICA_POLICIES = ["probe", "report"] as const;
 export type ZeroReplicaPolicy = (typeof ZERO_REPLICA_POLICIES)[number];

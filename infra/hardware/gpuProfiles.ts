@@ -24,8 +24,12 @@ export interface PodToleration {
   effect: NodeTaint["effect"];
 }
 
-/** Node label carrying the pool name; the workers' nodeSelector uses it, so it must be unique per pool. */
-export const POOL_LABEL = "sie-fleet/pool";
+/**
+ * Node label carrying the pool name on the nodes sie-fleet provisions; the workers' nodeSelector
+ * uses it, so it must be unique per pool. The chart's own pool label on pods and workloads is
+ * CHART_LABELS.pool (core/workloads.ts).
+ */
+export const NODE_POOL_LABEL = "sie-fleet/pool";
 /** Node label carrying the GPU kind; the NVIDIA device plugin (EKS) is pinned to GPU kinds with it. */
 export const GPU_LABEL = "sie-fleet/gpu";
 
@@ -268,7 +272,7 @@ export function acceleratorName(kind: GpuKind): string | undefined {
 
 /** Labels every node of a pool carries. The workers' nodeSelector is a subset of these. */
 export function nodeLabels(poolName: string, kind: GpuKind): Record<string, string> {
-  return { ...GPU_PROFILES[kind].labels, [POOL_LABEL]: poolName };
+  return { ...GPU_PROFILES[kind].labels, [NODE_POOL_LABEL]: poolName };
 }
 
 export function nodeTaints(kind: GpuKind): NodeTaint[] {

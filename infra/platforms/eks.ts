@@ -22,7 +22,17 @@ import * as k8s from "@pulumi/kubernetes";
 import { repoChartRelease } from "../release/repoChart.js";
 import * as pulumi from "@pulumi/pulumi";
 import type { EksClusterConfig, EksFleetConfig, ResolvedPool } from "../config/configTypes.js";
-import { GPU_KINDS, GPU_LABEL, GPU_RESOURCE, GPU_TAINT, POOL_LABEL, acceleratorName, cloudTaint, isGpuKind, tolerationsFor } from "../hardware/gpuProfiles.js";
+import {
+  GPU_KINDS,
+  GPU_LABEL,
+  GPU_RESOURCE,
+  GPU_TAINT,
+  NODE_POOL_LABEL,
+  acceleratorName,
+  cloudTaint,
+  isGpuKind,
+  tolerationsFor,
+} from "../hardware/gpuProfiles.js";
 import { deployKarpenter, type KarpenterDeployment } from "./eksKarpenter.js";
 import { isKarpenterPool, karpenterNodeCount } from "./karpenterNodePools.js";
 import { eksKubeconfig } from "./kubeconfig.js";
@@ -87,7 +97,7 @@ function nodeTemplate(c: EksClusterConfig, pool: ResolvedPool): Record<string, s
  * through eks:DescribeNodegroup; labels and taints they read from the group itself).
  */
 function nodeGroupTags(c: EksClusterConfig, pool: ResolvedPool): Record<string, string> {
-  const own = { [POOL_LABEL]: pool.name };
+  const own = { [NODE_POOL_LABEL]: pool.name };
   if (c.nodeAutoscaler !== "external") return own;
   const template = Object.entries(nodeTemplate(c, pool)).map(([k, v]) => [`${NODE_TEMPLATE}${k}`, v]);
   return { ...own, [`${CLUSTER_AUTOSCALER}/enabled`]: "true", [`${CLUSTER_AUTOSCALER}/${c.name}`]: "owned", ...Object.fromEntries(template) };

@@ -10,7 +10,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import type { EksClusterConfig, ResolvedPool } from "../config/configTypes.js";
-import { POOL_LABEL } from "../hardware/gpuProfiles.js";
+import { NODE_POOL_LABEL } from "../hardware/gpuProfiles.js";
 import { INTERRUPTION_EVENTS, controllerPolicy, interruptionQueueName, interruptionQueuePolicy, podIdentityTrustPolicy } from "./karpenterIam.js";
 import { buildEc2NodeClass, buildNodePool, parseRoleArn } from "./karpenterNodePools.js";
 
@@ -55,7 +55,7 @@ export function karpenterValues(c: EksClusterConfig, systemPools: string[], syst
     affinity: {
       nodeAffinity: {
         requiredDuringSchedulingIgnoredDuringExecution: {
-          nodeSelectorTerms: [{ matchExpressions: [{ key: POOL_LABEL, operator: "In", values: systemPools }] }],
+          nodeSelectorTerms: [{ matchExpressions: [{ key: NODE_POOL_LABEL, operator: "In", values: systemPools }] }],
         },
       },
       podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: "kubernetes.io/hostname" }] },

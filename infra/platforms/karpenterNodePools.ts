@@ -2,7 +2,7 @@
 // provisions at all. Pure (no @pulumi imports): eks.ts registers these as custom resources, and the
 // embedded cluster can render the same NodePools for Karpenter's kwok provider.
 import { hasWorkers, type ResolvedPool } from "../config/configTypes.js";
-import { GPU_RESOURCE, POOL_LABEL, isGpuKind, type NodeTaint } from "../hardware/gpuProfiles.js";
+import { GPU_RESOURCE, NODE_POOL_LABEL, isGpuKind, type NodeTaint } from "../hardware/gpuProfiles.js";
 import { machineShape } from "../hardware/machineShapes.js";
 
 export const NODEPOOL_API_VERSION = "karpenter.sh/v1";
@@ -122,7 +122,7 @@ export function buildNodePool(pool: ResolvedPool, opts: NodePoolOptions): NodePo
   return {
     apiVersion: NODEPOOL_API_VERSION,
     kind: "NodePool",
-    metadata: { name, labels: { [POOL_LABEL]: pool.name } },
+    metadata: { name, labels: { [NODE_POOL_LABEL]: pool.name } },
     spec: {
       template: {
         metadata: { labels: { ...pool.nodeLabels } },
@@ -187,7 +187,7 @@ export function buildEc2NodeClass<SecurityGroupId>(pool: ResolvedPool, a: Ec2Nod
   return {
     apiVersion: EC2_NODE_CLASS_API_VERSION,
     kind: "EC2NodeClass",
-    metadata: { name: nodePoolName(pool.name), labels: { [POOL_LABEL]: pool.name } },
+    metadata: { name: nodePoolName(pool.name), labels: { [NODE_POOL_LABEL]: pool.name } },
     spec: {
       amiSelectorTerms: [{ alias: `al2023@${a.amiVersion}` }],
       role: parseRoleArn(a.nodeRoleArn).roleName,
@@ -202,7 +202,7 @@ export function buildEc2NodeClass<SecurityGroupId>(pool: ResolvedPool, a: Ec2Nod
       ],
       // IMDSv2 only, one hop: pods (other than host-network ones) cannot reach the node's credentials.
       metadataOptions: { httpEndpoint: "enabled", httpProtocolIPv6: "disabled", httpPutResponseHopLimit: 1, httpTokens: "required" },
-      tags: { [POOL_LABEL]: pool.name },
+      tags: { [NODE_POOL_LABEL]: pool.name },
     },
   };
 }

@@ -5,6 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import type * as pulumi from "@pulumi/pulumi";
 import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart } from "./chartSource.js";
 import { ConfigError } from "../../core/errors.js";
+import { CHART_LABELS } from "../../core/workloads.js";
 import { hasWorkers, type FleetConfig, type ReleaseConfig } from "../config/configTypes.js";
 import { buildReleaseValues, chartFullname, deepMerge, workerStatefulSetName, type Values } from "./releaseValues.js";
 import { repoChartRelease } from "./repoChart.js";
@@ -143,7 +144,7 @@ export function deployRelease(cfg: FleetConfig, args: ReleaseDeployArgs): Releas
 
   const scaledObjects: Record<string, k8s.apiextensions.CustomResource> = {};
   for (const so of buildScaledObjects(cfg, fullname)) {
-    const pool = so.metadata.labels["sie.superlinked.com/pool"]!;
+    const pool = so.metadata.labels[CHART_LABELS.pool]!;
     scaledObjects[pool] = new k8s.apiextensions.CustomResource(
       `${pool}-scaledobject`,
       { apiVersion: so.apiVersion, kind: so.kind, metadata: so.metadata, spec: so.spec },

@@ -1,6 +1,7 @@
 // Pure builder for the KEDA ScaledObjects sie-fleet owns (one per enabled pool). They mirror what
 // the sie-cluster chart renders into its hook Job, but as first-class Pulumi resources so that
 // Helm upgrades and uninstalls do not leave them behind and their diffs show up in previews.
+import { CHART_LABELS } from "../../core/workloads.js";
 import { hasWorkers, type FleetConfig, type ResolvedPool } from "../config/configTypes.js";
 import { fallbackFor, type KedaFallback } from "./fallbackReplicas.js";
 import { scaledObjectName, workerStatefulSetName } from "./releaseValues.js";
@@ -95,7 +96,7 @@ export function buildScaledObjects(cfg: FleetConfig, fullname: string): ScaledOb
           labels: {
             "app.kubernetes.io/managed-by": "sie-fleet",
             "app.kubernetes.io/part-of": "sie",
-            "sie.superlinked.com/pool": pool.name,
+            [CHART_LABELS.pool]: pool.name,
           },
         },
         spec: {

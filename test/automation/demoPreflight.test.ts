@@ -7,7 +7,6 @@ import yaml from "js-yaml";
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import {
   DEMO_TOOLS,
-  DemoPreflightError,
   demoPreflight,
   diskOf,
   GO_BUILD_CACHE_FLOOR_BYTES,
@@ -18,7 +17,7 @@ import {
   type GoInfo,
 } from "../../automation/actions/demoPreflight.js";
 import { REPO_ROOT } from "../../core/paths.js";
-import { EXIT_CODES } from "../../core/errors.js";
+import { DemoPreflightError, EXIT_CODES } from "../../core/errors.js";
 import { isLocalChart } from "../../infra/release/chartSource.js";
 import { runCliInProcess } from "./inProcessCli.js";
 

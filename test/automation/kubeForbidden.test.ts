@@ -4,9 +4,8 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { EXIT_CODES, toSieFleetError } from "../../core/errors.js";
-import { KubeApiError, KubeClient } from "../../automation/kube/index.js";
-import { KubeForbiddenError } from "../../automation/kube/api.js";
+import { EXIT_CODES, KubeApiError, KubeForbiddenError, toSieFleetError } from "../../core/errors.js";
+import { KubeClient } from "../../automation/kube/index.js";
 import { parseForbidden } from "../../core/forbidden.js";
 
 /** The Status body kube-apiserver writes for a request RBAC denies. */

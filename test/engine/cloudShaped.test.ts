@@ -18,7 +18,7 @@ import { readClusterInfo } from "../../cluster/daemonState.js";
 import { cloudNodes, nodeObject } from "../../cluster/nodes.js";
 import { parseConfig } from "../../infra/config/configParse.js";
 import type { EksFleetConfig, GkeFleetConfig } from "../../infra/config/configTypes.js";
-import { POOL_LABEL } from "../../infra/hardware/gpuProfiles.js";
+import { NODE_POOL_LABEL } from "../../infra/hardware/gpuProfiles.js";
 import { buildReleaseValues } from "../../infra/release/releaseValues.js";
 import { testClusterDir } from "../support/laneCluster.js";
 import { holdsLeft, SCENARIO_TIMEOUT_MS, useStackFixture, waitFor, workloadImages, type StackConfigMap, type StackFixture } from "../support/stackFixture.js";
@@ -67,7 +67,7 @@ function asLaneStack(cloud: "gke" | "eks", cfg: GkeFleetConfig | EksFleetConfig,
     const rendered = buildReleaseValues(cfg) as any;
     const system = Object.values(cfg.pools).find((p) => p.gpu === "cpu" && p.maxReplicas === 0);
     if (!system) throw new Error(`${cloud}-prod has no system pool`);
-    const systemSelector = { [POOL_LABEL]: system.name, [GROUP_LABEL]: group };
+    const systemSelector = { [NODE_POOL_LABEL]: system.name, [GROUP_LABEL]: group };
 
     c["sie-fleet:platform"] = "kubernetes";
     c["sie-fleet:cluster"] = { kubeconfig: lane().kubeconfigPath };
@@ -148,7 +148,7 @@ describe.each(["gke", "eks"] as const)("%s-prod on %s-shaped nodes", (cloud) => 
 
   async function placement(fx: StackFixture): Promise<Placed[]> {
     const pods = (await fx.core.listNamespacedPod({ namespace: fx.namespace })).items;
-    const byNode = new Map(nodes.map((n) => [n.name, n.labels[POOL_LABEL] ?? "?"]));
+    const byNode = new Map(nodes.map((n) => [n.name, n.labels[NODE_POOL_LABEL] ?? "?"]));
     const system = Object.values(cfg.pools).find((p) => p.gpu === "cpu" && p.maxReplicas === 0)!.name;
     return pods.map((p) => {
       const labels = p.metadata?.labels ?? {};

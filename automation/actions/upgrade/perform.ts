@@ -3,6 +3,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { CHART_VERSION_PATH, IMAGE_TAG_PATHS } from "../../../infra/config/configKeys.js";
+import { ALWAYS_ALLOWED_CHANGES } from "../../../core/defaults.js";
 import { ConfigError, toSieFleetError } from "../../../core/errors.js";
 import { digestsJson, type ImageDigest } from "../../../core/imageDigests.js";
 import { redactText } from "../../../core/redact.js";
@@ -25,12 +26,6 @@ import { recordDigests } from "./digestRecord.js";
 import type { ChangeOptions } from "./options.js";
 import { finishRun, thawIfFrozen, undoRun } from "./undo.js";
 import { finalVerification, kedaAfterThaw, kedaGatesFor } from "./verification.js";
-
-/** Provider and stack resources change when config does; they carry no infrastructure. */
-const ALWAYS_ALLOWED = [
-  { op: "update", type: "pulumi:providers:kubernetes" },
-  { op: "update", type: "pulumi:pulumi:Stack" },
-];
 
 /**
  * The config snapshot, kept locally and beside the run's shared journal: a revert on another
@@ -117,7 +112,7 @@ export async function perform(
 
     emit.phase("preview", "started", "previewing the change");
     const preview = await previewStack(sc.open, { onStep: (l) => emit.log("info", "preview", l) });
-    const verdict = checkGuardrails(preview.steps, { ...DEFAULT_GUARDRAIL_POLICY, allowedChanges: ALWAYS_ALLOWED });
+    const verdict = checkGuardrails(preview.steps, { ...DEFAULT_GUARDRAIL_POLICY, allowedChanges: ALWAYS_ALLOWED_CHANGES });
     await journal.decision("guardrails", JOURNAL_ACTIONS.guardrails, { data: { changeSummary: preview.changeSummary, violations: verdict.violations } });
     if (opts.dryRun || !verdict.ok) {
       restoreConfigFile(sc.open.configFile, snapshot);

@@ -8,10 +8,10 @@ import { assessPoolCapacity, type PoolDemand } from "../../plan/capacity/poolCap
 import { parseQuantity } from "../../../infra/hardware/quantity.js";
 import { ADMISSION_TOLERATIONS } from "../../plan/capacity/tolerations.js";
 import { shortageText, type CapacityReport } from "../../plan/capacity/report.js";
-import { EXIT_CODES, SieFleetError } from "../../../core/errors.js";
+import { EXIT_CODES, KubeApiError, SieFleetError } from "../../../core/errors.js";
 import type { ProgressEmitter } from "../../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../../journal/journal.js";
-import { isNotFound, KubeApiError, statefulSetPods } from "../../kube/index.js";
+import { isNotFound, statefulSetPods } from "../../kube/index.js";
 import { NodeReader, nodeView, workerView } from "../../plan/capacity/nodes.js";
 import type { Evidence, GateResult } from "../../../core/types.js";
 import type { StackContext } from "../context.js";
@@ -37,7 +37,7 @@ function growth(sc: StackContext, pool: string, matching: number): PoolDemand["g
 }
 
 /** Reads the cluster and judges each deployed pool; changes nothing. */
-export async function assessCapacity(sc: StackContext, opts: { force: boolean }): Promise<CapacityReport> {
+async function assessCapacity(sc: StackContext, opts: { force: boolean }): Promise<CapacityReport> {
   const api = sc.kube.api;
   const ns = sc.names.namespace;
   const reader = new NodeReader(api);
@@ -96,7 +96,7 @@ export async function assessCapacity(sc: StackContext, opts: { force: boolean })
 }
 
 /** The check as preflight gates: pass, fail, or warn when forced past or not run. */
-export function capacityGates(report: CapacityReport): GateResult[] {
+function capacityGates(report: CapacityReport): GateResult[] {
   if (!report.checked) {
     return [
       { name: "capacity", status: "warn", message: `capacity not checked: ${report.error ?? "the nodes could not be read"}`, evidence: {}, durationMs: 0 },

@@ -9,10 +9,9 @@
 // upgrade and rollback alike are refused until it is configured or skipped explicitly
 // (rollout.gates.skip, --skip-check); `--force` goes on without those checks and the run records
 // them as skipped, so it cannot end plain `succeeded`.
-import { EXIT_CODES, SieFleetError, type SieFleetErrorOptions } from "../../../core/errors.js";
+import { GateUnreachableError, KubeForbiddenError, type SieFleetError } from "../../../core/errors.js";
 import type { ProgressEmitter } from "../../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../../journal/journal.js";
-import { KubeForbiddenError } from "../../kube/api.js";
 import { apiServerRefusal, type ApiServerRefusal, proxyName, serviceOfProxyUrl } from "../../kube/apiProxy.js";
 import { parseForbidden } from "../../../core/forbidden.js";
 import type { GateResult } from "../../../core/types.js";
@@ -21,8 +20,6 @@ import { phaseChecks } from "../../verify/checks.js";
 import { describe } from "../../verify/prometheus.js";
 import type { VerifyCheckName } from "../../verify/types.js";
 import type { StackContext } from "../context.js";
-
-export const REACH_RULE = "gate-unreachable";
 
 type Target = "gateway" | "config" | "prometheus";
 
@@ -58,13 +55,6 @@ export interface ReachReport {
   probes: ReachProbe[];
   missing?: MissingTarget[];
   forced?: "--force" | "rollback";
-}
-
-/** A configured gate cannot reach what it judges (exit 4); nothing was changed. */
-export class GateUnreachableError extends SieFleetError {
-  constructor(message: string, opts: SieFleetErrorOptions) {
-    super(REACH_RULE, EXIT_CODES.refused, message, opts);
-  }
 }
 
 function probeText(p: ReachProbe): string {

@@ -145,7 +145,7 @@ async function judge(stack: string, tag: string, policy: PromotionPolicy, ctx: A
  * from this checkout's copy of the source's stack file, which may lag behind the machine that
  * upgraded it.
  */
-export async function readSourceState(from: string, ctx: ActionContext): Promise<SourceState> {
+async function readSourceState(from: string, ctx: ActionContext): Promise<SourceState> {
   const sc = await loadStackContext(stackTarget(from, ctx));
   const [runs, live, updates] = await Promise.all([
     readRuns(ctx.stateDir, from, sharedJournal(sc)),

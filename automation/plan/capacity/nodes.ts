@@ -35,7 +35,7 @@ export function podRequests(pod: V1Pod): Resources {
   return containers;
 }
 
-export function nodeReadiness(node: V1Node): { ready: boolean; reason?: string } {
+function nodeReadiness(node: V1Node): { ready: boolean; reason?: string } {
   const c = node.status?.conditions?.find((x) => x.type === "Ready");
   if (c?.status === "True") return { ready: true };
   if (!c) return { ready: false, reason: "no Ready condition" };

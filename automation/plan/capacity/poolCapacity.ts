@@ -76,7 +76,7 @@ export interface PoolCapacity {
 
 const EPSILON = 1e-9;
 
-export function selectorText(selector: Record<string, string>): string {
+function selectorText(selector: Record<string, string>): string {
   const parts = Object.entries(selector).map(([k, v]) => `${k}=${v}`);
   return parts.length > 0 ? parts.join(",") : "(any node)";
 }

@@ -10,7 +10,7 @@ import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { checkPod, isPodReady } from "../../../automation/kube/podHealth.js";
-import { GPU_LABEL, GPU_TAINT, POOL_LABEL, tolerationsFor } from "../../../infra/hardware/gpuProfiles.js";
+import { GPU_LABEL, GPU_TAINT, NODE_POOL_LABEL, tolerationsFor } from "../../../infra/hardware/gpuProfiles.js";
 import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
 import { fleet, GKE_ACCELERATOR_LABEL } from "../../../cluster/nodes.js";
 import { waitFor } from "../../../cluster/procs.js";
@@ -74,7 +74,7 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
 
   it("registers fake GKE nodes with the pools' labels, GPU taint and nvidia.com/gpu capacity", async () => {
     const nodes = (await core.listNode()).items;
-    const byPool = new Map(nodes.map((n) => [n.metadata?.labels?.[POOL_LABEL], n]));
+    const byPool = new Map(nodes.map((n) => [n.metadata?.labels?.[NODE_POOL_LABEL], n]));
     const l4 = byPool.get("l4")!;
     expect(l4.metadata?.labels?.[GKE_ACCELERATOR_LABEL]).toBe("nvidia-l4");
     expect(l4.metadata?.labels?.[GPU_LABEL]).toBe("l4");
@@ -91,7 +91,7 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
     const gpuPod = (name: string, pool: string, tolerate: boolean, gpus?: number): k8s.V1Pod => ({
       metadata: { name, labels: { test: "placement" } },
       spec: {
-        nodeSelector: { [POOL_LABEL]: pool },
+        nodeSelector: { [NODE_POOL_LABEL]: pool },
         ...(tolerate ? { tolerations: tolerationsFor([GPU_TAINT]) } : {}),
         containers: [{ name: "w", image: `${IMAGE}:v1`, ...(gpus ? { resources: { limits: { "nvidia.com/gpu": String(gpus) } } } : {}) }],
       },
@@ -167,7 +167,7 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
         template: {
           metadata: { labels },
           spec: {
-            nodeSelector: { [POOL_LABEL]: "l4" },
+            nodeSelector: { [NODE_POOL_LABEL]: "l4" },
             tolerations: tolerationsFor([GPU_TAINT]),
             containers: [{ name: "worker", image: `${IMAGE}:v1-cuda12-default` }],
           },

@@ -9,7 +9,7 @@ import { REPO_ROOT } from "../../../core/paths.js";
 import { cloudNodes, nodeObject } from "../../../cluster/nodes.js";
 import { parseConfig } from "../../../infra/config/configParse.js";
 import type { EksFleetConfig, GkeFleetConfig } from "../../../infra/config/configTypes.js";
-import { GPU_TAINT, POOL_LABEL } from "../../../infra/hardware/gpuProfiles.js";
+import { GPU_TAINT, NODE_POOL_LABEL } from "../../../infra/hardware/gpuProfiles.js";
 import { allocatable, machineShape } from "../../../infra/hardware/machineShapes.js";
 
 function prod(cloud: "gke" | "eks"): GkeFleetConfig | EksFleetConfig {
@@ -24,7 +24,7 @@ describe("cloudNodes", () => {
     expect(nodes.map((n) => n.name)).toEqual(["t-l4-0", "t-l4-spot-0", "t-a100-40gb-0", "t-a100-80gb-0", "t-system-0"]);
     const l4 = nodes[0]!;
     expect(l4.labels).toMatchObject({
-      [POOL_LABEL]: "l4",
+      [NODE_POOL_LABEL]: "l4",
       "cloud.google.com/gke-nodepool": "l4",
       "cloud.google.com/gke-accelerator": "nvidia-l4",
       "node.kubernetes.io/instance-type": "g2-standard-8",
@@ -42,11 +42,11 @@ describe("cloudNodes", () => {
   it("eks-prod: base node-group nodes below minNodes, Karpenter's NodePool above it", () => {
     const cfg = prod("eks");
     const nodes = cloudNodes(cfg, { count: (p) => (p.name === "l4" ? 2 : 1) });
-    const l4 = nodes.filter((n) => n.labels[POOL_LABEL] === "l4");
+    const l4 = nodes.filter((n) => n.labels[NODE_POOL_LABEL] === "l4");
     expect(l4.map((n) => n.labels["eks.amazonaws.com/nodegroup"] ?? n.labels["karpenter.sh/nodepool"])).toEqual(["l4", "sie-fleet-l4"]);
-    const a100 = nodes.find((n) => n.labels[POOL_LABEL] === "a100-80gb")!;
+    const a100 = nodes.find((n) => n.labels[NODE_POOL_LABEL] === "a100-80gb")!;
     expect(a100.labels).toMatchObject({ "karpenter.sh/nodepool": "sie-fleet-a100-80gb", "karpenter.sh/capacity-type": "spot" });
     expect(a100.capacity["nvidia.com/gpu"]).toBe("8");
-    expect(nodes.filter((n) => n.labels[POOL_LABEL] === "system").map((n) => n.labels["eks.amazonaws.com/nodegroup"])).toEqual(["system"]);
+    expect(nodes.filter((n) => n.labels[NODE_POOL_LABEL] === "system").map((n) => n.labels["eks.amazonaws.com/nodegroup"])).toEqual(["system"]);
   });
 });

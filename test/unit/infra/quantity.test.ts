@@ -1,6 +1,8 @@
 // Kubernetes quantities as numbers: the canonical forms an API server returns, what people write in
 // stack config, and the amounts messages show.
+import { quantityToScalar } from "@kubernetes/client-node/dist/util.js";
 import { describe, expect, it } from "vitest";
+import { GPU_PROFILES } from "../../../infra/hardware/gpuProfiles.js";
 import { formatQuantity, parseQuantity, quantityValue } from "../../../infra/hardware/quantity.js";
 
 const MI = 2 ** 20;
@@ -43,6 +45,23 @@ describe("quantityValue", () => {
     [" 16Gi ", 16 * GI],
   ])("reads %s as written in config", (q, v) => {
     expect(quantityValue(q)).toBeCloseTo(v, 12);
+  });
+
+  // The hardware table's worker requests and limits, and other quantities the repo writes: where
+  // quantityToScalar reads the text, the wrapper returns exactly its value (a bigint as a number).
+  const inRepo = [
+    ...Object.values(GPU_PROFILES).flatMap((p) => [...Object.values(p.workerResources.requests), ...Object.values(p.workerResources.limits)]),
+    "500m",
+    "10m",
+    "80G",
+    "1.5",
+    "110",
+    "7910m",
+    "29022Mi",
+  ];
+  it.each([...new Set(inRepo)])("agrees exactly with quantityToScalar on %s", (q) => {
+    const scalar = quantityToScalar(q);
+    expect(quantityValue(q)).toBe(Number(scalar));
   });
 
   it("passes finite numbers through", () => {
