@@ -73,7 +73,17 @@ describe.skipIf(!tools.ok)(`real control plane${tools.ok ? "" : ` (skipped: ${to
     );
 
   it("registers fake GKE nodes with the pools' labels, GPU taint and nvidia.com/gpu capacity", async () => {
-    const nodes = (await core.listNode()).items;
+    // As on a real cluster, a new node carries the node controller's not-ready taint until the
+    // controller sees it Ready: judge the nodes' own taints once that one is gone.
+    const nodes = await waitFor(
+      "every node Ready and free of the node controller's condition taints",
+      async () => {
+        const items = (await core.listNode()).items;
+        const settled = items.every((n) => !(n.spec?.taints ?? []).some((t) => t.key.startsWith("node.kubernetes.io/")));
+        return settled ? items : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 300 },
+    );
     const byPool = new Map(nodes.map((n) => [n.metadata?.labels?.[NODE_POOL_LABEL], n]));
     const l4 = byPool.get("l4")!;
     expect(l4.metadata?.labels?.[GKE_ACCELERATOR_LABEL]).toBe("nvidia-l4");
