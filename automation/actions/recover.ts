@@ -18,7 +18,7 @@ import { assertStackName } from "../../core/stackName.js";
 import type { ActionContext } from "../../core/types.js";
 import { lockCluster } from "../locks/clusterLock.js";
 import { isNotDeployed, loadStackContext, type StackContext } from "./context.js";
-import { finishRun, thawIfFrozen, undoRun } from "./upgrade/undo.js";
+import { finishRun, thawReportingFailure, undoRun } from "./upgrade/undo.js";
 import { inEffect } from "../journal/undo.js";
 import { stackTarget } from "./target.js";
 
@@ -214,11 +214,7 @@ export async function recoverIfNeeded(stack: string, ctx: ActionContext, emit: P
     const local = await localSnapshot(recorded, ctx, stack, read.runId, shared);
     if (!local) {
       // A thaw that failed leaves pools frozen: that needs a person, whatever else went well.
-      let thawError: string | undefined;
-      await thawIfFrozen(sc, journal, emit).catch((err: unknown) => {
-        thawError = `KEDA thaw failed: ${(err as Error).message}`;
-        emit.log("error", "thaw", thawError);
-      });
+      const thawError = await thawReportingFailure(sc, journal, emit);
       return attention(
         `the config snapshot of run ${read.runId} is not on this machine (${recorded.file}) nor${shared ? ` beside its journal in ${shared.where}` : " in a shared place"}; restore ${sc.open.configFile} to the config the stack had before that run (image ${recorded.previousTag}), then run recover again${thawError ? `; ${thawError}` : ""}`,
       );

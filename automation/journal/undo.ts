@@ -22,22 +22,22 @@ export interface InEffect {
 
 const data = <T>(e: JournalEntry | undefined): T | undefined => e?.data as T | undefined;
 
-/** The intent each "done" entry completes. */
-function completed(entries: readonly JournalEntry[]): Map<number, JournalEntry> {
+/** Each intent the journal shows completed, with its "done" entry, in the order they completed. */
+function completions(entries: readonly JournalEntry[]): { intent: JournalEntry; done: JournalEntry }[] {
   const bySeq = new Map(entries.map((e) => [e.seq, e]));
-  const out = new Map<number, JournalEntry>();
-  for (const e of entries) if (e.kind === "done" && e.ref !== undefined && bySeq.has(e.ref)) out.set(e.ref, bySeq.get(e.ref)!);
-  return out;
+  return entries.flatMap((done) => {
+    const intent = done.kind === "done" && done.ref !== undefined ? bySeq.get(done.ref) : undefined;
+    return intent ? [{ intent, done }] : [];
+  });
 }
 
 /**
  * Intents of `action` not undone since: no completed intent of its inverse after it. Probes are
  * undone per pool; the others as a whole (the latest record holds what the undo needs).
  */
-function notUndone(entries: readonly JournalEntry[], action: SideEffectAction): JournalEntry[] {
+function notUndone(entries: readonly JournalEntry[], completed: ReturnType<typeof completions>, action: SideEffectAction): JournalEntry[] {
   const undo = SIDE_EFFECTS[action].undoneBy;
-  const done = completed(entries);
-  const undone = [...done.values()].filter((i) => i.action === undo);
+  const undone = completed.map((c) => c.intent).filter((i) => i.action === undo);
   return entries.filter(
     (e) =>
       e.kind === "intent" &&
@@ -47,17 +47,15 @@ function notUndone(entries: readonly JournalEntry[], action: SideEffectAction): 
 }
 
 export function inEffect(entries: readonly JournalEntry[]): InEffect {
-  const done = completed(entries);
-  const snapshotIntent = [...done.values()].filter((i) => i.action === JOURNAL_ACTIONS.configSnapshot).at(-1);
-  const snapshotDone = snapshotIntent ? entries.find((e) => e.kind === "done" && e.ref === snapshotIntent.seq) : undefined;
-  const snapshot = data<ConfigSnapshot & { previousTag: string }>(snapshotDone);
-  const freeze = data<KedaFreezeRecord>(notUndone(entries, JOURNAL_ACTIONS.kedaFreeze).at(-1));
-  const holds = data<HoldRecord>(notUndone(entries, JOURNAL_ACTIONS.holdsApply).at(-1));
+  const completed = completions(entries);
+  const snapshot = data<ConfigSnapshot & { previousTag: string }>(completed.filter((c) => c.intent.action === JOURNAL_ACTIONS.configSnapshot).at(-1)?.done);
+  const freeze = data<KedaFreezeRecord>(notUndone(entries, completed, JOURNAL_ACTIONS.kedaFreeze).at(-1));
+  const holds = data<HoldRecord>(notUndone(entries, completed, JOURNAL_ACTIONS.holdsApply).at(-1));
   return {
     ...(snapshot ? { snapshot } : {}),
     ...(freeze ? { freeze } : {}),
     ...(holds ? { holds } : {}),
-    probes: notUndone(entries, JOURNAL_ACTIONS.probeScale).flatMap((e) => (e.data ? [e.data as unknown as ProbeRecord] : [])),
+    probes: notUndone(entries, completed, JOURNAL_ACTIONS.probeScale).flatMap((e) => (e.data ? [e.data as unknown as ProbeRecord] : [])),
     applied: entries.some((e) => e.kind === "intent" && e.action === JOURNAL_ACTIONS.pulumiUp),
     verified: entries.some(
       (e) =>

@@ -144,7 +144,6 @@ export class ClusterPoller {
       this.core.listConfigMapForAllNamespaces({ labelSelector: "app.kubernetes.io/managed-by=Helm" }),
       this.core.listNamespacedConfigMap({ namespace: FAULT_SCOPES_OBJECT.namespace, fieldSelector: `metadata.name=${FAULT_SCOPES_OBJECT.name}` }),
     ]);
-    const configMaps = { items: [...chartMaps.items, ...scopeMaps.items] };
     const namespaces = new Map<string, NamespaceObjects>();
     const of = (ns: string | undefined): NamespaceObjects => {
       const key = ns ?? "default";
@@ -158,17 +157,15 @@ export class ClusterPoller {
     for (const p of pods.items) of(p.metadata?.namespace).pods.push(p);
     for (const s of services.items) of(s.metadata?.namespace).services.push(s);
     for (const s of statefulSets.items) of(s.metadata?.namespace).statefulSets.push(s);
-    for (const c of configMaps.items) {
+    for (const c of chartMaps.items) {
       const ns = c.metadata?.namespace;
-      if (ns === FAULT_SCOPES_OBJECT.namespace && c.metadata?.name === FAULT_SCOPES_OBJECT.name) {
-        if (writes === this.scopeWrites) this.takeStored(readStoredScopes(c.data), readStoredMoves(c.data));
-      } else if (c.metadata?.name?.endsWith(GPU_CONFIG_SUFFIX) && namespaces.has(ns ?? "")) of(ns).configMaps.push(c);
+      if (c.metadata?.name?.endsWith(GPU_CONFIG_SUFFIX) && namespaces.has(ns ?? "")) of(ns).configMaps.push(c);
     }
-    if (
-      writes === this.scopeWrites &&
-      !configMaps.items.some((c) => c.metadata?.namespace === FAULT_SCOPES_OBJECT.namespace && c.metadata?.name === FAULT_SCOPES_OBJECT.name)
-    ) {
-      this.takeStored([], []);
+    // A write since this poll began is newer than what the poll read.
+    if (writes === this.scopeWrites) {
+      const stored = scopeMaps.items[0];
+      if (stored) this.takeStored(readStoredScopes(stored.data), readStoredMoves(stored.data));
+      else this.takeStored([], []);
     }
     this.picture = { polledAt: Date.now(), namespaces };
   }

@@ -20,6 +20,21 @@ export async function thawIfFrozen(sc: StackContext, journal: Journal, emit: Pro
 }
 
 /**
+ * Thaws KEDA if the run froze it; a failed thaw is logged and returned, not thrown: the caller
+ * still has to say that pools stay frozen until a person thaws them.
+ */
+export async function thawReportingFailure(sc: StackContext, journal: Journal, emit: ProgressEmitter): Promise<string | undefined> {
+  try {
+    await thawIfFrozen(sc, journal, emit);
+    return undefined;
+  } catch (err) {
+    const message = `KEDA thaw failed: ${(err as Error).message}`;
+    emit.log("error", "thaw", message);
+    return message;
+  }
+}
+
+/**
  * A run whose new version verified: probes still in effect ended, holds lifted, KEDA thawed.
  * Failures propagate: the caller reports them.
  */
@@ -66,11 +81,9 @@ export interface UndoOutcome {
 export async function undoRun(sc: StackContext, journal: Journal, emit: ProgressEmitter, opts: UndoOptions): Promise<UndoOutcome> {
   const state = inEffect(journal.entries);
   let thawError: string | undefined;
-  const thaw = () =>
-    thawIfFrozen(sc, journal, emit).catch((err: unknown) => {
-      thawError = `KEDA thaw failed: ${(err as Error).message}`;
-      emit.log("error", "thaw", thawError);
-    });
+  const thaw = async () => {
+    thawError = await thawReportingFailure(sc, journal, emit);
+  };
   const common = { liftedHolds: state.holds !== undefined, thawed: state.freeze !== undefined };
   if (!state.applied) {
     const holds = state.holds;
