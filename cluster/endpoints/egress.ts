@@ -12,16 +12,23 @@
  * not listen. An accepted one is answered `200`, then either piped to the forwarded pod's process,
  * or handed to an HTTP server whose every request asks `dial` again, so an SIE pod that stops
  * between two requests of a kept-alive connection drops it.
+ *
+ * The same proxy on a TCP port of 127.0.0.1 is the pod network for processes beside the control
+ * plane (startPodNetworkProxy): they have no cluster DNS and no kube-proxy, so it resolves Service
+ * names and ClusterIPs first (serviceDns.ts), and also takes the absolute-form requests an HTTP
+ * client sends through HTTP_PROXY (egressRelay.ts relays them over a pipe).
  */
 import * as fs from "node:fs";
-import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
 import * as path from "node:path";
 import { handleConfigPod } from "./config.js";
 import { workerProbe, type Gateway, type GatewayState } from "./gateway.js";
-import { closeServer, sendJson } from "./http.js";
+import { absoluteUrl, refuseRequest, relayRequest } from "./egressRelay.js";
+import { closeServer, listen, sendJson } from "./http.js";
 import type { NamespaceView } from "./namespaceView.js";
 import type { RequestLog } from "./podLogs.js";
+import type { PodTarget, Resolve } from "./serviceDns.js";
 import { COMPONENTS, type SiePod } from "./view.js";
 
 /**
@@ -38,6 +45,12 @@ export type Dial = (host: string, port: number) => Promise<DialResult>;
 
 export interface EgressProxy {
   socketPath: string;
+  close(): Promise<void>;
+}
+
+export interface PodNetworkProxy {
+  /** http://127.0.0.1:<port>: what a process gets as HTTP_PROXY and HTTPS_PROXY. */
+  url: string;
   close(): Promise<void>;
 }
 
@@ -116,36 +129,75 @@ export function parseAuthority(authority: string): { host: string; port: number 
   return { host: (m[1] ?? m[2])!, port };
 }
 
-export async function startEgressProxy(socketPath: string, dial: Dial, log: (line: string) => void): Promise<EgressProxy> {
-  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-    throw new Error(
-      `the egress socket ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes, the limit of a Unix socket address: use a cluster directory with a shorter path`,
-    );
-  }
-  const targets = new WeakMap<Socket, { host: string; port: number }>();
+const hostPort = (t: PodTarget): string => `${t.ip.includes(":") ? `[${t.ip}]` : t.ip}:${t.port}`;
+/** A handler's `path`: without trailing slashes, "/" at the root. */
+const handlerPath = (url: URL): string => (url.pathname === "/" ? "/" : url.pathname.replace(/\/+$/, "") || "/");
+
+/**
+ * The proxy both variants share. Without `resolve` (the API server's egress) the CONNECT host is
+ * dialled as it is; with it (the pod network) names and ClusterIPs are resolved first and
+ * absolute-form `http://` requests are relayed too.
+ */
+function proxyServer(dial: Dial, log: (line: string) => void, resolve?: Resolve): { outer: Server; close(): Promise<void> } {
+  const targets = new WeakMap<Socket, PodTarget>();
   const tunnels = new Set<Socket>();
+  /** Where `host:port` leads (the address asked, when resolution refuses it) and what answers there. */
+  const reach = async (host: string, port: number): Promise<{ target: PodTarget; result: DialResult }> => {
+    const resolved = resolve ? await resolve(host, port) : { ip: host, port };
+    if ("refused" in resolved) return { target: { ip: host, port }, result: resolved };
+    return { target: resolved, result: await dial(resolved.ip, resolved.port) };
+  };
+  const failed = (res: ServerResponse) => (err: unknown) => {
+    if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
+    else res.end();
+  };
 
   const inner = createServer((req, res) => {
     const target = targets.get(req.socket);
     if (!target) return void req.socket.destroy();
-    const url = new URL(req.url ?? "/", `http://${target.host.includes(":") ? `[${target.host}]` : target.host}:${target.port}`);
-    const p = url.pathname === "/" ? "/" : url.pathname.replace(/\/+$/, "") || "/";
-    dial(target.host, target.port)
+    const url = new URL(req.url ?? "/", `http://${hostPort(target)}`);
+    dial(target.ip, target.port)
       .then((r) => {
         // Gone since the tunnel opened (or no longer an SIE pod's address): a real connection would be reset.
         if (!("serve" in r)) {
           if ("pipe" in r) r.pipe.destroy();
           return void req.socket.destroy();
         }
-        return r.serve(req, res, p, url);
+        return r.serve(req, res, handlerPath(url), url);
       })
-      .catch((err: unknown) => {
-        if (!res.headersSent) sendJson(res, 500, { error: err instanceof Error ? err.message : String(err) });
-        else res.end();
-      });
+      .catch(failed(res));
   });
 
-  const outer = createServer((_req, res) => {
+  /** An absolute-form request (`GET http://host:port/path?q`, what a client sends through HTTP_PROXY). */
+  const relayAbsolute = (req: IncomingMessage, res: ServerResponse, url: URL): void => {
+    const port = Number(url.port || 80);
+    const asked = `${url.hostname}:${port}`;
+    reach(url.hostname, port)
+      .then(
+        ({ target, result }) => {
+          if ("refused" in result) return refuseRequest(res, result.refused);
+          if ("pipe" in result) return relayRequest(req, res, result.pipe, url, hostPort(target));
+          // Re-targeted at the pod, as the request a connection to it would carry.
+          const at = new URL(url.pathname + url.search, `http://${hostPort(target)}`);
+          req.url = at.pathname + at.search;
+          return result.serve(req, res, handlerPath(at), at);
+        },
+        (err: unknown) => {
+          log(`sie-fleet endpoints: pod network dial ${asked} failed: ${err instanceof Error ? err.message : String(err)}`);
+          refuseRequest(res, `${asked}: dial failed: ${err instanceof Error ? err.message : String(err)}`);
+        },
+      )
+      .catch(failed(res));
+  };
+
+  const outer = createServer((req, res) => {
+    if (resolve) {
+      const url = absoluteUrl(req.url);
+      if (url) return relayAbsolute(req, res, url);
+      return sendJson(res, 400, {
+        error: `this is the cluster's pod network proxy: use it as HTTP_PROXY (absolute-form http:// requests) or HTTPS_PROXY (CONNECT <host>:<port>), got ${req.method} ${JSON.stringify(req.url)}`,
+      });
+    }
     sendJson(res, 405, { error: "this is the cluster's egress proxy: only CONNECT <ip>:<port>" });
   });
   outer.on("connect", (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -155,10 +207,10 @@ export async function startEgressProxy(socketPath: string, dial: Dial, log: (lin
       const phrase = reason.replace(/[\r\n]+/g, " ");
       socket.end(`HTTP/1.1 ${code} ${phrase}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n`);
     };
-    const target = parseAuthority(req.url ?? "");
-    if (!target) return refuse(400, `CONNECT needs <ip>:<port>, got ${JSON.stringify(req.url)}`);
-    dial(target.host, target.port)
-      .then((r) => {
+    const asked = parseAuthority(req.url ?? "");
+    if (!asked) return refuse(400, `CONNECT needs <${resolve ? "host" : "ip"}>:<port>, got ${JSON.stringify(req.url)}`);
+    reach(asked.host, asked.port)
+      .then(({ target, result: r }) => {
         if ("refused" in r) return refuse(502, r.refused);
         if (socket.destroyed) {
           if ("pipe" in r) r.pipe.destroy();
@@ -178,13 +230,30 @@ export async function startEgressProxy(socketPath: string, dial: Dial, log: (lin
       });
   });
 
+  return {
+    outer,
+    async close() {
+      for (const s of tunnels) s.destroy();
+      inner.closeAllConnections();
+      await closeServer(outer);
+    },
+  };
+}
+
+export async function startEgressProxy(socketPath: string, dial: Dial, log: (line: string) => void): Promise<EgressProxy> {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new Error(
+      `the egress socket ${socketPath} is longer than ${MAX_SOCKET_PATH} bytes, the limit of a Unix socket address: use a cluster directory with a shorter path`,
+    );
+  }
+  const proxy = proxyServer(dial, log);
   fs.mkdirSync(path.dirname(socketPath), { recursive: true });
   // A socket file left by a server that was killed: nothing listens on it any more.
   fs.rmSync(socketPath, { force: true });
   await new Promise<void>((resolve, reject) => {
-    outer.once("error", reject);
-    outer.listen(socketPath, () => {
-      outer.off("error", reject);
+    proxy.outer.once("error", reject);
+    proxy.outer.listen(socketPath, () => {
+      proxy.outer.off("error", reject);
       resolve();
     });
   });
@@ -194,10 +263,19 @@ export async function startEgressProxy(socketPath: string, dial: Dial, log: (lin
   return {
     socketPath,
     async close() {
-      for (const s of tunnels) s.destroy();
-      inner.closeAllConnections();
-      await closeServer(outer);
+      await proxy.close();
       fs.rmSync(socketPath, { force: true });
     },
   };
+}
+
+/**
+ * The pod network as a pod sees it, for processes beside the control plane: an HTTP proxy on
+ * 127.0.0.1:`port` (0: a free one) that resolves names and ClusterIPs with `resolve`
+ * (serviceDns.ts) and reaches the pod through `dial`, the same as the API server's egress.
+ */
+export async function startPodNetworkProxy(port: number, resolve: Resolve, dial: Dial, log: (line: string) => void): Promise<PodNetworkProxy> {
+  const proxy = proxyServer(dial, log, resolve);
+  const url = await listen(proxy.outer, port);
+  return { url, close: () => proxy.close() };
 }

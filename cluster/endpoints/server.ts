@@ -13,7 +13,9 @@
  * pod answers at its own IP, so the API server's pod and service proxy reach it as on a real cluster,
  * and `forwardPods` makes other pods' ports reach a real process (egressForward.ts). With `kubelet`
  * too, the nodes' kubelet port reaches kwok's server, and each SIE pod gets a log file and the kwok
- * objects behind `kubectl logs` and `kubectl port-forward` (podLogs.ts, kubeletObjects.ts).
+ * objects behind `kubectl logs` and `kubectl port-forward` (podLogs.ts, kubeletObjects.ts). With
+ * `podNetwork` too, processes beside the control plane reach the same pods by Service name through
+ * an HTTP proxy (egress.ts startPodNetworkProxy, serviceDns.ts).
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import * as k8s from "@kubernetes/client-node";
@@ -23,7 +25,7 @@ import { handleConfig } from "./config.js";
 import { handleControl, type ControlDeps } from "./control.js";
 import { applyMoveChanges, moveSalt, type DigestMoveChange } from "./digestMoves.js";
 import { applyScopeChanges, matchScope, type ScopeChange } from "./faultScopes.js";
-import { dialSiePods, startEgressProxy, type EgressProxy } from "./egress.js";
+import { dialSiePods, startEgressProxy, startPodNetworkProxy, type Dial, type EgressProxy, type PodNetworkProxy } from "./egress.js";
 import { dialKubelet, ForwardedPods, type KubeletTarget, type PodForward } from "./egressForward.js";
 import { Gateway, GatewayState, type Timings } from "./gateway.js";
 import { closeServer, listen, sendJson } from "./http.js";
@@ -34,6 +36,7 @@ import { KubeletObjects } from "./kubeletObjects.js";
 import { NamespaceView } from "./namespaceView.js";
 import { NO_REQUEST_LOG, PodLogs } from "./podLogs.js";
 import { ClusterPoller, loadKubeConfig, type KubeTarget, type StoredControls } from "./poller.js";
+import { resolveInCluster, serviceReads } from "./serviceDns.js";
 import { COMPONENTS, componentOf } from "./view.js";
 import { FaultWebhook } from "./webhook.js";
 
@@ -62,6 +65,13 @@ export interface EndpointServerOptions extends KubeTarget {
    * `kubectl port-forward` work.
    */
   kubelet?: KubeletTarget & { podLogsDir: string; crds: boolean };
+  /**
+   * With `egressSocket`: also the pod network as a pod sees it, an HTTP proxy on 127.0.0.1:`port`
+   * (default 0: a free one) for processes beside the control plane (HTTP_PROXY/HTTPS_PROXY):
+   * Service names and ClusterIPs resolve as cluster DNS and kube-proxy would (serviceDns.ts),
+   * and every address reaches what the egress socket reaches.
+   */
+  podNetwork?: { port?: number };
 }
 
 export interface EndpointServer {
@@ -75,6 +85,8 @@ export interface EndpointServer {
   configUrl(namespace: string): string;
   /** The egress socket it serves, when `egressSocket` was given. */
   egressSocket?: string;
+  /** http://127.0.0.1:<port>, the pod network proxy, when `podNetwork` was given. */
+  podNetworkUrl?: string;
   /**
    * From now on, a connection to a pod `rule` covers, on its forwarded port, is piped to
    * `rule.to` (egressForward.ts). Only with `egressSocket`: without it nothing dials pods here.
@@ -90,6 +102,9 @@ const DEFAULT_TIMINGS: Timings = { encodeLatencyMs: 2, encodeJitterMs: 3 };
 
 export async function startEndpointServer(opts: EndpointServerOptions): Promise<EndpointServer> {
   const log = opts.log ?? ((l: string) => process.stderr.write(`${l}\n`));
+  if (opts.podNetwork && !opts.egressSocket) {
+    throw new Error("podNetwork needs egressSocket: the pod network reaches pods through the egress's dial, so pass both");
+  }
   const models = opts.models ?? DEFAULT_MODELS;
   const kc = loadKubeConfig(opts);
   const state = new GatewayState();
@@ -224,6 +239,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     });
   });
   let egress: EgressProxy | undefined;
+  let podNetwork: PodNetworkProxy | undefined;
   let kubeletTimer: NodeJS.Timeout | undefined;
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const forwarded = new ForwardedPods(async (namespace, labelSelector) => (await core.listNamespacedPod({ namespace, labelSelector })).items);
@@ -234,7 +250,9 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
       const net = { views, refresh: () => poller.refresh(), gateway, state, requestLog };
       const pods = dialSiePods(net, (ip, port) => forwarded.dial(ip, port));
       // The nodes' address is checked first: it is no pod's, and would cost a poll in dialSiePods.
-      egress = await startEgressProxy(opts.egressSocket, async (ip, port) => (kubelet && (await dialKubelet(kubelet, ip, port))) || pods(ip, port), log);
+      const dial: Dial = async (ip, port) => (kubelet && (await dialKubelet(kubelet, ip, port))) || pods(ip, port);
+      egress = await startEgressProxy(opts.egressSocket, dial, log);
+      if (opts.podNetwork) podNetwork = await startPodNetworkProxy(opts.podNetwork.port ?? 0, resolveInCluster(serviceReads(kc)), dial, log);
       if (podLogs && kubelet) {
         const objects = new KubeletObjects(kc, podLogs, opts.egressSocket, log);
         const sync = () => objects.sync(views().flatMap((v) => COMPONENTS.flatMap((c) => v.pods(c))));
@@ -247,6 +265,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     poller.stop();
     clearInterval(kubeletTimer);
     await podLogs?.stop();
+    await podNetwork?.close();
     await egress?.close();
     await closeServer(server);
     await webhook.stop().catch(() => undefined);
@@ -260,6 +279,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     gatewayUrl: (namespace) => url + gatewayPath(namespace),
     configUrl: (namespace) => url + configPath(namespace),
     ...(egress ? { egressSocket: egress.socketPath } : {}),
+    ...(podNetwork ? { podNetworkUrl: podNetwork.url } : {}),
     forwardPods(rule) {
       if (!egress) throw new Error("forwardPods needs the egress socket (egressSocket): nothing dials pods here without it");
       forwarded.add(rule);
@@ -272,6 +292,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
       clearInterval(kubeletTimer);
       await podLogs?.stop();
       await webhook.stop().catch((err: unknown) => log(`sie-fleet endpoints: could not remove the fault webhook: ${(err as Error).message}`));
+      await podNetwork?.close();
       await egress?.close();
       await closeServer(server);
     },
