@@ -93,7 +93,8 @@ export const BENCH_CLUSTER_DIR = path.join(REPO_ROOT, ".sie-fleet", "bench-clust
 export async function benchStack(opts: { stackFile?: string; prometheus?: boolean; log?: (l: string) => void } = {}): Promise<BenchStack> {
   const log = opts.log ?? (() => undefined);
   const pulumiCmd = await ensurePulumi({ onProgress: log });
-  const cluster = await startEmbeddedCluster({ dir: BENCH_CLUSTER_DIR, onProgress: log });
+  // Without KEDA: the ratios compare against a raw `pulumi up`, which no autoscaler moves under.
+  const cluster = await startEmbeddedCluster({ dir: BENCH_CLUSTER_DIR, onProgress: log, keda: false });
   const namespace = `bench-${randomBytes(3).toString("hex")}`;
   const doc = opts.stackFile ? (yaml.load(opts.stackFile) as Record<string, any>) : localStackConfig();
   doc.config["sie-fleet:release"] = { ...doc.config["sie-fleet:release"], namespace };

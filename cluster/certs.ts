@@ -98,9 +98,10 @@ function sign(dir: string, stem: string, subject: string, extensions: string, ca
 
 /**
  * A serving certificate from the cluster CA for a component listening on 127.0.0.1, also valid
- * for `extraIps` (the addresses its clients dial, e.g. the fake nodes' IP for kwok's kubelet server).
+ * for `extraIps` (the addresses its clients dial, e.g. the fake nodes' IP for kwok's kubelet server)
+ * and `dnsNames` (a Service's in-cluster names, for clients that dial it by name).
  */
-export function issueServingCert(pki: Pki, name: string, extraIps: readonly string[] = []): ClientCert {
+export function issueServingCert(pki: Pki, name: string, extraIps: readonly string[] = [], dnsNames: readonly string[] = []): ClientCert {
   sign(
     pki.dir,
     name,
@@ -109,7 +110,7 @@ export function issueServingCert(pki: Pki, name: string, extraIps: readonly stri
       "basicConstraints=CA:FALSE",
       "keyUsage=critical,digitalSignature,keyEncipherment",
       "extendedKeyUsage=serverAuth,clientAuth",
-      `subjectAltName=${["127.0.0.1", ...extraIps].map((ip) => `IP:${ip}`).join(",")},DNS:localhost`,
+      `subjectAltName=${[...["127.0.0.1", ...extraIps].map((ip) => `IP:${ip}`), ...["localhost", ...dnsNames].map((d) => `DNS:${d}`)].join(",")}`,
       "",
     ].join("\n"),
   );

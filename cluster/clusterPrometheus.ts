@@ -19,6 +19,7 @@
  */
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
+import { applyObjects } from "./apply.js";
 import type { PodForward } from "./endpoints/egressForward.js";
 import { isRunning } from "./endpoints/view.js";
 import { stablePorts } from "./ports.js";
@@ -38,7 +39,6 @@ export const SCRAPE_INTERVAL = "1s";
 
 const SELECTOR = { "app.kubernetes.io/name": "prometheus", "app.kubernetes.io/instance": "sie-fleet-cluster" };
 const LABELS = { ...SELECTOR, "app.kubernetes.io/managed-by": "sie-fleet-cluster" };
-const FIELD_MANAGER = "sie-fleet-cluster";
 /** How long the daemon waits for kwok to run the pod before it goes on without saying it is reachable. */
 const POD_WAIT_MS = 30_000;
 
@@ -149,11 +149,7 @@ export async function startClusterPrometheus(o: StartClusterPrometheusOptions): 
     o.endpoints.forwardPods(clusterPrometheusForward(server.port));
     const kc = new k8s.KubeConfig();
     kc.loadFromFile(o.kubeconfigPath);
-    const objects = k8s.KubernetesObjectApi.makeApiClient(kc);
-    // Server-side apply: a restarted cluster gets the current spec (e.g. another server version's image).
-    for (const obj of clusterPrometheusObjects()) {
-      await objects.patch(obj, undefined, undefined, FIELD_MANAGER, true, k8s.PatchStrategy.ServerSideApply);
-    }
+    await applyObjects(kc, clusterPrometheusObjects());
     await waitForPod(kc, o.log);
   } catch (err) {
     await server.stop();

@@ -92,6 +92,8 @@ const SERVICE_CIDR = "10.96.0.0/16";
 /** What kwok writes into pod and node status. The API server reaches them only through the egress socket (see egressSocketPath). */
 const POD_CIDR = "10.244.0.0/16";
 const NODE_IP = "10.240.0.1";
+/** The aggregation layer's client certificate name, the only one whose X-Remote-* headers extension API servers trust. */
+const FRONT_PROXY_CLIENT = "front-proxy-client";
 const PORT_NAMES = ["etcd", "etcdPeer", "apiserver", "controllerManager", "scheduler", "kubelet"] as const;
 /** The kwok CRDs whose objects the endpoint server writes per SIE pod (`--enable-crds`): plural file stem and Kind. */
 const KWOK_CRDS = [
@@ -170,6 +172,9 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
       { name: "kwok", user: "kwok-controller", groups: ["system:masters"] },
       // What the API server presents to kubelets (kwok does not ask for it; a real kubelet would).
       { name: "apiserver-kubelet-client", user: "kube-apiserver-kubelet-client", groups: ["system:masters"] },
+      // What the aggregation layer presents to extension API servers (KEDA's metrics API server),
+      // which trust the X-Remote-User it forwards only from this name.
+      { name: FRONT_PROXY_CLIENT, user: FRONT_PROXY_CLIENT },
     ]);
     // The API server verifies kwok's kubelet server against the cluster CA, at the nodes' IP it dials.
     const kubeletServing = issueServingCert(pki, "kwok-kubelet", [NODE_IP]);
@@ -398,6 +403,19 @@ function apiserverArgs(dir: string, pki: Pki, port: number, etcdPort: number): s
     `--kubelet-certificate-authority=${pki.caCert}`,
     `--kubelet-client-certificate=${pki.clients["apiserver-kubelet-client"]!.cert}`,
     `--kubelet-client-key=${pki.clients["apiserver-kubelet-client"]!.key}`,
+    // The aggregation layer, for APIServices such as KEDA's external.metrics.k8s.io: requests are
+    // proxied with the front-proxy client certificate and X-Remote-* headers, as kubeadm sets it up
+    // (one CA here; the allowed name keeps any other cluster client from asserting a user).
+    `--requestheader-client-ca-file=${pki.caCert}`,
+    `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
+    "--requestheader-username-headers=X-Remote-User",
+    "--requestheader-group-headers=X-Remote-Group",
+    "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+    `--proxy-client-cert-file=${pki.clients[FRONT_PROXY_CLIENT]!.cert}`,
+    `--proxy-client-key-file=${pki.clients[FRONT_PROXY_CLIENT]!.key}`,
+    // Dial the APIService's endpoint (a pod IP, which the egress routes) rather than its ClusterIP,
+    // which nothing here routes: kube-proxy is not run.
+    "--enable-aggregator-routing=true",
     "--profiling=false",
   ];
 }

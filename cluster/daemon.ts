@@ -1,15 +1,16 @@
 /**
  * The cluster daemon: the detached process that owns one cluster directory's control plane (and
- * the SIE endpoint server and the cluster's Prometheus beside it), so the CLI and test lanes start
+ * the SIE endpoint server, the cluster's Prometheus and KEDA beside it), so the CLI and test lanes start
  * a cluster once and reuse it.
  *
- *   node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--timeout-ms N]
+ *   node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--no-keda] [--timeout-ms N]
  *
  * It holds `<dir>/daemon.pid` while it lives and writes `<dir>/cluster.json` once everything is
  * ready (daemonState.ts). SIGTERM or SIGINT stops every component in reverse order and removes
  * both files. If a component dies, it stops the rest and exits 1: half a cluster would look
- * healthy to `status` while pods stop changing. Prometheus is the exception (clusterPrometheus.ts):
- * without it the cluster is still whole, as a real one is when its monitoring is down. Its own
+ * healthy to `status` while pods stop changing. Prometheus and KEDA are the exceptions
+ * (clusterPrometheus.ts, clusterKeda.ts): without them the cluster is still whole, as a real one is
+ * when its monitoring or autoscaler is down. Its own
  * output (daemon.log) is one line per step; each component logs to `<dir>/logs/`.
  */
 import * as fs from "node:fs";
@@ -17,6 +18,7 @@ import * as path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
+import { startClusterKeda, type ClusterKeda } from "./clusterKeda.js";
 import { startClusterPrometheus, type ClusterPrometheus } from "./clusterPrometheus.js";
 import { egressSocketPath, startControlPlane, type ControlPlane, type KubeletServer } from "./controlPlane.js";
 import type { PodForward } from "./endpoints/egressForward.js";
@@ -29,16 +31,24 @@ import { stablePorts } from "./ports.js";
 export interface EndpointServer {
   url: string;
   metricsUrl?: string;
-  /** Pipes a pod's port to a process on loopback (the cluster's Prometheus). */
+  /** Pipes a pod's port to a process on loopback (the cluster's Prometheus, KEDA). */
   forwardPods(rule: PodForward): void;
+  /** The pod network proxy for processes that run as the cluster's pods (KEDA). */
+  podNetworkUrl?: string;
   stop(): Promise<void>;
 }
 /**
- * Starts the endpoint server for the cluster behind `kubeconfigPath`, on `port` (stable across
- * restarts), also serving the API server's egress on `egressSocket` (controlPlane.ts egressSocketPath),
- * where the nodes' kubelet is `kubelet` (kwok's server: logs and port-forward of SIE pods).
+ * Starts the endpoint server for the cluster behind `kubeconfigPath`, on `ports.endpoints` (stable
+ * across restarts), also serving the API server's egress on `egressSocket` (controlPlane.ts
+ * egressSocketPath), where the nodes' kubelet is `kubelet` (kwok's server: logs and port-forward
+ * of SIE pods), and the pod network on `ports.podNetwork`.
  */
-export type StartEndpoints = (kubeconfigPath: string, port: number, egressSocket: string, kubelet: KubeletServer) => Promise<EndpointServer>;
+export type StartEndpoints = (
+  kubeconfigPath: string,
+  ports: { endpoints: number; podNetwork: number },
+  egressSocket: string,
+  kubelet: KubeletServer,
+) => Promise<EndpointServer>;
 
 export interface DaemonOptions {
   dir: string;
@@ -48,6 +58,8 @@ export interface DaemonOptions {
   log?: (line: string) => void;
   /** Fake nodes instead of the default fleet (cloud-shaped nodes of a stack). */
   nodes?: readonly FakeNodeSpec[];
+  /** Run KEDA (default true when it is built; it needs the endpoint server). */
+  keda?: boolean;
 }
 
 /** Exit codes of the daemon process (its parent reads them from daemon.log, not the CLI's table). */
@@ -55,7 +67,7 @@ export const DAEMON_EXIT = { stopped: 0, failed: 1, busy: 3 } as const;
 
 /**
  * Integration point for the SIE endpoint server: `cluster/endpoints/index.ts` exporting
- * `startEndpointServer({ kubeconfigPath, port?, egressSocket?, kubelet? }) → { url, metricsUrl, forwardPods, stop }`. Undefined while
+ * `startEndpointServer({ kubeconfigPath, port?, egressSocket?, kubelet?, podNetwork? }) → { url, metricsUrl, forwardPods, podNetworkUrl, stop }`. Undefined while
  * that module is not part of the tree.
  */
 export async function loadEndpointServer(): Promise<StartEndpoints | undefined> {
@@ -63,12 +75,19 @@ export async function loadEndpointServer(): Promise<StartEndpoints | undefined> 
   const file = ["index.ts", "index.js"].map((f) => path.join(here, "endpoints", f)).find((f) => fs.existsSync(f));
   if (!file) return undefined;
   type Module = {
-    startEndpointServer?: (o: { kubeconfigPath: string; port?: number; egressSocket?: string; kubelet?: KubeletServer }) => Promise<EndpointServer>;
+    startEndpointServer?: (o: {
+      kubeconfigPath: string;
+      port?: number;
+      egressSocket?: string;
+      kubelet?: KubeletServer;
+      podNetwork?: { port?: number };
+    }) => Promise<EndpointServer>;
   };
   const mod = (await import(pathToFileURL(file).href)) as Module;
   const start = mod.startEndpointServer;
   if (typeof start !== "function") throw new Error(`${file} does not export startEndpointServer`);
-  return (kubeconfigPath, port, egressSocket, kubelet) => start({ kubeconfigPath, port, egressSocket, kubelet });
+  return (kubeconfigPath, ports, egressSocket, kubelet) =>
+    start({ kubeconfigPath, port: ports.endpoints, egressSocket, kubelet, podNetwork: { port: ports.podNetwork } });
 }
 
 /** Runs the cluster until a signal or a component's death; resolves with the process exit code. */
@@ -106,6 +125,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let cp: ControlPlane | undefined;
   let endpoints: EndpointServer | undefined;
   let prometheus: ClusterPrometheus | undefined;
+  let keda: ClusterKeda | undefined;
   let stopping = false;
   try {
     log(`starting the control plane in ${dir}`);
@@ -116,8 +136,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       ...(opts.nodes ? { nodes: opts.nodes } : {}),
     });
     if (opts.startEndpoints) {
-      const { endpoints: port } = await stablePorts(dir, ["endpoints"], log);
-      endpoints = await opts.startEndpoints(cp.kubeconfigPath, port, egressSocketPath(dir), cp.kubelet);
+      const ports = await stablePorts(dir, ["endpoints", "podNetwork"], log);
+      endpoints = await opts.startEndpoints(cp.kubeconfigPath, ports, egressSocketPath(dir), cp.kubelet);
       log(`SIE endpoint server at ${endpoints.url}`);
       prometheus = await startClusterPrometheus({ dir, kubeconfigPath: cp.kubeconfigPath, endpoints, log });
       if (prometheus) {
@@ -127,8 +147,20 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
           if (!stopping) log(`Prometheus ${exit}; the cluster runs on without it: the API server's proxy to ${p.service} is refused (see ${p.log})`);
         });
       }
+      if (opts.keda ?? true) {
+        keda = await startClusterKeda({ cluster: cp, endpoints, log }).catch((err: unknown) => {
+          log(`no KEDA in the cluster: it did not start: ${(err as Error).message}`);
+          return undefined;
+        });
+        if (keda) {
+          log(`KEDA ${keda.version}: operator and metrics API server running (logs ${keda.operator.logPath}, ${keda.metricsApiServer.logPath})`);
+          void keda.exited.then((why) => {
+            if (!stopping) log(`${why}; the cluster runs on without KEDA: ScaledObjects stop scaling until it is restarted`);
+          });
+        }
+      } else log("no KEDA in the cluster (--no-keda)");
     } else {
-      log("no Prometheus in the cluster: the API server reaches it through the endpoint server's egress, which is not running (--no-endpoints)");
+      log("no Prometheus or KEDA in the cluster: both are reached through the endpoint server's egress, which is not running (--no-endpoints)");
     }
     const info: ClusterInfo = {
       pid: process.pid,
@@ -137,6 +169,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       kubeconfigPath: cp.kubeconfigPath,
       ...(endpoints ? { endpointsUrl: endpoints.url, ...(endpoints.metricsUrl ? { metricsUrl: endpoints.metricsUrl } : {}) } : {}),
       ...(prometheus ? { prometheus: { url: prometheus.url, service: prometheus.service, ...(prometheus.pid ? { pid: prometheus.pid } : {}) } } : {}),
+      ...(keda ? { keda: { version: keda.version, pids: [keda.operator.pid, keda.metricsApiServer.pid].filter((p) => p !== undefined) } } : {}),
       startedAt: new Date(t0).toISOString(),
       readyInMs: Date.now() - t0,
       timings: cp.timings,
@@ -151,6 +184,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   } catch (err) {
     log(`start failed: ${(err as Error).message}`);
     stopping = true;
+    await keda?.stop().catch(() => undefined);
     await prometheus?.stop().catch(() => undefined);
     await endpoints?.stop().catch(() => undefined);
     await cp?.stop();
@@ -164,6 +198,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   if ("died" in outcome) log(`${outcome.died.name} ${outcome.died.exit}; stopping the rest of the cluster (see ${outcome.died.log})`);
   else log(`${outcome.signal}: stopping`);
   stopping = true;
+  await keda?.stop().catch((err: unknown) => log(`KEDA stop failed: ${(err as Error).message}`));
   await prometheus?.stop().catch((err: unknown) => log(`Prometheus stop failed: ${(err as Error).message}`));
   await endpoints?.stop().catch((err: unknown) => log(`endpoint server stop failed: ${(err as Error).message}`));
   await cp.stop();
@@ -174,11 +209,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { dir: { type: "string" }, "no-endpoints": { type: "boolean" }, "timeout-ms": { type: "string" }, nodes: { type: "string" } },
+    options: {
+      dir: { type: "string" },
+      "no-endpoints": { type: "boolean" },
+      "no-keda": { type: "boolean" },
+      "timeout-ms": { type: "string" },
+      nodes: { type: "string" },
+    },
   });
   const dir = values.dir;
   if (!dir) {
-    process.stderr.write("usage: node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--timeout-ms N] [--nodes FILE]\n");
+    process.stderr.write("usage: node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--no-keda] [--timeout-ms N] [--nodes FILE]\n");
     process.exit(2);
   }
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -191,7 +232,16 @@ async function main(): Promise<void> {
   const startEndpoints = values["no-endpoints"] ? undefined : await loadEndpointServer();
   const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : undefined;
   const nodes = values.nodes ? (JSON.parse(fs.readFileSync(values.nodes, "utf8")) as FakeNodeSpec[]) : undefined;
-  process.exit(await runDaemon({ dir, log, ...(startEndpoints ? { startEndpoints } : {}), ...(timeoutMs ? { timeoutMs } : {}), ...(nodes ? { nodes } : {}) }));
+  process.exit(
+    await runDaemon({
+      dir,
+      log,
+      ...(startEndpoints ? { startEndpoints } : {}),
+      ...(timeoutMs ? { timeoutMs } : {}),
+      ...(nodes ? { nodes } : {}),
+      ...(values["no-keda"] ? { keda: false } : {}),
+    }),
+  );
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) void main();

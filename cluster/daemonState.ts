@@ -31,6 +31,8 @@ export interface ClusterInfo {
    * `pid` are for people diagnosing the cluster, never for sie-fleet's engine.
    */
   prometheus?: { service: string; url: string; pid?: number };
+  /** KEDA (cluster/clusterKeda.ts), when it runs: its release and the operator's and metrics API server's pids. */
+  keda?: { version: string; pids: number[] };
   startedAt: string;
   /** From the daemon's start to ready. */
   readyInMs: number;

@@ -22,7 +22,7 @@ import { isProcessAlive } from "../core/processes.js";
 import { claimClusterDir, isClusterDir } from "./clusterDir.js";
 import { CLUSTER_FILE, DAEMON_LOG, NODES_FILE, daemonLogTail, isDaemon, PID_FILE, readClusterInfo, readDaemonPid, type ClusterInfo } from "./daemonState.js";
 import type { FakeNodeSpec } from "./nodes.js";
-import { ensureKubeTools } from "./tools.js";
+import { ensureKeda, ensureKubeTools } from "./tools.js";
 
 export { startControlPlane, type ControlPlane, type StartControlPlaneOptions } from "./controlPlane.js";
 export { ensureKubeTools, type KubeToolsBuild } from "./tools.js";
@@ -44,6 +44,8 @@ export interface StartEmbeddedClusterOptions {
   endpoints?: boolean;
   /** Fake nodes to register instead of the default fleet (e.g. cloudNodes() of a GKE/EKS stack); nodes that exist already are kept. */
   nodes?: readonly FakeNodeSpec[];
+  /** Run KEDA (operator and metrics API server) in the cluster, building it first if needed (default true; needs the endpoint server). */
+  keda?: boolean;
 }
 
 export type EmbeddedCluster = ClusterInfo & {
@@ -76,13 +78,16 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
   // Only what the daemon writes from now on is relayed.
   let offset = fs.existsSync(logPath) ? fs.statSync(logPath).size : 0;
   if (pid === undefined) {
-    const tools = await ensureKubeTools(opts.onProgress ? { onProgress: opts.onProgress } : {});
+    const progress = opts.onProgress ? { onProgress: opts.onProgress } : {};
+    const tools = await ensureKubeTools(progress);
+    const keda = (opts.keda ?? true) && (opts.endpoints ?? true);
+    const kedaRoot = keda ? await ensureKeda(progress) : undefined;
     // A long first build leaves time for another caller to have started it meanwhile.
     const ready = runningEmbeddedCluster(dir);
     if (ready) return { ...ready, alreadyRunning: true, log: logPath };
     pid = startingDaemon(dir);
     if (pid === undefined) {
-      ours = spawnDaemon(dir, logPath, tools.root, timeoutMs, opts.endpoints ?? true, opts.nodes);
+      ours = spawnDaemon(dir, logPath, { kube: tools.root, keda: kedaRoot }, timeoutMs, opts.endpoints ?? true, opts.nodes);
       pid = ours;
     }
   }
@@ -178,6 +183,7 @@ export interface EmbeddedClusterStatus {
   metricsUrl?: string;
   /** The cluster's Prometheus: its Service, and its server on loopback (for people, not the engine). */
   prometheus?: ClusterInfo["prometheus"];
+  keda?: ClusterInfo["keda"];
   startedAt?: string;
   versions?: ClusterInfo["versions"];
   components?: { name: string; pid: number | undefined; alive: boolean }[];
@@ -194,12 +200,13 @@ export async function embeddedClusterStatus(dir: string): Promise<EmbeddedCluste
   const base = { dir: abs, exists: isClusterDir(abs), log: path.join(abs, DAEMON_LOG) };
   const info = readClusterInfo(abs);
   if (info && isDaemon(info.pid)) {
-    const { pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, startedAt, versions } = info;
+    const { pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, startedAt, versions } = info;
     const components = info.components.map((c) => ({ name: c.name, pid: c.pid, alive: c.pid !== undefined && isProcessAlive(c.pid) }));
     const out: EmbeddedClusterStatus = { ...base, state: "running", pid, server, kubeconfigPath, startedAt, versions, components };
     if (endpointsUrl) out.endpointsUrl = endpointsUrl;
     if (metricsUrl) out.metricsUrl = metricsUrl;
     if (prometheus) out.prometheus = prometheus;
+    if (keda) out.keda = keda;
     try {
       out.nodes = await nodeCounts(kubeconfigPath);
     } catch (err) {
@@ -231,7 +238,14 @@ function startingDaemon(dir: string): number | undefined {
   return isDaemon(pid) ? pid : undefined;
 }
 
-function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs: number, endpoints: boolean, nodes?: readonly FakeNodeSpec[]): number {
+function spawnDaemon(
+  dir: string,
+  logPath: string,
+  roots: { kube: string; keda: string | undefined },
+  timeoutMs: number,
+  endpoints: boolean,
+  nodes?: readonly FakeNodeSpec[],
+): number {
   const log = fs.openSync(logPath, "a");
   // The node list goes to the daemon as a file: it may be long, and it stays beside the cluster it shaped.
   // A restart without a node list registers the one the cluster was shaped with, not the default fleet.
@@ -246,11 +260,12 @@ function spawnDaemon(dir: string, logPath: string, toolsRoot: string, timeoutMs:
     "--timeout-ms",
     String(timeoutMs),
     ...(endpoints ? [] : ["--no-endpoints"]),
+    ...(roots.keda ? [] : ["--no-keda"]),
     ...(shaped ? ["--nodes", nodesFile] : []),
   ];
   // Detached with its own log: it must outlive this process. KUBECONFIG of the caller's shell
   // means nothing to it.
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, SIE_FLEET_KUBE_TOOLS: toolsRoot };
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, SIE_FLEET_KUBE_TOOLS: roots.kube, ...(roots.keda ? { SIE_FLEET_KEDA_TOOLS: roots.keda } : {}) };
   delete childEnv["KUBECONFIG"];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", log, log], env: childEnv });
   fs.closeSync(log);

@@ -1,6 +1,6 @@
 /**
  * The binaries scripts/ensure-kube-tools builds from Go modules: the control plane (etcd,
- * kube-apiserver, kube-controller-manager, kube-scheduler, kwok), the opt-in KEDA operator, and
+ * kube-apiserver, kube-controller-manager, kube-scheduler, kwok), KEDA (operator, metrics API server), and
  * the Pulumi Kubernetes provider with a helm client. `find*` only looks (a cold build takes tens
  * of minutes, so a test can skip with the reason instead); `ensure*` builds when needed.
  * Builds are cached under SIE_FLEET_TOOLS_DIR (the script's default: <repo>/.sie-fleet/tools).
@@ -42,12 +42,41 @@ export async function ensureKubeTools(opts: EnsureToolOptions = {}): Promise<Kub
   return tools;
 }
 
-/** The KEDA operator binary from `ensure-kube-tools --keda` (or SIE_FLEET_KEDA_TOOLS=<root>). */
-export function findKedaOperator(): { ok: true; bin: string } | { ok: false; reason: string } {
-  const found = findBuild(process.env["SIE_FLEET_KEDA_TOOLS"], ["--keda"], "the KEDA operator");
+/** What `ensure-kube-tools --keda` builds: the operator, the metrics API server and the release's install manifests. */
+export interface KedaBuild {
+  /** e.g. `v2.21.0`, from tools/kube/keda/go.mod. */
+  version: string;
+  operator: string;
+  adapter: string;
+  /** The release's config/default objects (without CRDs and webhooks), file names in apply order. */
+  installFiles: string[];
+}
+
+/** The KEDA build for the current sources (or SIE_FLEET_KEDA_TOOLS=<root>), or why there is none. */
+export function findKeda(): ({ ok: true } & KedaBuild) | { ok: false; reason: string } {
+  const found = findBuild(process.env["SIE_FLEET_KEDA_TOOLS"], ["--keda"], "KEDA");
   if (!found.ok) return found;
-  const bin = path.join(found.root, "bin", "keda-operator");
-  return fs.existsSync(bin) ? { ok: true, bin } : { ok: false, reason: `${bin} is missing: run scripts/ensure-kube-tools --keda` };
+  const [operator, adapter] = ["keda-operator", "keda-adapter"].map((b) => path.join(found.root, "bin", b)) as [string, string];
+  const installDir = path.join(found.root, "install");
+  for (const f of [operator, adapter, installDir]) {
+    if (!fs.existsSync(f)) return { ok: false, reason: `${f} is missing: run scripts/ensure-kube-tools --keda` };
+  }
+  const mod = fs.readFileSync(path.join(REPO_ROOT, "tools/kube/keda/go.mod"), "utf8");
+  const version = /^\s*github\.com\/kedacore\/keda\/v2\s+(\S+)/m.exec(mod)?.[1] ?? "unknown";
+  const installFiles = fs
+    .readdirSync(installDir)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((f) => path.join(installDir, f));
+  return { ok: true, version, operator, adapter, installFiles };
+}
+
+/** KEDA's build, building it first if needed (a cold build takes about as long as the control plane's); returns its root. */
+export async function ensureKeda(opts: EnsureToolOptions = {}): Promise<string> {
+  const root = process.env["SIE_FLEET_KEDA_TOOLS"] || (await runEnsureScript("ensure-kube-tools", ["--keda"], "KEDA", BUILD_HINT, opts));
+  const found = findKeda();
+  if (!found.ok) throw new StackError("tool-missing", found.reason, { hint: BUILD_HINT });
+  return root;
 }
 
 /** kubectl of the control plane's Kubernetes release (`ensure-kube-tools --kubectl`, or SIE_FLEET_KUBECTL_TOOLS=<root>), if built. */

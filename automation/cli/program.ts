@@ -244,7 +244,8 @@ ${EXIT_CODES_HELP}`,
     .command("start")
     .description("start the cluster in the background (building its binaries the first time) and print where it is")
     .addOption(clusterDir())
-    .option("--no-endpoints", "run only Kubernetes, not the SIE endpoint server beside it")
+    .option("--no-endpoints", "run only Kubernetes, not the SIE endpoint server beside it (nor Prometheus and KEDA, which it connects)")
+    .option("--no-keda", "run no KEDA: ScaledObjects are stored but nothing scales (by default its operator and metrics API server run, built the first time)")
     .option("--timeout <seconds>", "how long the start may take once the binaries are built", parsePositiveIntArg, 240)
     .option(
       "--nodes-from <stack-file>",

@@ -51,9 +51,12 @@ export class ForwardedPods {
       if (!podIPs(pod.pod).includes(ip)) continue;
       const name = `pod ${pod.pod.metadata?.namespace}/${pod.pod.metadata?.name}`;
       const ports = containerPorts(pod.pod);
-      if (!ports.includes(port)) return { refused: `connection refused: ${name} does not listen on ${port} (container ports: ${ports.join(", ") || "none"})` };
-      if (!isRunning(pod.pod)) return { refused: `connection refused: ${name} is not running` };
       const rule = pod.rules.find((r) => r.port === port);
+      // A process listens on the ports it binds, declared or not (KEDA's operator serves its gRPC
+      // metrics service on 9666, which its Deployment does not declare): a rule says it binds one.
+      if (!rule && !ports.includes(port))
+        return { refused: `connection refused: ${name} does not listen on ${port} (container ports: ${ports.join(", ") || "none"})` };
+      if (!isRunning(pod.pod)) return { refused: `connection refused: ${name} is not running` };
       if (!rule) return { refused: `connection refused: nothing answers for ${name} on ${port} here (forwarded: ${pod.rules.map((r) => r.port).join(", ")})` };
       try {
         return { pipe: await connect(rule.to.host, rule.to.port) };

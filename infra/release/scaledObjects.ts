@@ -41,7 +41,10 @@ function promTrigger(name: string, serverAddress: string, query: string, thresho
 
 function triggers(cfg: FleetConfig, pool: ResolvedPool, serverAddress: string) {
   const a = cfg.autoscaling;
-  const sel = `machine_profile="${pool.machineProfile}",bundle="${pool.bundle}"`;
+  // The release's namespace too: one Prometheus scrapes every release of the cluster (the
+  // `namespace` target label, which the prometheus check also reads), and another release's
+  // queue must not scale this one's workers.
+  const sel = `namespace="${cfg.release.namespace}",machine_profile="${pool.machineProfile}",bundle="${pool.bundle}"`;
   // `or vector(0)`: an empty result (no traffic yet) must read as 0, not as a scaler error.
   return [
     promTrigger("pending-demand", serverAddress, `sum(sie_gateway_pending_demand{${sel}}) or vector(0)`, 1, 0),

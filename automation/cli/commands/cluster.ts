@@ -22,6 +22,8 @@ export interface ClusterFlags {
   dir?: string;
   /** commander's --no-endpoints. */
   endpoints?: boolean;
+  /** commander's --no-keda. */
+  keda?: boolean;
   timeout?: number;
   /** A GKE or EKS stack file whose pools the cluster's nodes are shaped after. */
   nodesFrom?: string;
@@ -47,14 +49,15 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
     dir,
     ...(shaped ? { nodes: shaped } : {}),
     endpoints: flags.endpoints ?? true,
+    keda: flags.keda ?? true,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
     // Progress on stderr, so stdout stays the result (and stays JSON with --json).
     onProgress: (line) => void ctx.io.stderr.write(`cluster: ${line}\n`),
   });
-  const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, readyInMs, restarted, nodes, versions, log } = c;
+  const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, readyInMs, restarted, nodes, versions, log } = c;
   ctx.out.result(
     "cluster start",
-    { running: true, alreadyRunning, dir, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, readyInMs, restarted, nodes, versions, log },
+    { running: true, alreadyRunning, dir, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, readyInMs, restarted, nodes, versions, log },
     [
       alreadyRunning
         ? `cluster already running (pid ${pid})`
@@ -64,6 +67,7 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
       ...(endpointsUrl ? [`  endpoints   ${endpointsUrl}`] : []),
       ...(metricsUrl ? [`  metrics     ${metricsUrl}`] : []),
       ...(prometheus ? [`  prometheus  ${prometheusLine(prometheus)}`] : []),
+      ...(keda ? [`  keda        ${keda.version} (operator and metrics API server: external.metrics.k8s.io)`] : []),
       `  logs        ${log}, ${path.join(dir, "logs")}/`,
       `try: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
       `stop it with: sie-fleet cluster stop${flags.dir ? ` --dir ${flags.dir}` : ""}`,
@@ -104,6 +108,7 @@ function statusLines(s: EmbeddedClusterStatus): string[] {
         ...(s.nodes ? [`  nodes       ${s.nodes.ready}/${s.nodes.total} Ready`] : []),
         ...(s.endpointsUrl ? [`  endpoints   ${s.endpointsUrl}`] : []),
         ...(s.prometheus ? [`  prometheus  ${prometheusLine(s.prometheus)}`] : []),
+        ...(s.keda ? [`  keda        ${s.keda.version} (pids ${s.keda.pids.join(", ")})`] : []),
         `  components  ${(s.components ?? []).map((c) => `${c.name} ${c.pid ?? "?"}${c.alive ? "" : " (gone)"}`).join(", ")}`,
       ];
     case "starting":

@@ -48,7 +48,7 @@ describe.skipIf(skip !== undefined)(`the embedded cluster's Prometheus through t
 
   beforeAll(async () => {
     root = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-prom-"));
-    cluster = await startEmbeddedCluster({ dir: path.join(root, "cluster"), onProgress: (l) => console.log(`[cluster] ${l}`) });
+    cluster = await startEmbeddedCluster({ dir: path.join(root, "cluster"), onProgress: (l) => console.log(`[cluster] ${l}`), keda: false });
     kc = new k8s.KubeConfig();
     kc.loadFromFile(cluster.kubeconfigPath);
     core = kc.makeApiClient(k8s.CoreV1Api);

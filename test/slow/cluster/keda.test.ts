@@ -1,138 +1,178 @@
 /**
- * The real KEDA operator on the test control plane: a ScaledObject becomes an HPA, and
- * `autoscaling.keda.sh/paused-replicas` (what the upgrade engine's KEDA freeze sets) makes KEDA
- * pin the target at that count and drop the HPA until the annotation goes. Opt-in: skips unless
- * `scripts/ensure-kube-tools --keda` has built the operator (a long cold build).
+ * KEDA as a cluster runs it (cluster/clusterKeda.ts): the release's install objects and its real
+ * operator and metrics API server, on a control plane with the endpoint server and the cluster's
+ * Prometheus. The ScaledObject is the one sie-fleet renders for a stack (infra/release/scaledObjects.ts),
+ * on a release of the real chart; load through its gateway raises the queue-depth metric, and the
+ * controller-manager's HPA, reading it through the external metrics API, scales the pool up to its
+ * max. `autoscaling.keda.sh/paused-replicas` (the upgrade's freeze) pins the pool at that count
+ * and drops the HPA; removing it (the thaw) brings the HPA back.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
-import { startKedaOperator, type KedaOperator } from "../../../cluster/kedaOperator.js";
+import { startClusterKeda, EXTERNAL_METRICS_APISERVICE, type ClusterKeda } from "../../../cluster/clusterKeda.js";
+import { CLUSTER_PROMETHEUS_SERVICE, startClusterPrometheus, type ClusterPrometheus } from "../../../cluster/clusterPrometheus.js";
+import { egressSocketPath, startControlPlane, type ControlPlane } from "../../../cluster/controlPlane.js";
+import { startEndpointServer, type EndpointServer } from "../../../cluster/endpoints/index.js";
+import { prometheusUnavailable } from "../../../cluster/prometheus.js";
 import { waitFor } from "../../../cluster/procs.js";
-import { findKedaOperator, findKubeTools } from "../../../cluster/tools.js";
+import { findKeda, findKubeTools } from "../../../cluster/tools.js";
+import { parseConfig } from "../../../infra/config/configParse.js";
+import { chartFullname } from "../../../infra/release/releaseValues.js";
+import { buildScaledObjects } from "../../../infra/release/scaledObjects.js";
+import { helmMissing, isReady, SieRelease, workerSet } from "./sieRelease.js";
 
 const tools = findKubeTools();
-const keda = findKedaOperator();
-const skipReason = !tools.ok ? tools.reason : !keda.ok ? keda.reason : undefined;
+const keda = findKeda();
+const skipReason = !tools.ok ? tools.reason : !keda.ok ? keda.reason : (helmMissing() ?? prometheusUnavailable());
 if (skipReason) console.warn(`[keda tests] skipped: ${skipReason}`);
 
 const MERGE = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch);
-const NS = "sie";
+const NS = "keda-scaling";
+const POOL = "cpu";
+const MAX = 3;
 const SO = { group: "keda.sh", version: "v1alpha1", plural: "scaledobjects", namespace: NS };
+const PAUSED = "autoscaling.keda.sh/paused-replicas";
 
-describe.skipIf(skipReason !== undefined)(`KEDA operator${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
-  let cluster: ControlPlane;
-  let operator: KedaOperator | undefined;
+/** The stack whose ScaledObject is applied: the pool the chart release runs, scaling 1..MAX on a queue of 2 per worker. */
+function stackConfig() {
+  return parseConfig({
+    "sie-fleet:platform": "local",
+    "sie-fleet:pools": { [POOL]: { gpu: "cpu", maxNodes: 1, minReplicas: 1, maxReplicas: MAX } },
+    "sie-fleet:release": { chart: "unused", version: "0.3.1", releaseName: "sie", namespace: NS, imageTag: "v0.3.1" },
+    "sie-fleet:autoscaling": { enabled: true, pollingInterval: 5, queueDepthThreshold: 2, queueDepthActivation: 0 },
+    "sie-fleet:monitoring": { prometheus: { service: CLUSTER_PROMETHEUS_SERVICE } },
+  });
+}
+
+describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
   let dir: string;
+  let cluster: ControlPlane;
+  let ep: EndpointServer;
+  let prometheus: ClusterPrometheus | undefined;
+  let running: ClusterKeda | undefined;
+  let kc: k8s.KubeConfig;
+  let failed = false;
+  const log = (line: string) => console.log(`[keda tests] ${line}`);
 
   beforeAll(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-keda-"));
     cluster = await startControlPlane({ dir });
-    if (!keda.ok) return;
-    operator = await startKedaOperator(cluster, keda.bin);
-    const core = cluster.kubeConfig().makeApiClient(k8s.CoreV1Api);
-    await core.createNamespace({ body: { metadata: { name: NS } } });
-    await waitFor(
-      "the default ServiceAccount",
-      async () => ((await core.readNamespacedServiceAccount({ name: "default", namespace: NS })) ? true : undefined),
-      { timeoutMs: 60_000 },
-    );
-  });
+    kc = cluster.kubeConfig();
+    // Slow workers keep requests in flight, which is what the queue-depth metric counts.
+    ep = await startEndpointServer({
+      kubeconfigPath: cluster.kubeconfigPath,
+      egressSocket: egressSocketPath(dir),
+      kubelet: cluster.kubelet,
+      podNetwork: {},
+      timings: { encodeLatencyMs: 400, encodeJitterMs: 0 },
+      log,
+    });
+    prometheus = await startClusterPrometheus({ dir, kubeconfigPath: cluster.kubeconfigPath, endpoints: ep, log });
+    if (!prometheus) throw new Error("the cluster's Prometheus did not start (see the log above)");
+    running = await startClusterKeda({ cluster, endpoints: ep, log });
+    if (!running) throw new Error("KEDA did not start (see the log above)");
+    await new SieRelease(cluster.kubeconfigPath, {
+      namespace: NS,
+      gatewayTag: "v0.3.1",
+      configTag: "v0.3.1",
+      workerTag: "v0.3.1",
+      pools: { [POOL]: {} },
+    }).install();
+  }, 300_000);
 
-  let failed = false;
   afterEach((ctx) => {
     if (ctx.task.result?.state === "fail") failed = true;
   });
 
   afterAll(async () => {
-    await operator?.stop();
+    await ep?.stop().catch(() => undefined);
+    await running?.stop();
+    await prometheus?.stop();
     await cluster?.stop();
     if (failed) console.warn(`[keda tests] logs kept in ${dir}/logs`);
     else if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("reconciles a ScaledObject into an HPA and honours paused-replicas", async () => {
-    const kc = cluster.kubeConfig();
+  it("installs the release's objects and serves external metrics through the aggregation layer", async () => {
+    const reg = kc.makeApiClient(k8s.ApiregistrationV1Api);
+    const svc = await reg.readAPIService({ name: EXTERNAL_METRICS_APISERVICE });
+    expect(svc.spec?.service).toMatchObject({ namespace: "keda", name: "keda-metrics-apiserver" });
+    expect(svc.status?.conditions?.find((c) => c.type === "Available")?.status).toBe("True");
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const images = (await apps.listNamespacedDeployment({ namespace: "keda" })).items.map((d) => d.spec?.template.spec?.containers[0]?.image);
+    expect(images.sort()).toEqual([
+      `ghcr.io/kedacore/keda-metrics-apiserver:${running!.version.slice(1)}`,
+      `ghcr.io/kedacore/keda:${running!.version.slice(1)}`,
+    ]);
+  });
+
+  it("scales a pool from 1 to its max on queue depth through KEDA and the HPA, and a freeze pins it until the thaw", async () => {
+    const cfg = stackConfig();
+    const [so] = buildScaledObjects(cfg, chartFullname(cfg));
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const hpa = kc.makeApiClient(k8s.AutoscalingV2Api);
-    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    const labels = { app: "sie-worker" };
-    await apps.createNamespacedDeployment({
-      namespace: NS,
-      body: {
-        metadata: { name: "sie-worker" },
-        spec: {
-          replicas: 1,
-          selector: { matchLabels: labels },
-          template: { metadata: { labels }, spec: { containers: [{ name: "w", image: "ghcr.io/superlinked/sie-server:v1" }] } },
-        },
-      },
-    });
-    // A cron trigger needs no network: always "active", asking for 2 replicas.
-    await custom.createNamespacedCustomObject({
-      ...SO,
-      body: {
-        apiVersion: "keda.sh/v1alpha1",
-        kind: "ScaledObject",
-        metadata: { name: "sie-worker" },
-        spec: {
-          scaleTargetRef: { kind: "Deployment", name: "sie-worker" },
-          minReplicaCount: 1,
-          maxReplicaCount: 4,
-          triggers: [{ type: "cron", metadata: { timezone: "UTC", start: "0 0 * * *", end: "59 23 * * *", desiredReplicas: "2" } }],
-        },
-      },
-    });
+    await custom.createNamespacedCustomObject({ ...SO, body: so });
+    const hpaName = `keda-hpa-${so!.metadata.name}`;
     const made = await waitFor(
       "KEDA's HPA",
-      async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === "keda-hpa-sie-worker"),
-      {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-        watch: operator ? [operator.proc] : [],
-      },
+      async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === hpaName),
+      { timeoutMs: 60_000, intervalMs: 500, watch: [running!.operator] },
     );
-    expect(made.spec?.minReplicas).toBe(1);
-    expect(made.spec?.maxReplicas).toBe(4);
-    expect(made.spec?.scaleTargetRef).toMatchObject({ kind: "Deployment", name: "sie-worker" });
+    expect(made.spec).toMatchObject({ minReplicas: 1, maxReplicas: MAX, scaleTargetRef: { kind: "StatefulSet", name: workerSet(POOL) } });
 
-    await custom.patchNamespacedCustomObject(
-      { ...SO, name: "sie-worker", body: { metadata: { annotations: { "autoscaling.keda.sh/paused-replicas": "3" } } } },
-      MERGE,
-    );
-    await waitFor(
-      "KEDA to pin the Deployment at 3",
-      async () => ((await apps.readNamespacedDeployment({ name: "sie-worker", namespace: NS })).spec?.replicas === 3 ? true : undefined),
-      {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-      },
-    );
-    await waitFor(
-      "the HPA to be removed while paused",
-      async () => ((await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.length === 0 ? true : undefined),
-      {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-      },
-    );
-    const so = (await custom.getNamespacedCustomObject({ ...SO, name: "sie-worker" })) as { status?: { conditions?: { type: string; status: string }[] } };
-    expect(so.status?.conditions?.find((c) => c.type === "Paused")?.status).toBe("True");
+    // ~50 requests a second that each take 400 ms: about 20 in flight, ten times the per-worker target.
+    const load = await fetch(`${ep.url}/control/load`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ namespace: NS, rps: 50, durationMs: 180_000, pool: POOL }),
+    });
+    expect(load.status).toBe(200);
+    try {
+      const scaled = await waitFor(
+        `the HPA to scale ${workerSet(POOL)} to ${MAX} on the external metric`,
+        async () => {
+          const h = await hpa.readNamespacedHorizontalPodAutoscaler({ name: hpaName, namespace: NS });
+          return (h.status?.desiredReplicas ?? 0) >= MAX ? h : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 1_000, watch: [running!.operator, running!.metricsApiServer] },
+      );
+      const metric = scaled.status?.currentMetrics?.find((m) => m.type === "External");
+      expect(Number(metric?.external?.current.averageValue ?? 0)).toBeGreaterThan(2);
+      await waitFor(
+        `${MAX} Ready workers`,
+        async () => {
+          const pods = (await kc.makeApiClient(k8s.CoreV1Api).listNamespacedPod({ namespace: NS, labelSelector: `sie.superlinked.com/pool=${POOL}` })).items;
+          return pods.filter(isReady).length >= MAX ? true : undefined;
+        },
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
 
-    await custom.patchNamespacedCustomObject(
-      { ...SO, name: "sie-worker", body: { metadata: { annotations: { "autoscaling.keda.sh/paused-replicas": null } } } },
-      MERGE,
-    );
+      // The freeze: KEDA pins the target at the annotated count and removes its HPA.
+      await custom.patchNamespacedCustomObject({ ...SO, name: so!.metadata.name, body: { metadata: { annotations: { [PAUSED]: String(MAX) } } } }, MERGE);
+      await waitFor(
+        "the HPA to be removed while paused",
+        async () => ((await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.length === 0 ? true : undefined),
+        { timeoutMs: 60_000, intervalMs: 500 },
+      );
+      expect((await apps.readNamespacedStatefulSet({ name: workerSet(POOL), namespace: NS })).spec?.replicas).toBe(MAX);
+    } finally {
+      await fetch(`${ep.url}/control/load`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ namespace: NS, action: "stop" }),
+      });
+    }
+
+    // The thaw: scaling is live again.
+    await custom.patchNamespacedCustomObject({ ...SO, name: so!.metadata.name, body: { metadata: { annotations: { [PAUSED]: null } } } }, MERGE);
     await waitFor(
       "the HPA back after the thaw",
-      async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === "keda-hpa-sie-worker"),
-      {
-        timeoutMs: 60_000,
-        intervalMs: 500,
-      },
+      async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === hpaName),
+      { timeoutMs: 60_000, intervalMs: 500 },
     );
   });
 });

@@ -180,7 +180,7 @@ describe("buildScaledObjects", () => {
     for (const t of so!.spec.triggers) {
       expect(t.type).toBe("prometheus");
       expect(t.metadata.serverAddress).toBe("http://127.0.0.1:9090");
-      expect(t.metadata.query).toContain('machine_profile="l4",bundle="default"');
+      expect(t.metadata.query).toContain('namespace="sie",machine_profile="l4",bundle="default"');
       expect(t.metadata.query).toMatch(/ or vector\(0\)$/);
     }
   });
