@@ -40,8 +40,8 @@ const PAUSED = "autoscaling.keda.sh/paused-replicas";
 function stackConfig() {
   return parseConfig({
     "sie-fleet:platform": "local",
-    "sie-fleet:pools": { [POOL]: { gpu: "cpu", maxNodes: 1, minReplicas: 1, maxReplicas: MAX } },
-    "sie-fleet:release": { chart: "unused", version: "0.3.1", releaseName: "sie", namespace: NS, imageTag: "v0.3.1" },
+    "sie-fleet:pools": { [POOL]: { gpu: "cpu", maxNodes: MAX, minReplicas: 1, maxReplicas: MAX } },
+    "sie-fleet:release": { chart: "./not-read-here", version: "0.3.1", releaseName: "sie", namespace: NS, imageTag: "v0.3.1" },
     "sie-fleet:autoscaling": { enabled: true, pollingInterval: 5, queueDepthThreshold: 2, queueDepthActivation: 0 },
     "sie-fleet:monitoring": { prometheus: { service: CLUSTER_PROMETHEUS_SERVICE } },
   });
