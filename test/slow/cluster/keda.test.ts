@@ -19,7 +19,9 @@ import { startEndpointServer, type EndpointServer } from "../../../cluster/endpo
 import { prometheusUnavailable } from "../../../cluster/prometheus.js";
 import { waitFor } from "../../../cluster/procs.js";
 import { findKeda, findKubeTools } from "../../../cluster/tools.js";
+import { CHART_LABELS } from "../../../core/workloads.js";
 import { parseConfig } from "../../../infra/config/configParse.js";
+import { quantityValue } from "../../../infra/hardware/quantity.js";
 import { chartFullname } from "../../../infra/release/releaseValues.js";
 import { buildScaledObjects } from "../../../infra/release/scaledObjects.js";
 import { helmMissing, isReady, SieRelease, workerSet } from "./sieRelease.js";
@@ -33,16 +35,24 @@ const MERGE = k8s.setHeaderOptions("Content-Type", k8s.PatchStrategy.MergePatch)
 const NS = "keda-scaling";
 const POOL = "cpu";
 const MAX = 3;
+/** A GPU pool that sits at zero until requests for it arrive. */
+const ZERO_POOL = "l4";
 const SO = { group: "keda.sh", version: "v1alpha1", plural: "scaledobjects", namespace: NS };
 const PAUSED = "autoscaling.keda.sh/paused-replicas";
 
-/** The stack whose ScaledObject is applied: the pool the chart release runs, scaling 1..MAX on a queue of 2 per worker. */
+/**
+ * The stack whose ScaledObjects are applied, for the pools the chart release runs: one scaling
+ * 1..MAX on a queue of 2 per worker, one at zero until requests for it find no worker.
+ */
 function stackConfig() {
   return parseConfig({
     "sie-fleet:platform": "local",
-    "sie-fleet:pools": { [POOL]: { gpu: "cpu", maxNodes: MAX, minReplicas: 1, maxReplicas: MAX } },
+    "sie-fleet:pools": {
+      [POOL]: { gpu: "cpu", maxNodes: MAX, minReplicas: 1, maxReplicas: MAX },
+      [ZERO_POOL]: { gpu: "l4", maxNodes: 1, minReplicas: 0, maxReplicas: 1 },
+    },
     "sie-fleet:release": { chart: "./not-read-here", version: "0.3.1", releaseName: "sie", namespace: NS, imageTag: "v0.3.1" },
-    "sie-fleet:autoscaling": { enabled: true, pollingInterval: 5, queueDepthThreshold: 2, queueDepthActivation: 0 },
+    "sie-fleet:autoscaling": { enabled: true, pollingInterval: 5, cooldownPeriod: 10, queueDepthThreshold: 2, queueDepthActivation: 0 },
     "sie-fleet:monitoring": { prometheus: { service: CLUSTER_PROMETHEUS_SERVICE } },
   });
 }
@@ -79,7 +89,7 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
       gatewayTag: "v0.3.1",
       configTag: "v0.3.1",
       workerTag: "v0.3.1",
-      pools: { [POOL]: {} },
+      pools: { [POOL]: {}, [ZERO_POOL]: { gpu: true } },
     }).install();
   }, 300_000);
 
@@ -111,7 +121,7 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
 
   it("scales a pool from 1 to its max on queue depth through KEDA and the HPA, and a freeze pins it until the thaw", async () => {
     const cfg = stackConfig();
-    const [so] = buildScaledObjects(cfg, chartFullname(cfg));
+    const so = buildScaledObjects(cfg, chartFullname(cfg)).find((o) => o.metadata.labels[CHART_LABELS.pool] === POOL);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const hpa = kc.makeApiClient(k8s.AutoscalingV2Api);
@@ -140,8 +150,10 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
         },
         { timeoutMs: 120_000, intervalMs: 1_000, watch: [running!.operator, running!.metricsApiServer] },
       );
-      const metric = scaled.status?.currentMetrics?.find((m) => m.type === "External");
-      expect(Number(metric?.external?.current.averageValue ?? 0)).toBeGreaterThan(2);
+      // One external metric per trigger (pending demand, queue depth, leases, rejections): the queue's is above its target of 2.
+      const perWorker = (scaled.status?.currentMetrics ?? []).map((m) => quantityValue(m.external?.current.averageValue ?? "0") ?? 0);
+      expect(perWorker).toHaveLength(4);
+      expect(Math.max(...perWorker)).toBeGreaterThan(2);
       await waitFor(
         `${MAX} Ready workers`,
         async () => {
@@ -174,5 +186,32 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
       async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === hpaName),
       { timeoutMs: 60_000, intervalMs: 500 },
     );
+  });
+
+  it("scales a pool at zero to one worker when requests find none, and back to zero once they stop", async () => {
+    const cfg = stackConfig();
+    const so = buildScaledObjects(cfg, chartFullname(cfg)).find((o) => o.metadata.labels[CHART_LABELS.pool] === ZERO_POOL);
+    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+    const apps = kc.makeApiClient(k8s.AppsV1Api);
+    const core = kc.makeApiClient(k8s.CoreV1Api);
+    const replicas = async () => (await apps.readNamespacedStatefulSet({ name: workerSet(ZERO_POOL), namespace: NS })).spec?.replicas;
+    const readyWorkers = async () =>
+      (await core.listNamespacedPod({ namespace: NS, labelSelector: `${CHART_LABELS.pool}=${ZERO_POOL}` })).items.filter(isReady).length;
+    const watch = { timeoutMs: 90_000, intervalMs: 1_000, watch: [running!.operator, running!.metricsApiServer] };
+    await custom.createNamespacedCustomObject({ ...SO, body: so });
+    // No demand: KEDA takes the pool (the chart started one worker) to its minimum, zero.
+    await waitFor("KEDA to scale the idle pool to zero", async () => ((await replicas()) === 0 && (await readyWorkers()) === 0 ? true : undefined), watch);
+
+    // Requests pinned to the pool find no worker: 202 and pending demand, which activates the pool.
+    const load = (body: Record<string, unknown>) =>
+      fetch(`${ep.url}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: NS, ...body }) });
+    expect((await load({ rps: 5, durationMs: 60_000, pool: ZERO_POOL })).status).toBe(200);
+    try {
+      await waitFor("KEDA to start a worker for the demand", async () => ((await readyWorkers()) === 1 ? true : undefined), watch);
+    } finally {
+      await load({ action: "stop" });
+    }
+    // The demand window (15 s) passes, then the cooldown (10 s): back to zero.
+    await waitFor("the pool back at zero after the cooldown", async () => ((await replicas()) === 0 ? true : undefined), watch);
   });
 });
