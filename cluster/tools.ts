@@ -44,6 +44,7 @@ export async function ensureKubeTools(opts: EnsureToolOptions = {}): Promise<Kub
 
 /** What `ensure-kube-tools --keda` builds: the operator, the metrics API server and the release's install manifests. */
 export interface KedaBuild {
+  root: string;
   /** e.g. `v2.21.0`, from tools/kube/keda/go.mod. */
   version: string;
   operator: string;
@@ -68,7 +69,7 @@ export function findKeda(): ({ ok: true } & KedaBuild) | { ok: false; reason: st
     .filter((f) => f.endsWith(".yaml"))
     .sort()
     .map((f) => path.join(installDir, f));
-  return { ok: true, version, operator, adapter, installFiles };
+  return { ok: true, root: found.root, version, operator, adapter, installFiles };
 }
 
 /** KEDA's build, building it first if needed (a cold build takes about as long as the control plane's); returns its root. */

@@ -24,6 +24,7 @@ import type { UpgradeResult } from "./results.js";
 import { exitCodeForOutcome } from "../../core/types.js";
 import { demoPreflight } from "./demoPreflight.js";
 import { history } from "./history.js";
+import { status } from "./status.js";
 import { PROJECT_DIR_ENV } from "./target.js";
 import { up } from "./up.js";
 import { upgrade } from "./upgrade.js";
@@ -58,8 +59,8 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     "preflight",
     "started",
     toBuild.length > 0
-      ? `building from Go modules what is not cached yet: ${toBuild.join(", ")} (a first build takes 20-30 minutes on 2 cores; later runs reuse it)`
-      : "the tools are built: the Pulumi CLI, the Kubernetes provider and helm, the control plane",
+      ? `building from Go modules what is not cached yet: ${toBuild.join(", ")} (a first build takes 35-45 minutes on 2 cores; later runs reuse it)`
+      : "the tools are built: the Pulumi CLI, the Kubernetes provider and helm, the control plane, KEDA",
   );
   await ensurePulumi({ onProgress: progress });
   await ensureKubernetesTools({ onProgress: progress });
@@ -128,6 +129,8 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ namespace: NAMESPACE, rps: 50, durationMs: 10 * 60_000 }),
     });
+    if (cluster.keda && cluster.prometheus) steps.push(await showAutoscaling(`${cluster.endpointsUrl}/control/faults`, emit, sub));
+    else emit.log("warn", "apply", `no autoscaling to show: the cluster runs ${cluster.keda ? "no Prometheus" : "no KEDA"} (${cluster.log} says why)`);
     const good = opts.goodTag ?? "v0.3.2";
     emit.phase("apply", "started", `upgrading to ${good} (a good release)`);
     // Without Prometheus its checks are left out explicitly, so the good upgrade ends unverified (exit 7).
@@ -160,4 +163,43 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     else await stopEmbeddedCluster(clusterDir);
   }
   return { steps, projectDir, clusterDir };
+}
+
+/** The pool the demo's autoscaling step slows down; its ScaledObject scales it 1..3 in the local stack. */
+const AUTOSCALED_POOL = "l4";
+
+/**
+ * KEDA at work, as on a cloud cluster: the pool's workers slow down (a scoped `-slow` fault: every
+ * request 1.5 s longer), requests queue on them, the queue-depth metric in Prometheus rises, and
+ * the HPA KEDA made adds workers up to the pool's max. A few `status` lines while it happens; the
+ * fault is lifted afterwards (the added workers stay until the scale-down stabilization passes).
+ */
+async function showAutoscaling(faultsUrl: string, emit: ProgressEmitter, ctx: ActionContext): Promise<DemoReport["steps"][number]> {
+  emit.phase("apply", "started", `autoscaling: pool ${AUTOSCALED_POOL}'s workers slow down, requests queue, and KEDA's HPA adds workers`);
+  const scope = { namespace: NAMESPACE, component: "worker", pool: AUTOSCALED_POOL, version: "v0.3.1" };
+  const setFault = (fault: string | null) =>
+    fetch(faultsUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ scopes: [{ ...scope, fault }] }) });
+  const workers = async () =>
+    (await status({ stack: "local" }, ctx)).workloads.find((w) => w.kind === "StatefulSet" && w.name.endsWith(`-worker-${AUTOSCALED_POOL}`));
+  const before = await workers();
+  await setFault("slow");
+  const deadline = Date.now() + 150_000;
+  let now = before;
+  try {
+    for (;;) {
+      now = await workers();
+      emit.log("info", "apply", `status: pool ${AUTOSCALED_POOL} ${now?.ready ?? 0}/${now?.desired ?? 0} workers ready (${now?.reason ?? "?"})`);
+      if ((now?.desired ?? 0) > (before?.desired ?? 0) && now?.done) break;
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 5_000));
+    }
+  } finally {
+    await setFault(null);
+  }
+  const grew = (now?.ready ?? 0) > (before?.ready ?? 0);
+  return {
+    name: `autoscaling: pool ${AUTOSCALED_POOL} ${before?.ready ?? 0} → ${now?.ready ?? 0} workers under queued requests`,
+    outcome: grew ? "scaled" : "did not scale",
+    exitCode: grew ? 0 : 1,
+  };
 }

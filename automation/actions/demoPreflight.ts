@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import yaml from "js-yaml";
 import * as semver from "semver";
-import { findKubeTools } from "../../cluster/tools.js";
+import { findKeda, findKubeTools } from "../../cluster/tools.js";
 import { CHART_BASE_ENV, chartBaseDir, localChartProblem, resolveChart, type ResolvedChart } from "../../infra/release/chartSource.js";
 import { validateConfig } from "../../infra/config/configParse.js";
 import { TOOLS_DIR_ENV, toolsDir, type FoundTool } from "../../core/ensureTool.js";
@@ -39,6 +39,7 @@ export const DEMO_TOOLS: readonly DemoTool[] = [
   },
   { what: "the Pulumi Kubernetes provider and helm", goMod: "tools/kubernetes/go.mod", find: findKubernetesTools },
   { what: "the Kubernetes control plane", goMod: "tools/kube/go.mod", find: findKubeTools },
+  { what: "KEDA (operator and metrics API server)", goMod: "tools/kube/keda/go.mod", find: findKeda },
 ];
 
 /**

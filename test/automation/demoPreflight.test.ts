@@ -157,10 +157,10 @@ describe("demo preflight: Go and disk, only when something must be built", () =>
     const env = { SIE_FLEET_TOOLS_DIR: "/tools" };
     const all = TOOLS_DIR_FLOOR_BYTES + GO_BUILD_CACHE_FLOOR_BYTES + GO_MOD_CACHE_FLOOR_BYTES;
     const oneDisk = (free: number) => () => ({ free, device: 1 });
-    expect(demoPreflight({ env, repoRoot: root, tools: noneBuilt, go: goVersion("go1.26.8"), disk: oneDisk(all) }).toBuild).toHaveLength(3);
+    expect(demoPreflight({ env, repoRoot: root, tools: noneBuilt, go: goVersion("go1.26.8"), disk: oneDisk(all) }).toBuild).toHaveLength(DEMO_TOOLS.length);
     const e = preflightError(() => demoPreflight({ env, repoRoot: root, tools: noneBuilt, go: goVersion("go1.26.8"), disk: oneDisk(all - 1) }));
     expect(e.message).toContain(
-      `on the disk of /tools, /go/cache, /go/mod; building the Pulumi CLI, the Pulumi Kubernetes provider and helm, the Kubernetes control plane needs at least ${(all / 1e9).toFixed(1)} GB there`,
+      `on the disk of /tools, /go/cache, /go/mod; building the Pulumi CLI, the Pulumi Kubernetes provider and helm, the Kubernetes control plane, KEDA (operator and metrics API server) needs at least ${(all / 1e9).toFixed(1)} GB there`,
     );
     // The tools on a roomy disk, Go's caches on a full one: only the caches' disk is named.
     const split = (dir: string) => (dir === "/tools" ? { free: 50e9, device: 1 } : { free: 1e9, device: 2 });
@@ -182,7 +182,7 @@ describe("demo preflight: Go and disk, only when something must be built", () =>
     vi.stubEnv("SIE_FLEET_BUILD_PULUMI", "1");
     vi.stubEnv("SIE_FLEET_KUBE_TOOLS", "");
     const found = DEMO_TOOLS.map((t) => t.find());
-    expect(found.map((f) => f.ok)).toEqual([false, false, false]);
+    expect(found.map((f) => f.ok)).toEqual(DEMO_TOOLS.map(() => false));
     for (const f of found) if (!f.ok) expect(f.reason).toMatch(/not built for these sources yet: run scripts\/ensure-/);
     expect(fs.existsSync(tools)).toBe(false);
   });
