@@ -17,8 +17,9 @@
 // (dependency-cruiser, .dependency-cruiser.cjs) run first, each counted as one test of the
 // `static` lane.
 // Before the lanes that need them, the tools are built from Go modules (or found in
-// SIE_FLEET_TOOLS_DIR) and one embedded cluster is started for the default and reliability lanes to
-// share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them.
+// SIE_FLEET_TOOLS_DIR) and one embedded cluster (without KEDA) is started for the default and
+// reliability lanes to share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them. KEDA, which
+// only the cluster lane runs, is built beside the lanes before it (buildKedaBeside).
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
