@@ -210,9 +210,9 @@ ${EXIT_CODES_HELP}`,
     .command("demo")
     .summary("deploy the real chart on the embedded cluster, upgrade it, and watch a crash-looping upgrade be reverted")
     .description(
-      "From a fresh clone: builds what is missing (Pulumi CLI, Kubernetes provider and helm, the control plane; " +
-        "20-30 minutes the first time on 2 cores, then reused), starts an embedded cluster of its own, installs the " +
-        "local stack (the real sie-cluster chart through the real Helm release), upgrades to a good version, then to one " +
+      "From a fresh clone: builds what is missing (Pulumi CLI, Kubernetes provider and helm, the control plane, KEDA; " +
+        "35-45 minutes the first time on 2 cores, then reused), starts an embedded cluster of its own (with Prometheus and KEDA), installs the " +
+        "local stack (the real sie-cluster chart through the real Helm release), shows KEDA adding workers as requests queue, upgrades to a good version, then to one " +
         "whose workers crash, which the canary wave catches and reverts. Works in a scratch copy under <state-dir>/demo. " +
         "Before building anything it checks what it cannot build (the chart the local stack installs, Go new enough for the " +
         "tools not built yet, disk space for their builds) and stops with one message naming what is missing and how to fix it (exit 2).",
@@ -228,7 +228,7 @@ ${EXIT_CODES_HELP}`,
       "A real Kubernetes control plane on this machine, run in the background by a daemon per directory: etcd, " +
         "kube-apiserver, kube-controller-manager and kube-scheduler (built from Go modules by scripts/ensure-kube-tools; " +
         "the first start builds them, which takes tens of minutes), with kwok playing the kubelet of fake GKE GPU nodes " +
-        "(6 L4, 4 A100 40 GB, 4 CPU; no A100 80 GB, so such a pool stays Pending) and KEDA's CRDs installed. " +
+        "(6 L4, 4 A100 40 GB, 4 CPU; no A100 80 GB, so such a pool stays Pending), its own Prometheus and KEDA (operator and metrics API server, so ScaledObjects scale workers). " +
         "Pods never run: kwok sets their status from the image tag (-crashloop, -pullerr, -noready fail the way real pods do).\n\n" +
         "Everything lives in one directory (--dir): certificates, etcd data, ports, logs and the admin kubeconfig " +
         "<dir>/kubeconfig. Stopping keeps the data; starting again brings back the same cluster (same API server URL, " +

@@ -67,7 +67,11 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
       ...(endpointsUrl ? [`  endpoints   ${endpointsUrl}`] : []),
       ...(metricsUrl ? [`  metrics     ${metricsUrl}`] : []),
       ...(prometheus ? [`  prometheus  ${prometheusLine(prometheus)}`] : []),
-      ...(keda ? [`  keda        ${keda.version} (operator and metrics API server: external.metrics.k8s.io)`] : []),
+      ...(keda
+        ? [`  keda        ${keda.version} (operator and metrics API server: external.metrics.k8s.io)`]
+        : flags.keda === false || flags.endpoints === false
+          ? []
+          : [`  keda        not running: nothing scales (${log} says why)`]),
       `  logs        ${log}, ${path.join(dir, "logs")}/`,
       `try: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
       `stop it with: sie-fleet cluster stop${flags.dir ? ` --dir ${flags.dir}` : ""}`,
