@@ -93,6 +93,18 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
     }).install();
   }, 300_000);
 
+  /** Applies the ScaledObject sie-fleet renders for `pool` of the stack, as `sie-fleet up` would. */
+  const applyScaledObject = async (pool: string) => {
+    const cfg = stackConfig();
+    const so = buildScaledObjects(cfg, chartFullname(cfg)).find((o) => o.metadata.labels[CHART_LABELS.pool] === pool);
+    if (!so) throw new Error(`the stack renders no ScaledObject for pool ${pool}`);
+    await kc.makeApiClient(k8s.CustomObjectsApi).createNamespacedCustomObject({ ...SO, body: so });
+    return so;
+  };
+  /** The endpoint server's load generator for the release: `{rps, durationMs, pool}` starts it, `{action: "stop"}` stops it. */
+  const load = (body: Record<string, unknown>) =>
+    fetch(`${ep.url}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: NS, ...body }) });
+
   afterEach((ctx) => {
     if (ctx.task.result?.state === "fail") failed = true;
   });
@@ -120,13 +132,11 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
   });
 
   it("scales a pool from 1 to its max on queue depth through KEDA and the HPA, and a freeze pins it until the thaw", async () => {
-    const cfg = stackConfig();
-    const so = buildScaledObjects(cfg, chartFullname(cfg)).find((o) => o.metadata.labels[CHART_LABELS.pool] === POOL);
+    const so = await applyScaledObject(POOL);
     const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const hpa = kc.makeApiClient(k8s.AutoscalingV2Api);
-    await custom.createNamespacedCustomObject({ ...SO, body: so });
-    const hpaName = `keda-hpa-${so!.metadata.name}`;
+    const hpaName = `keda-hpa-${so.metadata.name}`;
     const made = await waitFor(
       "KEDA's HPA",
       async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === hpaName),
@@ -135,12 +145,7 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
     expect(made.spec).toMatchObject({ minReplicas: 1, maxReplicas: MAX, scaleTargetRef: { kind: "StatefulSet", name: workerSet(POOL) } });
 
     // ~50 requests a second that each take 400 ms: about 20 in flight, ten times the per-worker target.
-    const load = await fetch(`${ep.url}/control/load`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ namespace: NS, rps: 50, durationMs: 180_000, pool: POOL }),
-    });
-    expect(load.status).toBe(200);
+    expect((await load({ rps: 50, durationMs: 180_000, pool: POOL })).status).toBe(200);
     try {
       const scaled = await waitFor(
         `the HPA to scale ${workerSet(POOL)} to ${MAX} on the external metric`,
@@ -164,7 +169,7 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
       );
 
       // The freeze: KEDA pins the target at the annotated count and removes its HPA.
-      await custom.patchNamespacedCustomObject({ ...SO, name: so!.metadata.name, body: { metadata: { annotations: { [PAUSED]: String(MAX) } } } }, MERGE);
+      await custom.patchNamespacedCustomObject({ ...SO, name: so.metadata.name, body: { metadata: { annotations: { [PAUSED]: String(MAX) } } } }, MERGE);
       await waitFor(
         "the HPA to be removed while paused",
         async () => ((await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.length === 0 ? true : undefined),
@@ -172,15 +177,11 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
       );
       expect((await apps.readNamespacedStatefulSet({ name: workerSet(POOL), namespace: NS })).spec?.replicas).toBe(MAX);
     } finally {
-      await fetch(`${ep.url}/control/load`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ namespace: NS, action: "stop" }),
-      });
+      await load({ action: "stop" });
     }
 
     // The thaw: scaling is live again.
-    await custom.patchNamespacedCustomObject({ ...SO, name: so!.metadata.name, body: { metadata: { annotations: { [PAUSED]: null } } } }, MERGE);
+    await custom.patchNamespacedCustomObject({ ...SO, name: so.metadata.name, body: { metadata: { annotations: { [PAUSED]: null } } } }, MERGE);
     await waitFor(
       "the HPA back after the thaw",
       async () => (await hpa.listNamespacedHorizontalPodAutoscaler({ namespace: NS })).items.find((h) => h.metadata?.name === hpaName),
@@ -189,22 +190,17 @@ describe.skipIf(skipReason !== undefined)(`KEDA in the embedded cluster${skipRea
   });
 
   it("scales a pool at zero to one worker when requests find none, and back to zero once they stop", async () => {
-    const cfg = stackConfig();
-    const so = buildScaledObjects(cfg, chartFullname(cfg)).find((o) => o.metadata.labels[CHART_LABELS.pool] === ZERO_POOL);
-    const custom = kc.makeApiClient(k8s.CustomObjectsApi);
     const apps = kc.makeApiClient(k8s.AppsV1Api);
     const core = kc.makeApiClient(k8s.CoreV1Api);
     const replicas = async () => (await apps.readNamespacedStatefulSet({ name: workerSet(ZERO_POOL), namespace: NS })).spec?.replicas;
     const readyWorkers = async () =>
       (await core.listNamespacedPod({ namespace: NS, labelSelector: `${CHART_LABELS.pool}=${ZERO_POOL}` })).items.filter(isReady).length;
     const watch = { timeoutMs: 90_000, intervalMs: 1_000, watch: [running!.operator, running!.metricsApiServer] };
-    await custom.createNamespacedCustomObject({ ...SO, body: so });
+    await applyScaledObject(ZERO_POOL);
     // No demand: KEDA takes the pool (the chart started one worker) to its minimum, zero.
     await waitFor("KEDA to scale the idle pool to zero", async () => ((await replicas()) === 0 && (await readyWorkers()) === 0 ? true : undefined), watch);
 
     // Requests pinned to the pool find no worker: 202 and pending demand, which activates the pool.
-    const load = (body: Record<string, unknown>) =>
-      fetch(`${ep.url}/control/load`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ namespace: NS, ...body }) });
     expect((await load({ rps: 5, durationMs: 60_000, pool: ZERO_POOL })).status).toBe(200);
     try {
       await waitFor("KEDA to start a worker for the demand", async () => ((await readyWorkers()) === 1 ? true : undefined), watch);
