@@ -29,13 +29,17 @@ import { freePort, stablePorts } from "./ports.js";
 import { Proc, waitFor } from "./procs.js";
 import { findKeda, type KedaBuild } from "./tools.js";
 
-export const KEDA_NAMESPACE = "keda";
+const KEDA_NAMESPACE = "keda";
 /** The APIService the HPA reads external metrics through. */
 export const EXTERNAL_METRICS_APISERVICE = "v1beta1.external.metrics.k8s.io";
-/** Pods and ports of the release's Deployments and Services (config/manager, config/metrics-server). */
-const OPERATOR = { service: "keda-operator", labelSelector: "app=keda-operator", grpcPort: 9666 };
-const METRICS_APISERVER = { service: "keda-metrics-apiserver", labelSelector: "app=keda-metrics-apiserver", port: 6443 };
-const SERVICE_ACCOUNT = { name: "keda-operator", user: `system:serviceaccount:${KEDA_NAMESPACE}:keda-operator` };
+/**
+ * Pods and the port each serves of the release's Deployments and Services (config/manager,
+ * config/metrics-server), and the stable port of the process behind it (ports.json).
+ */
+const OPERATOR = { service: "keda-operator", labelSelector: "app=keda-operator", port: 9666, local: "kedaGrpc" } as const;
+const METRICS_APISERVER = { service: "keda-metrics-apiserver", labelSelector: "app=keda-metrics-apiserver", port: 6443, local: "kedaMetricsApi" } as const;
+/** The release's service account, which both processes act as. */
+const SERVICE_ACCOUNT_USER = `system:serviceaccount:${KEDA_NAMESPACE}:keda-operator`;
 
 export interface ClusterKeda {
   version: string;
@@ -94,28 +98,19 @@ export async function startClusterKeda(o: StartClusterKedaOptions): Promise<Clus
   fs.copyFileSync(serving.key, path.join(certDir, "tls.key"));
   const identity = issueClientCert(
     cluster.pki.dir,
-    { name: "keda-operator-sa", user: SERVICE_ACCOUNT.user, groups: ["system:serviceaccounts", `system:serviceaccounts:${KEDA_NAMESPACE}`] },
+    { name: "keda-operator-sa", user: SERVICE_ACCOUNT_USER, groups: ["system:serviceaccounts", `system:serviceaccounts:${KEDA_NAMESPACE}`] },
     kedaDir,
   );
   const kubeconfigPath = path.join(kedaDir, "kubeconfig");
-  fs.writeFileSync(kubeconfigPath, kubeconfig(cluster.server, cluster.pki.caCert, identity, SERVICE_ACCOUNT.user), { mode: 0o600 });
+  fs.writeFileSync(kubeconfigPath, kubeconfig(cluster.server, cluster.pki.caCert, identity, SERVICE_ACCOUNT_USER), { mode: 0o600 });
 
   const kc = cluster.kubeConfig();
   await applyObjects(kc, installObjects(build, fs.readFileSync(cluster.pki.caCert).toString("base64")));
 
-  const ports = await stablePorts(cluster.dir, ["kedaGrpc", "kedaMetricsApi"], o.log);
-  o.endpoints.forwardPods({
-    namespace: KEDA_NAMESPACE,
-    labelSelector: OPERATOR.labelSelector,
-    port: OPERATOR.grpcPort,
-    to: { host: "127.0.0.1", port: ports.kedaGrpc },
-  });
-  o.endpoints.forwardPods({
-    namespace: KEDA_NAMESPACE,
-    labelSelector: METRICS_APISERVER.labelSelector,
-    port: METRICS_APISERVER.port,
-    to: { host: "127.0.0.1", port: ports.kedaMetricsApi },
-  });
+  const ports = await stablePorts(cluster.dir, [OPERATOR.local, METRICS_APISERVER.local], o.log);
+  for (const c of [OPERATOR, METRICS_APISERVER]) {
+    o.endpoints.forwardPods({ namespace: KEDA_NAMESPACE, labelSelector: c.labelSelector, port: c.port, to: { host: "127.0.0.1", port: ports[c.local] } });
+  }
 
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -197,7 +192,7 @@ export async function startClusterKeda(o: StartClusterKedaOptions): Promise<Clus
  * The release's install objects, with what its kustomize build and cert rotation would fill in:
  * the images of this version (the manifests say `latest`/`main`) and the APIService's CA bundle.
  */
-export function installObjects(build: Pick<KedaBuild, "version" | "installFiles">, caBundle: string): k8s.KubernetesObject[] {
+function installObjects(build: Pick<KedaBuild, "version" | "installFiles">, caBundle: string): k8s.KubernetesObject[] {
   const tag = build.version.replace(/^v/, "");
   return build.installFiles.flatMap((f) =>
     (k8s.loadAllYaml(fs.readFileSync(f, "utf8")) as (k8s.KubernetesObject | null)[])
