@@ -6,9 +6,10 @@
  */
 import type { V1Node } from "@kubernetes/client-node";
 import type { EksFleetConfig, GkeFleetConfig, ResolvedPool } from "../infra/config/configTypes.js";
-import { GPU_PROFILES, GPU_RESOURCE, nodeLabels, nodeTaints, type GpuKind } from "../infra/hardware/gpuProfiles.js";
-import { isKarpenterPool, karpenterNodeCount, nodePoolName } from "../infra/platforms/karpenterNodePools.js";
-import { allocatable, machineShape } from "../infra/hardware/machineShapes.js";
+import { GPU_PROFILES, GPU_RESOURCE, cloudMachine, nodeLabels, nodeTaints, type GpuKind } from "../infra/hardware/gpuProfiles.js";
+import { hasNodePool, karpenterNodeCount, nodePoolName } from "../infra/platforms/karpenterNodePools.js";
+import { allocatable, machineShape, type Cloud, type MachineShape } from "../infra/hardware/machineShapes.js";
+import { DISK_EVICTION_FRACTION } from "../infra/release/modelCache.js";
 
 /** kwok manages only nodes with this label, so a stray real node would be left alone. */
 export const KWOK_NODE_LABEL = "kwok.x-k8s.io/node";
@@ -16,7 +17,7 @@ export const KWOK_NODE_VALUE = "fake";
 /** GKE's accelerator label on GPU nodes. */
 export const GKE_ACCELERATOR_LABEL = "cloud.google.com/gke-accelerator";
 
-export type Cloud = "gke" | "eks";
+export type { Cloud };
 
 export interface FakeNodeSpec {
   name: string;
@@ -113,13 +114,43 @@ export function nodeObject(spec: FakeNodeSpec): V1Node {
   };
 }
 
+/** A node's allocatable after the platform's reservations (machineShapes.ts), in the kubelet's whole millicores and MiB. */
+export function kubeletAllocatable(cloud: Cloud, shape: MachineShape): { cpuMillis: number; memoryMiB: number; pods: number } {
+  const free = allocatable(cloud, shape);
+  return { cpuMillis: Math.floor(free.cpu * 1000), memoryMiB: Math.floor(free.memoryGiB * 1024), pods: free.pods };
+}
+
+/** Ephemeral storage a boot disk of `diskGb` leaves to pods: the kubelet's default nodefs eviction threshold is held back. */
+export function allocatableDiskGi(diskGb: number): number {
+  return Math.floor(diskGb * (1 - DISK_EVICTION_FRACTION));
+}
+
+/**
+ * Whether Karpenter (its kwok provider, when the embedded cluster runs it) adds this pool's nodes
+ * above minNodes. EKS: the pools the stack's own Karpenter has a NodePool for (none when it installs
+ * no Karpenter: then its node groups are fixed, or sized by an outside autoscaler). GKE: every
+ * pool that can grow, as Karpenter plays GKE's cluster autoscaler (minNodes..maxNodes).
+ */
+export function scaledByKarpenter(cfg: GkeFleetConfig | EksFleetConfig, pool: ResolvedPool): boolean {
+  if (cfg.platform === "eks") return cfg.cluster.karpenter.install && hasNodePool(pool);
+  return pool.enabled && karpenterNodeCount(pool) > 0;
+}
+
 export interface CloudNodesOptions {
-  /** Nodes per pool (default: the pool's minNodes, at least 1 so every pool can take a worker). */
+  /**
+   * Nodes per pool (default: the pool's minNodes, at least 1 so every pool can take a worker). With
+   * `karpenter`, only for the pools Karpenter does not scale.
+   */
   count?: (pool: ResolvedPool) => number;
   /** Prefix of the node names (default the cloud): `<prefix>-<pool>-<index>`. */
   prefix?: string;
   /** Labels added to every node, e.g. one that keeps other stacks' workers off them. */
   extraLabels?: Record<string, string>;
+  /**
+   * Karpenter runs in the cluster and adds the nodes above minNodes itself: a pool it scales
+   * (scaledByKarpenter) gets only its minNodes static nodes, possibly none.
+   */
+  karpenter?: boolean;
 }
 
 /**
@@ -127,17 +158,18 @@ export interface CloudNodesOptions {
  * taints the program gives its node pools, the labels the cloud adds (node pool or node group,
  * Karpenter's NodePool and capacity type, instance type, zone, accelerator), capacity from the
  * machine table and allocatable after the platform's reservations (infra/hardware/machineShapes.ts, the
- * same numbers config validation fits workers against).
+ * same numbers config validation fits workers against). Without `karpenter`, an EKS stack's nodes
+ * above a pool's minNodes are labelled as its Karpenter's would be.
  */
 export function cloudNodes(cfg: GkeFleetConfig | EksFleetConfig, opts: CloudNodesOptions = {}): FakeNodeSpec[] {
   const cloud = cfg.platform;
   const out: FakeNodeSpec[] = [];
   for (const pool of Object.values(cfg.pools)) {
     if (!pool.enabled) continue;
-    const type = cloud === "gke" ? pool.hardware.machineType : pool.hardware.instanceType;
+    const type = cloudMachine(pool.hardware)?.type;
     const shape = type ? machineShape(cloud, type) : undefined;
     if (!type || !shape) throw new Error(`pool ${pool.name}: no machine shape for ${type ?? "(no type)"} on ${cloud}`);
-    const free = allocatable(cloud, shape);
+    const free = kubeletAllocatable(cloud, shape);
     const capacity: Record<string, string> = {
       cpu: String(shape.vcpu),
       memory: `${Math.round(shape.memoryGiB * 1024)}Mi`,
@@ -145,14 +177,16 @@ export function cloudNodes(cfg: GkeFleetConfig | EksFleetConfig, opts: CloudNode
       "ephemeral-storage": `${pool.diskSizeGb}Gi`,
     };
     const alloc: Record<string, string> = {
-      cpu: `${Math.floor(free.cpu * 1000)}m`,
-      memory: `${Math.floor(free.memoryGiB * 1024)}Mi`,
+      cpu: `${free.cpuMillis}m`,
+      memory: `${free.memoryMiB}Mi`,
       pods: String(free.pods),
-      // The kubelet's default nodefs eviction threshold (10 % free) is held back from pods.
-      "ephemeral-storage": `${Math.floor(pool.diskSizeGb * 0.9)}Gi`,
+      "ephemeral-storage": `${allocatableDiskGi(pool.diskSizeGb)}Gi`,
     };
     if (shape.gpu) capacity[GPU_RESOURCE] = alloc[GPU_RESOURCE] = String(shape.gpu.count);
-    const count = opts.count?.(pool) ?? Math.max(1, pool.minNodes);
+    const scaled = scaledByKarpenter(cfg, pool);
+    const count = opts.karpenter && scaled ? pool.minNodes : (opts.count?.(pool) ?? Math.max(1, pool.minNodes));
+    // Without a Karpenter in the cluster, an EKS Karpenter pool's nodes above minNodes are faked as its.
+    const fakeKarpenter = cloud === "eks" && !opts.karpenter && scaled;
     for (let i = 0; i < count; i++) {
       const name = `${opts.prefix ?? cloud}-${pool.name}-${i}`;
       const zone = cloudZone(cfg, pool);
@@ -163,7 +197,7 @@ export function cloudNodes(cfg: GkeFleetConfig | EksFleetConfig, opts: CloudNode
         "node.kubernetes.io/instance-type": type,
         "topology.kubernetes.io/region": cfg.cluster.region,
         "topology.kubernetes.io/zone": zone,
-        ...cloudLabels(cfg, pool, i),
+        ...(fakeKarpenter && i >= pool.minNodes ? eksKarpenterLabels(pool) : cloudLabels(cfg, pool)),
         ...pool.nodeLabels,
         ...opts.extraLabels,
         [KWOK_NODE_LABEL]: KWOK_NODE_VALUE,
@@ -180,27 +214,41 @@ function cloudZone(cfg: GkeFleetConfig | EksFleetConfig, pool: ResolvedPool): st
   return `${cfg.cluster.region}a`;
 }
 
-/** What the cloud itself labels a node of this pool with. */
-function cloudLabels(cfg: GkeFleetConfig | EksFleetConfig, pool: ResolvedPool, index: number): Record<string, string> {
-  if (cfg.platform === "gke") {
-    const machine = pool.hardware.machineType ?? "";
-    return {
-      "cloud.google.com/gke-nodepool": pool.name,
-      "cloud.google.com/machine-family": machine.split("-")[0] ?? machine,
-      ...(pool.spot ? { "cloud.google.com/gke-spot": "true" } : {}),
-      ...(pool.hardware.acceleratorType ? { [GKE_ACCELERATOR_LABEL]: pool.hardware.acceleratorType } : {}),
-    };
-  }
-  // Nodes beyond a Karpenter pool's base node group are Karpenter's.
-  const karpenter = cfg.cluster.karpenter.install && isKarpenterPool(pool) && index >= pool.minNodes && karpenterNodeCount(pool) > 0;
-  if (karpenter) {
-    return {
-      "karpenter.sh/nodepool": nodePoolName(pool.name),
-      "karpenter.sh/capacity-type": pool.spot ? "spot" : "on-demand",
-      "karpenter.k8s.aws/ec2nodeclass": nodePoolName(pool.name),
-      "karpenter.sh/registered": "true",
-      "karpenter.sh/initialized": "true",
-    };
-  }
+/** Every zone a stack's nodes may be in: GKE's cluster and pool zones (or the region's first), EKS's one zone its nodes get here. */
+export function cloudZones(cfg: GkeFleetConfig | EksFleetConfig): string[] {
+  if (cfg.platform === "eks") return [`${cfg.cluster.region}a`];
+  const pools = Object.values(cfg.pools).filter((p) => p.enabled);
+  const zones = [...(cfg.cluster.zones ?? []), ...pools.flatMap((p) => p.zones ?? [])];
+  return zones.length > 0 ? [...new Set(zones)] : [`${cfg.cluster.region}-a`];
+}
+
+/**
+ * What GKE itself labels a node of this pool with (its node pool, machine family, Spot,
+ * accelerator); a node the cluster autoscaler adds carries them too.
+ */
+export function gkeNodeLabels(pool: ResolvedPool): Record<string, string> {
+  const machine = pool.hardware.machineType ?? "";
+  return {
+    "cloud.google.com/gke-nodepool": pool.name,
+    "cloud.google.com/machine-family": machine.split("-")[0] ?? machine,
+    ...(pool.spot ? { "cloud.google.com/gke-spot": "true" } : {}),
+    ...(pool.hardware.acceleratorType ? { [GKE_ACCELERATOR_LABEL]: pool.hardware.acceleratorType } : {}),
+  };
+}
+
+/** What the cloud itself labels a node of this pool's node pool or node group with. */
+function cloudLabels(cfg: GkeFleetConfig | EksFleetConfig, pool: ResolvedPool): Record<string, string> {
+  if (cfg.platform === "gke") return gkeNodeLabels(pool);
   return { "eks.amazonaws.com/nodegroup": pool.name, "eks.amazonaws.com/capacityType": pool.spot ? "SPOT" : "ON_DEMAND" };
+}
+
+/** The labels an EKS Karpenter node of this pool would carry, for a cluster without Karpenter in it. */
+function eksKarpenterLabels(pool: ResolvedPool): Record<string, string> {
+  return {
+    "karpenter.sh/nodepool": nodePoolName(pool.name),
+    "karpenter.sh/capacity-type": pool.spot ? "spot" : "on-demand",
+    "karpenter.k8s.aws/ec2nodeclass": nodePoolName(pool.name),
+    "karpenter.sh/registered": "true",
+    "karpenter.sh/initialized": "true",
+  };
 }

@@ -66,8 +66,16 @@ const ARN = /^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/;
 /** cluster.karpenter.version's default: a release of the minor the controller policy is written for (platforms/karpenterIam.ts). */
 export const DEFAULT_KARPENTER_VERSION = "1.8.8";
 
-/** Karpenter's duration syntax (consolidateAfter, expireAfter): e.g. 30s, 10m, 1h30m, or Never. */
-const KARPENTER_DURATION = /^(([0-9]+(s|m|h))+|Never)$/;
+/** Karpenter's duration syntax (its CRDs' pattern, e.g. KWOKNodeClass nodeRegistrationDelay): 30s, 10m, 1h30m. */
+const DURATION = "([0-9]+(s|m|h))+";
+const KARPENTER_DURATION = new RegExp(`^${DURATION}$`);
+/** A NodePool's consolidateAfter and expireAfter also take Never. */
+const KARPENTER_DURATION_OR_NEVER = new RegExp(`^(${DURATION}|Never)$`);
+
+/** Whether `s` matches Karpenter's duration pattern; with `never`, the NodePool fields' "Never" too. */
+export function isKarpenterDuration(s: string, opts: { never?: boolean } = {}): boolean {
+  return (opts.never ? KARPENTER_DURATION_OR_NEVER : KARPENTER_DURATION).test(s);
+}
 
 /**
  * Who adds nodes to an EKS stack's pools (infra/platforms/eks.ts, docs/eks.md). `karpenter`: node groups keep
@@ -116,7 +124,7 @@ const eksClusterObject = z.strictObject({
       /** kube-system is Karpenter's default (its API priority and fairness settings expect it). */
       namespace: dnsLabel(63).default("kube-system"),
       /** How long a Karpenter node must have no worker before it is removed. */
-      consolidateAfter: z.string().regex(KARPENTER_DURATION, "must be a duration such as 30s, 10m or 1h30m, or Never").default("10m"),
+      consolidateAfter: z.string().regex(KARPENTER_DURATION_OR_NEVER, "must be a duration such as 30s, 10m or 1h30m, or Never").default("10m"),
       /** EKS-optimized AL2023 release for Karpenter's nodes (e.g. v20250821); latest follows new releases, replacing nodes as they come out. */
       amiVersion: z
         .string()

@@ -3,7 +3,7 @@
 // it, so a worker's nodeSelector/tolerations cannot drift from the nodes it must land on. Which
 // machine types carry which GPUs, and how many, comes from machineShapes.ts.
 import { type GpuKind, GPU_KINDS } from "./gpuKinds.js";
-import { gpuMachineTypes } from "./machineShapes.js";
+import { type Cloud, gpuMachineTypes } from "./machineShapes.js";
 
 export { GPU_KINDS, type GpuKind };
 
@@ -162,6 +162,13 @@ export interface ResolvedHardware {
   instanceType?: string;
   /** EKS only. */
   amiType?: string;
+}
+
+/** A pool's machine on the cloud its hardware was resolved for: GKE's machineType or EKS's instanceType (none on generic). */
+export function cloudMachine(hw: Pick<ResolvedHardware, "target" | "machineType" | "instanceType">): { cloud: Cloud; type: string } | undefined {
+  if (hw.target === "gke" && hw.machineType !== undefined) return { cloud: "gke", type: hw.machineType };
+  if (hw.target === "eks" && hw.instanceType !== undefined) return { cloud: "eks", type: hw.instanceType };
+  return undefined;
 }
 
 export interface HardwareProblem {

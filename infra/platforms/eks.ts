@@ -34,7 +34,7 @@ import {
   tolerationsFor,
 } from "../hardware/gpuProfiles.js";
 import { deployKarpenter, type KarpenterDeployment } from "./eksKarpenter.js";
-import { isKarpenterPool, karpenterNodeCount } from "./karpenterNodePools.js";
+import { hasNodePool, isKarpenterPool } from "./karpenterNodePools.js";
 import { eksKubeconfig } from "./kubeconfig.js";
 
 const DEVICE_PLUGIN_REPO = "https://nvidia.github.io/k8s-device-plugin";
@@ -223,7 +223,7 @@ export function deployEks(cfg: EksFleetConfig): EksDeployment {
         cluster: c,
         clusterName,
         securityGroupId,
-        pools: enabled.filter((p) => isKarpenterPool(p) && karpenterNodeCount(p) > 0),
+        pools: enabled.filter(hasNodePool),
         systemGroups,
         provider,
       })

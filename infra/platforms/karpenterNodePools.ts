@@ -2,7 +2,7 @@
 // provisions at all. Pure (no @pulumi imports): eks.ts registers these as custom resources, and the
 // embedded cluster can render the same NodePools for Karpenter's kwok provider.
 import { hasWorkers, type ResolvedPool } from "../config/configTypes.js";
-import { GPU_RESOURCE, NODE_POOL_LABEL, isGpuKind, type NodeTaint } from "../hardware/gpuProfiles.js";
+import { GPU_RESOURCE, NODE_POOL_LABEL, cloudMachine, isGpuKind, type NodeTaint } from "../hardware/gpuProfiles.js";
 import { machineShape } from "../hardware/machineShapes.js";
 
 export const NODEPOOL_API_VERSION = "karpenter.sh/v1";
@@ -23,6 +23,11 @@ export function isKarpenterPool(pool: Pick<ResolvedPool, "enabled" | "maxReplica
  */
 export function karpenterNodeCount(pool: Pick<ResolvedPool, "minNodes" | "maxNodes">): number {
   return Math.max(0, pool.maxNodes - pool.minNodes);
+}
+
+/** Pools that get a NodePool where Karpenter is installed: Karpenter pools with nodes above minNodes. */
+export function hasNodePool(pool: Pick<ResolvedPool, "enabled" | "maxReplicas" | "gpu" | "minNodes" | "maxNodes">): boolean {
+  return isKarpenterPool(pool) && karpenterNodeCount(pool) > 0;
 }
 
 /** NodePool and EC2NodeClass name of a pool; prefixed so they never clash with other NodePools in the cluster. */
@@ -72,11 +77,17 @@ export interface NodePoolOptions {
   nodeClassRef?: NodeClassRef;
   /** vCPUs per node for a cpu pool's limit; the instance type's, from the machine table, when omitted. */
   vcpusPerNode?: number;
+  /**
+   * Labels the cloud itself puts on a node of the pool (e.g. GKE's node-pool label), for a provider
+   * that imitates that cloud; added to the pool's labels in the node template.
+   */
+  cloudLabels?: Record<string, string>;
 }
 
 /**
  * What bounds a pool's Karpenter nodes to karpenterNodeCount: a GPU pool's GPUs, a cpu pool's
- * vCPUs, per node both from the machine table (machineShapes.ts; gpusPerNode is resolved from it).
+ * vCPUs, per node both from the machine table (machineShapes.ts; gpusPerNode is resolved from it)
+ * of the cloud the pool's hardware was resolved for.
  * Karpenter launches no instance that would push the NodePool past a limit (checked against
  * instance capacity, so one instance type gives an exact node count; a burst of launches can
  * briefly overshoot, as Karpenter's limit accounting is eventually consistent).
@@ -84,20 +95,21 @@ export interface NodePoolOptions {
 export function nodePoolLimits(pool: ResolvedPool, vcpusPerNode?: number): Record<string, string> {
   const nodes = karpenterNodeCount(pool);
   if (isGpuKind(pool.gpu)) return { [GPU_RESOURCE]: String(nodes * pool.hardware.gpusPerNode) };
-  const type = pool.hardware.instanceType;
-  const vcpus = vcpusPerNode ?? (type ? machineShape("eks", type)?.vcpu : undefined);
+  const machine = cloudMachine(pool.hardware);
+  const vcpus = vcpusPerNode ?? (machine ? machineShape(machine.cloud, machine.type)?.vcpu : undefined);
   if (vcpus === undefined) {
     // Config validation (poolFit.ts) refuses a cpu worker pool on a type the table does not list.
-    throw new Error(`pool ${pool.name}: ${type ?? "its machine"} is not in the machine table, so its Karpenter nodes cannot be bounded by vCPUs`);
+    throw new Error(`pool ${pool.name}: ${machine?.type ?? "its machine"} is not in the machine table, so its Karpenter nodes cannot be bounded by vCPUs`);
   }
   return { cpu: String(nodes * vcpus) };
 }
 
 function requirements(pool: ResolvedPool): NodeSelectorRequirement[] {
   const reqs: NodeSelectorRequirement[] = [];
-  // The pool's one instance type: the type gpusPerNode, the chart's worker resources and the
-  // capacity checks were all computed for.
-  if (pool.hardware.instanceType) reqs.push({ key: "node.kubernetes.io/instance-type", operator: "In", values: [pool.hardware.instanceType] });
+  // The pool's one instance type (GKE: its machine type): the type gpusPerNode, the chart's worker
+  // resources and the capacity checks were all computed for.
+  const machine = cloudMachine(pool.hardware);
+  if (machine) reqs.push({ key: "node.kubernetes.io/instance-type", operator: "In", values: [machine.type] });
   reqs.push(
     { key: "karpenter.sh/capacity-type", operator: "In", values: [pool.spot ? "spot" : "on-demand"] },
     { key: "kubernetes.io/arch", operator: "In", values: ["amd64"] },
@@ -125,7 +137,7 @@ export function buildNodePool(pool: ResolvedPool, opts: NodePoolOptions): NodePo
     metadata: { name, labels: { [NODE_POOL_LABEL]: pool.name } },
     spec: {
       template: {
-        metadata: { labels: { ...pool.nodeLabels } },
+        metadata: { labels: { ...opts.cloudLabels, ...pool.nodeLabels } },
         spec: {
           nodeClassRef: opts.nodeClassRef ?? { group: "karpenter.k8s.aws", kind: "EC2NodeClass", name },
           taints: pool.nodeTaints.map((t) => ({ ...t })),

@@ -11,6 +11,7 @@ import { parseConfig } from "../../../infra/config/configParse.js";
 import type { EksFleetConfig, GkeFleetConfig } from "../../../infra/config/configTypes.js";
 import { GPU_TAINT, NODE_POOL_LABEL } from "../../../infra/hardware/gpuProfiles.js";
 import { allocatable, machineShape } from "../../../infra/hardware/machineShapes.js";
+import { eksRaw, withValue } from "../infra/fixtures.js";
 
 function prod(cloud: "gke" | "eks"): GkeFleetConfig | EksFleetConfig {
   const doc = yaml.load(fs.readFileSync(path.join(REPO_ROOT, "stacks", `Pulumi.${cloud}-prod.yaml`), "utf8")) as { config: Record<string, unknown> };
@@ -48,5 +49,31 @@ describe("cloudNodes", () => {
     expect(a100.labels).toMatchObject({ "karpenter.sh/nodepool": "sie-fleet-a100-80gb", "karpenter.sh/capacity-type": "spot" });
     expect(a100.capacity["nvidia.com/gpu"]).toBe("8");
     expect(nodes.filter((n) => n.labels[NODE_POOL_LABEL] === "system").map((n) => n.labels["eks.amazonaws.com/nodegroup"])).toEqual(["system"]);
+  });
+});
+
+describe("cloudNodes with Karpenter in the cluster", () => {
+  const karpenterLabels = (n: { labels: Record<string, string> }) => Object.keys(n.labels).filter((k) => k.startsWith("karpenter."));
+
+  it("gke-prod: a pool that can grow gets only its minNodes static nodes, possibly none", () => {
+    const cfg = prod("gke");
+    const nodes = cloudNodes(cfg, { prefix: "t", karpenter: true, count: () => 5 });
+    // l4 and system keep minNodes 1; l4-spot and the A100 pools (minNodes 0) start empty.
+    expect(nodes.map((n) => n.name)).toEqual(["t-l4-0", "t-system-0"]);
+    expect(nodes.flatMap(karpenterLabels)).toEqual([]);
+    expect(nodes[0]!.labels["cloud.google.com/gke-nodepool"]).toBe("l4");
+  });
+
+  it("eks-prod: Karpenter pools keep their node-group nodes, nothing is faked as Karpenter's, fixed groups are untouched", () => {
+    const cfg = prod("eks");
+    const nodes = cloudNodes(cfg, { karpenter: true, count: (p) => (p.name === "system" ? 2 : 9) });
+    expect(nodes.map((n) => n.name)).toEqual(["eks-l4-0", "eks-system-0", "eks-system-1"]);
+    expect(nodes.flatMap(karpenterLabels)).toEqual([]);
+    expect(nodes.map((n) => n.labels["eks.amazonaws.com/nodegroup"])).toEqual(["l4", "system", "system"]);
+  });
+
+  it("eks without its own Karpenter: every pool as before (nothing for Karpenter to scale)", () => {
+    const cfg = parseConfig(withValue(eksRaw(), "cluster.nodeAutoscaler", "external")) as EksFleetConfig;
+    expect(cloudNodes(cfg, { karpenter: true }).map((n) => n.name)).toEqual(cloudNodes(cfg).map((n) => n.name));
   });
 });
