@@ -16,6 +16,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import * as k8s from "@kubernetes/client-node";
+import { applyCrds, createUnlessExists, yamlFiles } from "./apply.js";
 import { claimClusterDir } from "./clusterDir.js";
 import { kwokStages } from "./endpoints/kwokStages.js";
 import { issueServingCert, kubeconfig, makePki, opensslMissing, type Pki } from "./certs.js";
@@ -321,17 +322,6 @@ export async function startControlPlane(opts: StartControlPlaneOptions): Promise
   }
 }
 
-/** True when `create` made the object, false when it existed already (HTTP 409). */
-async function createUnlessExists(create: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await create();
-    return true;
-  } catch (err) {
-    if ((err as { code?: number }).code === 409) return false;
-    throw err;
-  }
-}
-
 function start(procs: Proc[], logDir: string, name: string, bin: string, args: readonly string[]): Proc {
   // KUBECONFIG from the caller's shell must not leak into a component's client.
   const env = { ...process.env };
@@ -449,38 +439,4 @@ function kcmArgs(dir: string, pki: Pki, kc: string, port: number): string[] {
 
 function schedulerArgs(dir: string, kc: string, port: number): string[] {
   return controllerArgs(kc, port, path.join(dir, "scheduler"));
-}
-
-function yamlFiles(dir: string): string[] {
-  return fs
-    .readdirSync(dir)
-    .filter((f) => f.endsWith(".yaml"))
-    .sort()
-    .map((f) => path.join(dir, f));
-}
-
-/** CRDs as their release ships them: KEDA's (scripts/ensure-kube-tools copies them beside the binaries) and kwok's. */
-async function applyCrds(kc: k8s.KubeConfig, files: readonly string[], timeoutMs: number): Promise<void> {
-  const ext = kc.makeApiClient(k8s.ApiextensionsV1Api);
-  const docs = files.flatMap((f) =>
-    (k8s.loadAllYaml(fs.readFileSync(f, "utf8")) as k8s.V1CustomResourceDefinition[]).filter((d) => d?.kind === "CustomResourceDefinition"),
-  );
-  for (const crd of docs) {
-    if (await createUnlessExists(() => ext.createCustomResourceDefinition({ body: crd }))) continue;
-    // A restart with another KEDA release's CRDs updates what the last start created.
-    const name = crd.metadata?.name ?? "";
-    const live = await ext.readCustomResourceDefinition({ name });
-    await ext.replaceCustomResourceDefinition({ name, body: { ...crd, metadata: { ...crd.metadata, resourceVersion: live.metadata?.resourceVersion } } });
-  }
-  for (const crd of docs) {
-    const name = crd.metadata?.name ?? "";
-    await waitFor(
-      `CRD ${name} Established`,
-      async () => {
-        const got = await ext.readCustomResourceDefinition({ name });
-        return got.status?.conditions?.some((c) => c.type === "Established" && c.status === "True") ? true : undefined;
-      },
-      { timeoutMs, intervalMs: 200 },
-    );
-  }
 }

@@ -3,14 +3,14 @@
  * the SIE endpoint server, the cluster's Prometheus and KEDA beside it), so the CLI and test lanes start
  * a cluster once and reuse it.
  *
- *   node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--no-keda] [--timeout-ms N]
+ *   node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--no-keda] [--karpenter FILE] [--timeout-ms N]
  *
  * It holds `<dir>/daemon.pid` while it lives and writes `<dir>/cluster.json` once everything is
  * ready (daemonState.ts). SIGTERM or SIGINT stops every component in reverse order and removes
  * both files. If a component dies, it stops the rest and exits 1: half a cluster would look
- * healthy to `status` while pods stop changing. Prometheus and KEDA are the exceptions
- * (clusterPrometheus.ts, clusterKeda.ts): without them the cluster is still whole, as a real one is
- * when its monitoring or autoscaler is down. Its own
+ * healthy to `status` while pods stop changing. Prometheus, KEDA and Karpenter are the exceptions
+ * (clusterPrometheus.ts, clusterKeda.ts, karpenter/clusterKarpenter.ts): without them the cluster
+ * is still whole, as a real one is when its monitoring or an autoscaler is down. Its own
  * output (daemon.log) is one line per step; each component logs to `<dir>/logs/`.
  */
 import * as fs from "node:fs";
@@ -19,6 +19,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import * as k8s from "@kubernetes/client-node";
 import { startClusterKeda, type ClusterKeda } from "./clusterKeda.js";
+import { startClusterKarpenter, type ClusterKarpenter, type KarpenterSpec } from "./karpenter/clusterKarpenter.js";
 import { startClusterPrometheus, type ClusterPrometheus } from "./clusterPrometheus.js";
 import { egressSocketPath, startControlPlane, type ControlPlane, type KubeletServer } from "./controlPlane.js";
 import type { PodForward } from "./endpoints/egressForward.js";
@@ -60,6 +61,8 @@ export interface DaemonOptions {
   nodes?: readonly FakeNodeSpec[];
   /** Run KEDA (default true when it is built; it needs the endpoint server). */
   keda?: boolean;
+  /** Run Karpenter as the node autoscaler, scaling these NodePools (none when undefined). */
+  karpenter?: KarpenterSpec;
 }
 
 /** Exit codes of the daemon process (its parent reads them from daemon.log, not the CLI's table). */
@@ -126,6 +129,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   let endpoints: EndpointServer | undefined;
   let prometheus: ClusterPrometheus | undefined;
   let keda: ClusterKeda | undefined;
+  let karpenter: ClusterKarpenter | undefined;
   let stopping = false;
   try {
     log(`starting the control plane in ${dir}`);
@@ -135,6 +139,18 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       ...(opts.timeoutMs ? { timeoutMs: opts.timeoutMs } : {}),
       ...(opts.nodes ? { nodes: opts.nodes } : {}),
     });
+    if (opts.karpenter) {
+      karpenter = await startClusterKarpenter({ cluster: cp, spec: opts.karpenter, log }).catch((err: unknown) => {
+        log(`no node autoscaler in the cluster: Karpenter did not start: ${(err as Error).message}`);
+        return undefined;
+      });
+      if (karpenter) {
+        log(`Karpenter ${karpenter.version}: scaling NodePools ${nodePoolNames(opts.karpenter).join(", ")} (log ${karpenter.proc.logPath})`);
+        void karpenter.exited.then((why) => {
+          if (!stopping) log(`${why}; the cluster runs on without a node autoscaler: Pending pods wait until it is restarted`);
+        });
+      }
+    }
     if (opts.startEndpoints) {
       const ports = await stablePorts(dir, ["endpoints", "podNetwork"], log);
       endpoints = await opts.startEndpoints(cp.kubeconfigPath, ports, egressSocketPath(dir), cp.kubelet);
@@ -170,6 +186,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
       ...(endpoints ? { endpointsUrl: endpoints.url, ...(endpoints.metricsUrl ? { metricsUrl: endpoints.metricsUrl } : {}) } : {}),
       ...(prometheus ? { prometheus: { url: prometheus.url, service: prometheus.service, ...(prometheus.pid ? { pid: prometheus.pid } : {}) } } : {}),
       ...(keda ? { keda: { version: keda.version, pids: [keda.operator.pid, keda.metricsApiServer.pid].filter((p) => p !== undefined) } } : {}),
+      ...(karpenter && opts.karpenter
+        ? { karpenter: { version: karpenter.version, ...(karpenter.proc.pid ? { pid: karpenter.proc.pid } : {}), nodePools: nodePoolNames(opts.karpenter) } }
+        : {}),
       startedAt: new Date(t0).toISOString(),
       readyInMs: Date.now() - t0,
       timings: cp.timings,
@@ -185,6 +204,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
     log(`start failed: ${(err as Error).message}`);
     stopping = true;
     await keda?.stop().catch(() => undefined);
+    await karpenter?.stop().catch(() => undefined);
     await prometheus?.stop().catch(() => undefined);
     await endpoints?.stop().catch(() => undefined);
     await cp?.stop();
@@ -199,6 +219,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   else log(`${outcome.signal}: stopping`);
   stopping = true;
   await keda?.stop().catch((err: unknown) => log(`KEDA stop failed: ${(err as Error).message}`));
+  await karpenter?.stop().catch((err: unknown) => log(`Karpenter stop failed: ${(err as Error).message}`));
   await prometheus?.stop().catch((err: unknown) => log(`Prometheus stop failed: ${(err as Error).message}`));
   await endpoints?.stop().catch((err: unknown) => log(`endpoint server stop failed: ${(err as Error).message}`));
   await cp.stop();
@@ -207,19 +228,26 @@ export async function runDaemon(opts: DaemonOptions): Promise<number> {
   return "died" in outcome ? DAEMON_EXIT.failed : DAEMON_EXIT.stopped;
 }
 
+function nodePoolNames(spec: KarpenterSpec): string[] {
+  return spec.nodePools.map((p) => p.metadata?.name ?? "?");
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       dir: { type: "string" },
       "no-endpoints": { type: "boolean" },
       "no-keda": { type: "boolean" },
+      karpenter: { type: "string" },
       "timeout-ms": { type: "string" },
       nodes: { type: "string" },
     },
   });
   const dir = values.dir;
   if (!dir) {
-    process.stderr.write("usage: node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--no-keda] [--timeout-ms N] [--nodes FILE]\n");
+    process.stderr.write(
+      "usage: node --import tsx cluster/daemon.ts --dir DIR [--no-endpoints] [--no-keda] [--karpenter FILE] [--timeout-ms N] [--nodes FILE]\n",
+    );
     process.exit(2);
   }
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -232,6 +260,7 @@ async function main(): Promise<void> {
   const startEndpoints = values["no-endpoints"] ? undefined : await loadEndpointServer();
   const timeoutMs = values["timeout-ms"] ? Number(values["timeout-ms"]) : undefined;
   const nodes = values.nodes ? (JSON.parse(fs.readFileSync(values.nodes, "utf8")) as FakeNodeSpec[]) : undefined;
+  const karpenter = values.karpenter ? (JSON.parse(fs.readFileSync(values.karpenter, "utf8")) as KarpenterSpec) : undefined;
   process.exit(
     await runDaemon({
       dir,
@@ -240,6 +269,7 @@ async function main(): Promise<void> {
       ...(timeoutMs ? { timeoutMs } : {}),
       ...(nodes ? { nodes } : {}),
       ...(values["no-keda"] ? { keda: false } : {}),
+      ...(karpenter ? { karpenter } : {}),
     }),
   );
 }

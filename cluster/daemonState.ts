@@ -11,6 +11,8 @@ import { isProcessAlive } from "../core/processes.js";
 export const CLUSTER_FILE = "cluster.json";
 /** Where `cluster start --nodes-from` leaves the node list the daemon registers. */
 export const NODES_FILE = "nodes.json";
+/** What the cluster's Karpenter scales (clusterKarpenter.ts KarpenterSpec), when it runs one: kept for restarts, as the nodes are. */
+export const KARPENTER_FILE = "karpenter.json";
 export const PID_FILE = "daemon.pid";
 export const DAEMON_LOG = "daemon.log";
 
@@ -33,6 +35,8 @@ export interface ClusterInfo {
   prometheus?: { service: string; url: string; pid?: number };
   /** KEDA (cluster/clusterKeda.ts), when it runs: its release and the operator's and metrics API server's pids. */
   keda?: { version: string; pids: number[] };
+  /** Karpenter (cluster/karpenter/), when it runs: its release, pid and the NodePools it scales. */
+  karpenter?: { version: string; pid?: number; nodePools: string[] };
   startedAt: string;
   /** From the daemon's start to ready. */
   readyInMs: number;

@@ -20,9 +20,21 @@ import { EXIT_CODES, SieFleetError, UsageError } from "../core/errors.js";
 import { REPO_ROOT } from "../core/paths.js";
 import { isProcessAlive } from "../core/processes.js";
 import { claimClusterDir, isClusterDir } from "./clusterDir.js";
-import { CLUSTER_FILE, DAEMON_LOG, NODES_FILE, daemonLogTail, isDaemon, PID_FILE, readClusterInfo, readDaemonPid, type ClusterInfo } from "./daemonState.js";
+import {
+  CLUSTER_FILE,
+  DAEMON_LOG,
+  KARPENTER_FILE,
+  NODES_FILE,
+  daemonLogTail,
+  isDaemon,
+  PID_FILE,
+  readClusterInfo,
+  readDaemonPid,
+  type ClusterInfo,
+} from "./daemonState.js";
 import type { FakeNodeSpec } from "./nodes.js";
-import { ensureKeda, ensureKubeTools } from "./tools.js";
+import { ensureKarpenter, ensureKeda, ensureKubeTools } from "./tools.js";
+import type { KarpenterSpec } from "./karpenter/clusterKarpenter.js";
 
 export { startControlPlane, type ControlPlane, type StartControlPlaneOptions } from "./controlPlane.js";
 export { ensureKubeTools, type KubeToolsBuild } from "./tools.js";
@@ -46,6 +58,11 @@ export interface StartEmbeddedClusterOptions {
   nodes?: readonly FakeNodeSpec[];
   /** Run KEDA (operator and metrics API server) in the cluster, building it first if needed (default true; needs the endpoint server). */
   keda?: boolean;
+  /**
+   * Run Karpenter as the node autoscaler with these NodePools (e.g. shapeFromStackFile()'s), building it
+   * first if needed. A restart without it runs the spec the cluster was started with, as for nodes.
+   */
+  karpenter?: KarpenterSpec;
 }
 
 export type EmbeddedCluster = ClusterInfo & {
@@ -82,12 +99,21 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
     const tools = await ensureKubeTools(progress);
     const keda = (opts.keda ?? true) && (opts.endpoints ?? true);
     const kedaRoot = keda ? await ensureKeda(progress) : undefined;
+    const karpenterRoot = opts.karpenter || fs.existsSync(path.join(dir, KARPENTER_FILE)) ? (await ensureKarpenter(progress)).root : undefined;
     // A long first build leaves time for another caller to have started it meanwhile.
     const ready = runningEmbeddedCluster(dir);
     if (ready) return { ...ready, alreadyRunning: true, log: logPath };
     pid = startingDaemon(dir);
     if (pid === undefined) {
-      ours = spawnDaemon(dir, logPath, { kube: tools.root, keda: kedaRoot }, timeoutMs, opts.endpoints ?? true, opts.nodes);
+      ours = spawnDaemon(
+        dir,
+        logPath,
+        { kube: tools.root, keda: kedaRoot, karpenter: karpenterRoot },
+        timeoutMs,
+        opts.endpoints ?? true,
+        opts.nodes,
+        opts.karpenter,
+      );
       pid = ours;
     }
   }
@@ -184,6 +210,7 @@ export interface EmbeddedClusterStatus {
   /** The cluster's Prometheus: its Service, and its server on loopback (for people, not the engine). */
   prometheus?: ClusterInfo["prometheus"];
   keda?: ClusterInfo["keda"];
+  karpenter?: ClusterInfo["karpenter"];
   startedAt?: string;
   versions?: ClusterInfo["versions"];
   components?: { name: string; pid: number | undefined; alive: boolean }[];
@@ -200,13 +227,14 @@ export async function embeddedClusterStatus(dir: string): Promise<EmbeddedCluste
   const base = { dir: abs, exists: isClusterDir(abs), log: path.join(abs, DAEMON_LOG) };
   const info = readClusterInfo(abs);
   if (info && isDaemon(info.pid)) {
-    const { pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, startedAt, versions } = info;
+    const { pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, karpenter, startedAt, versions } = info;
     const components = info.components.map((c) => ({ name: c.name, pid: c.pid, alive: c.pid !== undefined && isProcessAlive(c.pid) }));
     const out: EmbeddedClusterStatus = { ...base, state: "running", pid, server, kubeconfigPath, startedAt, versions, components };
     if (endpointsUrl) out.endpointsUrl = endpointsUrl;
     if (metricsUrl) out.metricsUrl = metricsUrl;
     if (prometheus) out.prometheus = prometheus;
     if (keda) out.keda = keda;
+    if (karpenter) out.karpenter = karpenter;
     try {
       out.nodes = await nodeCounts(kubeconfigPath);
     } catch (err) {
@@ -241,10 +269,11 @@ function startingDaemon(dir: string): number | undefined {
 function spawnDaemon(
   dir: string,
   logPath: string,
-  roots: { kube: string; keda: string | undefined },
+  roots: { kube: string; keda: string | undefined; karpenter: string | undefined },
   timeoutMs: number,
   endpoints: boolean,
   nodes?: readonly FakeNodeSpec[],
+  karpenter?: KarpenterSpec,
 ): number {
   const log = fs.openSync(logPath, "a");
   // The node list goes to the daemon as a file: it may be long, and it stays beside the cluster it shaped.
@@ -252,6 +281,9 @@ function spawnDaemon(
   const nodesFile = path.join(dir, NODES_FILE);
   if (nodes) fs.writeFileSync(nodesFile, `${JSON.stringify(nodes, null, 2)}\n`);
   const shaped = nodes !== undefined || fs.existsSync(nodesFile);
+  const karpenterFile = path.join(dir, KARPENTER_FILE);
+  if (karpenter) fs.writeFileSync(karpenterFile, `${JSON.stringify(karpenter, null, 2)}\n`);
+  const autoscaled = roots.karpenter !== undefined && fs.existsSync(karpenterFile);
   const args = [
     ...(DAEMON.endsWith(".ts") ? ["--import", "tsx"] : []),
     DAEMON,
@@ -262,10 +294,16 @@ function spawnDaemon(
     ...(endpoints ? [] : ["--no-endpoints"]),
     ...(roots.keda ? [] : ["--no-keda"]),
     ...(shaped ? ["--nodes", nodesFile] : []),
+    ...(autoscaled ? ["--karpenter", karpenterFile] : []),
   ];
   // Detached with its own log: it must outlive this process. KUBECONFIG of the caller's shell
   // means nothing to it.
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, SIE_FLEET_KUBE_TOOLS: roots.kube, ...(roots.keda ? { SIE_FLEET_KEDA_TOOLS: roots.keda } : {}) };
+  const childEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    SIE_FLEET_KUBE_TOOLS: roots.kube,
+    ...(roots.keda ? { SIE_FLEET_KEDA_TOOLS: roots.keda } : {}),
+    ...(roots.karpenter ? { SIE_FLEET_KARPENTER_TOOLS: roots.karpenter } : {}),
+  };
   delete childEnv["KUBECONFIG"];
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, detached: true, stdio: ["ignore", log, log], env: childEnv });
   fs.closeSync(log);

@@ -1,6 +1,7 @@
 /**
  * The binaries scripts/ensure-kube-tools builds from Go modules: the control plane (etcd,
- * kube-apiserver, kube-controller-manager, kube-scheduler, kwok), KEDA (operator, metrics API server), and
+ * kube-apiserver, kube-controller-manager, kube-scheduler, kwok), KEDA (operator, metrics API server),
+ * Karpenter's kwok provider (the node autoscaler), and
  * the Pulumi Kubernetes provider with a helm client. `find*` only looks (a cold build takes tens
  * of minutes, so a test can skip with the reason instead); `ensure*` builds when needed.
  * Builds are cached under SIE_FLEET_TOOLS_DIR (the script's default: <repo>/.sie-fleet/tools).
@@ -11,6 +12,7 @@ import * as path from "node:path";
 import { REPO_ROOT } from "../core/paths.js";
 import { checkEnsureScript, runEnsureScript, type EnsureToolOptions, type FoundTool } from "../core/ensureTool.js";
 import { StackError } from "../core/errors.js";
+import { yamlFiles } from "./apply.js";
 
 // The provider and helm client: built by the same script, found by the engine, which installs the
 // plugin into its PULUMI_HOME.
@@ -78,6 +80,39 @@ export async function ensureKeda(opts: EnsureToolOptions = {}): Promise<string> 
   const found = findKeda();
   if (!found.ok) throw new StackError("tool-missing", found.reason, { hint: BUILD_HINT });
   return root;
+}
+
+/** What `ensure-kube-tools --karpenter` builds: Karpenter's kwok provider, its CRDs and its chart's service account and RBAC. */
+export interface KarpenterBuild {
+  root: string;
+  /** e.g. `v1.14.1`, from tools/kube/karpenter/go.mod. */
+  version: string;
+  bin: string;
+  crdFiles: string[];
+  /** Namespace, service account and RBAC, in apply order. */
+  installFiles: string[];
+}
+
+/** The Karpenter build for the current sources (or SIE_FLEET_KARPENTER_TOOLS=<root>), or why there is none. */
+export function findKarpenter(): ({ ok: true } & KarpenterBuild) | { ok: false; reason: string } {
+  const found = findBuild(process.env["SIE_FLEET_KARPENTER_TOOLS"], ["--karpenter"], "Karpenter");
+  if (!found.ok) return found;
+  const bin = path.join(found.root, "bin", "karpenter-kwok");
+  const [crdDir, installDir] = ["crds", "install"].map((d) => path.join(found.root, d)) as [string, string];
+  for (const f of [bin, crdDir, installDir]) {
+    if (!fs.existsSync(f)) return { ok: false, reason: `${f} is missing: run scripts/ensure-kube-tools --karpenter` };
+  }
+  const mod = fs.readFileSync(path.join(REPO_ROOT, "tools/kube/karpenter/go.mod"), "utf8");
+  const version = /^\s*sigs\.k8s\.io\/karpenter\s+(\S+)/m.exec(mod)?.[1] ?? "unknown";
+  return { ok: true, root: found.root, version, bin, crdFiles: yamlFiles(crdDir), installFiles: yamlFiles(installDir) };
+}
+
+/** Karpenter's build, building it first if needed; returns it. */
+export async function ensureKarpenter(opts: EnsureToolOptions = {}): Promise<KarpenterBuild> {
+  if (!process.env["SIE_FLEET_KARPENTER_TOOLS"]) await runEnsureScript("ensure-kube-tools", ["--karpenter"], "Karpenter", BUILD_HINT, opts);
+  const found = findKarpenter();
+  if (!found.ok) throw new StackError("tool-missing", found.reason, { hint: BUILD_HINT });
+  return found;
 }
 
 /** kubectl of the control plane's Kubernetes release (`ensure-kube-tools --kubectl`, or SIE_FLEET_KUBECTL_TOOLS=<root>), if built. */

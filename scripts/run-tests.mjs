@@ -18,8 +18,8 @@
 // `static` lane.
 // Before the lanes that need them, the tools are built from Go modules (or found in
 // SIE_FLEET_TOOLS_DIR) and one embedded cluster (without KEDA) is started for the default and
-// reliability lanes to share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them. KEDA, which
-// only the cluster lane runs, is not built here (kedaNotice).
+// reliability lanes to share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them. KEDA and
+// Karpenter, which only the cluster lane runs, are not built here (autoscalerNotice).
 import { spawn, spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -110,15 +110,22 @@ async function runLane(lane, extra, env) {
 }
 
 /**
- * KEDA (operator and metrics API server) runs only in the cluster lane's KEDA and demo tests, and
- * is not built here: its cold build is about 24 CPU-minutes (14-15 minutes on 2 cores), which a
- * cold CI run cannot afford within its 90 minutes, and beside the lanes it slowed them by as much.
- * Without it those tests skip, saying so; this says it up front, with how to build it.
+ * The autoscalers run only in the cluster lane's own tests and are not built here. KEDA (operator
+ * and metrics API server, for the KEDA and demo tests): its cold build is about 24 CPU-minutes
+ * (14-15 minutes on 2 cores), which a cold CI run cannot afford within its 90 minutes, and beside
+ * the lanes it slowed them by as much. Karpenter's kwok provider (the Karpenter tests): about 6
+ * CPU-minutes (4-5 minutes), which would take the cold run to within a few minutes of its limit.
+ * Without them those tests skip, saying so; this says it up front, with how to build them.
  */
-function kedaNotice() {
-  const r = spawnSync(path.join(repo, "scripts/ensure-kube-tools"), ["--keda", "--check"], { cwd: repo, encoding: "utf8" });
-  if (r.status === 0) return;
-  console.log("== KEDA is not built: the cluster lane's KEDA and demo tests will skip (scripts/ensure-kube-tools --keda builds it, ~24 CPU-minutes cold)");
+function autoscalerNotice() {
+  const sets = [
+    ["--keda", "KEDA", "the cluster lane's KEDA and demo tests", "~24 CPU-minutes cold"],
+    ["--karpenter", "Karpenter", "the cluster lane's Karpenter tests", "~6 CPU-minutes cold"],
+  ];
+  for (const [flag, what, tests, cost] of sets) {
+    const r = spawnSync(path.join(repo, "scripts/ensure-kube-tools"), [flag, "--check"], { cwd: repo, encoding: "utf8" });
+    if (r.status !== 0) console.log(`== ${what} is not built: ${tests} will skip (scripts/ensure-kube-tools ${flag} builds it, ${cost})`);
+  }
 }
 
 /** Type check, format and lint: one pass or failure each. */
@@ -185,7 +192,7 @@ if (lanes.some((l) => l === "default" || l === "reliability")) {
   );
   if (code !== 0) console.error("[run-tests] the shared cluster did not start; its lanes will fail with the reason");
 }
-if (lanes.includes("cluster")) kedaNotice();
+if (lanes.includes("cluster")) autoscalerNotice();
 try {
   for (const lane of lanes) {
     console.log(`\n== lane ${lane}`);

@@ -251,9 +251,15 @@ ${EXIT_CODES_HELP}`,
       "--nodes-from <stack-file>",
       "instead of the default fake nodes, the nodes a gke or eks stack file's pools would come up with (labels, taints, allocatable as the cloud reports them); for a new --dir",
     )
+    .option(
+      "--karpenter",
+      "with --nodes-from: start only each pool's minNodes and run Karpenter (its kwok provider, built the first time) to add the rest on demand and remove empty ones, with the NodePools the stack's pools get",
+    )
+    .option("--node-delay <duration>", "with --karpenter: how long a new node takes to join, e.g. 30s or 2m (default 60s)")
+    .option("--consolidate-after <duration>", "with --karpenter: how long an empty node stays (default the stack's cluster.karpenter.consolidateAfter, or 10m)")
     .addHelpText(
       "after",
-      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ sie-fleet cluster start --dir .sie-fleet/gke-shaped --nodes-from stacks/Pulumi.gke-prod.yaml\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
+      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ sie-fleet cluster start --dir .sie-fleet/gke-shaped --nodes-from stacks/Pulumi.gke-prod.yaml\n  $ sie-fleet cluster start --dir .sie-fleet/eks-scaled --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter --node-delay 90s\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
     )
     .action(cmd("cluster start", async () => ({ run: (await import("./commands/cluster.js")).start })));
   cluster

@@ -13,7 +13,7 @@ import {
   type EmbeddedClusterStatus,
 } from "../../../cluster/index.js";
 import { isClusterDir } from "../../../cluster/clusterDir.js";
-import { nodesFromStackFile } from "../../../cluster/nodesFromStack.js";
+import { shapeFromStackFile } from "../../../cluster/nodesFromStack.js";
 import { ensureKubectl } from "../../../cluster/tools.js";
 import { EXIT_CODES, UsageError } from "../../../core/errors.js";
 import type { CommandContext } from "../context.js";
@@ -27,9 +27,17 @@ export interface ClusterFlags {
   timeout?: number;
   /** A GKE or EKS stack file whose pools the cluster's nodes are shaped after. */
   nodesFrom?: string;
+  /** Run Karpenter as the node autoscaler for the --nodes-from stack's pools. */
+  karpenter?: boolean;
+  /** How long Karpenter's nodes take to join (Karpenter duration). */
+  nodeDelay?: string;
+  consolidateAfter?: string;
   /** `cluster kubectl`: kubectl's own arguments (after `--`). */
   args?: string[];
 }
+
+/** How long a node from Karpenter takes to join unless --node-delay says: a GPU instance boots, joins and gets its driver in a minute or more. */
+export const DEFAULT_NODE_DELAY = "60s";
 
 function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
   return flags.dir ? path.resolve(ctx.io.cwd, flags.dir) : embeddedClusterDir(ctx.globals.stateDir, ctx.io.env);
@@ -37,7 +45,17 @@ function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
 
 export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
   const dir = clusterDir(flags, ctx);
-  const shaped = flags.nodesFrom ? nodesFromStackFile(path.resolve(ctx.io.cwd, flags.nodesFrom)) : undefined;
+  if ((flags.karpenter || flags.nodeDelay || flags.consolidateAfter) && !flags.nodesFrom) {
+    throw new UsageError("--karpenter needs --nodes-from: its NodePools are generated from a gke or eks stack's pools", {
+      code: "bad-nodes-from",
+      hint: "e.g. sie-fleet cluster start --dir .sie-fleet/eks-shaped --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter",
+    });
+  }
+  const autoscaler =
+    flags.karpenter || flags.nodeDelay || flags.consolidateAfter
+      ? { registrationDelay: flags.nodeDelay ?? DEFAULT_NODE_DELAY, ...(flags.consolidateAfter ? { consolidateAfter: flags.consolidateAfter } : {}) }
+      : undefined;
+  const shaped = flags.nodesFrom ? shapeFromStackFile(path.resolve(ctx.io.cwd, flags.nodesFrom), autoscaler) : undefined;
   // Nodes that exist are kept, so shaping a cluster that has some would leave a mixed fleet.
   if (shaped && isClusterDir(dir)) {
     throw new UsageError(`--nodes-from shapes a new cluster, but ${dir} holds one already (with its nodes)`, {
@@ -47,17 +65,35 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
   }
   const c = await startEmbeddedCluster({
     dir,
-    ...(shaped ? { nodes: shaped } : {}),
+    ...(shaped ? { nodes: shaped.nodes } : {}),
+    ...(shaped?.karpenter ? { karpenter: shaped.karpenter } : {}),
     endpoints: flags.endpoints ?? true,
     keda: flags.keda ?? true,
     ...(flags.timeout ? { timeoutMs: flags.timeout * 1000 } : {}),
     // Progress on stderr, so stdout stays the result (and stays JSON with --json).
     onProgress: (line) => void ctx.io.stderr.write(`cluster: ${line}\n`),
   });
-  const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, readyInMs, restarted, nodes, versions, log } = c;
+  const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, karpenter, readyInMs, restarted, nodes, versions, log } = c;
   ctx.out.result(
     "cluster start",
-    { running: true, alreadyRunning, dir, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, readyInMs, restarted, nodes, versions, log },
+    {
+      running: true,
+      alreadyRunning,
+      dir,
+      pid,
+      server,
+      kubeconfigPath,
+      endpointsUrl,
+      metricsUrl,
+      prometheus,
+      keda,
+      karpenter,
+      readyInMs,
+      restarted,
+      nodes,
+      versions,
+      log,
+    },
     [
       alreadyRunning
         ? `cluster already running (pid ${pid})`
@@ -72,6 +108,11 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
         : flags.keda === false || flags.endpoints === false
           ? []
           : [`  keda        not running: nothing scales (${log} says why)`]),
+      ...(karpenter
+        ? [`  karpenter   ${karpenter.version} (node autoscaler: NodePools ${karpenter.nodePools.join(", ")})`]
+        : shaped?.karpenter
+          ? [`  karpenter   not running: no nodes are added (${log} says why)`]
+          : []),
       `  logs        ${log}, ${path.join(dir, "logs")}/`,
       `try: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
       `stop it with: sie-fleet cluster stop${flags.dir ? ` --dir ${flags.dir}` : ""}`,
@@ -113,6 +154,7 @@ function statusLines(s: EmbeddedClusterStatus): string[] {
         ...(s.endpointsUrl ? [`  endpoints   ${s.endpointsUrl}`] : []),
         ...(s.prometheus ? [`  prometheus  ${prometheusLine(s.prometheus)}`] : []),
         ...(s.keda ? [`  keda        ${s.keda.version} (pids ${s.keda.pids.join(", ")})`] : []),
+        ...(s.karpenter ? [`  karpenter   ${s.karpenter.version} (pid ${s.karpenter.pid ?? "?"}; NodePools ${s.karpenter.nodePools.join(", ")})`] : []),
         `  components  ${(s.components ?? []).map((c) => `${c.name} ${c.pid ?? "?"}${c.alive ? "" : " (gone)"}`).join(", ")}`,
       ];
     case "starting":
