@@ -210,7 +210,8 @@ export interface EmbeddedClusterStatus {
   /** The cluster's Prometheus: its Service, and its server on loopback (for people, not the engine). */
   prometheus?: ClusterInfo["prometheus"];
   keda?: ClusterInfo["keda"];
-  karpenter?: ClusterInfo["karpenter"];
+  /** Karpenter as the daemon started it, and whether its process still runs (the cluster runs on without it). */
+  karpenter?: NonNullable<ClusterInfo["karpenter"]> & { alive: boolean };
   startedAt?: string;
   versions?: ClusterInfo["versions"];
   components?: { name: string; pid: number | undefined; alive: boolean }[];
@@ -234,7 +235,7 @@ export async function embeddedClusterStatus(dir: string): Promise<EmbeddedCluste
     if (metricsUrl) out.metricsUrl = metricsUrl;
     if (prometheus) out.prometheus = prometheus;
     if (keda) out.keda = keda;
-    if (karpenter) out.karpenter = karpenter;
+    if (karpenter) out.karpenter = { ...karpenter, alive: karpenter.pid !== undefined && isProcessAlive(karpenter.pid) };
     try {
       out.nodes = await nodeCounts(kubeconfigPath);
     } catch (err) {

@@ -45,9 +45,19 @@ export function shapeFromStackFile(file: string, autoscaler?: NodeAutoscalerOpti
     const nodes = cloudNodes(cfg, { prefix: cfg.platform, ...(autoscaler ? { karpenter: true } : {}) });
     if (!autoscaler) return { nodes };
     const { nodeClasses, nodePools } = kwokNodePools(cfg, { consolidateAfter, registrationDelay: autoscaler.registrationDelay });
+    if (nodePools.length === 0) {
+      throw new UsageError(`--nodes-from ${file} --karpenter: none of the stack's pools is scaled by Karpenter, so it would have nothing to do`, {
+        code: "bad-nodes-from",
+        hint:
+          cfg.platform === "eks"
+            ? "give the stack cluster.nodeAutoscaler: karpenter and a pool with maxNodes above minNodes, or leave --karpenter out"
+            : "give a pool maxNodes above its minNodes, or leave --karpenter out",
+      });
+    }
     const instanceTypes = kwokInstanceTypes(cfg.platform, { region: cfg.cluster.region, zones: cloudZones(cfg) });
     return { nodes, karpenter: { instanceTypes, nodeClasses, nodePools } };
   } catch (err) {
+    if (err instanceof UsageError) throw err;
     // A pool without workers may name a machine type the table does not list (nothing is fitted on it).
     throw new UsageError(`--nodes-from ${file}: ${(err as Error).message}`, {
       code: "bad-nodes-from",

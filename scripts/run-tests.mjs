@@ -111,7 +111,7 @@ async function runLane(lane, extra, env) {
 
 /**
  * The autoscalers run only in the cluster lane's own tests and are not built here. KEDA (operator
- * and metrics API server, for the KEDA and demo tests): its cold build is about 24 CPU-minutes
+ * and metrics API server, for the KEDA, live-KEDA and demo tests): its cold build is about 24 CPU-minutes
  * (14-15 minutes on 2 cores), which a cold CI run cannot afford within its 90 minutes, and beside
  * the lanes it slowed them by as much. Karpenter's kwok provider (the Karpenter tests): about 6
  * CPU-minutes (4-5 minutes), which would take the cold run to within a few minutes of its limit.
@@ -119,8 +119,8 @@ async function runLane(lane, extra, env) {
  */
 function autoscalerNotice() {
   const sets = [
-    ["--keda", "KEDA", "the cluster lane's KEDA and demo tests", "~24 CPU-minutes cold"],
-    ["--karpenter", "Karpenter", "the cluster lane's Karpenter tests", "~6 CPU-minutes cold"],
+    ["--keda", "KEDA", "the cluster lane's KEDA, live-KEDA, zero-pool-node and demo tests", "~24 CPU-minutes cold"],
+    ["--karpenter", "Karpenter", "the cluster lane's Karpenter and zero-pool-node tests", "~6 CPU-minutes cold"],
   ];
   for (const [flag, what, tests, cost] of sets) {
     const r = spawnSync(path.join(repo, "scripts/ensure-kube-tools"), [flag, "--check"], { cwd: repo, encoding: "utf8" });

@@ -246,6 +246,13 @@ export class KubeApi {
     });
   }
 
+  listClusterCustomObjects(ref: CustomObjectRef): Promise<KubeObjectLike[]> {
+    return call(`list ${ref.plural}.${ref.group}`, async () => {
+      const list = (await this.custom.listClusterCustomObject({ ...ref })) as { items?: KubeObjectLike[] };
+      return list.items ?? [];
+    });
+  }
+
   mergePatchCustomObject(ref: CustomObjectRef, namespace: string, name: string, body: object): Promise<KubeObjectLike> {
     return call(
       `patch ${ref.plural}.${ref.group} ${namespace}/${name}`,

@@ -137,6 +137,13 @@ export const ENGINE_PERMISSIONS: readonly EnginePermission[] = [
     why: "capacity preflight: the requests of every pod on the pools' nodes, any namespace (optional as above)",
   },
   {
+    scope: "cluster",
+    group: "karpenter.sh",
+    resource: "nodepools",
+    verbs: ["list"],
+    why: "capacity preflight on platforms existing and local: room Karpenter's NodePools can add for a pool (optional: without it none is counted)",
+  },
+  {
     scope: "prometheus",
     group: "",
     resource: "services/proxy",

@@ -131,6 +131,22 @@ describe("runCli in-process", () => {
     expect(r.stderr).toContain("Usage: sie-fleet");
   });
 
+  it.each([
+    [["--karpenter"], "--karpenter needs --nodes-from"],
+    [["--node-delay", "30s"], "--node-delay tunes Karpenter's nodes, but --karpenter is not given"],
+    [["--nodes-from", path.join(repo, "stacks/Pulumi.eks-prod.yaml"), "--karpenter", "--node-delay", "5x"], "--node-delay 5x: not a duration Karpenter takes"],
+    [
+      ["--nodes-from", path.join(repo, "stacks/Pulumi.gke-prod.yaml"), "--karpenter", "--consolidate-after", "soon"],
+      "--consolidate-after soon: not a duration",
+    ],
+  ])("cluster start %j is refused before anything starts", async (flags, message) => {
+    const dir = path.join(scratch, "karpenter-refused");
+    const r = await inProcess(["cluster", "start", "--dir", dir, ...flags]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+    expect(existsSync(dir)).toBe(false);
+  });
+
   it("cluster status on an empty dir says it is stopped", async () => {
     const r = await inProcess(["--json", "cluster", "status", "--dir", path.join(scratch, "nocluster")]);
     expect(r.code).toBe(0);

@@ -8,9 +8,10 @@ const config = (platform: string, notReadySeconds?: number) => ({
 });
 
 describe("rolloutTiming", () => {
-  it("off the local platform: the apply timeout and the chart's startup budgets", () => {
+  it("on every platform, the local one included: the apply timeout and the chart's startup budgets", () => {
     expect(rolloutTiming(config("gke"), "pool")).toMatchObject({ timeoutMs: 1_200_000, notReadyAfterMs: NOT_READY_AFTER_MS.pool });
     expect(rolloutTiming(config("eks"), "gateway").notReadyAfterMs).toBe(NOT_READY_AFTER_MS.gateway);
+    expect(rolloutTiming(config("local"), "pool")).toMatchObject({ timeoutMs: 1_200_000, notReadyAfterMs: NOT_READY_AFTER_MS.pool, pollMs: 200 });
   });
 
   it("rollout.timeouts.notReadySeconds replaces the budget on every platform and wave kind", () => {

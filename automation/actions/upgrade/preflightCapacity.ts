@@ -13,6 +13,7 @@ import type { ProgressEmitter } from "../../events/emitter.js";
 import { JOURNAL_ACTIONS, type Journal } from "../../journal/journal.js";
 import { isNotFound, statefulSetPods } from "../../kube/index.js";
 import { NodeReader, nodeView, workerView } from "../../plan/capacity/nodes.js";
+import { nodePoolGrowth, type NodePoolLike } from "../../plan/capacity/nodePoolGrowth.js";
 import type { Evidence, GateResult } from "../../../core/types.js";
 import type { StackContext } from "../context.js";
 
@@ -29,11 +30,40 @@ export class CapacityRefusedError extends SieFleetError {
   }
 }
 
-/** Pools with autoscaled node groups of their own may grow; on other platforms the nodes are what they are. */
-function growth(sc: StackContext, pool: string, matching: number): PoolDemand["growth"] {
-  const p = sc.config.pools[pool];
-  if (!p || (sc.config.platform !== "gke" && sc.config.platform !== "eks")) return undefined;
-  return { nodes: Math.max(0, p.maxNodes - matching), workersPerNode: p.workersPerNode };
+/** Karpenter's NodePools (cluster-scoped). */
+const NODE_POOLS = { group: "karpenter.sh", version: "v1", plural: "nodepools" } as const;
+
+/**
+ * The cluster's NodePools, or none when Karpenter is not installed (404) or they cannot be read
+ * (403): then no growth is counted, so a shortage is reported rather than assumed away.
+ */
+async function clusterNodePools(sc: StackContext): Promise<NodePoolLike[]> {
+  try {
+    return (await sc.kube.api.listClusterCustomObjects(NODE_POOLS)) as NodePoolLike[];
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.status === 404 || err.status === 403)) return [];
+    throw err;
+  }
+}
+
+/**
+ * How a pool may grow: GKE and EKS pools up to the maxNodes of the node groups the stack creates;
+ * on other platforms through the cluster's own node autoscaler, the NodePools that make nodes
+ * its workers fit (never past the stack's maxNodes). Otherwise the nodes are what they are.
+ */
+function growth(sc: StackContext, demand: PoolDemand, matching: number, nodePools: readonly NodePoolLike[]): PoolDemand["growth"] {
+  const p = sc.config.pools[demand.pool];
+  if (!p) return undefined;
+  const maxNew = Math.max(0, p.maxNodes - matching);
+  if (sc.config.platform === "gke" || sc.config.platform === "eks") return { nodes: maxNew, workersPerNode: p.workersPerNode };
+  const g = nodePoolGrowth(nodePools, {
+    selector: demand.selector,
+    tolerations: demand.tolerations,
+    gpusPerNode: p.hardware.gpusPerNode,
+    workersPerNode: p.workersPerNode,
+    maxNew,
+  });
+  return g ? { nodes: g.nodes, workersPerNode: g.workersPerNode } : undefined;
 }
 
 /** Reads the cluster and judges each deployed pool; changes nothing. */
@@ -43,6 +73,7 @@ async function assessCapacity(sc: StackContext, opts: { force: boolean }): Promi
   const reader = new NodeReader(api);
   const policy = sc.config.rollout.zeroReplicaPools;
   try {
+    const nodePools = sc.config.platform === "gke" || sc.config.platform === "eks" ? [] : await clusterNodePools(sc);
     const judged = await Promise.all(
       Object.entries(sc.names.statefulSets).flatMap(([pool, name]) => {
         const resolved = sc.config.pools[pool];
@@ -72,7 +103,7 @@ async function assessCapacity(sc: StackContext, opts: { force: boolean }): Promi
               replicas,
               surge: replicas === 0 && policy === "probe" ? 1 : 0,
             };
-            const g = growth(sc, pool, nodes.length);
+            const g = growth(sc, demand, nodes.length, nodePools);
             return assessPoolCapacity(
               g ? { ...demand, growth: g } : demand,
               nodes.map((n) => nodeView(n.node, n.pods, own)),

@@ -45,16 +45,22 @@ function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
 
 export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<number> {
   const dir = clusterDir(flags, ctx);
-  if ((flags.karpenter || flags.nodeDelay || flags.consolidateAfter) && !flags.nodesFrom) {
+  const tuning = flags.nodeDelay ? "--node-delay" : flags.consolidateAfter ? "--consolidate-after" : undefined;
+  if (tuning && !flags.karpenter) {
+    throw new UsageError(`${tuning} tunes Karpenter's nodes, but --karpenter is not given`, {
+      code: "bad-nodes-from",
+      hint: `add --karpenter (with --nodes-from), or leave ${tuning} out`,
+    });
+  }
+  if (flags.karpenter && !flags.nodesFrom) {
     throw new UsageError("--karpenter needs --nodes-from: its NodePools are generated from a gke or eks stack's pools", {
       code: "bad-nodes-from",
       hint: "e.g. sie-fleet cluster start --dir .sie-fleet/eks-shaped --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter",
     });
   }
-  const autoscaler =
-    flags.karpenter || flags.nodeDelay || flags.consolidateAfter
-      ? { registrationDelay: flags.nodeDelay ?? DEFAULT_NODE_DELAY, ...(flags.consolidateAfter ? { consolidateAfter: flags.consolidateAfter } : {}) }
-      : undefined;
+  const autoscaler = flags.karpenter
+    ? { registrationDelay: flags.nodeDelay ?? DEFAULT_NODE_DELAY, ...(flags.consolidateAfter ? { consolidateAfter: flags.consolidateAfter } : {}) }
+    : undefined;
   const shaped = flags.nodesFrom ? shapeFromStackFile(path.resolve(ctx.io.cwd, flags.nodesFrom), autoscaler) : undefined;
   // Nodes that exist are kept, so shaping a cluster that has some would leave a mixed fleet.
   if (shaped && isClusterDir(dir)) {
@@ -154,7 +160,11 @@ function statusLines(s: EmbeddedClusterStatus): string[] {
         ...(s.endpointsUrl ? [`  endpoints   ${s.endpointsUrl}`] : []),
         ...(s.prometheus ? [`  prometheus  ${prometheusLine(s.prometheus)}`] : []),
         ...(s.keda ? [`  keda        ${s.keda.version} (pids ${s.keda.pids.join(", ")})`] : []),
-        ...(s.karpenter ? [`  karpenter   ${s.karpenter.version} (pid ${s.karpenter.pid ?? "?"}; NodePools ${s.karpenter.nodePools.join(", ")})`] : []),
+        ...(s.karpenter
+          ? [
+              `  karpenter   ${s.karpenter.version} (pid ${s.karpenter.pid ?? "?"}${s.karpenter.alive ? "" : ", gone: no nodes are added or removed"}; NodePools ${s.karpenter.nodePools.join(", ")})`,
+            ]
+          : []),
         `  components  ${(s.components ?? []).map((c) => `${c.name} ${c.pid ?? "?"}${c.alive ? "" : " (gone)"}`).join(", ")}`,
       ];
     case "starting":

@@ -7,32 +7,16 @@
  * Its own cluster (the lane cluster of the engine lanes runs without KEDA). Skips, with the
  * reason, unless KEDA is built (`scripts/ensure-kube-tools --keda`).
  */
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import * as k8s from "@kubernetes/client-node";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { recover } from "../../../automation/actions/recover.js";
 import { upgrade } from "../../../automation/actions/upgrade.js";
-import { upStack } from "../../../automation/engine/operations.js";
-import { startEmbeddedCluster, stopEmbeddedCluster } from "../../../cluster/index.js";
 import { prometheusUnavailable } from "../../../cluster/prometheus.js";
 import { findKeda, findKubeTools } from "../../../cluster/tools.js";
 import { scaledObjectName, workerStatefulSetName } from "../../../infra/release/releaseValues.js";
 import { upgradeKilledMidWave } from "../../support/killedUpgrade.js";
-import { TEST_CLUSTER_DIR_ENV } from "../../support/laneCluster.js";
+import { kedaHpaOwners, useLiveStack } from "../../support/liveStack.js";
 import { sampleWhile } from "../../support/sampleWhile.js";
-import {
-  control,
-  DEPLOY_TIMEOUT_MS,
-  holdsLeft,
-  pausedAnnotations,
-  SCENARIO_TIMEOUT_MS,
-  stackFixture,
-  waitFor,
-  waitReleaseReady,
-  type StackFixture,
-} from "../../support/stackFixture.js";
+import { holdsLeft, pausedAnnotations, SCENARIO_TIMEOUT_MS, waitFor, type StackFixture } from "../../support/stackFixture.js";
 import { helmMissing } from "./sieRelease.js";
 
 const tools = findKubeTools();
@@ -44,53 +28,19 @@ if (skipReason) console.warn(`[live KEDA tests] skipped: ${skipReason}`);
 const ZERO_POOL = "cpu";
 
 describe.skipIf(skipReason !== undefined)(`upgrades under live KEDA${skipReason ? ` (skipped: ${skipReason})` : ""}`, () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-live-keda-"));
+  const live = useLiveStack("live-keda");
   let fx: StackFixture;
-  let failed = false;
-  const log = (line: string) => console.log(`[live KEDA tests] ${line}`);
-
-  beforeAll(async () => {
-    await startEmbeddedCluster({ dir, keda: true, onProgress: log });
-    process.env[TEST_CLUSTER_DIR_ENV] = dir;
-    // The stack's Prometheus is the cluster's: KEDA's triggers and the metric gates query it.
-    fx = await stackFixture({
-      monitoring: true,
-      config: (c) => {
-        c["sie-fleet:autoscaling"] = { ...c["sie-fleet:autoscaling"], pollingInterval: 5, cooldownPeriod: 10 };
-      },
-    });
-    await upStack(await fx.open(true));
-    await waitReleaseReady(fx);
-    // Steady traffic, so the metric gates have requests to judge.
-    expect((await control(fx, "load", { rps: 20, durationMs: 30 * 60_000 })).status).toBe(200);
-  }, DEPLOY_TIMEOUT_MS);
-
-  afterEach((ctx) => {
-    if (ctx.task.result?.state === "fail") failed = true;
+  beforeAll(() => {
+    fx = live();
   });
 
-  afterAll(async () => {
-    await control(fx, "load", { action: "stop" }).catch(() => undefined);
-    if (!failed) await fx?.cleanup();
-    await stopEmbeddedCluster(dir);
-    if (failed) console.warn(`[live KEDA tests] kept ${dir} (cluster logs in logs/) and ${fx?.dir}`);
-    else fs.rmSync(dir, { recursive: true, force: true });
-  }, 120_000);
-
-  /** KEDA's HPAs of the release, by the ScaledObject each belongs to. */
-  const kedaHpas = async (): Promise<string[]> =>
-    (await fx.kubeConfig.makeApiClient(k8s.AutoscalingV2Api).listNamespacedHorizontalPodAutoscaler({ namespace: fx.namespace })).items
-      .map((h) => h.metadata?.name ?? "")
-      .filter((n) => n.startsWith("keda-hpa-"))
-      .map((n) => n.slice("keda-hpa-".length))
-      .sort();
   const zeroPoolReplicas = async () =>
     (await fx.apps.readNamespacedStatefulSet({ namespace: fx.namespace, name: workerStatefulSetName(fx.fullname, ZERO_POOL) })).spec?.replicas;
   /** Live scaling: every ScaledObject has its HPA and the idle min-0 pool is at zero. */
   const scalingLive = async (what: string) => {
     const scaledObjects = Object.keys(await pausedAnnotations(fx)).sort();
     expect(scaledObjects).toHaveLength(3);
-    await waitFor(what, async () => ((await kedaHpas()).join() === scaledObjects.join() && (await zeroPoolReplicas()) === 0 ? true : undefined), {
+    await waitFor(what, async () => ((await kedaHpaOwners(fx)).join() === scaledObjects.join() && (await zeroPoolReplicas()) === 0 ? true : undefined), {
       timeoutMs: 120_000,
       intervalMs: 1_000,
     });
@@ -127,7 +77,7 @@ describe.skipIf(skipReason !== undefined)(`upgrades under live KEDA${skipReason 
       const frozen = await pausedAnnotations(fx);
       expect(Object.values(frozen).every((v) => v !== undefined)).toBe(true);
       // KEDA honours the freeze: its HPAs are gone while the annotations stand.
-      await waitFor("KEDA to drop its HPAs while frozen", async () => ((await kedaHpas()).length === 0 ? true : undefined), { timeoutMs: 60_000 });
+      await waitFor("KEDA to drop its HPAs while frozen", async () => ((await kedaHpaOwners(fx)).length === 0 ? true : undefined), { timeoutMs: 60_000 });
 
       const report = await recover({ stack: fx.stack }, fx.ctx);
       expect(["reverted", "finished"], report.message).toContain(report.action);
