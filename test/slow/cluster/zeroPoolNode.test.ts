@@ -5,7 +5,9 @@
  * live KEDA, and the engine's local stack running two of that stack's pools. The preflight counts
  * the room Karpenter's NodePool can add for the pool at zero; its wave's probe worker waits for a
  * new node, runs the new version through the gates and is scaled back to zero; the node goes once
- * empty. Skips, with the reason, unless KEDA and Karpenter are built.
+ * empty. Requests for the pool do the same through KEDA: pending demand activates it, Karpenter
+ * adds the node, and both go once the requests stop. Skips, with the reason, unless KEDA and
+ * Karpenter are built.
  */
 import * as path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -18,7 +20,7 @@ import { nodePoolName } from "../../../infra/platforms/karpenterNodePools.js";
 import { workerStatefulSetName } from "../../../infra/release/releaseValues.js";
 import { kedaHpaOwners, useLiveStack } from "../../support/liveStack.js";
 import { sampleWhile } from "../../support/sampleWhile.js";
-import { holdsLeft, pausedAnnotations, readyWorkerImages, SCENARIO_TIMEOUT_MS, waitFor, type StackFixture } from "../../support/stackFixture.js";
+import { control, holdsLeft, pausedAnnotations, readyWorkerImages, SCENARIO_TIMEOUT_MS, waitFor, type StackFixture } from "../../support/stackFixture.js";
 import { helmMissing } from "./sieRelease.js";
 
 const tools = findKubeTools();
@@ -87,6 +89,36 @@ describe.skipIf(skipReason !== undefined)(`a pool at zero nodes upgraded under a
       expect(await holdsLeft(fx)).toEqual([]);
       expect(Object.values(await pausedAnnotations(fx)).every((v) => v === undefined)).toBe(true);
       await waitFor("the empty node removed", async () => ((await poolNodes()) === 0 ? true : undefined), { timeoutMs: 120_000, intervalMs: 1_000 });
+    },
+    SCENARIO_TIMEOUT_MS,
+  );
+  it(
+    "requests for the pool at zero bring it a node and a worker through KEDA and Karpenter, and both go once the requests stop",
+    async () => {
+      await waitFor("the pool idle at zero workers and zero nodes", async () => ((await replicas()) === 0 && (await poolNodes()) === 0 ? true : undefined), {
+        timeoutMs: 120_000,
+        intervalMs: 1_000,
+      });
+      // Requests pinned to the pool find no worker: the gateway reports pending demand, KEDA
+      // activates the pool, its worker is Pending until Karpenter's node has joined.
+      const started = Date.now();
+      expect((await control(fx, "load", { rps: 5, durationMs: 180_000, pool: ZERO_POOL })).status).toBe(200);
+      try {
+        await waitFor(
+          "a worker Ready on a new node",
+          async () => ((await poolNodes()) === 1 && (await readyWorkerImages(fx, ZERO_POOL)).length === 1 ? true : undefined),
+          {
+            timeoutMs: 180_000,
+            intervalMs: 1_000,
+          },
+        );
+        expect(Date.now() - started).toBeGreaterThanOrEqual(NODE_DELAY_S * 1000);
+      } finally {
+        await control(fx, "load", { action: "stop" });
+      }
+      // The demand window and KEDA's cooldown pass: zero workers, then the empty node goes.
+      await waitFor("the pool back at zero workers", async () => ((await replicas()) === 0 ? true : undefined), { timeoutMs: 120_000, intervalMs: 1_000 });
+      await waitFor("its node removed", async () => ((await poolNodes()) === 0 ? true : undefined), { timeoutMs: 120_000, intervalMs: 1_000 });
     },
     SCENARIO_TIMEOUT_MS,
   );
