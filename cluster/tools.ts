@@ -64,14 +64,8 @@ export function findKeda(): ({ ok: true } & KedaBuild) | { ok: false; reason: st
   for (const f of [operator, adapter, installDir]) {
     if (!fs.existsSync(f)) return { ok: false, reason: `${f} is missing: run scripts/ensure-kube-tools --keda` };
   }
-  const mod = fs.readFileSync(path.join(REPO_ROOT, "tools/kube/keda/go.mod"), "utf8");
-  const version = /^\s*github\.com\/kedacore\/keda\/v2\s+(\S+)/m.exec(mod)?.[1] ?? "unknown";
-  const installFiles = fs
-    .readdirSync(installDir)
-    .filter((f) => f.endsWith(".yaml"))
-    .sort()
-    .map((f) => path.join(installDir, f));
-  return { ok: true, root: found.root, version, operator, adapter, installFiles };
+  const version = moduleVersion("tools/kube/keda/go.mod", "github.com/kedacore/keda/v2");
+  return { ok: true, root: found.root, version, operator, adapter, installFiles: yamlFiles(installDir) };
 }
 
 /** KEDA's build, building it first if needed (a cold build takes about as long as the control plane's); returns its root. */
@@ -102,8 +96,7 @@ export function findKarpenter(): ({ ok: true } & KarpenterBuild) | { ok: false; 
   for (const f of [bin, crdDir, installDir]) {
     if (!fs.existsSync(f)) return { ok: false, reason: `${f} is missing: run scripts/ensure-kube-tools --karpenter` };
   }
-  const mod = fs.readFileSync(path.join(REPO_ROOT, "tools/kube/karpenter/go.mod"), "utf8");
-  const version = /^\s*sigs\.k8s\.io\/karpenter\s+(\S+)/m.exec(mod)?.[1] ?? "unknown";
+  const version = moduleVersion("tools/kube/karpenter/go.mod", "sigs.k8s.io/karpenter");
   return { ok: true, root: found.root, version, bin, crdFiles: yamlFiles(crdDir), installFiles: yamlFiles(installDir) };
 }
 
@@ -133,9 +126,14 @@ export async function ensureKubectl(opts: EnsureToolOptions = {}): Promise<strin
 
 /** Versions of what the control-plane build runs, from tools/kube/go.mod (the build's stamp covers it). */
 export function kubeToolVersions(): { kubernetes: string; etcd: string; kwok: string } {
-  const mod = fs.readFileSync(path.join(REPO_ROOT, "tools/kube/go.mod"), "utf8");
-  const of = (module: string): string => new RegExp(`^\\s*(?:require\\s+)?${module.replace(/\./g, "\\.")}\\s+(\\S+)`, "m").exec(mod)?.[1] ?? "unknown";
+  const of = (module: string): string => moduleVersion("tools/kube/go.mod", module);
   return { kubernetes: of("k8s.io/kubernetes"), etcd: of("go.etcd.io/etcd/server/v3"), kwok: of("sigs.k8s.io/kwok") };
+}
+
+/** The version a go.mod of this repository (path relative to its root) requires of `module`. */
+function moduleVersion(goMod: string, module: string): string {
+  const mod = fs.readFileSync(path.join(REPO_ROOT, goMod), "utf8");
+  return new RegExp(`^\\s*(?:require\\s+)?${module.replace(/[./]/g, "\\$&")}\\s+(\\S+)`, "m").exec(mod)?.[1] ?? "unknown";
 }
 
 function checkKubeBuild(root: string): KubeTools {

@@ -46,6 +46,11 @@ async function clusterNodePools(sc: StackContext): Promise<NodePoolLike[]> {
   }
 }
 
+/** GKE and EKS stacks create their pools' node groups, and so know how far each may grow. */
+function ownsNodeGroups(sc: StackContext): boolean {
+  return sc.config.platform === "gke" || sc.config.platform === "eks";
+}
+
 /**
  * How a pool may grow: GKE and EKS pools up to the maxNodes of the node groups the stack creates;
  * on other platforms through the cluster's own node autoscaler, the NodePools that make nodes
@@ -55,7 +60,7 @@ function growth(sc: StackContext, demand: PoolDemand, matching: number, nodePool
   const p = sc.config.pools[demand.pool];
   if (!p) return undefined;
   const maxNew = Math.max(0, p.maxNodes - matching);
-  if (sc.config.platform === "gke" || sc.config.platform === "eks") return { nodes: maxNew, workersPerNode: p.workersPerNode };
+  if (ownsNodeGroups(sc)) return { nodes: maxNew, workersPerNode: p.workersPerNode };
   const g = nodePoolGrowth(nodePools, {
     selector: demand.selector,
     tolerations: demand.tolerations,
@@ -73,7 +78,7 @@ async function assessCapacity(sc: StackContext, opts: { force: boolean }): Promi
   const reader = new NodeReader(api);
   const policy = sc.config.rollout.zeroReplicaPools;
   try {
-    const nodePools = sc.config.platform === "gke" || sc.config.platform === "eks" ? [] : await clusterNodePools(sc);
+    const nodePools = ownsNodeGroups(sc) ? [] : await clusterNodePools(sc);
     const judged = await Promise.all(
       Object.entries(sc.names.statefulSets).flatMap(([pool, name]) => {
         const resolved = sc.config.pools[pool];
