@@ -1,11 +1,12 @@
 /**
- * `{url}/control/…`: switch the load generator of a namespace, the fault scopes and the moved
- * tags, and look at what the server sees.
+ * `{url}/control/…`: switch the load generator of a namespace, the fault scopes, the moved tags
+ * and the start delays, and look at what the server sees.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DigestMoveError, parseMove, type DigestMove, type DigestMoveChange } from "./digestMoves.js";
 import { FaultScopeError, parseScope, type FaultScope, type ScopeChange } from "./faultScopes.js";
 import { readBody, sendJson } from "./http.js";
+import { parseStartDelay, StartDelayError, type StartDelay, type StartDelayChange } from "./startDelays.js";
 import type { LoadGenerator, LoadOptions, LoadStatus } from "./loadgen.js";
 import type { NamespaceView } from "./namespaceView.js";
 
@@ -32,6 +33,14 @@ export interface DigestMovesRequest {
   clear?: boolean;
 }
 
+/** Body of `POST {url}/control/starts`. */
+export interface StartDelaysRequest {
+  /** Each entry adds or replaces the delay for its target; `seconds: null` removes it. */
+  starts?: StartDelayChange[];
+  /** Remove every delay first. */
+  clear?: boolean;
+}
+
 export interface ControlDeps {
   namespaces(): string[];
   view(namespace: string): NamespaceView;
@@ -43,6 +52,8 @@ export interface ControlDeps {
   changeScopes(changes: ScopeChange[], clear: boolean): Promise<readonly FaultScope[]>;
   moves(): readonly DigestMove[];
   changeMoves(changes: DigestMoveChange[], clear: boolean): Promise<readonly DigestMove[]>;
+  starts(): readonly StartDelay[];
+  changeStarts(changes: StartDelayChange[], clear: boolean): Promise<readonly StartDelay[]>;
 }
 
 /** A request the control API refuses; the message says what to send instead. */
@@ -102,7 +113,7 @@ function state(deps: ControlDeps) {
       load: deps.load(ns, false)?.status() ?? IDLE,
     };
   }
-  return { polledAt: new Date(deps.polledAt()).toISOString(), scopes: deps.scopes(), moves: deps.moves(), namespaces };
+  return { polledAt: new Date(deps.polledAt()).toISOString(), scopes: deps.scopes(), moves: deps.moves(), starts: deps.starts(), namespaces };
 }
 
 export async function handleControl(deps: ControlDeps, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
@@ -146,11 +157,21 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
           ),
         });
       }
+      case "GET /starts":
+        return sendJson(res, 200, { starts: deps.starts() });
+      case "POST /starts": {
+        const b = parseBody(await readBody(req));
+        const raw = b["starts"] ?? [];
+        if (!Array.isArray(raw)) throw new BadRequest("starts must be a list of {namespace?, component, pool?, seconds}");
+        const changes = raw.map((d) => parseStartDelay(d));
+        return sendJson(res, 200, { starts: await deps.changeStarts(changes, b["clear"] === true) });
+      }
       default:
         return sendJson(res, 404, { error: `no control route ${route}; see cluster/endpoints/README.md` });
     }
   } catch (err) {
-    if (err instanceof BadRequest || err instanceof FaultScopeError || err instanceof DigestMoveError) return sendJson(res, 400, { error: err.message });
+    if (err instanceof BadRequest || err instanceof FaultScopeError || err instanceof DigestMoveError || err instanceof StartDelayError)
+      return sendJson(res, 400, { error: err.message });
     throw err;
   }
 }

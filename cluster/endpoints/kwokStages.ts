@@ -8,6 +8,8 @@
  * image tag's suffix, optionally followed by the chart's worker `-<platform>-<bundle>`. Request
  * faults (-5xx, -slow, -errors10) leave the pod Ready; the endpoint server applies them. A
  * container's imageID is sha256(image), salted by DIGEST_SALT_ANNOTATION when its tag was moved.
+ * A pod with START_SECONDS_ANNOTATION (and no pod fault) first runs unstarted and unready that
+ * long, under its startup probe's budget (startupStages below).
  *
  * kwok applies each statusTemplate as a strategic merge patch of .status; containerStatuses has
  * no merge key, so every template writes the whole list. When several stages match an object kwok
@@ -15,6 +17,11 @@
  */
 import { FAULT_ANNOTATION, FAULTS, POD_FAULTS, WORKER_TAG_TAIL, type PodFault } from "../faults.js";
 import { DIGEST_SALT_ANNOTATION } from "./digestMoves.js";
+import { START_SECONDS_ANNOTATION } from "./startDelays.js";
+
+/** A container killed at its startup probe's budget exits with this (startupStages). */
+const STARTUP_KILL_EXIT_CODE = 137;
+const LAST_EXIT_CODE = ".status.containerStatuses.[].lastState.terminated.exitCode";
 
 /** A pod fault as kwok executes it. `container` is the body of one containerStatuses item. */
 interface PodFaultStatus {
@@ -32,10 +39,11 @@ const IMAGE_ID = `{{ printf "sha256:%s" (sha256sum (printf "%s%s" .image $salt))
 const SALT_OF_POD = `{{ $salt := "" }}
 {{ with .metadata.annotations }}{{ with index . ${JSON.stringify(DIGEST_SALT_ANNOTATION)} }}{{ $salt = toString . }}{{ end }}{{ end }}`;
 
-const running = (ready: string): string => `imageID: ${IMAGE_ID}
+/** `started` false: the startup probe has not passed yet (a start delay is playing). */
+const running = (ready: string, started = "true"): string => `imageID: ${IMAGE_ID}
 containerID: {{ printf "containerd://%s" (sha256sum (printf "%s/%s/0" $pod.metadata.uid .name)) | Quote }}
 ready: ${ready}
-started: true
+started: ${started}
 restartCount: 0
 state: { running: { startedAt: {{ $now | Quote }} } }`;
 
@@ -59,7 +67,9 @@ state: { waiting: { reason: CrashLoopBackOff, message: {{ printf "back-off 10s r
  * `delay` and `next` are the YAML under those keys.
  */
 function podStage(name: string, expressions: [string, string, string?][], delay: string, next: string): string {
-  const selector = expressions.map(([key, op, values]) => `- key: ${key}\n  operator: ${op}${values ? `\n  values: [${values}]` : ""}`).join("\n");
+  const selector = expressions
+    .map(([key, op, values]) => `- key: ${JSON.stringify(key)}\n  operator: ${op}${values ? `\n  values: [${JSON.stringify(values)}]` : ""}`)
+    .join("\n");
   return `apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
@@ -81,8 +91,11 @@ ${indent(next, 4)}
 const statusTemplate = (template: string): string => `statusTemplate: |\n${indent(template, 2)}`;
 const NOT_DELETED: [string, string] = [".metadata.deletionTimestamp", "DoesNotExist"];
 
-/** Rewrites the containers waiting with `reason` after `delayMs`, keeping the others as they are. */
-function waitingStage(name: string, reason: string, delayMs: number, container: string): string {
+/**
+ * Rewrites the containers waiting with `reason` after `delayMs`, keeping the others as they are.
+ * `also` narrows the selector when another stage waits on the same reason.
+ */
+function waitingStage(name: string, reason: string, delayMs: number, container: string, also: [string, string, string?][] = []): string {
   const template = `{{ $now := Now }}
 {{ $pod := . }}
 containerStatuses:
@@ -97,7 +110,7 @@ ${indent(container, 2)}
 {{ end }}`;
   return podStage(
     name,
-    [NOT_DELETED, [".status.containerStatuses.[].state.waiting.reason", "In", reason]],
+    [NOT_DELETED, [".status.containerStatuses.[].state.waiting.reason", "In", reason], ...also],
     `durationMilliseconds: ${delayMs}`,
     statusTemplate(template),
   );
@@ -108,7 +121,11 @@ export const POD_FAULT_STATUS = {
     phase: "Running",
     container: crashed(IMAGE_ID, "1"),
     // Restarts (and crashes) again every 10 s.
-    followUps: [waitingStage("sie-pod-crashloop-restart", "CrashLoopBackOff", 10_000, crashed("{{ .imageID | Quote }}", "add1 .restartCount"))],
+    followUps: [
+      waitingStage("sie-pod-crashloop-restart", "CrashLoopBackOff", 10_000, crashed("{{ .imageID | Quote }}", "add1 .restartCount"), [
+        [LAST_EXIT_CODE, "NotIn", String(STARTUP_KILL_EXIT_CODE)],
+      ]),
+    ],
   },
   pullerr: {
     phase: "Pending",
@@ -160,9 +177,11 @@ function podStartStage(): string {
 {{ $pod := . }}
 {{ $injected := "" }}
 {{ with .metadata.annotations }}{{ with index . ${JSON.stringify(FAULT_ANNOTATION)} }}{{ $injected = toString . }}{{ end }}{{ end }}
+{{ $delayed := false }}
+{{ with .metadata.annotations }}{{ with index . ${JSON.stringify(START_SECONDS_ANNOTATION)} }}{{ $delayed = true }}{{ end }}{{ end }}
 ${SALT_OF_POD}
 {{ $pending := false }}
-{{ $ready := true }}
+{{ $ready := not $delayed }}
 {{ range .spec.containers }}
 ${faultOfContainer()}
 {{ if has $fault (list ${pending || '""'}) }}{{ $pending = true }}{{ end }}
@@ -202,6 +221,8 @@ ${faultOfContainer()}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
 ${branches}
+{{ else if $delayed }}
+${indent(running("false", "false"), 2)}
 {{ else }}
 ${indent(running("true"), 2)}
 {{ end }}
@@ -298,6 +319,90 @@ spec:
       daemonEndpoints: { kubeletEndpoint: { Port: ${kubeletPort} } }
 `;
 
+/**
+ * A start delay, as the kubelet runs it: the container is running but unstarted (its startup probe
+ * failing) for the pod's START_SECONDS_ANNOTATION, then starts and turns Ready, readiness following
+ * at once. If the delay is longer than the startup probe's budget (initialDelaySeconds +
+ * failureThreshold × periodSeconds, the smallest over the pod's containers), the kubelet kills the
+ * container at the budget instead (exit code STARTUP_KILL_EXIT_CODE, CrashLoopBackOff) and starts
+ * it again after the back-off, for ever. The budget is computed twice, in jq for the delay and in
+ * the template for the outcome, from the same spec fields.
+ */
+const START_SECONDS = `.metadata.annotations[${JSON.stringify(START_SECONDS_ANNOTATION)}]`;
+const STARTUP_DELAY_JQ = `(${START_SECONDS} | tonumber) as $d
+| ([.spec.containers[] | .startupProbe // empty | (.initialDelaySeconds // 0) + (.failureThreshold // 3) * (.periodSeconds // 10)] | min) as $b
+| (if $b == null or $d <= $b then $d else $b end) | tostring + "s"`;
+const STARTUP_OUTCOME = `{{ $d := atoi (toString (index .metadata.annotations ${JSON.stringify(START_SECONDS_ANNOTATION)})) }}
+{{ $budget := -1 }}
+{{ range .spec.containers }}{{ with .startupProbe }}{{ $b := add (or .initialDelaySeconds 0) (mul (or .failureThreshold 3) (or .periodSeconds 10)) }}{{ if or (lt $budget 0) (lt $b $budget) }}{{ $budget = $b }}{{ end }}{{ end }}{{ end }}
+{{ $killed := and (ge $budget 0) (gt $d $budget) }}`;
+
+function startupStages(): string[] {
+  const unstarted: [string, string, string?][] = [
+    NOT_DELETED,
+    [START_SECONDS, "Exists"],
+    [".status.containerStatuses.[].state.running", "Exists"],
+    [".status.containerStatuses.[].started", "In", "false"],
+  ];
+  const outcome = `{{ $now := Now }}
+{{ $pod := . }}
+${STARTUP_OUTCOME}
+{{ if not $killed }}
+conditions:
+- { type: ContainersReady, status: "True", lastTransitionTime: {{ $now | Quote }} }
+- { type: Ready, status: "True", lastTransitionTime: {{ $now | Quote }} }
+{{ end }}
+containerStatuses:
+{{ range .status.containerStatuses }}
+{{ if and .state.running (not .started) }}
+- name: {{ .name | Quote }}
+  image: {{ .image | Quote }}
+  imageID: {{ .imageID | Quote }}
+  {{ if $killed }}
+  containerID: ""
+  ready: false
+  started: false
+  restartCount: {{ add1 .restartCount }}
+  lastState: { terminated: { exitCode: ${STARTUP_KILL_EXIT_CODE}, reason: Error, message: "startup probe failed", startedAt: {{ .state.running.startedAt | Quote }}, finishedAt: {{ $now | Quote }}, containerID: {{ .containerID | Quote }} } }
+  state: { waiting: { reason: CrashLoopBackOff, message: {{ printf "back-off 10s restarting failed container=%s pod=%s" .name $pod.metadata.name | Quote }} } }
+  {{ else }}
+  containerID: {{ .containerID | Quote }}
+  ready: true
+  started: true
+  restartCount: {{ .restartCount }}
+  state: { running: { startedAt: {{ .state.running.startedAt | Quote }} } }
+  {{ end }}
+{{ else }}
+- {{ toJson . }}
+{{ end }}
+{{ end }}`;
+  const restarted = `imageID: {{ .imageID | Quote }}
+containerID: {{ printf "containerd://%s" (sha256sum (printf "%s/%s/%v" $pod.metadata.uid .name .restartCount)) | Quote }}
+ready: false
+started: false
+restartCount: {{ .restartCount }}
+lastState: {{ toJson .lastState }}
+state: { running: { startedAt: {{ $now | Quote }} } }`;
+  return [
+    podStage(
+      "sie-pod-startup",
+      unstarted,
+      `durationFrom:
+  jq:
+    expression: ${JSON.stringify(STARTUP_DELAY_JQ)}`,
+      `event:
+  type: Normal
+  reason: Started
+  message: startup probe passed or the container was killed at its budget (kwok)
+${statusTemplate(outcome)}`,
+    ),
+    waitingStage("sie-pod-startup-restart", "CrashLoopBackOff", 10_000, restarted, [
+      [START_SECONDS, "Exists"],
+      [LAST_EXIT_CODE, "In", String(STARTUP_KILL_EXIT_CODE)],
+    ]),
+  ];
+}
+
 // A deleted pod goes away once the (fake) kubelet has stopped it, so controllers can replace it.
 const POD_DELETE = podStage("sie-pod-delete", [[".metadata.deletionTimestamp", "Exists"]], "durationMilliseconds: 200", "delete: true");
 
@@ -307,7 +412,7 @@ const POD_DELETE = podStage("sie-pod-delete", [[".metadata.deletionTimestamp", "
  */
 export function kwokStages(kubeletPort?: number): string {
   const nodes = [nodeReady(kubeletPort), ...(kubeletPort ? [nodeKubeletPort(kubeletPort)] : [])];
-  const docs = [...nodes, podStartStage(), ...POD_FAULTS.flatMap((f) => POD_FAULT_STATUS[f].followUps), POD_DELETE];
+  const docs = [...nodes, podStartStage(), ...POD_FAULTS.flatMap((f) => POD_FAULT_STATUS[f].followUps), ...startupStages(), POD_DELETE];
   return `# kwok Stage configuration for the sie-fleet test control plane, generated by
 # cluster/endpoints/kwokStages.ts from the fault table in cluster/faults.ts. Do not edit.\n${docs.join("---\n")}`;
 }

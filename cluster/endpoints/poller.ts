@@ -10,6 +10,7 @@ import * as k8s from "@kubernetes/client-node";
 import { CHART_LABELS } from "../../core/workloads.js";
 import { MOVES_KEY, readStoredMoves, type DigestMove } from "./digestMoves.js";
 import { FAULT_SCOPES_OBJECT, readStoredScopes, type FaultScope } from "./faultScopes.js";
+import { readStoredStartDelays, STARTS_KEY, type StartDelay } from "./startDelays.js";
 import { COMPONENTS } from "./view.js";
 
 export interface NamespaceObjects {
@@ -20,10 +21,11 @@ export interface NamespaceObjects {
   configMaps: k8s.V1ConfigMap[];
 }
 
-/** What the server keeps in the fault-scope ConfigMap: the fault scopes and the moved tags. */
+/** What the server keeps in the fault-scope ConfigMap: the fault scopes, the moved tags, the start delays. */
 export interface StoredControls {
   scopes: readonly FaultScope[];
   moves: readonly DigestMove[];
+  starts: readonly StartDelay[];
 }
 
 export interface ClusterPicture {
@@ -68,9 +70,8 @@ export class ClusterPoller {
   private stopped = false;
   /** Last poll error, reported once per change so a flapping API does not flood the log. */
   private lastError = "";
-  private scopes: FaultScope[] = [];
-  private moves: DigestMove[] = [];
-  /** Bumped by every scope or move write, so a poll that started before one does not undo it. */
+  private stored: StoredControls = { scopes: [], moves: [], starts: [] };
+  /** Bumped by every scope, move or start-delay write, so a poll that started before one does not undo it. */
   private scopeWrites = 0;
   private refreshing: Promise<void> | undefined;
 
@@ -89,11 +90,15 @@ export class ClusterPoller {
   }
 
   get faultScopes(): readonly FaultScope[] {
-    return this.scopes;
+    return this.stored.scopes;
   }
 
   get digestMoves(): readonly DigestMove[] {
-    return this.moves;
+    return this.stored.moves;
+  }
+
+  get startDelays(): readonly StartDelay[] {
+    return this.stored.starts;
   }
 
   /** First sync (must succeed, so a wrong kubeconfig fails at start), then polls until stop(). */
@@ -164,33 +169,36 @@ export class ClusterPoller {
     // A write since this poll began is newer than what the poll read.
     if (writes === this.scopeWrites) {
       const stored = scopeMaps.items[0];
-      if (stored) this.takeStored(readStoredScopes(stored.data), readStoredMoves(stored.data));
-      else this.takeStored([], []);
+      this.takeStored({ scopes: readStoredScopes(stored?.data), moves: readStoredMoves(stored?.data), starts: readStoredStartDelays(stored?.data) });
     }
     this.picture = { polledAt: Date.now(), namespaces };
   }
 
-  private takeStored(scopes: FaultScope[], moves: DigestMove[]): void {
-    const changed = JSON.stringify(scopes) !== JSON.stringify(this.scopes) || JSON.stringify(moves) !== JSON.stringify(this.moves);
-    this.scopes = scopes;
-    this.moves = moves;
-    if (changed) this.onStored({ scopes, moves });
+  private takeStored(next: StoredControls): void {
+    const changed = JSON.stringify(next) !== JSON.stringify(this.stored);
+    this.stored = next;
+    if (changed) this.onStored(next);
   }
 
   /** Stores `scopes` in the ConfigMap (created when missing) and in the picture at once. */
   writeScopes(scopes: FaultScope[]): Promise<void> {
-    return this.writeStored(scopes, this.moves);
+    return this.writeStored({ ...this.stored, scopes });
   }
 
   /** Stores the moved tags beside the scopes. */
   writeMoves(moves: DigestMove[]): Promise<void> {
-    return this.writeStored(this.scopes, moves);
+    return this.writeStored({ ...this.stored, moves });
   }
 
-  private async writeStored(scopes: FaultScope[], moves: DigestMove[]): Promise<void> {
+  /** Stores the start delays beside the scopes. */
+  writeStartDelays(starts: StartDelay[]): Promise<void> {
+    return this.writeStored({ ...this.stored, starts });
+  }
+
+  private async writeStored(next: StoredControls): Promise<void> {
     this.scopeWrites++;
     const { namespace, name, key } = FAULT_SCOPES_OBJECT;
-    const data = { [key]: JSON.stringify(scopes), [MOVES_KEY]: JSON.stringify(moves) };
+    const data = { [key]: JSON.stringify(next.scopes), [MOVES_KEY]: JSON.stringify(next.moves), [STARTS_KEY]: JSON.stringify(next.starts) };
     try {
       const existing = await this.core.readNamespacedConfigMap({ namespace, name });
       await this.core.replaceNamespacedConfigMap({ namespace, name, body: { ...existing, data } });
@@ -203,7 +211,7 @@ export class ClusterPoller {
     } finally {
       this.scopeWrites++;
     }
-    this.takeStored(scopes, moves);
+    this.takeStored(next);
   }
 }
 

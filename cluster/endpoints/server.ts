@@ -25,6 +25,7 @@ import { handleConfig } from "./config.js";
 import { handleControl, type ControlDeps } from "./control.js";
 import { applyMoveChanges, moveSalt, type DigestMoveChange } from "./digestMoves.js";
 import { applyScopeChanges, matchScope, type ScopeChange } from "./faultScopes.js";
+import { applyStartDelayChanges, startSecondsFor, type StartDelayChange } from "./startDelays.js";
 import { dialSiePods, startEgressProxy, startPodNetworkProxy, type Dial, type EgressProxy, type PodNetworkProxy } from "./egress.js";
 import { dialKubelet, ForwardedPods, type KubeletTarget, type PodForward } from "./egressForward.js";
 import { Gateway, GatewayState, type Timings } from "./gateway.js";
@@ -109,7 +110,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   const kc = loadKubeConfig(opts);
   const state = new GatewayState();
 
-  const decide = (pod: Parameters<typeof componentOf>[0], namespace: string): PodFault | undefined => {
+  const podFault = (pod: Parameters<typeof componentOf>[0], namespace: string): PodFault | undefined => {
     const component = componentOf(pod);
     const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
     // The image tag's own fault wins over a scope, as it does for requests.
@@ -120,8 +121,14 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   };
   const digestSalt = (pod: Parameters<typeof componentOf>[0], namespace: string): string | undefined =>
     componentOf(pod) ? moveSalt(poller.digestMoves, namespace, parseImage(pod.spec?.containers?.[0]?.image ?? "").version) : undefined;
-  const webhook = new FaultWebhook(kc, decide, digestSalt);
-  const needsWebhook = (s: StoredControls) => s.moves.length > 0 || s.scopes.some((x) => isPodFault(x.fault));
+  const startSeconds = (pod: Parameters<typeof componentOf>[0], namespace: string): number | undefined => {
+    const component = componentOf(pod);
+    if (!component) return undefined;
+    const pool = pod.metadata?.labels?.[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
+    return startSecondsFor(poller.startDelays, { namespace, component, pool });
+  };
+  const webhook = new FaultWebhook(kc, { podFault, digestSalt, startSeconds });
+  const needsWebhook = (s: StoredControls) => s.moves.length > 0 || s.starts.length > 0 || s.scopes.some((x) => isPodFault(x.fault));
   const poller = new ClusterPoller(
     kc,
     opts.intervalMs ?? POLL_INTERVAL_MS,
@@ -148,6 +155,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   const podLogs = kubelet?.crds ? new PodLogs(kubelet.podLogsDir) : undefined;
   const requestLog = podLogs ?? NO_REQUEST_LOG;
   const gateway = new Gateway(state, metrics, models, { ...DEFAULT_TIMINGS, ...opts.timings }, requestLog);
+  const stored = (): StoredControls => ({ scopes: poller.faultScopes, moves: poller.digestMoves, starts: poller.startDelays });
   const view = (ns: string) => new NamespaceView(ns, poller.current.namespaces.get(ns), poller.faultScopes);
 
   let url = "";
@@ -173,7 +181,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
         const next = applyScopeChanges(poller.faultScopes, changes, clear);
         // Registered (and called by the API server) before the scope is stored, so no pod is
         // created under the new scope without its fault.
-        if (needsWebhook({ scopes: next, moves: poller.digestMoves })) await webhook.ensure();
+        if (needsWebhook({ ...stored(), scopes: next })) await webhook.ensure();
         await poller.writeScopes(next);
         return next;
       });
@@ -184,8 +192,19 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     changeMoves: (changes: DigestMoveChange[], clear: boolean) => {
       const run = scopeChain.then(async () => {
         const next = applyMoveChanges(poller.digestMoves, changes, clear);
-        if (needsWebhook({ scopes: poller.faultScopes, moves: next })) await webhook.ensure();
+        if (needsWebhook({ ...stored(), moves: next })) await webhook.ensure();
         await poller.writeMoves(next);
+        return next;
+      });
+      scopeChain = run.catch(() => undefined);
+      return run;
+    },
+    starts: () => poller.startDelays,
+    changeStarts: (changes: StartDelayChange[], clear: boolean) => {
+      const run = scopeChain.then(async () => {
+        const next = applyStartDelayChanges(poller.startDelays, changes, clear);
+        if (needsWebhook({ ...stored(), starts: next })) await webhook.ensure();
+        await poller.writeStartDelays(next);
         return next;
       });
       scopeChain = run.catch(() => undefined);
@@ -260,7 +279,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
         kubeletTimer = setInterval(() => void sync(), opts.intervalMs ?? POLL_INTERVAL_MS);
       }
     }
-    if (needsWebhook({ scopes: poller.faultScopes, moves: poller.digestMoves })) await webhook.ensure();
+    if (needsWebhook(stored())) await webhook.ensure();
   } catch (err) {
     poller.stop();
     clearInterval(kubeletTimer);

@@ -3,13 +3,13 @@
  * called by the real API server) annotates a new SIE pod with FAULT_ANNOTATION when a scope
  * covers its namespace, component, pool and version, and the kwok stages (kwokStages.ts) read the
  * annotation when the pod starts. Moved tags (digestMoves.ts) reach new pods the same way, as
- * DIGEST_SALT_ANNOTATION.
+ * DIGEST_SALT_ANNOTATION, and start delays (startDelays.ts) as START_SECONDS_ANNOTATION.
  *
  * Why a webhook and not "annotate pods the poller finds": the pod is born with the annotation, so
  * it can never be Ready, even for a moment, before its fault applies; a poller would race kwok's
  * pod start (0.3–0.9 s), and a wave's rollout check could see the pod Ready in between.
  *
- * The webhook is registered only once a pod fault scope or a moved tag exists, with failurePolicy Fail and
+ * The webhook is registered only once a pod fault scope, a moved tag or a start delay exists, with failurePolicy Fail and
  * objectSelector limited to SIE pods: while it is registered, an SIE pod that could not be checked
  * is not created at all (its controller retries) rather than created without its fault. It is
  * removed when the endpoint server stops.
@@ -23,6 +23,7 @@ import { FAULT_ANNOTATION, type PodFault } from "../faults.js";
 import { DIGEST_SALT_ANNOTATION } from "./digestMoves.js";
 import { readBody, sendJson } from "./http.js";
 import { isNotFound } from "./poller.js";
+import { START_SECONDS_ANNOTATION } from "./startDelays.js";
 import { selfSignedCert } from "./tls.js";
 import { COMPONENTS } from "./view.js";
 
@@ -32,10 +33,15 @@ const PROBE_LABEL = "faults.sie-fleet.dev/probe";
 const PROBE_NAMESPACE = "default";
 const READY_TIMEOUT_MS = 30_000;
 
-/** The pod fault a new pod must carry, from the scopes; undefined for none. */
-export type DecidePodFault = (pod: k8s.V1Pod, namespace: string) => PodFault | undefined;
-/** The digest salt of a new pod whose tag moved (digestMoves.ts); undefined for none. */
-export type DecideDigestSalt = (pod: k8s.V1Pod, namespace: string) => string | undefined;
+/** What a new pod must carry; each answers undefined for nothing. */
+export interface PodDecisions {
+  /** The pod fault, from the scopes. */
+  podFault(pod: k8s.V1Pod, namespace: string): PodFault | undefined;
+  /** The digest salt of a pod whose tag moved (digestMoves.ts). */
+  digestSalt(pod: k8s.V1Pod, namespace: string): string | undefined;
+  /** Seconds until its startup probe passes (startDelays.ts). */
+  startSeconds(pod: k8s.V1Pod, namespace: string): number | undefined;
+}
 
 interface AdmissionRequest {
   uid: string;
@@ -58,8 +64,7 @@ export class FaultWebhook {
 
   constructor(
     kc: k8s.KubeConfig,
-    private readonly decide: DecidePodFault,
-    private readonly digestSalt: DecideDigestSalt = () => undefined,
+    private readonly decide: PodDecisions,
   ) {
     this.admission = kc.makeApiClient(k8s.AdmissionregistrationV1Api);
     this.core = kc.makeApiClient(k8s.CoreV1Api);
@@ -172,11 +177,14 @@ export class FaultWebhook {
     const namespace = request.namespace ?? pod.metadata?.namespace ?? "default";
     if (probe) annotations[PROBE_LABEL] = probe;
     else {
-      // A fault set on the pod by hand wins, as it does over the image tag.
-      const fault = pod.metadata?.annotations?.[FAULT_ANNOTATION] ? undefined : this.decide(pod, namespace);
+      // What is set on the pod by hand wins, as a hand-set fault does over the image tag.
+      const own = pod.metadata?.annotations ?? {};
+      const fault = own[FAULT_ANNOTATION] ? undefined : this.decide.podFault(pod, namespace);
       if (fault) annotations[FAULT_ANNOTATION] = fault;
-      const salt = pod.metadata?.annotations?.[DIGEST_SALT_ANNOTATION] ? undefined : this.digestSalt(pod, namespace);
+      const salt = own[DIGEST_SALT_ANNOTATION] ? undefined : this.decide.digestSalt(pod, namespace);
       if (salt) annotations[DIGEST_SALT_ANNOTATION] = salt;
+      const start = own[START_SECONDS_ANNOTATION] ? undefined : this.decide.startSeconds(pod, namespace);
+      if (start !== undefined) annotations[START_SECONDS_ANNOTATION] = String(start);
     }
     const patch = Object.keys(annotations).length > 0 ? annotate(pod, annotations) : undefined;
     return {

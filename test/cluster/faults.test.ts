@@ -4,6 +4,7 @@ import * as k8s from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { extraLatencyMs, failsRequest, FAULT_ANNOTATION, FAULT_NAMES, FAULTS, parseImage, POD_FAULTS } from "../../cluster/faults.js";
 import { kwokStages } from "../../cluster/endpoints/index.js";
+import { START_SECONDS_ANNOTATION } from "../../cluster/endpoints/startDelays.js";
 
 describe("parseImage", () => {
   it.each([
@@ -73,6 +74,8 @@ describe("kwokStages", () => {
       "sie-pod-crashloop-restart",
       "sie-pod-pullerr-backoff",
       "sie-pod-pullerr-retry",
+      "sie-pod-startup",
+      "sie-pod-startup-restart",
       "sie-pod-delete",
     ]);
     expect(byName.get("sie-pod-delete")!.spec.next.delete).toBe(true);
@@ -85,10 +88,27 @@ describe("kwokStages", () => {
         .map((e) => `${e.key} ${e.operator} ${(e.values ?? []).join(",")}`)
         .sort()
         .join(" & ");
-    const waiting = pod.flatMap((s) =>
-      (s.spec.selector?.matchExpressions ?? []).filter((e) => e.key.endsWith("state.waiting.reason")).flatMap((e) => e.values ?? []),
-    );
-    expect(new Set(waiting).size).toBe(waiting.length);
+    // Stages waiting on the same reason must disagree on some other key: In X against NotIn X.
+    const exprs = (s: Stage) => s.spec.selector?.matchExpressions ?? [];
+    const reasonOf = (s: Stage) =>
+      exprs(s)
+        .find((e) => e.key.endsWith("state.waiting.reason"))
+        ?.values?.join(",");
+    const waiting = pod.filter((s) => reasonOf(s) !== undefined);
+    for (const a of waiting)
+      for (const b of waiting.filter((x) => x !== a && reasonOf(x) === reasonOf(a))) {
+        const excluded = exprs(a).some((e) =>
+          exprs(b).some(
+            (f) =>
+              f.key === e.key &&
+              ((e.operator === "In" && f.operator === "NotIn") || (e.operator === "NotIn" && f.operator === "In")) &&
+              e.values?.join() === f.values?.join(),
+          ),
+        );
+        expect(excluded, `${a.metadata.name} and ${b.metadata.name} both wait on ${reasonOf(a)}`).toBe(true);
+      }
+    // A start delay plays only on a running, unstarted container: never on a pod fault's waiting one.
+    expect(key(byName.get("sie-pod-startup")!)).toContain(".status.containerStatuses.[].state.running Exists");
     expect(key(byName.get("sie-pod-start")!)).toContain(".status.containerStatuses DoesNotExist");
     for (const s of pod.filter((x) => x.metadata.name !== "sie-pod-delete")) expect(key(s)).toContain(".metadata.deletionTimestamp DoesNotExist");
   });
@@ -122,5 +142,23 @@ describe("kwokStages", () => {
     expect(template).toMatch(/has \$fault \(list "crashloop" "pullerr" "noready"\) \}\}\{\{ \$ready = false/);
     expect(template).toContain("reason: CrashLoopBackOff");
     expect(template).toContain("reason: ErrImagePull");
+  });
+
+  it("a start delay keeps containers unstarted and unready, then starts them or kills them at the startup budget", () => {
+    const start = byName.get("sie-pod-start")!.spec.next.statusTemplate!;
+    expect(start).toContain(JSON.stringify(START_SECONDS_ANNOTATION));
+    const delayed = start.slice(start.indexOf("{{ else if $delayed }}"), start.lastIndexOf("{{ else }}"));
+    expect(delayed).toMatch(/ready: false\s+started: false/);
+    expect(start).toContain("{{ $ready := not $delayed }}");
+    const startup = byName.get("sie-pod-startup")! as Stage & { spec: { delay: { durationFrom: { jq: { expression: string } } } } };
+    const jq = startup.spec.delay.durationFrom.jq.expression;
+    // Delay and outcome read the same annotation and the same probe fields with Kubernetes' defaults.
+    for (const part of [START_SECONDS_ANNOTATION, "initialDelaySeconds // 0", "failureThreshold // 3", "periodSeconds // 10"]) expect(jq).toContain(part);
+    const outcome = startup.spec.next.statusTemplate!;
+    for (const part of [START_SECONDS_ANNOTATION, "or .initialDelaySeconds 0", "or .failureThreshold 3", "or .periodSeconds 10"])
+      expect(outcome).toContain(part);
+    expect(outcome).toContain("reason: CrashLoopBackOff");
+    const restart = byName.get("sie-pod-startup-restart")!.spec.next.statusTemplate!;
+    expect(restart).toContain("started: false");
   });
 });
