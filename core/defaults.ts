@@ -80,9 +80,10 @@ export const POLL_INTERVALS = {
 } as const;
 
 /**
- * How long a pod of the new revision may be Running but not Ready before we call it failed.
- * Workers get their startup-probe budget (10 s × 60) plus a margin; gateway and config boot in
- * about a minute (startup probe 5 s × 12).
+ * How long a pod of the new revision may be Running but not Ready (or unscheduled) before we call
+ * it failed: the cap for a pod still starting. A started pod's readiness probe may fail it sooner
+ * (kube/podHealth.ts). Workers get their startup-probe budget (10 s × 60) plus a margin; gateway
+ * and config boot in about a minute (startup probe 5 s × 12).
  */
 export const NOT_READY_AFTER_MS = {
   pool: 11 * 60_000,

@@ -1,20 +1,32 @@
 /**
  * Fail-fast pod checks. Pure. A pod of the new revision in CrashLoopBackOff or an image-pull
  * error will not heal by waiting, so one sighting fails the wave instead of burning the rollout
- * timeout. A pod that runs but never turns Ready (or never schedules) fails after a grace period,
- * since slow model loading looks the same for a while.
+ * timeout. A pod still starting (startup probe not passed) or unscheduled fails only after the
+ * `notReadyAfterMs` cap: slow model loading looks the same for a while, and the kubelet enforces
+ * the startup budget itself by restarting the container. A pod whose containers have all started
+ * but which is not Ready is judged by its readiness probe, which says how long "not Ready yet" may
+ * last; the moment it entered that state is not in its status, so the caller observes it.
  */
-import type { V1ContainerStatus, V1Pod } from "@kubernetes/client-node";
+import type { V1ContainerStatus, V1Pod, V1Probe } from "@kubernetes/client-node";
 import { FAIL_FAST_WAITING_REASONS } from "../../core/defaults.js";
 import type { PodEvidence } from "../../core/types.js";
 
 export interface PodCheckOptions {
   now: number;
-  /** Running-but-not-Ready (or unschedulable) for longer than this fails. */
+  /** The cap: Running-but-not-Ready (Ready condition's last transition) or unschedulable for longer than this fails. */
   notReadyAfterMs: number;
   /** Waiting reasons that fail on first sight. */
   failFastReasons?: readonly string[];
+  /**
+   * When each pod (by metadata.uid) was first seen Running with all containers started and not
+   * Ready (`trackStartedNotReady`). Such a pod fails once that lasted past its readiness window,
+   * capped by notReadyAfterMs. Without an entry only notReadyAfterMs applies.
+   */
+  startedNotReadySince?: ReadonlyMap<string, number>;
 }
+
+/** Kubernetes' values for unset probe fields. */
+const PROBE_DEFAULTS = { initialDelaySeconds: 0, periodSeconds: 10, failureThreshold: 3 } as const;
 
 /** Evidence if the pod is failing, undefined if it is fine or may still become fine. */
 export function checkPod(pod: V1Pod, opts: PodCheckOptions): PodEvidence | undefined {
@@ -55,6 +67,16 @@ export function checkPod(pod: V1Pod, opts: PodCheckOptions): PodEvidence | undef
   if (pod.status?.phase === "Running") {
     const ready = conditions.find((c) => c.type === "Ready");
     if (ready?.status !== "True") {
+      const seen = pod.metadata?.uid !== undefined ? opts.startedNotReadySince?.get(pod.metadata.uid) : undefined;
+      if (seen !== undefined && allStarted(pod)) {
+        const probeMs = readinessWindowMs(pod);
+        const windowMs = Math.min(probeMs, opts.notReadyAfterMs);
+        if (opts.now - seen > windowMs) {
+          const capped = probeMs > windowMs ? `, capped at ${fmtSeconds(windowMs)}` : "";
+          const message = `started but not Ready for ${fmtSeconds(opts.now - seen)} (readiness probe allows ${fmtSeconds(probeMs)}${capped})`;
+          return evidence(name, "NotReady", statuses[0], pod, message, revision);
+        }
+      }
       const started = statuses.map((cs) => toMs(cs.state?.running?.startedAt)).filter((t): t is number => t !== undefined);
       const since = toMs(ready?.lastTransitionTime) ?? (started.length > 0 ? Math.max(...started) : undefined) ?? toMs(pod.status?.startTime);
       if (since !== undefined && opts.now - since > opts.notReadyAfterMs) {
@@ -73,6 +95,42 @@ export function checkPods(pods: readonly V1Pod[], opts: PodCheckOptions): PodEvi
     .sort((a, b) => a.pod.localeCompare(b.pod));
 }
 
+/**
+ * How long a started pod may stay not Ready before its readiness probe has had its full say: the
+ * initial delay, failureThreshold failed periods, and one period of slack because where a probe
+ * run falls between our polls is unknown. The largest over the pod's containers, since the pod
+ * is Ready only when all are.
+ */
+export function readinessWindowMs(pod: V1Pod): number {
+  const containers = pod.spec?.containers ?? [];
+  const seconds = containers.length > 0 ? containers.map((c) => probeWindowSeconds(c.readinessProbe)) : [probeWindowSeconds(undefined)];
+  return Math.max(...seconds) * 1000;
+}
+
+function probeWindowSeconds(probe: V1Probe | undefined): number {
+  const period = probe?.periodSeconds ?? PROBE_DEFAULTS.periodSeconds;
+  const failures = probe?.failureThreshold ?? PROBE_DEFAULTS.failureThreshold;
+  return (probe?.initialDelaySeconds ?? PROBE_DEFAULTS.initialDelaySeconds) + failures * period + period;
+}
+
+/** Running, every container past its startup probe (`started` unset counts as started), not Ready. */
+export function isStartedNotReady(pod: V1Pod): boolean {
+  return pod.status?.phase === "Running" && allStarted(pod) && !isPodReady(pod);
+}
+
+/**
+ * The first time each current pod was seen started but not Ready, carried over from the previous
+ * poll: pods that turned Ready or are gone drop out, pods newly in that state get `now`.
+ */
+export function trackStartedNotReady(pods: readonly V1Pod[], now: number, previous: ReadonlyMap<string, number>): Map<string, number> {
+  const next = new Map<string, number>();
+  for (const p of pods) {
+    const uid = p.metadata?.uid;
+    if (uid !== undefined && isStartedNotReady(p)) next.set(uid, previous.get(uid) ?? now);
+  }
+  return next;
+}
+
 export function isPodReady(pod: V1Pod): boolean {
   return pod.status?.phase === "Running" && (pod.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True");
 }
@@ -81,6 +139,10 @@ export function isPodReady(pod: V1Pod): boolean {
 export function podRevision(pod: V1Pod): string | undefined {
   const labels = pod.metadata?.labels ?? {};
   return labels["controller-revision-hash"] ?? labels["pod-template-hash"];
+}
+
+function allStarted(pod: V1Pod): boolean {
+  return (pod.status?.containerStatuses ?? []).every((cs) => cs.started !== false);
 }
 
 function evidence(

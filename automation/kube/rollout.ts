@@ -1,11 +1,13 @@
 /**
  * Reading rollouts. `waitForRollout` waits for one workload, failing fast: each poll reads
  * the workload and the pods of the revision it moves to; a pod in CrashLoopBackOff or an
- * image-pull error fails at once (waiting cannot fix it), a pod Running-but-not-Ready or
- * unschedulable fails after `notReadyAfterMs`, otherwise kubectl's completion rules decide. The
- * result carries pod evidence for the journal and the revert report; it never throws for an
- * unhealthy rollout. `readRollout` is one read without waiting, for preflight and the
- * verification suite. Judging either as a gate is verify/rolloutGates.ts's job.
+ * image-pull error fails at once (waiting cannot fix it), a started pod that stays not Ready
+ * fails once its readiness probe's window has passed since the first poll that saw it so, a pod
+ * still starting or unschedulable fails after `notReadyAfterMs`, otherwise kubectl's completion
+ * rules decide. The result carries pod evidence for the journal and the revert report; it never
+ * throws for an unhealthy rollout. `readRollout` is one read without waiting, for preflight and
+ * the verification suite: having seen nothing before, it judges by `notReadyAfterMs` alone.
+ * Judging either as a gate is verify/rolloutGates.ts's job.
  */
 import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { abortError, systemClock } from "../../core/clock.js";
@@ -13,7 +15,7 @@ import { POLL_INTERVALS } from "../../core/defaults.js";
 import type { Clock, PodEvidence } from "../../core/types.js";
 import type { Workload } from "../../core/workloads.js";
 import type { KubeApi } from "./api.js";
-import { checkPods } from "./podHealth.js";
+import { checkPods, trackStartedNotReady } from "./podHealth.js";
 import { newRevisionPods } from "./pods.js";
 import { rolloutStatus, type RolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
 
@@ -53,6 +55,7 @@ export async function waitForRollout(kube: KubeApi, namespace: string, kind: Wor
   const pollMs = opts.pollMs ?? POLL_INTERVALS.rolloutMs;
   const start = clock.now();
   let lastReason = "";
+  let startedNotReadySince = new Map<string, number>();
   for (;;) {
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const obj: V1StatefulSet | V1Deployment = kind === "StatefulSet" ? await kube.getStatefulSet(namespace, name) : await kube.getDeployment(namespace, name);
@@ -63,7 +66,13 @@ export async function waitForRollout(kube: KubeApi, namespace: string, kind: Wor
     const now = clock.now();
     const durationMs = now - start;
 
-    const failing = checkPods(pods, { now, notReadyAfterMs: opts.notReadyAfterMs, ...(opts.failFastReasons ? { failFastReasons: opts.failFastReasons } : {}) });
+    startedNotReadySince = trackStartedNotReady(pods, now, startedNotReadySince);
+    const failing = checkPods(pods, {
+      now,
+      notReadyAfterMs: opts.notReadyAfterMs,
+      startedNotReadySince,
+      ...(opts.failFastReasons ? { failFastReasons: opts.failFastReasons } : {}),
+    });
     const ready = pods.filter((p) => (p.status?.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True")).length;
     if (status.reason !== lastReason) {
       lastReason = status.reason;
