@@ -35,6 +35,7 @@ import {
 import type { FakeNodeSpec } from "./nodes.js";
 import { ensureKarpenter, ensureKeda, ensureKubeTools } from "./tools.js";
 import type { KarpenterSpec } from "./karpenter/clusterKarpenter.js";
+import type { StartDelay, StartDelayChange } from "./endpoints/startDelays.js";
 
 export { startControlPlane, type ControlPlane, type StartControlPlaneOptions } from "./controlPlane.js";
 export { ensureKubeTools, type KubeToolsBuild } from "./tools.js";
@@ -163,6 +164,25 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
     }
     await sleep(200);
   }
+}
+
+/**
+ * Changes the start delays of a running cluster's SIE pods (cluster/endpoints/startDelays.ts)
+ * through its endpoint server; pods created afterwards get them. Returns every delay now set.
+ */
+export async function setStartDelays(endpointsUrl: string, changes: readonly StartDelayChange[]): Promise<StartDelay[]> {
+  const res = await fetch(`${endpointsUrl}/control/starts`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ starts: changes }),
+  });
+  const body = (await res.json().catch(() => ({}))) as { starts?: StartDelay[]; error?: string };
+  if (!res.ok || !body.starts) {
+    throw new SieFleetError("cluster-start-failed", EXIT_CODES.internal, `the endpoint server refused the start delays: ${body.error ?? `HTTP ${res.status}`}`, {
+      hint: "see the cluster's daemon.log",
+    });
+  }
+  return body.starts;
 }
 
 export interface StopResult {

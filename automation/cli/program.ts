@@ -257,9 +257,14 @@ ${EXIT_CODES_HELP}`,
     )
     .option("--node-delay <duration>", "with --karpenter: how long a new node takes to join, e.g. 30s or 2m (default 60s)")
     .option("--consolidate-after <duration>", "with --karpenter: how long an empty node stays (default the stack's cluster.karpenter.consolidateAfter, or 10m)")
+    .option(
+      "--start-delay <target=duration>",
+      "how long new SIE pods take to pass their startup probe, as GPU workers loading models do: [<namespace>/]<component>[:<pool>][@<version>]=<90s|2m|off>; past the pod's startup budget it is killed and restarted, never Ready. Repeatable; kept across restarts",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .addHelpText(
       "after",
-      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ sie-fleet cluster start --dir .sie-fleet/gke-shaped --nodes-from stacks/Pulumi.gke-prod.yaml\n  $ sie-fleet cluster start --dir .sie-fleet/eks-scaled --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter --node-delay 90s\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
+      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ sie-fleet cluster start --dir .sie-fleet/gke-shaped --nodes-from stacks/Pulumi.gke-prod.yaml\n  $ sie-fleet cluster start --dir .sie-fleet/eks-scaled --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter --node-delay 90s\n  $ sie-fleet cluster start --start-delay worker=90s --start-delay gateway=20s\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
     )
     .action(cmd("cluster start", async () => ({ run: (await import("./commands/cluster.js")).start })));
   cluster

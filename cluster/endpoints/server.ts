@@ -125,7 +125,8 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     const component = componentOf(pod);
     if (!component) return undefined;
     const pool = pod.metadata?.labels?.[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
-    return startSecondsFor(poller.startDelays, { namespace, component, pool });
+    const version = parseImage(pod.spec?.containers?.[0]?.image ?? "").version;
+    return startSecondsFor(poller.startDelays, { namespace, component, pool, version });
   };
   const webhook = new FaultWebhook(kc, { podFault, digestSalt, startSeconds });
   const needsWebhook = (s: StoredControls) => s.moves.length > 0 || s.starts.length > 0 || s.scopes.some((x) => isPodFault(x.fault));

@@ -139,6 +139,9 @@ describe("runCli in-process", () => {
       ["--nodes-from", path.join(repo, "stacks/Pulumi.gke-prod.yaml"), "--karpenter", "--consolidate-after", "soon"],
       "--consolidate-after soon: not a duration",
     ],
+    [["--start-delay", "worker=1h"], '--start-delay "worker=1h": the duration must be whole seconds or minutes'],
+    [["--start-delay", "gateway:l4=10s"], "only applies to component worker"],
+    [["--no-endpoints", "--start-delay", "worker=90s"], "--start-delay is played by the SIE endpoint server, but --no-endpoints is given"],
   ])("cluster start %j is refused before anything starts", async (flags, message) => {
     const dir = path.join(scratch, "karpenter-refused");
     const r = await inProcess(["cluster", "start", "--dir", dir, ...flags]);

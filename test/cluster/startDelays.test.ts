@@ -7,6 +7,8 @@ import {
   readStoredStartDelays,
   STARTS_KEY,
   StartDelayError,
+  parseStartDelayFlag,
+  describeStartDelay,
   startSecondsFor,
 } from "../../cluster/endpoints/startDelays.js";
 
@@ -48,12 +50,14 @@ describe("start delays", () => {
       { component: "worker" as const, pool: "a100", seconds: 120 },
       { namespace: "slow", component: "worker" as const, seconds: 300 },
       { component: "gateway" as const, seconds: 10 },
+      { component: "gateway" as const, version: "v0.3.4", seconds: 1000 },
     ];
-    expect(startSecondsFor(delays, { namespace: "sie", component: "worker", pool: "l4" })).toBe(60);
-    expect(startSecondsFor(delays, { namespace: "sie", component: "worker", pool: "a100" })).toBe(120);
-    expect(startSecondsFor(delays, { namespace: "slow", component: "worker", pool: "a100" })).toBe(300);
-    expect(startSecondsFor(delays, { namespace: "sie", component: "gateway", pool: "" })).toBe(10);
-    expect(startSecondsFor(delays, { namespace: "sie", component: "config", pool: "" })).toBeUndefined();
+    expect(startSecondsFor(delays, { namespace: "sie", component: "worker", pool: "l4", version: "0.3.1" })).toBe(60);
+    expect(startSecondsFor(delays, { namespace: "sie", component: "worker", pool: "a100", version: "0.3.1" })).toBe(120);
+    expect(startSecondsFor(delays, { namespace: "slow", component: "worker", pool: "a100", version: "0.3.1" })).toBe(300);
+    expect(startSecondsFor(delays, { namespace: "sie", component: "gateway", pool: "", version: "0.3.1" })).toBe(10);
+    expect(startSecondsFor(delays, { namespace: "sie", component: "gateway", pool: "", version: "0.3.4" })).toBe(1000);
+    expect(startSecondsFor(delays, { namespace: "sie", component: "config", pool: "", version: "0.3.1" })).toBeUndefined();
   });
 
   it("stored delays that cannot be read count as none", () => {
@@ -62,5 +66,30 @@ describe("start delays", () => {
     ]);
     expect(readStoredStartDelays({ [STARTS_KEY]: "{" })).toEqual([]);
     expect(readStoredStartDelays(undefined)).toEqual([]);
+  });
+});
+
+describe("--start-delay", () => {
+  it.each([
+    ["worker=90s", { component: "worker", seconds: 90 }],
+    ["worker:a100=2m", { component: "worker", pool: "a100", seconds: 120 }],
+    ["sie/gateway@v0.3.4=3600", { namespace: "sie", component: "gateway", version: "v0.3.4", seconds: 3600 }],
+    ["config=off", { component: "config", seconds: null }],
+  ])("%s", (flag, change) => {
+    expect(parseStartDelayFlag(flag)).toEqual(change);
+  });
+
+  it.each([
+    ["worker", /is not a start delay: write \[<namespace>\/\]<component>/],
+    ["worker=1.5s", /whole seconds or minutes/],
+    ["worker=1h", /whole seconds or minutes/],
+    ["db=10s", /component must be one of/],
+    ["gateway:a100=10s", /only applies to component worker/],
+  ])("refuses %s, saying how to write it", (flag, message) => {
+    expect(() => parseStartDelayFlag(flag)).toThrow(message);
+  });
+
+  it("describes a delay the way the flag names it", () => {
+    expect(describeStartDelay({ namespace: "sie", component: "worker", pool: "a100", seconds: 90 })).toBe("sie/worker:a100 90s");
   });
 });

@@ -310,8 +310,8 @@ export async function gatewayGet(fx: StackFixture, p: string): Promise<{ status:
   return { status: r.status, version: r.headers.get("x-sie-server-version"), body: await r.json().catch(() => undefined) };
 }
 
-/** POST to the endpoint server's control API (load, faults) for this release's namespace. */
-export async function control(fx: StackFixture, what: "load" | "faults", body: Record<string, unknown>): Promise<{ status: number; body: any }> {
+/** POST to the endpoint server's control API (load, faults, start delays) for this release's namespace. */
+export async function control(fx: StackFixture, what: "load" | "faults" | "starts", body: Record<string, unknown>): Promise<{ status: number; body: any }> {
   const r = await fetch(`${fx.endpoints.url}/control/${what}`, {
     method: "POST",
     headers: { "content-type": "application/json" },

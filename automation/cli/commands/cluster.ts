@@ -8,11 +8,13 @@ import {
   embeddedClusterDir,
   deleteEmbeddedCluster,
   embeddedClusterStatus,
+  setStartDelays,
   startEmbeddedCluster,
   stopEmbeddedCluster,
   type EmbeddedClusterStatus,
 } from "../../../cluster/index.js";
 import { isClusterDir } from "../../../cluster/clusterDir.js";
+import { describeStartDelay, parseStartDelayFlag, StartDelayError, type StartDelay } from "../../../cluster/endpoints/startDelays.js";
 import { shapeFromStackFile } from "../../../cluster/nodesFromStack.js";
 import { ensureKubectl } from "../../../cluster/tools.js";
 import { EXIT_CODES, UsageError } from "../../../core/errors.js";
@@ -32,6 +34,8 @@ export interface ClusterFlags {
   /** How long Karpenter's nodes take to join (Karpenter duration). */
   nodeDelay?: string;
   consolidateAfter?: string;
+  /** `[<namespace>/]<component>[:<pool>][@<version>]=<duration|off>`, repeatable. */
+  startDelay?: string[];
   /** `cluster kubectl`: kubectl's own arguments (after `--`). */
   args?: string[];
 }
@@ -58,6 +62,20 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
       hint: "e.g. sie-fleet cluster start --dir .sie-fleet/eks-shaped --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter",
     });
   }
+  const startDelays = (flags.startDelay ?? []).map((f) => {
+    try {
+      return parseStartDelayFlag(f);
+    } catch (err) {
+      if (!(err instanceof StartDelayError)) throw err;
+      throw new UsageError(err.message, { code: "bad-start-delay", hint: "e.g. --start-delay worker=90s --start-delay worker:a100=3m" });
+    }
+  });
+  if (startDelays.length > 0 && flags.endpoints === false) {
+    throw new UsageError("--start-delay is played by the SIE endpoint server, but --no-endpoints is given", {
+      code: "bad-start-delay",
+      hint: "leave out --no-endpoints, or --start-delay",
+    });
+  }
   const autoscaler = flags.karpenter
     ? { registrationDelay: flags.nodeDelay ?? DEFAULT_NODE_DELAY, ...(flags.consolidateAfter ? { consolidateAfter: flags.consolidateAfter } : {}) }
     : undefined;
@@ -80,6 +98,16 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
     onProgress: (line) => void ctx.io.stderr.write(`cluster: ${line}\n`),
   });
   const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, karpenter, readyInMs, restarted, nodes, versions, log } = c;
+  let starts: StartDelay[] | undefined;
+  if (startDelays.length > 0) {
+    if (!endpointsUrl) {
+      throw new UsageError(`--start-delay needs the cluster's endpoint server, and the cluster in ${dir} runs without one`, {
+        code: "bad-start-delay",
+        hint: "stop it and start it again without --no-endpoints",
+      });
+    }
+    starts = await setStartDelays(endpointsUrl, startDelays);
+  }
   ctx.out.result(
     "cluster start",
     {
@@ -94,6 +122,7 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
       prometheus,
       keda,
       karpenter,
+      ...(starts ? { startDelays: starts } : {}),
       readyInMs,
       restarted,
       nodes,
@@ -119,6 +148,7 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
         : shaped?.karpenter
           ? [`  karpenter   not running: no nodes are added (${log} says why)`]
           : []),
+      ...(starts ? [`  starts      ${starts.length > 0 ? starts.map(describeStartDelay).join(", ") : "none"} (new SIE pods pass their startup probe that much later)`] : []),
       `  logs        ${log}, ${path.join(dir, "logs")}/`,
       `try: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
       `stop it with: sie-fleet cluster stop${flags.dir ? ` --dir ${flags.dir}` : ""}`,

@@ -7,6 +7,7 @@ import { parseConfig } from "../../../infra/config/configParse.js";
 import type { LocalFleetConfig } from "../../../infra/config/configTypes.js";
 import { DEFAULT_CHECKS, phaseChecks } from "../../../automation/verify/checks.js";
 import { CLUSTER_PROMETHEUS_SERVICE } from "../../../cluster/clusterPrometheus.js";
+import { rolloutTiming } from "../../../automation/actions/upgrade/timing.js";
 
 const STACKS = join(import.meta.dirname, "../../../stacks");
 const files = readdirSync(STACKS).filter((f) => /^Pulumi\..+\.ya?ml$/.test(f));
@@ -74,5 +75,16 @@ describe("stack files", () => {
     expect(cfg.release.chart).toBe("../shared/charts/sie-cluster-{version}");
     // No KEDA operator runs in the embedded cluster, so its check is left out.
     expect(cfg.rollout.gates.checks.final).not.toContain("keda");
+  });
+});
+
+// GPU workers load models for minutes before their startup probe passes (the chart allows 600 s).
+// No stack may give up on a worker, or on its wave, sooner than a 90 s start plus its readiness.
+describe("rollout timing of every stack file", () => {
+  it.each(files)("%s waits for a worker that takes 90 s to start", (file) => {
+    const cfg = parseConfig(stackConfig(file));
+    const timing = rolloutTiming(cfg, "pool");
+    expect(timing.notReadyAfterMs).toBeGreaterThanOrEqual(90_000 + 30_000);
+    expect(timing.timeoutMs).toBeGreaterThanOrEqual(90_000 + 30_000);
   });
 });
