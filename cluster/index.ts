@@ -178,9 +178,14 @@ export async function setStartDelays(endpointsUrl: string, changes: readonly Sta
   });
   const body = (await res.json().catch(() => ({}))) as { starts?: StartDelay[]; error?: string };
   if (!res.ok || !body.starts) {
-    throw new SieFleetError("cluster-start-failed", EXIT_CODES.internal, `the endpoint server refused the start delays: ${body.error ?? `HTTP ${res.status}`}`, {
-      hint: "see the cluster's daemon.log",
-    });
+    throw new SieFleetError(
+      "cluster-start-failed",
+      EXIT_CODES.internal,
+      `the endpoint server refused the start delays: ${body.error ?? `HTTP ${res.status}`}`,
+      {
+        hint: "see the cluster's daemon.log",
+      },
+    );
   }
   return body.starts;
 }

@@ -148,7 +148,9 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
         : shaped?.karpenter
           ? [`  karpenter   not running: no nodes are added (${log} says why)`]
           : []),
-      ...(starts ? [`  starts      ${starts.length > 0 ? starts.map(describeStartDelay).join(", ") : "none"} (new SIE pods pass their startup probe that much later)`] : []),
+      ...(starts
+        ? [`  starts      ${starts.length > 0 ? starts.map(describeStartDelay).join(", ") : "none"} (new SIE pods pass their startup probe that much later)`]
+        : []),
       `  logs        ${log}, ${path.join(dir, "logs")}/`,
       `try: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
       `stop it with: sie-fleet cluster stop${flags.dir ? ` --dir ${flags.dir}` : ""}`,
