@@ -19,6 +19,7 @@ export const FILE_SECONDS_HINT: Readonly<Record<string, number>> = {
   "test/engine/teamSafe.test.ts": 355,
   "test/engine/fleet.test.ts": 355,
   "test/engine/cloudShaped.test.ts": 265,
+  "test/engine/slowStart.test.ts": 260,
   "test/engine/chartUpgrade.test.ts": 195,
   "test/engine/rollback.test.ts": 195,
   "test/engine/zeroReplicas.test.ts": 175,
