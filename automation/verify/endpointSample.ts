@@ -6,11 +6,24 @@
 // no query isolates the new gateway or config pods. Right after a rollout the Service (kube-proxy,
 // or the endpoint server's polled picture) may still route some requests to old pods for a
 // moment, so answers carrying another version are left out of the tally and more are sent.
+// A sample failing on latency is taken once more after a pause before the gate fails
+// (sampleVerdict.ts judgeConfirmed): latency on a busy node comes in bursts a sample can land in.
 import type { HttpFetch } from "../kube/apiProxy.js";
 import { base, listModels, serverVersion } from "./endpoints.js";
 import { describe } from "./prometheus.js";
 import { type ErrorSamplePlan, planErrorSample, quantile } from "./sampleSize.js";
-import { decidedFailure, judgeSample, type LatencyBound, type LatencyLimits, latencyBound, type SampleTally } from "./sampleVerdict.js";
+import {
+  decidedFailure,
+  judgeConfirmed,
+  judgeSample,
+  type LatencyBound,
+  type LatencyLimits,
+  latencyBound,
+  type SampleFailure,
+  type SampleTally,
+  type SampleVerdict,
+} from "./sampleVerdict.js";
+import { sleep } from "./sleep.js";
 import type { Check, CheckOutcome, EndpointBaseline, GatesConfig, SampledComponent, VerifyContext } from "./types.js";
 
 /** The one request a sample repeats. */
@@ -138,6 +151,34 @@ async function sendSample(req: SampleRequest, requests: number, opts: SendOption
   return run;
 }
 
+/** One sample's figures in the gate's evidence: the first sample's at the top, a confirmation's under `confirmation`. */
+type SampleFigures = {
+  done: number;
+  errors: number;
+  statuses: Record<string, number>;
+  versions: Record<string, number>;
+  otherVersion: number;
+  p95Ms?: number;
+  stoppedEarly: boolean;
+  /** Why this sample failed; the gate's status and message say what the gate concluded. */
+  failure?: SampleFailure;
+  firstErrors: string[];
+};
+
+function sampleFigures(run: SampleRun, verdict: SampleVerdict): SampleFigures {
+  return {
+    done: run.done,
+    errors: run.errors,
+    statuses: run.statuses,
+    versions: run.versions,
+    otherVersion: run.otherVersion,
+    ...(verdict.p95Ms !== undefined ? { p95Ms: verdict.p95Ms } : {}),
+    stoppedEarly: run.stoppedEarly,
+    ...(verdict.failure ? { failure: verdict.failure } : {}),
+    firstErrors: run.firstErrors,
+  };
+}
+
 /** The sample's plan from the stack's gates (the schema's ranges make it always plannable). */
 function samplePlan(gates: GatesConfig): ErrorSamplePlan {
   return planErrorSample(gates.sample);
@@ -181,29 +222,37 @@ export function endpointSampleCheck(ctx: VerifyContext, component: SampledCompon
   const plan = samplePlan(ctx.gates);
   const concurrency = ctx.gates.sample.concurrency;
   const timeoutMs = ctx.gates.checkTimeoutSeconds * 1000;
+  const confirm = ctx.gates.sample.confirmLatencyFailures;
+  // One interval, the time between two samples of the metric gates: long enough to leave a short
+  // burst behind, short against a wave.
+  const pauseMs = ctx.gates.intervalSeconds * 1000;
+  const rounds = Math.ceil(plan.requests / concurrency);
   return {
     name: `${component}-sample`,
     // After the endpoint checks: a gateway that does not answer at all is their finding, and a
     // broken wave does not cost a sample.
     stage: 1,
-    // Every round of requests may take a whole request timeout; one more for listing models.
-    timeoutMs: (Math.ceil(plan.requests / concurrency) + 1) * timeoutMs,
+    // Every round of requests may take a whole request timeout, one more for listing models; a
+    // confirmation adds its rounds and its pause.
+    timeoutMs: confirm ? (2 * rounds + 1) * timeoutMs + pauseMs : (rounds + 1) * timeoutMs,
     async run(signal): Promise<CheckOutcome> {
       const req = await sampleRequest(ctx.kube.http, component, url, signal);
       if (!("method" in req)) return req;
       const baseline = ctx.baseline?.endpoints?.[component];
       const bound: LatencyBound = latencyBound(latencyLimits(ctx.gates, component), baseline?.p95Ms);
       const expectVersion = serverVersion(ctx.componentTags?.[component] ?? ctx.expectTag);
-      const run = await sendSample(req, plan.requests, {
-        http: ctx.kube.http,
-        concurrency,
-        timeoutMs,
-        signal,
-        expectVersion,
-        stop: (t) => decidedFailure(t, plan, bound) !== undefined,
-      });
-      const verdict = judgeSample(run, plan, bound);
-      if (!verdict.failure && run.done < plan.requests && !signal.aborted) {
+      const take = (): Promise<SampleRun> =>
+        sendSample(req, plan.requests, {
+          http: ctx.kube.http,
+          concurrency,
+          timeoutMs,
+          signal,
+          expectVersion,
+          stop: (t) => decidedFailure(t, plan, bound) !== undefined,
+        });
+      const run = await take();
+      const firstVerdict = judgeSample(run, plan, bound);
+      if (!firstVerdict.failure && run.done < plan.requests && !signal.aborted) {
         // Still mostly the old pods behind the Service: not settled, sample again after a backoff.
         return {
           status: "pending",
@@ -213,10 +262,19 @@ export function endpointSampleCheck(ctx: VerifyContext, component: SampledCompon
           evidence: { url: req.url, expectVersion, done: run.done, otherVersion: run.otherVersion, versions: run.versions },
         };
       }
-      const firstErrors = run.firstErrors.length > 0 ? ` (${run.firstErrors.join("; ")})` : "";
+      let confirmation: SampleRun | undefined;
+      if (confirm && firstVerdict.failure === "latency") {
+        // An abort during the pause leaves the confirmation empty, and the first failure stands.
+        await sleep(pauseMs, signal);
+        confirmation = await take();
+      }
+      const verdict = confirmation ? judgeConfirmed(run, confirmation, plan, bound, pauseMs) : firstVerdict;
+      const errorsOf = verdict.failure === "errors" ? (confirmation ?? run).firstErrors : [];
+      const firstErrors = errorsOf.length > 0 ? ` (${errorsOf.join("; ")})` : "";
+      const requests = confirmation ? `${run.done}+${confirmation.done}` : `${run.done}`;
       return {
         status: verdict.status,
-        message: `${req.method} ${component === "gateway" ? "encode" : "config /healthz"} ×${run.done}: ${verdict.message}${verdict.failure === "errors" ? firstErrors : ""}`,
+        message: `${req.method} ${component === "gateway" ? "encode" : "config /healthz"} ×${requests}: ${verdict.message}${firstErrors}`,
         evidence: {
           url: req.url,
           ...(req.model ? { model: req.model } : {}),
@@ -226,19 +284,12 @@ export function endpointSampleCheck(ctx: VerifyContext, component: SampledCompon
             healthyErrorRatio: ctx.gates.sample.healthyErrorRatio,
             confidence: ctx.gates.sample.confidence,
           },
-          done: run.done,
-          errors: run.errors,
-          statuses: run.statuses,
           expectVersion,
-          versions: run.versions,
-          otherVersion: run.otherVersion,
-          ...(verdict.p95Ms !== undefined ? { p95Ms: verdict.p95Ms } : {}),
           maxP95Ms: bound.maxP95Ms,
           bound: bound.basis,
           ...(baseline ? { baseline: { ...baseline } } : {}),
-          stoppedEarly: run.stoppedEarly,
-          ...(verdict.failure ? { failure: verdict.failure } : {}),
-          firstErrors: run.firstErrors,
+          ...sampleFigures(run, firstVerdict),
+          ...(confirmation ? { confirmation: { pauseMs, ...sampleFigures(confirmation, judgeSample(confirmation, plan, bound)) } } : {}),
         },
       };
     },

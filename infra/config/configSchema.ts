@@ -406,6 +406,13 @@ export const rolloutSchema = z.strictObject({
           /** With a pre-upgrade sample: p95 may rise by max(maxP95IncreaseMs, maxP95IncreaseRatio × baseline p95). */
           maxP95IncreaseMs: z.number().min(0).default(250),
           maxP95IncreaseRatio: z.number().min(0).default(0.5),
+          /**
+           * A sample failing on latency is taken again, one intervalSeconds later, and the gate fails
+           * only if that one fails too: latency on a busy node comes in bursts a sample can land in.
+           * A failure on errors stands at once (the plan already budgets them, and a second chance
+           * would let a failing version through more often). false: the first latency failure reverts.
+           */
+          confirmLatencyFailures: z.boolean().default(true),
         })
         .refine((s) => s.healthyErrorRatio <= s.detectErrorRatio / 2, {
           message: "healthyErrorRatio must be at most half of detectErrorRatio",

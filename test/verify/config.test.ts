@@ -44,7 +44,7 @@ describe("rollout.gates", () => {
 });
 
 describe("rollout.gates.sample", () => {
-  it("defaults: catch 10 %, pass 1 %, with 99 %; 4 at once; config p95 at most 1000 ms, the gateway's follows maxP95LatencyMs", () => {
+  it("defaults: catch 10 %, pass 1 %, with 99 %; 4 at once; config p95 at most 1000 ms, the gateway's follows maxP95LatencyMs; latency failures confirmed", () => {
     const g = resolveGates({});
     expect(g.sample).toEqual({
       detectErrorRatio: 0.1,
@@ -54,6 +54,7 @@ describe("rollout.gates.sample", () => {
       maxP95LatencyMs: { config: 1000 },
       maxP95IncreaseMs: 250,
       maxP95IncreaseRatio: 0.5,
+      confirmLatencyFailures: true,
     });
   });
 
@@ -62,6 +63,7 @@ describe("rollout.gates.sample", () => {
     expect(() => resolveGates({ sample: { detectErrorRatio: 0.01 } })).toThrow();
     expect(() => resolveGates({ sample: { confidence: 0.9999 } })).toThrow();
     expect(() => resolveGates({ sample: { requests: 10 } } as never)).toThrow();
+    expect(() => resolveGates({ sample: { confirmLatencyFailures: "yes" } } as never)).toThrow();
     expect(resolveGates({ sample: { detectErrorRatio: 0.2, healthyErrorRatio: 0.1, maxP95LatencyMs: { gateway: 800 } } }).sample).toMatchObject({
       maxP95LatencyMs: { gateway: 800, config: 1000 },
     });

@@ -1,7 +1,8 @@
-// The sample gates' verdict: latency bound, early decisions, the end of a sample.
+// The sample gates' verdict: latency bound, early decisions, the end of a sample, a latency
+// failure judged again on a confirmation sample.
 import { describe, expect, it } from "vitest";
 import { planErrorSample } from "../../automation/verify/sampleSize.js";
-import { decidedFailure, judgeSample, latencyBound, slowRequestsToFail } from "../../automation/verify/sampleVerdict.js";
+import { decidedFailure, judgeConfirmed, judgeSample, latencyBound, slowRequestsToFail } from "../../automation/verify/sampleVerdict.js";
 
 const PLAN = planErrorSample({ detectErrorRatio: 0.1, healthyErrorRatio: 0.01, confidence: 0.99 }); // 113, > 4 fails
 const LIMITS = { absoluteMs: 1000, increaseMs: 250, increaseRatio: 0.5 };
@@ -46,5 +47,55 @@ describe("judgeSample", () => {
     const slow = [...healthy.slice(6), 2000, 2000, 2000, 2000, 2000, 2000];
     expect(judgeSample(tally(slow), PLAN, bound)).toMatchObject({ status: "fail", failure: "latency", p95Ms: 2000 });
     expect(judgeSample(tally(healthy.slice(0, 50)), PLAN, bound)).toMatchObject({ status: "fail", message: expect.stringMatching(/cut short: 50 of 113/) });
+  });
+});
+
+describe("judgeConfirmed", () => {
+  const bound = { maxP95Ms: 255, basis: "test" };
+  const healthy = Array.from({ length: 113 }, (_, i) => 5 + (i % 10));
+  // Decided early: six requests over the bound after nine.
+  const burst = tally([2000, 2000, 2000, 5, 2000, 2000, 6, 2000, 7]);
+
+  it("a confirmation that passes overturns the latency failure; the message gives both samples", () => {
+    const v = judgeConfirmed(burst, tally(healthy), PLAN, bound, 1000);
+    expect(v).toEqual({
+      status: "pass",
+      p95Ms: 14,
+      message:
+        "p95 over 255ms (test) in the first sample: 6 of 113 requests slower, 6 decide it, p95 2000ms, 0/9 failed; " +
+        "confirmation sample 1s later passed: p95 14ms <= 255ms, 0/113 failed (at most 4 of 113 allowed)",
+    });
+  });
+
+  it("a confirmation over the bound too fails on latency, with both figures", () => {
+    const v = judgeConfirmed(burst, tally([2000, 2000, 2000, 2000, 2000, 2000, 2000]), PLAN, bound, 30_000);
+    expect(v).toMatchObject({ status: "fail", failure: "latency", p95Ms: 2000 });
+    expect(v.message).toBe(
+      "p95 over 255ms (test) in the first sample: 6 of 113 requests slower, 6 decide it, p95 2000ms, 0/9 failed; " +
+        "confirmation sample 30s later over it too: 7 of 113 requests slower, 6 decide it, p95 2000ms, 0/7 failed (at most 4 of 113 allowed)",
+    );
+  });
+
+  it("a confirmation failing on errors fails on errors", () => {
+    expect(judgeConfirmed(burst, tally([5, 5, 5, 5, 5], 5), PLAN, bound, 1000)).toMatchObject({
+      status: "fail",
+      failure: "errors",
+      message: expect.stringMatching(/; confirmation sample 1s later failed on errors: 5\/5 failed \(at most 4 of 113 allowed\)$/),
+    });
+  });
+
+  it("a confirmation cut short (aborted, old pods) leaves the first failure standing", () => {
+    expect(judgeConfirmed(burst, tally(healthy.slice(0, 40)), PLAN, bound, 1000)).toMatchObject({
+      status: "fail",
+      failure: "latency",
+      p95Ms: 2000,
+      message: expect.stringMatching(/; confirmation sample 1s later cut short: 40 of 113 requests done, so the first sample's failure stands$/),
+    });
+  });
+
+  it("any other first verdict is returned as it is: errors are never re-checked", () => {
+    const errors = tally(healthy, 5);
+    expect(judgeConfirmed(errors, tally(healthy), PLAN, bound, 1000)).toEqual(judgeSample(errors, PLAN, bound));
+    expect(judgeConfirmed(tally(healthy), tally([]), PLAN, bound, 1000)).toEqual(judgeSample(tally(healthy), PLAN, bound));
   });
 });
