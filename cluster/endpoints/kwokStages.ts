@@ -21,7 +21,8 @@ import { START_SECONDS_ANNOTATION } from "./startDelays.js";
 
 /** A container killed at its startup probe's budget exits with this (startupStages). */
 const STARTUP_KILL_EXIT_CODE = 137;
-const LAST_EXIT_CODE = ".status.containerStatuses.[].lastState.terminated.exitCode";
+// kwok compares selector values as strings, bools and ints only: a JSON number (float64) never matches unless made a string.
+const LAST_EXIT_CODE = ".status.containerStatuses.[].lastState.terminated.exitCode | tostring";
 
 /** A pod fault as kwok executes it. `container` is the body of one containerStatuses item. */
 interface PodFaultStatus {
