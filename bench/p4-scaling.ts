@@ -5,11 +5,9 @@
 // checks `rollout.gates.concurrency` at a time, which shows as gate time summed over checks
 // exceeding the verify phase's wall time.
 import { benchStack, dumpStack, expectExit, localStackConfig } from "./fixture.js";
-import { jsonLines, ms, phaseTimes, type Event } from "./runData.js";
-import * as fs from "node:fs";
+import { UPGRADE_PHASES, jsonLines, ms, phaseTimes, waveTimes, type Event } from "./runData.js";
 import * as os from "node:os";
-import * as path from "node:path";
-import { RESULTS_DIR, median, mib, secs, table, writeResult } from "./report.js";
+import { median, mib, previousResults, secs, table, writeResult } from "./report.js";
 import type { Benchmark } from "./types.js";
 
 export function stackWithPools(n: number): string {
@@ -40,14 +38,6 @@ interface SizeResult {
   treePeakRssKiB?: number;
 }
 
-function previousResults(): SizeResult[] {
-  const file = path.join(RESULTS_DIR, "p4-scaling.json");
-  if (!fs.existsSync(file)) return [];
-  return (JSON.parse(fs.readFileSync(file, "utf8")) as { results?: SizeResult[] }).results ?? [];
-}
-
-const PHASE_COLUMNS = ["lock", "preflight", "snapshot", "freeze", "set-config", "preview", "guardrails", "hold", "apply", "wave", "verify", "thaw"];
-
 export const p4: Benchmark = {
   name: "p4-scaling",
   title: "P4 scaling: one upgrade on 1..16 pools, wall time per phase",
@@ -55,7 +45,7 @@ export const p4: Benchmark = {
     const sizes = pools ?? (quick ? [1, 2] : [1, 2, 4, 8, 16]);
     const reps = runs && runs < 5 ? runs : 1;
     // With --pools, sizes measured by an earlier run and not asked for now are kept.
-    const earlier = pools ? previousResults().filter((r) => !sizes.includes(r.pools)) : [];
+    const earlier = pools ? previousResults<SizeResult>(this.name).filter((r) => !sizes.includes(r.pools)) : [];
     const results: SizeResult[] = [...earlier];
     for (const n of sizes) {
       const s = await benchStack({ stackFile: stackWithPools(n), log });
@@ -67,13 +57,7 @@ export const p4: Benchmark = {
           expectExit(p, [0], `sie-fleet upgrade (${n} pools)`);
           const events = jsonLines<Event>(p.stdout);
           const phasesMs = phaseTimes(events);
-          const waveSpans: number[] = [];
-          const released = new Map<string, string>();
-          for (const e of events) {
-            if (e.kind !== "wave" || !e.wave || !e.time) continue;
-            if (e.status === "released") released.set(e.wave, e.time);
-            if (e.status === "succeeded" && released.has(e.wave)) waveSpans.push(ms(e.time) - ms(released.get(e.wave)!));
-          }
+          const waveSpans = waveTimes(events).map((w) => w.ms);
           const verifyGates = events.filter((e) => e.kind === "gate" && e.phase === "verify" && e.gate);
           const summed = verifyGates.reduce((a, e) => a + (e.gate!.durationMs ?? 0), 0);
           const vWall = phasesMs["verify"] ?? NaN;
@@ -101,7 +85,7 @@ export const p4: Benchmark = {
       // A long run may be cut short: keep what was measured so far.
       writeResult(this.name, { partial: true, sizesDone: [...new Set(results.map((r) => r.pools))], results });
     }
-    const cols = PHASE_COLUMNS.filter((c) => results.some((r) => (r.phasesMs[c] ?? 0) > 0));
+    const cols = UPGRADE_PHASES.filter((c) => results.some((r) => (r.phasesMs[c] ?? 0) > 0));
     const allSizes = [...new Set(results.map((r) => r.pools))].sort((a, b) => a - b);
     const rows = allSizes.map((n) => {
       const rs = results.filter((r) => r.pools === n);

@@ -89,6 +89,13 @@ export function loadSampler(everyMs = 5000): { stop(): { min: number; median: nu
   };
 }
 
+/** The `results` of bench/results/<name>.json as an earlier run left them (none without that file). */
+export function previousResults<T>(name: string): T[] {
+  const file = path.join(RESULTS_DIR, `${name}.json`);
+  if (!fs.existsSync(file)) return [];
+  return (JSON.parse(fs.readFileSync(file, "utf8")) as { results?: T[] }).results ?? [];
+}
+
 export function writeResult(name: string, data: unknown): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
   const file = path.join(RESULTS_DIR, `${name}.json`);

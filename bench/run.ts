@@ -11,11 +11,12 @@ import { p2, p3 } from "./p2p3-detect-recover.js";
 import { p4 } from "./p4-scaling.js";
 import { p5 } from "./p5-rss.js";
 import { p6 } from "./p6-unit.js";
+import { p8 } from "./p8-realistic.js";
 import { p9 } from "./p9-gate-latency.js";
 import { loadSampler, machine, writeResult } from "./report.js";
 import type { Benchmark } from "./types.js";
 
-const ALL: Record<string, Benchmark> = { P1: p1, P1B: p1b, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6, P9: p9 };
+const ALL: Record<string, Benchmark> = { P1: p1, P1B: p1b, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6, P8: p8, P9: p9 };
 
 const { values } = parseArgs({
   options: {
@@ -23,12 +24,17 @@ const { values } = parseArgs({
     runs: { type: "string" },
     quick: { type: "boolean", default: false },
     pools: { type: "string" },
+    "start-seconds": { type: "string" },
+    "batch-size": { type: "string" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
 if (values.help) {
-  process.stdout.write("usage: npm run bench -- [--only P1,P1b,P2,P3,P4,P5,P6,P9] [--runs N] [--quick] [--pools 1,2,4 (P4 sizes)]\n");
+  process.stdout.write(
+    "usage: npm run bench -- [--only P1,P1b,P2,P3,P4,P5,P6,P8,P9] [--runs N] [--quick] [--pools 1,2,4 (P4 and P8 sizes)]\n" +
+      "                        [--start-seconds 60 (P8: worker start delay)] [--batch-size 4 (P8: the batched plan's rollout.batchSize)]\n",
+  );
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim().toUpperCase()) : Object.keys(ALL);
@@ -48,6 +54,17 @@ if (pools && !pools.every((n) => Number.isInteger(n) && n >= 1 && n <= 64)) {
   process.stderr.write(`--pools: "${values.pools}" must be a comma-separated list of pool counts between 1 and 64\n`);
   process.exit(2);
 }
+// The worker's startup-probe budget in the chart is 600 s: a longer delay never starts (killed at the budget).
+const startSeconds = values["start-seconds"] === undefined ? undefined : Number(values["start-seconds"]);
+if (startSeconds !== undefined && !(Number.isInteger(startSeconds) && startSeconds >= 1 && startSeconds < 600)) {
+  process.stderr.write(`--start-seconds: "${values["start-seconds"]}" must be whole seconds from 1 to 599 (the chart's worker startup budget is 600 s)\n`);
+  process.exit(2);
+}
+const batchSize = values["batch-size"] === undefined ? undefined : Number(values["batch-size"]);
+if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) {
+  process.stderr.write(`--batch-size: "${values["batch-size"]}" must be a whole number of pools per wave, at least 1\n`);
+  process.exit(2);
+}
 const log = (l: string) => process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${l}\n`);
 const pulumi = await ensurePulumi({ onProgress: log });
 let failed = 0;
@@ -58,7 +75,14 @@ for (const key of only) {
   const load = loadSampler();
   const started = new Date().toISOString();
   try {
-    const out = await b.run({ ...(runs !== undefined ? { runs } : {}), quick: values.quick, ...(pools ? { pools } : {}), log });
+    const out = await b.run({
+      ...(runs !== undefined ? { runs } : {}),
+      quick: values.quick,
+      ...(pools ? { pools } : {}),
+      ...(startSeconds !== undefined ? { startSeconds } : {}),
+      ...(batchSize !== undefined ? { batchSize } : {}),
+      log,
+    });
     const env = { ...machine(pulumi.command), loadavg1m: load.stop(), started, finished: new Date().toISOString(), quick: values.quick };
     for (const t of out.tables) process.stdout.write(`${t}\n`);
     process.stdout.write(`(load average 1m during ${key}: min ${env.loadavg1m.min}, median ${env.loadavg1m.median}, max ${env.loadavg1m.max})\n`);

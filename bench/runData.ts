@@ -21,6 +21,8 @@ export interface Event {
   time?: string;
   status?: string;
   wave?: string;
+  waveKind?: string;
+  pools?: string[];
   gate?: { name: string; status: string; durationMs: number };
   result?: Record<string, unknown>;
   outcome?: string;
@@ -76,6 +78,32 @@ export function phaseTimes(items: { phase?: string; time?: string }[]): Record<s
     while (j < timed.length && timed[j]!.phase === cur.phase) j++;
     const end = timed[j]?.time ?? timed[j - 1]!.time;
     out[cur.phase] = (out[cur.phase] ?? 0) + (ms(end) - ms(cur.time));
+  }
+  return out;
+}
+
+/** The phases of an upgrade's progress events, in the order a run goes through them (docs/json-output.md). */
+export const UPGRADE_PHASES = ["lock", "preflight", "snapshot", "freeze", "set-config", "preview", "guardrails", "hold", "apply", "wave", "verify", "thaw"];
+
+export interface WaveTime {
+  wave: string;
+  waveKind?: string;
+  pools?: string[];
+  /** From its `released` event to its `succeeded` event. */
+  ms: number;
+}
+
+/** Each wave that was released and succeeded, in the order they ended. */
+export function waveTimes(events: Event[]): WaveTime[] {
+  const released = new Map<string, Event & { time: string }>();
+  const out: WaveTime[] = [];
+  for (const e of events) {
+    if (e.kind !== "wave" || !e.wave || !e.time) continue;
+    if (e.status === "released") released.set(e.wave, { ...e, time: e.time });
+    const r = released.get(e.wave);
+    if (e.status === "succeeded" && r) {
+      out.push({ wave: e.wave, ...(r.waveKind ? { waveKind: r.waveKind } : {}), ...(r.pools ? { pools: r.pools } : {}), ms: ms(e.time) - ms(r.time) });
+    }
   }
   return out;
 }

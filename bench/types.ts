@@ -4,8 +4,12 @@ export interface BenchOptions {
   runs?: number;
   /** A short smoke run: fewer repetitions and sizes. */
   quick: boolean;
-  /** P4 only: pool counts to measure (default 1,2,4,8,16). */
+  /** P4 and P8: pool counts to measure (each has its own default). */
   pools?: number[];
+  /** P8 only: seconds a new worker takes to pass its startup probe (default 60, --quick 10). */
+  startSeconds?: number;
+  /** P8 only: rollout.batchSize of the batched plan, measured beside the default batch size 1 (default 4). */
+  batchSize?: number;
   log(line: string): void;
 }
 
