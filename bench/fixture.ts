@@ -40,6 +40,8 @@ export interface BenchStack {
   configFile: string;
   /** The stack's release namespace on the bench cluster. */
   namespace: string;
+  /** The bench cluster's kubeconfig (cluster-admin), for clients and tools beside sie-fleet. */
+  kubeconfigPath: string;
   /** The environment the CLI runs with (scratch project, state dir, bench cluster): for in-process calls such as loadStackContext. */
   env: NodeJS.ProcessEnv;
   /** The bench cluster's SIE endpoint server on loopback, when it runs one. */
@@ -70,14 +72,26 @@ export function dumpStack(doc: Record<string, any>): string {
   return yaml.dump(doc, { lineWidth: 200 });
 }
 
-function run(cmd: string, args: string[], opts: { cwd: string; env: NodeJS.ProcessEnv; memory?: boolean }): Promise<Proc> {
+export interface RunOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  memory?: boolean;
+  /** Sees stderr as it arrives, to time a line when the child prints it rather than when it exits. */
+  onStderr?: (chunk: string) => void;
+}
+
+/** Runs a child to completion and times it from spawn to exit. */
+export function run(cmd: string, args: string[], opts: RunOptions): Promise<Proc> {
   const t0 = performance.now();
   const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ["ignore", "pipe", "pipe"] });
   const watcher = opts.memory && child.pid ? watchTree(child.pid) : undefined;
   let stdout = "";
   let stderr = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
-  child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
+  child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    stderr += d;
+    opts.onStderr?.(d);
+  });
   return new Promise((resolve, reject) => {
     child.on("error", reject);
     child.on("close", (code) => {
@@ -137,6 +151,7 @@ export async function benchStack(opts: { stackFile?: string; prometheus?: boolea
     dir,
     stateDir,
     namespace,
+    kubeconfigPath: cluster.kubeconfigPath,
     env,
     ...(cluster.endpointsUrl ? { endpointsUrl: cluster.endpointsUrl } : {}),
     configFile: path.join(dir, "stacks", `Pulumi.${STACK}.yaml`),

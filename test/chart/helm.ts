@@ -27,7 +27,7 @@ export interface KubeObject {
 }
 
 /** Helm keeps caches and config under these; a scratch home keeps tests off the user's. */
-function helmEnv(): NodeJS.ProcessEnv {
+export function helmEnv(): NodeJS.ProcessEnv {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), "sie-fleet-helm-"));
   return { ...process.env, HELM_CACHE_HOME: path.join(home, "cache"), HELM_CONFIG_HOME: path.join(home, "config"), HELM_DATA_HOME: path.join(home, "data") };
 }
