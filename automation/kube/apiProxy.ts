@@ -73,12 +73,21 @@ export function kubeFetch(kc: k8s.KubeConfig): HttpFetch {
       (opts.headers as Record<string, string>)["content-type"] ??= "application/x-www-form-urlencoded";
     }
     return new Promise<Response>((resolve, reject) => {
+      // Callers pass one run-long signal to many requests: each lets go of it as soon as it is
+      // answered or fails, or listeners (and the requests they hold) pile up for the whole run.
+      const signal = init.signal;
+      const onAbort = (): void => void req.destroy(signal?.reason as Error);
+      const release = (): void => signal?.removeEventListener("abort", onAbort);
       // `kubectl proxy` and some local clusters serve the API over plain HTTP.
       const req = (u.protocol === "http:" ? http : https).request(opts, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("error", reject);
+        res.on("error", (err) => {
+          release();
+          reject(err);
+        });
         res.on("end", () => {
+          release();
           const status = res.statusCode ?? 502;
           const headers = new Headers();
           for (const [k, v] of Object.entries(res.headers)) {
@@ -88,11 +97,14 @@ export function kubeFetch(kc: k8s.KubeConfig): HttpFetch {
           resolve(new Response(NULL_BODY_STATUS.has(status) ? null : Buffer.concat(chunks), { status, statusText: res.statusMessage ?? "", headers }));
         });
       });
-      req.on("error", reject);
-      const signal = init.signal;
+      req.on("error", (err) => {
+        release();
+        reject(err);
+      });
+      req.on("close", release);
       if (signal) {
-        if (signal.aborted) req.destroy(signal.reason as Error);
-        else signal.addEventListener("abort", () => req.destroy(signal.reason as Error), { once: true });
+        if (signal.aborted) onAbort();
+        else signal.addEventListener("abort", onAbort, { once: true });
       }
       req.end(body);
     });

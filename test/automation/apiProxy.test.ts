@@ -1,5 +1,6 @@
 // The API-server path to in-cluster Services: proxy URLs, telling the API server's own refusals
 // from the Service's answers, and plain fetch for URLs that are not the API server's.
+import { getEventListeners } from "node:events";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import * as k8s from "@kubernetes/client-node";
@@ -101,6 +102,29 @@ describe("kubeFetch", () => {
         body: '{"items":[]}',
         type: "application/json",
       });
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  it("lets go of the caller's signal once a request ends, so a run-long signal gathers no listeners", async () => {
+    const server = createServer((_req, res) => res.end("{}"));
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    const port = (server.address() as AddressInfo).port;
+    const kc = new k8s.KubeConfig();
+    kc.loadFromOptions({
+      clusters: [{ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
+      users: [{ name: "u", token: "t" }],
+      contexts: [{ name: "x", cluster: "c", user: "u" }],
+      currentContext: "x",
+    });
+    const run = new AbortController();
+    try {
+      const get = kubeFetch(kc);
+      for (let i = 0; i < 12; i++) await (await get(`http://127.0.0.1:${port}/api/v1/namespaces`, { signal: run.signal })).text();
+      // A closed request's listener goes with it (node reports the count through getEventListeners).
+      await new Promise((r) => setImmediate(r));
+      expect(getEventListeners(run.signal, "abort")).toHaveLength(0);
     } finally {
       await new Promise<void>((r) => server.close(() => r()));
     }
