@@ -110,23 +110,29 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   const kc = loadKubeConfig(opts);
   const state = new GatewayState();
 
-  const podFault = (pod: Parameters<typeof componentOf>[0], namespace: string): PodFault | undefined => {
-    const component = componentOf(pod);
-    const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
-    // The image tag's own fault wins over a scope, as it does for requests.
-    if (!component || image.fault) return undefined;
-    const pool = pod.metadata?.labels?.[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
-    const fault = matchScope(poller.faultScopes, { namespace, component, pool, version: image.version })?.fault;
-    return isPodFault(fault) ? fault : undefined;
-  };
-  const digestSalt = (pod: Parameters<typeof componentOf>[0], namespace: string): string | undefined =>
-    componentOf(pod) ? moveSalt(poller.digestMoves, namespace, parseImage(pod.spec?.containers?.[0]?.image ?? "").version) : undefined;
-  const startSeconds = (pod: Parameters<typeof componentOf>[0], namespace: string): number | undefined => {
+  type NewPod = Parameters<typeof componentOf>[0];
+  /** What scopes, moves and start delays are matched against: a new SIE pod's place and image. */
+  const target = (pod: NewPod, namespace: string) => {
     const component = componentOf(pod);
     if (!component) return undefined;
+    const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
     const pool = pod.metadata?.labels?.[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
-    const version = parseImage(pod.spec?.containers?.[0]?.image ?? "").version;
-    return startSecondsFor(poller.startDelays, { namespace, component, pool, version });
+    return { namespace, component, pool, version: image.version, image };
+  };
+  const podFault = (pod: NewPod, namespace: string): PodFault | undefined => {
+    const t = target(pod, namespace);
+    // The image tag's own fault wins over a scope, as it does for requests.
+    if (!t || t.image.fault) return undefined;
+    const fault = matchScope(poller.faultScopes, t)?.fault;
+    return isPodFault(fault) ? fault : undefined;
+  };
+  const digestSalt = (pod: NewPod, namespace: string): string | undefined => {
+    const t = target(pod, namespace);
+    return t ? moveSalt(poller.digestMoves, namespace, t.version) : undefined;
+  };
+  const startSeconds = (pod: NewPod, namespace: string): number | undefined => {
+    const t = target(pod, namespace);
+    return t ? startSecondsFor(poller.startDelays, t) : undefined;
   };
   const webhook = new FaultWebhook(kc, { podFault, digestSalt, startSeconds });
   const needsWebhook = (s: StoredControls) => s.moves.length > 0 || s.starts.length > 0 || s.scopes.some((x) => isPodFault(x.fault));
