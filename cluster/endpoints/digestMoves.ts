@@ -10,6 +10,7 @@
  * they survive a server restart too.
  */
 import { normalizeVersion } from "../faults.js";
+import { applyChanges, readStoredList } from "./storedChanges.js";
 
 export const DIGEST_SALT_ANNOTATION = "registry.sie-fleet.dev/digest-salt";
 /** Key of the moves in the fault-scope ConfigMap. */
@@ -51,12 +52,7 @@ export function parseMove(raw: unknown): DigestMoveChange {
 }
 
 export function applyMoveChanges(moves: readonly DigestMove[], changes: readonly DigestMoveChange[], clear = false): DigestMove[] {
-  let out = clear ? [] : [...moves];
-  for (const c of changes) {
-    out = out.filter((m) => !sameTarget(m, c));
-    if (c.salt !== null) out.push({ ...c, salt: c.salt });
-  }
-  return out;
+  return applyChanges(moves, changes, sameTarget, (c) => (c.salt !== null ? { ...c, salt: c.salt } : undefined), clear);
 }
 
 /** The salt for a new pod of `namespace` whose image has `version` (parseImage's form), if a move covers it. */
@@ -66,18 +62,8 @@ export function moveSalt(moves: readonly DigestMove[], namespace: string, versio
 
 /** The moves stored in the ConfigMap's data; anything unreadable counts as none. */
 export function readStoredMoves(data: Record<string, string> | undefined): DigestMove[] {
-  try {
-    const parsed = JSON.parse(data?.[MOVES_KEY] ?? "[]") as unknown;
-    if (!Array.isArray(parsed)) return [];
-    return parsed.flatMap((raw) => {
-      try {
-        const m = parseMove(raw);
-        return m.salt === null ? [] : [{ ...m, salt: m.salt }];
-      } catch {
-        return [];
-      }
-    });
-  } catch {
-    return [];
-  }
+  return readStoredList(data, MOVES_KEY, (raw) => {
+    const m = parseMove(raw);
+    return m.salt === null ? undefined : { ...m, salt: m.salt };
+  });
 }

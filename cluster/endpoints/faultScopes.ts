@@ -9,6 +9,7 @@
  * reads kube-system, so it cannot see them.
  */
 import { FAULT_NAMES, isFaultName, normalizeVersion, type FaultName } from "../faults.js";
+import { applyChanges, readStoredList } from "./storedChanges.js";
 import { COMPONENTS, type Component } from "./view.js";
 
 export const FAULT_SCOPES_OBJECT = { namespace: "kube-system", name: "sie-fleet-fault-scopes", key: "scopes.json" } as const;
@@ -71,12 +72,7 @@ export function parseScope(raw: unknown): ScopeChange {
 
 /** Adds, replaces (same target) or removes (`fault: null`) scopes; `clear` starts from none. */
 export function applyScopeChanges(scopes: readonly FaultScope[], changes: readonly ScopeChange[], clear = false): FaultScope[] {
-  let out = clear ? [] : [...scopes];
-  for (const c of changes) {
-    out = out.filter((s) => !sameTarget(s, c));
-    if (c.fault !== null) out.push({ ...c, fault: c.fault });
-  }
-  return out;
+  return applyChanges(scopes, changes, sameTarget, (c) => (c.fault !== null ? { ...c, fault: c.fault } : undefined), clear);
 }
 
 /** The first scope that covers `t`, if any. */
@@ -92,18 +88,8 @@ export function matchScope(scopes: readonly FaultScope[], t: ScopeTarget): Fault
 
 /** The scopes stored in the ConfigMap's data; anything unreadable counts as none. */
 export function readStoredScopes(data: Record<string, string> | undefined): FaultScope[] {
-  try {
-    const parsed = JSON.parse(data?.[FAULT_SCOPES_OBJECT.key] ?? "[]") as unknown;
-    if (!Array.isArray(parsed)) return [];
-    return parsed.flatMap((raw) => {
-      try {
-        const s = parseScope(raw);
-        return s.fault === null ? [] : [{ ...s, fault: s.fault }];
-      } catch {
-        return [];
-      }
-    });
-  } catch {
-    return [];
-  }
+  return readStoredList(data, FAULT_SCOPES_OBJECT.key, (raw) => {
+    const s = parseScope(raw);
+    return s.fault === null ? undefined : { ...s, fault: s.fault };
+  });
 }

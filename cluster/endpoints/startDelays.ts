@@ -12,6 +12,7 @@
  * (FAULT_SCOPES_OBJECT, key STARTS_KEY), so they survive a server restart.
  */
 import { normalizeVersion } from "../faults.js";
+import { applyChanges, readStoredList } from "./storedChanges.js";
 import { COMPONENTS, type Component } from "./view.js";
 
 export const START_SECONDS_ANNOTATION = "startup.sie-fleet.dev/seconds";
@@ -70,12 +71,7 @@ export function parseStartDelay(raw: unknown): StartDelayChange {
 }
 
 export function applyStartDelayChanges(delays: readonly StartDelay[], changes: readonly StartDelayChange[], clear = false): StartDelay[] {
-  let out = clear ? [] : [...delays];
-  for (const c of changes) {
-    out = out.filter((d) => !sameTarget(d, c));
-    if (c.seconds !== null) out.push({ ...c, seconds: c.seconds });
-  }
-  return out;
+  return applyChanges(delays, changes, sameTarget, (c) => (c.seconds !== null ? { ...c, seconds: c.seconds } : undefined), clear);
 }
 
 /**
@@ -100,20 +96,10 @@ export function startSecondsFor(
 
 /** The delays stored in the ConfigMap's data; anything unreadable counts as none. */
 export function readStoredStartDelays(data: Record<string, string> | undefined): StartDelay[] {
-  try {
-    const parsed = JSON.parse(data?.[STARTS_KEY] ?? "[]") as unknown;
-    if (!Array.isArray(parsed)) return [];
-    return parsed.flatMap((raw) => {
-      try {
-        const d = parseStartDelay(raw);
-        return d.seconds === null ? [] : [{ ...d, seconds: d.seconds }];
-      } catch {
-        return [];
-      }
-    });
-  } catch {
-    return [];
-  }
+  return readStoredList(data, STARTS_KEY, (raw) => {
+    const d = parseStartDelay(raw);
+    return d.seconds === null ? undefined : { ...d, seconds: d.seconds };
+  });
 }
 
 const FLAG = /^(?:([a-z0-9][-a-z0-9]*)\/)?([a-z]+)(?::([^@=\s]+))?(?:@([^=\s]+))?=(.+)$/;
