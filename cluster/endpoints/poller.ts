@@ -180,22 +180,13 @@ export class ClusterPoller {
     if (changed) this.onStored(next);
   }
 
-  /** Stores `scopes` in the ConfigMap (created when missing) and in the picture at once. */
-  writeScopes(scopes: FaultScope[]): Promise<void> {
-    return this.writeStored({ ...this.stored, scopes });
+  /** The scopes, moved tags and start delays as last read or written. */
+  get controls(): StoredControls {
+    return this.stored;
   }
 
-  /** Stores the moved tags beside the scopes. */
-  writeMoves(moves: DigestMove[]): Promise<void> {
-    return this.writeStored({ ...this.stored, moves });
-  }
-
-  /** Stores the start delays beside the scopes. */
-  writeStartDelays(starts: StartDelay[]): Promise<void> {
-    return this.writeStored({ ...this.stored, starts });
-  }
-
-  private async writeStored(next: StoredControls): Promise<void> {
+  /** Stores the scopes, moved tags and start delays in the ConfigMap (created when missing) and in the picture at once. */
+  async writeControls(next: StoredControls): Promise<void> {
     this.scopeWrites++;
     const { namespace, name, key } = FAULT_SCOPES_OBJECT;
     const data = { [key]: JSON.stringify(next.scopes), [MOVES_KEY]: JSON.stringify(next.moves), [STARTS_KEY]: JSON.stringify(next.starts) };

@@ -162,13 +162,24 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   const podLogs = kubelet?.crds ? new PodLogs(kubelet.podLogsDir) : undefined;
   const requestLog = podLogs ?? NO_REQUEST_LOG;
   const gateway = new Gateway(state, metrics, models, { ...DEFAULT_TIMINGS, ...opts.timings }, requestLog);
-  const stored = (): StoredControls => ({ scopes: poller.faultScopes, moves: poller.digestMoves, starts: poller.startDelays });
   const view = (ns: string) => new NamespaceView(ns, poller.current.namespaces.get(ns), poller.faultScopes);
 
   let url = "";
   const loads = new Map<string, LoadGenerator>();
-  // One scope change at a time: each reads the list the previous one wrote.
-  let scopeChain: Promise<unknown> = Promise.resolve();
+  // One change of the stored controls at a time: each starts from what the previous one wrote.
+  // The webhook is registered (and called by the API server) before a change is stored, so no pod
+  // is created under a new scope, move or start delay without its annotation.
+  let storeChain: Promise<unknown> = Promise.resolve();
+  const store = (change: (current: StoredControls) => StoredControls): Promise<StoredControls> => {
+    const run = storeChain.then(async () => {
+      const next = change(poller.controls);
+      if (needsWebhook(next)) await webhook.ensure();
+      await poller.writeControls(next);
+      return next;
+    });
+    storeChain = run.catch(() => undefined);
+    return run;
+  };
   const control: ControlDeps = {
     namespaces: () => [...poller.current.namespaces.keys()].sort(),
     view,
@@ -183,40 +194,14 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     },
     loads: () => loads,
     scopes: () => poller.faultScopes,
-    changeScopes: (changes: ScopeChange[], clear: boolean) => {
-      const run = scopeChain.then(async () => {
-        const next = applyScopeChanges(poller.faultScopes, changes, clear);
-        // Registered (and called by the API server) before the scope is stored, so no pod is
-        // created under the new scope without its fault.
-        if (needsWebhook({ ...stored(), scopes: next })) await webhook.ensure();
-        await poller.writeScopes(next);
-        return next;
-      });
-      scopeChain = run.catch(() => undefined);
-      return run;
-    },
+    changeScopes: (changes: ScopeChange[], clear: boolean) =>
+      store((c) => ({ ...c, scopes: applyScopeChanges(c.scopes, changes, clear) })).then((c) => c.scopes),
     moves: () => poller.digestMoves,
-    changeMoves: (changes: DigestMoveChange[], clear: boolean) => {
-      const run = scopeChain.then(async () => {
-        const next = applyMoveChanges(poller.digestMoves, changes, clear);
-        if (needsWebhook({ ...stored(), moves: next })) await webhook.ensure();
-        await poller.writeMoves(next);
-        return next;
-      });
-      scopeChain = run.catch(() => undefined);
-      return run;
-    },
+    changeMoves: (changes: DigestMoveChange[], clear: boolean) =>
+      store((c) => ({ ...c, moves: applyMoveChanges(c.moves, changes, clear) })).then((c) => c.moves),
     starts: () => poller.startDelays,
-    changeStarts: (changes: StartDelayChange[], clear: boolean) => {
-      const run = scopeChain.then(async () => {
-        const next = applyStartDelayChanges(poller.startDelays, changes, clear);
-        if (needsWebhook({ ...stored(), starts: next })) await webhook.ensure();
-        await poller.writeStartDelays(next);
-        return next;
-      });
-      scopeChain = run.catch(() => undefined);
-      return run;
-    },
+    changeStarts: (changes: StartDelayChange[], clear: boolean) =>
+      store((c) => ({ ...c, starts: applyStartDelayChanges(c.starts, changes, clear) })).then((c) => c.starts),
   };
 
   // Prometheus HTTP service discovery: one target per namespace with a gateway Service, reading that
@@ -286,7 +271,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
         kubeletTimer = setInterval(() => void sync(), opts.intervalMs ?? POLL_INTERVAL_MS);
       }
     }
-    if (needsWebhook(stored())) await webhook.ensure();
+    if (needsWebhook(poller.controls)) await webhook.ensure();
   } catch (err) {
     poller.stop();
     clearInterval(kubeletTimer);

@@ -42,6 +42,18 @@ describe("apiServerRefusal", () => {
   });
 });
 
+/** A kubeconfig naming `server`, with a bearer token (client-node wants skipTLSVerify for plain HTTP). */
+function kubeconfig(server: string, token: string, skipTLSVerify: boolean): k8s.KubeConfig {
+  const kc = new k8s.KubeConfig();
+  kc.loadFromOptions({
+    clusters: [{ name: "c", server, skipTLSVerify }],
+    users: [{ name: "u", token }],
+    contexts: [{ name: "x", cluster: "c", user: "u" }],
+    currentContext: "x",
+  });
+  return kc;
+}
+
 describe("kubeFetch", () => {
   it("fetches URLs that are not the API server's as they are", async () => {
     const server = createServer((req, res) => {
@@ -50,13 +62,7 @@ describe("kubeFetch", () => {
     });
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "c", server: "https://127.0.0.1:1", skipTLSVerify: false }],
-      users: [{ name: "u", token: "secret-token" }],
-      contexts: [{ name: "x", cluster: "c", user: "u" }],
-      currentContext: "x",
-    });
+    const kc = kubeconfig("https://127.0.0.1:1", "secret-token", false);
     try {
       const r = await kubeFetch(kc)(`http://127.0.0.1:${port}/`);
       expect(await r.text()).toBe("plain");
@@ -82,13 +88,7 @@ describe("kubeFetch", () => {
     const port = (server.address() as AddressInfo).port;
     // An API server on plain HTTP, as `kubectl proxy` serves it (client-node insists on
     // insecure-skip-tls-verify for one).
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: "u", token: "t0ken" }],
-      contexts: [{ name: "x", cluster: "c", user: "u" }],
-      currentContext: "x",
-    });
+    const kc = kubeconfig(`http://127.0.0.1:${port}`, "t0ken", true);
     try {
       const base = serviceProxyUrl(`http://127.0.0.1:${port}`, { namespace: "sie", name: "sie-gateway", port: "http" });
       const r = await kubeFetch(kc)(`${base}/v1/encode/m?x=1`, { method: "POST", body: '{"items":[]}', headers: { "content-type": "application/json" } });
@@ -111,13 +111,7 @@ describe("kubeFetch", () => {
     const server = createServer((_req, res) => res.end("{}"));
     await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
     const port = (server.address() as AddressInfo).port;
-    const kc = new k8s.KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: "c", server: `http://127.0.0.1:${port}`, skipTLSVerify: true }],
-      users: [{ name: "u", token: "t" }],
-      contexts: [{ name: "x", cluster: "c", user: "u" }],
-      currentContext: "x",
-    });
+    const kc = kubeconfig(`http://127.0.0.1:${port}`, "t", true);
     const run = new AbortController();
     try {
       const get = kubeFetch(kc);
