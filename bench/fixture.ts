@@ -137,7 +137,10 @@ export async function benchStack(opts: { stackFile?: string; prometheus?: boolea
   };
   try {
     if (opts.prometheus && cluster.metricsUrl) {
-      prom = await startPrometheus({ metricsUrl: cluster.metricsUrl, honorLabels: true });
+      // The target carries the release's namespace as Prometheus Operator's monitors would: the
+      // gates select `namespace="<release namespace>"`, and a target labelled otherwise is one
+      // they rightly refuse to count as scraped.
+      prom = await startPrometheus({ metricsUrl: cluster.metricsUrl, labels: { namespace }, honorLabels: true });
       env.SIE_FLEET_PROMETHEUS_URL = prom.url;
     }
     log(`deploying the local stack in ${dir} (namespace ${namespace})`);

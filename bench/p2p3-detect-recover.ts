@@ -27,8 +27,16 @@ import { median, secs, table, writeResult } from "./report.js";
 import { encodeOnce, firstServing, watchServedVersion, type EncodeReply, type ServedVersionWatch } from "./servedVersion.js";
 import type { BenchOptions, Benchmark } from "./types.js";
 
-const VERSIONS = ["crashloop", "5xx", "good"] as const;
-type Version = (typeof VERSIONS)[number];
+const ALL_VERSIONS = ["crashloop", "5xx", "good"] as const;
+type Version = (typeof ALL_VERSIONS)[number];
+/** SIE_FLEET_BENCH_P2P3_VERSIONS=good (comma-separated) runs only those rows, e.g. to look into one again; the record says so. */
+const VERSIONS: readonly Version[] = (() => {
+  const asked = process.env["SIE_FLEET_BENCH_P2P3_VERSIONS"]?.split(",").map((v) => v.trim()).filter(Boolean);
+  if (!asked?.length) return ALL_VERSIONS;
+  const unknown = asked.filter((v) => !(ALL_VERSIONS as readonly string[]).includes(v));
+  if (unknown.length) throw new Error(`SIE_FLEET_BENCH_P2P3_VERSIONS: unknown ${unknown.join(", ")}; use ${ALL_VERSIONS.join(", ")}`);
+  return asked as Version[];
+})();
 const TOOLS = ["sie-fleet", "helm --atomic"] as const;
 type Tool = (typeof TOOLS)[number];
 /** The good versions the stack moves between; the bad ones are v0.3.2 with a fault suffix (cluster/faults.ts). */
@@ -40,6 +48,9 @@ const BACK_GRACE_MS = 60_000;
 /** sie-fleet's own record of a revert, from the run's journal. */
 interface Revert {
   failedGate: string;
+  /** The failed gate's own message and evidence, so a revert nobody expected (a good version's) can be read afterwards. */
+  failedGateMessage?: string;
+  failedGateEvidence?: unknown;
   /** Epoch ms of the `revert.decide` decision. */
   decidedAt: number;
   /** `pulumi.up` intent (phase apply) → decision. */
@@ -94,8 +105,11 @@ function revertFromJournal(j: Entry[]): Revert {
   const decide = find(j, { kind: "decision", action: "revert.decide" }, "revert decision");
   const verified = find(j, { kind: "evidence", action: "revert.verify" }, "revert verification");
   const outcome = find(j, { kind: "outcome" }, "outcome");
+  const failed = (decide.data as { failedGate?: { name?: string; message?: string; evidence?: unknown } } | undefined)?.failedGate;
   return {
-    failedGate: (decide.data as { failedGate?: { name?: string } } | undefined)?.failedGate?.name ?? "?",
+    failedGate: failed?.name ?? "?",
+    ...(failed?.message ? { failedGateMessage: failed.message } : {}),
+    ...(failed?.evidence !== undefined ? { failedGateEvidence: failed.evidence } : {}),
     decidedAt: ms(decide.time),
     detectFromApplyMs: ms(decide.time) - ms(apply.time),
     detectAfterApplyMs: ms(decide.time) - ms(applied.time),
@@ -119,7 +133,11 @@ async function endWatch(watch: ServedVersionWatch, from: string, exitAt: number,
 
 function outcome(r: Omit<UpgradeRun, "outcome">): string {
   const serving = r.servedAtEnd ?? "a mix (or not every replica Ready)";
-  if (r.version === "good") return r.exitCode === 0 && r.servedAtEnd === r.tag ? `upgraded: ${r.tag} serving` : `exit ${r.exitCode}; serving ${serving}`;
+  if (r.version === "good") {
+    if (r.exitCode === 0 && r.servedAtEnd === r.tag) return `upgraded: ${r.tag} serving`;
+    const why = r.revert ? ` (reverted by ${r.revert.failedGate}: ${r.revert.failedGateMessage ?? "?"})` : "";
+    return `exit ${r.exitCode}${why}; serving ${serving}`;
+  }
   if (r.noticed) {
     const how = r.tool === "sie-fleet" ? `reverted (${r.revert?.failedGate ?? "?"} gate)` : `rolled back after the ${HELM_ATOMIC_TIMEOUT} timeout`;
     return r.backOnOldMs !== undefined ? `${how}: ${r.from} serving` : `${how}, but ${r.from} not serving ${BACK_GRACE_MS / 1000} s after the exit`;

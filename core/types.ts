@@ -225,7 +225,7 @@ export interface GateEvent extends EventBase {
 /** A rollout poll observed progress on one workload. */
 export interface RolloutEvent extends EventBase {
   kind: "rollout";
-  resource: { kind: "StatefulSet" | "Deployment"; namespace: string; name: string };
+  resource: { kind: "StatefulSet" | "Deployment" | "DaemonSet"; namespace: string; name: string };
   done: boolean;
   reason: string;
 }

@@ -37,6 +37,15 @@ export function sieService(
   return { namespace: names.namespace, name: `${names.fullname}-${component}`, port: "http" };
 }
 
+/**
+ * The chart's image pre-pull DaemonSet of a pool (templates/worker-image-prepull.yaml, on while
+ * `workers.common.imagePrepull.enabled`): it pulls the pool's worker image onto every node the
+ * pool's workers may land on, and rolls with the release because nothing holds it.
+ */
+export function imagePrepullDaemonSet(names: Pick<ReleaseNames, "fullname">, pool: string): string {
+  return `${names.fullname}-image-prepull-${pool}`;
+}
+
 export interface Workload {
   kind: "StatefulSet" | "Deployment";
   name: string;

@@ -35,6 +35,8 @@ export interface StackContext {
    * monitoring.prometheus.url), else the in-cluster Service monitoring.prometheus names, through the API server.
    */
   prometheusUrl?: string;
+  /** Pool → its image pre-pull DaemonSet, for the pools that have one (found by the preflight; prepull.ts). */
+  prepull?: Readonly<Record<string, string>>;
 }
 
 /** The stack was never deployed (no state, or no deployment outputs): no cluster holds anything of it yet. */

@@ -124,6 +124,10 @@ export class KubeApi {
     return call(`read deployment ${namespace}/${name}`, () => this.apps.readNamespacedDeployment({ name, namespace }));
   }
 
+  getDaemonSet(namespace: string, name: string): Promise<k8s.V1DaemonSet> {
+    return call(`read daemonset ${namespace}/${name}`, () => this.apps.readNamespacedDaemonSet({ name, namespace }));
+  }
+
   listStatefulSets(namespace: string, labelSelector?: string): Promise<k8s.V1StatefulSet[]> {
     return call(
       `list statefulsets in ${namespace}`,

@@ -80,6 +80,13 @@ export const ENGINE_PERMISSIONS: readonly EnginePermission[] = [
   },
   {
     scope: "release",
+    group: "apps",
+    resource: "daemonsets",
+    verbs: ["get"],
+    why: "upgrade, rollback: each pool's image pre-pull DaemonSet, which its wave waits for",
+  },
+  {
+    scope: "release",
     group: "",
     resource: "pods",
     verbs: ["list"],

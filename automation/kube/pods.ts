@@ -7,8 +7,12 @@
  * revision after the template is reverted (kubernetes/kubernetes#67250; with OrderedReady always,
  * with Parallel when MaxUnavailableStatefulSet is on). Deleting them lets the controller recreate
  * them at the reverted revision.
+ *
+ * DaemonSet pods carry `controller-revision-hash` too, but the DaemonSet's status does not name
+ * its newest revision (that takes ControllerRevisions, one more permission); its pods of the new
+ * template are found by their images instead, which is what a pre-pull DaemonSet changes.
  */
-import type { V1Deployment, V1Pod, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1DaemonSet, V1Deployment, V1Pod, V1PodSpec, V1ReplicaSet, V1StatefulSet } from "@kubernetes/client-node";
 import { isConflict, isNotFound, selectorString, type KubeApi } from "./api.js";
 import { isPodReady, podRevision } from "./podHealth.js";
 
@@ -33,9 +37,10 @@ export interface RevisionPods {
 export async function newRevisionPods(
   kube: KubeApi,
   namespace: string,
-  obj: V1StatefulSet | V1Deployment,
-  kind: "StatefulSet" | "Deployment",
+  obj: V1StatefulSet | V1Deployment | V1DaemonSet,
+  kind: "StatefulSet" | "Deployment" | "DaemonSet",
 ): Promise<RevisionPods> {
+  if (kind === "DaemonSet") return daemonSetTemplatePods(kube, namespace, obj as V1DaemonSet);
   if (kind === "StatefulSet") {
     const sts = obj as V1StatefulSet;
     const revision = sts.status?.updateRevision;
@@ -51,6 +56,20 @@ export async function newRevisionPods(
   // No ReplicaSets visible: fall back to pods whose images match the template.
   const images = (dep.spec?.template?.spec?.containers ?? []).map((c) => c.image).join(",");
   return { revision: undefined, pods: pods.filter((p) => (p.spec?.containers ?? []).map((c) => c.image).join(",") === images) };
+}
+
+/** Every image a pod spec runs, init containers first. */
+function specImages(spec: V1PodSpec | undefined): string {
+  return [...(spec?.initContainers ?? []), ...(spec?.containers ?? [])].map((c) => c.image).join(",");
+}
+
+async function daemonSetTemplatePods(kube: KubeApi, namespace: string, ds: V1DaemonSet): Promise<RevisionPods> {
+  const pods = await kube.listPods(namespace, selectorString(ds.spec?.selector));
+  const images = specImages(ds.spec?.template?.spec);
+  const current = pods.filter(
+    (p) => (p.metadata?.ownerReferences ?? []).some((o) => o.kind === "DaemonSet" && o.name === ds.metadata?.name) && specImages(p.spec) === images,
+  );
+  return { revision: current.map(podRevision).find((r) => r !== undefined), pods: current };
 }
 
 /** The Deployment's ReplicaSet with the highest revision annotation. */

@@ -9,7 +9,7 @@
  * the verification suite: having seen nothing before, it judges by `notReadyAfterMs` alone.
  * Judging either as a gate is verify/rolloutGates.ts's job.
  */
-import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1Pod } from "@kubernetes/client-node";
 import { abortError, systemClock } from "../../core/clock.js";
 import { POLL_INTERVALS } from "../../core/defaults.js";
 import type { Clock, PodEvidence } from "../../core/types.js";
@@ -17,7 +17,7 @@ import type { Workload } from "../../core/workloads.js";
 import type { KubeApi } from "./api.js";
 import { checkPods, trackStartedNotReady } from "./podHealth.js";
 import { newRevisionPods } from "./pods.js";
-import { rolloutStatus, type RolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
+import { rolloutStatus, type RolloutObject, type RolloutStatus, type WorkloadKind } from "./rolloutStatus.js";
 
 export interface RolloutProgress {
   kind: WorkloadKind;
@@ -58,7 +58,7 @@ export async function waitForRollout(kube: KubeApi, namespace: string, kind: Wor
   let startedNotReadySince = new Map<string, number>();
   for (;;) {
     if (opts.signal?.aborted) throw abortError(opts.signal);
-    const obj: V1StatefulSet | V1Deployment = kind === "StatefulSet" ? await kube.getStatefulSet(namespace, name) : await kube.getDeployment(namespace, name);
+    const obj = await readWorkload(kube, namespace, kind, name);
     const status = rolloutStatus(obj, kind);
     const observed = (obj.status?.observedGeneration ?? 0) >= (obj.metadata?.generation ?? 0);
     // Before the controller observed the change, "new revision" still means the old one.
@@ -100,8 +100,14 @@ export async function waitForRollout(kube: KubeApi, namespace: string, kind: Wor
   }
 }
 
+function readWorkload(kube: KubeApi, namespace: string, kind: WorkloadKind, name: string): Promise<RolloutObject> {
+  if (kind === "StatefulSet") return kube.getStatefulSet(namespace, name);
+  if (kind === "Deployment") return kube.getDeployment(namespace, name);
+  return kube.getDaemonSet(namespace, name);
+}
+
 export interface RolloutSnapshot {
-  obj: V1StatefulSet | V1Deployment;
+  obj: RolloutObject;
   status: RolloutStatus;
   /** The revision the rollout moves to, and its pods. */
   revision: string | undefined;
@@ -112,8 +118,7 @@ export interface RolloutSnapshot {
 
 /** One read of a workload's rollout, without waiting: what preflight and the verification suite judge. */
 export async function readRollout(kube: KubeApi, namespace: string, w: Pick<Workload, "kind" | "name">, notReadyAfterMs: number): Promise<RolloutSnapshot> {
-  const obj: V1StatefulSet | V1Deployment =
-    w.kind === "StatefulSet" ? await kube.getStatefulSet(namespace, w.name) : await kube.getDeployment(namespace, w.name);
+  const obj = await readWorkload(kube, namespace, w.kind, w.name);
   const status = rolloutStatus(obj, w.kind);
   const { revision, pods } = await newRevisionPods(kube, namespace, obj, w.kind);
   return { obj, status, revision, pods, failing: checkPods(pods, { now: Date.now(), notReadyAfterMs }) };

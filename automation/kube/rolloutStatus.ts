@@ -5,7 +5,7 @@
  * One difference on purpose: a paused Deployment is reported as not done (kubectl would wait
  * forever without saying why), because this engine pauses Deployments itself.
  */
-import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
+import type { V1DaemonSet, V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 
 export interface RolloutStatus {
   done: boolean;
@@ -15,13 +15,36 @@ export interface RolloutStatus {
   error?: boolean;
 }
 
-export type WorkloadKind = "StatefulSet" | "Deployment";
+export type WorkloadKind = "StatefulSet" | "Deployment" | "DaemonSet";
 
-export function rolloutStatus(obj: V1StatefulSet | V1Deployment, kind?: WorkloadKind): RolloutStatus {
+export type RolloutObject = V1StatefulSet | V1Deployment | V1DaemonSet;
+
+export function rolloutStatus(obj: RolloutObject, kind?: WorkloadKind): RolloutStatus {
   const k = kind ?? (obj.kind as WorkloadKind | undefined);
   if (k === "StatefulSet") return statefulSetRolloutStatus(obj as V1StatefulSet);
   if (k === "Deployment") return deploymentRolloutStatus(obj as V1Deployment);
-  throw new TypeError(`rolloutStatus: unsupported kind ${JSON.stringify(k)}; pass "StatefulSet" or "Deployment"`);
+  if (k === "DaemonSet") return daemonSetRolloutStatus(obj as V1DaemonSet);
+  throw new TypeError(`rolloutStatus: unsupported kind ${JSON.stringify(k)}; pass "StatefulSet", "Deployment" or "DaemonSet"`);
+}
+
+/** A DaemonSet is rolled out when every node it should run on has an updated, available pod. */
+export function daemonSetRolloutStatus(ds: V1DaemonSet): RolloutStatus {
+  const name = ds.metadata?.name ?? "?";
+  const strategy = ds.spec?.updateStrategy?.type ?? "RollingUpdate";
+  if (strategy !== "RollingUpdate") {
+    return { done: false, error: true, reason: `daemonset ${name} uses updateStrategy ${strategy}; only RollingUpdate can be followed` };
+  }
+  const generation = ds.metadata?.generation ?? 0;
+  const observed = ds.status?.observedGeneration ?? 0;
+  if (generation > observed) {
+    return { done: false, reason: `daemonset ${name}: waiting for the controller to observe generation ${generation} (observed ${observed})` };
+  }
+  const want = ds.status?.desiredNumberScheduled ?? 0;
+  const updated = ds.status?.updatedNumberScheduled ?? 0;
+  const available = ds.status?.numberAvailable ?? 0;
+  if (updated < want) return { done: false, reason: `daemonset ${name}: ${updated} of ${want} nodes run the new template` };
+  if (available < want) return { done: false, reason: `daemonset ${name}: ${available} of ${want} updated pods available` };
+  return { done: true, reason: `daemonset ${name} rolled out (${want} node(s))` };
 }
 
 export function deploymentRolloutStatus(dep: V1Deployment): RolloutStatus {

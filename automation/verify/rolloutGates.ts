@@ -21,13 +21,16 @@ import {
   type RolloutOutcome,
   type RolloutSnapshot,
   type WaitForRolloutOptions,
+  type WorkloadKind,
 } from "../kube/index.js";
 import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
 
 type WorkloadRef = Pick<Workload, "kind" | "name">;
+/** What a rollout gate can wait for: a release workload, or a DaemonSet such as a pool's image pre-pull. */
+type RolloutRef = { kind: WorkloadKind; name: string };
 
-export function rolloutGateName(w: WorkloadRef): string {
+export function rolloutGateName(w: RolloutRef): string {
   return `rollout:${w.kind}/${w.name}`;
 }
 
@@ -39,9 +42,9 @@ export function rolloutGateName(w: WorkloadRef): string {
 export async function rolloutGates(
   kube: KubeApi,
   namespace: string,
-  workloads: readonly WorkloadRef[],
+  workloads: readonly RolloutRef[],
   opts: WaitForRolloutOptions & { onGate?: (gate: GateResult) => void },
-): Promise<{ workload: WorkloadRef; outcome: RolloutOutcome; gate: GateResult }[]> {
+): Promise<{ workload: RolloutRef; outcome: RolloutOutcome; gate: GateResult }[]> {
   const { onGate, ...wait } = opts;
   return Promise.all(
     workloads.map(async (workload) => {

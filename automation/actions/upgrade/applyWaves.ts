@@ -10,6 +10,7 @@ import type { ZeroReplicaPool, ZeroReplicaPoolReport } from "../../plan/zeroRepl
 import type { StackContext } from "../context.js";
 import { rolloutTiming } from "./timing.js";
 import { componentTagsAt } from "./verification.js";
+import { prepullGates } from "./prepull.js";
 import { endProbes, startProbes } from "./zeroReplicaProbe.js";
 import type { ImageDigest } from "../../../core/imageDigests.js";
 import { workloadDigests } from "../../kube/index.js";
@@ -54,6 +55,20 @@ export async function applyWaves(
     const targets = releaseWorkloads(sc.names, wave);
     const report: WaveReport = { wave, status: "released", gates: [], startedAt: new Date().toISOString() };
     reports.push(report);
+    // The wave's workers start from a cached image, and an image that cannot be pulled fails the
+    // wave before any of its workers is replaced.
+    const pulled = await prepullGates(sc, wave, emit, opts.signal);
+    const notPulled = pulled.find((g) => g.status === "fail");
+    if (notPulled) {
+      report.gates.push(...pulled);
+      for (const g of pulled) emit.gate("wave", g, { wave: wave.name });
+      await journal.evidence("wave", JOURNAL_ACTIONS.waveGates, report.gates, wave.name);
+      report.status = "failed";
+      report.finishedAt = new Date().toISOString();
+      emit.wave(wave, "failed", `wave ${wave.name} failed before its release: ${notPulled.name}: ${notPulled.message}`, { evidence: notPulled.evidence });
+      return { reports, failedGate: notPulled, badRevisions, zeroReplicaPools: zeroReports, probedDigests };
+    }
+    report.gates.push(...pulled);
     const release = holdTargets(targets);
     await journal.step("wave", JOURNAL_ACTIONS.waveRelease, { wave: wave.name, ...release }, () => releaseWave(sc.kube.api, ns, release), {
       message: wave.name,
@@ -79,7 +94,7 @@ export async function applyWaves(
     }
     // The caller's gates (a promotion's digest check) come first: pods running images nobody
     // verified fail the wave whatever their traffic looks like.
-    const rolledOut = report.gates.every((g) => g.status === "pass");
+    const rolledOut = rollouts.every((r) => r.gate.status === "pass");
     if (rolledOut && opts.waveGates) report.gates.push(...(await opts.waveGates(wave, targets)));
     // The verification suite once the wave rolled out: images, endpoints, encode pinned to the
     // wave's pools, and the metric gates against the pre-upgrade baseline. Its own rollout check

@@ -20,6 +20,7 @@ import type { ChangeOptions } from "./options.js";
 import { preflightCapacity } from "./preflightCapacity.js";
 import { preflightKeda } from "./preflightKeda.js";
 import { preflightReach } from "./preflightReach.js";
+import { describePrepull, findPrepull } from "./prepull.js";
 import { checkPromotion, type PromotionCheck, type PromotionReport } from "./promotionCheck.js";
 
 export interface Prepared {
@@ -97,7 +98,7 @@ export async function prepare(
   }
   return {
     ready: {
-      sc: withSkippedChecks(sc, skipped),
+      sc: { ...withSkippedChecks(sc, skipped), ...(found.prepull ? { prepull: found.prepull } : {}) },
       skipped,
       ...(chart ? { chart } : {}),
       ...(promotion ? { promotion } : {}),
@@ -139,6 +140,8 @@ interface PreflightReport {
   keda?: KedaPreflightReport;
   /** Checks with nothing to look at that --force goes on without. */
   forceSkipped?: VerifyCheckName[];
+  /** Pool → its image pre-pull DaemonSet. */
+  prepull?: Record<string, string>;
 }
 
 /** The stack context with the run's skipped checks added to rollout.gates.skip, which phaseChecks subtracts. */
@@ -212,6 +215,10 @@ async function preflight(
   const reach = await preflightReach(sc, { force, rollback: opts.command === "rollback" }, emit, journal);
   if (reach.forceSkipped) seen.forceSkipped = reach.forceSkipped;
   if (reach.refusal) return refuse(reach.refusal);
+  // Which pools' waves wait for their image pre-pull (prepull.ts); read now so a refused read stops the run here.
+  seen.prepull = await findPrepull(sc);
+  const prepullNote = describePrepull(Object.keys(sc.names.statefulSets), seen.prepull);
+  if (prepullNote) emit.log("info", "preflight", prepullNote);
   const pending = await pendingOperationCount(sc.open);
   if (pending > 0) {
     return refuse(
