@@ -159,7 +159,8 @@ export async function benchStack(opts: { stackFile?: string; prometheus?: boolea
     ...(cluster.endpointsUrl ? { endpointsUrl: cluster.endpointsUrl } : {}),
     configFile: path.join(dir, "stacks", `Pulumi.${STACK}.yaml`),
     ...(prom ? { prom } : {}),
-    cli: (args, o = {}) => run(process.execPath, [CLI, ...args], { cwd: dir, env: { ...env, ...o.env }, ...(o.memory ? { memory: true } : {}) }),
+    // Run as the command a user runs (its first line starts Node with the CLI's flags), not as `node <file>`.
+    cli: (args, o = {}) => run(CLI, args, { cwd: dir, env: { ...env, ...o.env }, ...(o.memory ? { memory: true } : {}) }),
     pulumi: (args, extra) => run(pulumiCmd.command, [...args, "--stack", STACK, "--non-interactive"], { cwd: dir, env: { ...pEnv, ...extra } }),
     waitAllReady: (timeoutMs) => waitAllReady(apps, namespace, timeoutMs),
     async startLoad(rps = 50, seconds = 600) {
