@@ -17,6 +17,7 @@ import { upStack } from "../automation/engine/operations.js";
 import { REPO_ROOT } from "../core/paths.js";
 import { PROJECT_DIR_ENV } from "../automation/actions/target.js";
 import { startEmbeddedCluster } from "../cluster/index.js";
+import type { FakeNodeSpec } from "../cluster/nodes.js";
 import { CHART_BASE_ENV } from "../infra/release/chartSource.js";
 import { CLUSTER_DIR_ENV } from "../infra/platforms/embeddedCluster.js";
 import { startPrometheus, type PrometheusServer } from "../cluster/prometheus.js";
@@ -104,11 +105,20 @@ export function run(cmd: string, args: string[], opts: RunOptions): Promise<Proc
 /** The cluster every benchmark stack runs on, one per `npm run bench` (bench/run.ts starts and stops it). */
 export const BENCH_CLUSTER_DIR = path.join(REPO_ROOT, ".sie-fleet", "bench-cluster");
 
-export async function benchStack(opts: { stackFile?: string; prometheus?: boolean; log?: (l: string) => void } = {}): Promise<BenchStack> {
+export async function benchStack(
+  opts: {
+    stackFile?: string;
+    prometheus?: boolean;
+    /** Another cluster than the bench's shared one, with these nodes instead of the default fleet (the caller stops it). */
+    cluster?: { dir: string; nodes: readonly FakeNodeSpec[] };
+    log?: (l: string) => void;
+  } = {},
+): Promise<BenchStack> {
   const log = opts.log ?? (() => undefined);
   const pulumiCmd = await ensurePulumi({ onProgress: log });
+  const clusterDir = opts.cluster?.dir ?? BENCH_CLUSTER_DIR;
   // Without KEDA: the ratios compare against a raw `pulumi up`, which no autoscaler moves under.
-  const cluster = await startEmbeddedCluster({ dir: BENCH_CLUSTER_DIR, onProgress: log, keda: false });
+  const cluster = await startEmbeddedCluster({ dir: clusterDir, onProgress: log, keda: false, ...(opts.cluster ? { nodes: opts.cluster.nodes } : {}) });
   const namespace = `bench-${randomBytes(3).toString("hex")}`;
   const doc = opts.stackFile ? (yaml.load(opts.stackFile) as Record<string, any>) : localStackConfig();
   doc.config["sie-fleet:release"] = { ...doc.config["sie-fleet:release"], namespace };
@@ -123,7 +133,7 @@ export async function benchStack(opts: { stackFile?: string; prometheus?: boolea
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     [PROJECT_DIR_ENV]: dir,
-    [CLUSTER_DIR_ENV]: BENCH_CLUSTER_DIR,
+    [CLUSTER_DIR_ENV]: clusterDir,
     [CHART_BASE_ENV]: REPO_ROOT,
     SIE_FLEET_STATE_DIR: stateDir,
     CI: "1",
