@@ -35,6 +35,7 @@ import {
 import type { FakeNodeSpec } from "./nodes.js";
 import { ensureKarpenter, ensureKeda, ensureKubeTools } from "./tools.js";
 import type { KarpenterSpec } from "./karpenter/clusterKarpenter.js";
+import type { PullTime, PullTimeChange } from "./endpoints/pullTimes.js";
 import type { StartDelay, StartDelayChange } from "./endpoints/startDelays.js";
 
 export { startControlPlane, type ControlPlane, type StartControlPlaneOptions } from "./controlPlane.js";
@@ -170,24 +171,34 @@ export async function startEmbeddedCluster(opts: StartEmbeddedClusterOptions): P
  * Changes the start delays of a running cluster's SIE pods (cluster/endpoints/startDelays.ts)
  * through its endpoint server; pods created afterwards get them. Returns every delay now set.
  */
-export async function setStartDelays(endpointsUrl: string, changes: readonly StartDelayChange[]): Promise<StartDelay[]> {
-  const res = await fetch(`${endpointsUrl}/control/starts`, {
+export function setStartDelays(endpointsUrl: string, changes: readonly StartDelayChange[]): Promise<StartDelay[]> {
+  return changeControl<StartDelay>(endpointsUrl, "starts", changes, "start delays");
+}
+
+/**
+ * Changes the pull times of a running cluster's worker images (cluster/endpoints/pullTimes.ts)
+ * through its endpoint server; pods created afterwards wait for them on nodes without the image.
+ * Returns every pull time now set.
+ */
+export function setPullTimes(endpointsUrl: string, changes: readonly PullTimeChange[]): Promise<PullTime[]> {
+  return changeControl<PullTime>(endpointsUrl, "pulls", changes, "pull times");
+}
+
+/** `POST {endpointsUrl}/control/<list>` with `{<list>: changes}`; answers the whole list as now stored. */
+async function changeControl<T>(endpointsUrl: string, list: "starts" | "pulls", changes: readonly unknown[], what: string): Promise<T[]> {
+  const res = await fetch(`${endpointsUrl}/control/${list}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({ starts: changes }),
+    body: JSON.stringify({ [list]: changes }),
   });
-  const body = (await res.json().catch(() => ({}))) as { starts?: StartDelay[]; error?: string };
-  if (!res.ok || !body.starts) {
-    throw new SieFleetError(
-      "cluster-start-failed",
-      EXIT_CODES.internal,
-      `the endpoint server refused the start delays: ${body.error ?? `HTTP ${res.status}`}`,
-      {
-        hint: "see the cluster's daemon.log",
-      },
-    );
+  const body = (await res.json().catch(() => ({}))) as Record<string, unknown> & { error?: string };
+  const stored = body[list];
+  if (!res.ok || !Array.isArray(stored)) {
+    throw new SieFleetError("cluster-start-failed", EXIT_CODES.internal, `the endpoint server refused the ${what}: ${body.error ?? `HTTP ${res.status}`}`, {
+      hint: "see the cluster's daemon.log",
+    });
   }
-  return body.starts;
+  return stored as T[];
 }
 
 export interface StopResult {

@@ -47,6 +47,11 @@ export function parsePositiveIntArg(value: string): number {
   return n;
 }
 
+/** One value of a repeatable flag whose values are checked later (e.g. --start-delay), added to the ones before. */
+export function collectArg(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
 /** One `--skip-check <name>` (repeatable): a check name, added to the ones before. */
 export function collectCheckArg(value: string, previous: VerifyCheckName[] = []): VerifyCheckName[] {
   if (!(VERIFY_CHECKS as readonly string[]).includes(value)) {

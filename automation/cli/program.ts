@@ -9,7 +9,16 @@ import { Command, Option } from "commander";
 import { REPO_ROOT } from "../../core/paths.js";
 import { VERIFY_CHECKS } from "../../infra/config/configSchema.js";
 import { STACK_ENV, STATE_DIR_ENV, DEFAULT_STATE_DIR } from "../../core/defaults.js";
-import { collectCheckArg, parseChartVersionArg, parseStackListArg, parsePositiveIntArg, parseRollbackTarget, parseStackArg, parseTagArg } from "./args.js";
+import {
+  collectArg,
+  collectCheckArg,
+  parseChartVersionArg,
+  parseStackListArg,
+  parsePositiveIntArg,
+  parseRollbackTarget,
+  parseStackArg,
+  parseTagArg,
+} from "./args.js";
 import { makeCommandContext, resolveGlobals, type CliIO, type CommandContext } from "./context.js";
 
 /** Filled in while a command runs; read by run.ts. */
@@ -260,11 +269,16 @@ ${EXIT_CODES_HELP}`,
     .option(
       "--start-delay <target=duration>",
       "how long new SIE pods take to pass their startup probe, as GPU workers loading models do: [<namespace>/]<component>[:<pool>][@<version>]=<90s|2m|off>; past the pod's startup budget it is killed and restarted, never Ready. Repeatable; kept across restarts",
-      (v: string, prev: string[] = []) => [...prev, v],
+      collectArg,
+    )
+    .option(
+      "--pull-time <target=duration>",
+      "how long a node takes to pull a worker image it does not have: [<namespace>/]worker[:<pool>][@<version>]=<90s|2m|off>; a new worker (or image pre-pull) pod on such a node stays Pending that long, later pods on that node start at once. Repeatable; kept across restarts",
+      collectArg,
     )
     .addHelpText(
       "after",
-      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ sie-fleet cluster start --dir .sie-fleet/gke-shaped --nodes-from stacks/Pulumi.gke-prod.yaml\n  $ sie-fleet cluster start --dir .sie-fleet/eks-scaled --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter --node-delay 90s\n  $ sie-fleet cluster start --start-delay worker=90s --start-delay gateway=20s\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
+      "\nProgress (the build, then each start step) goes to stderr.\n\nExamples:\n  $ sie-fleet cluster start\n  $ sie-fleet cluster start --dir /tmp/c1 --json\n  $ sie-fleet cluster start --dir .sie-fleet/gke-shaped --nodes-from stacks/Pulumi.gke-prod.yaml\n  $ sie-fleet cluster start --dir .sie-fleet/eks-scaled --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter --node-delay 90s\n  $ sie-fleet cluster start --start-delay worker=90s --start-delay gateway=20s\n  $ sie-fleet cluster start --pull-time worker=3m --pull-time worker:a100=6m\n  $ kubectl --kubeconfig /tmp/c1/kubeconfig get pods -A",
     )
     .action(cmd("cluster start", async () => ({ run: (await import("./commands/cluster.js")).start })));
   cluster

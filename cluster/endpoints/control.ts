@@ -1,12 +1,15 @@
 /**
- * `{url}/control/…`: switch the load generator of a namespace, the fault scopes, the moved tags
- * and the start delays, and look at what the server sees.
+ * `{url}/control/…`: switch the load generator of a namespace, the fault scopes, the moved tags,
+ * the start delays and the pull times, and look at what the server sees.
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { DigestMoveError, parseMove, type DigestMove, type DigestMoveChange } from "./digestMoves.js";
 import { FaultScopeError, parseScope, type FaultScope, type ScopeChange } from "./faultScopes.js";
 import { readBody, sendJson } from "./http.js";
-import { parseStartDelay, StartDelayError, type StartDelay, type StartDelayChange } from "./startDelays.js";
+import type { PullInFlight } from "./imagePulls.js";
+import { PodTargetError } from "./podTargets.js";
+import { parsePullTime, type PullTime, type PullTimeChange } from "./pullTimes.js";
+import { parseStartDelay, type StartDelay, type StartDelayChange } from "./startDelays.js";
 import type { LoadGenerator, LoadOptions, LoadStatus } from "./loadgen.js";
 import type { NamespaceView } from "./namespaceView.js";
 
@@ -41,6 +44,14 @@ export interface StartDelaysRequest {
   clear?: boolean;
 }
 
+/** Body of `POST {url}/control/pulls`. */
+export interface PullTimesRequest {
+  /** Each entry adds or replaces the pull time for its target; `seconds: null` removes it. */
+  pulls?: PullTimeChange[];
+  /** Remove every pull time first. */
+  clear?: boolean;
+}
+
 export interface ControlDeps {
   namespaces(): string[];
   view(namespace: string): NamespaceView;
@@ -54,6 +65,10 @@ export interface ControlDeps {
   changeMoves(changes: DigestMoveChange[], clear: boolean): Promise<readonly DigestMove[]>;
   starts(): readonly StartDelay[];
   changeStarts(changes: StartDelayChange[], clear: boolean): Promise<readonly StartDelay[]>;
+  pulls(): readonly PullTime[];
+  changePulls(changes: PullTimeChange[], clear: boolean): Promise<readonly PullTime[]>;
+  /** Image pulls nodes are doing now (imagePulls.ts). */
+  pulling(): PullInFlight[];
 }
 
 /** A request the control API refuses; the message says what to send instead. */
@@ -113,7 +128,34 @@ function state(deps: ControlDeps) {
       load: deps.load(ns, false)?.status() ?? IDLE,
     };
   }
-  return { polledAt: new Date(deps.polledAt()).toISOString(), scopes: deps.scopes(), moves: deps.moves(), starts: deps.starts(), namespaces };
+  return {
+    polledAt: new Date(deps.polledAt()).toISOString(),
+    scopes: deps.scopes(),
+    moves: deps.moves(),
+    starts: deps.starts(),
+    pulls: deps.pulls(),
+    pulling: deps.pulling(),
+    namespaces,
+  };
+}
+
+/**
+ * A POST of changes to one stored list, `{"<key>": [change…], "clear"?: true}`: each change
+ * validated by `parse` (which throws naming the field), all stored by `change` at once; answers
+ * `{"<key>": <the list as now stored>}`.
+ */
+async function changeList<C, T>(
+  req: IncomingMessage,
+  key: string,
+  shape: string,
+  parse: (raw: unknown) => C,
+  change: (changes: C[], clear: boolean) => Promise<readonly T[]>,
+): Promise<Record<string, readonly T[]>> {
+  const b = parseBody(await readBody(req));
+  const raw = b[key] ?? [];
+  if (!Array.isArray(raw)) throw new BadRequest(`${key} must be a list of ${shape}`);
+  const changes = raw.map((x) => parse(x));
+  return { [key]: await change(changes, b["clear"] === true) };
 }
 
 export async function handleControl(deps: ControlDeps, req: IncomingMessage, res: ServerResponse, path: string, url: URL): Promise<void> {
@@ -137,40 +179,25 @@ export async function handleControl(deps: ControlDeps, req: IncomingMessage, res
       }
       case "GET /faults":
         return sendJson(res, 200, { scopes: deps.scopes() });
-      case "POST /faults": {
-        const b = parseBody(await readBody(req));
-        const raw = b["scopes"] ?? [];
-        if (!Array.isArray(raw)) throw new BadRequest("scopes must be a list of {namespace?, component, pool?, version, fault}");
-        const changes = raw.map((s) => parseScope(s));
-        return sendJson(res, 200, { scopes: await deps.changeScopes(changes, b["clear"] === true) });
-      }
+      case "POST /faults":
+        return sendJson(res, 200, await changeList(req, "scopes", "{namespace?, component, pool?, version, fault}", parseScope, deps.changeScopes));
       case "GET /registry":
         return sendJson(res, 200, { moves: deps.moves() });
-      case "POST /registry": {
-        const b = parseBody(await readBody(req));
-        const raw = b["moves"] ?? [];
-        if (!Array.isArray(raw)) throw new BadRequest("moves must be a list of {namespace?, version, salt}");
-        return sendJson(res, 200, {
-          moves: await deps.changeMoves(
-            raw.map((m) => parseMove(m)),
-            b["clear"] === true,
-          ),
-        });
-      }
+      case "POST /registry":
+        return sendJson(res, 200, await changeList(req, "moves", "{namespace?, version, salt}", parseMove, deps.changeMoves));
       case "GET /starts":
         return sendJson(res, 200, { starts: deps.starts() });
-      case "POST /starts": {
-        const b = parseBody(await readBody(req));
-        const raw = b["starts"] ?? [];
-        if (!Array.isArray(raw)) throw new BadRequest("starts must be a list of {namespace?, component, pool?, seconds}");
-        const changes = raw.map((d) => parseStartDelay(d));
-        return sendJson(res, 200, { starts: await deps.changeStarts(changes, b["clear"] === true) });
-      }
+      case "POST /starts":
+        return sendJson(res, 200, await changeList(req, "starts", "{namespace?, component, pool?, version?, seconds}", parseStartDelay, deps.changeStarts));
+      case "GET /pulls":
+        return sendJson(res, 200, { pulls: deps.pulls(), pulling: deps.pulling() });
+      case "POST /pulls":
+        return sendJson(res, 200, await changeList(req, "pulls", "{namespace?, pool?, version?, seconds}", parsePullTime, deps.changePulls));
       default:
         return sendJson(res, 404, { error: `no control route ${route}; see cluster/endpoints/README.md` });
     }
   } catch (err) {
-    if (err instanceof BadRequest || err instanceof FaultScopeError || err instanceof DigestMoveError || err instanceof StartDelayError)
+    if (err instanceof BadRequest || err instanceof FaultScopeError || err instanceof DigestMoveError || err instanceof PodTargetError)
       return sendJson(res, 400, { error: err.message });
     throw err;
   }

@@ -5,7 +5,7 @@ export type { PodForward } from "./egressForward.js";
 export { kwokStages } from "./kwokStages.js";
 export { FAULT_SCOPES_OBJECT, parseScope, matchScope, applyScopeChanges } from "./faultScopes.js";
 export type { FaultScope, ScopeChange, ScopeTarget } from "./faultScopes.js";
-export type { DigestMovesRequest, FaultScopesRequest, LoadRequest } from "./control.js";
+export type { DigestMovesRequest, FaultScopesRequest, LoadRequest, PullTimesRequest, StartDelaysRequest } from "./control.js";
 export type { LoadOptions, LoadStatus } from "./loadgen.js";
 export { WEBHOOK_CONFIGURATION } from "./webhook.js";
 export { VERSION_HEADER, GATEWAY_VERSION_HEADER } from "./gateway.js";

@@ -9,7 +9,9 @@
  * faults (-5xx, -slow, -errors10) leave the pod Ready; the endpoint server applies them. A
  * container's imageID is sha256(image), salted by DIGEST_SALT_ANNOTATION when its tag was moved.
  * A pod with START_SECONDS_ANNOTATION (and no pod fault) first runs unstarted and unready that
- * long, under its startup probe's budget (startupStages below).
+ * long, under its startup probe's budget (startupStages below). A pod with PULL_SECONDS_ANNOTATION
+ * is not started at all: its node is pulling its image, and the endpoint server removes the
+ * annotation when the pull is done (imagePulls.ts).
  *
  * kwok applies each statusTemplate as a strategic merge patch of .status; containerStatuses has
  * no merge key, so every template writes the whole list. When several stages match an object kwok
@@ -17,6 +19,7 @@
  */
 import { FAULT_ANNOTATION, FAULTS, POD_FAULTS, WORKER_TAG_TAIL, type PodFault } from "../faults.js";
 import { DIGEST_SALT_ANNOTATION } from "./digestMoves.js";
+import { PULL_SECONDS_ANNOTATION } from "./pullTimes.js";
 import { START_SECONDS_ANNOTATION } from "./startDelays.js";
 
 /** A container killed at its startup probe's budget exits with this (startupStages). */
@@ -166,6 +169,9 @@ function faultOfContainer(): string {
 {{ if not $fault }}${byTag}{{ end }}{{ end }}`;
 }
 
+/** Set while the pod's node pulls its image; once removed (kwok: no value) `DoesNotExist` matches. */
+const PULL_SECONDS = `.metadata.annotations[${JSON.stringify(PULL_SECONDS_ANNOTATION)}]`;
+
 function podStartStage(): string {
   const notReady = POD_FAULTS.map((f) => JSON.stringify(f)).join(" ");
   const pending = POD_FAULTS.filter((f) => POD_FAULT_STATUS[f].phase === "Pending")
@@ -228,10 +234,11 @@ ${indent(running("false", "false"), 2)}
 ${indent(running("true"), 2)}
 {{ end }}
 {{ end }}`;
-  // A pod bound to a node and not started yet: every container gets its state from the pod's fault.
+  // A pod bound to a node, not started yet and not waiting for an image pull: every container gets
+  // its state from the pod's fault.
   return podStage(
     "sie-pod-start",
-    [NOT_DELETED, [".spec.nodeName", "Exists"], [".status.containerStatuses", "DoesNotExist"]],
+    [NOT_DELETED, [".spec.nodeName", "Exists"], [".status.containerStatuses", "DoesNotExist"], [PULL_SECONDS, "DoesNotExist"]],
     // Roughly an image pull and container start, so watchers see Pending before Running.
     "durationMilliseconds: 300\njitterDurationMilliseconds: 600",
     `event:\n  type: Normal\n  reason: Started\n  message: containers started by kwok\n${statusTemplate(template)}`,

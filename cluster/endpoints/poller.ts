@@ -1,7 +1,7 @@
 /**
  * The endpoint server's picture of the real cluster: the SIE pods, Services and worker
- * StatefulSets of every namespace, the ConfigMaps, and the fault scopes, as the API server
- * reports them.
+ * StatefulSets of every namespace, the ConfigMaps, the fault scopes, and the pods waiting for an
+ * image pull with their nodes, as the API server reports them.
  *
  * Polling, not watching: a full list of a few small collections is cheap, has no resume logic,
  * and a missed poll only delays the picture by one interval.
@@ -10,8 +10,9 @@ import * as k8s from "@kubernetes/client-node";
 import { CHART_LABELS } from "../../core/workloads.js";
 import { MOVES_KEY, readStoredMoves, type DigestMove } from "./digestMoves.js";
 import { FAULT_SCOPES_OBJECT, readStoredScopes, type FaultScope } from "./faultScopes.js";
+import { PREPULL_COMPONENT, PULLS_KEY, readStoredPullTimes, waitsForPull, type PullTime } from "./pullTimes.js";
 import { readStoredStartDelays, STARTS_KEY, type StartDelay } from "./startDelays.js";
-import { COMPONENTS } from "./view.js";
+import { COMPONENTS, componentOf } from "./view.js";
 
 export interface NamespaceObjects {
   pods: k8s.V1Pod[];
@@ -21,16 +22,24 @@ export interface NamespaceObjects {
   configMaps: k8s.V1ConfigMap[];
 }
 
-/** What the server keeps in the fault-scope ConfigMap: the fault scopes, the moved tags, the start delays. */
+/** What the server keeps in the fault-scope ConfigMap: the fault scopes, the moved tags, the start delays, the pull times. */
 export interface StoredControls {
   scopes: readonly FaultScope[];
   moves: readonly DigestMove[];
   starts: readonly StartDelay[];
+  pulls: readonly PullTime[];
 }
 
 export interface ClusterPicture {
   polledAt: number;
+  /** When this poll's lists began: the picture shows every change written before. */
+  listedAt: number;
+  /** Per namespace; its pods are the SIE pods only (image pre-pull pods are in `pulling` alone, never served). */
   namespaces: ReadonlyMap<string, NamespaceObjects>;
+  /** Worker and image pre-pull pods of every namespace that wait for an image pull (pullTimes.ts). */
+  pulling: readonly k8s.V1Pod[];
+  /** The nodes with their images, listed only while a pod waits for a pull. */
+  nodes: readonly k8s.V1Node[];
 }
 
 export interface KubeTarget {
@@ -56,11 +65,13 @@ export function loadKubeConfig(t: KubeTarget): k8s.KubeConfig {
 }
 
 const SIE_PODS = `${CHART_LABELS.component} in (${COMPONENTS.join(",")})`;
+/** SIE pods, and the pre-pull pods that may wait for an image pull beside them. */
+const LISTED_PODS = `${CHART_LABELS.component} in (${[...COMPONENTS, PREPULL_COMPONENT].join(",")})`;
 
 /** The chart's `<fullname>-gpu-config`: the GPU types the gateway reports as configured. */
 export const GPU_CONFIG_SUFFIX = "-gpu-config";
 
-const EMPTY: ClusterPicture = { polledAt: 0, namespaces: new Map() };
+const EMPTY: ClusterPicture = { polledAt: 0, listedAt: 0, namespaces: new Map(), pulling: [], nodes: [] };
 
 export class ClusterPoller {
   private picture = EMPTY;
@@ -70,8 +81,8 @@ export class ClusterPoller {
   private stopped = false;
   /** Last poll error, reported once per change so a flapping API does not flood the log. */
   private lastError = "";
-  private stored: StoredControls = { scopes: [], moves: [], starts: [] };
-  /** Bumped by every scope, move or start-delay write, so a poll that started before one does not undo it. */
+  private stored: StoredControls = { scopes: [], moves: [], starts: [], pulls: [] };
+  /** Bumped by every scope, move, start-delay or pull-time write, so a poll that started before one does not undo it. */
   private scopeWrites = 0;
   private refreshing: Promise<void> | undefined;
 
@@ -99,6 +110,10 @@ export class ClusterPoller {
 
   get startDelays(): readonly StartDelay[] {
     return this.stored.starts;
+  }
+
+  get pullTimes(): readonly PullTime[] {
+    return this.stored.pulls;
   }
 
   /** First sync (must succeed, so a wrong kubeconfig fails at start), then polls until stop(). */
@@ -140,15 +155,19 @@ export class ClusterPoller {
   /** Lists everything once and replaces the picture. */
   async sync(): Promise<void> {
     const writes = this.scopeWrites;
+    const listedAt = Date.now();
     // Only the ConfigMaps it reads: the charts' (Helm-managed, the gpu-config among them) and its
     // own fault scopes; a lane cluster holds many others (run journals) that would be listed twice a second.
     const [pods, services, statefulSets, chartMaps, scopeMaps] = await Promise.all([
-      this.core.listPodForAllNamespaces({ labelSelector: SIE_PODS }),
+      this.core.listPodForAllNamespaces({ labelSelector: LISTED_PODS }),
       this.core.listServiceForAllNamespaces({ labelSelector: SIE_PODS }),
       this.apps.listStatefulSetForAllNamespaces({ labelSelector: `${CHART_LABELS.component}=worker` }),
       this.core.listConfigMapForAllNamespaces({ labelSelector: "app.kubernetes.io/managed-by=Helm" }),
       this.core.listNamespacedConfigMap({ namespace: FAULT_SCOPES_OBJECT.namespace, fieldSelector: `metadata.name=${FAULT_SCOPES_OBJECT.name}` }),
     ]);
+    const pulling = pods.items.filter(waitsForPull);
+    // Nodes (with their image lists) only matter to a pod waiting for a pull; most polls have none.
+    const nodes = pulling.length > 0 ? (await this.core.listNode()).items : [];
     const namespaces = new Map<string, NamespaceObjects>();
     const of = (ns: string | undefined): NamespaceObjects => {
       const key = ns ?? "default";
@@ -159,7 +178,7 @@ export class ClusterPoller {
       }
       return o;
     };
-    for (const p of pods.items) of(p.metadata?.namespace).pods.push(p);
+    for (const p of pods.items) if (componentOf(p)) of(p.metadata?.namespace).pods.push(p);
     for (const s of services.items) of(s.metadata?.namespace).services.push(s);
     for (const s of statefulSets.items) of(s.metadata?.namespace).statefulSets.push(s);
     for (const c of chartMaps.items) {
@@ -169,9 +188,14 @@ export class ClusterPoller {
     // A write since this poll began is newer than what the poll read.
     if (writes === this.scopeWrites) {
       const stored = scopeMaps.items[0];
-      this.takeStored({ scopes: readStoredScopes(stored?.data), moves: readStoredMoves(stored?.data), starts: readStoredStartDelays(stored?.data) });
+      this.takeStored({
+        scopes: readStoredScopes(stored?.data),
+        moves: readStoredMoves(stored?.data),
+        starts: readStoredStartDelays(stored?.data),
+        pulls: readStoredPullTimes(stored?.data),
+      });
     }
-    this.picture = { polledAt: Date.now(), namespaces };
+    this.picture = { polledAt: Date.now(), listedAt, namespaces, pulling, nodes };
   }
 
   private takeStored(next: StoredControls): void {
@@ -180,16 +204,21 @@ export class ClusterPoller {
     if (changed) this.onStored(next);
   }
 
-  /** The scopes, moved tags and start delays as last read or written. */
+  /** The scopes, moved tags, start delays and pull times as last read or written. */
   get controls(): StoredControls {
     return this.stored;
   }
 
-  /** Stores the scopes, moved tags and start delays in the ConfigMap (created when missing) and in the picture at once. */
+  /** Stores the scopes, moved tags, start delays and pull times in the ConfigMap (created when missing) and in the picture at once. */
   async writeControls(next: StoredControls): Promise<void> {
     this.scopeWrites++;
     const { namespace, name, key } = FAULT_SCOPES_OBJECT;
-    const data = { [key]: JSON.stringify(next.scopes), [MOVES_KEY]: JSON.stringify(next.moves), [STARTS_KEY]: JSON.stringify(next.starts) };
+    const data = {
+      [key]: JSON.stringify(next.scopes),
+      [MOVES_KEY]: JSON.stringify(next.moves),
+      [STARTS_KEY]: JSON.stringify(next.starts),
+      [PULLS_KEY]: JSON.stringify(next.pulls),
+    };
     try {
       const existing = await this.core.readNamespacedConfigMap({ namespace, name });
       await this.core.replaceNamespacedConfigMap({ namespace, name, body: { ...existing, data } });

@@ -7,7 +7,7 @@
  *   {url}/namespaces/<ns>/config/…    its config service (the engine's configUrl)
  *   {url}/metrics                     every namespace's series, labelled `namespace`
  *   {url}/targets                     Prometheus HTTP service discovery: one target per release
- *   {url}/control/{state,load,faults,registry} see README.md
+ *   {url}/control/{state,load,faults,registry,starts,pulls} see README.md
  *
  * With `egressSocket`, it is also the cluster network behind the API server (egress.ts): each SIE
  * pod answers at its own IP, so the API server's pod and service proxy reach it as on a real cluster,
@@ -16,15 +16,19 @@
  * objects behind `kubectl logs` and `kubectl port-forward` (podLogs.ts, kubeletObjects.ts). With
  * `podNetwork` too, processes beside the control plane reach the same pods by Service name through
  * an HTTP proxy (egress.ts startPodNetworkProxy, serviceDns.ts).
+ *
+ * It also plays the nodes' image cache (imagePulls.ts): pods waiting for a pull are started once
+ * their node has the image.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import * as k8s from "@kubernetes/client-node";
-import { CHART_LABELS } from "../../core/workloads.js";
-import { isPodFault, parseImage, type PodFault } from "../faults.js";
+import { FAULT_ANNOTATION, isPodFault, parseImage, type PodFault } from "../faults.js";
 import { handleConfig } from "./config.js";
 import { handleControl, type ControlDeps } from "./control.js";
 import { applyMoveChanges, moveSalt, type DigestMoveChange } from "./digestMoves.js";
 import { applyScopeChanges, matchScope, type ScopeChange } from "./faultScopes.js";
+import { ImagePulls, kubePullApi } from "./imagePulls.js";
+import { applyPullTimeChanges, pulledImageOf, pullSecondsFor, type PullTimeChange } from "./pullTimes.js";
 import { applyStartDelayChanges, startSecondsFor, type StartDelayChange } from "./startDelays.js";
 import { dialSiePods, startEgressProxy, startPodNetworkProxy, type Dial, type EgressProxy, type PodNetworkProxy } from "./egress.js";
 import { dialKubelet, ForwardedPods, type KubeletTarget, type PodForward } from "./egressForward.js";
@@ -38,7 +42,7 @@ import { NamespaceView } from "./namespaceView.js";
 import { NO_REQUEST_LOG, PodLogs } from "./podLogs.js";
 import { ClusterPoller, loadKubeConfig, type KubeTarget, type StoredControls } from "./poller.js";
 import { resolveInCluster, serviceReads } from "./serviceDns.js";
-import { COMPONENTS, componentOf } from "./view.js";
+import { COMPONENTS, componentOf, poolOf } from "./view.js";
 import { FaultWebhook } from "./webhook.js";
 
 /** How far the endpoint server's picture of the pods may lag the API server, plus one poll's own time. */
@@ -116,8 +120,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     const component = componentOf(pod);
     if (!component) return undefined;
     const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
-    const pool = pod.metadata?.labels?.[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
-    return { namespace, component, pool, version: image.version, image };
+    return { namespace, component, pool: poolOf(pod.metadata?.labels, component), version: image.version, image };
   };
   const podFault = (pod: NewPod, namespace: string): PodFault | undefined => {
     const t = target(pod, namespace);
@@ -134,8 +137,17 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     const t = target(pod, namespace);
     return t ? startSecondsFor(poller.startDelays, t) : undefined;
   };
-  const webhook = new FaultWebhook(kc, { podFault, digestSalt, startSeconds });
-  const needsWebhook = (s: StoredControls) => s.moves.length > 0 || s.starts.length > 0 || s.scopes.some((x) => isPodFault(x.fault));
+  const pull = (pod: NewPod, namespace: string): { image: string; seconds: number } | undefined => {
+    const p = pulledImageOf(pod, namespace);
+    if (!p) return undefined;
+    // An image that cannot be pulled fails at once (kwok plays -pullerr from the pod start), not after a pull time.
+    const fault = pod.metadata?.annotations?.[FAULT_ANNOTATION] ?? parseImage(p.image).fault ?? podFault(pod, namespace);
+    if (fault === "pullerr") return undefined;
+    const seconds = pullSecondsFor(poller.pullTimes, p);
+    return seconds === undefined ? undefined : { image: p.image, seconds };
+  };
+  const webhook = new FaultWebhook(kc, { podFault, digestSalt, startSeconds, pull });
+  const needsWebhook = (s: StoredControls) => s.moves.length > 0 || s.starts.length > 0 || s.pulls.length > 0 || s.scopes.some((x) => isPodFault(x.fault));
   const poller = new ClusterPoller(
     kc,
     opts.intervalMs ?? POLL_INTERVAL_MS,
@@ -146,6 +158,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     log,
   );
   await poller.start();
+  const imagePulls = new ImagePulls(kubePullApi(kc), () => poller.current, log);
 
   const metrics = new EndpointMetrics({
     queueDepth: () => state.queueDepths(),
@@ -168,7 +181,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   const loads = new Map<string, LoadGenerator>();
   // One change of the stored controls at a time: each starts from what the previous one wrote.
   // The webhook is registered (and called by the API server) before a change is stored, so no pod
-  // is created under a new scope, move or start delay without its annotation.
+  // is created under a new scope, move, start delay or pull time without its annotation.
   let storeChain: Promise<unknown> = Promise.resolve();
   const store = (change: (current: StoredControls) => StoredControls): Promise<StoredControls> => {
     const run = storeChain.then(async () => {
@@ -202,6 +215,10 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     starts: () => poller.startDelays,
     changeStarts: (changes: StartDelayChange[], clear: boolean) =>
       store((c) => ({ ...c, starts: applyStartDelayChanges(c.starts, changes, clear) })).then((c) => c.starts),
+    pulls: () => poller.pullTimes,
+    changePulls: (changes: PullTimeChange[], clear: boolean) =>
+      store((c) => ({ ...c, pulls: applyPullTimeChanges(c.pulls, changes, clear) })).then((c) => c.pulls),
+    pulling: () => imagePulls.inFlight(),
   };
 
   // Prometheus HTTP service discovery: one target per namespace with a gateway Service, reading that
@@ -240,7 +257,7 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     const ctl = /^\/control(\/[^/]+)\/?$/.exec(p);
     if (ctl) return handleControl(control, req, res, ctl[1]!, u);
     sendJson(res, 404, {
-      error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics, /targets or /control/{state,load,faults,registry}`,
+      error: `no route ${req.method} ${p}: use /namespaces/<ns>/gateway/…, /namespaces/<ns>/config/…, /metrics, /targets or /control/{state,load,faults,registry,starts,pulls}`,
     });
   };
   const server = createServer((req, res) => {
@@ -252,6 +269,8 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
   let egress: EgressProxy | undefined;
   let podNetwork: PodNetworkProxy | undefined;
   let kubeletTimer: NodeJS.Timeout | undefined;
+  // Pods waiting for a pull are looked at as often as the picture changes.
+  const pullTimer = setInterval(() => imagePulls.tick(), opts.intervalMs ?? POLL_INTERVAL_MS);
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const forwarded = new ForwardedPods(async (namespace, labelSelector) => (await core.listNamespacedPod({ namespace, labelSelector })).items);
   try {
@@ -274,6 +293,8 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
     if (needsWebhook(poller.controls)) await webhook.ensure();
   } catch (err) {
     poller.stop();
+    clearInterval(pullTimer);
+    imagePulls.stop();
     clearInterval(kubeletTimer);
     await podLogs?.stop();
     await podNetwork?.close();
@@ -300,6 +321,8 @@ export async function startEndpointServer(opts: EndpointServerOptions): Promise<
       stopped = true;
       for (const g of loads.values()) g.stop();
       poller.stop();
+      clearInterval(pullTimer);
+      imagePulls.stop();
       clearInterval(kubeletTimer);
       await podLogs?.stop();
       await webhook.stop().catch((err: unknown) => log(`sie-fleet endpoints: could not remove the fault webhook: ${(err as Error).message}`));

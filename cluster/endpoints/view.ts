@@ -41,6 +41,11 @@ export function componentOf(pod: V1Pod): Component | undefined {
   return (COMPONENTS as readonly string[]).includes(c ?? "") ? (c as Component) : undefined;
 }
 
+/** A pod's worker pool: its chart label; a worker without one is in pool "default", other components in none (""). */
+export function poolOf(labels: Record<string, string> | undefined, component: string): string {
+  return labels?.[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
+}
+
 /** A container of the pod is running and the pod is not terminating: it would accept connections. */
 export function isRunning(pod: V1Pod): boolean {
   return !pod.metadata?.deletionTimestamp && (pod.status?.containerStatuses ?? []).some((c) => c.state?.running);
@@ -76,7 +81,7 @@ function gpuRequest(pod: V1Pod): number {
 export function toSiePod(pod: V1Pod, component: Component, scopeFault: (p: Omit<SiePod, "fault">) => FaultName | undefined): SiePod {
   const labels = pod.metadata?.labels ?? {};
   const image = parseImage(pod.spec?.containers?.[0]?.image ?? "");
-  const pool = labels[CHART_LABELS.pool] ?? (component === "worker" ? "default" : "");
+  const pool = poolOf(labels, component);
   const annotated = pod.metadata?.annotations?.[FAULT_ANNOTATION];
   const base: Omit<SiePod, "fault"> = {
     name: pod.metadata?.name ?? "",

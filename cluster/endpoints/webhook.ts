@@ -3,16 +3,18 @@
  * called by the real API server) annotates a new SIE pod with FAULT_ANNOTATION when a scope
  * covers its namespace, component, pool and version, and the kwok stages (kwokStages.ts) read the
  * annotation when the pod starts. Moved tags (digestMoves.ts) reach new pods the same way, as
- * DIGEST_SALT_ANNOTATION, and start delays (startDelays.ts) as START_SECONDS_ANNOTATION.
+ * DIGEST_SALT_ANNOTATION, start delays (startDelays.ts) as START_SECONDS_ANNOTATION, and pull times
+ * (pullTimes.ts) as PULL_SECONDS_ANNOTATION with PULL_IMAGE_ANNOTATION, on worker pods and on the
+ * chart's image pre-pull pods (component PREPULL_COMPONENT) too.
  *
  * Why a webhook and not "annotate pods the poller finds": the pod is born with the annotation, so
  * it can never be Ready, even for a moment, before its fault applies; a poller would race kwok's
  * pod start (0.3–0.9 s), and a wave's rollout check could see the pod Ready in between.
  *
- * The webhook is registered only once a pod fault scope, a moved tag or a start delay exists, with failurePolicy Fail and
- * objectSelector limited to SIE pods: while it is registered, an SIE pod that could not be checked
- * is not created at all (its controller retries) rather than created without its fault. It is
- * removed when the endpoint server stops.
+ * The webhook is registered only once a pod fault scope, a moved tag, a start delay or a pull time
+ * exists, with failurePolicy Fail and objectSelector limited to SIE and pre-pull pods: while it is
+ * registered, such a pod that could not be checked is not created at all (its controller retries)
+ * rather than created without its fault. It is removed when the endpoint server stops.
  */
 import * as https from "node:https";
 import type { AddressInfo } from "node:net";
@@ -23,6 +25,7 @@ import { FAULT_ANNOTATION, type PodFault } from "../faults.js";
 import { DIGEST_SALT_ANNOTATION } from "./digestMoves.js";
 import { readBody, sendJson } from "./http.js";
 import { isNotFound } from "./poller.js";
+import { PREPULL_COMPONENT, PULL_IMAGE_ANNOTATION, PULL_SECONDS_ANNOTATION } from "./pullTimes.js";
 import { START_SECONDS_ANNOTATION } from "./startDelays.js";
 import { selfSignedCert } from "./tls.js";
 import { COMPONENTS } from "./view.js";
@@ -41,6 +44,8 @@ export interface PodDecisions {
   digestSalt(pod: k8s.V1Pod, namespace: string): string | undefined;
   /** Seconds until its startup probe passes (startDelays.ts). */
   startSeconds(pod: k8s.V1Pod, namespace: string): number | undefined;
+  /** The image its node must have before it starts, and how long pulling it takes (pullTimes.ts). */
+  pull(pod: k8s.V1Pod, namespace: string): { image: string; seconds: number } | undefined;
 }
 
 interface AdmissionRequest {
@@ -111,7 +116,7 @@ export class FaultWebhook {
           name: "fault-scopes.sie-fleet.dev",
           clientConfig: { url: `https://127.0.0.1:${port}/mutate`, caBundle: Buffer.from(tls.cert).toString("base64") },
           rules: [{ operations: ["CREATE"], apiGroups: [""], apiVersions: ["v1"], resources: ["pods"], scope: "Namespaced" }],
-          objectSelector: { matchExpressions: [{ key: CHART_LABELS.component, operator: "In", values: [...COMPONENTS] }] },
+          objectSelector: { matchExpressions: [{ key: CHART_LABELS.component, operator: "In", values: [...COMPONENTS, PREPULL_COMPONENT] }] },
           namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "NotIn", values: ["kube-system"] }] },
           failurePolicy: "Fail",
           sideEffects: "None",
@@ -185,6 +190,11 @@ export class FaultWebhook {
       if (salt) annotations[DIGEST_SALT_ANNOTATION] = salt;
       const start = own[START_SECONDS_ANNOTATION] ? undefined : this.decide.startSeconds(pod, namespace);
       if (start !== undefined) annotations[START_SECONDS_ANNOTATION] = String(start);
+      const pull = own[PULL_SECONDS_ANNOTATION] ? undefined : this.decide.pull(pod, namespace);
+      if (pull) {
+        annotations[PULL_SECONDS_ANNOTATION] = String(pull.seconds);
+        annotations[PULL_IMAGE_ANNOTATION] = pull.image;
+      }
     }
     const patch = Object.keys(annotations).length > 0 ? annotate(pod, annotations) : undefined;
     return {

@@ -142,6 +142,10 @@ describe("runCli in-process", () => {
     [["--start-delay", "worker=1h"], '--start-delay "worker=1h": the duration must be whole seconds or minutes'],
     [["--start-delay", "gateway:l4=10s"], "only applies to component worker"],
     [["--no-endpoints", "--start-delay", "worker=90s"], "--start-delay is played by the SIE endpoint server, but --no-endpoints is given"],
+    [["--pull-time", "worker=1h"], '--pull-time "worker=1h": the duration must be whole seconds or minutes'],
+    [["--pull-time", "gateway=2m"], "pull times are for the worker image: write worker[:<pool>][@<version>]"],
+    [["--pull-time", "worker:a100"], '--pull-time "worker:a100" is not a pull time'],
+    [["--no-endpoints", "--pull-time", "worker=2m"], "--pull-time is played by the SIE endpoint server, but --no-endpoints is given"],
   ])("cluster start %j is refused before anything starts", async (flags, message) => {
     const dir = path.join(scratch, "karpenter-refused");
     const r = await inProcess(["cluster", "start", "--dir", dir, ...flags]);

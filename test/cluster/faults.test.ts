@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { extraLatencyMs, failsRequest, FAULT_ANNOTATION, FAULT_NAMES, FAULTS, parseImage, POD_FAULTS } from "../../cluster/faults.js";
 import { kwokStages } from "../../cluster/endpoints/index.js";
 import { START_SECONDS_ANNOTATION } from "../../cluster/endpoints/startDelays.js";
+import { PULL_SECONDS_ANNOTATION } from "../../cluster/endpoints/pullTimes.js";
 
 describe("parseImage", () => {
   it.each([
@@ -110,7 +111,31 @@ describe("kwokStages", () => {
     // A start delay plays only on a running, unstarted container: never on a pod fault's waiting one.
     expect(key(byName.get("sie-pod-startup")!)).toContain(".status.containerStatuses.[].state.running Exists");
     expect(key(byName.get("sie-pod-start")!)).toContain(".status.containerStatuses DoesNotExist");
+    // A pod whose node is pulling its image is not started; only the pod start reads the pull annotation.
+    expect(key(byName.get("sie-pod-start")!)).toContain(`.metadata.annotations[${JSON.stringify(PULL_SECONDS_ANNOTATION)}] DoesNotExist`);
+    for (const s of pod.filter((x) => x.metadata.name !== "sie-pod-start")) expect(key(s)).not.toContain(PULL_SECONDS_ANNOTATION);
     for (const s of pod.filter((x) => x.metadata.name !== "sie-pod-delete")) expect(key(s)).toContain(".metadata.deletionTimestamp DoesNotExist");
+  });
+
+  it("the pod start waits while the pod's node pulls its image (kwok: a missing key matches DoesNotExist)", () => {
+    // kwok's Requirement.Matches on plain paths (`.a.b["c"]`): no value → only NotIn/DoesNotExist hold.
+    const valueAt = (obj: unknown, key: string): unknown =>
+      [...key.matchAll(/\.([A-Za-z]+)|\["([^"]+)"\]/g)].reduce<unknown>((o, m) => (o as Record<string, unknown> | undefined)?.[m[1] ?? m[2]!], obj);
+    const matches = (stage: Stage, pod: unknown) =>
+      (stage.spec.selector?.matchExpressions ?? []).every((e) => {
+        const v = valueAt(pod, e.key);
+        if (e.operator === "Exists") return v !== undefined && v !== null && v !== "";
+        if (e.operator === "DoesNotExist") return v === undefined || v === null || v === "";
+        throw new Error(`no plain-path evaluation for ${e.operator}`);
+      });
+    const start = byName.get("sie-pod-start")!;
+    const bound = { metadata: { annotations: {} as Record<string, string> }, spec: { nodeName: "kwok-l4-0" }, status: {} };
+    expect(matches(start, bound)).toBe(true);
+    bound.metadata.annotations[PULL_SECONDS_ANNOTATION] = "90";
+    expect(matches(start, bound)).toBe(false);
+    delete bound.metadata.annotations[PULL_SECONDS_ANNOTATION];
+    expect(matches(start, bound)).toBe(true);
+    expect(matches(start, { metadata: {}, spec: { nodeName: "kwok-l4-0" } })).toBe(true);
   });
 
   it("the pod start reads the fault annotation, then the same tag suffixes parseImage reads", () => {

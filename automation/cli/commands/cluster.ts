@@ -8,13 +8,16 @@ import {
   embeddedClusterDir,
   deleteEmbeddedCluster,
   embeddedClusterStatus,
+  setPullTimes,
   setStartDelays,
   startEmbeddedCluster,
   stopEmbeddedCluster,
   type EmbeddedClusterStatus,
 } from "../../../cluster/index.js";
 import { isClusterDir } from "../../../cluster/clusterDir.js";
-import { describeStartDelay, parseStartDelayFlag, StartDelayError, type StartDelay } from "../../../cluster/endpoints/startDelays.js";
+import { PodTargetError } from "../../../cluster/endpoints/podTargets.js";
+import { describePullTime, parsePullTimeFlag, type PullTime } from "../../../cluster/endpoints/pullTimes.js";
+import { describeStartDelay, parseStartDelayFlag, type StartDelay } from "../../../cluster/endpoints/startDelays.js";
 import { shapeFromStackFile } from "../../../cluster/nodesFromStack.js";
 import { ensureKubectl } from "../../../cluster/tools.js";
 import { EXIT_CODES, UsageError } from "../../../core/errors.js";
@@ -36,12 +39,45 @@ export interface ClusterFlags {
   consolidateAfter?: string;
   /** `[<namespace>/]<component>[:<pool>][@<version>]=<duration|off>`, repeatable. */
   startDelay?: string[];
+  /** `[<namespace>/]worker[:<pool>][@<version>]=<duration|off>`, repeatable. */
+  pullTime?: string[];
   /** `cluster kubectl`: kubectl's own arguments (after `--`). */
   args?: string[];
 }
 
 /** How long a node from Karpenter takes to join unless --node-delay says: a GPU instance boots, joins and gets its driver in a minute or more. */
 export const DEFAULT_NODE_DELAY = "60s";
+
+/**
+ * The values of a flag the endpoint server plays (--start-delay, --pull-time), parsed before
+ * anything starts; refused with --no-endpoints.
+ */
+function endpointFlags<C>(values: string[] | undefined, flag: string, parse: (text: string) => C, hint: string, flags: ClusterFlags): C[] {
+  const code = `bad-${flag.slice(2)}`;
+  const parsed = (values ?? []).map((v) => {
+    try {
+      return parse(v);
+    } catch (err) {
+      if (!(err instanceof PodTargetError)) throw err;
+      throw new UsageError(err.message, { code, hint });
+    }
+  });
+  if (parsed.length > 0 && flags.endpoints === false) {
+    throw new UsageError(`${flag} is played by the SIE endpoint server, but --no-endpoints is given`, { code, hint: `leave out --no-endpoints, or ${flag}` });
+  }
+  return parsed;
+}
+
+/** The endpoint server of a cluster that has run before without one cannot play `flag`. */
+function needEndpoints(endpointsUrl: string | undefined, flag: string, dir: string): string {
+  if (!endpointsUrl) {
+    throw new UsageError(`${flag} needs the cluster's endpoint server, and the cluster in ${dir} runs without one`, {
+      code: `bad-${flag.slice(2)}`,
+      hint: "stop it and start it again without --no-endpoints",
+    });
+  }
+  return endpointsUrl;
+}
 
 function clusterDir(flags: ClusterFlags, ctx: CommandContext): string {
   return flags.dir ? path.resolve(ctx.io.cwd, flags.dir) : embeddedClusterDir(ctx.globals.stateDir, ctx.io.env);
@@ -62,20 +98,14 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
       hint: "e.g. sie-fleet cluster start --dir .sie-fleet/eks-shaped --nodes-from stacks/Pulumi.eks-prod.yaml --karpenter",
     });
   }
-  const startDelays = (flags.startDelay ?? []).map((f) => {
-    try {
-      return parseStartDelayFlag(f);
-    } catch (err) {
-      if (!(err instanceof StartDelayError)) throw err;
-      throw new UsageError(err.message, { code: "bad-start-delay", hint: "e.g. --start-delay worker=90s --start-delay worker:a100=3m" });
-    }
-  });
-  if (startDelays.length > 0 && flags.endpoints === false) {
-    throw new UsageError("--start-delay is played by the SIE endpoint server, but --no-endpoints is given", {
-      code: "bad-start-delay",
-      hint: "leave out --no-endpoints, or --start-delay",
-    });
-  }
+  const startDelays = endpointFlags(
+    flags.startDelay,
+    "--start-delay",
+    parseStartDelayFlag,
+    "e.g. --start-delay worker=90s --start-delay worker:a100=3m",
+    flags,
+  );
+  const pullTimes = endpointFlags(flags.pullTime, "--pull-time", parsePullTimeFlag, "e.g. --pull-time worker=2m --pull-time worker:a100=5m", flags);
   const autoscaler = flags.karpenter
     ? { registrationDelay: flags.nodeDelay ?? DEFAULT_NODE_DELAY, ...(flags.consolidateAfter ? { consolidateAfter: flags.consolidateAfter } : {}) }
     : undefined;
@@ -98,16 +128,9 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
     onProgress: (line) => void ctx.io.stderr.write(`cluster: ${line}\n`),
   });
   const { alreadyRunning, pid, server, kubeconfigPath, endpointsUrl, metricsUrl, prometheus, keda, karpenter, readyInMs, restarted, nodes, versions, log } = c;
-  let starts: StartDelay[] | undefined;
-  if (startDelays.length > 0) {
-    if (!endpointsUrl) {
-      throw new UsageError(`--start-delay needs the cluster's endpoint server, and the cluster in ${dir} runs without one`, {
-        code: "bad-start-delay",
-        hint: "stop it and start it again without --no-endpoints",
-      });
-    }
-    starts = await setStartDelays(endpointsUrl, startDelays);
-  }
+  const starts: StartDelay[] | undefined =
+    startDelays.length > 0 ? await setStartDelays(needEndpoints(endpointsUrl, "--start-delay", dir), startDelays) : undefined;
+  const pulls: PullTime[] | undefined = pullTimes.length > 0 ? await setPullTimes(needEndpoints(endpointsUrl, "--pull-time", dir), pullTimes) : undefined;
   ctx.out.result(
     "cluster start",
     {
@@ -123,6 +146,7 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
       keda,
       karpenter,
       ...(starts ? { startDelays: starts } : {}),
+      ...(pulls ? { pullTimes: pulls } : {}),
       readyInMs,
       restarted,
       nodes,
@@ -150,6 +174,11 @@ export async function start(flags: ClusterFlags, ctx: CommandContext): Promise<n
           : []),
       ...(starts
         ? [`  starts      ${starts.length > 0 ? starts.map(describeStartDelay).join(", ") : "none"} (new SIE pods pass their startup probe that much later)`]
+        : []),
+      ...(pulls
+        ? [
+            `  pulls       ${pulls.length > 0 ? pulls.map(describePullTime).join(", ") : "none"} (a node without the worker image pulls it that long before the pod starts)`,
+          ]
         : []),
       `  logs        ${log}, ${path.join(dir, "logs")}/`,
       `try: kubectl --kubeconfig ${kubeconfigPath} get nodes`,
