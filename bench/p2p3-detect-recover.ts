@@ -31,7 +31,10 @@ const ALL_VERSIONS = ["crashloop", "5xx", "good"] as const;
 type Version = (typeof ALL_VERSIONS)[number];
 /** SIE_FLEET_BENCH_P2P3_VERSIONS=good (comma-separated) runs only those rows, e.g. to look into one again; the record says so. */
 const VERSIONS: readonly Version[] = (() => {
-  const asked = process.env["SIE_FLEET_BENCH_P2P3_VERSIONS"]?.split(",").map((v) => v.trim()).filter(Boolean);
+  const asked = process.env["SIE_FLEET_BENCH_P2P3_VERSIONS"]
+    ?.split(",")
+    .map((v) => v.trim())
+    .filter(Boolean);
   if (!asked?.length) return ALL_VERSIONS;
   const unknown = asked.filter((v) => !(ALL_VERSIONS as readonly string[]).includes(v));
   if (unknown.length) throw new Error(`SIE_FLEET_BENCH_P2P3_VERSIONS: unknown ${unknown.join(", ")}; use ${ALL_VERSIONS.join(", ")}`);

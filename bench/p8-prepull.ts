@@ -13,7 +13,6 @@
 // P8 (no Prometheus: prometheus and metric-gates left out, exit 7).
 import * as os from "node:os";
 import * as path from "node:path";
-import yaml from "js-yaml";
 import { setPullTimes, setStartDelays, stopEmbeddedCluster } from "../cluster/index.js";
 import { fakeNode } from "../cluster/nodes.js";
 import { EXIT_CODES } from "../core/errors.js";
@@ -76,7 +75,7 @@ export const p8b: Benchmark = {
     const nodes = POOLS.map(([name, kind]) => fakeNode("gke", kind, name));
     const results: ModeResult[] = [];
     // Tags no node of this cluster has pulled: the pull is paid once per node and image.
-    let patch = 100 + Math.floor(Date.now() / 1000) % 800;
+    let patch = 100 + (Math.floor(Date.now() / 1000) % 800);
     try {
       for (const prepull of [true, false]) {
         const s = await benchStack({ stackFile: prepullStack(prepull), cluster: { dir: CLUSTER_DIR, nodes }, log });
@@ -93,7 +92,11 @@ export const p8b: Benchmark = {
             await setPullTimes(s.endpointsUrl, [{ namespace: s.namespace, seconds: null }]);
             await setStartDelays(s.endpointsUrl, [{ namespace: s.namespace, component: "worker", seconds: null }]);
           }
-          expectExit(p, [EXIT_CODES.unverified], `sie-fleet upgrade to ${to} (pre-pull ${prepull ? "on" : "off"}; exit 7: prometheus and metric-gates left out)`);
+          expectExit(
+            p,
+            [EXIT_CODES.unverified],
+            `sie-fleet upgrade to ${to} (pre-pull ${prepull ? "on" : "off"}; exit 7: prometheus and metric-gates left out)`,
+          );
           const n = POOLS.length;
           const r: ModeResult = {
             prepull,
@@ -147,6 +150,3 @@ export const p8b: Benchmark = {
     };
   },
 };
-
-/** For the stack files this benchmark writes (tests read it to check the pool layout). */
-export const prepullStackForTest = (prepull: boolean): Record<string, any> => yaml.load(prepullStack(prepull)) as Record<string, any>;

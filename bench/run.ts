@@ -11,12 +11,13 @@ import { p2, p3 } from "./p2p3-detect-recover.js";
 import { p4 } from "./p4-scaling.js";
 import { p5 } from "./p5-rss.js";
 import { p6 } from "./p6-unit.js";
+import { p8b } from "./p8-prepull.js";
 import { p8 } from "./p8-realistic.js";
 import { p9 } from "./p9-gate-latency.js";
 import { loadSampler, machine, writeResult } from "./report.js";
 import type { Benchmark } from "./types.js";
 
-const ALL: Record<string, Benchmark> = { P1: p1, P1B: p1b, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6, P8: p8, P9: p9 };
+const ALL: Record<string, Benchmark> = { P1: p1, P1B: p1b, P2: p2, P3: p3, P4: p4, P5: p5, P6: p6, P8: p8, P8B: p8b, P9: p9 };
 
 const { values } = parseArgs({
   options: {
@@ -32,8 +33,8 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(
-    "usage: npm run bench -- [--only P1,P1b,P2,P3,P4,P5,P6,P8,P9] [--runs N] [--quick] [--pools 1,2,4 (P4 and P8 sizes)]\n" +
-      "                        [--start-seconds 60 (P8: worker start delay)] [--batch-size 4 (P8: the batched plan's rollout.batchSize)]\n",
+    "usage: npm run bench -- [--only P1,P1b,P2,P3,P4,P5,P6,P8,P8b,P9] [--runs N] [--quick] [--pools 1,2,4 (P4 and P8 sizes)]\n" +
+      "                        [--start-seconds 60 (P8, P8b: worker start delay)] [--batch-size 4 (P8: the batched plan's rollout.batchSize)]\n",
   );
   process.exit(0);
 }

@@ -169,6 +169,20 @@ function faultOfContainer(): string {
 {{ if not $fault }}${byTag}{{ end }}{{ end }}`;
 }
 
+/**
+ * An init container whose image tag carries the pull fault fails its pull as a worker's would: the
+ * pod stays Pending and uninitialized (kubectl: Init:ErrImagePull), its containers waiting on it.
+ * This is how an image that does not exist shows first in the chart's image pre-pull DaemonSet,
+ * whose init container pulls the worker image. Only the tag decides (scopes and annotations
+ * describe the pod's own containers), and the kubelet's back-off is not played for it.
+ */
+const INIT_PULL_FAILS = `regexMatch ${JSON.stringify(`:[^:/@]*${FAULTS.pullerr.suffix}(${WORKER_TAG_TAIL})?$`)} .image`;
+const INITIALIZING = `imageID: ""
+ready: false
+started: false
+restartCount: 0
+state: { waiting: { reason: PodInitializing } }`;
+
 /** Set while the pod's node pulls its image; once removed (kwok: no value) `DoesNotExist` matches. */
 const PULL_SECONDS = `.metadata.annotations[${JSON.stringify(PULL_SECONDS_ANNOTATION)}]`;
 
@@ -189,6 +203,9 @@ function podStartStage(): string {
 ${SALT_OF_POD}
 {{ $pending := false }}
 {{ $ready := not $delayed }}
+{{ $initPull := false }}
+{{ range .spec.initContainers }}{{ if ${INIT_PULL_FAILS} }}{{ $initPull = true }}{{ end }}{{ end }}
+{{ if $initPull }}{{ $pending = true }}{{ $ready = false }}{{ end }}
 {{ range .spec.containers }}
 ${faultOfContainer()}
 {{ if has $fault (list ${pending || '""'}) }}{{ $pending = true }}{{ end }}
@@ -200,7 +217,11 @@ hostIP: {{ NodeIPWith .spec.nodeName | Quote }}
 podIP: {{ PodIPWith .spec.nodeName (or .spec.hostNetwork false) (or .metadata.uid "") (or .metadata.name "") (or .metadata.namespace "") | Quote }}
 conditions:
 - { type: PodScheduled, status: "True", lastTransitionTime: {{ $now | Quote }} }
+{{ if $initPull }}
+- { type: Initialized, status: "False", reason: ContainersNotInitialized, lastTransitionTime: {{ $now | Quote }} }
+{{ else }}
 - { type: Initialized, status: "True", lastTransitionTime: {{ $now | Quote }} }
+{{ end }}
 {{ if $ready }}
 - { type: ContainersReady, status: "True", lastTransitionTime: {{ $now | Quote }} }
 - { type: Ready, status: "True", lastTransitionTime: {{ $now | Quote }} }
@@ -212,12 +233,15 @@ initContainerStatuses:
 {{ range .spec.initContainers }}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
+  {{ if ${INIT_PULL_FAILS} }}
+${indent(pulling("ErrImagePull"), 2)}
+  {{ else if eq (toString .restartPolicy) "Always" }}
   restartCount: 0
-  {{ if eq (toString .restartPolicy) "Always" }}
   ready: true
   started: true
   state: { running: { startedAt: {{ $now | Quote }} } }
   {{ else }}
+  restartCount: 0
   ready: true
   state: { terminated: { exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }} } }
   {{ end }}
@@ -227,11 +251,14 @@ containerStatuses:
 ${faultOfContainer()}
 - name: {{ .name | Quote }}
   image: {{ .image | Quote }}
-${branches}
+{{ if $initPull }}
+${indent(INITIALIZING, 2)}
+{{ else }}${branches}
 {{ else if $delayed }}
 ${indent(running("false", "false"), 2)}
 {{ else }}
 ${indent(running("true"), 2)}
+{{ end }}
 {{ end }}
 {{ end }}`;
   // A pod bound to a node, not started yet and not waiting for an image pull: every container gets

@@ -311,7 +311,11 @@ export async function gatewayGet(fx: StackFixture, p: string): Promise<{ status:
 }
 
 /** POST to the endpoint server's control API (load, faults, start delays) for this release's namespace. */
-export async function control(fx: StackFixture, what: "load" | "faults" | "starts", body: Record<string, unknown>): Promise<{ status: number; body: any }> {
+export async function control(
+  fx: StackFixture,
+  what: "load" | "faults" | "starts" | "pulls",
+  body: Record<string, unknown>,
+): Promise<{ status: number; body: any }> {
   const r = await fetch(`${fx.endpoints.url}/control/${what}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
