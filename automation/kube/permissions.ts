@@ -83,7 +83,7 @@ export const ENGINE_PERMISSIONS: readonly EnginePermission[] = [
     group: "apps",
     resource: "daemonsets",
     verbs: ["get"],
-    why: "upgrade, rollback: each pool's image pre-pull DaemonSet, which its wave waits for",
+    why: "upgrade, rollback, preview --to: each pool's image pre-pull DaemonSet, which its wave waits for",
   },
   {
     scope: "release",

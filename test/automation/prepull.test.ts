@@ -88,7 +88,10 @@ describe("judgePrepull", () => {
     const unscheduled = judgePrepull(failed("Unschedulable"), gate("fail", "pod p Unschedulable"));
     expect(unscheduled.status).toBe("warn");
     expect(unscheduled.message).toContain("the wave goes on");
-    const slow = judgePrepull({ status: "timeout", reason: "gave up after 300s", revision: undefined, evidence: [], durationMs: 300_000 }, gate("fail", "gave up"));
+    const slow = judgePrepull(
+      { status: "timeout", reason: "gave up after 300s", revision: undefined, evidence: [], durationMs: 300_000 },
+      gate("fail", "gave up"),
+    );
     expect(slow.status).toBe("warn");
   });
 });
