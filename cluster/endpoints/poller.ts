@@ -159,7 +159,8 @@ export class ClusterPoller {
     // Only the ConfigMaps it reads: the charts' (Helm-managed, the gpu-config among them) and its
     // own fault scopes; a lane cluster holds many others (run journals) that would be listed twice a second.
     const [pods, services, statefulSets, chartMaps, scopeMaps] = await Promise.all([
-      this.core.listPodForAllNamespaces({ labelSelector: LISTED_PODS }),
+      // Pre-pull pods (one per node and pool of every release) only while a pull time is set: only then can they wait for a pull.
+      this.core.listPodForAllNamespaces({ labelSelector: this.stored.pulls.length > 0 ? LISTED_PODS : SIE_PODS }),
       this.core.listServiceForAllNamespaces({ labelSelector: SIE_PODS }),
       this.apps.listStatefulSetForAllNamespaces({ labelSelector: `${CHART_LABELS.component}=worker` }),
       this.core.listConfigMapForAllNamespaces({ labelSelector: "app.kubernetes.io/managed-by=Helm" }),
