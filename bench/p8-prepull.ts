@@ -48,7 +48,7 @@ interface ModeResult {
 }
 
 /** The local stack with POOLS (one worker, one node each), the chart's budgets and P8's gates; without the pre-pull when asked. */
-function prepullStack(prepull: boolean): string {
+export function prepullStack(prepull: boolean): string {
   const doc = localStackConfig();
   const pools: Record<string, unknown> = {};
   for (const [name, gpu] of POOLS) pools[name] = { gpu, minNodes: 1, maxNodes: 1, minReplicas: 1, maxReplicas: 1 };

@@ -120,7 +120,8 @@ ${EXIT_CODES_HELP}`,
         "Phases (journaled in <state-dir>/journal/<stack>/): lock + preflight (tag format, version policy, " +
         "cluster reachable and healthy) → snapshot config → freeze KEDA → set tag → preview + guardrails → " +
         "hold workloads and apply the release once → release waves: canary pool → remaining pools → gateway " +
-        "→ config, each gated on rollout health → verify → thaw KEDA. On a failed gate the stack is reverted " +
+        "→ config, each gated on rollout health (a pool's wave first waits for the chart's image pre-pull of " +
+        "its pool, so its workers start from a cached image) → verify → thaw KEDA. On a failed gate the stack is reverted " +
         "to the exact previous config and verified (exit 5).",
     )
     .requiredOption("--to <tag>", "image tag to upgrade to, e.g. v0.3.2", parseTagArg)
