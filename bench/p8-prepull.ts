@@ -70,8 +70,9 @@ export const p8b: Benchmark = {
   name: "p8-prepull",
   title: "P8b image pre-pull: 4 single-node GPU pools, worker images pulled then started, with and without the pre-pull",
   async run({ quick, startSeconds, log }) {
+    // --start-seconds sets both: a pull and a start of the same length.
     const start = startSeconds ?? (quick ? QUICK_SECONDS : START_SECONDS);
-    const pull = quick ? QUICK_SECONDS : PULL_SECONDS;
+    const pull = startSeconds ?? (quick ? QUICK_SECONDS : PULL_SECONDS);
     const nodes = POOLS.map(([name, kind]) => fakeNode("gke", kind, name));
     const results: ModeResult[] = [];
     // Tags no node of this cluster has pulled: the pull is paid once per node and image.

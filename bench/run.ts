@@ -34,7 +34,7 @@ const { values } = parseArgs({
 if (values.help) {
   process.stdout.write(
     "usage: npm run bench -- [--only P1,P1b,P2,P3,P4,P5,P6,P8,P8b,P9] [--runs N] [--quick] [--pools 1,2,4 (P4 and P8 sizes)]\n" +
-      "                        [--start-seconds 60 (P8, P8b: worker start delay)] [--batch-size 4 (P8: the batched plan's rollout.batchSize)]\n",
+      "                        [--start-seconds 60 (P8: worker start delay; P8b: pull and start)] [--batch-size 4 (P8: the batched plan's rollout.batchSize)]\n",
   );
   process.exit(0);
 }
