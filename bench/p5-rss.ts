@@ -1,6 +1,7 @@
-// P5: peak resident memory during an upgrade of the local stack (default checks). The CLI's own
-// figure is its VmHWM; the tree's is the largest simultaneous RSS of the CLI and everything it
-// started (pulumi, the language host, the program, the dynamic provider), sampled every 100 ms.
+// P5: peak resident memory during an upgrade of the local stack (default checks, a real
+// Prometheus). The CLI's own figure is its VmHWM; the tree's is the largest simultaneous RSS of the
+// CLI and everything it started (pulumi, the language host, the program, the dynamic provider),
+// sampled every 100 ms.
 import { benchStack, expectExit } from "./fixture.js";
 import { max, median, mib, table } from "./report.js";
 import type { Benchmark } from "./types.js";
@@ -10,7 +11,9 @@ export const p5: Benchmark = {
   title: "P5 peak RSS during `sie-fleet upgrade` (local stack, 3 pools)",
   async run({ runs, quick, log }) {
     const n = runs ?? (quick ? 1 : 3);
-    const s = await benchStack({ log });
+    // With the bench's Prometheus: the stack's default checks include the Prometheus ones, and
+    // an upgrade whose checks have nothing to look at is refused.
+    const s = await benchStack({ prometheus: true, log });
     const samples: { to: string; wallMs: number; cliPeakKiB: number; treePeakKiB: number; childPeaksKiB: Record<string, number> }[] = [];
     try {
       await s.waitAllReady();
