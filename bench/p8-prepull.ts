@@ -18,7 +18,9 @@ import { fakeNode } from "../cluster/nodes.js";
 import { EXIT_CODES } from "../core/errors.js";
 import { REPO_ROOT } from "../core/paths.js";
 import type { GpuKind } from "../infra/hardware/gpuKinds.js";
+import { deepMerge } from "../infra/release/releaseValues.js";
 import { benchStack, dumpStack, expectExit, localStackConfig } from "./fixture.js";
+import { useChartBudgets } from "./p8-realistic.js";
 import { secs, table, writeResult } from "./report.js";
 import { type Event, type WaveTime, jsonLines, waveTimes } from "./runData.js";
 import type { Benchmark } from "./types.js";
@@ -48,20 +50,19 @@ interface ModeResult {
 }
 
 /** The local stack with POOLS (one worker, one node each), the chart's budgets and P8's gates; without the pre-pull when asked. */
-export function prepullStack(prepull: boolean): string {
+function prepullStack(prepull: boolean): string {
   const doc = localStackConfig();
   const pools: Record<string, unknown> = {};
   for (const [name, gpu] of POOLS) pools[name] = { gpu, minNodes: 1, maxNodes: 1, minReplicas: 1, maxReplicas: 1 };
   doc.config["sie-fleet:pools"] = pools;
   const rollout = doc.config["sie-fleet:rollout"];
-  delete rollout.timeouts;
+  useChartBudgets(rollout);
   rollout.canaryPool = POOLS[0]![0];
   rollout.waveOrder = [];
   rollout.batchSize = 1;
-  rollout.gates.skip = ["prometheus", "metric-gates"];
   if (!prepull) {
     const release = doc.config["sie-fleet:release"];
-    release.values = { ...(release.values ?? {}), workers: { ...(release.values?.workers ?? {}), common: { imagePrepull: { enabled: false } } } };
+    release.values = deepMerge(release.values ?? {}, { workers: { common: { imagePrepull: { enabled: false } } } });
   }
   return dumpStack(doc);
 }

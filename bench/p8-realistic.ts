@@ -61,10 +61,14 @@ interface PlanResult {
  */
 function realisticStack(pools: number): string {
   const doc = yaml.load(stackWithPools(pools)) as Record<string, any>;
-  const rollout = doc.config["sie-fleet:rollout"];
+  useChartBudgets(doc.config["sie-fleet:rollout"]);
+  return dumpStack(doc);
+}
+
+/** A stack file's rollout settings with the chart's budgets instead of the local stack's short timeouts, and the Prometheus checks left out (bench stacks have no Prometheus). */
+export function useChartBudgets(rollout: Record<string, any>): void {
   delete rollout.timeouts;
   rollout.gates.skip = ["prometheus", "metric-gates"];
-  return dumpStack(doc);
 }
 
 /** Sets rollout.batchSize in the scratch project's stack file; returns the config the next run reads. */

@@ -2,12 +2,11 @@
 // holds the stack's lock (the Lease in the cluster, else this machine's lock) and the phase of a
 // run that is under way or never finished, read from the shared journal: the same from any machine.
 import * as os from "node:os";
-import type { V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { incompleteRun, type JournalRead } from "../journal/journal.js";
 import { readClusterLock } from "../locks/lease.js";
 import { isProcessAlive } from "../../core/processes.js";
 import { lockPath, machineId, readLock, type LockHolder } from "../locks/fileLock.js";
-import { SCALED_OBJECTS, pauseAnnotations, rolloutStatus, scaledObjectConditions } from "../kube/index.js";
+import { SCALED_OBJECTS, pauseAnnotations, readWorkload, rolloutStatus, scaledObjectConditions } from "../kube/index.js";
 import { assertStackName } from "../../core/stackName.js";
 import type { ActionContext } from "../../core/types.js";
 import { releaseWorkloads } from "../../core/workloads.js";
@@ -82,8 +81,7 @@ export async function status(opts: StatusOptions, ctx: ActionContext): Promise<S
   const ns = sc.names.namespace;
   const list = await Promise.all(
     releaseWorkloads(sc.names).map(async (w): Promise<WorkloadStatus> => {
-      const obj: V1StatefulSet | V1Deployment =
-        w.kind === "StatefulSet" ? await sc.kube.api.getStatefulSet(ns, w.name) : await sc.kube.api.getDeployment(ns, w.name);
+      const obj = await readWorkload(sc.kube.api, ns, w.kind, w.name);
       const st = rolloutStatus(obj, w.kind);
       const image = obj.spec?.template?.spec?.containers?.[0]?.image;
       return {

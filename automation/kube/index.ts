@@ -61,6 +61,7 @@ export {
 } from "./rolloutStatus.js";
 export {
   readRollout,
+  readWorkload,
   waitForRollout,
   type RolloutOutcome,
   type RolloutProgress,

@@ -9,7 +9,7 @@
  * the verification suite: having seen nothing before, it judges by `notReadyAfterMs` alone.
  * Judging either as a gate is verify/rolloutGates.ts's job.
  */
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { abortError, systemClock } from "../../core/clock.js";
 import { POLL_INTERVALS } from "../../core/defaults.js";
 import type { Clock, PodEvidence } from "../../core/types.js";
@@ -100,7 +100,10 @@ export async function waitForRollout(kube: KubeApi, namespace: string, kind: Wor
   }
 }
 
-function readWorkload(kube: KubeApi, namespace: string, kind: WorkloadKind, name: string): Promise<RolloutObject> {
+/** The workload a rollout is judged on, read by its kind. */
+export function readWorkload(kube: KubeApi, namespace: string, kind: Workload["kind"], name: string): Promise<V1StatefulSet | V1Deployment>;
+export function readWorkload(kube: KubeApi, namespace: string, kind: WorkloadKind, name: string): Promise<RolloutObject>;
+export function readWorkload(kube: KubeApi, namespace: string, kind: WorkloadKind, name: string): Promise<RolloutObject> {
   if (kind === "StatefulSet") return kube.getStatefulSet(namespace, name);
   if (kind === "Deployment") return kube.getDeployment(namespace, name);
   return kube.getDaemonSet(namespace, name);

@@ -2,7 +2,7 @@
 // every Ready new pod when targets carry a `pod` label), and the request counters move. Queries
 // select `namespace="<release namespace>"`, the label Prometheus Operator's Service/PodMonitors
 // attach to every series.
-import { isPodReady, newRevisionPods } from "../kube/index.js";
+import { isPodReady, newRevisionPods, readWorkload } from "../kube/index.js";
 import { promString, type PrometheusClient } from "./prometheus.js";
 import { workloadsInScope } from "./scope.js";
 import type { Check, VerifyContext } from "./types.js";
@@ -48,7 +48,7 @@ export function prometheusChecks(ctx: VerifyContext, prom: PrometheusClient): Ch
         const scraped = new Set(rows.map((r) => r.pod));
         const missing: string[] = [];
         for (const w of workloadsInScope(ctx)) {
-          const obj = w.kind === "StatefulSet" ? await ctx.kube.api.getStatefulSet(ns, w.name) : await ctx.kube.api.getDeployment(ns, w.name);
+          const obj = await readWorkload(ctx.kube.api, ns, w.kind, w.name);
           const { pods } = await newRevisionPods(ctx.kube.api, ns, obj, w.kind);
           for (const p of pods) if (isPodReady(p) && !scraped.has(p.metadata?.name)) missing.push(p.metadata?.name ?? "?");
         }

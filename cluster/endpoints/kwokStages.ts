@@ -160,11 +160,13 @@ function indent(text: string, n: number): string {
  * annotation wins, else the image tag's pod fault. Request faults in the annotation leave it set
  * to a name no branch below matches, so the container runs Ready.
  */
+/** Template condition: the image (`.image`) of the container in `.` has fault `f`'s tag suffix, the worker's `-<platform>-<bundle>` allowed after it. */
+function imageTagHas(f: PodFault): string {
+  return `regexMatch ${JSON.stringify(`:[^:/@]*${FAULTS[f].suffix}(${WORKER_TAG_TAIL})?$`)} .image`;
+}
+
 function faultOfContainer(): string {
-  const byTag = POD_FAULTS.map(
-    (f, i) =>
-      `{{ ${i === 0 ? "if" : "else if"} regexMatch ${JSON.stringify(`:[^:/@]*${FAULTS[f].suffix}(${WORKER_TAG_TAIL})?$`)} .image }}{{ $fault = ${JSON.stringify(f)} }}`,
-  ).join("");
+  const byTag = POD_FAULTS.map((f, i) => `{{ ${i === 0 ? "if" : "else if"} ${imageTagHas(f)} }}{{ $fault = ${JSON.stringify(f)} }}`).join("");
   return `{{ $fault := $injected }}
 {{ if not $fault }}${byTag}{{ end }}{{ end }}`;
 }
@@ -176,7 +178,7 @@ function faultOfContainer(): string {
  * whose init container pulls the worker image. Only the tag decides (scopes and annotations
  * describe the pod's own containers), and the kubelet's back-off is not played for it.
  */
-const INIT_PULL_FAILS = `regexMatch ${JSON.stringify(`:[^:/@]*${FAULTS.pullerr.suffix}(${WORKER_TAG_TAIL})?$`)} .image`;
+const INIT_PULL_FAILS = imageTagHas("pullerr");
 const INITIALIZING = `imageID: ""
 ready: false
 started: false

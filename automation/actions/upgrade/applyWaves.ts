@@ -57,18 +57,12 @@ export async function applyWaves(
     reports.push(report);
     // The wave's workers start from a cached image, and an image that cannot be pulled fails the
     // wave before any of its workers is replaced.
-    const pulled = await prepullGates(sc, wave, emit, opts.signal);
-    const notPulled = pulled.find((g) => g.status === "fail");
+    report.gates.push(...(await prepullGates(sc, wave, emit, opts.signal)));
+    const notPulled = report.gates.some((g) => g.status === "fail") ? await closeWave(journal, emit, report) : undefined;
     if (notPulled) {
-      report.gates.push(...pulled);
-      for (const g of pulled) emit.gate("wave", g, { wave: wave.name });
-      await journal.evidence("wave", JOURNAL_ACTIONS.waveGates, report.gates, wave.name);
-      report.status = "failed";
-      report.finishedAt = new Date().toISOString();
       emit.wave(wave, "failed", `wave ${wave.name} failed before its release: ${notPulled.name}: ${notPulled.message}`, { evidence: notPulled.evidence });
       return { reports, failedGate: notPulled, badRevisions, zeroReplicaPools: zeroReports, probedDigests };
     }
-    report.gates.push(...pulled);
     const release = holdTargets(targets);
     await journal.step("wave", JOURNAL_ACTIONS.waveRelease, { wave: wave.name, ...release }, () => releaseWave(sc.kube.api, ns, release), {
       message: wave.name,
@@ -120,12 +114,8 @@ export async function applyWaves(
         })),
       );
     }
-    for (const g of report.gates) emit.gate("wave", g, { wave: wave.name });
-    await journal.evidence("wave", JOURNAL_ACTIONS.waveGates, report.gates, wave.name);
-    report.finishedAt = new Date().toISOString();
-    const failed = report.gates.find((g) => g.status === "fail");
+    const failed = await closeWave(journal, emit, report);
     if (failed) {
-      report.status = "failed";
       zeroReports.push(...atZero.map((z) => ({ pool: z.pool, policy, status: policy === "probe" ? ("failed" as const) : ("unverified" as const) })));
       emit.wave(wave, "failed", `wave ${wave.name} failed: ${failed.name}: ${failed.message}`, { evidence: failed.evidence });
       // Probes stay in effect: the revert ends them first.
@@ -154,4 +144,14 @@ export async function applyWaves(
     emit.wave(wave, "succeeded", `wave ${wave.name} healthy${probed.length ? ` (probed ${probed.map((p) => p.pool).join(", ")}, back at 0)` : ""}`);
   }
   return { reports, badRevisions, zeroReplicaPools: zeroReports, probedDigests };
+}
+
+/** Reports and journals the wave's gates and closes it: failed at its first failing gate, which it returns. */
+async function closeWave(journal: Journal, emit: ProgressEmitter, report: WaveReport): Promise<GateResult | undefined> {
+  for (const g of report.gates) emit.gate("wave", g, { wave: report.wave.name });
+  await journal.evidence("wave", JOURNAL_ACTIONS.waveGates, report.gates, report.wave.name);
+  report.finishedAt = new Date().toISOString();
+  const failed = report.gates.find((g) => g.status === "fail");
+  if (failed) report.status = "failed";
+  return failed;
 }
