@@ -39,7 +39,7 @@ import type { PullTime, PullTimeChange } from "./endpoints/pullTimes.js";
 import type { StartDelay, StartDelayChange } from "./endpoints/startDelays.js";
 
 export { startControlPlane, type ControlPlane, type StartControlPlaneOptions } from "./controlPlane.js";
-export { ensureKubeTools, type KubeToolsBuild } from "./tools.js";
+export { ensureKeda, ensureKubeTools, type KubeToolsBuild } from "./tools.js";
 export type { ClusterInfo } from "./daemonState.js";
 
 export { CLUSTER_DIR_ENV, embeddedClusterDir } from "../infra/platforms/embeddedCluster.js";

@@ -18,9 +18,9 @@
 // `static` lane.
 // Before the lanes that need them, the tools are built from Go modules (or found in
 // SIE_FLEET_TOOLS_DIR) and one embedded cluster (without KEDA) is started for the default and
-// reliability lanes to share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them. KEDA and
-// Karpenter, which only the cluster lane runs, are not built here (autoscalerNotice).
-import { spawn, spawnSync } from "node:child_process";
+// reliability lanes to share (SIE_FLEET_TEST_CLUSTER_DIR); it is stopped after them. KEDA,
+// Karpenter and kubectl are built only when the cluster lane runs (its autoscaler tests need them).
+import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ensureDeps, repo } from "./ensure-deps.mjs";
@@ -109,25 +109,6 @@ async function runLane(lane, extra, env) {
   return { lane, code, ...counts };
 }
 
-/**
- * The autoscalers run only in the cluster lane's own tests and are not built here. KEDA (operator
- * and metrics API server, for the KEDA, live-KEDA and demo tests): its cold build is about 24 CPU-minutes
- * (14-15 minutes on 2 cores), which a cold CI run cannot afford within its 90 minutes, and beside
- * the lanes it slowed them by as much. Karpenter's kwok provider (the Karpenter tests): about 6
- * CPU-minutes (4-5 minutes), which would take the cold run to within a few minutes of its limit.
- * Without them those tests skip, saying so; this says it up front, with how to build them.
- */
-function autoscalerNotice() {
-  const sets = [
-    ["--keda", "KEDA", "the cluster lane's KEDA, live-KEDA, zero-pool-node and demo tests", "~24 CPU-minutes cold"],
-    ["--karpenter", "Karpenter", "the cluster lane's Karpenter and zero-pool-node tests", "~6 CPU-minutes cold"],
-  ];
-  for (const [flag, what, tests, cost] of sets) {
-    const r = spawnSync(path.join(repo, "scripts/ensure-kube-tools"), [flag, "--check"], { cwd: repo, encoding: "utf8" });
-    if (r.status !== 0) console.log(`== ${what} is not built: ${tests} will skip (scripts/ensure-kube-tools ${flag} builds it, ${cost})`);
-  }
-}
-
 /** Type check, format and lint: one pass or failure each. */
 async function staticChecks() {
   const checks = [
@@ -153,20 +134,48 @@ async function staticChecks() {
   return r;
 }
 
-/** The Go-built tools, one after the other (each prints its progress; a cold build takes minutes). */
-async function buildTools(needsCluster) {
-  const steps = [["scripts/ensure-pulumi"], ["scripts/ensure-kube-tools", "--provider"]];
-  if (needsCluster) steps.push(["scripts/ensure-kube-tools"]);
-  for (const [script, ...args] of steps) {
-    const code = await timed(`== ${script} ${args.join(" ")}`.trim(), () => run(path.join(repo, script), args));
-    if (code !== 0) return `${script} ${args.join(" ")} exited ${code}`;
-  }
-  return undefined;
+/**
+ * The Go-built tools each lane needs, in two chains at once. A cold build of one binary keeps 2
+ * cores only partly busy (kube-apiserver: 350 s wall for 394 CPU-s, the provider 590 s for 871),
+ * so the other chain fills the idle core; a chain's later builds reuse the packages its earlier
+ * ones left in Go's build cache (KEDA and kubectl compile after the control plane, Karpenter after
+ * it too, by the time the provider is done). Each build prints its progress and its time.
+ */
+const TOOLS = {
+  pulumi: { cmd: ["scripts/ensure-pulumi"], lanes: ["default", "reliability", "cluster"] },
+  provider: { cmd: ["scripts/ensure-kube-tools", "--provider"], lanes: ["default", "reliability", "cluster"] },
+  kube: { cmd: ["scripts/ensure-kube-tools"], lanes: ["default", "reliability", "cluster"] },
+  // The cluster lane's KEDA, live-KEDA, zero-pool-node and demo tests; Karpenter's and the
+  // zero-pool-node tests; kubectl for the runbook's own commands against the API server.
+  keda: { cmd: ["scripts/ensure-kube-tools", "--keda"], lanes: ["cluster"] },
+  karpenter: { cmd: ["scripts/ensure-kube-tools", "--karpenter"], lanes: ["cluster"] },
+  kubectl: { cmd: ["scripts/ensure-kube-tools", "--kubectl"], lanes: ["cluster"] },
+};
+const CHAINS = [
+  ["pulumi", "provider", "karpenter"],
+  ["kube", "keda", "kubectl"],
+];
+
+/** Builds (or finds) what `lanes` need; resolves the tools that failed, by name, with their exit code. */
+async function buildTools(lanes) {
+  const wanted = (name) => TOOLS[name].lanes.some((l) => lanes.includes(l));
+  const failed = [];
+  const chain = async (names) => {
+    for (const name of names.filter(wanted)) {
+      const [script, ...args] = TOOLS[name].cmd;
+      const code = await timed(`== ${TOOLS[name].cmd.join(" ")}`, () => run(path.join(repo, script), args));
+      if (code !== 0) {
+        failed.push({ name, what: `${TOOLS[name].cmd.join(" ")} exited ${code}` });
+        return;
+      }
+    }
+  };
+  await timed("== tools", () => Promise.all(CHAINS.map(chain)));
+  return failed;
 }
 
 const { lanes, rest, staticChecks: withStatic } = parseArgs(process.argv.slice(2));
 await ensureDeps();
-const shared = lanes.filter((l) => l === "default" || l === "reliability");
 const env = { ...process.env };
 const results = [];
 let clusterDir;
@@ -175,12 +184,14 @@ if (withStatic) {
   results.push(await staticChecks());
 }
 if (lanes.some((l) => l !== "unit")) {
-  console.log("\n== tools");
-  const failed = await buildTools(shared.length > 0 || lanes.includes("cluster"));
-  if (failed) {
-    console.error(`[run-tests] could not build the tools the tests need: ${failed}`);
-    for (const lane of lanes.filter((l) => l !== "unit")) results.push({ lane, code: 1, passed: 0, failed: 1, skipped: 0 });
-    lanes.splice(0, lanes.length, ...lanes.filter((l) => l === "unit"));
+  console.log("\n== tools (two builds at a time)");
+  const failed = await buildTools(lanes);
+  if (failed.length > 0) {
+    // A lane whose tools did not build fails as one test; the others still run.
+    const broken = lanes.filter((l) => failed.some((f) => TOOLS[f.name].lanes.includes(l)));
+    for (const f of failed) console.error(`[run-tests] could not build ${f.name}: ${f.what}; lanes ${broken.join(", ")} cannot run`);
+    for (const lane of broken) results.push({ lane, code: 1, passed: 0, failed: 1, skipped: 0 });
+    lanes.splice(0, lanes.length, ...lanes.filter((l) => !broken.includes(l)));
   }
 }
 if (lanes.some((l) => l === "default" || l === "reliability")) {
@@ -192,7 +203,6 @@ if (lanes.some((l) => l === "default" || l === "reliability")) {
   );
   if (code !== 0) console.error("[run-tests] the shared cluster did not start; its lanes will fail with the reason");
 }
-if (lanes.includes("cluster")) autoscalerNotice();
 try {
   for (const lane of lanes) {
     console.log(`\n== lane ${lane}`);

@@ -7,7 +7,7 @@
 // cluster's own Prometheus through the API server, as the local stack names it.
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { deleteEmbeddedCluster, startEmbeddedCluster, stopEmbeddedCluster } from "../../cluster/index.js";
+import { deleteEmbeddedCluster, ensureKeda, ensureKubeTools, startEmbeddedCluster, stopEmbeddedCluster } from "../../cluster/index.js";
 import { CHART_BASE_ENV } from "../../infra/release/chartSource.js";
 import { STACK_OUTPUTS } from "../../infra/config/configKeys.js";
 import { CLUSTER_DIR_ENV } from "../../infra/platforms/embeddedCluster.js";
@@ -62,9 +62,13 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
       ? `building from Go modules what is not cached yet: ${toBuild.join(", ")} (a first build takes 35-45 minutes on 2 cores; later runs reuse it)`
       : "the tools are built: the Pulumi CLI, the Kubernetes provider and helm, the control plane, KEDA",
   );
-  await ensurePulumi({ onProgress: progress });
-  await ensureKubernetesTools({ onProgress: progress });
-  steps.push({ name: "tools ready (Pulumi CLI, Kubernetes provider, helm)", outcome: "ok", exitCode: 0 });
+  // Two builds at a time: a cold build of one binary leaves the second core idle for long
+  // stretches, which the other chain fills (the control plane before KEDA, which reuses its packages).
+  await Promise.all([
+    ensurePulumi({ onProgress: progress }).then(() => ensureKubernetesTools({ onProgress: progress })),
+    ensureKubeTools({ onProgress: progress }).then(() => ensureKeda({ onProgress: progress })),
+  ]);
+  steps.push({ name: "tools ready (Pulumi CLI, Kubernetes provider, helm, control plane, KEDA)", outcome: "ok", exitCode: 0 });
 
   // A fresh project and cluster each time: the demo always starts from v0.3.1 on an empty cluster.
   await deleteEmbeddedCluster(clusterDir).catch(() => undefined);

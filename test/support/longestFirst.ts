@@ -32,6 +32,14 @@ export const FILE_SECONDS_HINT: Readonly<Record<string, number>> = {
   "test/reliability/crash.test.ts": 635,
   "test/reliability/badInput.test.ts": 195,
   "test/reliability/secrets.test.ts": 155,
+  // cluster lane
+  "test/slow/cluster/zeroPoolNode.test.ts": 210,
+  "test/slow/cluster/demo.test.ts": 150,
+  "test/slow/cluster/liveKeda.test.ts": 120,
+  "test/slow/cluster/endpoints.test.ts": 115,
+  "test/slow/cluster/karpenter.test.ts": 85,
+  "test/slow/cluster/keda.test.ts": 60,
+  "test/slow/cluster/embedded.test.ts": 50,
 };
 
 export class LongestFirst extends BaseSequencer {
