@@ -10,6 +10,7 @@
 //   unit         pure code and the Pulumi program under mocks: no CLI, no cluster (vitest.unit.config.ts)
 //   default      the real Pulumi engine and the real Helm release on the embedded cluster (vitest.config.ts)
 //   reliability  crash and fault matrices, bad input, secrets (vitest.reliability.config.ts)
+//                (default and reliability together: one run of vitest.shared.config.ts)
 //   cluster      the embedded control plane's own tests, each with control planes of its own
 //                (vitest.cluster.config.ts)
 // When every lane runs (no --lane, no filter) or with `--lane static`, the type checker
@@ -78,17 +79,26 @@ const timed = async (what, fn) => {
   return r;
 };
 
-function readReport(file, code) {
-  const counts = { passed: 0, failed: 0, skipped: 0 };
+/** Which lane a test file belongs to, for a run of several lanes at once. */
+const laneOfFile = (file) => (path.relative(repo, file).split(path.sep).join("/").startsWith("test/reliability/") ? "reliability" : "default");
+
+/** Each lane's counts from a vitest JSON report of a run of `lanes` (one, or default and reliability together). */
+function readReport(file, code, lanes) {
+  const counts = Object.fromEntries(lanes.map((l) => [l, { passed: 0, failed: 0, skipped: 0 }]));
   if (fs.existsSync(file)) {
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
-    counts.passed = r.numPassedTests ?? 0;
-    // Failed files count only when no test in them failed (an import error, a failing hook).
-    counts.failed = r.numFailedTests || r.numFailedTestSuites || 0;
-    counts.skipped = (r.numPendingTests ?? 0) + (r.numTodoTests ?? 0);
+    for (const f of r.testResults ?? []) {
+      const c = counts[lanes.length === 1 ? lanes[0] : laneOfFile(f.name)];
+      const statuses = (f.assertionResults ?? []).map((a) => a.status);
+      c.passed += statuses.filter((s) => s === "passed").length;
+      c.failed += statuses.filter((s) => s === "failed").length;
+      c.skipped += statuses.filter((s) => s !== "passed" && s !== "failed").length;
+      // A failed file counts once when no test in it failed (an import error, a failing hook).
+      if (f.status === "failed" && !statuses.includes("failed")) c.failed++;
+    }
   }
-  if (code !== 0 && counts.failed === 0) counts.failed = 1;
-  return counts;
+  if (code !== 0 && lanes.every((l) => counts[l].failed === 0)) counts[lanes[0]].failed = 1;
+  return lanes.map((lane) => ({ lane, code: counts[lane].failed > 0 ? code || 1 : 0, ...counts[lane] }));
 }
 
 // One results file per lane and run: concurrent runs in one checkout must not read each other's.
@@ -99,14 +109,20 @@ function reportFile(lane) {
   return file;
 }
 
-async function runLane(lane, extra, env) {
-  const file = reportFile(lane);
+/**
+ * Runs one lane, or the default and reliability lanes as one vitest run (vitest.shared.config.ts:
+ * their files share the two workers, so neither lane's last file runs alone); one result per lane.
+ */
+async function runLanes(group, extra, env) {
+  const name = group.join("+");
+  const file = reportFile(name);
+  const config = group.length === 1 ? CONFIGS[group[0]] : "vitest.shared.config.ts";
   const vitest = path.join(repo, "node_modules", "vitest", "vitest.mjs");
-  const args = [vitest, "run", "--config", CONFIGS[lane], "--reporter=default", "--reporter=json", `--outputFile.json=${file}`, ...extra];
-  const code = await timed(`lane ${lane}`, () => run(process.execPath, args, env));
-  const counts = readReport(file, code);
+  const args = [vitest, "run", "--config", config, "--reporter=default", "--reporter=json", `--outputFile.json=${file}`, ...extra];
+  const code = await timed(`lane ${name}`, () => run(process.execPath, args, env));
+  const results = readReport(file, code, group);
   fs.rmSync(file, { force: true });
-  return { lane, code, ...counts };
+  return results;
 }
 
 /** Type check, format and lint: one pass or failure each. */
@@ -204,10 +220,18 @@ if (lanes.some((l) => l === "default" || l === "reliability")) {
   if (code !== 0) console.error("[run-tests] the shared cluster did not start; its lanes will fail with the reason");
 }
 try {
+  // The default and reliability lanes run as one group when both are asked for.
+  const groups = [];
   for (const lane of lanes) {
-    console.log(`\n== lane ${lane}`);
-    const filtered = rest.length > 0 && lane !== "cluster" ? [...rest, "--passWithNoTests"] : rest;
-    results.push(await runLane(lane, filtered, env));
+    const shared = lane === "default" || lane === "reliability";
+    const last = groups.at(-1);
+    if (shared && last?.every((l) => l === "default" || l === "reliability")) last.push(lane);
+    else groups.push([lane]);
+  }
+  for (const group of groups) {
+    console.log(`\n== lane ${group.join(" + ")}`);
+    const filtered = rest.length > 0 && !group.includes("cluster") ? [...rest, "--passWithNoTests"] : rest;
+    results.push(...(await runLanes(group, filtered, env)));
   }
 } finally {
   if (clusterDir) await run(process.execPath, [path.join(repo, "bin", "sie-fleet.js"), "cluster", "stop", "--dir", clusterDir], env);

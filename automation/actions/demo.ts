@@ -59,7 +59,7 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
     "preflight",
     "started",
     toBuild.length > 0
-      ? `building from Go modules what is not cached yet: ${toBuild.join(", ")} (a first build takes 35-45 minutes on 2 cores; later runs reuse it)`
+      ? `building from Go modules what is not cached yet: ${toBuild.join(", ")} (a first build takes about 30 minutes on 2 cores, two builds at a time; later runs reuse it)`
       : "the tools are built: the Pulumi CLI, the Kubernetes provider and helm, the control plane, KEDA",
   );
   // Two builds at a time: a cold build of one binary leaves the second core idle for long

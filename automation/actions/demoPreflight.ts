@@ -1,5 +1,5 @@
 // What `sie-fleet demo` needs but cannot build, checked before it builds anything: a cold build of
-// the tools takes 35-45 minutes, and without this the chart was first looked at by `pulumi up`
+// the tools takes about 30 minutes, and without this the chart was first looked at by `pulumi up`
 // after it. Three checks: the chart the local stack installs (resolved exactly as the Pulumi
 // program resolves it), Go new enough for the tools not built yet, and room for their builds.
 // Every problem is reported at once in one DemoPreflightError (exit 2); nothing is built or changed.

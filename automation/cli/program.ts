@@ -221,7 +221,7 @@ ${EXIT_CODES_HELP}`,
     .summary("deploy the real chart on the embedded cluster, upgrade it, and watch a crash-looping upgrade be reverted")
     .description(
       "From a fresh clone: builds what is missing (Pulumi CLI, Kubernetes provider and helm, the control plane, KEDA; " +
-        "35-45 minutes the first time on 2 cores, then reused), starts an embedded cluster of its own (with Prometheus and KEDA), installs the " +
+        "about 30 minutes the first time on 2 cores, then reused), starts an embedded cluster of its own (with Prometheus and KEDA), installs the " +
         "local stack (the real sie-cluster chart through the real Helm release), shows KEDA adding workers as requests queue, upgrades to a good version, then to one " +
         "whose workers crash, which the canary wave catches and reverts. Works in a scratch copy under <state-dir>/demo. " +
         "Before building anything it checks what it cannot build (the chart the local stack installs, Go new enough for the " +
