@@ -153,9 +153,10 @@ async function staticChecks() {
 /**
  * The Go-built tools each lane needs, in two chains at once. A cold build of one binary keeps 2
  * cores only partly busy (kube-apiserver: 350 s wall for 394 CPU-s, the provider 590 s for 871),
- * so the other chain fills the idle core; a chain's later builds reuse the packages its earlier
- * ones left in Go's build cache (KEDA and kubectl compile after the control plane, Karpenter after
- * it too, by the time the provider is done). Each build prints its progress and its time.
+ * so the other chain fills the idle core. KEDA compiles after the control plane, whose packages it
+ * partly shares in Go's build cache; Karpenter and kubectl come after the provider, by when the
+ * control plane is built too. Cold, with kubectl still at the end of the second chain, they took
+ * 1470 s and 1703 s (docs/kube-tools.md). Each build prints its progress and its time.
  */
 const TOOLS = {
   pulumi: { cmd: ["scripts/ensure-pulumi"], lanes: ["default", "reliability", "cluster"] },
@@ -168,8 +169,8 @@ const TOOLS = {
   kubectl: { cmd: ["scripts/ensure-kube-tools", "--kubectl"], lanes: ["cluster"] },
 };
 const CHAINS = [
-  ["pulumi", "provider", "karpenter"],
-  ["kube", "keda", "kubectl"],
+  ["pulumi", "provider", "karpenter", "kubectl"],
+  ["kube", "keda"],
 ];
 
 /** Builds (or finds) what `lanes` need; resolves the tools that failed, by name, with their exit code. */
