@@ -63,11 +63,13 @@ export async function demo(opts: DemoOptions, ctx: ActionContext): Promise<DemoR
       : "the tools are built: the Pulumi CLI, the Kubernetes provider and helm, the control plane, KEDA",
   );
   // Two builds at a time: a cold build of one binary leaves the second core idle for long
-  // stretches, which the other chain fills (the control plane before KEDA, which reuses its packages).
-  await Promise.all([
+  // stretches, which the other chain fills (the control plane before KEDA, which reuses some of its
+  // packages). Both chains end before a failure is reported, so no build is left running behind it.
+  const built = await Promise.allSettled([
     ensurePulumi({ onProgress: progress }).then(() => ensureKubernetesTools({ onProgress: progress })),
     ensureKubeTools({ onProgress: progress }).then(() => ensureKeda({ onProgress: progress })),
   ]);
+  for (const b of built) if (b.status === "rejected") throw b.reason;
   steps.push({ name: "tools ready (Pulumi CLI, Kubernetes provider, helm, control plane, KEDA)", outcome: "ok", exitCode: 0 });
 
   // A fresh project and cluster each time: the demo always starts from v0.3.1 on an empty cluster.
