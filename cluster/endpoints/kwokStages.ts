@@ -155,16 +155,16 @@ function indent(text: string, n: number): string {
     .join("\n");
 }
 
-/**
- * Sets `$fault` for the container in `.` (inside a range over .spec.containers): the pod's
- * annotation wins, else the image tag's pod fault. Request faults in the annotation leave it set
- * to a name no branch below matches, so the container runs Ready.
- */
 /** Template condition: the image (`.image`) of the container in `.` has fault `f`'s tag suffix, the worker's `-<platform>-<bundle>` allowed after it. */
 function imageTagHas(f: PodFault): string {
   return `regexMatch ${JSON.stringify(`:[^:/@]*${FAULTS[f].suffix}(${WORKER_TAG_TAIL})?$`)} .image`;
 }
 
+/**
+ * Sets `$fault` for the container in `.` (inside a range over .spec.containers): the pod's
+ * annotation wins, else the image tag's pod fault. Request faults in the annotation leave it set
+ * to a name no branch below matches, so the container runs Ready.
+ */
 function faultOfContainer(): string {
   const byTag = POD_FAULTS.map((f, i) => `{{ ${i === 0 ? "if" : "else if"} ${imageTagHas(f)} }}{{ $fault = ${JSON.stringify(f)} }}`).join("");
   return `{{ $fault := $injected }}
